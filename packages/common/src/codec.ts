@@ -1,0 +1,33 @@
+/**
+ * The msgpack codec used on every wire between processes. Plain maps (no msgpackr records) so
+ * other languages can speak it; int64 values that do not fit a double come back as bigint.
+ * msgpackr renames a `__proto__` key to `__proto_`, so decoded maps cannot reach prototypes.
+ */
+import { Packr } from 'msgpackr';
+import { TesseraError } from './errors.js';
+
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  // 'auto' (number when safe, bigint beyond 2^53) exists at run time but not in msgpackr's types.
+  int64AsType: 'auto' as unknown as 'bigint',
+  moreTypes: false,
+  structuredClone: false,
+  bundleStrings: false,
+});
+
+export function encode(value: unknown): Buffer {
+  return packr.pack(value);
+}
+
+/** Decodes one msgpack value; any malformed input is a DECODE_ERROR, never a crash. */
+export function decode(bytes: Uint8Array): unknown {
+  if (bytes.length === 0) throw new TesseraError('DECODE_ERROR', 'empty msgpack body');
+  try {
+    return packr.unpack(bytes);
+  } catch (err) {
+    throw new TesseraError('DECODE_ERROR', `malformed msgpack: ${(err as Error).message}`);
+  }
+}
+
+export const MSGPACK_CONTENT_TYPE = 'application/msgpack';

@@ -1,0 +1,116 @@
+/**
+ * The one error catalogue. Every failure that crosses a process boundary carries one of these
+ * stable UPPER_SNAKE codes, an HTTP status and a retryable flag. Servers and the SDK share it,
+ * so a client rebuilds the same typed error from the code it receives. Codes are never renamed
+ * or reused; `docs/errors.md` lists them.
+ */
+
+export interface ErrorSpec {
+  /** HTTP status sent with the error. */
+  readonly status: number;
+  /** Whether the same request may succeed if retried (after refreshing routing). */
+  readonly retryable: boolean;
+  /** One line on what it means, for docs/errors.md. */
+  readonly doc: string;
+}
+
+export const ERROR_CATALOGUE = {
+  // --- request shape ---
+  DECODE_ERROR: { status: 400, retryable: false, doc: 'The body is not valid msgpack (or JSON where JSON is accepted).' },
+  BODY_TOO_LARGE: { status: 413, retryable: false, doc: 'The body is larger than the route allows (limits.httpBodyBytesMax).' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, doc: 'The content type is not application/msgpack.' },
+  INVALID_ARGUMENT: { status: 400, retryable: false, doc: 'A field is missing, of the wrong type or out of range; details name it.' },
+  ROUTE_NOT_FOUND: { status: 404, retryable: false, doc: 'No such route or method.' },
+  // --- tables and replicas ---
+  TABLE_NOT_FOUND: { status: 404, retryable: false, doc: 'No table (or replica tid/pid) of that name or id here.' },
+  TABLE_EXISTS: { status: 409, retryable: false, doc: 'A table (or replica) of that name or id already exists.' },
+  PARTITION_NOT_FOUND: { status: 404, retryable: false, doc: 'The pid is outside the table\'s partitions.' },
+  DATABASE_NOT_FOUND: { status: 404, retryable: false, doc: 'No database of that name.' },
+  DATABASE_EXISTS: { status: 409, retryable: false, doc: 'A database of that name already exists.' },
+  DATABASE_NOT_EMPTY: { status: 409, retryable: false, doc: 'The database still holds tables.' },
+  SCHEMA_MISMATCH: { status: 400, retryable: false, doc: 'The row or request does not fit the table\'s schema.' },
+  // --- roles, terms, fencing ---
+  NOT_LEADER: { status: 409, retryable: true, doc: 'This replica is not the partition leader; details.leader hints the leader.' },
+  REPLICA_NOT_SERVING: { status: 503, retryable: true, doc: 'The replica is on disk but not yet told its role, or is loading.' },
+  STALE_TERM: { status: 409, retryable: false, doc: 'The request carries a term lower than the replica\'s: it comes from a deposed leader.' },
+  STALE_NS_EPOCH: { status: 409, retryable: false, doc: 'The control request comes from a nameserver epoch older than one already seen.' },
+  OFFSET_GAP: { status: 409, retryable: true, doc: 'An append does not start right after the follower\'s offset; details.offset says where it is.' },
+  NS_NOT_LEADER: { status: 409, retryable: true, doc: 'This nameserver is a standby; details.leader names the leader.' },
+  // --- ops ---
+  OP_NOT_FOUND: { status: 404, retryable: false, doc: 'No op with that id.' },
+  OP_CONFLICT: { status: 409, retryable: true, doc: 'Another op is running on the same partition.' },
+  OP_STATE: { status: 409, retryable: false, doc: 'The op is not in a state that allows this command.' },
+  PRECONDITION_FAILED: { status: 409, retryable: false, doc: 'The cluster is not in a state that allows this command; the message says why.' },
+  TABLET_NOT_HEALTHY: { status: 409, retryable: true, doc: 'The named tablet is not registered or not healthy.' },
+  // --- capacity and availability ---
+  LIMIT_EXCEEDED: { status: 400, retryable: false, doc: 'A named limit was exceeded (batch rows, scan limit, string bytes ...).' },
+  OVERLOADED: { status: 503, retryable: true, doc: 'A bounded queue is full; retry later.' },
+  UNAVAILABLE: { status: 503, retryable: true, doc: 'The server or a peer cannot serve now (shutting down, unreachable, no leader).' },
+  TIMEOUT: { status: 504, retryable: true, doc: 'The operation did not finish within its time limit.' },
+  COORD_ERROR: { status: 503, retryable: true, doc: 'ZooKeeper could not be reached or refused the operation.' },
+  // --- storage ---
+  STORAGE_IO: { status: 500, retryable: false, doc: 'LevelDB failed to read or write.' },
+  STORAGE_CORRUPTION: { status: 500, retryable: false, doc: 'Stored data does not decode; the replica needs a rebuild.' },
+  INTERNAL: { status: 500, retryable: false, doc: 'A bug: an invariant did not hold. The message and logs say where.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, code);
+}
+
+const TESSERA_ERROR = Symbol.for('tessera.error');
+
+/** An expected failure with a stable code. Programmer errors stay plain `Error`s. */
+export class TesseraError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+  readonly [TESSERA_ERROR] = true;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TesseraError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+
+  get retryable(): boolean {
+    return ERROR_CATALOGUE[this.code].retryable;
+  }
+
+  /** The wire shape: `{ error: { code, message, details? } }`. */
+  toWire(): WireError {
+    return this.details === undefined
+      ? { error: { code: this.code, message: this.message } }
+      : { error: { code: this.code, message: this.message, details: this.details } };
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TESSERA_ERROR] === true;
+  }
+}
+
+export interface WireError {
+  error: { code: string; message: string; details?: Record<string, unknown> };
+}
+
+/** Rebuilds a typed error from a wire body; unknown codes become INTERNAL with the code kept. */
+export function errorFromWire(body: unknown, httpStatus: number): TesseraError {
+  const e = (body as WireError | undefined)?.error;
+  if (e && typeof e === 'object' && typeof e.code === 'string') {
+    const details = e.details && typeof e.details === 'object' ? e.details : undefined;
+    if (isErrorCode(e.code)) return new TesseraError(e.code, String(e.message ?? e.code), details);
+    return new TesseraError('INTERNAL', `unknown error code ${e.code}: ${String(e.message)}`, { ...details, code: e.code });
+  }
+  return new TesseraError('INTERNAL', `HTTP ${httpStatus} without an error body`);
+}
+
+/** Shorthand for the most common refusal. */
+export function invalidArgument(message: string, details?: Record<string, unknown>): TesseraError {
+  return new TesseraError('INVALID_ARGUMENT', message, details);
+}

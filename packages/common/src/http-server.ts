@@ -1,0 +1,84 @@
+/**
+ * The fastify plugin every Tessera server registers: msgpack bodies in and out, the body limit,
+ * and the one error shape `{ error: { code, message, details? } }`. Fastify's own errors (bad
+ * content type, body too large, no route) are mapped onto catalogue codes; anything that is not
+ * a TesseraError is logged and answered as INTERNAL, so a handler bug never kills the process.
+ */
+import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import { decode, encode, MSGPACK_CONTENT_TYPE } from './codec.js';
+import { TesseraError, type ErrorCode } from './errors.js';
+import { LIMITS } from './limits.js';
+import type { Logger } from './log.js';
+
+export interface ServerOptions {
+  bodyBytesMax?: number;
+  logger: Logger;
+  /** Connections kept open without requests are closed after this long. */
+  keepAliveTimeoutMs?: number;
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'DECODE_ERROR',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'DECODE_ERROR',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'DECODE_ERROR',
+};
+
+/** Maps anything thrown in a handler onto the catalogue. */
+export function toTesseraError(err: unknown): TesseraError {
+  if (err instanceof TesseraError) return err;
+  const fe = err as FastifyError;
+  const mapped = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped) return new TesseraError(mapped, fe.message);
+  if (fe?.statusCode === 413) return new TesseraError('BODY_TOO_LARGE', fe.message);
+  if (fe?.statusCode === 415) return new TesseraError('UNSUPPORTED_MEDIA_TYPE', fe.message);
+  if (fe?.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new TesseraError('INVALID_ARGUMENT', fe.message);
+  return new TesseraError('INTERNAL', fe?.message ?? String(err), undefined, { cause: err });
+}
+
+/** A fastify instance that speaks msgpack and answers errors from the catalogue. */
+export function createHttpServer(options: ServerOptions): FastifyInstance {
+  const log = options.logger;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyBytesMax ?? LIMITS.httpBodyBytesMax,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(MSGPACK_CONTENT_TYPE, { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, decode(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  // fastify's type says string; it sends any Buffer it is given as the body.
+  app.setReplySerializer((payload) => encode(payload) as unknown as string);
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    reply.header('content-type', MSGPACK_CONTENT_TYPE);
+    done(null, payload);
+  });
+  app.setErrorHandler((err, req, reply) => {
+    const te = toTesseraError(err);
+    if (te.code === 'INTERNAL') log.error(`${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
+    void reply.code(te.status).send(te.toWire());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const te = new TesseraError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url}`);
+    void reply.code(te.status).send(te.toWire());
+  });
+  return app;
+}
+
+/** Reads the decoded body as a plain object, or refuses the request. */
+export function bodyObject(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body)) {
+    throw new TesseraError('INVALID_ARGUMENT', 'the request body must be a msgpack map');
+  }
+  return body as Record<string, unknown>;
+}

@@ -1,0 +1,11 @@
+/** Public face of @tessera/common. */
+export * from './errors.js';
+export * from './limits.js';
+export * from './codec.js';
+export * from './http-server.js';
+export * from './http-client.js';
+export * from './flags.js';
+export * from './log.js';
+export * from './hash.js';
+export * from './schema.js';
+export * from './wait.js';

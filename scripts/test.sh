@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds, runs the tap suites of every package, and
+# ends with one line `N passed, N failed` (N counts test files; tap's own summary is above it).
+# Usage: scripts/test.sh [tap file filter...]   e.g. scripts/test.sh storage
+set -uo pipefail
+source "$(dirname "$0")/lib/setup.sh"
+cd "$TESSERA_ROOT"
+setup_all || { echo "0 passed, 1 failed"; exit 1; }
+
+files=()
+while IFS= read -r f; do files+=("$f"); done < <(ls packages/*/dist/test/*.test.js packages/*/dist/test/**/*.test.js 2>/dev/null | sort -u)
+if [ "$#" -gt 0 ]; then
+  filtered=()
+  for f in "${files[@]}"; do for pat in "$@"; do [[ "$f" == *"$pat"* ]] && { filtered+=("$f"); break; }; done; done
+  files=("${filtered[@]}")
+fi
+if [ "${#files[@]}" -eq 0 ]; then echo "no test files found"; echo "0 passed, 1 failed"; exit 1; fi
+
+out="$(mktemp)"
+# Two jobs: the machines have two cores and several suites run real process clusters.
+pnpm exec tap --disable-coverage --reporter=tap --jobs="${TESSERA_TEST_JOBS:-2}" --timeout="${TESSERA_TEST_TIMEOUT_S:-900}" \
+  "${files[@]}" 2>&1 | tee "$out"
+rc=${PIPESTATUS[0]}
+summary="$(grep -E '^# \{ total: ' "$out" | tail -n 1)"
+total="$(sed -nE 's/.*total: ([0-9]+).*/\1/p' <<<"$summary")"
+pass="$(sed -nE 's/.*pass: ([0-9]+).*/\1/p' <<<"$summary")"
+total=${total:-${#files[@]}}; pass=${pass:-0}
+fail=$((total - pass))
+if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+rm -f "$out"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
