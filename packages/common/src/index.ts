@@ -9,3 +9,4 @@ export * from './log.js';
 export * from './hash.js';
 export * from './schema.js';
 export * from './wait.js';
+export * from './meta.js';

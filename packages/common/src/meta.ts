@@ -1,0 +1,83 @@
+/**
+ * Cluster metadata as stored in ZooKeeper (JSON) and passed between nameserver, tablets, SDK and
+ * ns_client: table info with its partitions and replicas, the term history of each partition,
+ * tablet registrations, and replica status reports. Types only, plus tiny pure helpers.
+ */
+import type { CompressType, ReplicaAck, TableSchema } from './schema.js';
+
+export type Endpoint = string;
+export type Tid = number;
+export type Pid = number;
+export type Term = number;
+export type Offset = number;
+
+/** One replica of a partition, as the nameserver records it (OpenMLDB's PartitionMeta). */
+export interface ReplicaMeta {
+  endpoint: Endpoint;
+  isLeader: boolean;
+  isAlive: boolean;
+}
+
+/** "From binlog offset `offset` on, entries belong to `term`" (OpenMLDB's TermPair). */
+export interface TermPair {
+  term: Term;
+  offset: Offset;
+}
+
+export interface PartitionMeta {
+  pid: Pid;
+  replicas: ReplicaMeta[];
+  /** Term history, oldest first; the last entry is the current term. */
+  termOffsets: TermPair[];
+  /** Endpoints of followers in the in-sync set (replica_ack=all waits for these). */
+  inSync: Endpoint[];
+}
+
+/** A table as stored at /table/db_table_data/<tid>. */
+export interface TableInfo {
+  tid: Tid;
+  schema: TableSchema;
+  partitionNum: number;
+  replicaNum: number;
+  compressType: CompressType;
+  replicaAck: ReplicaAck;
+  partitions: PartitionMeta[];
+  /** Creation time, epoch ms. */
+  createdMs: number;
+}
+
+/** Value of /nodes/<endpoint>. */
+export interface TabletRegistration {
+  endpoint: Endpoint;
+  /** Process start time, epoch ms. */
+  startMs: number;
+  /** True on the first registration after a process start (OpenMLDB's `startup_` mark). */
+  startup: boolean;
+}
+
+export type ReplicaRole = 'leader' | 'follower';
+/** `unassigned`: found on disk after a restart, not yet told its role; not served. */
+export type ReplicaState = 'unassigned' | 'normal' | 'loading' | 'snapshotPaused';
+
+/** What a tablet reports for one replica. */
+export interface ReplicaStatus {
+  tid: Tid;
+  pid: Pid;
+  name: string;
+  db: string;
+  role: ReplicaRole | 'none';
+  state: ReplicaState;
+  term: Term;
+  offset: Offset;
+  recordCnt: number;
+  memUsed: number;
+  diskUsed: number;
+}
+
+export function leaderOf(p: PartitionMeta): ReplicaMeta | undefined {
+  return p.replicas.find((r) => r.isLeader && r.isAlive);
+}
+
+export function currentTerm(p: PartitionMeta): Term {
+  return p.termOffsets.length === 0 ? 0 : p.termOffsets[p.termOffsets.length - 1]!.term;
+}
