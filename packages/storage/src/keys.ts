@@ -1,0 +1,107 @@
+/**
+ * The byte layout of one replica's LevelDB. Three key spaces, each behind a one-byte tag:
+ *   META   0x01 name                                  → msgpack (replica info, state, role)
+ *   BINLOG 0x02 offset:u64be                          → msgpack binlog entry
+ *   ROW    0x03 index:u8 keyLen:u32be key ts' off'    → msgpack [writeTs, ...values]
+ * where ts' = MAX−ts and off' = MAX−offset (both u64be), so that within one key the newest row
+ * comes first and two rows with the same ts stay distinct, newest write first. Nothing else in
+ * the package builds keys by hand.
+ */
+export const TAG_META = 0x01;
+export const TAG_BINLOG = 0x02;
+export const TAG_ROW = 0x03;
+
+const U64_MAX = 0xffffffffffffffffn;
+
+export const META_INFO = Buffer.from([TAG_META, ...Buffer.from('info')]);
+export const META_STATE = Buffer.from([TAG_META, ...Buffer.from('state')]);
+export const META_ROLE = Buffer.from([TAG_META, ...Buffer.from('role')]);
+
+export function binlogKey(offset: number): Buffer {
+  const b = Buffer.allocUnsafe(9);
+  b[0] = TAG_BINLOG;
+  b.writeBigUInt64BE(BigInt(offset), 1);
+  return b;
+}
+
+export function offsetOfBinlogKey(key: Buffer): number {
+  return Number(key.readBigUInt64BE(1));
+}
+
+export const BINLOG_START = Buffer.from([TAG_BINLOG]);
+export const BINLOG_END = Buffer.from([TAG_BINLOG + 1]);
+export const ROW_START = Buffer.from([TAG_ROW]);
+export const ROW_END = Buffer.from([TAG_ROW + 1]);
+
+/** Prefix of every row of one key in one index. */
+export function rowKeyPrefix(indexNo: number, key: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(6 + key.length);
+  b[0] = TAG_ROW;
+  b[1] = indexNo;
+  b.writeUInt32BE(key.length, 2);
+  key.copy(b, 6);
+  return b;
+}
+
+/** Prefix of every row of one index. */
+export function indexPrefix(indexNo: number): Buffer {
+  return Buffer.from([TAG_ROW, indexNo]);
+}
+
+/** The first key after every key that starts with `prefix`. */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const b = Buffer.from(prefix);
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i]! < 0xff) {
+      b[i]! += 1;
+      return b.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+}
+
+export function rowKey(indexNo: number, key: Buffer, ts: number, offset: number): Buffer {
+  const b = Buffer.allocUnsafe(22 + key.length);
+  b[0] = TAG_ROW;
+  b[1] = indexNo;
+  b.writeUInt32BE(key.length, 2);
+  key.copy(b, 6);
+  const p = 6 + key.length;
+  b.writeBigUInt64BE(U64_MAX - BigInt(ts), p);
+  b.writeBigUInt64BE(U64_MAX - BigInt(offset), p + 8);
+  return b;
+}
+
+/** The seek key for "rows of this key with ts ≤ maxTs". */
+export function rowSeekKey(indexNo: number, key: Buffer, maxTs: number): Buffer {
+  const b = Buffer.allocUnsafe(14 + key.length);
+  b[0] = TAG_ROW;
+  b[1] = indexNo;
+  b.writeUInt32BE(key.length, 2);
+  key.copy(b, 6);
+  b.writeBigUInt64BE(U64_MAX - BigInt(maxTs), 6 + key.length);
+  return b;
+}
+
+export interface ParsedRowKey {
+  indexNo: number;
+  key: Buffer;
+  ts: number;
+  offset: number;
+}
+
+export function parseRowKey(k: Buffer): ParsedRowKey {
+  const len = k.readUInt32BE(2);
+  const p = 6 + len;
+  return {
+    indexNo: k[1]!,
+    key: k.subarray(6, p),
+    ts: Number(U64_MAX - k.readBigUInt64BE(p)),
+    offset: Number(U64_MAX - k.readBigUInt64BE(p + 8)),
+  };
+}
+
+/** Length of the (index, key) prefix of a row key, to group rows by key while iterating. */
+export function rowKeyPrefixLength(k: Buffer): number {
+  return 6 + k.readUInt32BE(2);
+}

@@ -1,0 +1,43 @@
+/**
+ * TTL rules, as OpenMLDB defines them per index: `absolute` (a row expires when
+ * ts + absMinutes ≤ now; 0 = never), `latest` (keep the newest N rows of a key; 0 = unlimited),
+ * `absandlat` (expired only when both hold), `absorlat` (expired when either holds). Pure.
+ */
+import type { TtlDef } from '@tessera/common';
+
+const MINUTE_MS = 60_000;
+
+/** Whether the row at `position` (0 = newest of its key) with time `ts` is expired at `nowMs`. */
+export function isExpired(ttl: TtlDef, ts: number, position: number, nowMs: number): boolean {
+  const absExpired = ttl.absMinutes > 0 && ts + ttl.absMinutes * MINUTE_MS <= nowMs;
+  const latExpired = ttl.latest > 0 && position >= ttl.latest;
+  switch (ttl.type) {
+    case 'absolute':
+      return absExpired;
+    case 'latest':
+      return latExpired;
+    case 'absandlat':
+      return ttl.absMinutes > 0 && ttl.latest > 0 && absExpired && latExpired;
+    case 'absorlat':
+      return absExpired || latExpired;
+  }
+}
+
+/** Whether reads must count a key's newer rows to judge a row (the latest component is on). */
+export function needsPosition(ttl: TtlDef): boolean {
+  return ttl.type !== 'absolute' && ttl.latest > 0;
+}
+
+/** OpenMLDB-style text of a TTL for showtable/showschema: `0min`, `latest:3`, `10min&&2`, `10min||2`. */
+export function ttlText(ttl: TtlDef): string {
+  switch (ttl.type) {
+    case 'absolute':
+      return `${ttl.absMinutes}min`;
+    case 'latest':
+      return `latest:${ttl.latest}`;
+    case 'absandlat':
+      return `${ttl.absMinutes}min&&${ttl.latest}`;
+    case 'absorlat':
+      return `${ttl.absMinutes}min||${ttl.latest}`;
+  }
+}

@@ -1,0 +1,260 @@
+// The storage conformance suite: the same behaviour checked on classic-level (disk) and
+// memory-level. Everything a tablet relies on is here: ordering, bounds, TTL, binlog, snapshots.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateSchema, type TableSchema } from '@tessera/common';
+import { openClassicLevel, openMemoryLevel, ReplicaStore, type Level, type ReplicaInfo, type BinlogEntry } from '../src/index.js';
+
+const MIN = 60_000;
+
+function schemaOf(ttl: TableSchema['indexes'][number]['ttl'] = { type: 'absolute', absMinutes: 0, latest: 0 }): TableSchema {
+  return validateSchema({
+    name: 'flow', db: 'demo_db',
+    columns: [
+      { name: 'card', type: 'string' }, { name: 'mcc', type: 'string' }, { name: 'amt', type: 'double' },
+      { name: 'ts', type: 'timestamp' }, { name: 'n', type: 'int64' },
+    ],
+    indexes: [
+      { name: 'card', keys: ['card'], ts: 'ts', ttl },
+      { name: 'mcc', keys: ['mcc'], ttl },
+      { name: 'card_mcc', keys: ['card', 'mcc'], ts: 'ts', ttl },
+    ],
+  });
+}
+
+function info(schema: TableSchema = schemaOf()): ReplicaInfo {
+  return { tid: 1, pid: 0, schema, compressType: 'kNoCompress' };
+}
+
+interface Backend {
+  name: string;
+  make(): { db: Level; reopen?: () => Level; cleanup: () => void };
+}
+
+const backends: Backend[] = [
+  {
+    name: 'classic-level',
+    make() {
+      const dir = mkdtempSync(join(tmpdir(), 'tessera-storage-'));
+      return { db: openClassicLevel(dir), reopen: () => openClassicLevel(dir), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+  { name: 'memory-level', make: () => ({ db: openMemoryLevel(), cleanup: () => {} }) },
+];
+
+const row = (card: string, mcc: string, ts: number, n = 0): { values: (string | number)[]; ts: number } => ({ values: [card, mcc, 1.5, ts, n], ts: 0 });
+
+for (const backend of backends) {
+  t.test(backend.name, async (t) => {
+    const open = async (i: ReplicaInfo = info()): Promise<ReplicaStore> => {
+      const b = backend.make();
+      t.teardown(b.cleanup);
+      const store = await ReplicaStore.create(b.db, i);
+      t.teardown(() => store.close());
+      return store;
+    };
+
+    t.test('put, get, scan: bounds et < ts <= st, newest first, limits', async (t) => {
+      const s = await open();
+      const r = await s.put([1000, 2000, 3000, 4000, 5000].map((ts) => row('c1', 'm1', ts)));
+      t.same(r, { firstOffset: 1, lastOffset: 5 });
+      await s.put([row('c2', 'm1', 1500)]);
+      t.equal(s.offset, 6);
+      t.equal(s.recordCnt, 6);
+      t.same((await s.scan(0, 'c1', 4000, 1000, 100)).map((x) => x.ts), [4000, 3000, 2000]);
+      t.same((await s.scan(0, 'c1', 0, -1, 100)).map((x) => x.ts), [5000, 4000, 3000, 2000, 1000]);
+      t.same((await s.scan(0, 'c1', 5000, 0, 2)).map((x) => x.ts), [5000, 4000]);
+      t.same((await s.scan(0, 'c1', 999, 0, 10)).map((x) => x.ts), []);
+      t.same((await s.scan(0, 'nobody', 0, -1, 10)), []);
+      t.equal((await s.get(0, 'c1'))!.ts, 5000);
+      t.equal((await s.get(0, 'c1', 3500))!.ts, 3000);
+      t.equal(await s.get(0, 'c1', 500), undefined);
+      t.same((await s.get(2, 'c1|m1'))!.values, ['c1', 'm1', 1.5, 5000, 0]);
+      t.equal(await s.count(0, 'c1'), 5);
+      t.equal(await s.count(1, 'm1'), 6);
+      t.equal((await s.preview(3)).length, 3);
+      t.rejects(s.scan(7, 'c1', 0, -1, 1), { code: 'INVALID_ARGUMENT' });
+    });
+
+    t.test('rows with the same ts are distinct, newest write first; write time orders ts-less indexes', async (t) => {
+      const s = await open();
+      await s.put([{ values: ['c1', 'm1', 1.5, 1000, 1], ts: 10 }]);
+      await s.put([{ values: ['c1', 'm1', 1.5, 1000, 2], ts: 20 }]);
+      const rows = await s.scan(0, 'c1', 0, -1, 10);
+      t.same(rows.map((r) => r.values[4]), [2, 1]);
+      const byMcc = await s.scan(1, 'm1', 0, -1, 10);
+      t.same(byMcc.map((r) => r.ts), [20, 10], 'index without ts column uses the write time');
+    });
+
+    t.test('delete by key removes the rows from every index and fixes counters', async (t) => {
+      const s = await open();
+      await s.put([row('c1', 'm1', 1), row('c1', 'm2', 2), row('c2', 'm1', 3)]);
+      const before = s.memUsed;
+      const d = await s.delete(0, 'c1');
+      t.same(d, { offset: 4, deleted: 2 });
+      t.equal(s.recordCnt, 1);
+      t.ok(s.memUsed < before);
+      t.equal(await s.count(1, 'm1'), 1);
+      t.equal(await s.count(1, 'm2'), 0);
+      t.equal(await s.count(2, 'c1|m1'), 0);
+      const log = await s.readBinlog(1, 100, 1e9);
+      t.same(log.map((e) => e.kind), ['put', 'put', 'put', 'delete']);
+    });
+
+    t.test('TTL absolute: expired rows are invisible at once and removed by GC', async (t) => {
+      const s = await open(info(schemaOf({ type: 'absolute', absMinutes: 10, latest: 0 })));
+      const now = 100 * MIN;
+      await s.put([row('c1', 'm1', now - 20 * MIN), row('c1', 'm1', now - 10 * MIN), row('c1', 'm1', now - 5 * MIN)]);
+      t.same((await s.scan(0, 'c1', 0, -1, 10, now)).map((r) => r.ts), [now - 5 * MIN], 'ts + ttl <= now is expired');
+      t.equal(await s.count(0, 'c1', now), 1);
+      t.equal(s.recordCnt, 3);
+      const gc = await s.gc(now);
+      t.ok(gc.removed >= 2);
+      t.equal(s.recordCnt, 1);
+      t.equal((await s.checksum(now)).rows, 2, 'one live row in each ts-column index; the ts-less index holds write time 0, long expired');
+    });
+
+    t.test('TTL latest: keep N newest per key', async (t) => {
+      const s = await open(info(schemaOf({ type: 'latest', absMinutes: 0, latest: 2 })));
+      await s.put([1, 2, 3, 4].map((ts) => row('c1', 'm1', ts)));
+      t.same((await s.scan(0, 'c1', 0, -1, 10)).map((r) => r.ts), [4, 3]);
+      t.equal(await s.get(0, 'c1', 2), undefined, 'an older row beyond the latest N is gone even when asked by ts');
+      await s.gc();
+      t.equal(s.recordCnt, 2);
+    });
+
+    t.test('TTL absandlat and absorlat', async (t) => {
+      const now = 1000 * MIN;
+      const and = await open(info(schemaOf({ type: 'absandlat', absMinutes: 10, latest: 1 })));
+      await and.put([row('c', 'm', now - 30 * MIN), row('c', 'm', now - 20 * MIN), row('c', 'm', now - 1 * MIN)]);
+      t.same((await and.scan(0, 'c', 0, -1, 10, now)).map((r) => r.ts), [now - MIN], 'old and beyond latest → expired');
+      const and2 = await open(info(schemaOf({ type: 'absandlat', absMinutes: 10, latest: 3 })));
+      await and2.put([row('c', 'm', now - 30 * MIN), row('c', 'm', now - 20 * MIN)]);
+      t.equal(await and2.count(0, 'c', now), 2, 'old but within latest → kept');
+      const or = await open(info(schemaOf({ type: 'absorlat', absMinutes: 10, latest: 2 })));
+      await or.put([row('c', 'm', now - 30 * MIN), row('c', 'm', now - 2 * MIN), row('c', 'm', now - 1 * MIN)]);
+      t.same((await or.scan(0, 'c', 0, -1, 10, now)).map((r) => r.ts), [now - MIN, now - 2 * MIN]);
+      const or2 = await open(info(schemaOf({ type: 'absorlat', absMinutes: 10, latest: 5 })));
+      await or2.put([row('c', 'm', now - 30 * MIN), row('c', 'm', now - 2 * MIN)]);
+      t.equal(await or2.count(0, 'c', now), 1, 'old → expired even within latest');
+    });
+
+    t.test('concurrent puts get unique consecutive offsets (group commit)', async (t) => {
+      const s = await open();
+      const results = await Promise.all(Array.from({ length: 500 }, (_, i) => s.put([row(`c${i % 7}`, 'm', i + 1)])));
+      const offsets = results.map((r) => r.firstOffset).sort((a, b) => a - b);
+      t.same(offsets, Array.from({ length: 500 }, (_, i) => i + 1));
+      t.equal(s.offset, 500);
+      const log = await s.readBinlog(1, 1000, 1e9);
+      t.equal(log.length, 500);
+      t.same(log.map((e) => e.offset), offsets);
+    });
+
+    t.test('a refused put changes nothing; others in the same group commit', async (t) => {
+      const s = await open();
+      const big = 'x'.repeat(5 * 1024 * 1024);
+      const [a, b, c] = await Promise.allSettled([s.put([row('a', 'm', 1)]), s.put([row('b', 'm', 2), { values: ['b', big, 1, 3, 0], ts: 0 }]), s.put([row('c', 'm', 3)])]);
+      t.equal(a.status, 'fulfilled');
+      t.equal(b.status, 'rejected');
+      t.equal(c.status, 'fulfilled');
+      t.equal(s.offset, 2);
+      t.equal(await s.count(0, 'b'), 0);
+      t.same((await s.readBinlog(1, 10, 1e9)).map((e) => e.offset), [1, 2]);
+    });
+
+    t.test('binlog: read bounded, truncate below an offset, first offset', async (t) => {
+      const s = await open();
+      for (let i = 1; i <= 20; i++) await s.put([row('c', 'm', i)]);
+      t.equal((await s.readBinlog(5, 3, 1e9)).map((e) => e.offset).join(','), '5,6,7');
+      t.equal((await s.readBinlog(1, 100, 1)).length, 1, 'byte bound stops after the first entry');
+      t.equal(await s.firstBinlogOffset(), 1);
+      await s.truncateBinlog(11);
+      t.equal(await s.firstBinlogOffset(), 11);
+      t.equal((await s.readBinlog(1, 100, 1e9))[0]!.offset, 11);
+      t.equal(await s.count(0, 'c'), 20, 'rows stay');
+    });
+
+    t.test('replicated appends: in order, gaps refused with the offset, overlaps skipped, deletes applied', async (t) => {
+      const leader = await open();
+      const follower = await open();
+      await leader.setRole('leader', 3);
+      for (let i = 1; i <= 10; i++) await leader.put([row(`c${i % 3}`, 'm', i)]);
+      await leader.delete(0, 'c1');
+      await leader.put([row('c9', 'm', 99)]);
+      const log = await leader.readBinlog(1, 100, 1e9);
+      t.equal(log.length, 12);
+      t.equal(log[0]!.term, 3);
+      await t.rejects(follower.appendReplicated(log.slice(2, 5)), { code: 'OFFSET_GAP', details: { offset: 0 } });
+      t.equal(await follower.appendReplicated(log.slice(0, 5)), 5);
+      t.equal(await follower.appendReplicated(log.slice(3, 8)), 8, 'overlap skipped');
+      t.equal(await follower.appendReplicated(log.slice(8)), 12, 'batch with a delete');
+      t.equal(follower.recordCnt, leader.recordCnt);
+      t.same(await follower.checksum(), await leader.checksum());
+      t.same(await follower.readBinlog(1, 100, 1e9), log, 'same binlog, same terms');
+      t.equal(await follower.lastEntryTerm(), 3);
+    });
+
+    t.test('snapshot at a consistent point, loaded elsewhere, then catch-up from the binlog', async (t) => {
+      const leader = await open();
+      for (let i = 0; i < 300; i++) await leader.put([row(`c${i % 17}`, `m${i % 5}`, i + 1)]);
+      const stream = leader.snapshot(Date.now(), 4096);
+      const header = (await stream.next()).value as { offset: number };
+      t.equal(header.offset, 300);
+      // Writes after the snapshot point are not in it.
+      await leader.put([row('late', 'm', 1)]);
+      const follower = await open();
+      const chunks: unknown[] = [header];
+      for await (const c of stream) chunks.push(c);
+      t.ok(chunks.length > 2, 'several chunks');
+      const loaded = await follower.loadSnapshot((async function* () { yield* chunks as never[]; })());
+      t.equal(loaded, 300);
+      t.equal(follower.offset, 300);
+      t.equal(follower.recordCnt, 300);
+      await follower.appendReplicated(await leader.readBinlog(301, 100, 1e9));
+      t.equal(follower.offset, 301);
+      t.same(await follower.checksum(), await leader.checksum());
+      t.equal(follower.memUsed, leader.memUsed);
+    });
+
+    t.test('terms: a lower term is refused', async (t) => {
+      const s = await open();
+      await s.setRole('leader', 5);
+      await t.rejects(s.setRole('leader', 4), { code: 'STALE_TERM' });
+      await s.setRole('follower', 5);
+      t.same(s.role, { role: 'follower', term: 5 });
+    });
+
+    if (backend.name === 'classic-level') {
+      t.test('reopen keeps rows, binlog, offset, counters and role', async (t) => {
+        const b = backend.make();
+        t.teardown(b.cleanup);
+        const s = await ReplicaStore.create(b.db, info());
+        await s.setRole('leader', 2);
+        await s.put([row('c', 'm', 1), row('c', 'm', 2)]);
+        await s.delete(1, 'm');
+        await s.put([row('d', 'm', 3)]);
+        const sum = await s.checksum();
+        await s.close();
+        const again = (await ReplicaStore.open(b.reopen!()))!;
+        t.equal(again.offset, 4);
+        t.equal(again.recordCnt, 1);
+        t.same(again.role, { role: 'leader', term: 2 });
+        t.same(await again.checksum(), sum);
+        t.equal((await again.readBinlog(1, 10, 1e9)).length, 4);
+        await again.close();
+        await t.rejects(ReplicaStore.create(b.reopen!(), info()), { code: 'TABLE_EXISTS' });
+      });
+    }
+  });
+}
+
+t.test('entries from the wire are validated', async (t) => {
+  const { validateEntry } = await import('../src/index.js');
+  t.throws(() => validateEntry({ offset: 3, term: 1, kind: 'put', ts: 1, values: [] }, 2), { code: 'OFFSET_GAP' });
+  t.throws(() => validateEntry({ offset: 2, term: -1, kind: 'put', ts: 1, values: [] }, 2), { code: 'INVALID_ARGUMENT' });
+  t.throws(() => validateEntry({ offset: 2, term: 1, kind: 'zap' }, 2), { code: 'INVALID_ARGUMENT' });
+  const ok: BinlogEntry = validateEntry({ offset: 2, term: 1, kind: 'delete', indexNo: 0, key: 'k' }, 2);
+  t.equal(ok.kind, 'delete');
+});
