@@ -101,3 +101,12 @@ export function flagsHelp(specs: FlagSpecs): string {
     .map(([name, s]) => `  --${name}=${s.type === 'string' ? `"${String(s.default)}"` : String(s.default)}  (${s.type}) ${s.doc}`)
     .join('\n');
 }
+
+/** The last value given for one flag (flagfiles expanded), without checking the others. */
+export function findFlag(argv: readonly string[], name: string): string | undefined {
+  const pairs: Array<[string, string | undefined]> = [];
+  expand(argv, 0, pairs);
+  let value: string | undefined;
+  for (const [n, v] of pairs) if (n === name) value = v ?? 'true';
+  return value;
+}

@@ -40,6 +40,9 @@ export function toTesseraError(err: unknown): TesseraError {
 }
 
 /** A fastify instance that speaks msgpack and answers errors from the catalogue. */
+/** The server type every role builds routes on (fastify, kept behind common). */
+export type HttpServer = FastifyInstance;
+
 export function createHttpServer(options: ServerOptions): FastifyInstance {
   const log = options.logger;
   const app = Fastify({

@@ -1,1 +1,6 @@
-export {};
+/** Public face of @tessera/tablet. */
+export * from './flags.js';
+export * from './server.js';
+export * from './replica.js';
+export * from './replica-manager.js';
+export * from './routes-control.js';

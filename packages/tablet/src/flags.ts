@@ -1,0 +1,18 @@
+/**
+ * The tablet's flags, named as OpenMLDB names them where it has them, with defaults suited to one
+ * machine. `scripts/tessera --role=tablet` parses these (plus the shared ones) from argv and
+ * flagfiles.
+ */
+import type { FlagSpecs } from '@tessera/common';
+
+export const TABLET_FLAGS = {
+  endpoint: { type: 'string', default: '', doc: 'host:port this tablet listens on (127.0.0.1 only)' },
+  db_root_path: { type: 'string', default: './var/tablet/db', doc: 'directory holding one LevelDB per replica (<tid>_<pid>/)' },
+  zk_cluster: { type: 'string', default: '', doc: 'ZooKeeper servers, host:port,host:port (empty: run without a cluster)' },
+  zk_root_path: { type: 'string', default: '/tessera', doc: 'root node of this cluster in ZooKeeper' },
+  zk_session_timeout: { type: 'int', default: 10000, doc: 'ZooKeeper session timeout, ms' },
+  gc_interval: { type: 'int', default: 120, doc: 'minutes between TTL garbage collection passes' },
+  log_level: { type: 'string', default: 'info', doc: 'debug | info | warn | error' },
+  http_body_bytes_max: { type: 'int', default: 8 * 1024 * 1024, doc: 'largest request body accepted, bytes' },
+  shutdown_timeout: { type: 'int', default: 10000, doc: 'ms to let in-flight requests finish on SIGTERM' },
+} as const satisfies FlagSpecs;

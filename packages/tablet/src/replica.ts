@@ -1,0 +1,68 @@
+/**
+ * One replica as the tablet serves it: the store plus what the nameserver told it (role, term,
+ * followers, leader hint) and its serving state. A replica found on disk after a restart is
+ * `unassigned` and serves nothing until its role is set again.
+ */
+import { TesseraError, type ReplicaRole, type ReplicaState, type ReplicaStatus, type ReplicaAck } from '@tessera/common';
+import { diskUsage, type ReplicaStore } from '@tessera/storage';
+
+export class Replica {
+  readonly store: ReplicaStore;
+  readonly dir: string;
+  role: ReplicaRole | 'none';
+  term: number;
+  state: ReplicaState;
+  followers: string[] = [];
+  leaderHint: string | undefined;
+  replicaAck: ReplicaAck = 'all';
+
+  constructor(store: ReplicaStore, dir: string, state: ReplicaState) {
+    this.store = store;
+    this.dir = dir;
+    const r = store.role;
+    this.role = r.role;
+    this.term = r.term;
+    this.state = state;
+  }
+
+  get tid(): number {
+    return this.store.info.tid;
+  }
+
+  get pid(): number {
+    return this.store.info.pid;
+  }
+
+  /** Refuses a write unless this replica is a serving leader. */
+  assertWritable(): void {
+    this.assertServing();
+    if (this.role !== 'leader') {
+      throw new TesseraError('NOT_LEADER', `replica ${this.tid}_${this.pid} is a ${this.role}`, this.leaderHint ? { leader: this.leaderHint } : undefined);
+    }
+  }
+
+  /** Refuses a read unless this replica is serving (any role). */
+  assertServing(): void {
+    if (this.state === 'unassigned') {
+      throw new TesseraError('REPLICA_NOT_SERVING', `replica ${this.tid}_${this.pid} is not assigned a role yet`);
+    }
+    if (this.state === 'loading') throw new TesseraError('REPLICA_NOT_SERVING', `replica ${this.tid}_${this.pid} is loading`);
+  }
+
+  async status(): Promise<ReplicaStatus> {
+    const s = this.store;
+    return {
+      tid: this.tid,
+      pid: this.pid,
+      name: s.info.schema.name,
+      db: s.info.schema.db,
+      role: this.role,
+      state: this.state,
+      term: this.term,
+      offset: s.offset,
+      recordCnt: s.recordCnt,
+      memUsed: s.memUsed,
+      diskUsed: await diskUsage(this.dir),
+    };
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Control routes (`/v1/control/*`), sent by the nameserver (or an operator): create a replica as
+ * leader or follower with its schema, drop it, change its role and term, report status and
+ * checksums. Each request carries the sender's nameserver epoch; a lower epoch than one already
+ * seen is refused (STALE_NS_EPOCH), so a deposed nameserver cannot give orders.
+ */
+import { type HttpServer, bodyObject, invalidArgument, TesseraError, validateSchema, type CompressType, type ReplicaAck } from '@tessera/common';
+import type { ReplicaManager } from './replica-manager.js';
+import type { Replica } from './replica.js';
+import { optStr, optUint, strList, tidPid, uint } from './validate.js';
+
+export interface ControlRouteHooks {
+  /** Role, term or followers of a replica changed (replication reacts). */
+  roleChanged(replica: Replica): void;
+  /** A replica is about to be dropped. */
+  dropping(replica: Replica): Promise<void>;
+}
+
+/** The highest nameserver epoch seen by this tablet process. */
+export class EpochFence {
+  private highest = 0;
+
+  get value(): number {
+    return this.highest;
+  }
+
+  check(body: Record<string, unknown>): void {
+    const epoch = optUint(body, 'nsEpoch', 0);
+    if (epoch < this.highest) {
+      throw new TesseraError('STALE_NS_EPOCH', `nameserver epoch ${epoch} is lower than ${this.highest}`, { epoch: this.highest });
+    }
+    this.highest = epoch;
+  }
+}
+
+function role(body: Record<string, unknown>): 'leader' | 'follower' {
+  const r = body.role;
+  if (r !== 'leader' && r !== 'follower') throw invalidArgument("role must be 'leader' or 'follower'", { field: 'role' });
+  return r;
+}
+
+function compressType(body: Record<string, unknown>): CompressType {
+  const c = body.compressType ?? 'kNoCompress';
+  if (c !== 'kNoCompress' && c !== 'kSnappy') throw invalidArgument('compressType must be kNoCompress or kSnappy', { field: 'compressType' });
+  return c;
+}
+
+function replicaAck(body: Record<string, unknown>): ReplicaAck {
+  const a = body.replicaAck ?? 'all';
+  if (a !== 'all' && a !== 'leader') throw invalidArgument("replicaAck must be 'all' or 'leader'", { field: 'replicaAck' });
+  return a;
+}
+
+export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager, fence: EpochFence, hooks: ControlRouteHooks): void {
+  app.post('/v1/control/create_replica', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const schema = validateSchema(body.schema);
+    const r = role(body);
+    const term = uint(body, 'term');
+    const followers = strList(body, 'followers');
+    const ack = replicaAck(body);
+    const ct = compressType(body);
+    const leader = optStr(body, 'leader');
+    fence.check(body);
+    const replica = await replicas.create({ tid, pid, schema, compressType: ct });
+    await replica.store.setRole(r, term);
+    replica.role = r;
+    replica.term = term;
+    replica.followers = r === 'leader' ? followers : [];
+    replica.leaderHint = r === 'leader' ? undefined : leader;
+    replica.replicaAck = ack;
+    hooks.roleChanged(replica);
+    return { ok: true };
+  });
+
+  app.post('/v1/control/drop_replica', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    fence.check(body);
+    const replica = replicas.require(tid, pid);
+    await hooks.dropping(replica);
+    await replicas.drop(tid, pid);
+    return { ok: true };
+  });
+
+  app.post('/v1/control/change_role', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const r = role(body);
+    const term = uint(body, 'term');
+    const followers = strList(body, 'followers');
+    const leader = optStr(body, 'leader');
+    const ack = body.replicaAck === undefined ? undefined : replicaAck(body);
+    fence.check(body);
+    const replica = replicas.require(tid, pid);
+    if (term < replica.term) {
+      throw new TesseraError('STALE_TERM', `term ${term} is lower than replica term ${replica.term}`, { term: replica.term });
+    }
+    await replica.store.setRole(r, term);
+    replica.role = r;
+    replica.term = term;
+    replica.followers = r === 'leader' ? followers : [];
+    replica.leaderHint = r === 'leader' ? undefined : leader;
+    if (ack) replica.replicaAck = ack;
+    if (replica.state === 'unassigned') replica.state = 'normal';
+    hooks.roleChanged(replica);
+    return { ok: true };
+  });
+
+  app.post('/v1/control/status', async (req) => {
+    const body = req.body === undefined ? {} : bodyObject(req.body);
+    if (body.tid !== undefined) {
+      const { tid, pid } = tidPid(body);
+      return { replicas: [await replicas.require(tid, pid).status()], nsEpoch: fence.value };
+    }
+    return { replicas: await Promise.all(replicas.all().map((r) => r.status())), nsEpoch: fence.value };
+  });
+
+  app.post('/v1/control/checksum', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const replica = replicas.require(tid, pid);
+    const sum = await replica.store.checksum();
+    return { ...sum, offset: replica.store.offset };
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * Data routes (`/v1/data/*`): put one row, put a batch, get, scan, count, preview, delete, on the
+ * replica named by (tid, pid). Writes only on a serving leader (NOT_LEADER otherwise, with the
+ * leader hint); reads on any serving replica. Every field is checked before anything changes.
+ */
+import { type HttpServer, bodyObject, findIndex, invalidArgument, LIMITS, normalizeRow, TesseraError, validateKey } from '@tessera/common';
+import type { PutRow } from '@tessera/storage';
+import type { ReplicaManager } from './replica-manager.js';
+import { int, optStr, optUint, tidPid } from './validate.js';
+import type { Replica } from './replica.js';
+
+export interface DataRouteHooks {
+  /** Called after a leader's local batch; resolves when the write may be acknowledged. */
+  afterLocalWrite(replica: Replica, lastOffset: number): Promise<void>;
+}
+
+/** Reads one wire row `{ row, ts?, writeId? }` into a stored row. */
+function putRow(replica: Replica, item: unknown, nowMs: number): PutRow {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalidArgument('each row must be a map { row, ts?, writeId? }');
+  const r = item as Record<string, unknown>;
+  const values = normalizeRow(replica.store.schema, r.row);
+  const ts = r.ts === undefined || r.ts === null ? nowMs : r.ts;
+  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) throw invalidArgument('ts must be a non-negative integer (epoch ms)', { field: 'ts' });
+  const out: PutRow = { values, ts };
+  if (r.writeId !== undefined) {
+    if (typeof r.writeId !== 'string' || r.writeId.length > 128) throw invalidArgument('writeId must be a string of at most 128 characters', { field: 'writeId' });
+    out.writeId = r.writeId;
+  }
+  return out;
+}
+
+function rowsOut(rows: Array<{ ts: number; values: unknown[] }>): Array<{ ts: number; values: unknown[] }> {
+  return rows.map((r) => ({ ts: r.ts, values: r.values }));
+}
+
+export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, hooks: DataRouteHooks): void {
+  app.post('/v1/data/put', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const replica = replicas.require(tid, pid);
+    replica.assertWritable();
+    const row = putRow(replica, body, Date.now());
+    const { lastOffset } = await replica.store.put([row]);
+    await hooks.afterLocalWrite(replica, lastOffset);
+    return { offset: lastOffset };
+  });
+
+  app.post('/v1/data/put_batch', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const replica = replicas.require(tid, pid);
+    replica.assertWritable();
+    if (!Array.isArray(body.rows)) throw invalidArgument('rows must be a list', { field: 'rows' });
+    if (body.rows.length === 0) throw invalidArgument('rows is empty', { field: 'rows' });
+    if (body.rows.length > LIMITS.batchRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `a batch holds at most ${LIMITS.batchRowsMax} rows`, { field: 'rows' });
+    const now = Date.now();
+    const rows = body.rows.map((r: unknown) => putRow(replica, r, now));
+    const res = await replica.store.put(rows);
+    await hooks.afterLocalWrite(replica, res.lastOffset);
+    return res;
+  });
+
+  app.post('/v1/data/get', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const replica = replicas.require(tid, pid);
+    replica.assertServing();
+    const indexNo = findIndex(replica.store.schema, body.index);
+    const key = validateKey(body.key);
+    const ts = int(body, 'ts', 0);
+    const row = await replica.store.get(indexNo, key, ts);
+    return row ? { row: { ts: row.ts, values: row.values } } : { row: null };
+  });
+
+  app.post('/v1/data/scan', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const replica = replicas.require(tid, pid);
+    replica.assertServing();
+    const indexNo = findIndex(replica.store.schema, body.index);
+    const key = validateKey(body.key);
+    const st = int(body, 'st', 0);
+    const et = int(body, 'et', 0);
+    const limit = optUint(body, 'limit', LIMITS.scanRowsMax);
+    if (limit > LIMITS.scanRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `scan limit is at most ${LIMITS.scanRowsMax}`, { field: 'limit' });
+    if (st > 0 && et >= st) throw invalidArgument('st must be greater than et', { field: 'st' });
+    return { rows: rowsOut(await replica.store.scan(indexNo, key, st, et, limit === 0 ? LIMITS.scanRowsMax : limit)) };
+  });
+
+  app.post('/v1/data/count', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const replica = replicas.require(tid, pid);
+    replica.assertServing();
+    const indexNo = findIndex(replica.store.schema, body.index);
+    return { count: await replica.store.count(indexNo, validateKey(body.key)) };
+  });
+
+  app.post('/v1/data/preview', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const replica = replicas.require(tid, pid);
+    replica.assertServing();
+    const limit = optUint(body, 'limit', LIMITS.previewRowsDefault);
+    if (limit > LIMITS.previewRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `preview limit is at most ${LIMITS.previewRowsMax}`, { field: 'limit' });
+    return { rows: rowsOut(await replica.store.preview(limit === 0 ? LIMITS.previewRowsDefault : limit)) };
+  });
+
+  app.post('/v1/data/delete', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const replica = replicas.require(tid, pid);
+    replica.assertWritable();
+    const indexNo = findIndex(replica.store.schema, body.index);
+    const key = validateKey(body.key);
+    const writeId = optStr(body, 'writeId');
+    const res = await replica.store.delete(indexNo, key, writeId);
+    await hooks.afterLocalWrite(replica, res.offset);
+    return res;
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * The tablet process: opens its replicas from disk, serves the data and control routes over
+ * HTTP/msgpack, runs TTL GC on a timer, and shuts down cleanly (in-flight requests finish, every
+ * database is closed). Replication and ZooKeeper registration plug in through hooks.
+ */
+import { createHttpServer, invalidArgument, type HttpServer, type Logger } from '@tessera/common';
+import { ReplicaManager } from './replica-manager.js';
+import { registerDataRoutes } from './routes-data.js';
+import { EpochFence, registerControlRoutes } from './routes-control.js';
+
+export interface TabletOptions {
+  endpoint: string;
+  dbRootPath: string;
+  gcIntervalMinutes: number;
+  bodyBytesMax: number;
+  shutdownTimeoutMs: number;
+  logger: Logger;
+}
+
+export function parseEndpoint(endpoint: string): { host: string; port: number } {
+  const m = /^([A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(endpoint);
+  if (!m) throw invalidArgument(`endpoint '${endpoint}' must be host:port`, { field: 'endpoint' });
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) throw invalidArgument(`endpoint port ${port} is out of range`, { field: 'endpoint' });
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+export class TabletServer {
+  readonly replicas: ReplicaManager;
+  readonly fence = new EpochFence();
+  private readonly app: HttpServer;
+  private gcTimer: NodeJS.Timeout | undefined;
+  private gcRunning = false;
+  private stopped = false;
+
+  private constructor(private readonly options: TabletOptions) {
+    this.replicas = new ReplicaManager(options.dbRootPath, options.logger.child('replicas'));
+    this.app = createHttpServer({ logger: options.logger, bodyBytesMax: options.bodyBytesMax });
+    registerDataRoutes(this.app, this.replicas, { afterLocalWrite: async () => {} });
+    registerControlRoutes(this.app, this.replicas, this.fence, { roleChanged: () => {}, dropping: async () => {} });
+    this.app.get('/v1/health', async () => ({ ok: true, endpoint: options.endpoint }));
+  }
+
+  static async start(options: TabletOptions): Promise<TabletServer> {
+    const { host, port } = parseEndpoint(options.endpoint);
+    const server = new TabletServer(options);
+    const found = await server.replicas.loadFromDisk();
+    await server.app.listen({ host, port });
+    options.logger.info(`tablet ${options.endpoint} serving; ${found} replica(s) found on disk under ${options.dbRootPath}, not served until assigned`);
+    server.scheduleGc();
+    return server;
+  }
+
+  get endpoint(): string {
+    return this.options.endpoint;
+  }
+
+  private scheduleGc(): void {
+    const intervalMs = Math.max(1, this.options.gcIntervalMinutes) * 60_000;
+    this.gcTimer = setInterval(() => void this.runGc(), intervalMs);
+    this.gcTimer.unref();
+  }
+
+  /** One TTL GC pass over every replica. */
+  async runGc(): Promise<number> {
+    if (this.gcRunning) return 0;
+    this.gcRunning = true;
+    let removed = 0;
+    try {
+      for (const r of this.replicas.all()) {
+        try {
+          removed += (await r.store.gc()).removed;
+        } catch (err) {
+          this.options.logger.warn(`gc of ${r.tid}_${r.pid} failed: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      this.gcRunning = false;
+    }
+    return removed;
+  }
+
+  /** Stops taking requests, lets in-flight ones finish (bounded), closes every database. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.gcTimer) clearInterval(this.gcTimer);
+    const log = this.options.logger;
+    const closing = this.app.close();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.options.shutdownTimeoutMs);
+    });
+    const outcome = await Promise.race([closing.then(() => 'closed' as const), timeout]);
+    if (timer) clearTimeout(timer);
+    if (outcome === 'timeout') log.warn(`in-flight requests did not finish within ${this.options.shutdownTimeoutMs} ms`);
+    await this.replicas.closeAll();
+    log.info('tablet stopped; databases closed');
+  }
+}
