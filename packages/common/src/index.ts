@@ -10,3 +10,4 @@ export * from './hash.js';
 export * from './schema.js';
 export * from './wait.js';
 export * from './meta.js';
+export * from './ns-api.js';

@@ -1,0 +1,447 @@
+/**
+ * The nameserver's admin API as types: for each ns_client command a request and a response type
+ * and its route (`POST /v1/ns/<command>`, msgpack bodies, errors as `{ error: { code, message } }`).
+ * `NsAdmin` is what the nameserver HTTP client implements and what ns_client calls; a failure is
+ * thrown as a `TesseraError` whose message is the nameserver's own text, which ns_client prints
+ * after OpenMLDB's prefixes ("failed to migrate partition. error msg: <text>"). `DataOps` is the
+ * data side (put/get/scan/count/preview/delete), implemented on top of the SDK. Also the TTL text
+ * that `showtable`/`showschema` print, so that nameserver and client render it alike.
+ */
+import type { Endpoint, Pid, TableInfo, Tid } from './meta.js';
+import type { CompressType, ReplicaAck, TableSchema, TtlDef, TtlType, Value } from './schema.js';
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+// ---------------------------------------------------------------------------------------------
+
+/** Every admin command of the nameserver, by route name. */
+export const NS_COMMANDS = [
+  'showtablet',
+  'showns',
+  'createdb',
+  'dropdb',
+  'showdb',
+  'createtable',
+  'droptable',
+  'showtable',
+  'showschema',
+  'info',
+  'migrate',
+  'addreplica',
+  'delreplica',
+  'changeleader',
+  'showopstatus',
+  'cancelop',
+  'deleteop',
+  'confset',
+  'confget',
+  'offlineendpoint',
+  'recoverendpoint',
+  'recovertable',
+  'updatetablealive',
+  'makesnapshot',
+  'disconnectzk',
+  'connectzk',
+] as const;
+
+export type NsCommand = (typeof NS_COMMANDS)[number];
+
+/** The HTTP path of a command: always POST, msgpack request and response bodies. */
+export function nsRoute(command: NsCommand): string {
+  return `/v1/ns/${command}`;
+}
+
+export const NS_ROUTES: Readonly<Record<NsCommand, string>> = Object.freeze(
+  Object.fromEntries(NS_COMMANDS.map((c) => [c, nsRoute(c)])) as Record<NsCommand, string>,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Shared shapes
+// ---------------------------------------------------------------------------------------------
+
+/** A request that names nothing. */
+export type EmptyRequest = Record<string, never>;
+/** A response that carries nothing beyond success. */
+export type EmptyResponse = Record<string, never>;
+
+/** Names a table of a database. */
+export interface TableRef {
+  db: string;
+  name: string;
+}
+
+/** Answer of the commands that only create ops (migrate, addreplica, ...): the ids created. */
+export interface OpsCreatedResponse {
+  opIds: number[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster status
+// ---------------------------------------------------------------------------------------------
+
+export type TabletState = 'kTabletHealthy' | 'kTabletOffline';
+
+export interface TabletRow {
+  endpoint: Endpoint;
+  state: TabletState;
+  /** Time since the last state change. */
+  ageMs: number;
+}
+
+export type ShowTabletRequest = EmptyRequest;
+export interface ShowTabletResponse {
+  tablets: TabletRow[];
+}
+
+export interface NameserverRow {
+  endpoint: Endpoint;
+  role: 'leader' | 'standby';
+}
+
+/** ns_client reads `/leader` from ZooKeeper itself; the route gives the same answer. */
+export type ShowNsRequest = EmptyRequest;
+export interface ShowNsResponse {
+  nameservers: NameserverRow[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Databases
+// ---------------------------------------------------------------------------------------------
+
+export interface CreateDbRequest {
+  db: string;
+}
+export type CreateDbResponse = EmptyResponse;
+
+export interface DropDbRequest {
+  db: string;
+}
+export type DropDbResponse = EmptyResponse;
+
+export type ShowDbRequest = EmptyRequest;
+export interface ShowDbResponse {
+  dbs: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+// ---------------------------------------------------------------------------------------------
+
+/** Explicit placement of one partition (bypasses the nameserver's placement). */
+export interface PartitionPlacement {
+  pid: Pid;
+  leader: Endpoint;
+  followers: Endpoint[];
+}
+
+/**
+ * A table to create, shaped like TableInfo: the schema carries `db` and `name`. Omitted counts
+ * take the nameserver's defaults (partition_num 8, replica_num min(3, healthy tablets)). With
+ * `partitions`, every pid 0..partitionNum-1 appears once and replicaNum = 1 + followers.
+ */
+export interface CreateTableRequest {
+  schema: TableSchema;
+  partitionNum?: number;
+  replicaNum?: number;
+  compressType?: CompressType;
+  replicaAck?: ReplicaAck;
+  partitions?: PartitionPlacement[];
+}
+export interface CreateTableResponse {
+  tid: Tid;
+}
+
+export type DropTableRequest = TableRef;
+export type DropTableResponse = EmptyResponse;
+
+/** All tables of `db`, or only `name`. */
+export interface ShowTableRequest {
+  db: string;
+  name?: string;
+}
+
+/** One replica, as a row of `showtable`. Status fields are absent while unknown. */
+export interface ShowTableRow {
+  name: string;
+  tid: Tid;
+  pid: Pid;
+  endpoint: Endpoint;
+  role: 'leader' | 'follower';
+  /** TTL of the table's first index, as `ttlText` renders it. */
+  ttl: string;
+  isAlive: boolean;
+  compressType: CompressType;
+  offset?: number;
+  recordCnt?: number;
+  /** Bytes of live rows. */
+  memUsed?: number;
+  /** Bytes on disk. */
+  diskUsed?: number;
+}
+export interface ShowTableResponse {
+  replicas: ShowTableRow[];
+}
+
+export type ShowSchemaRequest = TableRef;
+export interface ShowSchemaResponse {
+  table: TableInfo;
+}
+
+export type InfoRequest = TableRef;
+/** The table and, when known, its size summed over partition leaders. */
+export interface InfoResponse {
+  table: TableInfo;
+  recordCnt?: number;
+  memUsed?: number;
+  diskUsed?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replicas and ops
+// ---------------------------------------------------------------------------------------------
+
+export interface MigrateRequest extends TableRef {
+  src: Endpoint;
+  des: Endpoint;
+  pids: Pid[];
+}
+export type MigrateResponse = OpsCreatedResponse;
+
+export interface AddReplicaRequest extends TableRef {
+  pids: Pid[];
+  endpoint: Endpoint;
+}
+export type AddReplicaResponse = OpsCreatedResponse;
+
+export interface DelReplicaRequest extends TableRef {
+  pids: Pid[];
+  endpoint: Endpoint;
+}
+export type DelReplicaResponse = OpsCreatedResponse;
+
+/**
+ * Without `candidate` and `auto`, the current leader must be dead. `auto`: choose the follower
+ * with the highest offset even though the leader is alive. `candidate`: that alive follower.
+ */
+export interface ChangeLeaderRequest extends TableRef {
+  pid: Pid;
+  candidate?: Endpoint;
+  auto?: boolean;
+}
+export type ChangeLeaderResponse = OpsCreatedResponse;
+
+export type OpStatus = 'kInited' | 'kDoing' | 'kDone' | 'kFailed' | 'kCanceled';
+
+export interface OpStatusRow {
+  opId: number;
+  /** kMigrateOP, kAddReplicaOP, ... */
+  opType: string;
+  db: string;
+  name: string;
+  pid: Pid;
+  status: OpStatus;
+  /** Epoch ms; absent while kInited. */
+  startMs?: number;
+  /** Epoch ms; absent while not finished. */
+  endMs?: number;
+  /** Type of the current task (kSendSnapshot, ...); absent when done or not started. */
+  curTask?: string;
+}
+
+/** Ops of `db` (all databases when absent), of one table, of one partition. */
+export interface ShowOpStatusRequest {
+  db?: string;
+  name?: string;
+  pid?: Pid;
+}
+export interface ShowOpStatusResponse {
+  ops: OpStatusRow[];
+}
+
+export interface CancelOpRequest {
+  opId: number;
+}
+export type CancelOpResponse = EmptyResponse;
+
+/** Either one op by id, or every finished op of a status. */
+export type DeleteOpRequest = { opId: number } | { status: 'done' | 'failed' | 'canceled' };
+export type DeleteOpResponse = EmptyResponse;
+
+export interface ConfSetRequest {
+  key: string;
+  value: string;
+}
+export type ConfSetResponse = EmptyResponse;
+
+export interface ConfGetRequest {
+  /** Absent = every key. */
+  key?: string;
+}
+export interface ConfGetResponse {
+  conf: Array<{ key: string; value: string }>;
+}
+
+export interface OfflineEndpointRequest {
+  endpoint: Endpoint;
+  concurrency?: number;
+}
+export type OfflineEndpointResponse = OpsCreatedResponse;
+
+export interface RecoverEndpointRequest {
+  endpoint: Endpoint;
+  needRestore?: boolean;
+  concurrency?: number;
+}
+export type RecoverEndpointResponse = OpsCreatedResponse;
+
+export interface RecoverTableRequest extends TableRef {
+  pid: Pid;
+  endpoint: Endpoint;
+}
+export type RecoverTableResponse = OpsCreatedResponse;
+
+/** `pid` absent = every partition (ns_client's `*`). */
+export interface UpdateTableAliveRequest extends TableRef {
+  pid?: Pid;
+  endpoint: Endpoint;
+  isAlive: boolean;
+}
+export type UpdateTableAliveResponse = EmptyResponse;
+
+export interface MakeSnapshotRequest extends TableRef {
+  pid: Pid;
+}
+export type MakeSnapshotResponse = OpsCreatedResponse;
+
+export type DisconnectZkRequest = EmptyRequest;
+export type DisconnectZkResponse = EmptyResponse;
+export type ConnectZkRequest = EmptyRequest;
+export type ConnectZkResponse = EmptyResponse;
+
+// ---------------------------------------------------------------------------------------------
+// The admin interface
+// ---------------------------------------------------------------------------------------------
+
+/** Request and response type of every route, for generic clients and servers. */
+export interface NsApi {
+  showtablet: { req: ShowTabletRequest; res: ShowTabletResponse };
+  showns: { req: ShowNsRequest; res: ShowNsResponse };
+  createdb: { req: CreateDbRequest; res: CreateDbResponse };
+  dropdb: { req: DropDbRequest; res: DropDbResponse };
+  showdb: { req: ShowDbRequest; res: ShowDbResponse };
+  createtable: { req: CreateTableRequest; res: CreateTableResponse };
+  droptable: { req: DropTableRequest; res: DropTableResponse };
+  showtable: { req: ShowTableRequest; res: ShowTableResponse };
+  showschema: { req: ShowSchemaRequest; res: ShowSchemaResponse };
+  info: { req: InfoRequest; res: InfoResponse };
+  migrate: { req: MigrateRequest; res: MigrateResponse };
+  addreplica: { req: AddReplicaRequest; res: AddReplicaResponse };
+  delreplica: { req: DelReplicaRequest; res: DelReplicaResponse };
+  changeleader: { req: ChangeLeaderRequest; res: ChangeLeaderResponse };
+  showopstatus: { req: ShowOpStatusRequest; res: ShowOpStatusResponse };
+  cancelop: { req: CancelOpRequest; res: CancelOpResponse };
+  deleteop: { req: DeleteOpRequest; res: DeleteOpResponse };
+  confset: { req: ConfSetRequest; res: ConfSetResponse };
+  confget: { req: ConfGetRequest; res: ConfGetResponse };
+  offlineendpoint: { req: OfflineEndpointRequest; res: OfflineEndpointResponse };
+  recoverendpoint: { req: RecoverEndpointRequest; res: RecoverEndpointResponse };
+  recovertable: { req: RecoverTableRequest; res: RecoverTableResponse };
+  updatetablealive: { req: UpdateTableAliveRequest; res: UpdateTableAliveResponse };
+  makesnapshot: { req: MakeSnapshotRequest; res: MakeSnapshotResponse };
+  disconnectzk: { req: DisconnectZkRequest; res: DisconnectZkResponse };
+  connectzk: { req: ConnectZkRequest; res: ConnectZkResponse };
+}
+
+/** One async method per admin command; failures are thrown as TesseraError (nameserver's text). */
+export interface NsAdmin {
+  showtablet(req: ShowTabletRequest): Promise<ShowTabletResponse>;
+  showns(req: ShowNsRequest): Promise<ShowNsResponse>;
+  createdb(req: CreateDbRequest): Promise<CreateDbResponse>;
+  dropdb(req: DropDbRequest): Promise<DropDbResponse>;
+  showdb(req: ShowDbRequest): Promise<ShowDbResponse>;
+  createtable(req: CreateTableRequest): Promise<CreateTableResponse>;
+  droptable(req: DropTableRequest): Promise<DropTableResponse>;
+  showtable(req: ShowTableRequest): Promise<ShowTableResponse>;
+  showschema(req: ShowSchemaRequest): Promise<ShowSchemaResponse>;
+  info(req: InfoRequest): Promise<InfoResponse>;
+  migrate(req: MigrateRequest): Promise<MigrateResponse>;
+  addreplica(req: AddReplicaRequest): Promise<AddReplicaResponse>;
+  delreplica(req: DelReplicaRequest): Promise<DelReplicaResponse>;
+  changeleader(req: ChangeLeaderRequest): Promise<ChangeLeaderResponse>;
+  showopstatus(req: ShowOpStatusRequest): Promise<ShowOpStatusResponse>;
+  cancelop(req: CancelOpRequest): Promise<CancelOpResponse>;
+  deleteop(req: DeleteOpRequest): Promise<DeleteOpResponse>;
+  confset(req: ConfSetRequest): Promise<ConfSetResponse>;
+  confget(req: ConfGetRequest): Promise<ConfGetResponse>;
+  offlineendpoint(req: OfflineEndpointRequest): Promise<OfflineEndpointResponse>;
+  recoverendpoint(req: RecoverEndpointRequest): Promise<RecoverEndpointResponse>;
+  recovertable(req: RecoverTableRequest): Promise<RecoverTableResponse>;
+  updatetablealive(req: UpdateTableAliveRequest): Promise<UpdateTableAliveResponse>;
+  makesnapshot(req: MakeSnapshotRequest): Promise<MakeSnapshotResponse>;
+  disconnectzk(req: DisconnectZkRequest): Promise<DisconnectZkResponse>;
+  connectzk(req: ConnectZkRequest): Promise<ConnectZkResponse>;
+}
+
+/** Compile-time proof that NsAdmin and NsApi list the same commands with the same types. */
+type NsAdminFromApi = { [K in NsCommand]: (req: NsApi[K]['req']) => Promise<NsApi[K]['res']> };
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const NS_ADMIN_MATCHES_API: Same<NsAdmin, NsAdminFromApi> = true;
+
+// ---------------------------------------------------------------------------------------------
+// Data commands
+// ---------------------------------------------------------------------------------------------
+
+/** A stored row: its time in the index read and its values in column order. */
+export interface DataRow {
+  tsMs: number;
+  values: Value[];
+}
+
+/**
+ * The data commands of ns_client, routed to partition leaders. `key` is the index key text (key
+ * column values joined with `|`); `index` an index name of the table.
+ */
+export interface DataOps {
+  /** Writes one row (values in column order, already typed); `tsMs` is its time for indexes without a ts column. */
+  put(table: TableInfo, tsMs: number, values: Value[]): Promise<void>;
+  /** The newest row with ts ≤ `tsMs` (the newest of all when `tsMs` is absent); undefined when none. */
+  get(table: TableInfo, key: string, index: string, tsMs?: number): Promise<DataRow | undefined>;
+  /** Rows with etMs < ts ≤ stMs, newest first, at most `limit`. */
+  scan(table: TableInfo, key: string, index: string, stMs: number, etMs: number, limit: number): Promise<DataRow[]>;
+  /** Rows of the key in the index; expired rows left out when `filterExpired`. */
+  count(table: TableInfo, key: string, index: string, filterExpired: boolean): Promise<number>;
+  /** Up to `limit` rows, partitions in pid order; `key` is the first index's key of the row. */
+  preview(table: TableInfo, limit: number): Promise<Array<DataRow & { key: string }>>;
+  /** Removes every row of the key in the index. */
+  delete(table: TableInfo, key: string, index: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// TTL text
+// ---------------------------------------------------------------------------------------------
+
+const TTL_TYPE_NAMES: Readonly<Record<TtlType, string>> = {
+  absolute: 'kAbsoluteTime',
+  latest: 'kLatestTime',
+  absandlat: 'kAbsAndLat',
+  absorlat: 'kAbsOrLat',
+};
+
+/** OpenMLDB's name of a TTL type (`kAbsoluteTime`, `kLatestTime`, `kAbsAndLat`, `kAbsOrLat`). */
+export function ttlTypeName(type: TtlType): string {
+  return TTL_TYPE_NAMES[type];
+}
+
+/** A TTL as `showtable` prints it: `0min`, `latest:10`, `10min&&5`, `10min||5`. */
+export function ttlText(ttl: TtlDef): string {
+  switch (ttl.type) {
+    case 'absolute':
+      return `${ttl.absMinutes}min`;
+    case 'latest':
+      return `latest:${ttl.latest}`;
+    case 'absandlat':
+      return `${ttl.absMinutes}min&&${ttl.latest}`;
+    case 'absorlat':
+      return `${ttl.absMinutes}min||${ttl.latest}`;
+  }
+}
