@@ -17,6 +17,9 @@ export interface ServerOptions {
   keepAliveTimeoutMs?: number;
 }
 
+/** Bodies up to this many times the limit are read before being refused (see createHttpServer). */
+export const BODY_HARD_CAP_FACTOR = 4;
+
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'DECODE_ERROR',
@@ -45,15 +48,23 @@ export type HttpServer = FastifyInstance;
 
 export function createHttpServer(options: ServerOptions): FastifyInstance {
   const log = options.logger;
+  const bodyBytesMax = options.bodyBytesMax ?? LIMITS.httpBodyBytesMax;
   const app = Fastify({
     logger: false,
-    bodyLimit: options.bodyBytesMax ?? LIMITS.httpBodyBytesMax,
+    // Bodies up to this hard cap are read in full and then refused by size, so the client gets a
+    // clean BODY_TOO_LARGE answer instead of a socket reset mid-upload; above it fastify refuses
+    // from the content-length at once.
+    bodyLimit: bodyBytesMax * BODY_HARD_CAP_FACTOR,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(MSGPACK_CONTENT_TYPE, { parseAs: 'buffer' }, (_req, body, done) => {
+    if ((body as Buffer).length > bodyBytesMax) {
+      done(new TesseraError('BODY_TOO_LARGE', `request body of ${(body as Buffer).length} bytes is over the limit of ${bodyBytesMax}`), undefined);
+      return;
+    }
     try {
       done(null, decode(body as Buffer));
     } catch (err) {
@@ -69,11 +80,12 @@ export function createHttpServer(options: ServerOptions): FastifyInstance {
   app.setErrorHandler((err, req, reply) => {
     const te = toTesseraError(err);
     if (te.code === 'INTERNAL') log.error(`${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
-    void reply.code(te.status).send(te.toWire());
+    // Encoded here, not by the reply serializer: fastify bypasses it on some error paths.
+    void reply.code(te.status).type(MSGPACK_CONTENT_TYPE).send(encode(te.toWire()));
   });
   app.setNotFoundHandler((req, reply) => {
     const te = new TesseraError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url}`);
-    void reply.code(te.status).send(te.toWire());
+    void reply.code(te.status).type(MSGPACK_CONTENT_TYPE).send(encode(te.toWire()));
   });
   return app;
 }
