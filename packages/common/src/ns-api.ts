@@ -410,8 +410,8 @@ export interface DataOps {
   scan(table: TableInfo, key: string, index: string, stMs: number, etMs: number, limit: number): Promise<DataRow[]>;
   /** Rows of the key in the index; expired rows left out when `filterExpired`. */
   count(table: TableInfo, key: string, index: string, filterExpired: boolean): Promise<number>;
-  /** Up to `limit` rows, partitions in pid order; `key` is the first index's key of the row. */
-  preview(table: TableInfo, limit: number): Promise<Array<DataRow & { key: string }>>;
+  /** Up to `limit` rows, partitions in pid order (rows of the first index). */
+  preview(table: TableInfo, limit: number): Promise<DataRow[]>;
   /** Removes every row of the key in the index. */
   delete(table: TableInfo, key: string, index: string): Promise<void>;
 }

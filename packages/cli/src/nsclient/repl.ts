@@ -1,0 +1,125 @@
+/**
+ * The ns_client loop. With `cmd` it runs each `;`-separated command in order (all of them, even
+ * after a failure, until `quit`) and resolves to exit code 0 when every one succeeded, 1 otherwise.
+ * Without `cmd` it prints `ns leader: <endpoint>` and then reads commands line by line after the
+ * prompt `<leader endpoint> <db>> ` until `quit`/`exit` or end of input, resolving to 0.
+ * Confirmations (`drop`, `dropdb`) read their `yes`/`no` from the same input when interactive.
+ * `format: 'json'` prints one JSON object per command instead of text.
+ */
+import { readFile } from 'node:fs/promises';
+import { createInterface, type Interface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { DataOps, NsAdmin } from '@tessera/common';
+import { formatResult, runCommand, type CommandContext, type OutputFormat } from './commands.js';
+import { splitCommands } from './parse.js';
+
+export interface NsClientOptions {
+  admin: NsAdmin;
+  data: DataOps;
+  /** The database to start in (`--database`); none when absent. */
+  database?: string;
+  /** `--cmd`: commands to run instead of reading input. */
+  cmd?: string;
+  /** `--interactive`: ask before dropping. */
+  interactive: boolean;
+  input?: Readable;
+  output?: Writable;
+  /** The leading nameserver's endpoint as now known, for the prompt. */
+  leaderEndpoint: () => string | undefined;
+  /** `--format`: `table` (OpenMLDB's text, the default) or `json`. */
+  format?: OutputFormat;
+  /** Reads a table meta file (default: the file system). */
+  readTextFile?: (path: string) => Promise<string>;
+  /** Wall clock (default Date.now), for op execute times. */
+  nowMs?: () => number;
+}
+
+/** Lines of an input, pulled one at a time; undefined at end of input. */
+class LineSource {
+  private readonly rl: Interface;
+  private readonly queue: string[] = [];
+  private readonly waiters: Array<(line: string | undefined) => void> = [];
+  private closed = false;
+
+  constructor(input: Readable, output: Writable) {
+    const terminal = (input as { isTTY?: boolean }).isTTY === true && (output as { isTTY?: boolean }).isTTY === true;
+    this.rl = createInterface({ input, output, terminal, historySize: terminal ? 1000 : 0 });
+    this.rl.on('line', (line) => {
+      const w = this.waiters.shift();
+      if (w) w(line);
+      else this.queue.push(line);
+    });
+    this.rl.on('close', () => {
+      this.closed = true;
+      for (const w of this.waiters.splice(0)) w(undefined);
+    });
+  }
+
+  /** Shows `prompt` (readline keeps it for line editing) and waits for the next line. */
+  next(prompt?: string): Promise<string | undefined> {
+    if (prompt !== undefined && !this.closed) {
+      this.rl.setPrompt(prompt);
+      this.rl.prompt();
+    }
+    const queued = this.queue.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  close(): void {
+    this.rl.close();
+  }
+}
+
+export async function runNsClient(opts: NsClientOptions): Promise<number> {
+  const input = opts.input ?? process.stdin;
+  const output = opts.output ?? process.stdout;
+  const format = opts.format ?? 'table';
+  let lines: LineSource | undefined;
+  const source = (): LineSource => (lines ??= new LineSource(input, output));
+  const print = (text: string): void => {
+    if (text !== '') output.write(`${text}\n`);
+  };
+
+  const ctx: CommandContext = {
+    admin: opts.admin,
+    data: opts.data,
+    db: opts.database ?? '',
+    interactive: opts.interactive,
+    confirm: async (question) => {
+      print(question);
+      const answer = await source().next();
+      return answer !== undefined && answer.trim() === 'yes';
+    },
+    readTextFile: opts.readTextFile ?? ((path) => readFile(path, 'utf8')),
+    nowMs: opts.nowMs ?? Date.now,
+  };
+
+  try {
+    if (opts.cmd !== undefined) {
+      let failed = false;
+      for (const command of splitCommands(opts.cmd)) {
+        const result = await runCommand(command, ctx);
+        print(formatResult(result, format));
+        if (!result.ok) failed = true;
+        if (result.quit) break;
+      }
+      return failed ? 1 : 0;
+    }
+
+    if (format === 'table') print(`ns leader: ${opts.leaderEndpoint() ?? '-'}`);
+    for (;;) {
+      const prompt = `${[opts.leaderEndpoint() ?? '', ctx.db].filter((p) => p !== '').join(' ')}> `;
+      const line = await source().next(prompt);
+      if (line === undefined) break;
+      if (line.trim() === '') continue;
+      const result = await runCommand(line, ctx);
+      print(formatResult(result, format));
+      if (result.quit) break;
+    }
+    return 0;
+  } finally {
+    lines?.close();
+  }
+}
