@@ -1,1 +1,5 @@
-export {};
+/** Public face of @tessera/coord: ZooKeeper sessions, the typed layout, election, registration. */
+export * from './layout.js';
+export * from './session.js';
+export * from './election.js';
+export * from './registration.js';

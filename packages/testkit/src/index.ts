@@ -1,1 +1,5 @@
-export {};
+/** Public face of @tessera/testkit: support for tests only, never imported by production code. */
+export * from './ports.js';
+export * from './tmp.js';
+export * from './zookeeper.js';
+export * from './roles.js';

@@ -1,0 +1,689 @@
+/**
+ * One ZooKeeper session over the native `zookeeper` client, as a small promise API with typed
+ * results. Owns the native handle and its lifecycle: a session that expires (or that the native
+ * client gives up) is replaced by a fresh one transparently (`expired`, then `connected` with
+ * `newSession: true`), and `disconnect()`/`reconnect()` drop and re-open it on purpose (OpenMLDB's
+ * `disconnectzk`/`connectzk`). Watches registered here are re-armed after every firing, every
+ * reconnect and every new session. Invariants: every ZooKeeper failure surfaces as
+ * `TesseraError('COORD_ERROR')` with the ZooKeeper error name in `details.zkError`; no promise
+ * this module creates is ever left unhandled; a pending call never outlives its native handle.
+ * Ephemeral nodes are not re-created here: their owners listen for `connected` with `newSession`.
+ */
+import { EventEmitter } from 'node:events';
+import ZooKeeper from 'zookeeper';
+import { TesseraError, backoffMs, invalidArgument, silentLogger, sleep, type Logger } from '@tessera/common';
+import { parentPath, zkLayout, type ZkLayout } from './layout.js';
+
+const C = ZooKeeper.constants;
+
+/** Bounds of this module, named once. */
+export const COORD_LIMITS = {
+  /** Default wait for the first connection in connect() / reconnect(). */
+  connectTimeoutMsDefault: 15_000,
+  /** Compare-and-set rounds of incrementCounter before it gives up under contention. */
+  counterAttemptsMax: 200,
+  counterBackoffBaseMs: 1,
+  counterBackoffMaxMs: 50,
+  /** Rounds of createOrSet / deleteRecursive when other writers race with them. */
+  raceAttemptsMax: 20,
+  /** Backoff between re-reads of a watch whose read failed while connected. */
+  watchRetryBaseMs: 50,
+  watchRetryMaxMs: 2_000,
+  /**
+   * The native wrapper gives a session up after this many consecutive empty reads (its default,
+   * 10, fires while the server is merely paused and loses sessions that would have survived).
+   */
+  nativeEmptyReadsMax: 10_000,
+  /** Bytes of one node's data (ZooKeeper's own jute.maxbuffer is 1 MiB including overhead). */
+  nodeDataBytesMax: 1_000_000,
+} as const;
+
+/** Data accepted by writes: bytes as is, a string as UTF-8, anything else as UTF-8 JSON. */
+export type CoordData = Buffer | string | object;
+
+export type SetResult = { ok: true; version: number } | { ok: false; reason: 'badVersion' | 'noNode' };
+export type DeleteResult = { ok: true } | { ok: false; reason: 'badVersion' | 'noNode' };
+
+export interface NodeData {
+  data: Buffer;
+  version: number;
+  /** Session id (hex, as `sessionId`) owning an ephemeral node; undefined for persistent nodes. */
+  ephemeralOwner: string | undefined;
+}
+
+export interface CoordSessionOptions {
+  /** `host:port[,host:port...]`, OpenMLDB's `--zk_cluster`. */
+  zkCluster: string;
+  /** `--zk_root_path`; created at connect if missing. */
+  rootPath: string;
+  /** Requested session timeout; the server clamps it to its min/max. */
+  sessionTimeoutMs: number;
+  logger?: Logger;
+  /** Bound on connect() and reconnect(); default COORD_LIMITS.connectTimeoutMsDefault. */
+  connectTimeoutMs?: number;
+}
+
+export interface CoordSessionEvents {
+  /** The session is usable: after the first connect, after a reconnect, after a new session. */
+  connected: [info: { sessionId: string; newSession: boolean }];
+  /** The connection is lost (the session may still be alive) or was dropped on purpose. */
+  disconnected: [];
+  /** The session is gone with its ephemeral nodes and watches; a new one is being opened. */
+  expired: [info: { sessionId: string | undefined }];
+}
+
+type Mode = 'active' | 'disconnectedOnPurpose' | 'closed';
+type WatchKind = 'children' | 'data';
+
+interface Watch {
+  readonly kind: WatchKind;
+  readonly path: string;
+  readonly deliver: (value: string[] | Buffer | undefined) => void;
+  active: boolean;
+  reading: boolean;
+  dirty: boolean;
+  /** What was last delivered: children list, or czxid:mzxid of the node. */
+  fingerprint: string | undefined;
+  retryAttempt: number;
+  retryTimer: NodeJS.Timeout | undefined;
+}
+
+interface Snapshot {
+  value: string[] | Buffer | undefined;
+  fingerprint: string;
+}
+
+type Done<T> = (rc: number, value?: T) => void;
+
+const ZK_ERROR_NAMES: ReadonlyMap<number, string> = new Map(
+  [
+    'ZSYSTEMERROR', 'ZRUNTIMEINCONSISTENCY', 'ZDATAINCONSISTENCY', 'ZCONNECTIONLOSS', 'ZMARSHALLINGERROR',
+    'ZUNIMPLEMENTED', 'ZOPERATIONTIMEOUT', 'ZBADARGUMENTS', 'ZINVALIDSTATE', 'ZAPIERROR', 'ZNONODE', 'ZNOAUTH',
+    'ZBADVERSION', 'ZNOCHILDRENFOREPHEMERALS', 'ZNODEEXISTS', 'ZNOTEMPTY', 'ZSESSIONEXPIRED', 'ZINVALIDACL',
+    'ZAUTHFAILED', 'ZCLOSING', 'ZNOTHING', 'ZSESSIONMOVED',
+  ].map((name) => [(C as unknown as Record<string, number>)[name] as number, name]),
+);
+
+/** Name of a ZooKeeper return code (`ZNONODE` ...). */
+export function zkErrorName(rc: number): string {
+  return ZK_ERROR_NAMES.get(rc) ?? `ZUNKNOWN(${rc})`;
+}
+
+/** True for a COORD_ERROR, optionally one carrying the given ZooKeeper error name. */
+export function isCoordError(err: unknown, zkError?: string): err is TesseraError {
+  return err instanceof TesseraError && err.code === 'COORD_ERROR' && (zkError === undefined || err.details?.['zkError'] === zkError);
+}
+
+function coordError(op: string, path: string, rc: number, why?: string): TesseraError {
+  const zkError = zkErrorName(rc);
+  return new TesseraError('COORD_ERROR', `ZooKeeper ${op} ${path} failed: ${why ?? zkError}`, { op, path, zkError, zkCode: rc });
+}
+
+function checkPath(path: string): void {
+  if (typeof path !== 'string' || !path.startsWith('/') || (path.length > 1 && path.endsWith('/')) || path.includes('//')) {
+    throw invalidArgument(`not an absolute ZooKeeper path: ${JSON.stringify(path)}`);
+  }
+}
+
+function encode(data: CoordData): Buffer {
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(typeof data === 'string' ? data : JSON.stringify(data), 'utf8');
+  if (bytes.length > COORD_LIMITS.nodeDataBytesMax) {
+    throw new TesseraError('LIMIT_EXCEEDED', `ZooKeeper node data of ${bytes.length} bytes exceeds nodeDataBytesMax`, {
+      limit: 'nodeDataBytesMax',
+      bytes: bytes.length,
+    });
+  }
+  return bytes;
+}
+
+function toBuffer(data: string | Buffer | null | undefined): Buffer {
+  if (data === null || data === undefined) return Buffer.alloc(0);
+  return Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
+}
+
+function parseJson<T>(path: string, data: Buffer): T {
+  try {
+    return JSON.parse(data.toString('utf8')) as T;
+  } catch (err) {
+    throw new TesseraError('INTERNAL', `ZooKeeper node ${path} does not hold JSON`, { path }, { cause: err });
+  }
+}
+
+function ownerOf(stat: stat): string | undefined {
+  const owner = String(stat.ephemeralOwner);
+  return owner === '0' || owner === '' ? undefined : owner;
+}
+
+/** A ZooKeeper session that survives reconnects and expiry; see the module header. */
+export class CoordSession extends EventEmitter<CoordSessionEvents> {
+  readonly rootPath: string;
+  readonly layout: ZkLayout;
+  readonly sessionTimeoutMs: number;
+  private readonly zkCluster: string;
+  private readonly connectTimeoutMs: number;
+  private readonly log: Logger;
+  private mode: Mode = 'active';
+  private handle: ZooKeeper | undefined;
+  /** Bumped whenever a handle is replaced; events and completions of older handles are ignored. */
+  private generation = 0;
+  private handleHasConnected = false;
+  private connectedNow = false;
+  private currentSessionId: string | undefined;
+  private readonly pending = new Map<number, Set<(rc: number) => void>>();
+  private readonly watches = new Map<string, Set<Watch>>();
+
+  private constructor(opts: CoordSessionOptions) {
+    super();
+    if (typeof opts.zkCluster !== 'string' || opts.zkCluster.trim() === '') throw invalidArgument('zkCluster is empty');
+    if (!Number.isSafeInteger(opts.sessionTimeoutMs) || opts.sessionTimeoutMs <= 0) {
+      throw invalidArgument(`sessionTimeoutMs must be a positive integer: ${String(opts.sessionTimeoutMs)}`);
+    }
+    this.layout = zkLayout(opts.rootPath);
+    this.rootPath = this.layout.root;
+    this.zkCluster = opts.zkCluster;
+    this.sessionTimeoutMs = opts.sessionTimeoutMs;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? COORD_LIMITS.connectTimeoutMsDefault;
+    this.log = opts.logger ?? silentLogger;
+  }
+
+  /** Resolves once connected and the root path exists; rejects with COORD_ERROR after connectTimeoutMs. */
+  static async connect(opts: CoordSessionOptions): Promise<CoordSession> {
+    const session = new CoordSession(opts);
+    session.openHandle();
+    try {
+      await session.waitConnected(session.connectTimeoutMs);
+      await session.ensurePath(session.rootPath);
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    return session;
+  }
+
+  /** Hex id of the current session; undefined while no session is established. */
+  get sessionId(): string | undefined {
+    return this.currentSessionId;
+  }
+
+  /** True while the connection is up and calls go through. */
+  get isConnected(): boolean {
+    return this.connectedNow;
+  }
+
+  /** Resolves when connected (at once if already); rejects with COORD_ERROR after timeoutMs or on close. */
+  waitConnected(timeoutMs: number): Promise<void> {
+    if (this.connectedNow) return Promise.resolve();
+    if (this.mode !== 'active') return Promise.reject(this.unusableError('waitConnected', this.rootPath));
+    return new Promise((resolve, reject) => {
+      const onConnected = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.off('connected', onConnected);
+        reject(new TesseraError('COORD_ERROR', `not connected to ZooKeeper ${this.zkCluster} within ${timeoutMs} ms`, {
+          zkError: 'ZCONNECTIONLOSS',
+          zkCluster: this.zkCluster,
+        }));
+      }, timeoutMs);
+      this.once('connected', onConnected);
+    });
+  }
+
+  // ---- reads ----
+
+  async get(path: string): Promise<NodeData | undefined> {
+    checkPath(path);
+    const { rc, value } = await this.call<[stat, string | Buffer | null]>('get', path, (zk, done) =>
+      zk.a_get(path, false, (rc, _e, st, data) => done(rc, [st, data])),
+    );
+    if (rc === C.ZNONODE) return undefined;
+    if (rc !== C.ZOK || value === undefined) throw coordError('get', path, rc);
+    const [st, data] = value;
+    return { data: toBuffer(data), version: st.version, ephemeralOwner: ownerOf(st) };
+  }
+
+  async getJson<T>(path: string): Promise<{ value: T; version: number } | undefined> {
+    const node = await this.get(path);
+    return node === undefined ? undefined : { value: parseJson<T>(path, node.data), version: node.version };
+  }
+
+  async exists(path: string): Promise<boolean> {
+    checkPath(path);
+    const { rc } = await this.call<stat>('exists', path, (zk, done) => zk.a_exists(path, false, (rc, _e, st) => done(rc, st)));
+    if (rc === C.ZNONODE) return false;
+    if (rc !== C.ZOK) throw coordError('exists', path, rc);
+    return true;
+  }
+
+  /** Names of the children, sorted; [] when the node does not exist. */
+  async children(path: string): Promise<string[]> {
+    checkPath(path);
+    const { rc, value } = await this.call<string[]>('getChildren', path, (zk, done) =>
+      zk.a_get_children(path, false, (rc, _e, children) => done(rc, children)),
+    );
+    if (rc === C.ZNONODE) return [];
+    if (rc !== C.ZOK) throw coordError('getChildren', path, rc);
+    return [...(value ?? [])].sort();
+  }
+
+  // ---- writes ----
+
+  /** Creates a node and returns its path (with the sequence suffix for sequential nodes). */
+  async create(path: string, data: CoordData, opts: { ephemeral?: boolean; sequential?: boolean } = {}): Promise<string> {
+    checkPath(path);
+    const { rc, value } = await this.rawCreate(path, encode(data), (opts.ephemeral ? C.ZOO_EPHEMERAL : 0) | (opts.sequential ? C.ZOO_SEQUENCE : 0));
+    if (rc !== C.ZOK || value === undefined) throw coordError('create', path, rc);
+    return value;
+  }
+
+  /** mkdir -p of persistent, empty nodes; existing nodes are left as they are. */
+  async ensurePath(path: string): Promise<void> {
+    checkPath(path);
+    if (path === '/' || (await this.exists(path))) return;
+    let prefix = '';
+    for (const part of path.slice(1).split('/')) {
+      prefix = `${prefix}/${part}`;
+      const { rc } = await this.rawCreate(prefix, Buffer.alloc(0), 0);
+      if (rc !== C.ZOK && rc !== C.ZNODEEXISTS) throw coordError('create', prefix, rc);
+    }
+  }
+
+  /** Writes data; with expectedVersion it is a compare-and-set. */
+  async set(path: string, data: CoordData, expectedVersion?: number): Promise<SetResult> {
+    checkPath(path);
+    const bytes = encode(data);
+    const version = expectedVersion ?? -1;
+    const { rc, value } = await this.call<stat>('set', path, (zk, done) => zk.a_set(path, bytes, version, (rc, _e, st) => done(rc, st)));
+    if (rc === C.ZOK && value !== undefined) return { ok: true, version: value.version };
+    if (rc === C.ZBADVERSION) return { ok: false, reason: 'badVersion' };
+    if (rc === C.ZNONODE) return { ok: false, reason: 'noNode' };
+    throw coordError('set', path, rc);
+  }
+
+  setJson(path: string, value: unknown, expectedVersion?: number): Promise<SetResult> {
+    return this.set(path, Buffer.from(JSON.stringify(value), 'utf8'), expectedVersion);
+  }
+
+  /** Writes data whether or not the node exists (creating its parents); returns the new version. */
+  async createOrSet(path: string, data: CoordData): Promise<{ version: number }> {
+    checkPath(path);
+    const bytes = encode(data);
+    for (let attempt = 0; attempt < COORD_LIMITS.raceAttemptsMax; attempt++) {
+      const r = await this.set(path, bytes);
+      if (r.ok) return { version: r.version };
+      let { rc } = await this.rawCreate(path, bytes, 0);
+      if (rc === C.ZNONODE) {
+        await this.ensurePath(parentPath(path));
+        ({ rc } = await this.rawCreate(path, bytes, 0));
+      }
+      if (rc === C.ZOK) return { version: 0 };
+      if (rc !== C.ZNODEEXISTS && rc !== C.ZNONODE) throw coordError('create', path, rc);
+    }
+    throw coordError('createOrSet', path, C.ZNODEEXISTS, 'other writers kept racing with it');
+  }
+
+  /** Deletes one node; with expectedVersion only if it still has that version. */
+  async delete(path: string, expectedVersion?: number): Promise<DeleteResult> {
+    checkPath(path);
+    const rc = await this.rawDelete(path, expectedVersion ?? -1);
+    if (rc === C.ZOK) return { ok: true };
+    if (rc === C.ZBADVERSION) return { ok: false, reason: 'badVersion' };
+    if (rc === C.ZNONODE) return { ok: false, reason: 'noNode' };
+    throw coordError('delete', path, rc);
+  }
+
+  /** Deletes a node and everything under it; a missing node is not an error. */
+  async deleteRecursive(path: string): Promise<void> {
+    checkPath(path);
+    if (path === '/' || path === '/zookeeper' || path.startsWith('/zookeeper/')) {
+      throw invalidArgument(`refusing to delete ${path}`);
+    }
+    for (let attempt = 0; attempt < COORD_LIMITS.raceAttemptsMax; attempt++) {
+      for (const child of await this.children(path)) await this.deleteRecursive(`${path}/${child}`);
+      const rc = await this.rawDelete(path, -1);
+      if (rc === C.ZOK || rc === C.ZNONODE) return;
+      if (rc !== C.ZNOTEMPTY) throw coordError('delete', path, rc);
+    }
+    throw coordError('deleteRecursive', path, C.ZNOTEMPTY, 'children kept being added');
+  }
+
+  /**
+   * Adds one to a decimal counter with compare-and-set and returns the new value; a missing node
+   * starts at 1. Every caller gets a distinct value.
+   */
+  async incrementCounter(path: string): Promise<number> {
+    checkPath(path);
+    for (let attempt = 0; attempt < COORD_LIMITS.counterAttemptsMax; attempt++) {
+      const node = await this.get(path);
+      if (node === undefined) {
+        let { rc } = await this.rawCreate(path, Buffer.from('1'), 0);
+        if (rc === C.ZNONODE) {
+          await this.ensurePath(parentPath(path));
+          ({ rc } = await this.rawCreate(path, Buffer.from('1'), 0));
+        }
+        if (rc === C.ZOK) return 1;
+        if (rc !== C.ZNODEEXISTS) throw coordError('create', path, rc);
+      } else {
+        const text = node.data.toString('utf8').trim();
+        const current = text === '' ? 0 : Number(text);
+        if (!Number.isSafeInteger(current) || current < 0) {
+          throw new TesseraError('INTERNAL', `counter ${path} holds ${JSON.stringify(text)}, not a decimal count`, { path });
+        }
+        const r = await this.set(path, Buffer.from(String(current + 1)), node.version);
+        if (r.ok) return current + 1;
+      }
+      await sleep(backoffMs(attempt, COORD_LIMITS.counterBackoffBaseMs, COORD_LIMITS.counterBackoffMaxMs));
+    }
+    throw coordError('incrementCounter', path, C.ZBADVERSION, `still contended after ${COORD_LIMITS.counterAttemptsMax} attempts`);
+  }
+
+  // ---- watches ----
+
+  /**
+   * Calls cb with the sorted children of path ([] while it does not exist) as soon as they are
+   * read, then again whenever they change, across reconnects and new sessions. Returns stop().
+   */
+  watchChildren(path: string, cb: (children: string[]) => void): () => void {
+    return this.addWatch('children', path, cb as (value: string[] | Buffer | undefined) => void);
+  }
+
+  /** Like watchChildren for the node's data (undefined while the node does not exist). */
+  watchData(path: string, cb: (value: Buffer | undefined) => void): () => void {
+    return this.addWatch('data', path, cb as (value: string[] | Buffer | undefined) => void);
+  }
+
+  // ---- lifecycle ----
+
+  /**
+   * Closes the session on purpose without closing this object (OpenMLDB's `disconnectzk`): its
+   * ephemeral nodes go away, `disconnected` and `expired` are emitted, and every call fails fast
+   * with COORD_ERROR until reconnect().
+   */
+  async disconnect(): Promise<void> {
+    if (this.mode !== 'active') return;
+    this.mode = 'disconnectedOnPurpose';
+    const lost = this.currentSessionId;
+    const wasConnected = this.connectedNow;
+    this.connectedNow = false;
+    this.currentSessionId = undefined;
+    this.closeHandle();
+    this.log.warn(`ZooKeeper session ${lost ?? '-'} closed on purpose`);
+    if (wasConnected) this.safeEmit('disconnected');
+    this.safeEmit('expired', { sessionId: lost });
+  }
+
+  /** Opens a new session after disconnect() (OpenMLDB's `connectzk`); resolves when connected. */
+  async reconnect(): Promise<void> {
+    if (this.mode === 'closed') throw this.unusableError('reconnect', this.rootPath);
+    if (this.mode === 'disconnectedOnPurpose') {
+      this.mode = 'active';
+      this.openHandle();
+    }
+    await this.waitConnected(this.connectTimeoutMs);
+  }
+
+  /** Closes the session for good: ephemeral nodes go away, watches stop, later calls fail. */
+  async close(): Promise<void> {
+    if (this.mode === 'closed') return;
+    const wasConnected = this.connectedNow;
+    this.mode = 'closed';
+    this.connectedNow = false;
+    this.currentSessionId = undefined;
+    for (const set of this.watches.values()) for (const w of set) this.deactivate(w);
+    this.watches.clear();
+    this.closeHandle();
+    if (wasConnected) this.safeEmit('disconnected');
+  }
+
+  // ---- internals: the native handle ----
+
+  private openHandle(): void {
+    const generation = ++this.generation;
+    this.handleHasConnected = false;
+    const zk = new ZooKeeper({
+      connect: this.zkCluster,
+      timeout: this.sessionTimeoutMs,
+      debug_level: 0, // the C client's own stderr logging off; this class logs what matters
+      host_order_deterministic: false,
+      response_counter_limit: COORD_LIMITS.nativeEmptyReadsMax,
+    });
+    const current = (): boolean => generation === this.generation;
+    zk.on('connect', () => current() && this.onConnect(zk));
+    zk.on('connecting', () => current() && this.onConnecting());
+    zk.on('close', (_zk: unknown, code: number) => this.onHandleClosed(generation, code));
+    for (const event of ['created', 'deleted', 'changed', 'child', 'notwatching'] as const) {
+      zk.on(event, (_zk: unknown, path: string) => current() && this.onWatchEvent(event, path));
+    }
+    zk.on('error', (err: unknown) => this.log.error(`native ZooKeeper client error: ${String(err)}`));
+    this.handle = zk;
+    zk.init({});
+  }
+
+  private closeHandle(): void {
+    const zk = this.handle;
+    const generation = this.generation;
+    this.generation++;
+    this.handle = undefined;
+    if (zk !== undefined) {
+      try {
+        zk.close();
+      } catch (err) {
+        this.log.warn(`closing the native ZooKeeper handle failed: ${String(err)}`);
+      }
+    }
+    this.failPending(generation, C.ZCLOSING);
+  }
+
+  private onConnect(zk: ZooKeeper): void {
+    const sessionId = String(zk.client_id);
+    const newSession = !this.handleHasConnected;
+    this.handleHasConnected = true;
+    this.connectedNow = true;
+    this.currentSessionId = sessionId;
+    this.log.info(`ZooKeeper ${this.zkCluster} connected, session ${sessionId}${newSession ? ' (new)' : ''}`);
+    this.safeEmit('connected', { sessionId, newSession });
+    for (const set of this.watches.values()) for (const w of set) this.refresh(w);
+  }
+
+  private onConnecting(): void {
+    if (!this.connectedNow) return;
+    this.connectedNow = false;
+    this.log.warn(`ZooKeeper ${this.zkCluster} connection lost, session ${this.currentSessionId ?? '-'} reconnecting`);
+    this.safeEmit('disconnected');
+  }
+
+  /** The native client closed its handle by itself: the session expired (or was given up). */
+  private onHandleClosed(generation: number, code: number): void {
+    this.failPending(generation, code === 0 ? C.ZCLOSING : C.ZSESSIONEXPIRED);
+    if (generation !== this.generation || this.mode !== 'active') return;
+    const lost = this.currentSessionId;
+    const wasConnected = this.connectedNow;
+    this.connectedNow = false;
+    this.currentSessionId = undefined;
+    this.log.warn(`ZooKeeper session ${lost ?? '-'} expired (code ${code}); opening a new session`);
+    // Open the next handle first, so that calls made by listeners queue on it.
+    this.openHandle();
+    if (wasConnected) this.safeEmit('disconnected');
+    this.safeEmit('expired', { sessionId: lost });
+  }
+
+  private failPending(generation: number, rc: number): void {
+    const set = this.pending.get(generation);
+    if (set === undefined) return;
+    this.pending.delete(generation);
+    for (const fail of set) fail(rc);
+  }
+
+  private unusableError(op: string, path: string): TesseraError {
+    return this.mode === 'closed'
+      ? new TesseraError('COORD_ERROR', `ZooKeeper ${op} ${path}: session is closed`, { op, path, zkError: 'ZCLOSING' })
+      : new TesseraError('COORD_ERROR', `ZooKeeper ${op} ${path}: disconnected on purpose`, { op, path, zkError: 'ZINVALIDSTATE' });
+  }
+
+  /**
+   * Issues one native call and resolves with its return code and result. Never rejects for a
+   * ZooKeeper failure (the caller maps rc); rejects only when the session is unusable.
+   */
+  private call<T>(op: string, path: string, issue: (zk: ZooKeeper, done: Done<T>) => unknown): Promise<{ rc: number; value?: T }> {
+    const zk = this.handle;
+    if (this.mode !== 'active' || zk === undefined) return Promise.reject(this.unusableError(op, path));
+    const generation = this.generation;
+    let set = this.pending.get(generation);
+    if (set === undefined) {
+      set = new Set();
+      this.pending.set(generation, set);
+    }
+    const pendingSet = set;
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish: Done<T> = (rc, value) => {
+        if (settled) return;
+        settled = true;
+        pendingSet.delete(fail);
+        resolve(value === undefined ? { rc } : { rc, value });
+      };
+      const fail = (rc: number): void => finish(rc);
+      pendingSet.add(fail);
+      const ret = issue(zk, finish);
+      if (typeof ret === 'number' && ret !== C.ZOK) finish(ret);
+    });
+  }
+
+  private rawCreate(path: string, bytes: Buffer, flags: number): Promise<{ rc: number; value?: string }> {
+    return this.call<string>('create', path, (zk, done) => zk.a_create(path, bytes, flags, (rc, _e, created) => done(rc, created)));
+  }
+
+  private async rawDelete(path: string, version: number): Promise<number> {
+    const { rc } = await this.call<never>('delete', path, (zk, done) => zk.a_delete_(path, version, (rc) => done(rc)));
+    return rc;
+  }
+
+  private safeEmit<K extends keyof CoordSessionEvents>(event: K, ...args: CoordSessionEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: CoordSessionEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log.error(`a '${event}' listener threw: ${(err as Error).stack ?? String(err)}`);
+    }
+  }
+
+  // ---- internals: watches ----
+
+  private addWatch(kind: WatchKind, path: string, deliver: Watch['deliver']): () => void {
+    checkPath(path);
+    if (this.mode === 'closed') throw this.unusableError(kind === 'children' ? 'watchChildren' : 'watchData', path);
+    const w: Watch = { kind, path, deliver, active: true, reading: false, dirty: false, fingerprint: undefined, retryAttempt: 0, retryTimer: undefined };
+    let set = this.watches.get(path);
+    if (set === undefined) {
+      set = new Set();
+      this.watches.set(path, set);
+    }
+    set.add(w);
+    this.refresh(w);
+    return () => {
+      this.deactivate(w);
+      const current = this.watches.get(path);
+      current?.delete(w);
+      if (current?.size === 0) this.watches.delete(path);
+    };
+  }
+
+  private deactivate(w: Watch): void {
+    w.active = false;
+    if (w.retryTimer !== undefined) clearTimeout(w.retryTimer);
+    w.retryTimer = undefined;
+  }
+
+  private onWatchEvent(event: 'created' | 'deleted' | 'changed' | 'child' | 'notwatching', path: string): void {
+    const set = this.watches.get(path);
+    if (set === undefined) return;
+    for (const w of set) {
+      if (event === 'child' && w.kind !== 'children') continue;
+      if (event === 'changed' && w.kind !== 'data') continue;
+      this.refresh(w);
+    }
+  }
+
+  /** Re-reads a watch (arming it again); coalesces requests that arrive during a read. */
+  private refresh(w: Watch): void {
+    if (!w.active) return;
+    if (w.reading) {
+      w.dirty = true;
+      return;
+    }
+    w.reading = true;
+    void this.readWatch(w);
+  }
+
+  private async readWatch(w: Watch): Promise<void> {
+    try {
+      do {
+        w.dirty = false;
+        if (!w.active || this.mode !== 'active') return;
+        const snapshot = w.kind === 'children' ? await this.readChildrenArmed(w.path) : await this.readDataArmed(w.path);
+        if (snapshot === undefined) {
+          w.dirty = true; // the node appeared or vanished between the two reads
+          continue;
+        }
+        w.retryAttempt = 0;
+        if (w.active && snapshot.fingerprint !== w.fingerprint) {
+          w.fingerprint = snapshot.fingerprint;
+          try {
+            w.deliver(snapshot.value);
+          } catch (err) {
+            this.log.error(`watch callback for ${w.path} threw: ${(err as Error).stack ?? String(err)}`);
+          }
+        }
+      } while (w.dirty && w.active);
+    } catch (err) {
+      this.scheduleWatchRetry(w, err);
+    } finally {
+      w.reading = false;
+    }
+  }
+
+  /** A failed read while connected is retried with backoff; otherwise the next connect re-reads. */
+  private scheduleWatchRetry(w: Watch, err: unknown): void {
+    if (!w.active || this.mode !== 'active') return;
+    this.log.debug(`watch read of ${w.path} failed: ${(err as Error).message}`);
+    if (!this.connectedNow || w.retryTimer !== undefined) return;
+    const delayMs = backoffMs(w.retryAttempt++, COORD_LIMITS.watchRetryBaseMs, COORD_LIMITS.watchRetryMaxMs);
+    w.retryTimer = setTimeout(() => {
+      w.retryTimer = undefined;
+      this.refresh(w);
+    }, delayMs);
+  }
+
+  /** getChildren with the watch flag; while the node is missing, an exists watch waits for it. */
+  private async readChildrenArmed(path: string): Promise<Snapshot | undefined> {
+    const { rc, value } = await this.call<string[]>('getChildren', path, (zk, done) =>
+      zk.a_get_children(path, true, (rc, _e, children) => done(rc, children)),
+    );
+    if (rc === C.ZOK) {
+      const children = [...(value ?? [])].sort();
+      return { value: children, fingerprint: JSON.stringify(children) };
+    }
+    if (rc !== C.ZNONODE) throw coordError('getChildren', path, rc);
+    return (await this.armExists(path)) ? undefined : { value: [], fingerprint: '[]' };
+  }
+
+  private async readDataArmed(path: string): Promise<Snapshot | undefined> {
+    const { rc, value } = await this.call<[stat, string | Buffer | null]>('get', path, (zk, done) =>
+      zk.a_get(path, true, (rc, _e, st, data) => done(rc, [st, data])),
+    );
+    if (rc === C.ZOK && value !== undefined) {
+      const [st, data] = value;
+      return { value: toBuffer(data), fingerprint: `${st.czxid}:${st.mzxid}` };
+    }
+    if (rc !== C.ZNONODE) throw coordError('get', path, rc);
+    return (await this.armExists(path)) ? undefined : { value: undefined, fingerprint: 'none' };
+  }
+
+  /** Sets an exists watch; returns whether the node exists now. */
+  private async armExists(path: string): Promise<boolean> {
+    const { rc } = await this.call<stat>('exists', path, (zk, done) => zk.a_exists(path, true, (rc, _e, st) => done(rc, st)));
+    if (rc === C.ZOK) return true;
+    if (rc === C.ZNONODE) return false;
+    throw coordError('exists', path, rc);
+  }
+}
