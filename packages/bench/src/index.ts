@@ -1,1 +1,1 @@
-export {};
+export { benchTablet } from './tablet-bench.js';

@@ -11,7 +11,22 @@ export const TAG_META = 0x01;
 export const TAG_BINLOG = 0x02;
 export const TAG_ROW = 0x03;
 
-const U64_MAX = 0xffffffffffffffffn;
+const TWO_32 = 2 ** 32;
+
+/** Writes ~x as a u64be (x < 2^53): MAX−x is the bitwise NOT, so each 32-bit half is inverted. */
+function writeInvertedU64(b: Buffer, x: number, at: number): void {
+  b.writeUInt32BE(~Math.floor(x / TWO_32) >>> 0, at);
+  b.writeUInt32BE(~(x >>> 0) >>> 0, at + 4);
+}
+
+function readInvertedU64(b: Buffer, at: number): number {
+  return (~b.readUInt32BE(at) >>> 0) * TWO_32 + (~b.readUInt32BE(at + 4) >>> 0);
+}
+
+function writeU64(b: Buffer, x: number, at: number): void {
+  b.writeUInt32BE(Math.floor(x / TWO_32), at);
+  b.writeUInt32BE(x >>> 0, at + 4);
+}
 
 export const META_INFO = Buffer.from([TAG_META, ...Buffer.from('info')]);
 export const META_STATE = Buffer.from([TAG_META, ...Buffer.from('state')]);
@@ -20,12 +35,12 @@ export const META_ROLE = Buffer.from([TAG_META, ...Buffer.from('role')]);
 export function binlogKey(offset: number): Buffer {
   const b = Buffer.allocUnsafe(9);
   b[0] = TAG_BINLOG;
-  b.writeBigUInt64BE(BigInt(offset), 1);
+  writeU64(b, offset, 1);
   return b;
 }
 
 export function offsetOfBinlogKey(key: Buffer): number {
-  return Number(key.readBigUInt64BE(1));
+  return key.readUInt32BE(1) * TWO_32 + key.readUInt32BE(5);
 }
 
 export const BINLOG_START = Buffer.from([TAG_BINLOG]);
@@ -67,8 +82,8 @@ export function rowKey(indexNo: number, key: Buffer, ts: number, offset: number)
   b.writeUInt32BE(key.length, 2);
   key.copy(b, 6);
   const p = 6 + key.length;
-  b.writeBigUInt64BE(U64_MAX - BigInt(ts), p);
-  b.writeBigUInt64BE(U64_MAX - BigInt(offset), p + 8);
+  writeInvertedU64(b, ts, p);
+  writeInvertedU64(b, offset, p + 8);
   return b;
 }
 
@@ -79,7 +94,7 @@ export function rowSeekKey(indexNo: number, key: Buffer, maxTs: number): Buffer 
   b[1] = indexNo;
   b.writeUInt32BE(key.length, 2);
   key.copy(b, 6);
-  b.writeBigUInt64BE(U64_MAX - BigInt(maxTs), 6 + key.length);
+  writeInvertedU64(b, maxTs, 6 + key.length);
   return b;
 }
 
@@ -96,8 +111,8 @@ export function parseRowKey(k: Buffer): ParsedRowKey {
   return {
     indexNo: k[1]!,
     key: k.subarray(6, p),
-    ts: Number(U64_MAX - k.readBigUInt64BE(p)),
-    offset: Number(U64_MAX - k.readBigUInt64BE(p + 8)),
+    ts: readInvertedU64(k, p),
+    offset: readInvertedU64(k, p + 8),
   };
 }
 

@@ -228,8 +228,11 @@ export class ReplicaStore {
     const it = this.db.iterator({ gte: start, lt: prefixEnd(prefix) });
     try {
       let position = 0;
+      // Read small first and grow: a get wants one entry, and every entry read costs a copy.
+      let chunkRows = countPositions ? Math.min(SCAN_CHUNK_ROWS, plan.ttl.latest + 1) : Math.min(limitRows, 16);
       for (;;) {
-        const chunk = await it.nextv(SCAN_CHUNK_ROWS);
+        const chunk = await it.nextv(chunkRows);
+        chunkRows = Math.min(SCAN_CHUNK_ROWS, chunkRows * 4);
         if (chunk.length === 0) break;
         for (const [k, v] of chunk) {
           const parsed = parseRowKey(k);

@@ -39,6 +39,8 @@ export class TabletServer {
     registerDataRoutes(this.app, this.replicas, { afterLocalWrite: async () => {} });
     registerControlRoutes(this.app, this.replicas, this.fence, { roleChanged: () => {}, dropping: async () => {} });
     this.app.get('/v1/health', async () => ({ ok: true, endpoint: options.endpoint }));
+    // A no-op round trip: the HTTP/msgpack floor that every data route pays (benchmarks use it).
+    this.app.post('/v1/ping', async () => ({ ok: true }));
   }
 
   static async start(options: TabletOptions): Promise<TabletServer> {

@@ -1,0 +1,24 @@
+/**
+ * `pnpm bench <name>`: runs one benchmark, prints its figures, and ends with one JSON line.
+ */
+import { benchTablet } from './tablet-bench.js';
+
+const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
+  tablet: benchTablet,
+};
+
+async function main(): Promise<void> {
+  const name = process.argv[2] ?? '';
+  const bench = BENCHES[name];
+  if (!bench) {
+    process.stderr.write(`usage: pnpm bench ${Object.keys(BENCHES).join('|')}\n`);
+    process.exit(2);
+  }
+  const figures = await bench();
+  process.stdout.write(`${JSON.stringify({ bench: name, ...figures })}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`benchmark failed: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});
