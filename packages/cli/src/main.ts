@@ -27,6 +27,7 @@ async function runTablet(argv: string[]): Promise<void> {
     bodyBytesMax: flags.http_body_bytes_max,
     shutdownTimeoutMs: flags.shutdown_timeout,
     logger,
+    ...(flags.zk_cluster ? { zk: { cluster: flags.zk_cluster, rootPath: flags.zk_root_path, sessionTimeoutMs: flags.zk_session_timeout } } : {}),
   });
   installShutdown(logger, () => server.stop());
 }

@@ -3,7 +3,8 @@
  * HTTP/msgpack, runs TTL GC on a timer, and shuts down cleanly (in-flight requests finish, every
  * database is closed). Replication and ZooKeeper registration plug in through hooks.
  */
-import { createHttpServer, invalidArgument, type HttpServer, type Logger } from '@tessera/common';
+import { createHttpServer, invalidArgument, TesseraError, type HttpServer, type Logger } from '@tessera/common';
+import { CoordSession, TabletRegistrar, zkLayout } from '@tessera/coord';
 import { ReplicaManager } from './replica-manager.js';
 import { registerDataRoutes } from './routes-data.js';
 import { EpochFence, registerControlRoutes } from './routes-control.js';
@@ -15,6 +16,8 @@ export interface TabletOptions {
   bodyBytesMax: number;
   shutdownTimeoutMs: number;
   logger: Logger;
+  /** ZooKeeper to register in; absent = a standalone tablet (tests, benchmarks). */
+  zk?: { cluster: string; rootPath: string; sessionTimeoutMs: number };
 }
 
 export function parseEndpoint(endpoint: string): { host: string; port: number } {
@@ -32,6 +35,8 @@ export class TabletServer {
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRunning = false;
   private stopped = false;
+  private coord: CoordSession | undefined;
+  private registrar: TabletRegistrar | undefined;
 
   private constructor(private readonly options: TabletOptions) {
     this.replicas = new ReplicaManager(options.dbRootPath, options.logger.child('replicas'));
@@ -41,6 +46,15 @@ export class TabletServer {
     this.app.get('/v1/health', async () => ({ ok: true, endpoint: options.endpoint }));
     // A no-op round trip: the HTTP/msgpack floor that every data route pays (benchmarks use it).
     this.app.post('/v1/ping', async () => ({ ok: true }));
+    // OpenMLDB's disconnectzk / connectzk: drop and restore the ZooKeeper session on purpose.
+    this.app.post('/v1/control/disconnectzk', async () => {
+      await this.requireCoord().disconnect();
+      return { ok: true };
+    });
+    this.app.post('/v1/control/connectzk', async () => {
+      await this.requireCoord().reconnect();
+      return { ok: true };
+    });
   }
 
   static async start(options: TabletOptions): Promise<TabletServer> {
@@ -50,7 +64,34 @@ export class TabletServer {
     await server.app.listen({ host, port });
     options.logger.info(`tablet ${options.endpoint} serving; ${found} replica(s) found on disk under ${options.dbRootPath}, not served until assigned`);
     server.scheduleGc();
+    if (options.zk) {
+      try {
+        await server.joinCluster(options.zk);
+      } catch (err) {
+        await server.stop();
+        throw err;
+      }
+    }
     return server;
+  }
+
+  /** Registers `/nodes/<endpoint>` (ephemeral), re-registered by the registrar after expiry. */
+  private async joinCluster(zk: NonNullable<TabletOptions['zk']>): Promise<void> {
+    const log = this.options.logger;
+    this.coord = await CoordSession.connect({ zkCluster: zk.cluster, rootPath: zk.rootPath, sessionTimeoutMs: zk.sessionTimeoutMs, logger: log.child('zk') });
+    this.registrar = new TabletRegistrar(this.coord, zkLayout(zk.rootPath), this.options.endpoint, { logger: log });
+    this.registrar.on('registered', (r) => log.info(`registered in ZooKeeper (startup=${r.startup})`));
+    await this.registrar.start();
+  }
+
+  private requireCoord(): CoordSession {
+    if (!this.coord) throw new TesseraError('PRECONDITION_FAILED', 'this tablet runs without ZooKeeper (--zk_cluster is empty)');
+    return this.coord;
+  }
+
+  /** The ZooKeeper session, when in a cluster (disconnectzk/connectzk use it). */
+  get coordSession(): CoordSession | undefined {
+    return this.coord;
   }
 
   get endpoint(): string {
@@ -88,6 +129,9 @@ export class TabletServer {
     this.stopped = true;
     if (this.gcTimer) clearInterval(this.gcTimer);
     const log = this.options.logger;
+    // Leave the cluster first, so the nameserver stops routing to this tablet.
+    await this.registrar?.stop().catch((err) => log.warn(`deregistration failed: ${(err as Error).message}`));
+    await this.coord?.close().catch(() => undefined);
     const closing = this.app.close();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
