@@ -34,16 +34,21 @@ export interface NsClientOptions {
   nowMs?: () => number;
 }
 
+const HISTORY_LINES = 1000;
+
 /** Lines of an input, pulled one at a time; undefined at end of input. */
 class LineSource {
   private readonly rl: Interface;
+  private readonly output: Writable;
+  private readonly terminal: boolean;
   private readonly queue: string[] = [];
   private readonly waiters: Array<(line: string | undefined) => void> = [];
   private closed = false;
 
   constructor(input: Readable, output: Writable) {
-    const terminal = (input as { isTTY?: boolean }).isTTY === true && (output as { isTTY?: boolean }).isTTY === true;
-    this.rl = createInterface({ input, output, terminal, historySize: terminal ? 1000 : 0 });
+    this.output = output;
+    this.terminal = (input as { isTTY?: boolean }).isTTY === true && (output as { isTTY?: boolean }).isTTY === true;
+    this.rl = this.terminal ? createInterface({ input, output, terminal: true, historySize: HISTORY_LINES }) : createInterface({ input, terminal: false });
     this.rl.on('line', (line) => {
       const w = this.waiters.shift();
       if (w) w(line);
@@ -55,11 +60,15 @@ class LineSource {
     });
   }
 
-  /** Shows `prompt` (readline keeps it for line editing) and waits for the next line. */
+  /** Shows `prompt` (on a terminal readline keeps it for line editing) and waits for the next line. */
   next(prompt?: string): Promise<string | undefined> {
-    if (prompt !== undefined && !this.closed) {
-      this.rl.setPrompt(prompt);
-      this.rl.prompt();
+    if (prompt !== undefined) {
+      if (this.terminal && !this.closed) {
+        this.rl.setPrompt(prompt);
+        this.rl.prompt();
+      } else {
+        this.output.write(prompt);
+      }
     }
     const queued = this.queue.shift();
     if (queued !== undefined) return Promise.resolve(queued);

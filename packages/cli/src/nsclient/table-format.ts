@@ -4,9 +4,9 @@
  *
  * A table is a header row, a dashed rule and the data rows. Every cell is written as two spaces
  * followed by the text padded on the right to the column's width (the widest of its header and
- * cells); the last column is not padded, so lines carry no trailing spaces. The rule is as long as
- * the header line plus two. This reproduces the operator procedure's `showtablet` and
- * `showopstatus` output byte for byte.
+ * cells); lines carry no trailing spaces (the last column is not padded). The rule is as long as
+ * the header line plus two, or as the longest row when that is longer. This reproduces the
+ * operator procedure's `showtablet` and `showopstatus` output byte for byte.
  */
 
 const CELL_GAP = '  ';
@@ -16,11 +16,11 @@ const RULE_EXTRA_CHARS = 2;
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), h.length));
   const line = (cells: readonly string[]): string =>
-    header.map((_, i) => CELL_GAP + (i === header.length - 1 ? (cells[i] ?? '') : (cells[i] ?? '').padEnd(widths[i]!))).join('');
+    header.map((_, i) => CELL_GAP + (cells[i] ?? '').padEnd(widths[i]!)).join('').trimEnd();
   const head = line(header);
-  const out = [head, '-'.repeat(head.length + RULE_EXTRA_CHARS)];
-  for (const r of rows) out.push(line(r));
-  return out.join('\n');
+  const body = rows.map(line);
+  const ruleChars = body.reduce((n, l) => Math.max(n, l.length), head.length + RULE_EXTRA_CHARS);
+  return [head, '-'.repeat(ruleChars), ...body].join('\n');
 }
 
 /** A table whose first column, `#`, numbers the rows from 1 (OpenMLDB's `showdb`, `preview` ...). */
