@@ -54,6 +54,8 @@ class LineSource {
       if (w) w(line);
       else this.queue.push(line);
     });
+    // Ctrl-C at the prompt ends the session as end of input does.
+    this.rl.on('SIGINT', () => this.rl.close());
     this.rl.on('close', () => {
       this.closed = true;
       for (const w of this.waiters.splice(0)) w(undefined);
