@@ -34,6 +34,12 @@ export const COORD_LIMITS = {
    * 10, fires while the server is merely paused and loses sessions that would have survived).
    */
   nativeEmptyReadsMax: 10_000,
+  /**
+   * How often the native connection state is sampled. The native client does not always report a
+   * lost connection (its event stays queued while every reconnect attempt fails), so this class
+   * looks for itself; a sample is a field read, no I/O.
+   */
+  connectionPollMs: 100,
   /** Bytes of one node's data (ZooKeeper's own jute.maxbuffer is 1 MiB including overhead). */
   nodeDataBytesMax: 1_000_000,
 } as const;
@@ -167,6 +173,7 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> {
   /** Bumped whenever a handle is replaced; events and completions of older handles are ignored. */
   private generation = 0;
   private handleHasConnected = false;
+  private pollTimer: NodeJS.Timeout | undefined;
   private connectedNow = false;
   private currentSessionId: string | undefined;
   private readonly pending = new Map<number, Set<(rc: number) => void>>();
@@ -449,8 +456,8 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> {
       response_counter_limit: COORD_LIMITS.nativeEmptyReadsMax,
     });
     const current = (): boolean => generation === this.generation;
-    zk.on('connect', () => current() && this.onConnect(zk));
-    zk.on('connecting', () => current() && this.onConnecting());
+    zk.on('connect', () => current() && this.markConnected(zk));
+    zk.on('connecting', () => current() && this.markDisconnected());
     zk.on('close', (_zk: unknown, code: number) => this.onHandleClosed(generation, code));
     for (const event of ['created', 'deleted', 'changed', 'child', 'notwatching'] as const) {
       zk.on(event, (_zk: unknown, path: string) => current() && this.onWatchEvent(event, path));
@@ -458,6 +465,16 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> {
     zk.on('error', (err: unknown) => this.log.error(`native ZooKeeper client error: ${String(err)}`));
     this.handle = zk;
     zk.init({});
+    this.pollTimer = setInterval(() => this.pollConnection(), COORD_LIMITS.connectionPollMs);
+    this.pollTimer.unref();
+  }
+
+  /** Brings connectedNow in line with the native state (see COORD_LIMITS.connectionPollMs). */
+  private pollConnection(): void {
+    const zk = this.handle;
+    if (zk === undefined || this.mode !== 'active') return;
+    if (zk.state === C.ZOO_CONNECTED_STATE) this.markConnected(zk);
+    else this.markDisconnected();
   }
 
   private closeHandle(): void {
@@ -465,6 +482,8 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> {
     const generation = this.generation;
     this.generation++;
     this.handle = undefined;
+    if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
     if (zk !== undefined) {
       try {
         zk.close();
@@ -475,7 +494,8 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> {
     this.failPending(generation, C.ZCLOSING);
   }
 
-  private onConnect(zk: ZooKeeper): void {
+  private markConnected(zk: ZooKeeper): void {
+    if (this.connectedNow) return;
     const sessionId = String(zk.client_id);
     const newSession = !this.handleHasConnected;
     this.handleHasConnected = true;
@@ -486,7 +506,7 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> {
     for (const set of this.watches.values()) for (const w of set) this.refresh(w);
   }
 
-  private onConnecting(): void {
+  private markDisconnected(): void {
     if (!this.connectedNow) return;
     this.connectedNow = false;
     this.log.warn(`ZooKeeper ${this.zkCluster} connection lost, session ${this.currentSessionId ?? '-'} reconnecting`);
@@ -503,6 +523,7 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> {
     this.currentSessionId = undefined;
     this.log.warn(`ZooKeeper session ${lost ?? '-'} expired (code ${code}); opening a new session`);
     // Open the next handle first, so that calls made by listeners queue on it.
+    if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
     this.openHandle();
     if (wasConnected) this.safeEmit('disconnected');
     this.safeEmit('expired', { sessionId: lost });
@@ -541,6 +562,8 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> {
         if (settled) return;
         settled = true;
         pendingSet.delete(fail);
+        // A lost connection shows first in failed calls; notice it now rather than at the next poll.
+        if ((rc === C.ZCONNECTIONLOSS || rc === C.ZOPERATIONTIMEOUT) && generation === this.generation) this.pollConnection();
         resolve(value === undefined ? { rc } : { rc, value });
       };
       const fail = (rc: number): void => finish(rc);
