@@ -11,3 +11,4 @@ export * from './schema.js';
 export * from './wait.js';
 export * from './meta.js';
 export * from './ns-api.js';
+export * from './endpoint.js';

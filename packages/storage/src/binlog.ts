@@ -14,6 +14,11 @@ export interface BinlogPut {
   values: Value[];
   /** Client write id, for de-duplicating retried writes. */
   writeId?: string;
+  /**
+   * Index numbers this partition stores the row under (OpenMLDB's dimensions: a row is written
+   * to each partition one of its index keys hashes to, under those indexes only). Absent = all.
+   */
+  dims?: number[];
 }
 
 export interface BinlogDelete {
@@ -32,6 +37,7 @@ const KIND_DELETE = 1;
 
 export function encodeEntry(e: BinlogEntry): Buffer {
   if (e.kind === 'put') {
+    if (e.dims !== undefined) return encode([e.term, KIND_PUT, e.ts, e.values, e.writeId ?? null, e.dims]);
     return encode(e.writeId === undefined ? [e.term, KIND_PUT, e.ts, e.values] : [e.term, KIND_PUT, e.ts, e.values, e.writeId]);
   }
   return encode(e.writeId === undefined ? [e.term, KIND_DELETE, e.indexNo, e.key] : [e.term, KIND_DELETE, e.indexNo, e.key, e.writeId]);
@@ -41,10 +47,11 @@ export function decodeEntry(offset: number, bytes: Buffer): BinlogEntry {
   const a = decode(bytes) as unknown[];
   if (!Array.isArray(a) || a.length < 4) throw new TesseraError('STORAGE_CORRUPTION', `binlog entry ${offset} does not decode`);
   const term = a[0] as number;
-  const writeId = a.length > 4 ? (a[4] as string) : undefined;
+  const writeId = a.length > 4 && a[4] !== null ? (a[4] as string) : undefined;
   if (a[1] === KIND_PUT) {
     const e: BinlogPut = { offset, term, kind: 'put', ts: a[2] as number, values: a[3] as Value[] };
     if (writeId !== undefined) e.writeId = writeId;
+    if (a.length > 5) e.dims = a[5] as number[];
     return e;
   }
   if (a[1] === KIND_DELETE) {
@@ -66,6 +73,7 @@ export function validateEntry(e: unknown, expectedOffset: number): BinlogEntry {
   if (x.kind === 'put') {
     if (!Number.isSafeInteger(x.ts) || (x.ts as number) < 0) throw bad('bad ts');
     if (!Array.isArray(x.values)) throw bad('bad values');
+    if (x.dims !== undefined && (!Array.isArray(x.dims) || x.dims.some((d) => !Number.isInteger(d) || (d as number) < 0 || (d as number) > 255))) throw bad('bad dims');
   } else if (x.kind === 'delete') {
     if (!Number.isInteger(x.indexNo) || typeof x.key !== 'string') throw bad('bad delete');
   } else {

@@ -57,6 +57,8 @@ export interface PutRow {
   /** The write's time, epoch ms (the row time of indexes without a ts column). */
   ts: number;
   writeId?: string;
+  /** Index numbers to store the row under in this partition; absent = every index. */
+  dims?: number[];
 }
 
 /** First message of a snapshot stream. */
@@ -86,6 +88,7 @@ export class ReplicaStore {
   readonly info: ReplicaInfo;
   private readonly db: Level;
   private readonly plans: IndexPlan[];
+  private readonly allDims: number[];
   private counters: ReplicaCounters;
   private roleRecord: ReplicaRoleRecord;
   private readonly queue: QueueItem[] = [];
@@ -97,6 +100,7 @@ export class ReplicaStore {
     this.db = db;
     this.info = info;
     this.plans = planIndexes(info.schema);
+    this.allDims = this.plans.map((_, i) => i);
     this.counters = counters;
     this.roleRecord = role;
   }
@@ -160,6 +164,7 @@ export class ReplicaStore {
   put(rows: PutRow[]): Promise<{ firstOffset: number; lastOffset: number }> {
     for (const r of rows) {
       if (!Number.isSafeInteger(r.ts) || r.ts < 0) throw new TesseraError('INVALID_ARGUMENT', `row time must be a non-negative integer, got ${String(r.ts)}`);
+      if (r.dims !== undefined) this.checkDims(r.dims);
     }
     return this.enqueue({ kind: 'put', rows }) as Promise<{ firstOffset: number; lastOffset: number }>;
   }
@@ -504,6 +509,13 @@ export class ReplicaStore {
 
   // ------------------------------------------------------------------ internals
 
+  private checkDims(dims: number[]): void {
+    if (!Array.isArray(dims) || dims.length === 0 || new Set(dims).size !== dims.length) {
+      throw new TesseraError('INVALID_ARGUMENT', 'dims must be a non-empty list of distinct index numbers', { field: 'dims' });
+    }
+    for (const d of dims) this.checkIndex(d);
+  }
+
   private checkIndex(indexNo: number): void {
     if (!Number.isInteger(indexNo) || indexNo < 0 || indexNo >= this.plans.length) {
       throw new TesseraError('INVALID_ARGUMENT', `index ${String(indexNo)} does not exist in table ${this.info.schema.name}`);
@@ -600,6 +612,7 @@ export class ReplicaStore {
           for (const row of item.rows!) {
             const entry: BinlogEntry = { offset: c.offset + 1, term: this.roleRecord.term, kind: 'put', ts: row.ts, values: row.values };
             if (row.writeId !== undefined) entry.writeId = row.writeId;
+            if (row.dims !== undefined) entry.dims = row.dims;
             this.stagePut(staged, entry, c);
           }
           value = { firstOffset, lastOffset: c.offset };
@@ -665,8 +678,10 @@ export class ReplicaStore {
   private stagePut(staged: Array<[Buffer, Buffer]>, e: Extract<BinlogEntry, { kind: 'put' }>, counters: ReplicaCounters): void {
     const value = encode([e.ts, ...e.values]);
     if (value.length > LIMITS.rowBytesMax) throw new TesseraError('LIMIT_EXCEEDED', `row of ${value.length} bytes is over ${LIMITS.rowBytesMax}`);
-    for (let i = 0; i < this.plans.length; i++) {
-      const plan = this.plans[i]!;
+    const dims = e.dims ?? this.allDims;
+    for (const i of dims) {
+      const plan = this.plans[i];
+      if (!plan) throw new TesseraError('INVALID_ARGUMENT', `index ${i} does not exist in table ${this.info.schema.name}`);
       const keyBytes = Buffer.from(indexKey(plan, e.values), 'utf8');
       const ts = rowTime(plan, e.values, e.ts);
       staged.push([rowKey(i, keyBytes, ts < 0 ? 0 : ts, e.offset), value]);

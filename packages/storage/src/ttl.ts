@@ -27,17 +27,3 @@ export function isExpired(ttl: TtlDef, ts: number, position: number, nowMs: numb
 export function needsPosition(ttl: TtlDef): boolean {
   return ttl.type !== 'absolute' && ttl.latest > 0;
 }
-
-/** OpenMLDB-style text of a TTL for showtable/showschema: `0min`, `latest:3`, `10min&&2`, `10min||2`. */
-export function ttlText(ttl: TtlDef): string {
-  switch (ttl.type) {
-    case 'absolute':
-      return `${ttl.absMinutes}min`;
-    case 'latest':
-      return `latest:${ttl.latest}`;
-    case 'absandlat':
-      return `${ttl.absMinutes}min&&${ttl.latest}`;
-    case 'absorlat':
-      return `${ttl.absMinutes}min||${ttl.latest}`;
-  }
-}

@@ -88,6 +88,21 @@ for (const backend of backends) {
       t.same(byMcc.map((r) => r.ts), [20, 10], 'index without ts column uses the write time');
     });
 
+    t.test('dims: a row stored under some indexes only (OpenMLDB dimensions)', async (t) => {
+      const s = await open();
+      await s.put([{ values: ['c1', 'm1', 1.5, 10, 0], ts: 10, dims: [1] }]);
+      t.equal(s.recordCnt, 0, 'record_cnt counts the first index');
+      t.equal(await s.count(0, 'c1'), 0);
+      t.equal(await s.count(1, 'm1'), 1);
+      t.throws(() => s.put([{ values: ['c1', 'm1', 1.5, 10, 0], ts: 10, dims: [9] }]), { code: 'INVALID_ARGUMENT' });
+      t.throws(() => s.put([{ values: ['c1', 'm1', 1.5, 10, 0], ts: 10, dims: [] }]), { code: 'INVALID_ARGUMENT' });
+      const log = await s.readBinlog(1, 10, 1e9);
+      t.same((log[0] as { dims?: number[] }).dims, [1], 'dims kept in the binlog');
+      const f = await open();
+      await f.appendReplicated(log);
+      t.same(await f.checksum(), await s.checksum());
+    });
+
     t.test('delete by key removes the rows from every index and fixes counters', async (t) => {
       const s = await open();
       await s.put([row('c1', 'm1', 1), row('c1', 'm2', 2), row('c2', 'm1', 3)]);

@@ -22,6 +22,10 @@ function putRow(replica: Replica, item: unknown, nowMs: number): PutRow {
   const ts = r.ts === undefined || r.ts === null ? nowMs : r.ts;
   if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) throw invalidArgument('ts must be a non-negative integer (epoch ms)', { field: 'ts' });
   const out: PutRow = { values, ts };
+  if (r.dims !== undefined && r.dims !== null) {
+    if (!Array.isArray(r.dims) || r.dims.some((d) => typeof d !== 'number')) throw invalidArgument('dims must be a list of index numbers', { field: 'dims' });
+    out.dims = r.dims as number[];
+  }
   if (r.writeId !== undefined) {
     if (typeof r.writeId !== 'string' || r.writeId.length > 128) throw invalidArgument('writeId must be a string of at most 128 characters', { field: 'writeId' });
     out.writeId = r.writeId;

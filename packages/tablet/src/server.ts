@@ -3,7 +3,7 @@
  * HTTP/msgpack, runs TTL GC on a timer, and shuts down cleanly (in-flight requests finish, every
  * database is closed). Replication and ZooKeeper registration plug in through hooks.
  */
-import { createHttpServer, invalidArgument, TesseraError, type HttpServer, type Logger } from '@tessera/common';
+import { createHttpServer, parseEndpoint, TesseraError, type HttpServer, type Logger } from '@tessera/common';
 import { CoordSession, TabletRegistrar, zkLayout } from '@tessera/coord';
 import { ReplicaManager } from './replica-manager.js';
 import { registerDataRoutes } from './routes-data.js';
@@ -18,14 +18,6 @@ export interface TabletOptions {
   logger: Logger;
   /** ZooKeeper to register in; absent = a standalone tablet (tests, benchmarks). */
   zk?: { cluster: string; rootPath: string; sessionTimeoutMs: number };
-}
-
-export function parseEndpoint(endpoint: string): { host: string; port: number } {
-  const m = /^([A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(endpoint);
-  if (!m) throw invalidArgument(`endpoint '${endpoint}' must be host:port`, { field: 'endpoint' });
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) throw invalidArgument(`endpoint port ${port} is out of range`, { field: 'endpoint' });
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
 export class TabletServer {

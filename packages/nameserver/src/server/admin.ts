@@ -1,0 +1,139 @@
+/**
+ * The leader's answers to admin commands (the `/v1/ns/*` routes) that read or change databases,
+ * tables, tablets and configuration. Ops (migrate, changeleader, ...) are answered by the op
+ * engine's shell. Texts follow OpenMLDB's so that ns_client prints what its operators know.
+ */
+import {
+  TesseraError, invalidArgument, type ConfGetResponse, type CreateTableRequest, type InfoResponse, type Logger,
+  type ShowTableResponse, type ShowTableRow, type ShowTabletResponse, type TableInfo, ttlText,
+} from '@tessera/common';
+import type { CoordSession, ZkLayout } from '@tessera/coord';
+import type { Random } from '../core/random.js';
+import type { MetadataStore } from './metadata.js';
+import type { StatusPoller } from './status-poller.js';
+import type { TabletControl } from './tablet-client.js';
+import type { TabletTracker } from './tablets.js';
+import { createTable, dropTable, type TableDefaults } from './tables.js';
+
+export interface AdminDeps {
+  session: CoordSession;
+  layout: ZkLayout;
+  meta: MetadataStore;
+  tablets: TabletTracker;
+  control: TabletControl;
+  poller: StatusPoller;
+  random: Random;
+  defaults: TableDefaults;
+  log: Logger;
+}
+
+function str(body: Record<string, unknown>, field: string): string {
+  const v = body[field];
+  if (typeof v !== 'string' || v.length === 0) throw invalidArgument(`${field} must be a non-empty string`, { field });
+  return v;
+}
+
+export class Admin {
+  constructor(private readonly d: AdminDeps) {}
+
+  showtablet(): ShowTabletResponse {
+    const now = Date.now();
+    for (const t of this.d.meta.allTables()) for (const p of t.partitions) for (const r of p.replicas) this.d.tablets.noteKnown(r.endpoint);
+    return { tablets: this.d.tablets.all().map((t) => ({ endpoint: t.endpoint, state: t.state, ageMs: Math.max(0, now - t.sinceMs) })) };
+  }
+
+  async createdb(body: Record<string, unknown>): Promise<Record<string, never>> {
+    await this.d.meta.createDb(str(body, 'db'));
+    return {};
+  }
+
+  async dropdb(body: Record<string, unknown>): Promise<Record<string, never>> {
+    await this.d.meta.dropDb(str(body, 'db'));
+    return {};
+  }
+
+  showdb(): { dbs: string[] } {
+    return { dbs: this.d.meta.databases() };
+  }
+
+  async createtable(body: Record<string, unknown>): Promise<{ tid: number }> {
+    const info = await createTable(body as unknown as CreateTableRequest, this.d);
+    return { tid: info.tid };
+  }
+
+  async droptable(body: Record<string, unknown>): Promise<Record<string, never>> {
+    const info = this.d.meta.requireTable(str(body, 'db'), str(body, 'name'));
+    await dropTable(info, this.d);
+    return {};
+  }
+
+  showtable(body: Record<string, unknown>): ShowTableResponse {
+    const db = str(body, 'db');
+    this.d.meta.requireDb(db);
+    const name = body.name === undefined || body.name === null || body.name === '' ? undefined : str(body, 'name');
+    const tables = name ? [this.d.meta.requireTable(db, name)] : this.d.meta.tablesOf(db);
+    const rows: ShowTableRow[] = [];
+    for (const t of tables) {
+      for (const p of t.partitions) {
+        for (const r of p.replicas) {
+          const row: ShowTableRow = {
+            name: t.schema.name, tid: t.tid, pid: p.pid, endpoint: r.endpoint, role: r.isLeader ? 'leader' : 'follower',
+            ttl: ttlText(t.schema.indexes[0]!.ttl), isAlive: r.isAlive, compressType: t.compressType,
+          };
+          const st = this.d.poller.replica(r.endpoint, t.tid, p.pid);
+          if (st) {
+            row.offset = st.offset;
+            row.recordCnt = st.recordCnt;
+            row.memUsed = st.memUsed;
+            row.diskUsed = st.diskUsed;
+          }
+          rows.push(row);
+        }
+      }
+    }
+    return { replicas: rows };
+  }
+
+  showschema(body: Record<string, unknown>): { table: TableInfo } {
+    return { table: this.d.meta.requireTable(str(body, 'db'), str(body, 'name')) };
+  }
+
+  info(body: Record<string, unknown>): InfoResponse {
+    const table = this.d.meta.requireTable(str(body, 'db'), str(body, 'name'));
+    const out: InfoResponse = { table };
+    let recordCnt = 0;
+    let memUsed = 0;
+    let diskUsed = 0;
+    let known = false;
+    for (const p of table.partitions) {
+      const leader = p.replicas.find((r) => r.isLeader && r.isAlive);
+      const st = leader ? this.d.poller.replica(leader.endpoint, table.tid, p.pid) : undefined;
+      if (!st) continue;
+      known = true;
+      recordCnt += st.recordCnt;
+      memUsed += st.memUsed;
+      diskUsed += st.diskUsed;
+    }
+    if (known) Object.assign(out, { recordCnt, memUsed, diskUsed });
+    return out;
+  }
+
+  async confset(body: Record<string, unknown>): Promise<Record<string, never>> {
+    const key = str(body, 'key');
+    const value = str(body, 'value').toLowerCase();
+    if (key !== 'auto_failover' || (value !== 'true' && value !== 'false')) throw invalidArgument('invalid parameter');
+    await this.d.session.createOrSet(this.d.layout.autoFailover, value);
+    return {};
+  }
+
+  async confget(body: Record<string, unknown>): Promise<ConfGetResponse> {
+    const key = body.key === undefined || body.key === null || body.key === '' ? undefined : str(body, 'key');
+    if (key !== undefined && key !== 'auto_failover') throw new TesseraError('INVALID_ARGUMENT', `key ${key} does not exist`);
+    return { conf: [{ key: 'auto_failover', value: String(await this.autoFailover()) }] };
+  }
+
+  async autoFailover(): Promise<boolean> {
+    const node = await this.d.session.get(this.d.layout.autoFailover);
+    return node?.data.toString('utf8') === 'true';
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The cluster metadata the leader nameserver keeps: databases and tables (TableInfo by tid), read
+ * from ZooKeeper when it takes over and written through on every change (compare-and-set on the
+ * node version, so a deposed leader cannot overwrite a newer table), with `/table/notify` bumped
+ * after each change so SDKs and tablets re-read.
+ */
+import { TesseraError, validateName, type Logger, type TableInfo } from '@tessera/common';
+import type { CoordSession, ZkLayout } from '@tessera/coord';
+
+interface Versioned {
+  info: TableInfo;
+  version: number;
+}
+
+export class MetadataStore {
+  private dbs = new Set<string>();
+  private tables = new Map<number, Versioned>();
+
+  constructor(
+    private readonly session: CoordSession,
+    private readonly layout: ZkLayout,
+    private readonly log: Logger,
+  ) {}
+
+  /** Reads everything from ZooKeeper (on becoming leader). */
+  async load(): Promise<void> {
+    const L = this.layout;
+    for (const p of [L.dbDir, L.tableDataDir, L.opDataDir, L.configDir, L.nodes, L.leaderDir]) await this.session.ensurePath(p);
+    this.dbs = new Set(await this.session.children(L.dbDir));
+    const tables = new Map<number, Versioned>();
+    for (const name of await this.session.children(L.tableDataDir)) {
+      const tid = Number(name);
+      if (!Number.isSafeInteger(tid)) continue;
+      const node = await this.session.getJson<TableInfo>(L.tableData(tid));
+      if (node) tables.set(tid, { info: node.value, version: node.version });
+    }
+    this.tables = tables;
+    this.log.info(`metadata loaded: ${this.dbs.size} database(s), ${tables.size} table(s)`);
+  }
+
+  databases(): string[] {
+    return [...this.dbs].sort();
+  }
+
+  hasDb(db: string): boolean {
+    return this.dbs.has(db);
+  }
+
+  requireDb(db: string): void {
+    if (!this.dbs.has(db)) throw new TesseraError('DATABASE_NOT_FOUND', 'database not found', { db });
+  }
+
+  async createDb(db: string): Promise<void> {
+    validateName('database', db);
+    if (this.dbs.has(db)) throw new TesseraError('DATABASE_EXISTS', 'database already exists', { db });
+    try {
+      await this.session.create(this.layout.db(db), '');
+    } catch (err) {
+      if ((err as TesseraError).details?.zkError !== 'ZNODEEXISTS') throw err;
+    }
+    this.dbs.add(db);
+    await this.bumpNotify();
+  }
+
+  async dropDb(db: string): Promise<void> {
+    this.requireDb(db);
+    if (this.tablesOf(db).length > 0) throw new TesseraError('DATABASE_NOT_EMPTY', 'database not empty', { db });
+    await this.session.delete(this.layout.db(db));
+    this.dbs.delete(db);
+    await this.bumpNotify();
+  }
+
+  allTables(): TableInfo[] {
+    return [...this.tables.values()].map((v) => v.info).sort((a, b) => a.tid - b.tid);
+  }
+
+  tablesOf(db: string): TableInfo[] {
+    return this.allTables().filter((t) => t.schema.db === db);
+  }
+
+  findTable(db: string, name: string): TableInfo | undefined {
+    for (const v of this.tables.values()) if (v.info.schema.db === db && v.info.schema.name === name) return v.info;
+    return undefined;
+  }
+
+  /** The table, or TABLE_NOT_FOUND with OpenMLDB's text. */
+  requireTable(db: string, name: string): TableInfo {
+    const t = this.findTable(db, name);
+    if (!t) throw new TesseraError('TABLE_NOT_FOUND', `table ${name} does not exist`, { db, name });
+    return t;
+  }
+
+  table(tid: number): TableInfo | undefined {
+    return this.tables.get(tid)?.info;
+  }
+
+  allocTid(): Promise<number> {
+    return this.session.incrementCounter(this.layout.tableIndex);
+  }
+
+  allocTerm(): Promise<number> {
+    return this.session.incrementCounter(this.layout.term);
+  }
+
+  /** Writes a new table's node (fails if the tid is taken) and notifies. */
+  async addTable(info: TableInfo): Promise<void> {
+    await this.session.create(this.layout.tableData(info.tid), info);
+    const node = await this.session.get(this.layout.tableData(info.tid));
+    this.tables.set(info.tid, { info, version: node?.version ?? 0 });
+    await this.bumpNotify();
+  }
+
+  /** Replaces a table's info, compare-and-set on the version this nameserver last saw. */
+  async updateTable(info: TableInfo): Promise<void> {
+    const current = this.tables.get(info.tid);
+    if (!current) throw new TesseraError('TABLE_NOT_FOUND', `table tid ${info.tid} does not exist`);
+    const res = await this.session.setJson(this.layout.tableData(info.tid), info, current.version);
+    if (!res.ok) {
+      throw new TesseraError('COORD_ERROR', `table ${info.schema.name} changed in ZooKeeper under this nameserver (${res.reason}); is another nameserver leading?`);
+    }
+    this.tables.set(info.tid, { info, version: res.version });
+    await this.bumpNotify();
+  }
+
+  async deleteTable(tid: number): Promise<void> {
+    await this.session.delete(this.layout.tableData(tid));
+    this.tables.delete(tid);
+    await this.bumpNotify();
+  }
+
+  async bumpNotify(): Promise<void> {
+    await this.session.incrementCounter(this.layout.notify);
+  }
+}

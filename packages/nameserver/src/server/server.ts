@@ -1,0 +1,221 @@
+/**
+ * The nameserver process: joins the election under `/leader`; the winner raises `/ns_epoch`,
+ * loads metadata from ZooKeeper and answers admin commands; standbys answer NS_NOT_LEADER with
+ * the leader's endpoint and keep watching tablets so they can take over at once. Every control
+ * request to a tablet carries the epoch (tablets refuse lower ones).
+ */
+import {
+  bodyObject, createHttpServer, NS_COMMANDS, parseEndpoint, nsRoute, TesseraError, type HttpServer, type Logger, type NsCommand,
+} from '@tessera/common';
+import { CoordSession, LeaderElection, readLeader, zkLayout, type ZkLayout } from '@tessera/coord';
+import { seededRandom } from '../core/random.js';
+import { Admin } from './admin.js';
+import { MetadataStore } from './metadata.js';
+import { StatusPoller } from './status-poller.js';
+import { TabletControl } from './tablet-client.js';
+import { TabletTracker, type TabletInfo } from './tablets.js';
+
+
+export interface NameServerOptions {
+  endpoint: string;
+  zkCluster: string;
+  zkRootPath: string;
+  zkSessionTimeoutMs: number;
+  autoFailover: boolean;
+  tabletHeartbeatTimeoutMs: number;
+  taskConcurrency: number;
+  tableStatusIntervalMs: number;
+  partitionNumDefault: number;
+  replicaNumDefault: number;
+  requestTimeoutMs: number;
+  logger: Logger;
+}
+
+type Handler = (body: Record<string, unknown>) => unknown;
+
+export class NameServer {
+  private readonly app: HttpServer;
+  private readonly log: Logger;
+  private session!: CoordSession;
+  private layout!: ZkLayout;
+  private election!: LeaderElection;
+  private tablets!: TabletTracker;
+  private meta!: MetadataStore;
+  private control!: TabletControl;
+  private poller!: StatusPoller;
+  private admin!: Admin;
+  private epoch = 0;
+  private leading = false;
+  private leaderEndpoint: string | undefined;
+  private transition: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  private constructor(private readonly options: NameServerOptions) {
+    this.log = options.logger;
+    this.app = createHttpServer({ logger: options.logger, bodyBytesMax: 1024 * 1024 });
+    this.app.get('/v1/health', async () => ({ ok: true, endpoint: options.endpoint, leader: this.leading }));
+  }
+
+  static async start(options: NameServerOptions): Promise<NameServer> {
+    const ns = new NameServer(options);
+    await ns.init();
+    return ns;
+  }
+
+  get endpoint(): string {
+    return this.options.endpoint;
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  private async init(): Promise<void> {
+    const o = this.options;
+    const { host, port } = parseEndpoint(o.endpoint);
+    this.session = await CoordSession.connect({ zkCluster: o.zkCluster, rootPath: o.zkRootPath, sessionTimeoutMs: o.zkSessionTimeoutMs, logger: this.log.child('zk') });
+    this.layout = zkLayout(o.zkRootPath);
+    this.tablets = new TabletTracker(this.session, this.layout, this.log.child('tablets'));
+    this.meta = new MetadataStore(this.session, this.layout, this.log.child('meta'));
+    this.control = new TabletControl(() => this.epoch, o.requestTimeoutMs);
+    this.poller = new StatusPoller(this.tablets, this.control, o.tableStatusIntervalMs, this.log.child('status'));
+    this.admin = new Admin({
+      session: this.session, layout: this.layout, meta: this.meta, tablets: this.tablets, control: this.control, poller: this.poller,
+      random: seededRandom(Date.now() >>> 0), defaults: { partitionNum: o.partitionNumDefault, replicaNum: o.replicaNumDefault }, log: this.log,
+    });
+    this.registerRoutes();
+    await this.app.listen({ host, port });
+    await this.tablets.start();
+    this.tablets.on('up', (t) => this.onTabletUp(t));
+    this.election = new LeaderElection(this.session, this.layout, o.endpoint, { logger: this.log });
+    this.election.on('leader', () => this.queueTransition(() => this.becomeLeader()));
+    this.election.on('standby', (leader) => this.queueTransition(() => this.becomeStandby(leader)));
+    await this.election.start();
+    this.log.info(`nameserver ${o.endpoint} started (${this.leading ? 'leader' : 'standby'})`);
+  }
+
+  private queueTransition(fn: () => Promise<void>): void {
+    this.transition = this.transition.then(fn).catch((err) => this.log.error(`leadership change failed: ${(err as Error).stack ?? String(err)}`));
+  }
+
+  private async becomeLeader(): Promise<void> {
+    if (this.stopped || this.leading) return;
+    this.epoch = await this.session.incrementCounter(this.layout.nsEpoch);
+    await this.meta.load();
+    if (!(await this.session.exists(this.layout.autoFailover))) {
+      await this.session.createOrSet(this.layout.autoFailover, String(this.options.autoFailover));
+    }
+    this.poller.start();
+    this.leaderEndpoint = this.options.endpoint;
+    this.leading = true;
+    this.log.info(`leading with epoch ${this.epoch}`);
+    // Tablets that are up already may hold replicas waiting for their role (after a restart).
+    for (const ep of this.tablets.healthy()) void this.assignRoles(ep);
+  }
+
+  private async becomeStandby(leader: string | undefined): Promise<void> {
+    if (this.leading) {
+      this.log.warn('lost leadership; standing by');
+      this.poller.stop();
+    }
+    this.leading = false;
+    this.leaderEndpoint = leader;
+  }
+
+  private onTabletUp(t: TabletInfo): void {
+    if (this.leading) void this.assignRoles(t.endpoint);
+  }
+
+  /**
+   * A tablet that restarted serves nothing until told its replicas' roles: tell it what the
+   * metadata says for every alive replica it holds.
+   */
+  private async assignRoles(endpoint: string): Promise<void> {
+    const reported = await this.poller.pollOne(endpoint);
+    if (!reported) return;
+    for (const st of reported) {
+      if (st.state !== 'unassigned') continue;
+      const table = this.meta.table(st.tid);
+      const p = table?.partitions.find((x) => x.pid === st.pid);
+      const r = p?.replicas.find((x) => x.endpoint === endpoint);
+      if (!table || !p || !r || !r.isAlive) continue;
+      const term = p.termOffsets[p.termOffsets.length - 1]?.term ?? 0;
+      const leader = p.replicas.find((x) => x.isLeader && x.isAlive);
+      try {
+        await this.control.changeRole(endpoint, r.isLeader
+          ? { tid: st.tid, pid: st.pid, role: 'leader', term, followers: p.replicas.filter((x) => !x.isLeader).map((x) => x.endpoint), replicaAck: table.replicaAck }
+          : { tid: st.tid, pid: st.pid, role: 'follower', term, ...(leader ? { leader: leader.endpoint } : {}), replicaAck: table.replicaAck });
+        this.log.info(`assigned ${st.tid}_${st.pid} on ${endpoint} its role again (${r.isLeader ? 'leader' : 'follower'}, term ${term})`);
+      } catch (err) {
+        this.log.warn(`could not assign ${st.tid}_${st.pid} on ${endpoint}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private handlers(): Partial<Record<NsCommand, Handler>> {
+    const a = this.admin;
+    return {
+      showtablet: () => a.showtablet(),
+      showns: () => this.showns(),
+      createdb: (b) => a.createdb(b),
+      dropdb: (b) => a.dropdb(b),
+      showdb: () => a.showdb(),
+      createtable: (b) => a.createtable(b),
+      droptable: (b) => a.droptable(b),
+      showtable: (b) => a.showtable(b),
+      showschema: (b) => a.showschema(b),
+      info: (b) => a.info(b),
+      confset: (b) => a.confset(b),
+      confget: (b) => a.confget(b),
+      disconnectzk: async () => {
+        await this.session.disconnect();
+        return {};
+      },
+      connectzk: async () => {
+        await this.session.reconnect();
+        return {};
+      },
+    };
+  }
+
+  private registerRoutes(): void {
+    const handlers = this.handlers();
+    // Answered by any nameserver, leader or not (they only read ZooKeeper or act on this process).
+    const anyRole = new Set<NsCommand>(['showns', 'disconnectzk', 'connectzk']);
+    for (const cmd of NS_COMMANDS) {
+      const h = handlers[cmd];
+      if (!h) continue;
+      this.app.post(nsRoute(cmd), async (req) => {
+        const body = req.body === undefined ? {} : bodyObject(req.body);
+        if (!anyRole.has(cmd) && !this.leading) {
+          const leader = this.leaderEndpoint ?? (await readLeader(this.session, this.layout).catch(() => undefined));
+          throw new TesseraError('NS_NOT_LEADER', 'nameserver is not leader', leader ? { leader } : undefined);
+        }
+        return (await h(body)) ?? {};
+      });
+    }
+  }
+
+  private async showns(): Promise<{ nameservers: Array<{ endpoint: string; role: 'leader' | 'standby' }> }> {
+    const names = (await this.session.children(this.layout.leaderDir)).filter((n) => n.startsWith(this.layout.leaderLockName));
+    names.sort((x, y) => Number(x.slice(this.layout.leaderLockName.length)) - Number(y.slice(this.layout.leaderLockName.length)));
+    const out: Array<{ endpoint: string; role: 'leader' | 'standby' }> = [];
+    for (const n of names) {
+      const node = await this.session.get(`${this.layout.leaderDir}/${n}`);
+      if (node) out.push({ endpoint: node.data.toString('utf8'), role: out.length === 0 ? 'leader' : 'standby' });
+    }
+    return { nameservers: out };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.poller?.stop();
+    this.tablets?.stop();
+    await this.election?.stop().catch(() => undefined);
+    await this.app.close();
+    await this.control?.close();
+    await this.session?.close().catch(() => undefined);
+    this.log.info('nameserver stopped');
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Keeps the latest replica status report of every healthy tablet, polled every
+ * `get_table_status_interval`: what `showtable` prints (offset, record_cnt, memused, diskused) and
+ * what ops judge progress by. Reports older than a few intervals are dropped.
+ */
+import type { Logger, ReplicaStatus } from '@tessera/common';
+import type { TabletControl } from './tablet-client.js';
+import type { TabletTracker } from './tablets.js';
+
+const STALE_AFTER_INTERVALS = 5;
+
+interface Report {
+  atMs: number;
+  replicas: Map<string, ReplicaStatus>;
+}
+
+export class StatusPoller {
+  private readonly reports = new Map<string, Report>();
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+
+  constructor(
+    private readonly tablets: TabletTracker,
+    private readonly control: TabletControl,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    void this.pollNow();
+    this.timer = setInterval(() => void this.pollNow(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Polls every healthy tablet once (concurrently). */
+  async pollNow(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      await Promise.all(this.tablets.healthy().map((ep) => this.pollOne(ep)));
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  async pollOne(endpoint: string): Promise<ReplicaStatus[] | undefined> {
+    try {
+      const replicas = await this.control.status(endpoint);
+      this.reports.set(endpoint, { atMs: Date.now(), replicas: new Map(replicas.map((r) => [`${r.tid}_${r.pid}`, r])) });
+      return replicas;
+    } catch (err) {
+      this.log.debug(`status of ${endpoint} failed: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** The last report of one replica, if fresh. */
+  replica(endpoint: string, tid: number, pid: number): ReplicaStatus | undefined {
+    const r = this.reports.get(endpoint);
+    if (!r || Date.now() - r.atMs > this.intervalMs * STALE_AFTER_INTERVALS) return undefined;
+    return r.replicas.get(`${tid}_${pid}`);
+  }
+
+  /** Every replica one tablet reported last. */
+  replicasOf(endpoint: string): ReplicaStatus[] {
+    return [...(this.reports.get(endpoint)?.replicas.values() ?? [])];
+  }
+}

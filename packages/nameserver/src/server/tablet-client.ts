@@ -1,0 +1,58 @@
+/**
+ * Control requests from the leader nameserver to tablets: every one carries the nameserver's
+ * epoch, so that a tablet refuses orders from a deposed leader (STALE_NS_EPOCH).
+ */
+import { HttpClient, type ReplicaStatus, type TableSchema, type CompressType, type ReplicaAck } from '@tessera/common';
+
+export interface CreateReplicaCommand {
+  tid: number;
+  pid: number;
+  schema: TableSchema;
+  compressType: CompressType;
+  replicaAck: ReplicaAck;
+  role: 'leader' | 'follower';
+  term: number;
+  followers?: string[];
+  leader?: string;
+}
+
+export class TabletControl {
+  private readonly http: HttpClient;
+
+  constructor(
+    private readonly epoch: () => number,
+    timeoutMs: number,
+  ) {
+    this.http = new HttpClient({ connectionsPerEndpoint: 4, timeoutMs });
+  }
+
+  private call<T>(endpoint: string, route: string, body: Record<string, unknown>): Promise<T> {
+    return this.http.call<T>(endpoint, route, { ...body, nsEpoch: this.epoch() });
+  }
+
+  createReplica(endpoint: string, cmd: CreateReplicaCommand): Promise<unknown> {
+    return this.call(endpoint, '/v1/control/create_replica', { ...cmd });
+  }
+
+  dropReplica(endpoint: string, tid: number, pid: number): Promise<unknown> {
+    return this.call(endpoint, '/v1/control/drop_replica', { tid, pid });
+  }
+
+  changeRole(endpoint: string, cmd: { tid: number; pid: number; role: 'leader' | 'follower'; term: number; followers?: string[]; leader?: string; replicaAck?: ReplicaAck }): Promise<unknown> {
+    return this.call(endpoint, '/v1/control/change_role', { ...cmd });
+  }
+
+  async status(endpoint: string): Promise<ReplicaStatus[]> {
+    const res = await this.call<{ replicas: ReplicaStatus[] }>(endpoint, '/v1/control/status', {});
+    return res.replicas;
+  }
+
+  /** Raw call for commands the op engine sends. */
+  command<T>(endpoint: string, route: string, body: Record<string, unknown>): Promise<T> {
+    return this.call<T>(endpoint, route, body);
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
+}
