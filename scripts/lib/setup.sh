@@ -34,6 +34,8 @@ build_all() {
 }
 
 setup_all() {
+  # For developers iterating on an already built tree.
+  if [ "${TESSERA_SKIP_SETUP:-0}" = "1" ]; then return 0; fi
   ensure_pnpm
   ensure_zookeeper
   ensure_packages

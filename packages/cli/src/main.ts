@@ -6,6 +6,20 @@
  */
 import { createLogger, findFlag, flagsHelp, isLogLevel, parseFlags, TesseraError, type FlagSpecs } from '@tessera/common';
 import { TABLET_FLAGS, TabletServer } from '@tessera/tablet';
+import { NAMESERVER_FLAGS, NameServer } from '@tessera/nameserver';
+import { runNsClientRole } from './ns-client-role.js';
+
+const NS_CLIENT_FLAGS = {
+  zk_cluster: { type: 'string', default: '', doc: 'ZooKeeper servers, host:port,host:port' },
+  zk_root_path: { type: 'string', default: '/tessera', doc: 'root node of the cluster in ZooKeeper' },
+  zk_session_timeout: { type: 'int', default: 10000, doc: 'ZooKeeper session timeout, ms' },
+  endpoint: { type: 'string', default: '', doc: 'accepted for OpenMLDB compatibility; the leader is found in ZooKeeper' },
+  cmd: { type: 'string', default: '', doc: "commands to run and exit, separated by ';'" },
+  database: { type: 'string', default: '', doc: 'database to use' },
+  interactive: { type: 'bool', default: true, doc: 'ask yes/no before destructive commands' },
+  format: { type: 'string', default: 'table', doc: 'table | json' },
+  log_level: { type: 'string', default: 'warn', doc: 'debug | info | warn | error' },
+} as const satisfies FlagSpecs;
 
 const ROLE_FLAG = { role: { type: 'string', default: '', doc: 'tablet | nameserver | ns_client' } } as const satisfies FlagSpecs;
 const ROLES = ['tablet', 'nameserver', 'ns_client'] as const;
@@ -32,6 +46,47 @@ async function runTablet(argv: string[]): Promise<void> {
   installShutdown(logger, () => server.stop());
 }
 
+async function runNameserver(argv: string[]): Promise<void> {
+  const flags = parseFlags({ ...ROLE_FLAG, ...NAMESERVER_FLAGS }, argv);
+  if (!flags.endpoint) fail('--endpoint is required for a nameserver (host:port)');
+  if (!flags.zk_cluster) fail('--zk_cluster is required for a nameserver');
+  if (!isLogLevel(flags.log_level)) fail(`--log_level must be debug, info, warn or error`);
+  const logger = createLogger(`nameserver ${flags.endpoint}`, flags.log_level);
+  const ns = await NameServer.start({
+    endpoint: flags.endpoint,
+    zkCluster: flags.zk_cluster,
+    zkRootPath: flags.zk_root_path,
+    zkSessionTimeoutMs: flags.zk_session_timeout,
+    autoFailover: flags.auto_failover,
+    tabletHeartbeatTimeoutMs: flags.tablet_heartbeat_timeout,
+    taskConcurrency: flags.name_server_task_concurrency,
+    tableStatusIntervalMs: flags.get_table_status_interval,
+    partitionNumDefault: flags.partition_num,
+    replicaNumDefault: flags.replica_num,
+    requestTimeoutMs: flags.request_timeout,
+    logger,
+  });
+  installShutdown(logger, () => ns.stop());
+}
+
+async function runNsClientCli(argv: string[]): Promise<void> {
+  const flags = parseFlags({ ...ROLE_FLAG, ...NS_CLIENT_FLAGS }, argv);
+  if (!flags.zk_cluster) fail('--zk_cluster is required for ns_client');
+  if (flags.format !== 'table' && flags.format !== 'json') fail('--format must be table or json');
+  const code = await runNsClientRole({
+    zkCluster: flags.zk_cluster,
+    zkRootPath: flags.zk_root_path,
+    zkSessionTimeoutMs: flags.zk_session_timeout,
+    ...(flags.database ? { database: flags.database } : {}),
+    ...(flags.cmd ? { cmd: flags.cmd } : {}),
+    interactive: flags.interactive,
+    format: flags.format,
+  });
+  process.exitCode = code;
+  // The ZooKeeper client's native handles may keep the loop alive a moment; nothing is left to do.
+  setImmediate(() => process.exit(code));
+}
+
 function installShutdown(logger: ReturnType<typeof createLogger>, stop: () => Promise<void>): void {
   let stopping = false;
   const onSignal = (signal: string): void => {
@@ -52,13 +107,17 @@ function installShutdown(logger: ReturnType<typeof createLogger>, stop: () => Pr
 
 export async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`usage: scripts/tessera --role=${ROLES.join('|')} [--flagfile=FILE] [--flag=value ...]\n\ntablet flags:\n${flagsHelp(TABLET_FLAGS)}\n`);
+    process.stdout.write(`usage: scripts/tessera --role=${ROLES.join('|')} [--flagfile=FILE] [--flag=value ...]\n\ntablet flags:\n${flagsHelp(TABLET_FLAGS)}\n\nnameserver flags:\n${flagsHelp(NAMESERVER_FLAGS)}\n\nns_client flags:\n${flagsHelp(NS_CLIENT_FLAGS)}\n`);
     return;
   }
   const role = findFlag(argv, 'role');
   switch (role) {
     case 'tablet':
       return runTablet(argv);
+    case 'nameserver':
+      return runNameserver(argv);
+    case 'ns_client':
+      return runNsClientCli(argv);
     default:
       fail(`--role must be one of ${ROLES.join(', ')}${role ? `, not '${role}'` : ''}`);
   }

@@ -27,6 +27,9 @@ export interface AdminDeps {
   log: Logger;
 }
 
+/** showtable and info poll the tablets when their last report is older than this. */
+const STATUS_FRESH_MS = 250;
+
 function str(body: Record<string, unknown>, field: string): string {
   const v = body[field];
   if (typeof v !== 'string' || v.length === 0) throw invalidArgument(`${field} must be a non-empty string`, { field });
@@ -67,7 +70,8 @@ export class Admin {
     return {};
   }
 
-  showtable(body: Record<string, unknown>): ShowTableResponse {
+  async showtable(body: Record<string, unknown>): Promise<ShowTableResponse> {
+    await this.d.poller.refreshIfOlderThan(STATUS_FRESH_MS);
     const db = str(body, 'db');
     this.d.meta.requireDb(db);
     const name = body.name === undefined || body.name === null || body.name === '' ? undefined : str(body, 'name');
@@ -98,7 +102,8 @@ export class Admin {
     return { table: this.d.meta.requireTable(str(body, 'db'), str(body, 'name')) };
   }
 
-  info(body: Record<string, unknown>): InfoResponse {
+  async info(body: Record<string, unknown>): Promise<InfoResponse> {
+    await this.d.poller.refreshIfOlderThan(STATUS_FRESH_MS);
     const table = this.d.meta.requireTable(str(body, 'db'), str(body, 'name'));
     const out: InfoResponse = { table };
     let recordCnt = 0;

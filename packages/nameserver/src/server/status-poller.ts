@@ -17,7 +17,8 @@ interface Report {
 export class StatusPoller {
   private readonly reports = new Map<string, Report>();
   private timer: NodeJS.Timeout | undefined;
-  private polling = false;
+  private polling: Promise<void> | undefined;
+  private lastPollMs = 0;
 
   constructor(
     private readonly tablets: TabletTracker,
@@ -37,15 +38,20 @@ export class StatusPoller {
     this.timer = undefined;
   }
 
-  /** Polls every healthy tablet once (concurrently). */
-  async pollNow(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      await Promise.all(this.tablets.healthy().map((ep) => this.pollOne(ep)));
-    } finally {
-      this.polling = false;
+  /** Polls every healthy tablet once (concurrently); joins a poll already under way. */
+  pollNow(): Promise<void> {
+    if (!this.polling) {
+      this.polling = Promise.all(this.tablets.healthy().map((ep) => this.pollOne(ep))).then(() => {
+        this.lastPollMs = Date.now();
+        this.polling = undefined;
+      });
     }
+    return this.polling;
+  }
+
+  /** Polls now unless the last poll is younger than `maxAgeMs` (admin commands want fresh figures). */
+  async refreshIfOlderThan(maxAgeMs: number): Promise<void> {
+    if (Date.now() - this.lastPollMs > maxAgeMs) await this.pollNow();
   }
 
   async pollOne(endpoint: string): Promise<ReplicaStatus[] | undefined> {

@@ -1,0 +1,166 @@
+/**
+ * The SDK. `Client.connect({ zkCluster, zkRootPath })` reads table metadata from ZooKeeper and
+ * follows `/table/notify`; data calls go straight to partition leaders (the nameserver is not on
+ * the data path); admin calls go to the leader nameserver. Rows are plain objects keyed by column
+ * name. For a table whose columns include no `ts`, a row's `ts` property (epoch ms; now if
+ * absent) is its time for indexes that name no ts column, and rows read back carry it.
+ */
+import {
+  HttpClient, normalizeRow, rowObject, TesseraError, validateName, type NsAdmin, type TableSchema, type Value,
+  type CreateTableRequest, type TableInfo,
+} from '@tessera/common';
+import { CoordSession, zkLayout } from '@tessera/coord';
+import { NsAdminClient } from './admin-client.js';
+import { DataClient, type WireRow } from './data-client.js';
+import { TableCache } from './table-cache.js';
+
+export interface ClientOptions {
+  zkCluster: string;
+  zkRootPath: string;
+  sessionTimeoutMs?: number;
+  /** Sockets per tablet in the keep-alive pool. */
+  connectionsPerTablet?: number;
+  /** Time limit of one request to a tablet. */
+  requestTimeoutMs?: number;
+}
+
+export type Row = Record<string, Value>;
+
+export interface TableDefinition {
+  name: string;
+  columns: TableSchema['columns'];
+  indexes: Array<Omit<TableSchema['indexes'][number], 'ttl'> & { ttl?: TableSchema['indexes'][number]['ttl'] }>;
+  partitionNum?: number;
+  replicaNum?: number;
+  compressType?: 'kNoCompress' | 'kSnappy';
+  replicaAck?: 'leader' | 'all';
+  partitions?: CreateTableRequest['partitions'];
+}
+
+export class Client {
+  /** The nameserver admin API (every ns_client command). */
+  readonly admin: NsAdmin;
+
+  private constructor(
+    private readonly session: CoordSession,
+    private readonly adminClient: NsAdminClient,
+    private readonly tables: TableCache,
+    private readonly http: HttpClient,
+    readonly data: DataClient,
+  ) {
+    this.admin = adminClient.asNsAdmin();
+  }
+
+  static async connect(options: ClientOptions): Promise<Client> {
+    const session = await CoordSession.connect({ zkCluster: options.zkCluster, rootPath: options.zkRootPath, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000 });
+    const layout = zkLayout(options.zkRootPath);
+    const tables = new TableCache(session, layout);
+    try {
+      await tables.start();
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    const http = new HttpClient({ connectionsPerEndpoint: options.connectionsPerTablet ?? 32, timeoutMs: options.requestTimeoutMs ?? 10_000 });
+    return new Client(session, new NsAdminClient(session, layout), tables, http, new DataClient(tables, http));
+  }
+
+  /** The leader nameserver's endpoint, as last seen. */
+  leaderNameserver(refresh = false): Promise<string | undefined> {
+    return this.adminClient.leaderEndpoint(refresh);
+  }
+
+  async createDatabase(db: string): Promise<void> {
+    await this.admin.createdb({ db: validateName('database', db) });
+  }
+
+  async dropDatabase(db: string): Promise<void> {
+    await this.admin.dropdb({ db });
+  }
+
+  async createTable(db: string, def: TableDefinition): Promise<number> {
+    const req: CreateTableRequest = {
+      schema: { db, name: def.name, columns: def.columns, indexes: def.indexes.map((i) => ({ ...i, ttl: i.ttl ?? { type: 'absolute', absMinutes: 0, latest: 0 } })) },
+    };
+    if (def.partitionNum !== undefined) req.partitionNum = def.partitionNum;
+    if (def.replicaNum !== undefined) req.replicaNum = def.replicaNum;
+    if (def.compressType !== undefined) req.compressType = def.compressType;
+    if (def.replicaAck !== undefined) req.replicaAck = def.replicaAck;
+    if (def.partitions !== undefined) req.partitions = def.partitions;
+    const { tid } = await this.admin.createtable(req);
+    await this.tables.refresh();
+    return tid;
+  }
+
+  async dropTable(db: string, name: string): Promise<void> {
+    await this.admin.droptable({ db, name });
+    await this.tables.refresh();
+  }
+
+  /** Table metadata (refreshed from ZooKeeper if unknown). */
+  table(db: string, name: string): Promise<TableInfo> {
+    return this.tables.require(db, name);
+  }
+
+  async put(db: string, table: string, row: Row): Promise<void> {
+    const t = await this.tables.require(db, table);
+    const [values, tsMs] = this.toValues(t, row);
+    await this.data.put(t, values, tsMs);
+  }
+
+  async putBatch(db: string, table: string, rows: Row[]): Promise<void> {
+    const t = await this.tables.require(db, table);
+    await this.data.putBatch(t, rows.map((r) => {
+      const [values, tsMs] = this.toValues(t, r);
+      return { values, tsMs };
+    }));
+  }
+
+  async get(db: string, table: string, q: { index?: string; key: string; ts?: number }): Promise<Row | undefined> {
+    const t = await this.tables.require(db, table);
+    const row = await this.data.get(t, q.index, q.key, q.ts);
+    return row ? this.toRow(t, row) : undefined;
+  }
+
+  async scan(db: string, table: string, q: { index?: string; key: string; st: number; et: number; limit?: number }): Promise<Row[]> {
+    const t = await this.tables.require(db, table);
+    return (await this.data.scan(t, q.index, q.key, q.st, q.et, q.limit)).map((r) => this.toRow(t, r));
+  }
+
+  async count(db: string, table: string, q: { index?: string; key: string }): Promise<number> {
+    const t = await this.tables.require(db, table);
+    return this.data.count(t, q.index, q.key);
+  }
+
+  async delete(db: string, table: string, q: { index?: string; key: string }): Promise<number> {
+    const t = await this.tables.require(db, table);
+    return this.data.delete(t, q.index, q.key);
+  }
+
+  async close(): Promise<void> {
+    this.tables.stop();
+    await this.adminClient.close();
+    await this.http.close();
+    await this.session.close();
+  }
+
+  private toValues(t: TableInfo, row: Row): [Value[], number] {
+    if (typeof row !== 'object' || row === null) throw new TesseraError('INVALID_ARGUMENT', 'a row must be an object keyed by column name');
+    const tsIsColumn = t.schema.columns.some((c) => c.name === 'ts');
+    let tsMs = Date.now();
+    let input: Row = row;
+    if (!tsIsColumn && 'ts' in row) {
+      const { ts, ...rest } = row;
+      if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) throw new TesseraError('INVALID_ARGUMENT', 'ts must be epoch milliseconds', { field: 'ts' });
+      tsMs = ts;
+      input = rest;
+    }
+    return [normalizeRow(t.schema, input), tsMs];
+  }
+
+  private toRow(t: TableInfo, r: WireRow): Row {
+    const o = rowObject(t.schema, r.values);
+    if (!t.schema.columns.some((c) => c.name === 'ts')) o.ts = r.ts;
+    return o;
+  }
+}
