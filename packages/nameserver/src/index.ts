@@ -1,2 +1,2 @@
-export {};
-export * from './server/index.js';
+/** Public face of @tessera/nameserver. */
+export * from './core/index.js';

@@ -1,0 +1,237 @@
+/**
+ * Admin commands that create ops (migrate, addreplica, delreplica, changeleader, makesnapshot,
+ * offlineendpoint, recoverendpoint, recovertable), as pure functions from the command and the
+ * engine's view to either the ops to create or a refusal with OpenMLDB's text (openmldb.md §3.4).
+ * Every pid is checked before any op is created: a command creates all its ops or none. Unlike
+ * OpenMLDB, migrate and changeleader do not require auto_failover to be off.
+ */
+import type { Endpoint, ErrorCode, PartitionMeta, Pid, TableInfo } from '@tessera/common';
+import type { EngineConfig } from './config.js';
+import { TASK_CONCURRENCY_MAX } from './config.js';
+import type { AdminCommand, ReplyError } from './events.js';
+import type { ObservedView } from './observed.js';
+import type { OpData, OpType, Task } from './op.js';
+import { aliveLeader, partitionOf, replicaOn } from './partition.js';
+import { planOp } from './plan.js';
+import type { Random } from './random.js';
+
+/** An op to create, already planned against current metadata. */
+export interface OpRequest {
+  type: OpType;
+  tid: number;
+  pid: Pid;
+  db: string;
+  name: string;
+  data: OpData;
+  tasks: Task[];
+  commitTaskIndex: number;
+}
+
+export interface AdminView {
+  tables: Iterable<TableInfo>;
+  observed: ObservedView;
+  config: EngineConfig;
+  random: Random;
+}
+
+export type AdminPlan = { ok: true; message: string; ops: OpRequest[] } | { ok: false; error: ReplyError };
+
+export type OpCreatingCommand = Extract<
+  AdminCommand,
+  { type: 'migrate' | 'addreplica' | 'delreplica' | 'changeleader' | 'makesnapshot' | 'offlineendpoint' | 'recoverendpoint' | 'recovertable' }
+>;
+
+export const OP_CREATING_COMMANDS: ReadonlySet<AdminCommand['type']> = new Set([
+  'migrate',
+  'addreplica',
+  'delreplica',
+  'changeleader',
+  'makesnapshot',
+  'offlineendpoint',
+  'recoverendpoint',
+  'recovertable',
+]);
+
+const refuse = (code: ErrorCode, message: string): AdminPlan => ({ ok: false, error: { code, message } });
+
+export function findTable(tables: Iterable<TableInfo>, db: string, name: string): TableInfo | undefined {
+  for (const t of tables) if (t.schema.db === db && t.schema.name === name) return t;
+  return undefined;
+}
+
+function isPid(value: unknown): value is Pid {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/** Plans one op per (table, pid); the first refusal wins and nothing is created. */
+function planEach(view: AdminView, table: TableInfo, pids: readonly Pid[], type: OpType, data: (p: PartitionMeta) => OpData, message: string): AdminPlan {
+  const ops: OpRequest[] = [];
+  for (const pid of [...new Set(pids)].sort((a, b) => a - b)) {
+    const partition = partitionOf(table, pid);
+    if (partition === undefined) return refuse('INVALID_ARGUMENT', 'invalid parameter');
+    const d = data(partition);
+    const plan = planOp(type, d, { table, partition, observed: view.observed, config: view.config, random: view.random });
+    if (!plan.ok) return { ok: false, error: plan.error };
+    ops.push({ type, tid: table.tid, pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex });
+  }
+  return { ok: true, message, ops };
+}
+
+function pidList(pids: unknown): Pid[] | undefined {
+  if (!Array.isArray(pids) || pids.length === 0 || !pids.every(isPid)) return undefined;
+  return pids as Pid[];
+}
+
+function tableOf(view: AdminView, db: string, name: string): TableInfo | AdminPlan {
+  const table = findTable(view.tables, db, name);
+  return table ?? refuse('TABLE_NOT_FOUND', `table[${name}] does not exist`);
+}
+
+function knownEndpoint(view: AdminView, endpoint: Endpoint): boolean {
+  if (view.observed.healthSinceMs(endpoint) !== undefined) return true;
+  for (const t of view.tables) for (const p of t.partitions) if (replicaOn(p, endpoint) !== undefined) return true;
+  return false;
+}
+
+/** Checks and plans an op-creating admin command. */
+export function planAdminCommand(command: OpCreatingCommand, view: AdminView): AdminPlan {
+  switch (command.type) {
+    case 'migrate': {
+      if (command.src === command.des) return refuse('INVALID_ARGUMENT', 'migrate error. src_endpoint is same as des_endpoint');
+      if (!view.observed.isHealthy(command.src)) return refuse('TABLET_NOT_HEALTHY', 'src_endpoint does not exist or not healthy');
+      if (!view.observed.isHealthy(command.des)) return refuse('TABLET_NOT_HEALTHY', 'des_endpoint does not exist or not healthy');
+      const table = tableOf(view, command.db, command.name);
+      if (!('tid' in table)) return table;
+      const pids = pidList(command.pids);
+      if (pids === undefined) return refuse('INVALID_ARGUMENT', 'invalid parameter');
+      const bad = pids.find((pid) => pid >= table.partitionNum);
+      if (bad !== undefined) return refuse('INVALID_ARGUMENT', `pid[${bad}] does not exist. name[${command.name}]`);
+      return planEach(view, table, pids, 'kMigrateOP', () => ({ kind: 'migrate', src: command.src, des: command.des }), 'partition migrate ok');
+    }
+    case 'addreplica': {
+      const table = tableOf(view, command.db, command.name);
+      if (!('tid' in table)) return table;
+      if (!view.observed.isHealthy(command.endpoint)) return refuse('TABLET_NOT_HEALTHY', 'tablet is not healthy');
+      const pids = pidList(command.pids);
+      if (pids === undefined || pids.some((pid) => pid >= table.partitionNum)) return refuse('INVALID_ARGUMENT', 'invalid parameter');
+      return planEach(view, table, pids, 'kAddReplicaOP', () => ({ kind: 'replica', endpoint: command.endpoint }), 'AddReplica ok');
+    }
+    case 'delreplica': {
+      const table = tableOf(view, command.db, command.name);
+      if (!('tid' in table)) return table;
+      if (!view.observed.isHealthy(command.endpoint)) return refuse('TABLET_NOT_HEALTHY', 'tablet is not healthy');
+      const pids = pidList(command.pids);
+      if (pids === undefined) return refuse('INVALID_ARGUMENT', 'invalid parameter');
+      if (pids.some((pid) => pid >= table.partitionNum)) return refuse('INVALID_ARGUMENT', 'max pid is greater than partition size');
+      return planEach(view, table, pids, 'kDelReplicaOP', () => ({ kind: 'replica', endpoint: command.endpoint }), 'DelReplica ok');
+    }
+    case 'changeleader': {
+      const table = tableOf(view, command.db, command.name);
+      if (!('tid' in table)) return table;
+      if (!isPid(command.pid) || command.pid >= table.partitionNum) return refuse('INVALID_ARGUMENT', 'pid does not exist');
+      const request = command.candidate !== undefined ? 'candidate' : command.auto === true ? 'auto' : 'deadLeader';
+      const partition = partitionOf(table, command.pid)!;
+      const handOver = aliveLeader(partition) !== undefined && request !== 'deadLeader';
+      const message = handOver
+        ? 'change leader ok. Leadership is handed over after the candidate caught up; no acknowledged write is lost.'
+        : 'change leader ok. If there are writing operations while changing a leader, it may cause data loss.';
+      return planEach(
+        view,
+        table,
+        [command.pid],
+        'kChangeLeaderOP',
+        () => ({
+          kind: 'changeLeader',
+          request,
+          candidate: command.candidate ?? null,
+          oldLeader: null,
+          oldTerm: 0,
+          handOver: false,
+          followersBefore: [],
+          selected: null,
+        }),
+        message,
+      );
+    }
+    case 'makesnapshot': {
+      const table = tableOf(view, command.db, command.name);
+      if (!('tid' in table)) return table;
+      if (!isPid(command.pid) || command.pid >= table.partitionNum) return refuse('INVALID_ARGUMENT', 'pid does not exist');
+      return planEach(view, table, [command.pid], 'kMakeSnapshotOP', () => ({ kind: 'snapshot', endOffset: null }), 'MakeSnapshot ok');
+    }
+    case 'recovertable': {
+      if (!knownEndpoint(view, command.endpoint)) return refuse('TABLET_NOT_HEALTHY', 'endpoint does not exist');
+      if (!view.observed.isHealthy(command.endpoint)) return refuse('TABLET_NOT_HEALTHY', 'tablet is not healthy');
+      const table = tableOf(view, command.db, command.name);
+      if (!('tid' in table)) return table;
+      if (!isPid(command.pid) || command.pid >= table.partitionNum) return refuse('INVALID_ARGUMENT', 'pid does not exist');
+      return planEach(view, table, [command.pid], 'kRecoverTableOP', () => ({ kind: 'recoverTable', endpoint: command.endpoint, childOpId: null }), 'recover table ok');
+    }
+    case 'offlineendpoint':
+      return planOffline(command.endpoint, command.concurrency, view);
+    case 'recoverendpoint':
+      return planRecoverEndpoint(command.endpoint, command.needRestore, command.concurrency, view);
+  }
+}
+
+function checkConcurrency(concurrency: number | undefined): AdminPlan | undefined {
+  if (concurrency === undefined) return undefined;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > TASK_CONCURRENCY_MAX) return refuse('INVALID_ARGUMENT', 'invalid parameter');
+  return undefined;
+}
+
+/**
+ * offlineendpoint: per partition with an alive replica on the endpoint — its only replica →
+ * UpdatePartitionStatus(not alive); its leader (or no alive leader) → ChangeLeader treating it as
+ * dead; a follower → OfflineReplica. Like OpenMLDB, it does not check that the tablet is down.
+ */
+export function planOffline(endpoint: Endpoint, concurrency: number | undefined, view: AdminView): AdminPlan {
+  if (!knownEndpoint(view, endpoint)) return refuse('TABLET_NOT_HEALTHY', 'endpoint does not exist');
+  const bad = checkConcurrency(concurrency);
+  if (bad !== undefined) return bad;
+  const ops: OpRequest[] = [];
+  for (const table of [...view.tables].sort((a, b) => a.tid - b.tid)) {
+    for (const partition of table.partitions) {
+      const replica = replicaOn(partition, endpoint);
+      if (replica === undefined || !replica.isAlive) continue;
+      let type: OpType;
+      let data: OpData;
+      if (partition.replicas.length === 1) {
+        type = 'kUpdatePartitionStatusOP';
+        data = { kind: 'partitionStatus', endpoint, isLeader: replica.isLeader, isAlive: false };
+      } else if (replica.isLeader || aliveLeader(partition) === undefined) {
+        type = 'kChangeLeaderOP';
+        data = { kind: 'changeLeader', request: 'offline', candidate: null, oldLeader: null, oldTerm: 0, handOver: false, followersBefore: [], selected: null };
+      } else {
+        type = 'kOfflineReplicaOP';
+        data = { kind: 'replica', endpoint };
+      }
+      const plan = planOp(type, data, { table, partition, observed: view.observed, config: view.config, random: view.random });
+      if (!plan.ok) continue;
+      ops.push({ type, tid: table.tid, pid: partition.pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex });
+    }
+  }
+  return { ok: true, message: 'offline endpoint ok', ops };
+}
+
+/** recoverendpoint: a RecoverTable op for every partition whose replica on the endpoint is not alive. */
+export function planRecoverEndpoint(endpoint: Endpoint, needRestore: boolean | undefined, concurrency: number | undefined, view: AdminView): AdminPlan {
+  if (!knownEndpoint(view, endpoint)) return refuse('TABLET_NOT_HEALTHY', 'endpoint does not exist');
+  if (!view.observed.isHealthy(endpoint)) return refuse('TABLET_NOT_HEALTHY', 'tablet is not healthy');
+  if (needRestore === true) return refuse('INVALID_ARGUMENT', 'need_restore is not supported: run changeleader after the recovery');
+  const bad = checkConcurrency(concurrency);
+  if (bad !== undefined) return bad;
+  const ops: OpRequest[] = [];
+  for (const table of [...view.tables].sort((a, b) => a.tid - b.tid)) {
+    for (const partition of table.partitions) {
+      const replica = replicaOn(partition, endpoint);
+      if (replica === undefined) continue;
+      if (replica.isAlive && partition.replicas.length > 1) continue;
+      const data: OpData = { kind: 'recoverTable', endpoint, childOpId: null };
+      const plan = planOp('kRecoverTableOP', data, { table, partition, observed: view.observed, config: view.config, random: view.random });
+      if (!plan.ok) continue;
+      ops.push({ type: 'kRecoverTableOP', tid: table.tid, pid: partition.pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex });
+    }
+  }
+  return { ok: true, message: 'recover endpoint ok', ops };
+}

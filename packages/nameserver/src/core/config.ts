@@ -1,0 +1,87 @@
+/**
+ * Every knob of the nameserver core, named with its unit, with OpenMLDB's default where OpenMLDB
+ * has one (openmldb.md §10). The server shell builds one from flags; tests shrink the timeouts.
+ */
+import type { TaskKind } from './op.js';
+
+export interface EngineConfig {
+  /** Ops running at once (OpenMLDB `--name_server_task_concurrency`). */
+  taskConcurrency: number;
+  /** CheckBinlogSyncProgress passes when leader offset − follower offset ≤ this (`check_binlog_sync_progress_delta`). */
+  syncDeltaEntriesMax: number;
+  /** A tablet command without an answer after this long is sent again (commands are idempotent). */
+  taskResendIntervalMs: number;
+  /** A failed ZooKeeper write is retried after this long. */
+  persistRetryIntervalMs: number;
+  /** A task whose tablet has been down this long fails (undo steps are skipped instead). */
+  tabletDownTaskGraceMs: number;
+  /** A resumed op waits this long for its tablet's first report before re-sending blindly. */
+  resumeReportWaitMs: number;
+  /** Finished ops kept in memory for showopstatus (`max_op_num`). */
+  doneOpsMax: number;
+  /** How long the candidate may take to catch up with a fenced leader (writes are refused meanwhile). */
+  catchUpTimeoutMs: number;
+  /** Per task kind: the task fails (or, for an undo step, is skipped) after this long. */
+  taskTimeoutMs: Record<TaskKind, number>;
+}
+
+const SECOND_MS = 1000;
+const MINUTE_MS = 60 * SECOND_MS;
+
+export const DEFAULT_TASK_TIMEOUT_MS: Readonly<Record<TaskKind, number>> = {
+  kMakeSnapshot: 60 * MINUTE_MS,
+  kPauseSnapshot: MINUTE_MS,
+  kRecoverSnapshot: MINUTE_MS,
+  kSendSnapshot: 120 * MINUTE_MS,
+  kLoadTable: 60 * MINUTE_MS,
+  kAddReplica: MINUTE_MS,
+  kAddTableInfo: MINUTE_MS,
+  kDelReplica: MINUTE_MS,
+  kDelTableInfo: MINUTE_MS,
+  kChangeLeader: MINUTE_MS,
+  kUpdatePartitionStatus: MINUTE_MS,
+  kDropTable: 5 * MINUTE_MS,
+  kUpdateTableInfo: MINUTE_MS,
+  kSelectLeader: MINUTE_MS,
+  kUpdateLeaderInfo: MINUTE_MS,
+  kRecoverTable: MINUTE_MS,
+  kCheckBinlogSyncProgress: 30 * MINUTE_MS,
+  kFenceLeader: MINUTE_MS,
+  kDemoteLeader: MINUTE_MS,
+  kChangeRole: MINUTE_MS,
+  kRestoreLeader: MINUTE_MS,
+};
+
+export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = {
+  taskConcurrency: 2,
+  syncDeltaEntriesMax: 100_000,
+  taskResendIntervalMs: 10 * SECOND_MS,
+  persistRetryIntervalMs: SECOND_MS,
+  tabletDownTaskGraceMs: MINUTE_MS,
+  resumeReportWaitMs: 10 * SECOND_MS,
+  doneOpsMax: 10_000,
+  catchUpTimeoutMs: MINUTE_MS,
+  taskTimeoutMs: { ...DEFAULT_TASK_TIMEOUT_MS },
+};
+
+/** Upper bound of `taskConcurrency` (`name_server_task_max_concurrency`). */
+export const TASK_CONCURRENCY_MAX = 8;
+
+/** The defaults with `overrides` applied; checks that every number is usable. */
+export function engineConfig(overrides: Partial<Omit<EngineConfig, 'taskTimeoutMs'>> & { taskTimeoutMs?: Partial<Record<TaskKind, number>> } = {}): EngineConfig {
+  const config: EngineConfig = {
+    ...DEFAULT_ENGINE_CONFIG,
+    ...overrides,
+    taskTimeoutMs: { ...DEFAULT_TASK_TIMEOUT_MS, ...overrides.taskTimeoutMs },
+  };
+  if (!Number.isSafeInteger(config.taskConcurrency) || config.taskConcurrency < 1 || config.taskConcurrency > TASK_CONCURRENCY_MAX) {
+    throw new RangeError(`taskConcurrency must be 1..${TASK_CONCURRENCY_MAX}`);
+  }
+  for (const [name, value] of Object.entries(config)) {
+    if (typeof value === 'number' && (!Number.isFinite(value) || value < 0)) throw new RangeError(`${name} must be a non-negative number`);
+  }
+  for (const [kind, value] of Object.entries(config.taskTimeoutMs)) {
+    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`taskTimeoutMs.${kind} must be positive`);
+  }
+  return config;
+}

@@ -1,0 +1,122 @@
+/**
+ * The engine's vocabulary: the events the server shell feeds in (ZooKeeper watches, tablet
+ * polls, HTTP requests, timers turned into data) and the effects it gets back (tablet commands,
+ * ZooKeeper writes, replies). Plain JSON-serialisable types only.
+ *
+ * Contract with the shell:
+ * - After `becameLeader`, poll every healthy tablet (with the new nsEpoch, so that tablets fence
+ *   the old leader) and feed `tabletReport`s; a resumed op re-checks its current task against
+ *   these fresh reports.
+ * - Execute effects in order. Answer every `persistOp`, `deleteOp` and `persistTable` with one
+ *   `persisted` event (ok or not); the engine keeps at most one write in flight per op and per
+ *   table, and does not move an op past a task before its write is confirmed.
+ * - Answer every `sendTask` with a `taskResult` when the tablet answers (or the request fails).
+ * - Feed `tick` regularly (every second is plenty); time only moves through events.
+ */
+import type {
+  AddReplicaRequest,
+  CancelOpRequest,
+  ChangeLeaderRequest,
+  DelReplicaRequest,
+  DeleteOpRequest,
+  Endpoint,
+  ErrorCode,
+  MakeSnapshotRequest,
+  MigrateRequest,
+  Offset,
+  OfflineEndpointRequest,
+  RecoverEndpointRequest,
+  RecoverTableRequest,
+  ReplicaStatus,
+  ShowOpStatusRequest,
+  TableInfo,
+  Tid,
+} from '@tessera/common';
+import type { Op, TabletCommand } from './op.js';
+
+/** A tablet's report on one replica, with what the core needs beyond ReplicaStatus. */
+export interface ReplicaReport extends ReplicaStatus {
+  /** Leader only: the followers it replicates to. When absent, AddReplica/DelReplica are judged by their answers. */
+  followers?: Endpoint[];
+  /** Leader only: true after FenceLeader, until the next ChangeRole. */
+  fenced?: boolean;
+  /** Offset of the replica's last snapshot. */
+  snapshotOffset?: Offset;
+}
+
+/** A tablet as the shell knows it when the engine takes over. */
+export interface TabletInfo {
+  endpoint: Endpoint;
+  healthy: boolean;
+  /** Time of the last state change, epoch ms. */
+  sinceMs: number;
+}
+
+export type RequestId = string | number;
+
+/** The admin commands the engine answers (shapes from @tessera/common's ns-api). */
+export type AdminCommand =
+  | ({ type: 'migrate' } & MigrateRequest)
+  | ({ type: 'addreplica' } & AddReplicaRequest)
+  | ({ type: 'delreplica' } & DelReplicaRequest)
+  | ({ type: 'changeleader' } & ChangeLeaderRequest)
+  | ({ type: 'makesnapshot' } & MakeSnapshotRequest)
+  | ({ type: 'offlineendpoint' } & OfflineEndpointRequest)
+  | ({ type: 'recoverendpoint' } & RecoverEndpointRequest)
+  | ({ type: 'recovertable' } & RecoverTableRequest)
+  | ({ type: 'cancelop' } & CancelOpRequest)
+  | ({ type: 'deleteop' } & DeleteOpRequest)
+  | ({ type: 'showopstatus' } & ShowOpStatusRequest);
+
+export type AdminCommandType = AdminCommand['type'];
+
+/** What a `persisted` event confirms. */
+export type PersistTarget = { kind: 'op'; opId: number } | { kind: 'deleteOp'; opId: number } | { kind: 'table'; tid: Tid };
+
+export type EngineEvent =
+  /** This nameserver won the election: everything it needs, read from ZooKeeper after winning. */
+  | {
+      type: 'becameLeader';
+      nsEpoch: number;
+      nowMs: number;
+      tables: TableInfo[];
+      /** Every op under /op/op_data. */
+      ops: Op[];
+      tablets: TabletInfo[];
+      /** Value of /op/op_index: the last op id allocated. */
+      opIndex: number;
+    }
+  | { type: 'lostLeadership' }
+  | { type: 'tabletUp'; endpoint: Endpoint; nowMs: number; startup: boolean }
+  | { type: 'tabletDown'; endpoint: Endpoint; nowMs: number }
+  /** Everything the tablet holds; replaces its previous report. */
+  | { type: 'tabletReport'; endpoint: Endpoint; replicas: ReplicaReport[] }
+  | { type: 'taskResult'; opId: number; taskIndex: number; ok: boolean; error?: string; retryable?: boolean }
+  | { type: 'tick'; nowMs: number }
+  | { type: 'adminCommand'; requestId: RequestId; command: AdminCommand; nowMs?: number }
+  | { type: 'persisted'; what: PersistTarget; ok: boolean }
+  /** The shell created a table (placement from placePartitions) and wrote it. */
+  | { type: 'tableCreated'; table: TableInfo }
+  /** The shell dropped a table; its ops are canceled without undo. */
+  | { type: 'tableDropped'; tid: Tid };
+
+export type EngineEventType = EngineEvent['type'];
+
+export interface ReplyError {
+  code: ErrorCode;
+  message: string;
+}
+
+export type EngineEffect =
+  /** Send `command` to `endpoint`, carrying nsEpoch; answer with taskResult(opId, taskIndex). */
+  | { kind: 'sendTask'; opId: number; taskIndex: number; endpoint: Endpoint; nsEpoch: number; command: TabletCommand }
+  /** Write /op/op_data/<op.id>, and /op/op_index = max(current, opIndex). */
+  | { kind: 'persistOp'; op: Op; opIndex: number }
+  /** Delete /op/op_data/<opId> (absent is fine). */
+  | { kind: 'deleteOp'; opId: number }
+  /** Write /table/db_table_data/<tid> and bump /table/notify. */
+  | { kind: 'persistTable'; table: TableInfo }
+  | { kind: 'reply'; requestId: RequestId; ok: true; message: string; data: unknown }
+  | { kind: 'reply'; requestId: RequestId; ok: false; error: ReplyError };
+
+export type EngineEffectKind = EngineEffect['kind'];

@@ -1,0 +1,16 @@
+/**
+ * The pure nameserver core: placement, the op model and planner, task specs, the engine
+ * (events in, effects out) and showopstatus rows. No I/O anywhere below this module.
+ */
+export * from './random.js';
+export * from './config.js';
+export * from './op.js';
+export * from './events.js';
+export * from './observed.js';
+export * from './partition.js';
+export * from './placement.js';
+export * from './tasks.js';
+export * from './plan.js';
+export * from './admin.js';
+export * from './opstatus.js';
+export * from './engine.js';

@@ -1,0 +1,85 @@
+/**
+ * What the nameserver has observed of the tablets: which are healthy (ZooKeeper membership) and
+ * what each last reported about its replicas. Tasks judge "am I done?" from this view and from
+ * table metadata, never from what an earlier leader believed. A tablet that goes down or restarts
+ * loses its report: nothing is judged from a tablet the engine cannot hear.
+ */
+import type { Endpoint, Pid, Term, Tid } from '@tessera/common';
+import type { ReplicaReport, TabletInfo } from './events.js';
+import { partitionKey } from './op.js';
+
+export interface TabletHealth {
+  healthy: boolean;
+  /** Time of the last state change, epoch ms. */
+  sinceMs: number;
+}
+
+/** The read side, as tasks and planners see it. */
+export interface ObservedView {
+  isHealthy(endpoint: Endpoint): boolean;
+  /** Since when the tablet has been in its current state; undefined for an unknown tablet. */
+  healthSinceMs(endpoint: Endpoint): number | undefined;
+  healthyEndpoints(): Endpoint[];
+  /** The tablet's last report on (tid, pid); undefined when it reported no such replica or never reported. */
+  replica(endpoint: Endpoint, tid: Tid, pid: Pid): ReplicaReport | undefined;
+  /** The tablet has reported since this nameserver became leader (so absence of a replica means something). */
+  hasReported(endpoint: Endpoint): boolean;
+  /** Highest term any tablet reported for the partition; 0 when none. */
+  maxReportedTerm(tid: Tid, pid: Pid): Term;
+}
+
+export class ObservedCluster implements ObservedView {
+  private readonly tablets = new Map<Endpoint, TabletHealth>();
+  private readonly reports = new Map<Endpoint, Map<string, ReplicaReport>>();
+
+  /** Forgets every report; keeps the given tablet states. Used when leadership is won. */
+  reset(tablets: readonly TabletInfo[]): void {
+    this.tablets.clear();
+    this.reports.clear();
+    for (const t of tablets) this.tablets.set(t.endpoint, { healthy: t.healthy, sinceMs: t.sinceMs });
+  }
+
+  setHealthy(endpoint: Endpoint, healthy: boolean, nowMs: number, restarted: boolean): void {
+    const before = this.tablets.get(endpoint);
+    if (before === undefined || before.healthy !== healthy) this.tablets.set(endpoint, { healthy, sinceMs: nowMs });
+    // A tablet that went away or restarted may hold anything now: wait for its next report.
+    if (!healthy || restarted) this.reports.delete(endpoint);
+  }
+
+  setReport(endpoint: Endpoint, replicas: readonly ReplicaReport[]): void {
+    const map = new Map<string, ReplicaReport>();
+    for (const r of replicas) map.set(partitionKey(r.tid, r.pid), { ...r });
+    this.reports.set(endpoint, map);
+  }
+
+  isHealthy(endpoint: Endpoint): boolean {
+    return this.tablets.get(endpoint)?.healthy === true;
+  }
+
+  healthSinceMs(endpoint: Endpoint): number | undefined {
+    return this.tablets.get(endpoint)?.sinceMs;
+  }
+
+  healthyEndpoints(): Endpoint[] {
+    return [...this.tablets].filter(([, h]) => h.healthy).map(([e]) => e).sort();
+  }
+
+  tabletStates(): Array<{ endpoint: Endpoint } & TabletHealth> {
+    return [...this.tablets].map(([endpoint, h]) => ({ endpoint, ...h })).sort((a, b) => (a.endpoint < b.endpoint ? -1 : 1));
+  }
+
+  replica(endpoint: Endpoint, tid: Tid, pid: Pid): ReplicaReport | undefined {
+    return this.reports.get(endpoint)?.get(partitionKey(tid, pid));
+  }
+
+  hasReported(endpoint: Endpoint): boolean {
+    return this.reports.has(endpoint);
+  }
+
+  maxReportedTerm(tid: Tid, pid: Pid): Term {
+    let term = 0;
+    const key = partitionKey(tid, pid);
+    for (const map of this.reports.values()) term = Math.max(term, map.get(key)?.term ?? 0);
+    return term;
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * Ops as data. An op (kMigrateOP, kChangeLeaderOP, ...) is a plain JSON-serialisable record: the
+ * partition it works on, an ordered list of tasks, the index of the current task, a status, times
+ * and type-specific data. It is persisted at `/op/op_data/<id>` after every task and resumed from
+ * there by the next nameserver leader. Op and task names are OpenMLDB's (openmldb.md §4.1–4.2),
+ * so `showopstatus` reads the same. Status changes go through one transition table, checked on
+ * every change; an impossible transition is a bug and throws.
+ *
+ * When an op fails or is canceled before its commit task is done, the undo steps of the tasks
+ * done so far are appended to `tasks` (flagged `undo`) and run like any other task; `rollback`
+ * records why and where the undo begins. No I/O here.
+ */
+import type { Endpoint, Offset, Pid, ReplicaRole, Term, Tid } from '@tessera/common';
+
+export const OP_TYPES = [
+  'kMakeSnapshotOP',
+  'kAddReplicaOP',
+  'kDelReplicaOP',
+  'kChangeLeaderOP',
+  'kOfflineReplicaOP',
+  'kReAddReplicaOP',
+  'kReAddReplicaNoSendOP',
+  'kReAddReplicaWithDropOP',
+  'kReAddReplicaSimplifyOP',
+  'kMigrateOP',
+  'kReLoadTableOP',
+  'kUpdatePartitionStatusOP',
+  'kRecoverTableOP',
+] as const;
+export type OpType = (typeof OP_TYPES)[number];
+
+export const OP_STATUSES = ['kInited', 'kDoing', 'kDone', 'kFailed', 'kCanceled'] as const;
+export type OpStatus = (typeof OP_STATUSES)[number];
+/** Tasks share the op statuses (OpenMLDB's TaskStatus). */
+export type TaskStatus = OpStatus;
+
+/** The legal status changes of ops and tasks; nothing leaves a terminal status. */
+export const STATUS_TRANSITIONS: Readonly<Record<OpStatus, readonly OpStatus[]>> = {
+  kInited: ['kDoing', 'kFailed', 'kCanceled'],
+  kDoing: ['kDone', 'kFailed', 'kCanceled'],
+  kDone: [],
+  kFailed: [],
+  kCanceled: [],
+};
+
+export function isTerminal(status: OpStatus): boolean {
+  return STATUS_TRANSITIONS[status].length === 0;
+}
+
+function checkTransition(what: string, from: OpStatus, to: OpStatus): void {
+  if (!STATUS_TRANSITIONS[from].includes(to)) throw new Error(`invalid ${what} status transition [${from} -> ${to}]`);
+}
+
+/** Moves an op to `to`, stamping startMs on kDoing and endMs on a terminal status. */
+export function transitionOp(op: Op, to: OpStatus, nowMs: number): void {
+  checkTransition(`op ${op.id}`, op.status, to);
+  op.status = to;
+  if (to === 'kDoing') op.startMs = nowMs;
+  if (isTerminal(to)) op.endMs = nowMs;
+}
+
+export function transitionTask(op: Op, index: number, to: TaskStatus): void {
+  const task = op.tasks[index];
+  if (task === undefined) throw new Error(`op ${op.id} has no task ${index}`);
+  checkTransition(`op ${op.id} task ${index} (${task.kind})`, task.status, to);
+  task.status = to;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks
+// ---------------------------------------------------------------------------------------------
+
+export const TASK_KINDS = [
+  // OpenMLDB's task types.
+  'kMakeSnapshot',
+  'kPauseSnapshot',
+  'kRecoverSnapshot',
+  'kSendSnapshot',
+  'kLoadTable',
+  'kAddReplica',
+  'kAddTableInfo',
+  'kDelReplica',
+  'kDelTableInfo',
+  'kChangeLeader',
+  'kUpdatePartitionStatus',
+  'kDropTable',
+  'kUpdateTableInfo',
+  'kSelectLeader',
+  'kUpdateLeaderInfo',
+  'kRecoverTable',
+  'kCheckBinlogSyncProgress',
+  // Ours: the hand-over of a live leader, and undo steps.
+  'kFenceLeader',
+  'kDemoteLeader',
+  'kChangeRole',
+  'kRestoreLeader',
+] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+interface TaskCommon {
+  status: TaskStatus;
+  /** Set on the steps appended by a rollback. */
+  undo?: boolean;
+  /** Why the task failed or was skipped. */
+  error?: string;
+}
+
+/** One step of an op. `endpoint` is the tablet a tablet task commands. */
+export type Task = TaskCommon &
+  (
+    | { kind: 'kPauseSnapshot'; endpoint: Endpoint }
+    | { kind: 'kRecoverSnapshot'; endpoint: Endpoint }
+    | { kind: 'kSendSnapshot'; endpoint: Endpoint; des: Endpoint }
+    | { kind: 'kLoadTable'; endpoint: Endpoint; role: ReplicaRole }
+    | { kind: 'kAddReplica'; endpoint: Endpoint; follower: Endpoint }
+    | { kind: 'kDelReplica'; endpoint: Endpoint; follower: Endpoint }
+    | { kind: 'kDropTable'; endpoint: Endpoint }
+    | { kind: 'kMakeSnapshot'; endpoint: Endpoint; endOffset: Offset | null }
+    /** The live leader stops taking writes but keeps replicating. */
+    | { kind: 'kFenceLeader'; endpoint: Endpoint; term: Term }
+    /** The fenced leader becomes a follower of nobody at its own term. */
+    | { kind: 'kDemoteLeader'; endpoint: Endpoint; term: Term }
+    /** The selected candidate becomes leader (candidate, term, followers come from the op data). */
+    | { kind: 'kChangeLeader' }
+    /** Undo step: a replica is told its role again. */
+    | { kind: 'kChangeRole'; endpoint: Endpoint; role: ReplicaRole; term: Term; followers: Endpoint[] }
+    /** Undo step: the old leader leads again at a raised term, recorded in the term history. */
+    | { kind: 'kRestoreLeader'; endpoint: Endpoint; term: Term; followers: Endpoint[] }
+    | { kind: 'kAddTableInfo'; endpoint: Endpoint }
+    | { kind: 'kDelTableInfo'; endpoint: Endpoint }
+    | { kind: 'kUpdateTableInfo'; src: Endpoint; des: Endpoint }
+    | { kind: 'kUpdatePartitionStatus'; endpoint: Endpoint; isLeader: boolean; isAlive: boolean }
+    /** Waits until `endpoint` is within deltaEntriesMax of the leader; with leaderFenced, of a fenced leader. */
+    | { kind: 'kCheckBinlogSyncProgress'; endpoint: Endpoint; deltaEntriesMax: number; leaderFenced: boolean }
+    | { kind: 'kSelectLeader' }
+    | { kind: 'kUpdateLeaderInfo' }
+    | { kind: 'kRecoverTable'; endpoint: Endpoint }
+  );
+
+export type TaskOf<K extends TaskKind> = Extract<Task, { kind: K }>;
+
+/** A task's own fields, without its status (distributes over the kinds). */
+export type TaskFields = Task extends infer T ? (T extends unknown ? Omit<T, 'status' | 'undo' | 'error'> : never) : never;
+
+/** Builds a task in kInited; `newTask({ kind: 'kDropTable', endpoint })`. */
+export function newTask(fields: TaskFields): Task {
+  return { ...fields, status: 'kInited' } as Task;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Op data
+// ---------------------------------------------------------------------------------------------
+
+/** What SelectLeader decided; fixed once persisted, so a resumed op uses the same terms. */
+export interface LeaderSelection {
+  candidate: Endpoint;
+  /** Term of the new leader. */
+  newTerm: Term;
+  /** Term the old leader gets back if the hand-over is undone (newTerm + 1, reserved with it). */
+  restoreTerm: Term;
+  /** Followers of the new leader. */
+  followers: Endpoint[];
+  /** First offset of the new term (the candidate's offset + 1 when selected). */
+  startOffset: Offset;
+}
+
+export type ChangeLeaderRequestKind = 'candidate' | 'auto' | 'deadLeader' | 'offline';
+
+export type OpData =
+  | { kind: 'migrate'; src: Endpoint; des: Endpoint }
+  /** addreplica, delreplica, offline, re-add, reload, recovertable: the replica on `endpoint`. */
+  | { kind: 'replica'; endpoint: Endpoint }
+  | { kind: 'partitionStatus'; endpoint: Endpoint; isLeader: boolean; isAlive: boolean }
+  | {
+      kind: 'changeLeader';
+      /**
+       * How it was asked: `candidate` (that follower), `auto` (the best follower, even with a live
+       * leader), `deadLeader` (no candidate: the leader must be dead) or `offline`
+       * (offlineendpoint: the old leader is treated as dead whatever its state).
+       */
+      request: ChangeLeaderRequestKind;
+      /** The candidate: requested, or chosen when a hand-over starts; null = chosen by SelectLeader. */
+      candidate: Endpoint | null;
+      /** The leader when the op started (alive or not); null if the partition had none. */
+      oldLeader: Endpoint | null;
+      /** Current term when the op started. */
+      oldTerm: Term;
+      /** The old leader is alive: it is fenced, the candidate catches up, then they swap. */
+      handOver: boolean;
+      /** Alive followers when the op started. */
+      followersBefore: Endpoint[];
+      selected: LeaderSelection | null;
+    }
+  | { kind: 'snapshot'; endOffset: Offset | null }
+  | { kind: 'recoverTable'; endpoint: Endpoint; childOpId: number | null };
+
+export interface OpRollback {
+  reason: 'failed' | 'canceled';
+  /** Index of the task that failed or was current when the cancel took effect. */
+  fromTaskIndex: number;
+  /** Index of the first undo step in `tasks`. */
+  undoStartIndex: number;
+}
+
+export interface OpProgress {
+  tasksDone: number;
+  tasksTotal: number;
+  /** Entries the new replica is behind its leader, while a sync check runs. */
+  lagEntries?: number;
+}
+
+export interface Op {
+  id: number;
+  type: OpType;
+  db: string;
+  name: string;
+  tid: Tid;
+  pid: Pid;
+  tasks: Task[];
+  /** Index of the current (first not yet done) task. */
+  taskIndex: number;
+  /** Once the task at this index is done the op only goes forward (no undo, no cancel). */
+  commitTaskIndex: number;
+  status: OpStatus;
+  createdMs: number;
+  /** Set on kDoing; 0 before. */
+  startMs: number;
+  /** Set on a terminal status; 0 before. */
+  endMs: number;
+  /** Epoch of the nameserver that created the op. */
+  nsEpoch: number;
+  /** The op that created this one (RecoverTable's child), or null. */
+  parentId: number | null;
+  data: OpData;
+  progress: OpProgress;
+  cancelRequested: boolean;
+  rollback?: OpRollback;
+  error?: string;
+}
+
+/** True once the op has done its commit task: it may no longer be undone or canceled. */
+export function isCommitted(op: Op): boolean {
+  return op.taskIndex > op.commitTaskIndex && op.rollback === undefined;
+}
+
+/** The current task, or undefined when every task is behind. */
+export function currentTask(op: Op): Task | undefined {
+  return op.tasks[op.taskIndex];
+}
+
+export function partitionKey(tid: Tid, pid: Pid): string {
+  return `${tid}/${pid}`;
+}
+
+/** A deep copy through JSON: what is persisted is exactly what a new leader reads back. */
+export function cloneJson<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tablet commands
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A control command for one replica on one tablet. Every command is idempotent on the tablet:
+ * re-sending one that already took effect succeeds without changing anything, which is what lets
+ * the engine re-send after a lost answer and a new leader re-send after a failover.
+ */
+export type TabletCommand =
+  /** kNormal → kSnapshotPaused (binlog kept); already paused is fine. */
+  | { type: 'PauseSnapshot'; tid: Tid; pid: Pid }
+  /** kSnapshotPaused → kNormal; already normal is fine. */
+  | { type: 'RecoverSnapshot'; tid: Tid; pid: Pid }
+  /** Stream the paused replica's snapshot to `des` (staged there until LoadTable). */
+  | { type: 'SendSnapshot'; tid: Tid; pid: Pid; des: Endpoint }
+  /** Open the replica from the staged snapshot (or from its own disk) with this role and term. */
+  | { type: 'LoadTable'; tid: Tid; pid: Pid; name: string; db: string; role: ReplicaRole; term: Term }
+  /** The leader starts replicating to `follower`. */
+  | { type: 'AddReplica'; tid: Tid; pid: Pid; follower: Endpoint }
+  /** The leader stops replicating to `follower`. */
+  | { type: 'DelReplica'; tid: Tid; pid: Pid; follower: Endpoint }
+  /** Role, term and (for a leader) the followers; refused when `term` is below the replica's; clears a fence. */
+  | { type: 'ChangeRole'; tid: Tid; pid: Pid; role: ReplicaRole; term: Term; followers: Endpoint[] }
+  /** The leader at `term` refuses writes from now on but keeps replicating; reported as `fenced`. */
+  | { type: 'FenceLeader'; tid: Tid; pid: Pid; term: Term }
+  /** Remove the replica and any staged snapshot; absent is fine. */
+  | { type: 'DropTable'; tid: Tid; pid: Pid }
+  | { type: 'MakeSnapshot'; tid: Tid; pid: Pid; endOffset: Offset | null };
+
+export type TabletCommandType = TabletCommand['type'];

@@ -1,0 +1,92 @@
+/**
+ * Pure reads and edits of one partition's metadata (replicas, term history, in-sync set). Edits
+ * return a new PartitionMeta and keep two rules: at most one replica flagged leader, and the
+ * in-sync set holds only alive followers. Also OpenMLDB's term/offset matching used by recovery.
+ */
+import type { Endpoint, Offset, PartitionMeta, ReplicaMeta, TableInfo, Term, TermPair } from '@tessera/common';
+import { currentTerm } from '@tessera/common';
+
+export function clonePartition(p: PartitionMeta): PartitionMeta {
+  return {
+    pid: p.pid,
+    replicas: p.replicas.map((r) => ({ ...r })),
+    termOffsets: p.termOffsets.map((t) => ({ ...t })),
+    inSync: [...p.inSync],
+  };
+}
+
+export function partitionOf(table: TableInfo, pid: number): PartitionMeta | undefined {
+  return table.partitions.find((p) => p.pid === pid);
+}
+
+export function replicaOn(p: PartitionMeta, endpoint: Endpoint): ReplicaMeta | undefined {
+  return p.replicas.find((r) => r.endpoint === endpoint);
+}
+
+/** The replica flagged leader, alive or not. */
+export function leaderEntry(p: PartitionMeta): ReplicaMeta | undefined {
+  return p.replicas.find((r) => r.isLeader);
+}
+
+/** The alive leader's endpoint, if any. */
+export function aliveLeader(p: PartitionMeta): Endpoint | undefined {
+  return p.replicas.find((r) => r.isLeader && r.isAlive)?.endpoint;
+}
+
+/** Alive replicas that are not the leader, in metadata order. */
+export function aliveFollowers(p: PartitionMeta): Endpoint[] {
+  return p.replicas.filter((r) => !r.isLeader && r.isAlive).map((r) => r.endpoint);
+}
+
+function normalized(p: PartitionMeta, added: readonly Endpoint[] = []): PartitionMeta {
+  const alive = new Set(aliveFollowers(p));
+  const inSync = [...p.inSync, ...added.filter((e) => !p.inSync.includes(e))].filter((e) => alive.has(e));
+  return { ...p, inSync };
+}
+
+/** Adds the replica, or updates its flags if present. A new leader un-flags the previous one. */
+export function withReplica(p: PartitionMeta, endpoint: Endpoint, flags: { isLeader: boolean; isAlive: boolean }, inSync = false): PartitionMeta {
+  const out = clonePartition(p);
+  if (flags.isLeader) for (const r of out.replicas) r.isLeader = false;
+  const existing = replicaOn(out, endpoint);
+  if (existing === undefined) out.replicas.push({ endpoint, ...flags });
+  else Object.assign(existing, flags);
+  return normalized(out, inSync && !flags.isLeader && flags.isAlive ? [endpoint] : []);
+}
+
+export function withoutReplica(p: PartitionMeta, endpoint: Endpoint): PartitionMeta {
+  const out = clonePartition(p);
+  out.replicas = out.replicas.filter((r) => r.endpoint !== endpoint);
+  return normalized(out);
+}
+
+/** Appends `{ term, offset }` unless the history already reaches `term`. */
+export function withTerm(p: PartitionMeta, term: Term, offset: Offset): PartitionMeta {
+  if (currentTerm(p) >= term) return p;
+  const out = clonePartition(p);
+  const lastOffset = out.termOffsets.length === 0 ? 0 : out.termOffsets[out.termOffsets.length - 1]!.offset;
+  out.termOffsets.push({ term, offset: Math.max(offset, lastOffset) });
+  return out;
+}
+
+/** Structural equality of two partitions' metadata (replica order matters: it is what is stored). */
+export function samePartition(a: PartitionMeta, b: PartitionMeta): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Highest term in the history; 0 for an empty one. */
+export function maxHistoryTerm(history: readonly TermPair[]): Term {
+  return history.reduce((m, t) => Math.max(m, t.term), 0);
+}
+
+/**
+ * OpenMLDB's MatchTermOffset: may a replica whose last entry is (term, offset) continue from the
+ * leader's binlog? Yes when its term is in the history and its entries end before the next term
+ * begins; no for an unknown term or a tail that reaches into a later term (diverged).
+ */
+export function matchTermOffset(history: readonly TermPair[], term: Term, offset: Offset): boolean {
+  const index = history.findIndex((t) => t.term === term);
+  if (index < 0) return false;
+  const next = history[index + 1];
+  return next === undefined || offset < next.offset;
+}

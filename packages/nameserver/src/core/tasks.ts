@@ -1,0 +1,453 @@
+/**
+ * What each task kind does, as one table of small specs (PD's operator steps): the tablet it
+ * commands and the command, or the metadata change it makes, how to tell from observed state and
+ * metadata that it is done (so re-sending or resuming is safe), its timeout and its undo. The
+ * engine runs a task as: command (if any) until the tablet says ok → metadata change (if any)
+ * until ZooKeeper confirms → done; a task with neither is a check that waits until isDone holds.
+ *
+ * Undo steps are themselves tasks, appended in reverse order of the tasks done when an op fails
+ * or is canceled before its commit task. Each undo is idempotent and harmless when the forward
+ * task never took effect, so the undo of the task that was current is always included.
+ */
+import { currentTerm } from '@tessera/common';
+import type { Endpoint, PartitionMeta, TableInfo, Term } from '@tessera/common';
+import type { EngineConfig } from './config.js';
+import type { ObservedView } from './observed.js';
+import { newTask, type LeaderSelection, type Op, type OpData, type OpType, type TabletCommand, type Task, type TaskKind, type TaskOf } from './op.js';
+import {
+  aliveFollowers,
+  aliveLeader,
+  leaderEntry,
+  matchTermOffset,
+  maxHistoryTerm,
+  replicaOn,
+  withReplica,
+  withTerm,
+  withoutReplica,
+} from './partition.js';
+import { randomInt, type Random } from './random.js';
+
+export interface TaskContext {
+  readonly op: Op;
+  readonly table: TableInfo;
+  readonly partition: PartitionMeta;
+  readonly observed: ObservedView;
+  readonly config: EngineConfig;
+  readonly random: Random;
+  /** Highest term any known op reserved for this partition (so a new selection never reuses one). */
+  readonly reservedTermMax: Term;
+}
+
+/** A child op a task asks the engine to create (RecoverTable's decision). */
+export interface SpawnRequest {
+  type: OpType;
+  data: OpData;
+}
+
+export type ApplyResult =
+  | { ok: true; partition?: PartitionMeta; data?: OpData; spawn?: SpawnRequest }
+  | { ok: false; error: string };
+
+export interface TaskSpec<T extends Task> {
+  /** The tablet the task commands; null for a nameserver-local task. */
+  endpoint(task: T, op: Op): Endpoint | null;
+  command?(task: T, ctx: TaskContext): TabletCommand;
+  apply?(task: T, ctx: TaskContext): ApplyResult;
+  /** Judged from observed tablet state and metadata only. */
+  isDone(task: T, ctx: TaskContext): boolean;
+  undo(task: T, op: Op): Task[];
+  timeoutMs(task: T, config: EngineConfig): number;
+}
+
+const byKind = (task: Task, config: EngineConfig): number => config.taskTimeoutMs[task.kind];
+const none = (): Task[] => [];
+const isServing = (state: string): boolean => state === 'normal' || state === 'snapshotPaused';
+
+function changeLeaderData(op: Op): Extract<OpData, { kind: 'changeLeader' }> {
+  if (op.data.kind !== 'changeLeader') throw new Error(`op ${op.id} (${op.type}) has no change-leader data`);
+  return op.data;
+}
+
+function selection(op: Op): LeaderSelection {
+  const selected = changeLeaderData(op).selected;
+  if (selected === null) throw new Error(`op ${op.id}: leader not selected before it is needed`);
+  return selected;
+}
+
+function report(ctx: TaskContext, endpoint: Endpoint) {
+  return ctx.observed.replica(endpoint, ctx.op.tid, ctx.op.pid);
+}
+
+/** Entries `task.endpoint` is behind the partition leader, or undefined while unknown. */
+export function syncLagEntries(task: TaskOf<'kCheckBinlogSyncProgress'>, ctx: TaskContext): number | undefined {
+  const leader = aliveLeader(ctx.partition);
+  if (leader === undefined) return undefined;
+  const leaderReport = report(ctx, leader);
+  const followerReport = report(ctx, task.endpoint);
+  if (leaderReport === undefined || followerReport === undefined) return undefined;
+  if (leaderReport.role !== 'leader' || followerReport.role !== 'follower' || !isServing(followerReport.state)) return undefined;
+  if (task.leaderFenced && leaderReport.fenced !== true) return undefined;
+  return Math.max(0, leaderReport.offset - followerReport.offset);
+}
+
+/** Chooses the follower with the highest reported offset (in-sync first), ties at random. */
+export function bestFollower(partition: PartitionMeta, ctx: Pick<TaskContext, 'observed' | 'random'>, tid: number, exclude: readonly Endpoint[]): Endpoint | undefined {
+  const eligible = aliveFollowers(partition).filter((e) => !exclude.includes(e) && ctx.observed.isHealthy(e));
+  const inSync = eligible.filter((e) => partition.inSync.includes(e));
+  const pool = inSync.length > 0 ? inSync : eligible;
+  const offsetOf = (e: Endpoint): number => ctx.observed.replica(e, tid, partition.pid)?.offset ?? -1;
+  const best = pool.reduce((m, e) => Math.max(m, offsetOf(e)), -Infinity);
+  const top = pool.filter((e) => offsetOf(e) === best);
+  return top.length === 0 ? undefined : top[randomInt(ctx.random, top.length)];
+}
+
+function selectLeader(task: TaskOf<'kSelectLeader'>, ctx: TaskContext): ApplyResult {
+  void task;
+  const data = changeLeaderData(ctx.op);
+  const p = ctx.partition;
+  const exclude = data.oldLeader === null ? [] : [data.oldLeader];
+  let candidate: Endpoint | undefined;
+  if (data.candidate !== null) {
+    const r = replicaOn(p, data.candidate);
+    if (r === undefined || r.isLeader || !r.isAlive || !ctx.observed.isHealthy(data.candidate)) {
+      return { ok: false, error: `candidate[${data.candidate}] is not an alive follower. name[${ctx.op.name}] pid[${ctx.op.pid}]` };
+    }
+    candidate = data.candidate;
+  } else {
+    candidate = bestFollower(p, ctx, ctx.op.tid, exclude);
+    if (candidate === undefined) return { ok: false, error: 'no alive follower' };
+  }
+  const candidateReport = report(ctx, candidate);
+  if (candidateReport === undefined) return { ok: false, error: `no status from candidate[${candidate}]` };
+  const termMax = Math.max(
+    currentTerm(p),
+    maxHistoryTerm(p.termOffsets),
+    ctx.observed.maxReportedTerm(ctx.op.tid, ctx.op.pid),
+    ctx.reservedTermMax,
+    data.oldTerm,
+  );
+  const followers = aliveFollowers(p).filter((e) => e !== candidate && e !== data.oldLeader);
+  if (data.handOver && data.oldLeader !== null) followers.push(data.oldLeader);
+  const selected: LeaderSelection = {
+    candidate,
+    newTerm: termMax + 1,
+    restoreTerm: termMax + 2,
+    followers,
+    startOffset: candidateReport.offset + 1,
+  };
+  return { ok: true, data: { ...data, candidate, selected } };
+}
+
+function updateLeaderInfo(ctx: TaskContext): ApplyResult {
+  const data = changeLeaderData(ctx.op);
+  const sel = selection(ctx.op);
+  let p = ctx.partition;
+  if (replicaOn(p, sel.candidate) === undefined) return { ok: false, error: `candidate[${sel.candidate}] is no longer a replica` };
+  if (data.oldLeader !== null && replicaOn(p, data.oldLeader) !== undefined) {
+    p = withReplica(p, data.oldLeader, { isLeader: false, isAlive: data.handOver }, data.handOver);
+  }
+  p = withReplica(p, sel.candidate, { isLeader: true, isAlive: true });
+  p = withTerm(p, sel.newTerm, sel.startOffset);
+  return { ok: true, partition: p };
+}
+
+/** Pure decision of RecoverTable (openmldb.md §6.3): which op brings `endpoint`'s replica back. */
+export function recoverDecision(ctx: TaskContext, endpoint: Endpoint): ApplyResult {
+  const p = ctx.partition;
+  const meta = replicaOn(p, endpoint);
+  if (meta === undefined) return { ok: false, error: `pid[${p.pid}] is not in ${endpoint}` };
+  const own = report(ctx, endpoint);
+  const loaded = own !== undefined && own.role !== 'none' && own.state !== 'unassigned';
+  if (p.replicas.length === 1) {
+    const spawn: SpawnRequest = loaded
+      ? { type: 'kUpdatePartitionStatusOP', data: { kind: 'partitionStatus', endpoint, isLeader: true, isAlive: true } }
+      : { type: 'kReLoadTableOP', data: { kind: 'replica', endpoint } };
+    return { ok: true, spawn };
+  }
+  const leader = aliveLeader(p);
+  if (leader === undefined) return { ok: false, error: `leader endpoint is empty. name[${ctx.op.name}] pid[${p.pid}]` };
+  const leaderSnapshotOffset = report(ctx, leader)?.snapshotOffset ?? 0;
+  const matches = own !== undefined && (loaded || own.offset > 0) && matchTermOffset(p.termOffsets, own.term, own.offset);
+  const canCatchUp = matches && own!.offset >= leaderSnapshotOffset;
+  let type: OpType;
+  if (loaded && own!.role === 'follower' && canCatchUp) type = 'kReAddReplicaSimplifyOP';
+  else if (loaded) type = 'kReAddReplicaWithDropOP';
+  else if (own !== undefined && canCatchUp) type = 'kReAddReplicaNoSendOP';
+  else type = 'kReAddReplicaOP';
+  return { ok: true, spawn: { type, data: { kind: 'replica', endpoint } } };
+}
+
+type SpecTable = { [K in TaskKind]: TaskSpec<TaskOf<K>> };
+
+export const TASK_SPECS: SpecTable = {
+  kPauseSnapshot: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({ type: 'PauseSnapshot', tid: c.op.tid, pid: c.op.pid }),
+    isDone: (t, c) => report(c, t.endpoint)?.state === 'snapshotPaused',
+    undo: (t) => [newTask({ kind: 'kRecoverSnapshot', endpoint: t.endpoint })],
+    timeoutMs: byKind,
+  },
+  kRecoverSnapshot: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({ type: 'RecoverSnapshot', tid: c.op.tid, pid: c.op.pid }),
+    isDone: (t, c) => report(c, t.endpoint)?.state === 'normal',
+    undo: none,
+    timeoutMs: byKind,
+  },
+  kSendSnapshot: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({ type: 'SendSnapshot', tid: c.op.tid, pid: c.op.pid, des: t.des }),
+    // The staged files are invisible; a replica already loaded on des makes the send moot.
+    isDone: (t, c) => {
+      const r = report(c, t.des);
+      return r !== undefined && r.role !== 'none' && isServing(r.state);
+    },
+    undo: (t) => [newTask({ kind: 'kDropTable', endpoint: t.des })],
+    timeoutMs: byKind,
+  },
+  kLoadTable: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({
+      type: 'LoadTable',
+      tid: c.op.tid,
+      pid: c.op.pid,
+      name: c.table.schema.name,
+      db: c.table.schema.db,
+      role: t.role,
+      term: currentTerm(c.partition),
+    }),
+    isDone: (t, c) => {
+      const r = report(c, t.endpoint);
+      return r !== undefined && r.role === t.role && isServing(r.state);
+    },
+    // A reloaded leader is the partition's only copy: never drop it.
+    undo: (t, op) => (t.role === 'leader' || op.type === 'kReLoadTableOP' ? [] : [newTask({ kind: 'kDropTable', endpoint: t.endpoint })]),
+    timeoutMs: byKind,
+  },
+  kAddReplica: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({ type: 'AddReplica', tid: c.op.tid, pid: c.op.pid, follower: t.follower }),
+    isDone: (t, c) => report(c, t.endpoint)?.followers?.includes(t.follower) === true,
+    undo: (t) => [newTask({ kind: 'kDelReplica', endpoint: t.endpoint, follower: t.follower })],
+    timeoutMs: byKind,
+  },
+  kDelReplica: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({ type: 'DelReplica', tid: c.op.tid, pid: c.op.pid, follower: t.follower }),
+    isDone: (t, c) => {
+      const followers = report(c, t.endpoint)?.followers;
+      return followers !== undefined && !followers.includes(t.follower);
+    },
+    undo: (t) => [newTask({ kind: 'kAddReplica', endpoint: t.endpoint, follower: t.follower })],
+    timeoutMs: byKind,
+  },
+  kDropTable: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({ type: 'DropTable', tid: c.op.tid, pid: c.op.pid }),
+    isDone: (t, c) => c.observed.hasReported(t.endpoint) && report(c, t.endpoint) === undefined,
+    undo: none,
+    timeoutMs: byKind,
+  },
+  kMakeSnapshot: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({ type: 'MakeSnapshot', tid: c.op.tid, pid: c.op.pid, endOffset: t.endOffset }),
+    // Nothing to observe that tells this snapshot from an older one: re-sending is harmless.
+    isDone: () => false,
+    undo: none,
+    timeoutMs: byKind,
+  },
+  kFenceLeader: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({ type: 'FenceLeader', tid: c.op.tid, pid: c.op.pid, term: t.term }),
+    isDone: (t, c) => {
+      const r = report(c, t.endpoint);
+      return r !== undefined && r.role === 'leader' && r.term === t.term && r.fenced === true;
+    },
+    undo: (t, op) => [
+      newTask({ kind: 'kChangeRole', endpoint: t.endpoint, role: 'leader', term: t.term, followers: changeLeaderData(op).followersBefore }),
+    ],
+    timeoutMs: byKind,
+  },
+  kDemoteLeader: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({ type: 'ChangeRole', tid: c.op.tid, pid: c.op.pid, role: 'follower', term: t.term, followers: [] }),
+    isDone: (t, c) => {
+      const r = report(c, t.endpoint);
+      return r !== undefined && r.role === 'follower' && r.term >= t.term;
+    },
+    undo: (t, op) => [
+      newTask({ kind: 'kChangeRole', endpoint: t.endpoint, role: 'leader', term: t.term, followers: changeLeaderData(op).followersBefore }),
+    ],
+    timeoutMs: byKind,
+  },
+  kChangeLeader: {
+    endpoint: (_t, op) => selection(op).candidate,
+    command: (_t, c) => {
+      const sel = selection(c.op);
+      return { type: 'ChangeRole', tid: c.op.tid, pid: c.op.pid, role: 'leader', term: sel.newTerm, followers: sel.followers };
+    },
+    isDone: (_t, c) => {
+      const sel = selection(c.op);
+      const r = report(c, sel.candidate);
+      return r !== undefined && r.role === 'leader' && r.term === sel.newTerm && r.fenced !== true;
+    },
+    undo: (_t, op) => {
+      const data = changeLeaderData(op);
+      const sel = data.selected;
+      if (sel === null) return [];
+      const steps: Task[] = [newTask({ kind: 'kChangeRole', endpoint: sel.candidate, role: 'follower', term: sel.restoreTerm, followers: [] })];
+      if (data.handOver && data.oldLeader !== null) {
+        steps.push(newTask({ kind: 'kRestoreLeader', endpoint: data.oldLeader, term: sel.restoreTerm, followers: data.followersBefore }));
+      }
+      return steps;
+    },
+    timeoutMs: byKind,
+  },
+  kChangeRole: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({ type: 'ChangeRole', tid: c.op.tid, pid: c.op.pid, role: t.role, term: t.term, followers: t.followers }),
+    isDone: (t, c) => {
+      const r = report(c, t.endpoint);
+      return r !== undefined && r.role === t.role && r.term === t.term && r.fenced !== true;
+    },
+    undo: none,
+    timeoutMs: byKind,
+  },
+  kRestoreLeader: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({ type: 'ChangeRole', tid: c.op.tid, pid: c.op.pid, role: 'leader', term: t.term, followers: t.followers }),
+    apply: (t, c) => {
+      if (replicaOn(c.partition, t.endpoint) === undefined) return { ok: false, error: `${t.endpoint} is no longer a replica` };
+      const offset = report(c, t.endpoint)?.offset ?? 0;
+      const p = withTerm(withReplica(c.partition, t.endpoint, { isLeader: true, isAlive: true }), t.term, offset + 1);
+      return { ok: true, partition: p };
+    },
+    isDone: (t, c) => {
+      const r = report(c, t.endpoint);
+      return (
+        r !== undefined && r.role === 'leader' && r.term === t.term && r.fenced !== true &&
+        aliveLeader(c.partition) === t.endpoint && currentTerm(c.partition) === t.term
+      );
+    },
+    undo: none,
+    timeoutMs: byKind,
+  },
+  kAddTableInfo: {
+    endpoint: () => null,
+    apply: (t, c) =>
+      replicaOn(c.partition, t.endpoint) !== undefined
+        ? { ok: true }
+        : { ok: true, partition: withReplica(c.partition, t.endpoint, { isLeader: false, isAlive: false }) },
+    isDone: (t, c) => replicaOn(c.partition, t.endpoint) !== undefined,
+    undo: (t) => [newTask({ kind: 'kDelTableInfo', endpoint: t.endpoint })],
+    timeoutMs: byKind,
+  },
+  kDelTableInfo: {
+    endpoint: () => null,
+    apply: (t, c) => {
+      const r = replicaOn(c.partition, t.endpoint);
+      if (r === undefined) return { ok: true };
+      if (r.isLeader && r.isAlive) return { ok: false, error: `can not del leader. pid ${c.op.pid} endpoint ${t.endpoint}` };
+      return { ok: true, partition: withoutReplica(c.partition, t.endpoint) };
+    },
+    isDone: (t, c) => replicaOn(c.partition, t.endpoint) === undefined,
+    undo: none,
+    timeoutMs: byKind,
+  },
+  kUpdateTableInfo: {
+    endpoint: () => null,
+    apply: (t, c) => {
+      if (replicaOn(c.partition, t.des) === undefined) return { ok: false, error: `des_endpoint[${t.des}] is not in partition[${c.op.pid}]` };
+      const p = withReplica(withoutReplica(c.partition, t.src), t.des, { isLeader: false, isAlive: true }, true);
+      return { ok: true, partition: p };
+    },
+    isDone: (t, c) => replicaOn(c.partition, t.src) === undefined && replicaOn(c.partition, t.des)?.isAlive === true,
+    undo: none,
+    timeoutMs: byKind,
+  },
+  kUpdatePartitionStatus: {
+    endpoint: () => null,
+    apply: (t, c) => {
+      if (replicaOn(c.partition, t.endpoint) === undefined) return { ok: false, error: `pid[${c.op.pid}] is not in ${t.endpoint}` };
+      return { ok: true, partition: withReplica(c.partition, t.endpoint, { isLeader: t.isLeader, isAlive: t.isAlive }, true) };
+    },
+    isDone: (t, c) => {
+      const r = replicaOn(c.partition, t.endpoint);
+      return r !== undefined && r.isLeader === t.isLeader && r.isAlive === t.isAlive;
+    },
+    undo: none,
+    timeoutMs: byKind,
+  },
+  kCheckBinlogSyncProgress: {
+    endpoint: () => null,
+    isDone: (t, c) => {
+      const lag = syncLagEntries(t, c);
+      return lag !== undefined && lag <= t.deltaEntriesMax;
+    },
+    undo: none,
+    timeoutMs: (t, config) => (t.leaderFenced ? config.catchUpTimeoutMs : config.taskTimeoutMs.kCheckBinlogSyncProgress),
+  },
+  kSelectLeader: {
+    endpoint: () => null,
+    apply: selectLeader,
+    isDone: (_t, c) => changeLeaderData(c.op).selected !== null,
+    undo: none,
+    timeoutMs: byKind,
+  },
+  kUpdateLeaderInfo: {
+    endpoint: () => null,
+    apply: (_t, c) => updateLeaderInfo(c),
+    isDone: (_t, c) => {
+      const sel = selection(c.op);
+      return leaderEntry(c.partition)?.endpoint === sel.candidate && aliveLeader(c.partition) === sel.candidate && currentTerm(c.partition) >= sel.newTerm;
+    },
+    undo: none,
+    timeoutMs: byKind,
+  },
+  kRecoverTable: {
+    endpoint: () => null,
+    apply: (t, c) => recoverDecision(c, t.endpoint),
+    isDone: (_t, c) => c.op.data.kind === 'recoverTable' && c.op.data.childOpId !== null,
+    undo: none,
+    timeoutMs: byKind,
+  },
+};
+
+/** The spec of a task, typed for the generic engine. */
+export function specOf(task: Task): TaskSpec<Task> {
+  return TASK_SPECS[task.kind] as unknown as TaskSpec<Task>;
+}
+
+/** Stable identity of a step, for de-duplicating undo steps. */
+function stepKey(task: Task): string {
+  const { status: _status, undo: _undo, error: _error, ...rest } = task;
+  void _status;
+  void _undo;
+  void _error;
+  return JSON.stringify(rest);
+}
+
+/**
+ * The undo steps of an op that stops at its current task: the undo of every task done so far and
+ * of the current one, newest first, without duplicates. Restoring a leader at a raised term
+ * subsumes re-asserting it at its old term.
+ */
+export function buildUndo(op: Op): Task[] {
+  const out: Task[] = [];
+  const seen = new Set<string>();
+  const restored = new Set<Endpoint>();
+  for (let i = Math.min(op.taskIndex, op.tasks.length - 1); i >= 0; i--) {
+    const task = op.tasks[i]!;
+    if (task.undo === true) continue;
+    if (i !== op.taskIndex && task.status !== 'kDone') continue;
+    for (const step of specOf(task).undo(task, op)) {
+      if (step.kind === 'kRestoreLeader') restored.add(step.endpoint);
+      if (step.kind === 'kChangeRole' && step.role === 'leader' && restored.has(step.endpoint)) continue;
+      const key = stepKey(step);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ ...step, status: 'kInited', undo: true });
+    }
+  }
+  return out;
+}
