@@ -31,6 +31,12 @@ export class EpochFence {
     }
     this.highest = epoch;
   }
+
+  /** Raises the epoch from a request that is not refused for an old one (status polls). */
+  observe(body: Record<string, unknown>): void {
+    const epoch = body.nsEpoch;
+    if (typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch > this.highest) this.highest = epoch;
+  }
 }
 
 function role(body: Record<string, unknown>): 'leader' | 'follower' {
@@ -110,6 +116,8 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
 
   app.post('/v1/control/status', async (req) => {
     const body = req.body === undefined ? {} : bodyObject(req.body);
+    // The leader nameserver polls status right after it takes over: its epoch fences the old one.
+    fence.observe(body);
     if (body.tid !== undefined) {
       const { tid, pid } = tidPid(body);
       return { replicas: [await replicas.require(tid, pid).status()], nsEpoch: fence.value };
