@@ -3,3 +3,4 @@ export * from './ports.js';
 export * from './tmp.js';
 export * from './zookeeper.js';
 export * from './roles.js';
+export * from './nsclient.js';
