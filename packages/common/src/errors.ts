@@ -114,3 +114,19 @@ export function errorFromWire(body: unknown, httpStatus: number): TesseraError {
 export function invalidArgument(message: string, details?: Record<string, unknown>): TesseraError {
   return new TesseraError('INVALID_ARGUMENT', message, details);
 }
+
+/** docs/errors.md, generated from the catalogue (a test keeps the file in step). */
+export function renderErrorsDoc(): string {
+  const lines = [
+    '# Error codes',
+    '',
+    'Every error that crosses a process boundary is `{ error: { code, message, details? } }` with one of',
+    'these codes. Codes are stable: never renamed or reused. Generated from',
+    '`packages/common/src/errors.ts` (`node -e "import(\'@tessera/common\').then(m => process.stdout.write(m.renderErrorsDoc()))"`).',
+    '',
+    '| code | HTTP | retryable | meaning |',
+    '|---|---|---|---|',
+  ];
+  for (const [code, spec] of Object.entries(ERROR_CATALOGUE)) lines.push(`| \`${code}\` | ${spec.status} | ${spec.retryable ? 'yes' : 'no'} | ${spec.doc} |`);
+  return `${lines.join('\n')}\n`;
+}

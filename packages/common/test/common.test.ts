@@ -87,3 +87,10 @@ t.test('backoff stays within its cap', async (t) => {
     t.ok(b >= 1 && b <= 500);
   }
 });
+
+t.test('docs/errors.md is generated from the catalogue', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { renderErrorsDoc } = await import('../src/index.js');
+  const docPath = new URL('../../../../docs/errors.md', import.meta.url);
+  t.equal(readFileSync(docPath, 'utf8'), renderErrorsDoc(), 'regenerate docs/errors.md with renderErrorsDoc()');
+});
