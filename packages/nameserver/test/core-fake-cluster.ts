@@ -1,0 +1,254 @@
+/**
+ * A fake cluster for the nameserver core's tests: tablets holding partition replicas as logs of
+ * terms (entry i has the term it was written in; offset = log length), with roles, terms, snapshot
+ * state, follower sets and write fences. It executes the engine's tablet commands with the same
+ * idempotent semantics a real tablet must have, refuses stale nameserver epochs and stale terms,
+ * replicates leader logs to followers, accepts client writes on unfenced leaders, and reports
+ * replica status. Deterministic; no I/O.
+ */
+import type { Endpoint, PartitionMeta, ReplicaRole, ReplicaState, TableInfo } from '@tessera/common';
+import type { ReplicaReport, TabletCommand } from '../src/core/index.js';
+import { partitionKey } from '../src/core/index.js';
+
+export interface FakeReplica {
+  tid: number;
+  pid: number;
+  name: string;
+  db: string;
+  role: ReplicaRole | 'none';
+  state: ReplicaState;
+  term: number;
+  /** Term of each entry; offset = log.length. */
+  log: number[];
+  followers: Set<Endpoint>;
+  fenced: boolean;
+  snapshotOffset: number;
+}
+
+interface Staged {
+  name: string;
+  db: string;
+  log: number[];
+}
+
+export interface CommandResult {
+  ok: boolean;
+  error?: string;
+  retryable?: boolean;
+}
+
+/** Entries a leader pushes to one follower per replication round. */
+export const REPLICATION_BATCH_ENTRIES = 4;
+
+export class FakeTablet {
+  up = true;
+  epochSeen = 0;
+  readonly replicas = new Map<string, FakeReplica>();
+  readonly staged = new Map<string, Staged>();
+
+  constructor(readonly endpoint: Endpoint) {}
+
+  replica(tid: number, pid: number): FakeReplica | undefined {
+    return this.replicas.get(partitionKey(tid, pid));
+  }
+
+  /** A status poll from a nameserver of `epoch`: later commands of lower epochs are refused. */
+  observeEpoch(epoch: number): void {
+    this.epochSeen = Math.max(this.epochSeen, epoch);
+  }
+
+  report(): ReplicaReport[] {
+    return [...this.replicas.values()]
+      .sort((a, b) => a.tid - b.tid || a.pid - b.pid)
+      .map((r) => {
+        const out: ReplicaReport = {
+          tid: r.tid,
+          pid: r.pid,
+          name: r.name,
+          db: r.db,
+          role: r.role,
+          state: r.state,
+          term: r.term,
+          offset: r.log.length,
+          recordCnt: r.log.length,
+          memUsed: 0,
+          diskUsed: 0,
+          snapshotOffset: r.snapshotOffset,
+        };
+        if (r.role === 'leader') {
+          out.followers = [...r.followers].sort();
+          out.fenced = r.fenced;
+        }
+        return out;
+      });
+  }
+
+  /** Process restart: replicas stay on disk but are not served until told their role again. */
+  restart(): void {
+    this.up = true;
+    this.staged.clear();
+    for (const r of this.replicas.values()) {
+      r.role = 'none';
+      r.state = 'unassigned';
+      r.followers.clear();
+      r.fenced = false;
+    }
+  }
+}
+
+const serving = (r: FakeReplica | undefined): r is FakeReplica => r !== undefined && r.role !== 'none' && (r.state === 'normal' || r.state === 'snapshotPaused');
+
+export class FakeCluster {
+  readonly tablets = new Map<Endpoint, FakeTablet>();
+
+  constructor(endpoints: readonly Endpoint[]) {
+    for (const e of endpoints) this.tablets.set(e, new FakeTablet(e));
+  }
+
+  tablet(endpoint: Endpoint): FakeTablet {
+    const t = this.tablets.get(endpoint);
+    if (t === undefined) throw new Error(`no fake tablet ${endpoint}`);
+    return t;
+  }
+
+  addTablet(endpoint: Endpoint): FakeTablet {
+    const t = new FakeTablet(endpoint);
+    this.tablets.set(endpoint, t);
+    return t;
+  }
+
+  /** Creates the replicas of a new table as its metadata says (what the shell's create does). */
+  createTable(table: TableInfo): void {
+    for (const p of table.partitions) {
+      const term = p.termOffsets[p.termOffsets.length - 1]!.term;
+      for (const meta of p.replicas) {
+        this.tablet(meta.endpoint).replicas.set(partitionKey(table.tid, p.pid), {
+          tid: table.tid,
+          pid: p.pid,
+          name: table.schema.name,
+          db: table.schema.db,
+          role: meta.isLeader ? 'leader' : 'follower',
+          state: 'normal',
+          term,
+          log: [],
+          followers: new Set(meta.isLeader ? p.replicas.filter((r) => !r.isLeader).map((r) => r.endpoint) : []),
+          fenced: false,
+          snapshotOffset: 0,
+        });
+      }
+    }
+  }
+
+  /**
+   * A client write routed by metadata to `leader`: accepted by an up, serving, unfenced leader.
+   * Returns the acknowledged offset (replica_ack=leader) or undefined when refused.
+   */
+  write(tid: number, partition: PartitionMeta, leader: Endpoint | undefined): number | undefined {
+    if (leader === undefined) return undefined;
+    const tablet = this.tablets.get(leader);
+    const r = tablet?.replica(tid, partition.pid);
+    if (tablet === undefined || !tablet.up || !serving(r) || r.role !== 'leader' || r.fenced) return undefined;
+    r.log.push(r.term);
+    return r.log.length;
+  }
+
+  /** One replication round: every leader pushes up to a batch of entries to each follower. */
+  replicate(): void {
+    for (const tablet of this.tablets.values()) {
+      if (!tablet.up) continue;
+      for (const leader of tablet.replicas.values()) {
+        if (!serving(leader) || leader.role !== 'leader') continue;
+        for (const endpoint of leader.followers) {
+          const target = this.tablets.get(endpoint);
+          const f = target?.replica(leader.tid, leader.pid);
+          if (target === undefined || !target.up || !serving(f) || f.role !== 'follower') continue;
+          if (f.term > leader.term) continue; // fenced: a lower-term leader is refused
+          f.term = leader.term;
+          if (f.log.length < leader.log.length) f.log.push(...leader.log.slice(f.log.length, f.log.length + REPLICATION_BATCH_ENTRIES));
+        }
+      }
+    }
+  }
+
+  /** Executes one command on `endpoint` as a tablet would. */
+  execute(endpoint: Endpoint, nsEpoch: number, command: TabletCommand): CommandResult {
+    const tablet = this.tablets.get(endpoint);
+    if (tablet === undefined || !tablet.up) return { ok: false, error: `UNAVAILABLE: ${endpoint} unreachable`, retryable: true };
+    if (nsEpoch < tablet.epochSeen) return { ok: false, error: `STALE_NS_EPOCH: ${nsEpoch} < ${tablet.epochSeen}` };
+    tablet.observeEpoch(nsEpoch);
+    const key = partitionKey(command.tid, command.pid);
+    const r = tablet.replicas.get(key);
+    const fail = (error: string, retryable = false): CommandResult => ({ ok: false, error, retryable });
+    switch (command.type) {
+      case 'PauseSnapshot':
+        if (!serving(r)) return fail('TABLE_NOT_FOUND: no serving replica');
+        r.state = 'snapshotPaused';
+        return { ok: true };
+      case 'RecoverSnapshot':
+        if (!serving(r)) return fail('TABLE_NOT_FOUND: no serving replica');
+        r.state = 'normal';
+        return { ok: true };
+      case 'SendSnapshot': {
+        if (!serving(r) || r.role !== 'leader') return fail('NOT_LEADER: not a serving leader');
+        if (r.state !== 'snapshotPaused') return fail('PRECONDITION_FAILED: table status is not kSnapshotPaused');
+        const des = this.tablets.get(command.des);
+        if (des === undefined || !des.up) return fail(`UNAVAILABLE: ${command.des} unreachable`, true);
+        if (serving(des.replicas.get(key))) return { ok: true };
+        des.staged.set(key, { name: r.name, db: r.db, log: [...r.log] });
+        return { ok: true };
+      }
+      case 'LoadTable': {
+        const onDisk: FakeReplica | undefined = tablet.replicas.get(key);
+        if (serving(r)) return r.role === command.role ? { ok: true } : fail('TABLE_EXISTS: table already exists');
+        const staged = tablet.staged.get(key);
+        const log = staged?.log ?? onDisk?.log;
+        if (log === undefined) return fail('TABLE_NOT_FOUND: no snapshot to load');
+        tablet.staged.delete(key);
+        tablet.replicas.set(key, {
+          tid: command.tid,
+          pid: command.pid,
+          name: command.name,
+          db: command.db,
+          role: command.role,
+          state: 'normal',
+          term: Math.max(command.term, staged === undefined ? (onDisk?.term ?? 0) : 0),
+          log: [...log],
+          followers: new Set(),
+          fenced: false,
+          snapshotOffset: staged === undefined ? (onDisk?.snapshotOffset ?? 0) : log.length,
+        });
+        return { ok: true };
+      }
+      case 'AddReplica':
+        if (!serving(r) || r.role !== 'leader') return fail('NOT_LEADER: table is follower');
+        r.followers.add(command.follower);
+        return { ok: true };
+      case 'DelReplica':
+        if (!serving(r) || r.role !== 'leader') return fail('NOT_LEADER: table is follower');
+        r.followers.delete(command.follower);
+        return { ok: true };
+      case 'ChangeRole':
+        if (!serving(r)) return fail('TABLE_NOT_FOUND: no serving replica');
+        if (command.term < r.term) return fail(`STALE_TERM: ${command.term} < ${r.term}`);
+        r.role = command.role;
+        r.term = command.term;
+        r.followers = new Set(command.role === 'leader' ? command.followers : []);
+        r.fenced = false;
+        return { ok: true };
+      case 'FenceLeader':
+        if (!serving(r) || r.role !== 'leader') return fail('NOT_LEADER: table is follower');
+        if (r.term !== command.term) return fail(`STALE_TERM: leader term ${r.term} is not ${command.term}`);
+        r.fenced = true;
+        return { ok: true };
+      case 'DropTable':
+        tablet.replicas.delete(key);
+        tablet.staged.delete(key);
+        return { ok: true };
+      case 'MakeSnapshot':
+        if (!serving(r)) return fail('TABLE_NOT_FOUND: no serving replica');
+        if (r.state !== 'normal') return fail('PRECONDITION_FAILED: table status is not kNormal');
+        r.snapshotOffset = r.log.length;
+        return { ok: true };
+    }
+  }
+}
