@@ -91,6 +91,8 @@ export class Harness {
   epoch = 0;
   /** Bumped on every kill: answers for an older generation are lost. */
   generation = 0;
+  /** ZooKeeper writes applied so far. */
+  writesApplied = 0;
   /** Acknowledged writes per partition: term of the entry at each offset − 1. */
   readonly acked = new Map<string, number[]>();
   private readonly inbox: EngineEvent[] = [];
@@ -163,6 +165,7 @@ export class Harness {
   }
 
   private applyWrite(w: Write): void {
+    this.writesApplied += 1;
     if (w.kind === 'persistOp') {
       this.zk.ops.set(w.op.id, cloneJson(w.op));
       this.zk.opIndex = Math.max(this.zk.opIndex, w.opIndex);
@@ -208,7 +211,13 @@ export class Harness {
 
   /** Feeds every queued event and delivers every due command, until nothing is left. */
   settle(iterationsMax = 100_000): void {
+    this.settleUntil(() => false, iterationsMax);
+  }
+
+  /** Like settle, but stops as soon as `done()` holds after a step; returns whether it did. */
+  settleUntil(done: () => boolean, iterationsMax = 100_000): boolean {
     for (let i = 0; i < iterationsMax; i++) {
+      if (done()) return true;
       const event = this.inbox.shift();
       if (event !== undefined) {
         this.feed(event);
@@ -224,7 +233,7 @@ export class Harness {
         this.deliver(m!);
         continue;
       }
-      return;
+      return done();
     }
     throw new Error(`harness did not settle after ${iterationsMax} iterations`);
   }
@@ -288,11 +297,11 @@ export class Harness {
   }
 
   /** Sends an admin command; returns its request id (the reply lands in `replies`). */
-  admin(command: AdminCommand): RequestId {
+  admin(command: AdminCommand, settle = true): RequestId {
     const requestId = this.nextRequestId++;
     this.log(`admin ${requestId} ${JSON.stringify(command)}`);
     this.feed({ type: 'adminCommand', requestId, command, nowMs: this.nowMs });
-    this.settle();
+    if (settle) this.settle();
     return requestId;
   }
 
