@@ -40,6 +40,8 @@ async function runTablet(argv: string[]): Promise<void> {
     gcIntervalMinutes: flags.gc_interval,
     bodyBytesMax: flags.http_body_bytes_max,
     shutdownTimeoutMs: flags.shutdown_timeout,
+    binlogRetentionEntries: flags.binlog_retention_entries,
+    replicaAckTimeoutMs: flags.replica_ack_timeout,
     logger,
     ...(flags.zk_cluster ? { zk: { cluster: flags.zk_cluster, rootPath: flags.zk_root_path, sessionTimeoutMs: flags.zk_session_timeout } } : {}),
   });

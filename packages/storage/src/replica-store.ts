@@ -44,6 +44,10 @@ export interface ReplicaCounters {
   offset: number;
   recordCnt: number;
   memUsed: number;
+  /** Set while a snapshot load is under way: the content is partial and must be rebuilt. */
+  incomplete?: boolean;
+  /** After a snapshot load: the offset it reflected and the term of the entry there. */
+  base?: { offset: number; term: number };
 }
 
 /** A row as read back: its time in the index read, and its values in column order. */
@@ -66,6 +70,7 @@ export interface SnapshotHeader {
   tid: number;
   pid: number;
   offset: number;
+  /** Term of the binlog entry at `offset` (0 when offset is 0). */
   term: number;
 }
 
@@ -148,6 +153,20 @@ export class ReplicaStore {
 
   get memUsed(): number {
     return this.counters.memUsed;
+  }
+
+  /** True while (or after an interrupted) snapshot load: the content must be rebuilt. */
+  get incomplete(): boolean {
+    return this.counters.incomplete === true;
+  }
+
+  /** Term of the binlog entry at `offset`; undefined when it is not retained (or offset 0). */
+  async termAt(offset: number): Promise<number | undefined> {
+    if (offset <= 0) return undefined;
+    const v = await this.db.get(binlogKey(offset));
+    if (v !== undefined) return (decode(v) as number[])[0];
+    const base = this.counters.base;
+    return base && base.offset === offset ? base.term : undefined;
   }
 
   get role(): ReplicaRoleRecord {
@@ -353,7 +372,12 @@ export class ReplicaStore {
     try {
       const stateBytes = await this.db.get(META_STATE, { snapshot: snap });
       const state = decode(stateBytes!) as ReplicaCounters;
-      yield { tid: this.info.tid, pid: this.info.pid, offset: state.offset, term: this.roleRecord.term };
+      let term = 0;
+      if (state.offset > 0) {
+        const entry = await this.db.get(binlogKey(state.offset), { snapshot: snap });
+        term = entry !== undefined ? (decode(entry) as number[])[0]! : state.base?.offset === state.offset ? state.base.term : this.roleRecord.term;
+      }
+      yield { tid: this.info.tid, pid: this.info.pid, offset: state.offset, term };
       let chunk: SnapshotChunk = [];
       let bytes = 0;
       for await (const [k, v] of this.liveRows(ROW_START, nowMs, snap)) {
@@ -379,6 +403,10 @@ export class ReplicaStore {
     return this.exclusive(async () => {
       let header: SnapshotHeader | undefined;
       const counters: ReplicaCounters = { offset: 0, recordCnt: 0, memUsed: 0 };
+      // Mark the replica incomplete on disk first: a crash mid-load must not leave partial rows
+      // under an offset that claims more.
+      this.counters = { offset: 0, recordCnt: 0, memUsed: 0, incomplete: true };
+      await this.db.put(META_STATE, encode(this.counters));
       await this.db.clear({ gte: ROW_START, lt: ROW_END });
       await this.db.clear({ gte: BINLOG_START, lt: BINLOG_END });
       for await (const item of stream) {
@@ -406,6 +434,7 @@ export class ReplicaStore {
       }
       if (!header) throw new TesseraError('INVALID_ARGUMENT', 'empty snapshot stream');
       counters.offset = header.offset;
+      counters.base = { offset: header.offset, term: header.term };
       await this.db.put(META_STATE, encode(counters));
       this.counters = counters;
       this.firstBinlogOffsetCache = undefined;

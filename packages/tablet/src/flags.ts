@@ -14,5 +14,7 @@ export const TABLET_FLAGS = {
   gc_interval: { type: 'int', default: 120, doc: 'minutes between TTL garbage collection passes' },
   log_level: { type: 'string', default: 'info', doc: 'debug | info | warn | error' },
   http_body_bytes_max: { type: 'int', default: 8 * 1024 * 1024, doc: 'largest request body accepted, bytes' },
+  binlog_retention_entries: { type: 'int', default: 1_000_000, doc: 'binlog entries kept per replica; a follower further behind is rebuilt from a snapshot' },
+  replica_ack_timeout: { type: 'int', default: 10000, doc: 'ms a replica_ack=all write waits for its in-sync followers before failing with TIMEOUT' },
   shutdown_timeout: { type: 'int', default: 10000, doc: 'ms to let in-flight requests finish on SIGTERM' },
 } as const satisfies FlagSpecs;

@@ -10,8 +10,10 @@ import type { Replica } from './replica.js';
 import { optStr, optUint, strList, tidPid, uint } from './validate.js';
 
 export interface ControlRouteHooks {
-  /** Role, term or followers of a replica changed (replication reacts). */
-  roleChanged(replica: Replica): void;
+  /** Role, term or followers of a replica changed (replication reacts); inSync when given. */
+  roleChanged(replica: Replica, inSync: string[] | undefined): Promise<void>;
+  /** Replication progress of a leader replica, for status reports. */
+  progress(replica: Replica): unknown;
   /** A replica is about to be dropped. */
   dropping(replica: Replica): Promise<void>;
 }
@@ -68,6 +70,7 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     const ack = replicaAck(body);
     const ct = compressType(body);
     const leader = optStr(body, 'leader');
+    const inSync = body.inSync === undefined ? undefined : strList(body, 'inSync');
     fence.check(body);
     const replica = await replicas.create({ tid, pid, schema, compressType: ct });
     await replica.store.setRole(r, term);
@@ -76,7 +79,7 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     replica.followers = r === 'leader' ? followers : [];
     replica.leaderHint = r === 'leader' ? undefined : leader;
     replica.replicaAck = ack;
-    hooks.roleChanged(replica);
+    await hooks.roleChanged(replica, inSync);
     return { ok: true };
   });
 
@@ -98,6 +101,7 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     const followers = strList(body, 'followers');
     const leader = optStr(body, 'leader');
     const ack = body.replicaAck === undefined ? undefined : replicaAck(body);
+    const inSync = body.inSync === undefined ? undefined : strList(body, 'inSync');
     fence.check(body);
     const replica = replicas.require(tid, pid);
     if (term < replica.term) {
@@ -109,8 +113,8 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     replica.followers = r === 'leader' ? followers : [];
     replica.leaderHint = r === 'leader' ? undefined : leader;
     if (ack) replica.replicaAck = ack;
-    if (replica.state === 'unassigned') replica.state = 'normal';
-    hooks.roleChanged(replica);
+    if (replica.state === 'unassigned') replica.state = replica.store.incomplete ? 'loading' : 'normal';
+    await hooks.roleChanged(replica, inSync);
     return { ok: true };
   });
 
@@ -120,9 +124,10 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     fence.observe(body);
     if (body.tid !== undefined) {
       const { tid, pid } = tidPid(body);
-      return { replicas: [await replicas.require(tid, pid).status()], nsEpoch: fence.value };
+      const r = replicas.require(tid, pid);
+      return { replicas: [{ ...(await r.status()), replication: hooks.progress(r) }], nsEpoch: fence.value };
     }
-    return { replicas: await Promise.all(replicas.all().map((r) => r.status())), nsEpoch: fence.value };
+    return { replicas: await Promise.all(replicas.all().map(async (r) => ({ ...(await r.status()), replication: hooks.progress(r) }))), nsEpoch: fence.value };
   });
 
   app.post('/v1/control/checksum', async (req) => {

@@ -10,6 +10,11 @@ import { int, optStr, optUint, tidPid } from './validate.js';
 import type { Replica } from './replica.js';
 
 export interface DataRouteHooks {
+  /** Writes rows on the leader, a retried write id only once; returns the offset to wait for. */
+  writeOnce(replica: Replica, rows: PutRow[]): Promise<number>;
+  /** The offset a write id already produced (deletes), if known. */
+  knownWrite(replica: Replica, writeId: string | undefined): number | undefined;
+  rememberOne(replica: Replica, writeId: string | undefined, offset: number): void;
   /** Called after a leader's local batch; resolves when the write may be acknowledged. */
   afterLocalWrite(replica: Replica, lastOffset: number): Promise<void>;
 }
@@ -44,9 +49,9 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const replica = replicas.require(tid, pid);
     replica.assertWritable();
     const row = putRow(replica, body, Date.now());
-    const { lastOffset } = await replica.store.put([row]);
-    await hooks.afterLocalWrite(replica, lastOffset);
-    return { offset: lastOffset };
+    const offset = await hooks.writeOnce(replica, [row]);
+    await hooks.afterLocalWrite(replica, offset);
+    return { offset };
   });
 
   app.post('/v1/data/put_batch', async (req) => {
@@ -59,9 +64,9 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     if (body.rows.length > LIMITS.batchRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `a batch holds at most ${LIMITS.batchRowsMax} rows`, { field: 'rows' });
     const now = Date.now();
     const rows = body.rows.map((r: unknown) => putRow(replica, r, now));
-    const res = await replica.store.put(rows);
-    await hooks.afterLocalWrite(replica, res.lastOffset);
-    return res;
+    const lastOffset = await hooks.writeOnce(replica, rows);
+    await hooks.afterLocalWrite(replica, lastOffset);
+    return { lastOffset };
   });
 
   app.post('/v1/data/get', async (req) => {
@@ -118,7 +123,13 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
     const writeId = optStr(body, 'writeId');
+    const known = hooks.knownWrite(replica, writeId);
+    if (known !== undefined) {
+      await hooks.afterLocalWrite(replica, known);
+      return { offset: known, deleted: 0, duplicate: true };
+    }
     const res = await replica.store.delete(indexNo, key, writeId);
+    hooks.rememberOne(replica, writeId, res.offset);
     await hooks.afterLocalWrite(replica, res.offset);
     return res;
   });

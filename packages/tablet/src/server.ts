@@ -8,6 +8,7 @@ import { CoordSession, TabletRegistrar, zkLayout } from '@tessera/coord';
 import { ReplicaManager } from './replica-manager.js';
 import { registerDataRoutes } from './routes-data.js';
 import { EpochFence, registerControlRoutes } from './routes-control.js';
+import { ReplicationManager } from './replication/manager.js';
 
 export interface TabletOptions {
   endpoint: string;
@@ -15,6 +16,10 @@ export interface TabletOptions {
   gcIntervalMinutes: number;
   bodyBytesMax: number;
   shutdownTimeoutMs: number;
+  /** Binlog entries kept per replica (a follower further behind gets a snapshot). */
+  binlogRetentionEntries: number;
+  /** How long a replica_ack=all write waits for its in-sync followers. */
+  replicaAckTimeoutMs: number;
   logger: Logger;
   /** ZooKeeper to register in; absent = a standalone tablet (tests, benchmarks). */
   zk?: { cluster: string; rootPath: string; sessionTimeoutMs: number };
@@ -23,6 +28,7 @@ export interface TabletOptions {
 export class TabletServer {
   readonly replicas: ReplicaManager;
   readonly fence = new EpochFence();
+  readonly replication: ReplicationManager;
   private readonly app: HttpServer;
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRunning = false;
@@ -33,8 +39,24 @@ export class TabletServer {
   private constructor(private readonly options: TabletOptions) {
     this.replicas = new ReplicaManager(options.dbRootPath, options.logger.child('replicas'));
     this.app = createHttpServer({ logger: options.logger, bodyBytesMax: options.bodyBytesMax });
-    registerDataRoutes(this.app, this.replicas, { afterLocalWrite: async () => {} });
-    registerControlRoutes(this.app, this.replicas, this.fence, { roleChanged: () => {}, dropping: async () => {} });
+    this.replication = new ReplicationManager(this.replicas, {
+      binlogRetentionEntries: options.binlogRetentionEntries,
+      ackTimeoutMs: options.replicaAckTimeoutMs,
+      log: options.logger.child('replication'),
+    });
+    const repl = this.replication;
+    registerDataRoutes(this.app, this.replicas, {
+      writeOnce: (r, rows) => repl.writeOnce(r, rows),
+      knownWrite: (r, id) => repl.knownWrite(r, id),
+      rememberOne: (r, id, offset) => repl.rememberOne(r, id, offset),
+      afterLocalWrite: (r, offset) => repl.afterLocalWrite(r, offset),
+    });
+    registerControlRoutes(this.app, this.replicas, this.fence, {
+      roleChanged: (r, inSync) => repl.roleChanged(r, inSync),
+      progress: (r) => repl.progress(r),
+      dropping: (r) => repl.dropping(r),
+    });
+    repl.register(this.app, this.fence);
     this.app.get('/v1/health', async () => ({ ok: true, endpoint: options.endpoint }));
     // A no-op round trip: the HTTP/msgpack floor that every data route pays (benchmarks use it).
     this.app.post('/v1/ping', async () => ({ ok: true }));
@@ -132,6 +154,7 @@ export class TabletServer {
     const outcome = await Promise.race([closing.then(() => 'closed' as const), timeout]);
     if (timer) clearTimeout(timer);
     if (outcome === 'timeout') log.warn(`in-flight requests did not finish within ${this.options.shutdownTimeoutMs} ms`);
+    await this.replication.stop();
     await this.replicas.closeAll();
     log.info('tablet stopped; databases closed');
   }

@@ -1,0 +1,186 @@
+/**
+ * One leader → follower push stream. It first matches: asks the follower for its offset and the
+ * term of its entry there, and checks that term against the leader's own binlog (a follower whose
+ * history differs, that is ahead of the leader, that holds a partial snapshot, or that is behind
+ * the oldest retained entry is rebuilt from a snapshot — a diverged tail is never kept). Then it
+ * streams binlog batches, pipelined up to `pipelineDepthMax` requests, waking on new writes (no
+ * idle polling). Every append carries the leader's term; a follower that answers STALE_TERM tells
+ * this leader it has been deposed.
+ */
+import { randomBytes } from 'node:crypto';
+import { backoffMs, encode, sleep, TesseraError, type HttpClient, type Logger } from '@tessera/common';
+import type { BinlogEntry, ReplicaStore, SnapshotChunk, SnapshotHeader } from '@tessera/storage';
+import { REPLICATION } from './limits.js';
+
+export type StreamState = 'match' | 'stream' | 'snapshot' | 'stopped';
+
+export interface FollowerProgress {
+  endpoint: string;
+  state: StreamState;
+  /** Highest offset the follower confirmed; -1 before the first answer. */
+  ackedOffset: number;
+  lastAckMs: number;
+  snapshotsSent: number;
+  lastError: string | undefined;
+}
+
+export interface StreamHost {
+  readonly store: ReplicaStore;
+  readonly tid: number;
+  readonly pid: number;
+  /** The leader's current term (constant while this stream lives). */
+  readonly term: number;
+  /** Resolves at the next local write (or after `maxWaitMs`). */
+  waitForWrites(afterOffset: number, maxWaitMs: number): Promise<void>;
+  /** The follower confirmed everything up to `offset`. */
+  acked(endpoint: string, offset: number): void;
+  /** A follower knows a higher term: this leader is deposed. */
+  deposed(term: number, by: string): void;
+}
+
+interface AppendResult {
+  offset: number;
+}
+
+/** How long a caught-up stream waits for writes before it re-checks that it should go on. */
+const IDLE_WAIT_MS = 1000;
+
+export class FollowerStream {
+  readonly progress: FollowerProgress;
+  private stopped = false;
+  private nextOffset = 0;
+  private attempt = 0;
+  private readonly done: Promise<void>;
+
+  constructor(
+    readonly endpoint: string,
+    private readonly host: StreamHost,
+    private readonly http: HttpClient,
+    private readonly log: Logger,
+  ) {
+    this.progress = { endpoint, state: 'match', ackedOffset: -1, lastAckMs: 0, snapshotsSent: 0, lastError: undefined };
+    this.done = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.progress.state = 'stopped';
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (this.progress.state === 'match') await this.match();
+        else if (this.progress.state === 'stream') await this.stream();
+        else if (this.progress.state === 'snapshot') await this.sendSnapshot();
+        this.attempt = 0;
+      } catch (err) {
+        if (this.stopped) break;
+        const e = err as TesseraError;
+        this.progress.lastError = e.message;
+        if (e.code === 'STALE_TERM') {
+          const term = Number(e.details?.term ?? this.host.term + 1);
+          this.host.deposed(term, this.endpoint);
+          this.stopped = true;
+          break;
+        }
+        this.log.debug(`replication to ${this.endpoint} (${this.host.tid}_${this.host.pid}): ${e.message}`);
+        this.progress.state = 'match';
+        await sleep(backoffMs(this.attempt++, REPLICATION.retryBaseMs, REPLICATION.retryMaxMs));
+      }
+    }
+  }
+
+  private append(entries: BinlogEntry[]): Promise<AppendResult & { offsetTerm?: number; incomplete?: boolean }> {
+    const body = encode({ tid: this.host.tid, pid: this.host.pid, term: this.host.term, entries });
+    return this.http.callRaw(this.endpoint, '/v1/replica/append', body, { timeoutMs: REPLICATION.appendTimeoutMs });
+  }
+
+  private noteAck(offset: number): void {
+    if (offset > this.progress.ackedOffset) this.progress.ackedOffset = offset;
+    this.progress.lastAckMs = Date.now();
+    this.progress.lastError = undefined;
+    this.host.acked(this.endpoint, offset);
+  }
+
+  /** Decides where to resume: from the follower's offset, or from a snapshot. */
+  private async match(): Promise<void> {
+    const res = await this.append([]);
+    const store = this.host.store;
+    const followerOffset = res.offset;
+    let rebuild = res.incomplete === true || followerOffset > store.offset;
+    if (!rebuild && followerOffset > 0) {
+      const mine = await store.termAt(followerOffset);
+      rebuild = mine === undefined || mine !== res.offsetTerm;
+    }
+    if (!rebuild && followerOffset + 1 < (await store.firstBinlogOffset())) rebuild = true;
+    if (rebuild) {
+      this.progress.state = 'snapshot';
+      return;
+    }
+    this.noteAck(followerOffset);
+    this.nextOffset = followerOffset + 1;
+    this.progress.state = 'stream';
+  }
+
+  /** Sends batches until an error or a stop; returns to match on any refusal. */
+  private async stream(): Promise<void> {
+    const store = this.host.store;
+    const inflight: Array<Promise<AppendResult>> = [];
+    try {
+      while (!this.stopped && this.progress.state === 'stream') {
+        while (inflight.length < REPLICATION.pipelineDepthMax && this.nextOffset <= store.offset) {
+          const entries = await store.readBinlog(this.nextOffset, REPLICATION.batchEntriesMax, REPLICATION.batchBytesMax);
+          if (entries.length === 0 || entries[0]!.offset !== this.nextOffset) {
+            // The entries the follower needs are no longer retained.
+            this.progress.state = 'snapshot';
+            break;
+          }
+          const p = this.append(entries);
+          p.catch(() => undefined);
+          inflight.push(p);
+          this.nextOffset = entries[entries.length - 1]!.offset + 1;
+        }
+        if (inflight.length > 0) {
+          const res = await inflight.shift()!;
+          this.noteAck(res.offset);
+          continue;
+        }
+        if (this.progress.state !== 'stream') break;
+        await this.host.waitForWrites(this.nextOffset - 1, IDLE_WAIT_MS);
+      }
+    } finally {
+      // A failed or abandoned pipeline: let the rest settle before matching again.
+      await Promise.allSettled(inflight);
+    }
+  }
+
+  /** Rebuilds the follower from a consistent snapshot of the leader, then matches again. */
+  private async sendSnapshot(): Promise<void> {
+    const store = this.host.store;
+    const session = randomBytes(8).toString('hex');
+    const base = { tid: this.host.tid, pid: this.host.pid, term: this.host.term, session };
+    let header: SnapshotHeader | undefined;
+    let seq = 0;
+    let rows = 0;
+    const started = Date.now();
+    this.log.info(`sending a snapshot of ${this.host.tid}_${this.host.pid} to ${this.endpoint}`);
+    for await (const item of store.snapshot(Date.now(), REPLICATION.snapshotChunkBytesMax)) {
+      if (this.stopped) return;
+      if (!Array.isArray(item)) {
+        header = item;
+        await this.http.call(this.endpoint, '/v1/replica/snapshot_begin', { ...base, offset: header.offset, offsetTerm: header.term }, { timeoutMs: REPLICATION.appendTimeoutMs });
+        continue;
+      }
+      const chunk = item as SnapshotChunk;
+      rows += chunk.length;
+      await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', encode({ ...base, seq: seq++, entries: chunk }), { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
+    }
+    const res = await this.http.call<AppendResult>(this.endpoint, '/v1/replica/snapshot_end', { ...base, chunks: seq }, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
+    this.progress.snapshotsSent++;
+    this.log.info(`snapshot of ${this.host.tid}_${this.host.pid} at offset ${header?.offset} sent to ${this.endpoint}: ${rows} entries in ${Date.now() - started} ms`);
+    this.noteAck(res.offset);
+    this.progress.state = 'match';
+  }
+}

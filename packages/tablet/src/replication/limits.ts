@@ -1,0 +1,24 @@
+/**
+ * The replication limits and timings of a tablet, named once. Flags override the ones an
+ * operator tunes (`--binlog_retention_entries`, `--replica_ack_timeout`).
+ */
+export const REPLICATION = {
+  /** Binlog entries in one append request, and their bytes. */
+  batchEntriesMax: 1024,
+  batchBytesMax: 2 * 1024 * 1024,
+  /** Append requests in flight to one follower (pipelining). */
+  pipelineDepthMax: 4,
+  /** Backoff after a failed append or probe. */
+  retryBaseMs: 50,
+  retryMaxMs: 2000,
+  /** Time limit of one append request. */
+  appendTimeoutMs: 10_000,
+  /** A snapshot load that receives nothing for this long is abandoned. */
+  snapshotIdleTimeoutMs: 30_000,
+  /** Bytes of one snapshot chunk request. */
+  snapshotChunkBytesMax: 1024 * 1024,
+  /** Write ids remembered per leader replica for de-duplicating retried writes. */
+  writeIdWindowEntries: 200_000,
+  /** How often the binlog retention is enforced. */
+  retentionCheckIntervalMs: 5_000,
+} as const;

@@ -1,0 +1,319 @@
+/**
+ * Replication on one tablet: starts and stops a LeaderReplication as replicas gain and lose
+ * leadership, answers the follower side (appends, snapshot transfers) with term fencing, waits
+ * for acknowledgement on the write path, de-duplicates retried writes, and enforces binlog
+ * retention. The routes it serves are `/v1/replica/*` (tablet to tablet) and the in-sync set
+ * order `/v1/control/set_in_sync` (nameserver to tablet).
+ */
+import {
+  bodyObject, HttpClient, invalidArgument, TesseraError, type HttpServer, type Logger, type ReplicaAck,
+} from '@tessera/common';
+import { validateEntry, type BinlogEntry, type PutRow, type SnapshotChunk } from '@tessera/storage';
+import type { Replica } from '../replica.js';
+import type { ReplicaManager } from '../replica-manager.js';
+import type { EpochFence } from '../routes-control.js';
+import { strList, tidPid, uint } from '../validate.js';
+import type { FollowerProgress } from './follower-stream.js';
+import { LeaderReplication } from './leader-replication.js';
+import { REPLICATION } from './limits.js';
+import { SnapshotReceiver } from './snapshot-receiver.js';
+import { WriteIdIndex } from './write-ids.js';
+
+export interface ReplicationOptions {
+  /** Binlog entries kept per replica; a follower further behind is rebuilt from a snapshot. */
+  binlogRetentionEntries: number;
+  /** How long a replica_ack=all write waits for the in-sync followers. */
+  ackTimeoutMs: number;
+  log: Logger;
+}
+
+function key(r: { tid: number; pid: number }): string {
+  return `${r.tid}_${r.pid}`;
+}
+
+export class ReplicationManager {
+  private readonly leaders = new Map<string, LeaderReplication>();
+  private readonly attaching = new Map<string, Promise<void>>();
+  /** Write ids of puts under way, so a concurrent retry waits for the first attempt. */
+  private readonly inflightWrites = new Map<string, Promise<number>>();
+  private readonly http = new HttpClient({ connectionsPerEndpoint: 8, timeoutMs: REPLICATION.appendTimeoutMs });
+  private readonly receiver: SnapshotReceiver;
+  private readonly retentionTimer: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly replicas: ReplicaManager,
+    private readonly o: ReplicationOptions,
+  ) {
+    this.receiver = new SnapshotReceiver(o.log.child('snapshot'));
+    this.retentionTimer = setInterval(() => void this.enforceRetention(), REPLICATION.retentionCheckIntervalMs);
+    this.retentionTimer.unref();
+  }
+
+  // ------------------------------------------------------------ role changes
+
+  /** Brings replication in line with the replica's role, term, followers and in-sync set. */
+  roleChanged(replica: Replica, inSync: string[] | undefined): Promise<void> {
+    const k = key(replica);
+    const prev = this.attaching.get(k) ?? Promise.resolve();
+    const next = prev.then(() => this.reconcile(replica, inSync));
+    const tail = next.catch((err) => this.o.log.error(`replication of ${k}: ${(err as Error).message}`));
+    this.attaching.set(k, tail);
+    return next;
+  }
+
+  private async reconcile(replica: Replica, inSync: string[] | undefined): Promise<void> {
+    const k = key(replica);
+    const current = this.leaders.get(k);
+    if (replica.role !== 'leader') {
+      if (current) {
+        this.leaders.delete(k);
+        await current.stop('now a follower');
+      }
+      return;
+    }
+    this.receiver.cancel(replica);
+    if (current && current.term === replica.term) {
+      current.setFollowers(replica.followers);
+      if (inSync) current.setInSync(inSync);
+      current.replicaAck = replica.replicaAck;
+      return;
+    }
+    if (current) {
+      this.leaders.delete(k);
+      await current.stop(`term ${current.term} ended`);
+    }
+    const writeIds = await WriteIdIndex.fromBinlog(replica.store);
+    const lr = new LeaderReplication({
+      store: replica.store, tid: replica.tid, pid: replica.pid, term: replica.term,
+      followers: replica.followers, inSync: inSync ?? replica.followers, replicaAck: replica.replicaAck, writeIds,
+      ackTimeoutMs: this.o.ackTimeoutMs, http: this.http, log: this.o.log,
+      onDeposed: (term) => void this.stepDown(replica, term),
+    });
+    this.leaders.set(k, lr);
+  }
+
+  /** A follower knows a higher term: stop leading, stop taking writes, wait for the nameserver. */
+  private async stepDown(replica: Replica, term: number): Promise<void> {
+    if (replica.role !== 'leader' || term <= replica.term) return;
+    replica.role = 'follower';
+    replica.leaderHint = undefined;
+    await replica.store.setRole('follower', term).catch(() => undefined);
+    replica.term = term;
+    await this.roleChanged(replica, undefined);
+  }
+
+  async dropping(replica: Replica): Promise<void> {
+    this.receiver.cancel(replica);
+    const lr = this.leaders.get(key(replica));
+    if (lr) {
+      this.leaders.delete(key(replica));
+      await lr.stop('dropped');
+    }
+  }
+
+  progress(replica: Replica): { inSync: string[]; followers: FollowerProgress[] } | undefined {
+    const lr = this.leaders.get(key(replica));
+    return lr ? { inSync: lr.inSync, followers: lr.progress() } : undefined;
+  }
+
+  // ------------------------------------------------------------ the write path
+
+  private leader(replica: Replica): LeaderReplication {
+    const lr = this.leaders.get(key(replica));
+    if (!lr || lr.term !== replica.term) throw new TesseraError('NOT_LEADER', `replica ${key(replica)} is not leading (yet)`);
+    return lr;
+  }
+
+  /**
+   * Writes rows on the leader, each retried write applied once: rows whose write id is known
+   * (or in flight in another request) are not written again; their offsets count as written.
+   * Returns the highest offset the request must wait for.
+   */
+  async writeOnce(replica: Replica, rows: PutRow[]): Promise<number> {
+    const lr = this.leader(replica);
+    let waitOffset = 0;
+    const fresh: PutRow[] = [];
+    const seen = new Set<string>();
+    for (const r of rows) {
+      if (r.writeId === undefined) {
+        fresh.push(r);
+        continue;
+      }
+      if (seen.has(r.writeId)) continue;
+      seen.add(r.writeId);
+      const known = lr.writeIds.get(r.writeId);
+      if (known !== undefined) {
+        waitOffset = Math.max(waitOffset, known);
+        continue;
+      }
+      const inflight = this.inflightWrites.get(r.writeId);
+      if (inflight) {
+        const offset = await inflight.catch(() => undefined);
+        if (offset !== undefined) {
+          waitOffset = Math.max(waitOffset, offset);
+          continue;
+        }
+      }
+      fresh.push(r);
+    }
+    if (fresh.length === 0) return waitOffset;
+    const put = replica.store.put(fresh);
+    const ids: string[] = [];
+    fresh.forEach((r, i) => {
+      if (r.writeId === undefined) return;
+      ids.push(r.writeId);
+      this.inflightWrites.set(r.writeId, put.then((res) => res.firstOffset + i));
+    });
+    try {
+      const res = await put;
+      fresh.forEach((r, i) => {
+        if (r.writeId !== undefined) lr.writeIds.add(r.writeId, res.firstOffset + i);
+      });
+      return Math.max(waitOffset, res.lastOffset);
+    } finally {
+      for (const id of ids) this.inflightWrites.delete(id);
+    }
+  }
+
+  /** The offset a delete with this write id already produced, if any. */
+  knownWrite(replica: Replica, writeId: string | undefined): number | undefined {
+    return writeId === undefined ? undefined : this.leader(replica).writeIds.get(writeId);
+  }
+
+  rememberOne(replica: Replica, writeId: string | undefined, offset: number): void {
+    if (writeId !== undefined) this.leaders.get(key(replica))?.writeIds.add(writeId, offset);
+  }
+
+  /** After a local batch up to `offset`: wake the streams and wait as replica_ack says. */
+  async afterLocalWrite(replica: Replica, offset: number): Promise<void> {
+    const lr = this.leader(replica);
+    lr.wrote();
+    await lr.waitAcked(offset);
+  }
+
+  // ------------------------------------------------------------ routes
+
+  register(app: HttpServer, fence: EpochFence): void {
+    app.post('/v1/replica/append', async (req) => {
+      const body = bodyObject(req.body);
+      const { tid, pid } = tidPid(body);
+      const term = uint(body, 'term');
+      const replica = this.replicas.require(tid, pid);
+      await this.acceptTerm(replica, term);
+      if (!Array.isArray(body.entries)) throw invalidArgument('entries must be a list', { field: 'entries' });
+      const store = replica.store;
+      if (body.entries.length === 0) {
+        const offset = store.offset;
+        const offsetTerm = await store.termAt(offset);
+        return { offset, ...(offsetTerm !== undefined ? { offsetTerm } : {}), ...(store.incomplete ? { incomplete: true } : {}) };
+      }
+      if (replica.state === 'loading' || store.incomplete) throw new TesseraError('REPLICA_NOT_SERVING', `replica ${key(replica)} is being rebuilt`);
+      if (body.entries.length > REPLICATION.batchEntriesMax) throw new TesseraError('LIMIT_EXCEEDED', `at most ${REPLICATION.batchEntriesMax} entries per append`);
+      const columns = store.schema.columns.length;
+      const first = (body.entries[0] as { offset?: unknown }).offset;
+      if (typeof first !== 'number') throw invalidArgument('entries[0].offset must be a number');
+      const entries: BinlogEntry[] = body.entries.map((e: unknown, i: number) => {
+        const entry = validateEntry(e, first + i);
+        if (entry.kind === 'put' && entry.values.length !== columns) throw invalidArgument(`entry ${entry.offset} has ${entry.values.length} values, table has ${columns} columns`);
+        return entry;
+      });
+      return { offset: await store.appendReplicated(entries) };
+    });
+
+    app.post('/v1/replica/snapshot_begin', async (req) => {
+      const body = bodyObject(req.body);
+      const { tid, pid } = tidPid(body);
+      const replica = this.replicas.require(tid, pid);
+      await this.acceptTerm(replica, uint(body, 'term'));
+      const session = sessionId(body);
+      this.receiver.begin(replica, session, { tid, pid, offset: uint(body, 'offset'), term: uint(body, 'offsetTerm') });
+      return { ok: true };
+    });
+
+    app.post('/v1/replica/snapshot_chunk', async (req) => {
+      const body = bodyObject(req.body);
+      const { tid, pid } = tidPid(body);
+      const replica = this.replicas.require(tid, pid);
+      await this.acceptTerm(replica, uint(body, 'term'));
+      const entries = body.entries;
+      if (!Array.isArray(entries) || entries.some((e) => !Array.isArray(e) || e.length !== 2 || !(e[0] instanceof Uint8Array) || !(e[1] instanceof Uint8Array))) {
+        throw invalidArgument('entries must be a list of [key, value] byte pairs');
+      }
+      await this.receiver.chunk(replica, sessionId(body), uint(body, 'seq'), entries as SnapshotChunk);
+      return { ok: true };
+    });
+
+    app.post('/v1/replica/snapshot_end', async (req) => {
+      const body = bodyObject(req.body);
+      const { tid, pid } = tidPid(body);
+      const replica = this.replicas.require(tid, pid);
+      await this.acceptTerm(replica, uint(body, 'term'));
+      return { offset: await this.receiver.end(replica, sessionId(body), uint(body, 'chunks')) };
+    });
+
+    app.post('/v1/control/set_in_sync', async (req) => {
+      const body = bodyObject(req.body);
+      const { tid, pid } = tidPid(body);
+      const term = uint(body, 'term');
+      const inSync = strList(body, 'inSync');
+      fence.check(body);
+      const replica = this.replicas.require(tid, pid);
+      if (replica.role !== 'leader' || replica.term !== term) {
+        throw new TesseraError('NOT_LEADER', `replica ${key(replica)} is not the leader of term ${term}`);
+      }
+      this.leader(replica).setInSync(inSync);
+      return { ok: true };
+    });
+  }
+
+  /**
+   * Term fencing on the follower side: a lower term is refused (STALE_TERM, with ours); a higher
+   * one is adopted, and a replica that still believed it led steps down.
+   */
+  private async acceptTerm(replica: Replica, term: number): Promise<void> {
+    if (term < replica.term) throw new TesseraError('STALE_TERM', `term ${term} is lower than replica term ${replica.term}`, { term: replica.term });
+    if (replica.state === 'unassigned') throw new TesseraError('REPLICA_NOT_SERVING', `replica ${key(replica)} is not assigned a role yet`);
+    if (replica.role === 'leader' && term === replica.term) throw new TesseraError('PRECONDITION_FAILED', `replica ${key(replica)} is the leader of term ${term}`);
+    if (term > replica.term || replica.role === 'leader') {
+      const wasLeader = replica.role === 'leader';
+      await replica.store.setRole('follower', term);
+      replica.term = term;
+      replica.role = 'follower';
+      if (wasLeader) {
+        this.o.log.warn(`replica ${key(replica)} stepped down: a leader of term ${term} is appending`);
+        await this.roleChanged(replica, undefined);
+      }
+    }
+  }
+
+  private async enforceRetention(): Promise<void> {
+    if (this.stopped) return;
+    for (const r of this.replicas.all()) {
+      const below = r.store.offset - this.o.binlogRetentionEntries + 1;
+      if (below <= 1 || r.state === 'loading') continue;
+      try {
+        if ((await r.store.firstBinlogOffset()) < below) await r.store.truncateBinlog(below);
+      } catch (err) {
+        this.o.log.warn(`binlog retention of ${key(r)} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.retentionTimer);
+    const all = [...this.leaders.values()];
+    this.leaders.clear();
+    await Promise.all(all.map((l) => l.stop('tablet stopping')));
+    await this.http.close();
+  }
+}
+
+function sessionId(body: Record<string, unknown>): string {
+  const s = body.session;
+  if (typeof s !== 'string' || !/^[0-9a-f]{1,64}$/.test(s)) throw invalidArgument('session must be a hex id', { field: 'session' });
+  return s;
+}
+
+export type { ReplicaAck };

@@ -1,0 +1,150 @@
+/**
+ * The follower's side of a snapshot transfer: begin → chunks in sequence → end, fed into the
+ * store's loadSnapshot as one stream. A chunk request returns once its entries are written, so
+ * the sender never runs ahead of the disk. A transfer that goes idle is abandoned; the replica
+ * stays marked incomplete until a later transfer succeeds.
+ */
+import { TesseraError, type Logger } from '@tessera/common';
+import type { SnapshotChunk, SnapshotHeader } from '@tessera/storage';
+import type { Replica } from '../replica.js';
+import { REPLICATION } from './limits.js';
+
+type Item = SnapshotHeader | SnapshotChunk;
+
+/** A stream whose producer learns when each item has been consumed. */
+class HandOffQueue {
+  private items: Array<{ item: Item; consumed: () => void }> = [];
+  private wake: (() => void) | undefined;
+  private ended = false;
+  private error: unknown;
+
+  push(item: Item): Promise<void> {
+    if (this.ended) return Promise.reject(new TesseraError('INVALID_ARGUMENT', 'snapshot stream already ended'));
+    return new Promise((resolve) => {
+      this.items.push({ item, consumed: resolve });
+      this.wake?.();
+    });
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  fail(err: unknown): void {
+    this.error = err;
+    this.ended = true;
+    for (const i of this.items) i.consumed();
+    this.items = [];
+    this.wake?.();
+  }
+
+  async *iterate(): AsyncGenerator<Item> {
+    let previous: (() => void) | undefined;
+    try {
+      for (;;) {
+        previous?.();
+        previous = undefined;
+        if (this.error) throw this.error;
+        const next = this.items.shift();
+        if (next) {
+          previous = next.consumed;
+          yield next.item;
+          continue;
+        }
+        if (this.ended) return;
+        await new Promise<void>((r) => {
+          this.wake = r;
+        });
+        this.wake = undefined;
+      }
+    } finally {
+      previous?.();
+    }
+  }
+}
+
+interface Session {
+  id: string;
+  replica: Replica;
+  queue: HandOffQueue;
+  loading: Promise<number>;
+  nextSeq: number;
+  idleTimer: NodeJS.Timeout;
+}
+
+export class SnapshotReceiver {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly log: Logger) {}
+
+  begin(replica: Replica, id: string, header: SnapshotHeader): void {
+    const key = `${replica.tid}_${replica.pid}`;
+    const old = this.sessions.get(key);
+    if (old) this.abort(key, old, 'a new transfer began');
+    const queue = new HandOffQueue();
+    replica.state = 'loading';
+    const loading = replica.store.loadSnapshot(queue.iterate());
+    const session: Session = { id, replica, queue, loading, nextSeq: 0, idleTimer: this.idleTimer(key) };
+    loading.catch((err) => this.log.warn(`snapshot load of ${key} failed: ${(err as Error).message}`));
+    this.sessions.set(key, session);
+    void queue.push(header);
+  }
+
+  async chunk(replica: Replica, id: string, seq: number, entries: SnapshotChunk): Promise<void> {
+    const s = this.session(replica, id);
+    if (seq !== s.nextSeq) throw new TesseraError('INVALID_ARGUMENT', `snapshot chunk ${seq} arrived, expected ${s.nextSeq}`);
+    s.nextSeq++;
+    this.touch(replica, s);
+    await s.queue.push(entries);
+  }
+
+  async end(replica: Replica, id: string, chunks: number): Promise<number> {
+    const s = this.session(replica, id);
+    if (chunks !== s.nextSeq) throw new TesseraError('INVALID_ARGUMENT', `snapshot ended after ${s.nextSeq} chunks, sender sent ${chunks}`);
+    s.queue.end();
+    const key = `${replica.tid}_${replica.pid}`;
+    try {
+      const offset = await s.loading;
+      replica.state = 'normal';
+      return offset;
+    } finally {
+      clearTimeout(s.idleTimer);
+      if (this.sessions.get(key) === s) this.sessions.delete(key);
+    }
+  }
+
+  /** Abandons any transfer into this replica (it is being dropped or changes role). */
+  cancel(replica: Replica): void {
+    const key = `${replica.tid}_${replica.pid}`;
+    const s = this.sessions.get(key);
+    if (s) this.abort(key, s, 'canceled');
+  }
+
+  private session(replica: Replica, id: string): Session {
+    const s = this.sessions.get(`${replica.tid}_${replica.pid}`);
+    if (!s || s.id !== id) throw new TesseraError('PRECONDITION_FAILED', `no snapshot transfer ${id} into ${replica.tid}_${replica.pid}`);
+    return s;
+  }
+
+  private touch(replica: Replica, s: Session): void {
+    clearTimeout(s.idleTimer);
+    s.idleTimer = this.idleTimer(`${replica.tid}_${replica.pid}`);
+  }
+
+  private idleTimer(key: string): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      const s = this.sessions.get(key);
+      if (s) this.abort(key, s, `idle for ${REPLICATION.snapshotIdleTimeoutMs} ms`);
+    }, REPLICATION.snapshotIdleTimeoutMs);
+    t.unref();
+    return t;
+  }
+
+  private abort(key: string, s: Session, why: string): void {
+    clearTimeout(s.idleTimer);
+    this.sessions.delete(key);
+    s.queue.fail(new TesseraError('UNAVAILABLE', `snapshot transfer into ${key} abandoned: ${why}`));
+    this.log.warn(`snapshot transfer into ${key} abandoned: ${why}`);
+  }
+}
