@@ -196,7 +196,14 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
         await this.session.delete(path, node.version);
       }
     }
-    this.myNode = adopted ?? (await this.session.create(this.layout.leaderLockPrefix, this.endpoint, { ephemeral: true, sequential: true }));
+    if (!this.running) return;
+    const created = adopted ?? (await this.session.create(this.layout.leaderLockPrefix, this.endpoint, { ephemeral: true, sequential: true }));
+    if (!this.running) {
+      // stop() ran while the create was in flight: take the node back.
+      await this.session.delete(created);
+      return;
+    }
+    this.myNode = created;
     this.myNodeSession = sessionId;
     this.log.info(`${this.endpoint} joined the election as ${this.myNode}`);
   }

@@ -151,6 +151,7 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
       }
     }
     await this.session.ensurePath(this.layout.nodes);
+    if (!this.running) return;
     const registration: TabletRegistration = { endpoint: this.endpoint, startMs: this.startMs, startup: !this.firstRegistrationDone };
     try {
       await this.session.create(this.path, registration, { ephemeral: true });
@@ -160,6 +161,11 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
         return;
       }
       throw err;
+    }
+    if (!this.running) {
+      // stop() ran while the create was in flight: take the node back.
+      await this.session.delete(this.path);
+      return;
     }
     this.markRegistered(sessionId, registration);
   }

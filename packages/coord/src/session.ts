@@ -308,7 +308,7 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> {
     throw coordError('set', path, rc);
   }
 
-  setJson(path: string, value: unknown, expectedVersion?: number): Promise<SetResult> {
+  async setJson(path: string, value: unknown, expectedVersion?: number): Promise<SetResult> {
     return this.set(path, Buffer.from(JSON.stringify(value), 'utf8'), expectedVersion);
   }
 

@@ -232,7 +232,7 @@ t.test('disconnect() fails calls fast with COORD_ERROR; reconnect() gives a new 
 t.test('ZooKeeper restart: the session reconnects and watches keep firing', async (t) => {
   const zk = await zkPromise;
   const root = uniqueRoot('restart');
-  const s = await connect(t, zk, root, 10_000);
+  const s = await connect(t, zk, root, 20_000);
   const kids = new Recorder<string[]>();
   s.watchChildren(root, kids.push);
   const data = new Recorder<Buffer | undefined>();
