@@ -75,7 +75,7 @@ export const TEST_CONFIG: Partial<Omit<EngineConfig, 'taskTimeoutMs'>> = {
   taskResendIntervalMs: 1_000,
   persistRetryIntervalMs: 200,
   tabletDownTaskGraceMs: 3_000,
-  resumeReportWaitMs: 500,
+  reportWaitMs: 500,
   catchUpTimeoutMs: 5_000,
 };
 

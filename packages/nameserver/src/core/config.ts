@@ -15,8 +15,11 @@ export interface EngineConfig {
   persistRetryIntervalMs: number;
   /** A task whose tablet has been down this long fails (undo steps are skipped instead). */
   tabletDownTaskGraceMs: number;
-  /** A resumed op waits this long for its tablet's first report before re-sending blindly. */
-  resumeReportWaitMs: number;
+  /**
+   * A step that needs fresh tablet reports waits this long for them: a resumed op before it
+   * re-checks (else it re-sends blindly), SelectLeader before it compares follower offsets.
+   */
+  reportWaitMs: number;
   /** Finished ops kept in memory for showopstatus (`max_op_num`). */
   doneOpsMax: number;
   /** How long the candidate may take to catch up with a fenced leader (writes are refused meanwhile). */
@@ -58,7 +61,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = {
   taskResendIntervalMs: 10 * SECOND_MS,
   persistRetryIntervalMs: SECOND_MS,
   tabletDownTaskGraceMs: MINUTE_MS,
-  resumeReportWaitMs: 10 * SECOND_MS,
+  reportWaitMs: 10 * SECOND_MS,
   doneOpsMax: 10_000,
   catchUpTimeoutMs: MINUTE_MS,
   taskTimeoutMs: { ...DEFAULT_TASK_TIMEOUT_MS },

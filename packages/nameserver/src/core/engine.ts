@@ -55,6 +55,8 @@ interface OpRuntime {
   created: boolean;
   /** Engine time the current task began; null until it does. */
   taskStartMs: number | null;
+  /** Report sequence number when the current task began: later reports are fresh for it. */
+  taskStartReportSeq: number;
   /** A command for the current task has been sent and not answered. */
   inFlight: boolean;
   lastSendMs: number;
@@ -102,6 +104,7 @@ function newRuntime(created: boolean): OpRuntime {
   return {
     created,
     taskStartMs: null,
+    taskStartReportSeq: 0,
     inFlight: false,
     lastSendMs: 0,
     retryAtMs: 0,
@@ -693,10 +696,11 @@ export class NameserverEngine {
     return term;
   }
 
-  private taskContext(op: Op): TaskContext | undefined {
+  private taskContext(op: Op, rt: OpRuntime): TaskContext | undefined {
     const table = this.tableMap.get(op.tid);
     const partition = table === undefined ? undefined : partitionOf(table, op.pid);
     if (table === undefined || partition === undefined) return undefined;
+    const observed = this.observedCluster;
     return {
       op,
       table,
@@ -705,6 +709,8 @@ export class NameserverEngine {
       config: this.config,
       random: this.random,
       reservedTermMax: this.reservedTermMax(op.tid, op.pid),
+      taskElapsedMs: rt.taskStartMs === null ? 0 : this.nowMs - rt.taskStartMs,
+      reportedSinceTaskStart: (endpoint) => observed.lastReportSeq(endpoint) > rt.taskStartReportSeq,
     };
   }
 
@@ -729,17 +735,18 @@ export class NameserverEngine {
       this.startRollback(op, rt, 'canceled', 'canceled by admin');
       return true;
     }
-    const ctx = this.taskContext(op);
+    let changed = false;
+    if (rt.taskStartMs === null) {
+      rt.taskStartMs = this.nowMs;
+      rt.taskStartReportSeq = this.observedCluster.reportSeq();
+      if (task.status === 'kInited') transitionTask(op, op.taskIndex, 'kDoing');
+      changed = true;
+    }
+    const ctx = this.taskContext(op, rt);
     if (ctx === undefined) {
       op.error = appendError(op.error, 'table does not exist');
       this.finishOp(op, rt, 'kFailed');
       return true;
-    }
-    let changed = false;
-    if (rt.taskStartMs === null) {
-      rt.taskStartMs = this.nowMs;
-      if (task.status === 'kInited') transitionTask(op, op.taskIndex, 'kDoing');
-      changed = true;
     }
     const spec = specOf(task);
     const endpoint = spec.endpoint(task, op);
@@ -758,7 +765,7 @@ export class NameserverEngine {
     if (rt.recheck) {
       rt.recheckSinceMs ??= this.nowMs;
       const waitedMs = this.nowMs - rt.recheckSinceMs;
-      const waitForReport = endpoint !== null && !this.observedCluster.hasReported(endpoint) && waitedMs < this.config.resumeReportWaitMs;
+      const waitForReport = endpoint !== null && !this.observedCluster.hasReported(endpoint) && waitedMs < this.config.reportWaitMs;
       if (waitForReport) return changed;
       rt.recheck = false;
       if (spec.isDone(task, ctx)) {
@@ -796,7 +803,12 @@ export class NameserverEngine {
 
     if (spec.apply !== undefined) {
       const result = spec.apply(task, ctx);
-      if (!result.ok) {
+      if (result.status === 'wait') {
+        if (elapsedMs < timeoutMs) return changed;
+        this.failTask(op, rt, `${task.kind} timed out after ${timeoutMs}ms`);
+        return true;
+      }
+      if (result.status === 'failed') {
         this.failTask(op, rt, result.error);
         return true;
       }

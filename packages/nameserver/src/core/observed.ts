@@ -26,16 +26,23 @@ export interface ObservedView {
   hasReported(endpoint: Endpoint): boolean;
   /** Highest term any tablet reported for the partition; 0 when none. */
   maxReportedTerm(tid: Tid, pid: Pid): Term;
+  /** Sequence number of the latest report from any tablet (0 before the first). */
+  reportSeq(): number;
+  /** Sequence number of the tablet's latest report; 0 when it has none. */
+  lastReportSeq(endpoint: Endpoint): number;
 }
 
 export class ObservedCluster implements ObservedView {
   private readonly tablets = new Map<Endpoint, TabletHealth>();
   private readonly reports = new Map<Endpoint, Map<string, ReplicaReport>>();
+  private readonly reportSeqs = new Map<Endpoint, number>();
+  private seq = 0;
 
   /** Forgets every report; keeps the given tablet states. Used when leadership is won. */
   reset(tablets: readonly TabletInfo[]): void {
     this.tablets.clear();
     this.reports.clear();
+    this.reportSeqs.clear();
     for (const t of tablets) this.tablets.set(t.endpoint, { healthy: t.healthy, sinceMs: t.sinceMs });
   }
 
@@ -43,13 +50,26 @@ export class ObservedCluster implements ObservedView {
     const before = this.tablets.get(endpoint);
     if (before === undefined || before.healthy !== healthy) this.tablets.set(endpoint, { healthy, sinceMs: nowMs });
     // A tablet that went away or restarted may hold anything now: wait for its next report.
-    if (!healthy || restarted) this.reports.delete(endpoint);
+    if (!healthy || restarted) {
+      this.reports.delete(endpoint);
+      this.reportSeqs.delete(endpoint);
+    }
   }
 
   setReport(endpoint: Endpoint, replicas: readonly ReplicaReport[]): void {
     const map = new Map<string, ReplicaReport>();
     for (const r of replicas) map.set(partitionKey(r.tid, r.pid), { ...r });
     this.reports.set(endpoint, map);
+    this.seq += 1;
+    this.reportSeqs.set(endpoint, this.seq);
+  }
+
+  reportSeq(): number {
+    return this.seq;
+  }
+
+  lastReportSeq(endpoint: Endpoint): number {
+    return this.reportSeqs.get(endpoint) ?? 0;
   }
 
   isHealthy(endpoint: Endpoint): boolean {

@@ -36,6 +36,10 @@ export interface TaskContext {
   readonly random: Random;
   /** Highest term any known op reserved for this partition (so a new selection never reuses one). */
   readonly reservedTermMax: Term;
+  /** How long the current task has been running. */
+  readonly taskElapsedMs: number;
+  /** The tablet reported after the current task began (its offsets are not older than the task). */
+  reportedSinceTaskStart(endpoint: Endpoint): boolean;
 }
 
 /** A child op a task asks the engine to create (RecoverTable's decision). */
@@ -44,9 +48,11 @@ export interface SpawnRequest {
   data: OpData;
 }
 
+/** Outcome of a nameserver-local step: done (with the change to make), failed, or not decidable yet. */
 export type ApplyResult =
-  | { ok: true; partition?: PartitionMeta; data?: OpData; spawn?: SpawnRequest }
-  | { ok: false; error: string };
+  | { status: 'done'; partition?: PartitionMeta; data?: OpData; spawn?: SpawnRequest }
+  | { status: 'failed'; error: string }
+  | { status: 'wait' };
 
 export interface TaskSpec<T extends Task> {
   /** The tablet the task commands; null for a nameserver-local task. */
@@ -106,19 +112,25 @@ function selectLeader(task: TaskOf<'kSelectLeader'>, ctx: TaskContext): ApplyRes
   const data = changeLeaderData(ctx.op);
   const p = ctx.partition;
   const exclude = data.oldLeader === null ? [] : [data.oldLeader];
+  // Offsets must not predate the decision (OpenMLDB asks every follower at this point): wait for a
+  // report from each healthy follower made after this task began, for at most reportWaitMs.
+  const eligible = aliveFollowers(p).filter((e) => !exclude.includes(e) && ctx.observed.isHealthy(e));
+  const fresh = eligible.filter((e) => ctx.reportedSinceTaskStart(e) && report(ctx, e) !== undefined);
+  if (fresh.length < eligible.length && ctx.taskElapsedMs < ctx.config.reportWaitMs) return { status: 'wait' };
   let candidate: Endpoint | undefined;
   if (data.candidate !== null) {
     const r = replicaOn(p, data.candidate);
     if (r === undefined || r.isLeader || !r.isAlive || !ctx.observed.isHealthy(data.candidate)) {
-      return { ok: false, error: `candidate[${data.candidate}] is not an alive follower. name[${ctx.op.name}] pid[${ctx.op.pid}]` };
+      return { status: 'failed', error: `candidate[${data.candidate}] is not an alive follower. name[${ctx.op.name}] pid[${ctx.op.pid}]` };
     }
+    if (!fresh.includes(data.candidate)) return ctx.taskElapsedMs < ctx.config.taskTimeoutMs.kSelectLeader ? { status: 'wait' } : { status: 'failed', error: `no status from candidate[${data.candidate}]` };
     candidate = data.candidate;
   } else {
-    candidate = bestFollower(p, ctx, ctx.op.tid, exclude);
-    if (candidate === undefined) return { ok: false, error: 'no alive follower' };
+    const stale = eligible.filter((e) => !fresh.includes(e));
+    candidate = bestFollower(p, ctx, ctx.op.tid, [...exclude, ...stale]);
+    if (candidate === undefined) return { status: 'failed', error: 'no alive follower' };
   }
-  const candidateReport = report(ctx, candidate);
-  if (candidateReport === undefined) return { ok: false, error: `no status from candidate[${candidate}]` };
+  const candidateReport = report(ctx, candidate)!;
   const termMax = Math.max(
     currentTerm(p),
     maxHistoryTerm(p.termOffsets),
@@ -135,37 +147,37 @@ function selectLeader(task: TaskOf<'kSelectLeader'>, ctx: TaskContext): ApplyRes
     followers,
     startOffset: candidateReport.offset + 1,
   };
-  return { ok: true, data: { ...data, candidate, selected } };
+  return { status: 'done', data: { ...data, candidate, selected } };
 }
 
 function updateLeaderInfo(ctx: TaskContext): ApplyResult {
   const data = changeLeaderData(ctx.op);
   const sel = selection(ctx.op);
   let p = ctx.partition;
-  if (replicaOn(p, sel.candidate) === undefined) return { ok: false, error: `candidate[${sel.candidate}] is no longer a replica` };
+  if (replicaOn(p, sel.candidate) === undefined) return { status: 'failed', error: `candidate[${sel.candidate}] is no longer a replica` };
   if (data.oldLeader !== null && replicaOn(p, data.oldLeader) !== undefined) {
     p = withReplica(p, data.oldLeader, { isLeader: false, isAlive: data.handOver }, data.handOver);
   }
   p = withReplica(p, sel.candidate, { isLeader: true, isAlive: true });
   p = withTerm(p, sel.newTerm, sel.startOffset);
-  return { ok: true, partition: p };
+  return { status: 'done', partition: p };
 }
 
 /** Pure decision of RecoverTable (openmldb.md §6.3): which op brings `endpoint`'s replica back. */
 export function recoverDecision(ctx: TaskContext, endpoint: Endpoint): ApplyResult {
   const p = ctx.partition;
   const meta = replicaOn(p, endpoint);
-  if (meta === undefined) return { ok: false, error: `pid[${p.pid}] is not in ${endpoint}` };
+  if (meta === undefined) return { status: 'failed', error: `pid[${p.pid}] is not in ${endpoint}` };
   const own = report(ctx, endpoint);
   const loaded = own !== undefined && own.role !== 'none' && own.state !== 'unassigned';
   if (p.replicas.length === 1) {
     const spawn: SpawnRequest = loaded
       ? { type: 'kUpdatePartitionStatusOP', data: { kind: 'partitionStatus', endpoint, isLeader: true, isAlive: true } }
       : { type: 'kReLoadTableOP', data: { kind: 'replica', endpoint } };
-    return { ok: true, spawn };
+    return { status: 'done', spawn };
   }
   const leader = aliveLeader(p);
-  if (leader === undefined) return { ok: false, error: `leader endpoint is empty. name[${ctx.op.name}] pid[${p.pid}]` };
+  if (leader === undefined) return { status: 'failed', error: `leader endpoint is empty. name[${ctx.op.name}] pid[${p.pid}]` };
   const leaderSnapshotOffset = report(ctx, leader)?.snapshotOffset ?? 0;
   const matches = own !== undefined && (loaded || own.offset > 0) && matchTermOffset(p.termOffsets, own.term, own.offset);
   const canCatchUp = matches && own!.offset >= leaderSnapshotOffset;
@@ -174,7 +186,7 @@ export function recoverDecision(ctx: TaskContext, endpoint: Endpoint): ApplyResu
   else if (loaded) type = 'kReAddReplicaWithDropOP';
   else if (own !== undefined && canCatchUp) type = 'kReAddReplicaNoSendOP';
   else type = 'kReAddReplicaOP';
-  return { ok: true, spawn: { type, data: { kind: 'replica', endpoint } } };
+  return { status: 'done', spawn: { type, data: { kind: 'replica', endpoint } } };
 }
 
 type SpecTable = { [K in TaskKind]: TaskSpec<TaskOf<K>> };
@@ -317,10 +329,10 @@ export const TASK_SPECS: SpecTable = {
     endpoint: (t) => t.endpoint,
     command: (t, c) => ({ type: 'ChangeRole', tid: c.op.tid, pid: c.op.pid, role: 'leader', term: t.term, followers: t.followers }),
     apply: (t, c) => {
-      if (replicaOn(c.partition, t.endpoint) === undefined) return { ok: false, error: `${t.endpoint} is no longer a replica` };
+      if (replicaOn(c.partition, t.endpoint) === undefined) return { status: 'failed', error: `${t.endpoint} is no longer a replica` };
       const offset = report(c, t.endpoint)?.offset ?? 0;
       const p = withTerm(withReplica(c.partition, t.endpoint, { isLeader: true, isAlive: true }), t.term, offset + 1);
-      return { ok: true, partition: p };
+      return { status: 'done', partition: p };
     },
     isDone: (t, c) => {
       const r = report(c, t.endpoint);
@@ -336,8 +348,8 @@ export const TASK_SPECS: SpecTable = {
     endpoint: () => null,
     apply: (t, c) =>
       replicaOn(c.partition, t.endpoint) !== undefined
-        ? { ok: true }
-        : { ok: true, partition: withReplica(c.partition, t.endpoint, { isLeader: false, isAlive: false }) },
+        ? { status: 'done' }
+        : { status: 'done', partition: withReplica(c.partition, t.endpoint, { isLeader: false, isAlive: false }) },
     isDone: (t, c) => replicaOn(c.partition, t.endpoint) !== undefined,
     undo: (t) => [newTask({ kind: 'kDelTableInfo', endpoint: t.endpoint })],
     timeoutMs: byKind,
@@ -346,9 +358,9 @@ export const TASK_SPECS: SpecTable = {
     endpoint: () => null,
     apply: (t, c) => {
       const r = replicaOn(c.partition, t.endpoint);
-      if (r === undefined) return { ok: true };
-      if (r.isLeader && r.isAlive) return { ok: false, error: `can not del leader. pid ${c.op.pid} endpoint ${t.endpoint}` };
-      return { ok: true, partition: withoutReplica(c.partition, t.endpoint) };
+      if (r === undefined) return { status: 'done' };
+      if (r.isLeader && r.isAlive) return { status: 'failed', error: `can not del leader. pid ${c.op.pid} endpoint ${t.endpoint}` };
+      return { status: 'done', partition: withoutReplica(c.partition, t.endpoint) };
     },
     isDone: (t, c) => replicaOn(c.partition, t.endpoint) === undefined,
     undo: none,
@@ -357,9 +369,9 @@ export const TASK_SPECS: SpecTable = {
   kUpdateTableInfo: {
     endpoint: () => null,
     apply: (t, c) => {
-      if (replicaOn(c.partition, t.des) === undefined) return { ok: false, error: `des_endpoint[${t.des}] is not in partition[${c.op.pid}]` };
+      if (replicaOn(c.partition, t.des) === undefined) return { status: 'failed', error: `des_endpoint[${t.des}] is not in partition[${c.op.pid}]` };
       const p = withReplica(withoutReplica(c.partition, t.src), t.des, { isLeader: false, isAlive: true }, true);
-      return { ok: true, partition: p };
+      return { status: 'done', partition: p };
     },
     isDone: (t, c) => replicaOn(c.partition, t.src) === undefined && replicaOn(c.partition, t.des)?.isAlive === true,
     undo: none,
@@ -368,8 +380,8 @@ export const TASK_SPECS: SpecTable = {
   kUpdatePartitionStatus: {
     endpoint: () => null,
     apply: (t, c) => {
-      if (replicaOn(c.partition, t.endpoint) === undefined) return { ok: false, error: `pid[${c.op.pid}] is not in ${t.endpoint}` };
-      return { ok: true, partition: withReplica(c.partition, t.endpoint, { isLeader: t.isLeader, isAlive: t.isAlive }, true) };
+      if (replicaOn(c.partition, t.endpoint) === undefined) return { status: 'failed', error: `pid[${c.op.pid}] is not in ${t.endpoint}` };
+      return { status: 'done', partition: withReplica(c.partition, t.endpoint, { isLeader: t.isLeader, isAlive: t.isAlive }, true) };
     },
     isDone: (t, c) => {
       const r = replicaOn(c.partition, t.endpoint);
