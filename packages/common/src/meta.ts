@@ -72,6 +72,8 @@ export interface ReplicaStatus {
   recordCnt: number;
   memUsed: number;
   diskUsed: number;
+  /** Oldest offset still in the binlog (a follower further behind needs a snapshot). */
+  binlogFirstOffset?: number;
 }
 
 export function leaderOf(p: PartitionMeta): ReplicaMeta | undefined {

@@ -63,6 +63,7 @@ export class Replica {
       recordCnt: s.recordCnt,
       memUsed: s.memUsed,
       diskUsed: await diskUsage(this.dir),
+      binlogFirstOffset: await s.firstBinlogOffset(),
     };
   }
 }
