@@ -17,6 +17,7 @@ source "$here/scripts/lib/zk.sh"
 ZK_SESSION_TIMEOUT_MS="${ZK_SESSION_TIMEOUT_MS:-4000}"
 TABLET_HEARTBEAT_TIMEOUT_MS="${TABLET_HEARTBEAT_TIMEOUT_MS:-5000}"
 TABLE_STATUS_INTERVAL_MS="${TABLE_STATUS_INTERVAL_MS:-1000}"
+IN_SYNC_SILENT_MS="${IN_SYNC_SILENT_MS:-2000}"
 HEALTHY_TIMEOUT_S="${HEALTHY_TIMEOUT_S:-60}"
 ZK_ROOT_PATH_DEFAULT="/tessera"
 
@@ -73,6 +74,7 @@ write_nameserver_flags() {
 --zk_session_timeout=$ZK_SESSION_TIMEOUT_MS
 --tablet_heartbeat_timeout=$TABLET_HEARTBEAT_TIMEOUT_MS
 --get_table_status_interval=$TABLE_STATUS_INTERVAL_MS
+--in_sync_silent_ms=$IN_SYNC_SILENT_MS
 --auto_failover=true
 --log_level=info
 EOF

@@ -63,6 +63,8 @@ async function runNameserver(argv: string[]): Promise<void> {
     tabletHeartbeatTimeoutMs: flags.tablet_heartbeat_timeout,
     taskConcurrency: flags.name_server_task_concurrency,
     tableStatusIntervalMs: flags.get_table_status_interval,
+    inSyncLagEntriesMax: flags.in_sync_lag_entries,
+    inSyncSilentMsMax: flags.in_sync_silent_ms,
     partitionNumDefault: flags.partition_num,
     replicaNumDefault: flags.replica_num,
     requestTimeoutMs: flags.request_timeout,

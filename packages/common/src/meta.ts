@@ -74,6 +74,21 @@ export interface ReplicaStatus {
   diskUsed: number;
   /** Oldest offset still in the binlog (a follower further behind needs a snapshot). */
   binlogFirstOffset?: number;
+  /** On a leader: its replication towards each follower. */
+  replication?: ReplicationReport;
+}
+
+/** A leader's report of its replication (what the nameserver manages the in-sync set by). */
+export interface ReplicationReport {
+  term: Term;
+  offset: Offset;
+  /** The leader's clock when reported; lastAckMs values are on the same clock. */
+  nowMs: number;
+  /** The in-sync set as recorded in ZooKeeper, as the leader last heard it. */
+  inSync: Endpoint[];
+  /** Every follower writes wait for: recorded plus those the leader added on its own. */
+  waitingFor: Endpoint[];
+  followers: Array<{ endpoint: Endpoint; state: string; ackedOffset: number; lastAckMs: number; snapshotsSent: number }>;
 }
 
 export function leaderOf(p: PartitionMeta): ReplicaMeta | undefined {

@@ -14,6 +14,7 @@ import { MetadataStore } from './metadata.js';
 import { StatusPoller } from './status-poller.js';
 import { TabletControl } from './tablet-client.js';
 import { TabletTracker, type TabletInfo } from './tablets.js';
+import { InSyncManager } from './in-sync.js';
 
 
 export interface NameServerOptions {
@@ -25,6 +26,8 @@ export interface NameServerOptions {
   tabletHeartbeatTimeoutMs: number;
   taskConcurrency: number;
   tableStatusIntervalMs: number;
+  inSyncLagEntriesMax: number;
+  inSyncSilentMsMax: number;
   partitionNumDefault: number;
   replicaNumDefault: number;
   requestTimeoutMs: number;
@@ -43,6 +46,7 @@ export class NameServer {
   private meta!: MetadataStore;
   private control!: TabletControl;
   private poller!: StatusPoller;
+  private inSync!: InSyncManager;
   private admin!: Admin;
   private epoch = 0;
   private leading = false;
@@ -79,6 +83,10 @@ export class NameServer {
     this.meta = new MetadataStore(this.session, this.layout, this.log.child('meta'));
     this.control = new TabletControl(() => this.epoch, o.requestTimeoutMs);
     this.poller = new StatusPoller(this.tablets, this.control, o.tableStatusIntervalMs, this.log.child('status'));
+    this.inSync = new InSyncManager(this.meta, this.tablets, this.poller, this.control, { lagEntriesMax: o.inSyncLagEntriesMax, silentMsMax: o.inSyncSilentMsMax }, this.log.child('in-sync'));
+    this.poller.onPolled(() => {
+      if (this.leading) void this.inSync.reconcile();
+    });
     this.admin = new Admin({
       session: this.session, layout: this.layout, meta: this.meta, tablets: this.tablets, control: this.control, poller: this.poller,
       random: seededRandom(Date.now() >>> 0), defaults: { partitionNum: o.partitionNumDefault, replicaNum: o.replicaNumDefault }, log: this.log,
@@ -143,7 +151,7 @@ export class NameServer {
       const leader = p.replicas.find((x) => x.isLeader && x.isAlive);
       try {
         await this.control.changeRole(endpoint, r.isLeader
-          ? { tid: st.tid, pid: st.pid, role: 'leader', term, followers: p.replicas.filter((x) => !x.isLeader).map((x) => x.endpoint), replicaAck: table.replicaAck }
+          ? { tid: st.tid, pid: st.pid, role: 'leader', term, followers: p.replicas.filter((x) => !x.isLeader && x.isAlive).map((x) => x.endpoint), inSync: p.inSync, replicaAck: table.replicaAck }
           : { tid: st.tid, pid: st.pid, role: 'follower', term, ...(leader ? { leader: leader.endpoint } : {}), replicaAck: table.replicaAck });
         this.log.info(`assigned ${st.tid}_${st.pid} on ${endpoint} its role again (${r.isLeader ? 'leader' : 'follower'}, term ${term})`);
       } catch (err) {

@@ -19,6 +19,7 @@ export class StatusPoller {
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private lastPollMs = 0;
+  private readonly listeners: Array<() => void> = [];
 
   constructor(
     private readonly tablets: TabletTracker,
@@ -44,9 +45,15 @@ export class StatusPoller {
       this.polling = Promise.all(this.tablets.healthy().map((ep) => this.pollOne(ep))).then(() => {
         this.lastPollMs = Date.now();
         this.polling = undefined;
+        for (const l of this.listeners) l();
       });
     }
     return this.polling;
+  }
+
+  /** Calls `listener` after every completed poll of all tablets. */
+  onPolled(listener: () => void): void {
+    this.listeners.push(listener);
   }
 
   /** Polls now unless the last poll is younger than `maxAgeMs` (admin commands want fresh figures). */

@@ -63,7 +63,7 @@ export async function createTable(
       partitions.map(async (p) => {
         const leader = p.replicas.find((r) => r.isLeader)!;
         const followers = p.replicas.filter((r) => !r.isLeader).map((r) => r.endpoint);
-        await control.createReplica(leader.endpoint, { tid, pid: p.pid, schema, compressType, replicaAck, role: 'leader', term, followers });
+        await control.createReplica(leader.endpoint, { tid, pid: p.pid, schema, compressType, replicaAck, role: 'leader', term, followers, inSync: p.inSync });
         created.push({ endpoint: leader.endpoint, pid: p.pid });
       }),
     );

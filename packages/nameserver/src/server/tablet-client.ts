@@ -13,6 +13,7 @@ export interface CreateReplicaCommand {
   role: 'leader' | 'follower';
   term: number;
   followers?: string[];
+  inSync?: string[];
   leader?: string;
 }
 
@@ -38,7 +39,7 @@ export class TabletControl {
     return this.call(endpoint, '/v1/control/drop_replica', { tid, pid });
   }
 
-  changeRole(endpoint: string, cmd: { tid: number; pid: number; role: 'leader' | 'follower'; term: number; followers?: string[]; leader?: string; replicaAck?: ReplicaAck }): Promise<unknown> {
+  changeRole(endpoint: string, cmd: { tid: number; pid: number; role: 'leader' | 'follower'; term: number; followers?: string[]; inSync?: string[]; leader?: string; replicaAck?: ReplicaAck }): Promise<unknown> {
     return this.call(endpoint, '/v1/control/change_role', { ...cmd });
   }
 

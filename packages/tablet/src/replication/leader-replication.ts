@@ -41,7 +41,16 @@ export class LeaderReplication implements StreamHost {
   readonly term: number;
   readonly writeIds: WriteIdIndex;
   replicaAck: ReplicaAck;
-  private inSyncSet: Set<string>;
+  /** The in-sync set as the nameserver recorded it in ZooKeeper. */
+  private confirmed: Set<string>;
+  /**
+   * Followers this leader started waiting for on its own, having seen them reach every offset
+   * acknowledged so far, before the nameserver records them (Kafka's "maximal ISR"): waiting
+   * for more followers is always safe, so a follower is in sync here before it is in ZooKeeper.
+   */
+  private expanding = new Set<string>();
+  /** The highest offset acknowledged to a client (the high watermark). */
+  private acknowledged = 0;
   private readonly streams = new Map<string, FollowerStream>();
   private waiters: AckWaiter[] = [];
   private writeSignal: { promise: Promise<void>; resolve: () => void };
@@ -55,7 +64,7 @@ export class LeaderReplication implements StreamHost {
     this.term = o.term;
     this.writeIds = o.writeIds;
     this.replicaAck = o.replicaAck;
-    this.inSyncSet = new Set(o.inSync.filter((e) => o.followers.includes(e)));
+    this.confirmed = new Set(o.inSync.filter((e) => o.followers.includes(e)));
     this.writeSignal = signal();
     for (const f of o.followers) this.streams.set(f, new FollowerStream(f, this, o.http, o.log));
   }
@@ -64,8 +73,14 @@ export class LeaderReplication implements StreamHost {
     return [...this.streams.keys()];
   }
 
+  /** The in-sync set recorded in ZooKeeper. */
   get inSync(): string[] {
-    return [...this.inSyncSet];
+    return [...this.confirmed];
+  }
+
+  /** Every follower writes wait for: recorded plus expanding. */
+  get waitingFor(): string[] {
+    return [...new Set([...this.confirmed, ...this.expanding])];
   }
 
   progress(): FollowerProgress[] {
@@ -78,7 +93,8 @@ export class LeaderReplication implements StreamHost {
     for (const [f, s] of this.streams) {
       if (!followers.includes(f)) {
         this.streams.delete(f);
-        this.inSyncSet.delete(f);
+        this.confirmed.delete(f);
+        this.expanding.delete(f);
         void s.stop();
       }
     }
@@ -87,7 +103,21 @@ export class LeaderReplication implements StreamHost {
 
   /** The nameserver changed the in-sync set (already recorded in ZooKeeper). */
   setInSync(inSync: string[]): void {
-    this.inSyncSet = new Set(inSync.filter((e) => this.streams.has(e)));
+    this.confirmed = new Set(inSync.filter((e) => this.streams.has(e)));
+    for (const f of this.confirmed) this.expanding.delete(f);
+    this.checkWaiters();
+  }
+
+  /**
+   * Drops expanding followers that fell behind (`lagEntriesMax`) or stopped answering
+   * (`silentMsMax`): they were never recorded, so the leader may stop waiting for them alone.
+   */
+  pruneExpanding(nowMs: number, lagEntriesMax: number, silentMsMax: number): void {
+    for (const f of this.expanding) {
+      const p = this.streams.get(f)?.progress;
+      const behind = p ? this.store.offset - p.ackedOffset : Infinity;
+      if (!p || behind > lagEntriesMax || (behind > 0 && nowMs - p.lastAckMs > silentMsMax)) this.expanding.delete(f);
+    }
     this.checkWaiters();
   }
 
@@ -104,7 +134,11 @@ export class LeaderReplication implements StreamHost {
     });
   }
 
-  acked(): void {
+  acked(endpoint: string, offset: number): void {
+    if (!this.confirmed.has(endpoint) && !this.expanding.has(endpoint) && offset >= this.acknowledged && this.streams.get(endpoint)?.progress.state === 'stream') {
+      // It holds every acknowledged write: from now on writes wait for it too.
+      this.expanding.add(endpoint);
+    }
     this.checkWaiters();
   }
 
@@ -128,7 +162,10 @@ export class LeaderReplication implements StreamHost {
   /** Resolves when `offset` may be acknowledged to the client (replica_ack rules above). */
   waitAcked(offset: number): Promise<void> {
     if (this.deposedTerm !== undefined) return Promise.reject(new TesseraError('NOT_LEADER', `replica ${this.tid}_${this.pid} was deposed`));
-    if (this.replicaAck === 'leader' || this.minInSyncAcked() >= offset) return Promise.resolve();
+    if (this.replicaAck === 'leader' || this.minWaitingAcked() >= offset) {
+      if (offset > this.acknowledged) this.acknowledged = offset;
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
@@ -139,23 +176,27 @@ export class LeaderReplication implements StreamHost {
     });
   }
 
-  private minInSyncAcked(): number {
-    let min = Number.MAX_SAFE_INTEGER;
-    for (const f of this.inSyncSet) {
-      const s = this.streams.get(f);
-      const acked = s ? s.progress.ackedOffset : -1;
-      if (acked < min) min = acked;
+  /** Lowest offset confirmed by every follower writes wait for (the leader's offset if none). */
+  private minWaitingAcked(): number {
+    let min = this.store.offset;
+    for (const set of [this.confirmed, this.expanding]) {
+      for (const f of set) {
+        const s = this.streams.get(f);
+        const acked = s ? s.progress.ackedOffset : -1;
+        if (acked < min) min = acked;
+      }
     }
     return min;
   }
 
   private checkWaiters(): void {
     if (this.waiters.length === 0) return;
-    const min = this.minInSyncAcked();
+    const min = this.minWaitingAcked();
     const still: AckWaiter[] = [];
     for (const w of this.waiters) {
       if (w.offset <= min) {
         clearTimeout(w.timer);
+        if (w.offset > this.acknowledged) this.acknowledged = w.offset;
         w.resolve();
       } else {
         still.push(w);

@@ -19,6 +19,10 @@ export const REPLICATION = {
   snapshotChunkBytesMax: 1024 * 1024,
   /** Write ids remembered per leader replica for de-duplicating retried writes. */
   writeIdWindowEntries: 200_000,
+  /** A follower the leader waits for on its own (not yet recorded) is dropped past these. */
+  expandingLagEntriesMax: 10_000,
+  expandingSilentMsMax: 2_000,
+  expandingPruneIntervalMs: 500,
   /** How often the binlog retention is enforced. */
   retentionCheckIntervalMs: 5_000,
 } as const;

@@ -27,6 +27,18 @@ export interface ReplicationOptions {
   log: Logger;
 }
 
+export interface ReplicationProgress {
+  term: number;
+  offset: number;
+  /** The leader's clock when reported (lastAckMs values are on it). */
+  nowMs: number;
+  /** In-sync set recorded in ZooKeeper, as the leader last heard it. */
+  inSync: string[];
+  /** Followers writes wait for: recorded plus those the leader added on its own. */
+  waitingFor: string[];
+  followers: FollowerProgress[];
+}
+
 function key(r: { tid: number; pid: number }): string {
   return `${r.tid}_${r.pid}`;
 }
@@ -39,6 +51,7 @@ export class ReplicationManager {
   private readonly http = new HttpClient({ connectionsPerEndpoint: 8, timeoutMs: REPLICATION.appendTimeoutMs });
   private readonly receiver: SnapshotReceiver;
   private readonly retentionTimer: NodeJS.Timeout;
+  private readonly pruneTimer: NodeJS.Timeout;
   private stopped = false;
 
   constructor(
@@ -48,6 +61,11 @@ export class ReplicationManager {
     this.receiver = new SnapshotReceiver(o.log.child('snapshot'));
     this.retentionTimer = setInterval(() => void this.enforceRetention(), REPLICATION.retentionCheckIntervalMs);
     this.retentionTimer.unref();
+    this.pruneTimer = setInterval(() => {
+      const now = Date.now();
+      for (const lr of this.leaders.values()) lr.pruneExpanding(now, REPLICATION.expandingLagEntriesMax, REPLICATION.expandingSilentMsMax);
+    }, REPLICATION.expandingPruneIntervalMs);
+    this.pruneTimer.unref();
   }
 
   // ------------------------------------------------------------ role changes
@@ -112,9 +130,10 @@ export class ReplicationManager {
     }
   }
 
-  progress(replica: Replica): { inSync: string[]; followers: FollowerProgress[] } | undefined {
+  /** What the nameserver reads to manage the in-sync set (see docs/replication.md). */
+  progress(replica: Replica): ReplicationProgress | undefined {
     const lr = this.leaders.get(key(replica));
-    return lr ? { inSync: lr.inSync, followers: lr.progress() } : undefined;
+    return lr ? { term: lr.term, offset: replica.store.offset, nowMs: Date.now(), inSync: lr.inSync, waitingFor: lr.waitingFor, followers: lr.progress() } : undefined;
   }
 
   // ------------------------------------------------------------ the write path
@@ -303,6 +322,7 @@ export class ReplicationManager {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.retentionTimer);
+    clearInterval(this.pruneTimer);
     const all = [...this.leaders.values()];
     this.leaders.clear();
     await Promise.all(all.map((l) => l.stop('tablet stopping')));
