@@ -132,8 +132,12 @@ t.test('replication between three tablets', async (t) => {
   });
 
   await t.test('a deposed leader is refused by its followers and steps down', async (t) => {
-    // The "nameserver" makes c the leader of term 2 while a still believes it leads term 1.
+    // a is paused (SIGSTOP); meanwhile the "nameserver" makes c the leader of term 2. When a
+    // resumes it still believes it leads term 1.
+    a.kill('SIGSTOP');
     await http.call(c.endpoint, '/v1/control/change_role', { tid: TID, pid: PID, role: 'leader', term: 2, followers: [b.endpoint], replicaAck: 'all' });
+    await http.call(b.endpoint, '/v1/control/change_role', { tid: TID, pid: PID, role: 'follower', term: 2, leader: c.endpoint });
+    a.kill('SIGCONT');
     try {
       await put();
       t.fail('the old leader must not acknowledge');
