@@ -8,6 +8,8 @@
  * `TesseraError('COORD_ERROR')` with the ZooKeeper error name in `details.zkError`; no promise
  * this module creates is ever left unhandled; a pending call never outlives its native handle.
  * Ephemeral nodes are not re-created here: their owners listen for `connected` with `newSession`.
+ * A lost connection is noticed by sampling the native state (COORD_LIMITS.connectionPollMs) and on
+ * every call failing with ZCONNECTIONLOSS, because the native `connecting` event is not reliable.
  */
 import { EventEmitter } from 'node:events';
 import ZooKeeper from 'zookeeper';
