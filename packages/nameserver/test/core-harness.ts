@@ -131,8 +131,8 @@ export class Harness {
   }
 
   /** The nameserver dies: a prefix of its pending ZooKeeper writes lands, its answers are lost; a new one takes over. */
-  killNameserver(): void {
-    const landed = this.writes.length === 0 ? 0 : randomInt(this.random, this.writes.length + 1);
+  killNameserver(landedWrites?: number): void {
+    const landed = Math.min(landedWrites ?? randomInt(this.random, this.writes.length + 1), this.writes.length);
     for (const w of this.writes.splice(0).slice(0, landed)) this.applyWrite(w);
     this.inbox.length = 0;
     this.generation += 1;
@@ -166,13 +166,14 @@ export class Harness {
 
   private applyWrite(w: Write): void {
     this.writesApplied += 1;
+    // Effects carry private copies already: the engine never touches them again.
     if (w.kind === 'persistOp') {
-      this.zk.ops.set(w.op.id, cloneJson(w.op));
+      this.zk.ops.set(w.op.id, w.op);
       this.zk.opIndex = Math.max(this.zk.opIndex, w.opIndex);
     } else if (w.kind === 'deleteOp') {
       this.zk.ops.delete(w.opId);
     } else {
-      this.zk.tables.set(w.table.tid, cloneJson(w.table));
+      this.zk.tables.set(w.table.tid, w.table);
     }
   }
 
@@ -355,10 +356,11 @@ export class Harness {
   /** Ticks until every op is finished (or the bound is hit); returns the ticks used. */
   runUntilIdle(ticksMax = 2_000, tickMs = 100): number {
     for (let i = 0; i < ticksMax; i++) {
-      if (this.engine.ops().every((o) => o.status === 'kDone' || o.status === 'kFailed' || o.status === 'kCanceled')) return i;
+      if (this.engine.opSummaries().every((o) => o.status === 'kDone' || o.status === 'kFailed' || o.status === 'kCanceled')) return i;
       this.tick(tickMs);
     }
-    throw new Error(`ops still running after ${ticksMax} ticks: ${this.engine.ops().filter((o) => o.status === 'kInited' || o.status === 'kDoing').map((o) => `${o.id}:${o.type}@${o.tasks[o.taskIndex]?.kind ?? '-'}`).join(', ')}`);
+    const stuck = this.engine.opSummaries().filter((o) => o.status === 'kInited' || o.status === 'kDoing');
+    throw new Error(`ops still running after ${ticksMax} ticks: ${stuck.map((o) => `${o.id}:${o.type}@${o.currentTask ?? '-'}`).join(', ')}`);
   }
 
   /** Lets replication catch up. */
@@ -408,7 +410,7 @@ export interface InvariantOptions {
  */
 export function invariantViolations(h: Harness, options: InvariantOptions): string[] {
   const out: string[] = [];
-  const ops = h.engine.ops();
+  const ops = h.engine.opSummaries();
   const running = ops.filter((o) => o.status === 'kDoing');
   if (running.length > h.engine.config.taskConcurrency) out.push(`${running.length} ops running, concurrency is ${h.engine.config.taskConcurrency}`);
   const busy = new Set<string>();

@@ -95,6 +95,16 @@ interface PendingReply {
   data: unknown;
 }
 
+/** An op at a glance. */
+export interface OpSummary {
+  id: number;
+  type: OpType;
+  tid: Tid;
+  pid: Pid;
+  status: OpStatus;
+  currentTask: Task['kind'] | null;
+}
+
 export interface EngineOptions {
   random: Random;
   config?: Parameters<typeof engineConfig>[0];
@@ -188,6 +198,13 @@ export class NameserverEngine {
   /** Every op the engine knows, unfinished and finished, by id (copies). */
   ops(): Op[] {
     return [...this.doneOps, ...this.liveOps.values()].sort((a, b) => a.id - b.id).map(cloneJson);
+  }
+
+  /** One line per op, by id, without copying whole ops (cheap enough to call after every event). */
+  opSummaries(): OpSummary[] {
+    return this.allOps()
+      .map((o) => ({ id: o.id, type: o.type, tid: o.tid, pid: o.pid, status: o.status, currentTask: currentTask(o)?.kind ?? null }))
+      .sort((a, b) => a.id - b.id);
   }
 
   op(id: number): Op | undefined {
@@ -460,7 +477,8 @@ export class NameserverEngine {
       this.replyError(requestId, 'OP_STATE', `op is already rolling back. op_id[${opId}]`);
       return;
     }
-    if (isCommitted(op)) {
+    const committing = op.taskIndex === op.commitTaskIndex && rt.applyWaitTid !== null;
+    if (isCommitted(op) || committing) {
       this.replyError(requestId, 'OP_STATE', `op is past its commit task and can no longer be canceled. op_id[${opId}]`);
       return;
     }
@@ -731,10 +749,6 @@ export class NameserverEngine {
       this.completeTask(op, rt);
       return true;
     }
-    if (op.cancelRequested && op.rollback === undefined && !rt.inFlight && !isCommitted(op)) {
-      this.startRollback(op, rt, 'canceled', 'canceled by admin');
-      return true;
-    }
     let changed = false;
     if (rt.taskStartMs === null) {
       rt.taskStartMs = this.nowMs;
@@ -773,6 +787,14 @@ export class NameserverEngine {
         return true;
       }
       changed = true;
+    }
+
+    // A cancel takes effect between tasks or while a task waits; never while its command is in
+    // flight (the undo must not overtake it) and never once the commit task is done. A resumed op
+    // has re-checked its current task above, so a commit that already landed is not undone.
+    if (op.cancelRequested && op.rollback === undefined && !rt.inFlight && !isCommitted(op)) {
+      this.startRollback(op, rt, 'canceled', 'canceled by admin');
+      return true;
     }
 
     if (spec.command !== undefined && !rt.commandDone) {

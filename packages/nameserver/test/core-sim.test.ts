@@ -1,0 +1,251 @@
+/**
+ * Seeded simulation of the nameserver core (FoundationDB / TigerBeetle VOPR style). From one seed
+ * it derives a fault mix, a cluster and tables, then runs a safety phase — random admin commands
+ * (migrate, addreplica, delreplica, changeleader, makesnapshot; some invalid on purpose), cancels,
+ * concurrent writes, failed / lost / delayed tablet commands, failed ZooKeeper writes and the
+ * nameserver killed at random points — checking invariants after every tick, then a liveness
+ * phase without faults in which every op must end within a bound of ticks. A failed seed is
+ * printed with the end of its transcript; rerun one with TESSERA_SIM_SEED=<seed>.
+ *
+ * TESSERA_SIM_SEEDS=N runs N seeds (default 200); TESSERA_SIM_STEPS the ticks of the safety phase.
+ */
+import t from 'tap';
+import type { AdminCommand, Op, Random } from '../src/core/index.js';
+import { pick, randomInt, seededRandom } from '../src/core/index.js';
+import { Harness, invariantViolations } from './core-harness.js';
+
+const SEEDS = Number(process.env.TESSERA_SIM_SEEDS ?? 200);
+const ONE_SEED = process.env.TESSERA_SIM_SEED === undefined ? undefined : Number(process.env.TESSERA_SIM_SEED);
+const SAFETY_TICKS = Number(process.env.TESSERA_SIM_STEPS ?? 120);
+/** Every op must be finished this many ticks after faults stop. */
+const LIVENESS_TICKS_MAX = 3_000;
+const TICK_MS = 100;
+const TRANSCRIPT_TAIL_LINES = 80;
+
+const SIM_CONFIG = {
+  taskResendIntervalMs: 500,
+  persistRetryIntervalMs: 200,
+  tabletDownTaskGraceMs: 2_000,
+  reportWaitMs: 500,
+  catchUpTimeoutMs: 3_000,
+  syncDeltaEntriesMax: 2,
+  taskTimeoutMs: {
+    kPauseSnapshot: 4_000,
+    kRecoverSnapshot: 4_000,
+    kSendSnapshot: 4_000,
+    kLoadTable: 4_000,
+    kAddReplica: 4_000,
+    kDelReplica: 4_000,
+    kDropTable: 4_000,
+    kMakeSnapshot: 4_000,
+    kFenceLeader: 4_000,
+    kDemoteLeader: 4_000,
+    kChangeLeader: 4_000,
+    kChangeRole: 4_000,
+    kRestoreLeader: 4_000,
+    kCheckBinlogSyncProgress: 5_000,
+    kSelectLeader: 4_000,
+  },
+};
+
+interface Mix {
+  adminChance: number;
+  cancelChance: number;
+  killChance: number;
+  commandFailChance: number;
+  writeFailChance: number;
+  delayMaxMs: number;
+  writesPerTickMax: number;
+}
+
+function chance(random: Random, p: number): boolean {
+  return randomInt(random, 1_000_000) < p * 1_000_000;
+}
+
+/** The swarm: each seed gets its own fault mix, from quiet to hostile. */
+function mixFor(random: Random): Mix {
+  const level = randomInt(random, 4);
+  return {
+    adminChance: 0.15 + randomInt(random, 30) / 100,
+    cancelChance: [0, 0.02, 0.05, 0.1][randomInt(random, 4)]!,
+    killChance: [0, 0.01, 0.03, 0.06][level]!,
+    commandFailChance: [0, 0.03, 0.08, 0.15][level]!,
+    writeFailChance: [0, 0, 0.02, 0.05][level]!,
+    delayMaxMs: [0, 100, 300, 600][randomInt(random, 4)]!,
+    writesPerTickMax: randomInt(random, 5),
+  };
+}
+
+function randomCommand(h: Harness, random: Random, endpoints: string[]): AdminCommand {
+  const table = pick(random, [...h.zk.tables.values()]);
+  const pid = randomInt(random, table.partitionNum);
+  const p = table.partitions.find((x) => x.pid === pid)!;
+  const members = p.replicas.map((r) => r.endpoint);
+  const leader = p.replicas.find((r) => r.isLeader)?.endpoint ?? pick(random, endpoints);
+  const followers = p.replicas.filter((r) => !r.isLeader).map((r) => r.endpoint);
+  const outsiders = endpoints.filter((e) => !members.includes(e));
+  const base = { db: table.schema.db, name: table.schema.name };
+  // Mostly valid arguments; now and then a wrong one, which must be refused cleanly.
+  const follower = followers.length > 0 && !chance(random, 0.1) ? pick(random, followers) : pick(random, endpoints);
+  const outsider = outsiders.length > 0 && !chance(random, 0.1) ? pick(random, outsiders) : pick(random, endpoints);
+  const kinds = ['migrate', 'migrate', 'migrate', 'changeleader', 'changeleader', 'makesnapshot'];
+  if (members.length < endpoints.length) kinds.push('addreplica');
+  if (members.length > 2) kinds.push('delreplica');
+  switch (pick(random, kinds)) {
+    case 'migrate':
+      return { type: 'migrate', ...base, src: chance(random, 0.05) ? leader : follower, des: outsider, pids: [pid] };
+    case 'addreplica':
+      return { type: 'addreplica', ...base, pids: [pid], endpoint: outsider };
+    case 'delreplica':
+      return { type: 'delreplica', ...base, pids: [pid], endpoint: follower };
+    case 'changeleader': {
+      const roll = randomInt(random, 10);
+      if (roll < 7) return { type: 'changeleader', ...base, pid, candidate: follower };
+      if (roll < 9) return { type: 'changeleader', ...base, pid, auto: true };
+      return { type: 'changeleader', ...base, pid };
+    }
+    default:
+      return { type: 'makesnapshot', ...base, pid };
+  }
+}
+
+interface Before {
+  layout: string[];
+  leader: string | undefined;
+}
+
+interface SimResult {
+  violations: string[];
+  ops: number;
+  kills: number;
+}
+
+function runSeed(seed: number): { result: SimResult; transcript: string[] } {
+  const random = seededRandom(seed);
+  const mix = mixFor(random);
+  const endpoints = Array.from({ length: 4 + randomInt(random, 2) }, (_, i) => `ep${i + 1}`);
+  const h = new Harness({
+    tablets: endpoints,
+    seed,
+    asyncWrites: chance(random, 0.5),
+    config: { ...SIM_CONFIG, taskConcurrency: 1 + randomInt(random, 3) },
+  });
+  const violations: string[] = [];
+  let kills = 0;
+  for (let i = 0, n = 1 + randomInt(random, 2); i < n; i++) h.createTable(`t${i}`, 2 + randomInt(random, 3), 2 + randomInt(random, 2));
+
+  let faultsOn = true;
+  h.faults = {
+    command: () => {
+      if (!faultsOn || !chance(random, mix.commandFailChance)) return 'deliver';
+      return pick(random, ['failBefore', 'failBefore', 'failAfter', 'dropReply'] as const);
+    },
+    retryable: () => chance(random, 0.5),
+    write: () => faultsOn && chance(random, mix.writeFailChance),
+    delayMs: () => (faultsOn && mix.delayMaxMs > 0 ? randomInt(random, mix.delayMaxMs) : 0),
+  };
+
+  // "A failed or canceled op leaves the partition as before": the partition as each op starts
+  // (metadata cannot change between the op's start write and its first task).
+  const beforeByOp = new Map<number, Before>();
+  const seenStart = new Set<number>();
+  const snapshot = (tid: number, pid: number): Before => ({
+    layout: h.layout(tid, pid),
+    leader: h.partition(tid, pid).replicas.find((r) => r.isLeader && r.isAlive)?.endpoint,
+  });
+  const checkFinished = (op: Op): void => {
+    const before = beforeByOp.get(op.id);
+    if (before === undefined) return;
+    beforeByOp.delete(op.id);
+    if (op.status === 'kDone' || op.rollback === undefined) return;
+    const now = snapshot(op.tid, op.pid);
+    if (JSON.stringify(now.layout) !== JSON.stringify(before.layout) || now.leader !== before.leader) {
+      violations.push(`op ${op.id} ${op.type} ${op.status} changed ${op.tid}/${op.pid}: ${before.layout.join(' ')} -> ${now.layout.join(' ')}`);
+    }
+  };
+  h.onStep = (effects) => {
+    for (const e of effects) {
+      if (e.kind === 'persistOp' && e.op.status === 'kDoing' && e.op.taskIndex === 0 && !seenStart.has(e.op.id)) {
+        seenStart.add(e.op.id);
+        beforeByOp.set(e.op.id, snapshot(e.op.tid, e.op.pid));
+      }
+      const id = e.kind === 'deleteOp' ? e.opId : e.kind === 'persistOp' && e.op.status === 'kFailed' ? e.op.id : undefined;
+      if (id === undefined || !beforeByOp.has(id)) continue;
+      const op = h.engine.op(id);
+      if (op !== undefined) checkFinished(op);
+    }
+  };
+
+  const tick = (): void => {
+    h.tick(TICK_MS);
+    const found = invariantViolations(h, { allAlive: true });
+    if (found.length > 0) violations.push(...found.map((v) => `t=${h.nowMs}: ${v}`));
+  };
+
+  try {
+    for (let step = 0; step < SAFETY_TICKS && violations.length === 0; step++) {
+      for (const table of h.zk.tables.values()) {
+        for (const p of table.partitions) if (mix.writesPerTickMax > 0) h.write(table.tid, p.pid, randomInt(random, mix.writesPerTickMax + 1));
+      }
+      if (chance(random, mix.adminChance)) {
+        h.admin(randomCommand(h, random, endpoints));
+      }
+      if (chance(random, mix.cancelChance)) {
+        const live = h.engine.opSummaries().filter((o) => o.status === 'kInited' || o.status === 'kDoing');
+        if (live.length > 0) h.admin({ type: 'cancelop', opId: pick(random, live).id });
+      }
+      if (chance(random, 0.01)) {
+        const failed = h.engine.opSummaries().filter((o) => o.status === 'kFailed');
+        if (failed.length > 0) h.admin({ type: 'deleteop', opId: pick(random, failed).id });
+      }
+      if (chance(random, mix.killChance)) {
+        kills += 1;
+        h.killNameserver();
+      }
+      tick();
+    }
+    // Liveness: faults stop; every op must finish within the bound.
+    faultsOn = false;
+    let ticks = 0;
+    while (violations.length === 0 && h.engine.opSummaries().some((o) => o.status === 'kInited' || o.status === 'kDoing')) {
+      if (ticks++ >= LIVENESS_TICKS_MAX) {
+        const stuck = h.engine.opSummaries().filter((o) => o.status === 'kInited' || o.status === 'kDoing');
+        violations.push(`ops not finished ${LIVENESS_TICKS_MAX} ticks after faults stopped: ${stuck.map((o) => `${o.id}:${o.type}@${o.currentTask ?? '-'}`).join(', ')}`);
+        break;
+      }
+      tick();
+    }
+    if (violations.length === 0) {
+      h.replicateFully();
+      h.reportAll();
+      violations.push(...invariantViolations(h, { allAlive: true }).map((v) => `end: ${v}`));
+    }
+  } catch (err) {
+    violations.push(`threw: ${(err as Error).stack ?? String(err)}`);
+  }
+  return { result: { violations, ops: h.engine.opSummaries().length, kills }, transcript: h.transcript };
+}
+
+/** Generous per-seed allowance for the timeout (a seed takes a few tens of ms), also when run with plain node. */
+const SEED_TIMEOUT_MS = 1_000;
+const SIM_TIMEOUT_MS = 60_000 + SEEDS * SEED_TIMEOUT_MS;
+t.setTimeout(SIM_TIMEOUT_MS);
+
+t.test(`seeded simulation (${ONE_SEED === undefined ? `${SEEDS} seeds` : `seed ${ONE_SEED}`})`, { timeout: SIM_TIMEOUT_MS }, async (t) => {
+  const seeds = ONE_SEED === undefined ? Array.from({ length: SEEDS }, (_, i) => i + 1) : [ONE_SEED];
+  let ops = 0;
+  let kills = 0;
+  const failedSeeds: number[] = [];
+  for (const seed of seeds) {
+    const { result, transcript } = runSeed(seed);
+    ops += result.ops;
+    kills += result.kills;
+    if (result.violations.length > 0) {
+      failedSeeds.push(seed);
+      t.fail(`seed ${seed}: ${result.violations.slice(0, 5).join('\n')}\n--- last ${TRANSCRIPT_TAIL_LINES} lines (rerun with TESSERA_SIM_SEED=${seed})\n${transcript.slice(-TRANSCRIPT_TAIL_LINES).join('\n')}`);
+      if (failedSeeds.length >= 3) break;
+    }
+  }
+  t.same(failedSeeds, [], `failing seeds: ${failedSeeds.join(' ')}`);
+  t.ok(ops > seeds.length, `${ops} ops ran, ${kills} nameserver kills`);
+});
