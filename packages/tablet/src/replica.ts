@@ -15,6 +15,8 @@ export class Replica {
   followers: string[] = [];
   leaderHint: string | undefined;
   replicaAck: ReplicaAck = 'all';
+  /** A leader fenced for a hand-over: it refuses writes but keeps replicating. */
+  fenced = false;
 
   constructor(store: ReplicaStore, dir: string, state: ReplicaState) {
     this.store = store;
@@ -39,6 +41,7 @@ export class Replica {
     if (this.role !== 'leader') {
       throw new TesseraError('NOT_LEADER', `replica ${this.tid}_${this.pid} is a ${this.role}`, this.leaderHint ? { leader: this.leaderHint } : undefined);
     }
+    if (this.fenced) throw new TesseraError('NOT_LEADER', `replica ${this.tid}_${this.pid} is handing its leadership over`);
   }
 
   /** Refuses a read unless this replica is serving (any role). */
@@ -49,7 +52,7 @@ export class Replica {
     if (this.state === 'loading') throw new TesseraError('REPLICA_NOT_SERVING', `replica ${this.tid}_${this.pid} is loading`);
   }
 
-  async status(): Promise<ReplicaStatus> {
+  async status(): Promise<ReplicaStatus & { followers?: string[]; fenced?: boolean }> {
     const s = this.store;
     return {
       tid: this.tid,
@@ -64,6 +67,7 @@ export class Replica {
       memUsed: s.memUsed,
       diskUsed: await diskUsage(this.dir),
       binlogFirstOffset: await s.firstBinlogOffset(),
+      ...(this.role === 'leader' ? { followers: [...this.followers], fenced: this.fenced } : {}),
     };
   }
 }

@@ -112,6 +112,7 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     replica.term = term;
     replica.followers = r === 'leader' ? followers : [];
     replica.leaderHint = r === 'leader' ? undefined : leader;
+    replica.fenced = false;
     if (ack) replica.replicaAck = ack;
     if (replica.state === 'unassigned') replica.state = replica.store.incomplete ? 'loading' : 'normal';
     await hooks.roleChanged(replica, inSync);

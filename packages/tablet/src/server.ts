@@ -9,6 +9,7 @@ import { ReplicaManager } from './replica-manager.js';
 import { registerDataRoutes } from './routes-data.js';
 import { EpochFence, registerControlRoutes } from './routes-control.js';
 import { ReplicationManager } from './replication/manager.js';
+import { registerOpRoutes } from './routes-ops.js';
 
 export interface TabletOptions {
   endpoint: string;
@@ -57,6 +58,7 @@ export class TabletServer {
       dropping: (r) => repl.dropping(r),
     });
     repl.register(this.app, this.fence);
+    registerOpRoutes(this.app, this.replicas, this.fence, repl, options.endpoint);
     this.app.get('/v1/health', async () => ({ ok: true, endpoint: options.endpoint }));
     // A no-op round trip: the HTTP/msgpack floor that every data route pays (benchmarks use it).
     this.app.post('/v1/ping', async () => ({ ok: true }));

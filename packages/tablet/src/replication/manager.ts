@@ -121,6 +121,30 @@ export class ReplicationManager {
     await this.roleChanged(replica, undefined);
   }
 
+  /**
+   * Creates `replica` on `des` as an empty follower (idempotent: an existing one is fine); the
+   * content arrives by replication once the leader adds it as a follower.
+   */
+  async createFollowerOn(replica: Replica, des: string, nsEpoch: number, selfEndpoint: string): Promise<void> {
+    const info = replica.store.info;
+    try {
+      await this.http.call(des, '/v1/control/create_replica', {
+        tid: info.tid, pid: info.pid, schema: info.schema, compressType: info.compressType, replicaAck: replica.replicaAck,
+        role: 'follower', term: replica.term, leader: selfEndpoint, nsEpoch,
+      });
+    } catch (err) {
+      if ((err as TesseraError).code !== 'TABLE_EXISTS') throw err;
+    }
+  }
+
+  /** Lowest offset confirmed by any follower of a leader replica; undefined if none or not leading. */
+  lowestFollowerOffset(replica: Replica): number | undefined {
+    const lr = this.leaders.get(key(replica));
+    if (!lr) return undefined;
+    const offsets = lr.progress().map((f) => f.ackedOffset);
+    return offsets.length === 0 ? undefined : Math.max(0, Math.min(...offsets));
+  }
+
   async dropping(replica: Replica): Promise<void> {
     this.receiver.cancel(replica);
     const lr = this.leaders.get(key(replica));
@@ -310,7 +334,8 @@ export class ReplicationManager {
     if (this.stopped) return;
     for (const r of this.replicas.all()) {
       const below = r.store.offset - this.o.binlogRetentionEntries + 1;
-      if (below <= 1 || r.state === 'loading') continue;
+      // A paused replica keeps its binlog: an op is bringing a new replica up from it.
+      if (below <= 1 || r.state === 'loading' || r.state === 'snapshotPaused') continue;
       try {
         if ((await r.store.firstBinlogOffset()) < below) await r.store.truncateBinlog(below);
       } catch (err) {
