@@ -1,1 +1,2 @@
 export { benchTablet } from './tablet-bench.js';
+export { benchCluster } from './cluster-bench.js';

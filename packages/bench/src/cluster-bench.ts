@@ -1,0 +1,160 @@
+/**
+ * `pnpm bench cluster`: a real cluster (ZooKeeper, one nameserver, three tablets) driven through
+ * the SDK. For each replica_ack (`all`, `leader`) a table of 8 partitions × 3 replicas gets
+ * single-row puts at 64 in flight, batches of 100 rows at 8 in flight, and gets at 64 in flight.
+ * In the same run, the raw classic-level chained-batch rate in one process bounds them: every row
+ * is written three times on this one machine, so raw ÷ 3 is the limit. Last line: one JSON object.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { waitFor, type TableInfo } from '@tessera/common';
+import { Client } from '@tessera/client';
+import { spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type ZkServer } from '@tessera/testkit';
+import { measureRawLevel } from './raw-level.js';
+import { printFigure, round, runLoad, type LoadResult } from './measure.js';
+
+const DURATION_MS = Number(process.env.TESSERA_BENCH_DURATION_MS ?? 5000);
+const DB = 'bench_db';
+const ZK_ROOT = '/bench';
+const PARTITIONS = 8;
+const REPLICAS = 3;
+const KEYS = 10_000;
+const PAYLOAD = 'x'.repeat(64);
+/** The raw rate is measured with the value size the tablet benchmark uses for these rows. */
+const RAW_VALUE_BYTES = 100;
+const READY_TIMEOUT_MS = 60_000;
+const MODES = ['all', 'leader'] as const;
+type Mode = (typeof MODES)[number];
+
+const columns = [
+  { name: 'key', type: 'string' }, { name: 'ts', type: 'timestamp' }, { name: 'payload', type: 'string' }, { name: 'n', type: 'int64' },
+] as const;
+
+interface ModeFigures {
+  put: LoadResult;
+  batch: LoadResult;
+  get: LoadResult;
+  /** Fewest in-sync followers of any partition, seen after each write phase. */
+  inSyncMin: number;
+}
+
+export async function benchCluster(): Promise<Record<string, number>> {
+  const dir = tempDir('bench-cluster');
+  let zk: ZkServer | undefined;
+  let client: Client | undefined;
+  const firstErrors = new Map<string, string>();
+  try {
+    process.stdout.write(`cluster benchmark: ${DURATION_MS} ms per figure; ZooKeeper, 1 nameserver, 3 tablets and the SDK all on this machine\n`);
+    const raw = await measureRawLevel(path.join(dir, 'raw'), 300_000, RAW_VALUE_BYTES, 100);
+
+    zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
+    const common = { zk_cluster: zk.connectString, zk_root_path: ZK_ROOT, log_level: 'warn' };
+    await spawnRole('nameserver', common, { logFile: path.join(dir, 'ns.log') });
+    for (let i = 1; i <= 3; i++) await spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`) }, { logFile: path.join(dir, `t${i}.log`) });
+    const c = (client = await Client.connect({ zkCluster: zk.connectString, zkRootPath: ZK_ROOT, connectionsPerTablet: 64, requestTimeoutMs: 30_000 }));
+    await waitFor('3 healthy tablets', async () => (await c.admin.showtablet({})).tablets.filter((x) => x.state === 'kTabletHealthy').length === 3, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100 });
+    await c.createDatabase(DB);
+    for (const mode of MODES) {
+      await c.createTable(DB, { name: `bench_${mode}`, partitionNum: PARTITIONS, replicaNum: REPLICAS, replicaAck: mode, columns: [...columns], indexes: [{ name: 'key', keys: ['key'], ts: 'ts' }] });
+      await waitFor(`bench_${mode}: every partition with a leader and 2 alive in-sync followers`, async () => fullyReplicated((await c.admin.showschema({ db: DB, name: `bench_${mode}` })).table), { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100 });
+      // One row per key, so that gets find rows and every leader is known to serve.
+      await waitFor(`bench_${mode}: warm-up writes accepted`, async () => {
+        for (let k = 0; k < KEYS; k += 500) await c.putBatch(DB, `bench_${mode}`, Array.from({ length: 500 }, (_, i) => row(k + i)));
+        return (await c.get(DB, `bench_${mode}`, { key: 'k0' })) !== undefined;
+      }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 500 });
+    }
+
+    const byMode = {} as Record<Mode, ModeFigures>;
+    let seq = KEYS;
+    for (const mode of MODES) {
+      const table = `bench_${mode}`;
+      const track = (phase: string, op: () => Promise<number>) => async (): Promise<number> => {
+        try {
+          return await op();
+        } catch (err) {
+          const key = `${mode} ${phase}`;
+          if (!firstErrors.has(key)) firstErrors.set(key, (err as Error)?.message ?? String(err));
+          throw err;
+        }
+      };
+      const inSyncNow = async (): Promise<number> => Math.min(...(await c.admin.showschema({ db: DB, name: table })).table.partitions.map((p) => p.inSync.length));
+      const put = await runLoad(64, DURATION_MS, track('put', async () => {
+        await c.put(DB, table, row(seq++));
+        return 1;
+      }));
+      let inSyncMin = await inSyncNow();
+      const batch = await runLoad(8, DURATION_MS, track('putBatch', async () => {
+        const rows = Array.from({ length: 100 }, () => row(seq++));
+        await c.putBatch(DB, table, rows);
+        return 100;
+      }));
+      inSyncMin = Math.min(inSyncMin, await inSyncNow());
+      const get = await runLoad(64, DURATION_MS, track('get', async () => {
+        await c.get(DB, table, { key: `k${Math.floor(Math.random() * KEYS)}` });
+        return 1;
+      }));
+      byMode[mode] = { put, batch, get, inSyncMin };
+    }
+
+    const limit = raw.rawBatchRowsPerS / REPLICAS;
+    const figures: Record<string, number> = {
+      raw_batch_rows_per_s: round(raw.rawBatchRowsPerS),
+      limit_rows_per_s: round(limit),
+    };
+    let errors = 0;
+    for (const mode of MODES) {
+      const m = byMode[mode];
+      Object.assign(figures, {
+        [`${mode}_put_rows_per_s`]: round(m.put.perSecond),
+        [`${mode}_put_p50_ms`]: m.put.p50Ms,
+        [`${mode}_put_p99_ms`]: m.put.p99Ms,
+        [`${mode}_put_batch100_rows_per_s`]: round(m.batch.perSecond),
+        [`${mode}_put_batch100_p99_ms`]: m.batch.p99Ms,
+        [`${mode}_get_per_s`]: round(m.get.perSecond),
+        [`${mode}_get_p99_ms`]: m.get.p99Ms,
+        [`${mode}_in_sync_followers_min`]: m.inSyncMin,
+        [`${mode}_errors`]: m.put.errors + m.batch.errors + m.get.errors,
+        [`ratio_batch_${mode}`]: round(m.batch.perSecond / limit, 3),
+        [`ratio_put_${mode}`]: round(m.put.perSecond / limit, 3),
+      });
+      errors += m.put.errors + m.batch.errors + m.get.errors;
+    }
+    figures.errors = errors;
+    const warnings = ['ns', 't1', 't2', 't3'].flatMap((f) => readFileSync(path.join(dir, `${f}.log`), 'utf8').split('\n').filter((l) => / (WARN|ERROR) /.test(l)).map((l) => `${f}: ${l}`));
+    figures.role_log_warnings = warnings.length;
+
+    for (const mode of MODES) {
+      const m = byMode[mode];
+      process.stdout.write(`-- replica_ack=${mode} (${PARTITIONS} partitions × ${REPLICAS} replicas)\n`);
+      printFigure('single-row puts, 64 in flight', figures[`${mode}_put_rows_per_s`]!, `rows/s (p50 ${m.put.p50Ms} ms, p99 ${m.put.p99Ms} ms)`);
+      printFigure('putBatch of 100 rows, 8 in flight', figures[`${mode}_put_batch100_rows_per_s`]!, `rows/s (p99 ${m.batch.p99Ms} ms a batch)`);
+      printFigure('gets, 64 in flight', figures[`${mode}_get_per_s`]!, `gets/s (p99 ${m.get.p99Ms} ms)`);
+      printFigure('ratio batched / limit', figures[`ratio_batch_${mode}`]!);
+      printFigure('ratio single puts / limit', figures[`ratio_put_${mode}`]!);
+      printFigure('fewest in-sync followers seen', m.inSyncMin, `of ${REPLICAS - 1}`);
+      printFigure('errors', figures[`${mode}_errors`]!);
+    }
+    process.stdout.write('-- the bound\n');
+    printFigure('raw classic-level chained batch', figures.raw_batch_rows_per_s!, `rows/s (one process, ${RAW_VALUE_BYTES}-byte values)`);
+    printFigure('limit = raw / 3', figures.limit_rows_per_s!, 'rows/s (each row is written 3 times here)');
+    if (byMode.all.inSyncMin < REPLICAS - 1) process.stdout.write(`warning: a follower left an in-sync set during the replica_ack=all run, so some of its writes were acknowledged by fewer than ${REPLICAS} replicas\n`);
+    for (const [what, msg] of firstErrors) process.stdout.write(`first error in ${what}: ${msg}\n`);
+    printFigure('WARN/ERROR lines in role logs', warnings.length);
+    for (const l of warnings.slice(0, 5)) process.stdout.write(`  ${l.slice(0, 300)}\n`);
+    return figures;
+  } finally {
+    await client?.close().catch(() => undefined);
+    await stopAllRoles();
+    await zk?.stop();
+    removeDir(dir);
+  }
+}
+
+function row(n: number): Record<string, string | number> {
+  return { key: `k${n % KEYS}`, ts: 1_000_000 + n, payload: PAYLOAD, n };
+}
+
+function fullyReplicated(t: TableInfo): boolean {
+  return t.partitions.length === PARTITIONS && t.partitions.every((p) =>
+    p.replicas.length === REPLICAS && p.replicas.every((r) => r.isAlive) && p.replicas.filter((r) => r.isLeader).length === 1 && p.inSync.length === REPLICAS - 1);
+}
