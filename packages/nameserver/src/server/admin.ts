@@ -14,6 +14,7 @@ import type { StatusPoller } from './status-poller.js';
 import type { TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
 import { createTable, dropTable, type TableDefaults } from './tables.js';
+import type { OpShell } from './op-shell.js';
 
 export interface AdminDeps {
   session: CoordSession;
@@ -23,12 +24,13 @@ export interface AdminDeps {
   control: TabletControl;
   poller: StatusPoller;
   random: Random;
+  ops: OpShell;
   defaults: TableDefaults;
   log: Logger;
 }
 
 /** showtable and info poll the tablets when their last report is older than this. */
-const STATUS_FRESH_MS = 250;
+const STATUS_FRESH_MS = 50;
 
 function str(body: Record<string, unknown>, field: string): string {
   const v = body[field];
@@ -61,12 +63,14 @@ export class Admin {
 
   async createtable(body: Record<string, unknown>): Promise<{ tid: number }> {
     const info = await createTable(body as unknown as CreateTableRequest, this.d);
+    this.d.ops.tableCreated(info);
     return { tid: info.tid };
   }
 
   async droptable(body: Record<string, unknown>): Promise<Record<string, never>> {
     const info = this.d.meta.requireTable(str(body, 'db'), str(body, 'name'));
     await dropTable(info, this.d);
+    this.d.ops.tableDropped(info.tid);
     return {};
   }
 

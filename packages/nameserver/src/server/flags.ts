@@ -16,6 +16,7 @@ export const NAMESERVER_FLAGS = {
   get_table_status_interval: { type: 'int', default: 2000, doc: 'ms between replica status polls of every tablet' },
   in_sync_lag_entries: { type: 'int', default: 100000, doc: 'a follower further behind its leader leaves the in-sync set' },
   in_sync_silent_ms: { type: 'int', default: 5000, doc: 'a follower behind and silent this long leaves the in-sync set' },
+  check_binlog_sync_progress_delta: { type: 'int', default: 1000, doc: 'a new replica counts as caught up within this many entries of its leader' },
   partition_num: { type: 'int', default: 8, doc: 'default partitions of a new table' },
   replica_num: { type: 'int', default: 3, doc: 'default replicas of a new table (capped by healthy tablets)' },
   request_timeout: { type: 'int', default: 20000, doc: 'ms a control request to a tablet may take' },

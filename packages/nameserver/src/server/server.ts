@@ -15,6 +15,8 @@ import { StatusPoller } from './status-poller.js';
 import { TabletControl } from './tablet-client.js';
 import { TabletTracker, type TabletInfo } from './tablets.js';
 import { InSyncManager } from './in-sync.js';
+import { OpShell } from './op-shell.js';
+import type { AdminCommand } from '../core/events.js';
 
 
 export interface NameServerOptions {
@@ -27,6 +29,7 @@ export interface NameServerOptions {
   taskConcurrency: number;
   tableStatusIntervalMs: number;
   inSyncLagEntriesMax: number;
+  syncDeltaEntriesMax: number;
   inSyncSilentMsMax: number;
   partitionNumDefault: number;
   replicaNumDefault: number;
@@ -35,6 +38,9 @@ export interface NameServerOptions {
 }
 
 type Handler = (body: Record<string, unknown>) => unknown;
+
+/** How often the op engine is ticked (its timeouts and resends are in its own config). */
+const OP_TICK_INTERVAL_MS = 500;
 
 export class NameServer {
   private readonly app: HttpServer;
@@ -47,6 +53,7 @@ export class NameServer {
   private control!: TabletControl;
   private poller!: StatusPoller;
   private inSync!: InSyncManager;
+  private ops!: OpShell;
   private admin!: Admin;
   private epoch = 0;
   private leading = false;
@@ -87,9 +94,13 @@ export class NameServer {
     this.poller.onPolled(() => {
       if (this.leading) void this.inSync.reconcile();
     });
+    const random = seededRandom(Date.now() >>> 0);
+    this.ops = new OpShell(this.session, this.layout, this.meta, this.tablets, this.poller, this.control, random, {
+      taskConcurrency: o.taskConcurrency, syncDeltaEntriesMax: o.syncDeltaEntriesMax, tickIntervalMs: OP_TICK_INTERVAL_MS,
+    }, this.log.child('ops'));
     this.admin = new Admin({
       session: this.session, layout: this.layout, meta: this.meta, tablets: this.tablets, control: this.control, poller: this.poller,
-      random: seededRandom(Date.now() >>> 0), defaults: { partitionNum: o.partitionNumDefault, replicaNum: o.replicaNumDefault }, log: this.log,
+      random, ops: this.ops, defaults: { partitionNum: o.partitionNumDefault, replicaNum: o.replicaNumDefault }, log: this.log,
     });
     this.registerRoutes();
     await this.app.listen({ host, port });
@@ -114,6 +125,7 @@ export class NameServer {
       await this.session.createOrSet(this.layout.autoFailover, String(this.options.autoFailover));
     }
     this.poller.start();
+    await this.ops.becomeLeader(this.epoch);
     this.leaderEndpoint = this.options.endpoint;
     this.leading = true;
     this.log.info(`leading with epoch ${this.epoch}`);
@@ -125,6 +137,7 @@ export class NameServer {
     if (this.leading) {
       this.log.warn('lost leadership; standing by');
       this.poller.stop();
+      this.ops.lostLeadership();
     }
     this.leading = false;
     this.leaderEndpoint = leader;
@@ -174,6 +187,17 @@ export class NameServer {
       showschema: (b) => a.showschema(b),
       info: (b) => a.info(b),
       confset: (b) => a.confset(b),
+      migrate: (b) => this.ops.admin({ type: 'migrate', ...b } as AdminCommand),
+      addreplica: (b) => this.ops.admin({ type: 'addreplica', ...b } as AdminCommand),
+      delreplica: (b) => this.ops.admin({ type: 'delreplica', ...b } as AdminCommand),
+      changeleader: (b) => this.ops.admin({ type: 'changeleader', ...b } as AdminCommand),
+      showopstatus: (b) => this.ops.admin({ type: 'showopstatus', ...b } as AdminCommand),
+      cancelop: (b) => this.ops.admin({ type: 'cancelop', ...b } as AdminCommand),
+      deleteop: (b) => this.ops.admin({ type: 'deleteop', ...b } as AdminCommand),
+      offlineendpoint: (b) => this.ops.admin({ type: 'offlineendpoint', ...b } as AdminCommand),
+      recoverendpoint: (b) => this.ops.admin({ type: 'recoverendpoint', ...b } as AdminCommand),
+      recovertable: (b) => this.ops.admin({ type: 'recovertable', ...b } as AdminCommand),
+      makesnapshot: (b) => this.ops.admin({ type: 'makesnapshot', ...b } as AdminCommand),
       confget: (b) => a.confget(b),
       disconnectzk: async () => {
         await this.session.disconnect();
@@ -219,6 +243,7 @@ export class NameServer {
     if (this.stopped) return;
     this.stopped = true;
     this.poller?.stop();
+    this.ops?.stop();
     this.tablets?.stop();
     await this.election?.stop().catch(() => undefined);
     await this.app.close();

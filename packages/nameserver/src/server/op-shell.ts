@@ -1,0 +1,267 @@
+/**
+ * The I/O shell around the pure op engine (core/engine.ts): turns ZooKeeper, tablet reports,
+ * timers and admin requests into engine events, one at a time, and carries out the effects it
+ * returns — tablet commands (with the nameserver epoch), op and table writes to ZooKeeper,
+ * replies — feeding each outcome back as an event. It holds no op logic of its own.
+ */
+import {
+  TesseraError, isErrorCode, type Logger, type ReplicaStatus, type TableInfo,
+} from '@tessera/common';
+import type { CoordSession, ZkLayout } from '@tessera/coord';
+import { NameserverEngine } from '../core/engine.js';
+import type { AdminCommand, EngineEffect, EngineEvent, ReplicaReport } from '../core/events.js';
+import type { Op, TabletCommand } from '../core/op.js';
+import type { Random } from '../core/random.js';
+import type { MetadataStore } from './metadata.js';
+import type { StatusPoller } from './status-poller.js';
+import type { TabletControl } from './tablet-client.js';
+import type { TabletTracker } from './tablets.js';
+
+export interface OpShellOptions {
+  taskConcurrency: number;
+  syncDeltaEntriesMax: number;
+  tickIntervalMs: number;
+}
+
+/** The tablet route and body of each engine command. */
+function route(cmd: TabletCommand): { path: string; body: Record<string, unknown> } {
+  const base = { tid: cmd.tid, pid: cmd.pid };
+  switch (cmd.type) {
+    case 'PauseSnapshot':
+      return { path: '/v1/control/pause_snapshot', body: base };
+    case 'RecoverSnapshot':
+      return { path: '/v1/control/recover_snapshot', body: base };
+    case 'SendSnapshot':
+      return { path: '/v1/control/send_snapshot', body: { ...base, des: cmd.des } };
+    case 'LoadTable':
+      return { path: '/v1/control/change_role', body: { ...base, role: cmd.role, term: cmd.term } };
+    case 'AddReplica':
+      return { path: '/v1/control/add_replica', body: { ...base, follower: cmd.follower } };
+    case 'DelReplica':
+      return { path: '/v1/control/del_replica', body: { ...base, follower: cmd.follower } };
+    case 'ChangeRole':
+      return { path: '/v1/control/change_role', body: { ...base, role: cmd.role, term: cmd.term, followers: cmd.followers } };
+    case 'FenceLeader':
+      return { path: '/v1/control/fence_leader', body: { ...base, term: cmd.term } };
+    case 'DropTable':
+      return { path: '/v1/control/drop_replica', body: base };
+    case 'MakeSnapshot':
+      return { path: '/v1/control/make_snapshot', body: cmd.endOffset === null ? base : { ...base, endOffset: cmd.endOffset } };
+  }
+}
+
+/** Answers that mean "already so": the command is idempotent, so they count as success. */
+function alreadyDone(cmd: TabletCommand, err: TesseraError): boolean {
+  return cmd.type === 'DropTable' && err.code === 'TABLE_NOT_FOUND';
+}
+
+type Pending = { resolve: (data: unknown) => void; reject: (err: unknown) => void };
+
+export class OpShell {
+  private engine: NameserverEngine;
+  private readonly queue: EngineEvent[] = [];
+  private processing = false;
+  private readonly pending = new Map<number, Pending>();
+  private nextRequestId = 1;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private leading = false;
+
+  constructor(
+    private readonly session: CoordSession,
+    private readonly layout: ZkLayout,
+    private readonly meta: MetadataStore,
+    private readonly tablets: TabletTracker,
+    poller: StatusPoller,
+    private readonly control: TabletControl,
+    private readonly random: Random,
+    private readonly options: OpShellOptions,
+    private readonly log: Logger,
+  ) {
+    this.engine = this.newEngine();
+    tablets.on('up', (t) => this.post({ type: 'tabletUp', endpoint: t.endpoint, nowMs: Date.now(), startup: t.registration?.startup === true }));
+    tablets.on('down', (t) => this.post({ type: 'tabletDown', endpoint: t.endpoint, nowMs: Date.now() }));
+    poller.onPolled(() => {
+      if (!this.leading) return;
+      for (const ep of tablets.healthy()) {
+        this.post({ type: 'tabletReport', endpoint: ep, replicas: poller.replicasOf(ep).map(toReport) });
+      }
+    });
+  }
+
+  private newEngine(): NameserverEngine {
+    return new NameserverEngine({
+      random: this.random,
+      config: { taskConcurrency: this.options.taskConcurrency, syncDeltaEntriesMax: this.options.syncDeltaEntriesMax },
+    });
+  }
+
+  /** The engine, for read-only queries (showopstatus rows, ops). */
+  get core(): NameserverEngine {
+    return this.engine;
+  }
+
+  /** Takes over: reads every op from ZooKeeper and hands the engine the cluster as it is. */
+  async becomeLeader(nsEpoch: number): Promise<void> {
+    const ops: Op[] = [];
+    await this.session.ensurePath(this.layout.opDataDir);
+    for (const name of await this.session.children(this.layout.opDataDir)) {
+      const id = Number(name);
+      if (!Number.isSafeInteger(id)) continue;
+      const node = await this.session.getJson<Op>(this.layout.opData(id));
+      if (node) ops.push(node.value);
+    }
+    const indexNode = await this.session.get(this.layout.opIndex);
+    const opIndex = indexNode ? Number(indexNode.data.toString('utf8')) || 0 : 0;
+    this.engine = this.newEngine();
+    this.leading = true;
+    this.post({
+      type: 'becameLeader', nsEpoch, nowMs: Date.now(), tables: this.meta.allTables(), ops, opIndex,
+      tablets: this.tablets.all().map((t) => ({ endpoint: t.endpoint, healthy: t.state === 'kTabletHealthy', sinceMs: t.sinceMs })),
+    });
+    this.tickTimer = setInterval(() => this.post({ type: 'tick', nowMs: Date.now() }), this.options.tickIntervalMs);
+    this.tickTimer.unref();
+    this.log.info(`op engine leading: ${ops.length} op(s) loaded from ZooKeeper`);
+  }
+
+  lostLeadership(): void {
+    this.leading = false;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.post({ type: 'lostLeadership' });
+    for (const [, p] of this.pending) p.reject(new TesseraError('NS_NOT_LEADER', 'nameserver is not leader'));
+    this.pending.clear();
+  }
+
+  /** Sends an admin command to the engine and resolves with its reply's data. */
+  admin(command: AdminCommand): Promise<unknown> {
+    const requestId = this.nextRequestId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(requestId, { resolve, reject });
+      this.post({ type: 'adminCommand', requestId, command, nowMs: Date.now() });
+    });
+  }
+
+  tableCreated(table: TableInfo): void {
+    this.post({ type: 'tableCreated', table });
+  }
+
+  tableDropped(tid: number): void {
+    this.post({ type: 'tableDropped', tid });
+  }
+
+  /** Engine's view of a table (it may hold changes being written). */
+  table(tid: number): TableInfo | undefined {
+    return this.engine.table(tid);
+  }
+
+  // ---------------------------------------------------------------- the event loop
+
+  private post(event: EngineEvent): void {
+    this.queue.push(event);
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (this.queue.length > 0) {
+        const e = this.queue.shift()!;
+        let effects: EngineEffect[];
+        try {
+          effects = this.engine.step(e);
+        } catch (err) {
+          this.log.error(`op engine failed on ${e.type}: ${(err as Error).stack ?? String(err)}`);
+          continue;
+        }
+        for (const effect of effects) this.execute(effect);
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private execute(effect: EngineEffect): void {
+    switch (effect.kind) {
+      case 'sendTask': {
+        const { path, body } = route(effect.command);
+        this.control.command(effect.endpoint, path, body).then(
+          () => this.post({ type: 'taskResult', opId: effect.opId, taskIndex: effect.taskIndex, ok: true }),
+          (err: TesseraError) => {
+            if (alreadyDone(effect.command, err)) {
+              this.post({ type: 'taskResult', opId: effect.opId, taskIndex: effect.taskIndex, ok: true });
+              return;
+            }
+            this.log.debug(`op ${effect.opId} task ${effect.taskIndex} ${effect.command.type} on ${effect.endpoint}: ${err.message}`);
+            this.post({ type: 'taskResult', opId: effect.opId, taskIndex: effect.taskIndex, ok: false, error: err.message, retryable: err.retryable === true });
+          },
+        );
+        return;
+      }
+      case 'persistOp':
+        this.persistOp(effect.op, effect.opIndex).then(
+          () => this.post({ type: 'persisted', what: { kind: 'op', opId: effect.op.id }, ok: true }),
+          (err) => {
+            this.log.warn(`writing op ${effect.op.id} failed: ${(err as Error).message}`);
+            this.post({ type: 'persisted', what: { kind: 'op', opId: effect.op.id }, ok: false });
+          },
+        );
+        return;
+      case 'deleteOp':
+        this.session.delete(this.layout.opData(effect.opId)).then(
+          () => this.post({ type: 'persisted', what: { kind: 'deleteOp', opId: effect.opId }, ok: true }),
+          () => this.post({ type: 'persisted', what: { kind: 'deleteOp', opId: effect.opId }, ok: false }),
+        );
+        return;
+      case 'persistTable':
+        this.meta.updateTable(this.withCurrentInSync(effect.table)).then(
+          () => this.post({ type: 'persisted', what: { kind: 'table', tid: effect.table.tid }, ok: true }),
+          (err) => {
+            this.log.warn(`writing table ${effect.table.tid} failed: ${(err as Error).message}`);
+            this.post({ type: 'persisted', what: { kind: 'table', tid: effect.table.tid }, ok: false });
+          },
+        );
+        return;
+      case 'reply': {
+        const p = this.pending.get(effect.requestId as number);
+        if (!p) return;
+        this.pending.delete(effect.requestId as number);
+        if (effect.ok) p.resolve(effect.data ?? {});
+        else p.reject(new TesseraError(isErrorCode(effect.error.code) ? effect.error.code : 'INTERNAL', effect.error.message));
+        return;
+      }
+    }
+  }
+
+  private async persistOp(op: Op, opIndex: number): Promise<void> {
+    await this.session.createOrSet(this.layout.opData(op.id), op);
+    const current = await this.session.get(this.layout.opIndex);
+    const value = current ? Number(current.data.toString('utf8')) || 0 : 0;
+    if (opIndex > value) await this.session.createOrSet(this.layout.opIndex, String(opIndex));
+  }
+
+  /**
+   * The in-sync set is the in-sync manager's (see in-sync.ts): the engine may only narrow it to
+   * the followers it keeps alive, never widen it from a stale copy.
+   */
+  private withCurrentInSync(table: TableInfo): TableInfo {
+    const current = this.meta.table(table.tid);
+    return {
+      ...table,
+      partitions: table.partitions.map((p) => {
+        const recorded = current?.partitions.find((x) => x.pid === p.pid)?.inSync ?? p.inSync;
+        const alive = new Set(p.replicas.filter((r) => !r.isLeader && r.isAlive).map((r) => r.endpoint));
+        return { ...p, inSync: recorded.filter((e) => alive.has(e)) };
+      }),
+    };
+  }
+
+  stop(): void {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+  }
+}
+
+/** A tablet's status as the engine reads it. */
+function toReport(s: ReplicaStatus & { followers?: string[]; fenced?: boolean }): ReplicaReport {
+  const r: ReplicaReport = { ...s };
+  if (s.followers) r.followers = s.followers;
+  if (s.fenced !== undefined) r.fenced = s.fenced;
+  // A follower at or past this offset can catch up from the leader's binlog.
+  if (s.binlogFirstOffset !== undefined) r.snapshotOffset = Math.max(0, s.binlogFirstOffset - 1);
+  return r;
+}
