@@ -193,14 +193,13 @@ export class FakeCluster {
         if (r.state !== 'snapshotPaused') return fail('PRECONDITION_FAILED: table status is not kSnapshotPaused');
         const des = this.tablets.get(command.des);
         if (des === undefined || !des.up) return fail(`UNAVAILABLE: ${command.des} unreachable`, true);
-        if (serving(des.replicas.get(key))) return { ok: true };
         des.staged.set(key, { name: r.name, db: r.db, log: [...r.log] });
         return { ok: true };
       }
       case 'LoadTable': {
         const onDisk: FakeReplica | undefined = tablet.replicas.get(key);
-        if (serving(r)) return r.role === command.role ? { ok: true } : fail('TABLE_EXISTS: table already exists');
         const staged = tablet.staged.get(key);
+        if (staged === undefined && serving(r)) return r.role === command.role ? { ok: true } : fail('TABLE_EXISTS: table already exists');
         const log = staged?.log ?? onDisk?.log;
         if (log === undefined) return fail('TABLE_NOT_FOUND: no snapshot to load');
         tablet.staged.delete(key);

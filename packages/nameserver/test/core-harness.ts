@@ -77,6 +77,7 @@ export const TEST_CONFIG: Partial<Omit<EngineConfig, 'taskTimeoutMs'>> = {
   tabletDownTaskGraceMs: 3_000,
   reportWaitMs: 500,
   catchUpTimeoutMs: 5_000,
+  repairBackoffMs: 1_000,
 };
 
 export class Harness {
@@ -316,6 +317,7 @@ export class Harness {
   }
 
   tabletDown(endpoint: Endpoint): void {
+    this.log(`tablet ${endpoint} down`);
     this.cluster.tablet(endpoint).up = false;
     // Commands on the way to a dead tablet fail with a connection error.
     for (const m of this.wire.filter((x) => x.effect.endpoint === endpoint)) {
@@ -328,6 +330,7 @@ export class Harness {
   }
 
   tabletUp(endpoint: Endpoint, restarted: boolean): void {
+    this.log(`tablet ${endpoint} up${restarted ? ' (restarted)' : ''}`);
     const t = this.cluster.tablet(endpoint);
     if (restarted) t.restart();
     t.up = true;
@@ -451,9 +454,10 @@ export function invariantViolations(h: Harness, options: InvariantOptions): stri
         if (meta.isLeader) {
           if (r.term !== term) out.push(`${where}: leader ${meta.endpoint} at term ${r.term}, metadata term ${term}`);
           if (r.fenced) out.push(`${where}: leader ${meta.endpoint} left fenced`);
-          const want = [...aliveFollowerSet].sort().join(',');
-          const have = [...r.followers].sort().join(',');
-          if (want !== have) out.push(`${where}: leader replicates to [${have}], metadata followers [${want}]`);
+          // Every alive follower, nothing outside the partition (a member marked not alive may be either way).
+          const members = new Set(p.replicas.map((m) => m.endpoint));
+          const complete = [...aliveFollowerSet].every((e) => r.followers.has(e)) && [...r.followers].every((e) => members.has(e));
+          if (!complete) out.push(`${where}: leader replicates to [${[...r.followers].sort().join(',')}], metadata followers [${[...aliveFollowerSet].sort().join(',')}]`);
         }
       }
       const leaderMeta = leaders[0];
@@ -464,7 +468,8 @@ export function invariantViolations(h: Harness, options: InvariantOptions): stri
         if (r === undefined || r.role === 'none') continue;
         if (!p.replicas.some((m) => m.endpoint === tablet.endpoint)) out.push(`${where}: ${tablet.endpoint} holds a loaded ${r.role} unknown to metadata`);
         if (r.state === 'snapshotPaused') out.push(`${where}: ${tablet.endpoint} left snapshot-paused`);
-        if (leaderReplica !== undefined && r !== leaderReplica && r.log.some((t, i) => leaderReplica.log[i] !== undefined && leaderReplica.log[i] !== t)) {
+        const aliveInMeta = p.replicas.some((m) => m.endpoint === tablet.endpoint && m.isAlive);
+        if (aliveInMeta && leaderReplica !== undefined && r !== leaderReplica && r.log.some((t, i) => leaderReplica.log[i] !== undefined && leaderReplica.log[i] !== t)) {
           out.push(`${where}: ${tablet.endpoint} log diverges from the leader's`);
         }
       }

@@ -29,7 +29,7 @@ t.test('a tablet lost and restarted: offlineendpoint, then recoverendpoint re-ad
   h.runUntilIdle();
   t.same(typesOf(h), ['1:kOfflineReplicaOP:kDone', '2:kChangeLeaderOP:kDone']);
   t.same(h.engine.op(1)!.tasks.map((x) => x.kind), ['kDelReplica', 'kUpdatePartitionStatus']);
-  t.same(h.engine.op(2)!.tasks.map((x) => x.kind), ['kSelectLeader', 'kChangeLeader', 'kUpdateLeaderInfo']);
+  t.same(h.engine.op(2)!.tasks.map((x) => x.kind), ['kChangeRole', 'kChangeRole', 'kSelectLeader', 'kChangeLeader', 'kUpdateLeaderInfo']);
   t.ok(h.layout(1, 0).includes(`${lost}:F-dead`));
   t.ok(h.layout(1, 1).includes(`${lost}:F-dead`));
   t.not(leaderOf(h, 1), lost);
@@ -59,7 +59,7 @@ t.test('a diverged replica (the old leader wrote past the new term start) is reb
   h.tabletDown(old);
   h.adminReply({ type: 'changeleader', db: 'demo_db', name: 'flow', pid: 0 });
   h.runUntilIdle();
-  t.same(h.partition(1, 0).termOffsets, [{ term: 1, offset: 0 }, { term: 2, offset: 6 }]);
+  t.same(h.partition(1, 0).termOffsets, [{ term: 1, offset: 0 }, { term: 3, offset: 6 }]);
   h.write(1, 0, 4);
   h.tabletUp(old, true);
   t.match(h.adminReply({ type: 'recovertable', db: 'demo_db', name: 'flow', pid: 0, endpoint: old }), { ok: true, message: 'recover table ok' });
@@ -68,7 +68,7 @@ t.test('a diverged replica (the old leader wrote past the new term start) is reb
   t.equal(child.type, 'kReAddReplicaOP', 'offset 7 at term 1 reaches into term 2: mismatch');
   t.equal(child.status, 'kDone');
   h.replicateFully();
-  t.same(h.cluster.tablet(old).replica(1, 0)!.log, [1, 1, 1, 1, 1, 2, 2, 2, 2], 'the unacknowledged tail was replaced');
+  t.same(h.cluster.tablet(old).replica(1, 0)!.log, [1, 1, 1, 1, 1, 3, 3, 3, 3], 'the unacknowledged tail was replaced');
   t.same(invariantViolations(h, { allAlive: true }), []);
 });
 

@@ -32,6 +32,8 @@ export interface AdminView {
   observed: ObservedView;
   config: EngineConfig;
   random: Random;
+  /** Highest term known ops reserved or sent for the partition. */
+  reservedTermMax(tid: number, pid: Pid): number;
 }
 
 export type AdminPlan = { ok: true; message: string; ops: OpRequest[] } | { ok: false; error: ReplyError };
@@ -70,7 +72,7 @@ function planEach(view: AdminView, table: TableInfo, pids: readonly Pid[], type:
     const partition = partitionOf(table, pid);
     if (partition === undefined) return refuse('INVALID_ARGUMENT', 'invalid parameter');
     const d = data(partition);
-    const plan = planOp(type, d, { table, partition, observed: view.observed, config: view.config, random: view.random });
+    const plan = planOp(type, d, { table, partition, observed: view.observed, config: view.config, random: view.random, reservedTermMax: view.reservedTermMax(table.tid, partition.pid) });
     if (!plan.ok) return { ok: false, error: plan.error };
     ops.push({ type, tid: table.tid, pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex });
   }
@@ -206,7 +208,7 @@ export function planOffline(endpoint: Endpoint, concurrency: number | undefined,
         type = 'kOfflineReplicaOP';
         data = { kind: 'replica', endpoint };
       }
-      const plan = planOp(type, data, { table, partition, observed: view.observed, config: view.config, random: view.random });
+      const plan = planOp(type, data, { table, partition, observed: view.observed, config: view.config, random: view.random, reservedTermMax: view.reservedTermMax(table.tid, partition.pid) });
       if (!plan.ok) continue;
       ops.push({ type, tid: table.tid, pid: partition.pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex });
     }
@@ -228,7 +230,7 @@ export function planRecoverEndpoint(endpoint: Endpoint, needRestore: boolean | u
       if (replica === undefined) continue;
       if (replica.isAlive && partition.replicas.length > 1) continue;
       const data: OpData = { kind: 'recoverTable', endpoint, childOpId: null };
-      const plan = planOp('kRecoverTableOP', data, { table, partition, observed: view.observed, config: view.config, random: view.random });
+      const plan = planOp('kRecoverTableOP', data, { table, partition, observed: view.observed, config: view.config, random: view.random, reservedTermMax: view.reservedTermMax(table.tid, partition.pid) });
       if (!plan.ok) continue;
       ops.push({ type: 'kRecoverTableOP', tid: table.tid, pid: partition.pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex });
     }

@@ -13,7 +13,7 @@ export interface EngineConfig {
   taskResendIntervalMs: number;
   /** A failed ZooKeeper write is retried after this long. */
   persistRetryIntervalMs: number;
-  /** A task whose tablet has been down this long fails (undo steps are skipped instead). */
+  /** A task whose tablet has been down this long fails (an undo step waits until its own timeout, then is skipped). */
   tabletDownTaskGraceMs: number;
   /**
    * A step that needs fresh tablet reports waits this long for them: a resumed op before it
@@ -22,6 +22,8 @@ export interface EngineConfig {
   reportWaitMs: number;
   /** Finished ops kept in memory for showopstatus (`max_op_num`). */
   doneOpsMax: number;
+  /** After a repair op on a partition ends, the reconciler leaves it alone this long. */
+  repairBackoffMs: number;
   /** How long the candidate may take to catch up with a fenced leader (writes are refused meanwhile). */
   catchUpTimeoutMs: number;
   /** Per task kind: the task fails (or, for an undo step, is skipped) after this long. */
@@ -64,6 +66,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = {
   reportWaitMs: 10 * SECOND_MS,
   doneOpsMax: 10_000,
   catchUpTimeoutMs: MINUTE_MS,
+  repairBackoffMs: 30 * SECOND_MS,
   taskTimeoutMs: { ...DEFAULT_TASK_TIMEOUT_MS },
 };
 

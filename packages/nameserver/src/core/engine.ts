@@ -29,6 +29,7 @@ import {
   currentTask,
   isCommitted,
   isTerminal,
+  newTask,
   partitionKey,
   transitionOp,
   transitionTask,
@@ -39,9 +40,10 @@ import {
   type Task,
 } from './op.js';
 import { opStatusRows } from './opstatus.js';
-import { partitionOf, samePartition } from './partition.js';
+import { aliveLeader, partitionOf, samePartition } from './partition.js';
 import { planOp } from './plan.js';
 import type { Random } from './random.js';
+import { repairPlan } from './repair.js';
 import { buildUndo, specOf, syncLagEntries, type TaskContext } from './tasks.js';
 
 /** Passes over the running ops per event; progress beyond this is a livelock bug. */
@@ -162,6 +164,8 @@ export class NameserverEngine {
   private readonly runtime = new Map<number, OpRuntime>();
   private readonly tableWrites = new Map<Tid, TableWrite>();
   private pendingReplies: PendingReply[] = [];
+  /** Per partition: the reconciler leaves it alone until then. */
+  private readonly repairQuietUntilMs = new Map<string, number>();
   private effects: EngineEffect[] = [];
 
   constructor(options: EngineOptions) {
@@ -262,6 +266,7 @@ export class NameserverEngine {
         return;
       case 'tabletReport':
         this.observedCluster.setReport(event.endpoint, event.replicas);
+        this.reconcile(event.endpoint, event.replicas);
         return;
       case 'taskResult':
         this.onTaskResult(event);
@@ -329,6 +334,7 @@ export class NameserverEngine {
     this.runtime.clear();
     this.tableWrites.clear();
     this.pendingReplies = [];
+    this.repairQuietUntilMs.clear();
     this.effects = [];
   }
 
@@ -367,6 +373,35 @@ export class NameserverEngine {
       return;
     }
     this.failTask(op, rt, `${task.kind} failed: ${error}`);
+  }
+
+  /**
+   * The reconciler (repair.ts): after a report, each idle partition the reporting tablet holds or
+   * leads is compared with its metadata; a mismatch gets one kRepairPartitionOP, then the
+   * partition is left alone for repairBackoffMs after that op ends.
+   */
+  private reconcile(endpoint: Endpoint, replicas: readonly { tid: Tid; pid: Pid }[]): void {
+    if (!this.observedCluster.isHealthy(endpoint)) return;
+    const busy = new Set([...this.liveOps.values()].map((o) => partitionKey(o.tid, o.pid)));
+    const candidates = new Map<string, { tid: Tid; pid: Pid }>();
+    for (const r of replicas) candidates.set(partitionKey(r.tid, r.pid), r);
+    for (const table of this.tableMap.values()) {
+      for (const p of table.partitions) if (aliveLeader(p) === endpoint) candidates.set(partitionKey(table.tid, p.pid), { tid: table.tid, pid: p.pid });
+    }
+    for (const [key, { tid, pid }] of candidates) {
+      const table = this.tableMap.get(tid);
+      const partition = table === undefined ? undefined : partitionOf(table, pid);
+      if (table === undefined || partition === undefined || busy.has(key)) continue;
+      if ((this.repairQuietUntilMs.get(key) ?? 0) > this.nowMs) continue;
+      const repair = repairPlan(table, partition, this.observedCluster);
+      if (repair.tasks.length === 0) continue;
+      const data: OpData = { kind: 'repair', reasons: repair.reasons };
+      this.createOp(
+        { type: 'kRepairPartitionOP', tid, pid, db: table.schema.db, name: table.schema.name, data, tasks: repair.tasks.map(newTask), commitTaskIndex: repair.tasks.length - 1 },
+        null,
+      );
+      busy.add(key);
+    }
   }
 
   private onTableDropped(tid: Tid): void {
@@ -418,6 +453,7 @@ export class NameserverEngine {
       observed: this.observedCluster,
       config: this.config,
       random: this.random,
+      reservedTermMax: (tid, pid) => this.reservedTermMax(tid, pid),
     });
     if (!plan.ok) {
       this.replyError(requestId, plan.error.code, plan.error.message);
@@ -685,7 +721,14 @@ export class NameserverEngine {
       this.finishOp(op, rt, 'kFailed');
       return;
     }
-    const plan = planOp(op.type, op.data, { table, partition, observed: this.observedCluster, config: this.config, random: this.random });
+    const plan = planOp(op.type, op.data, {
+      table,
+      partition,
+      observed: this.observedCluster,
+      config: this.config,
+      random: this.random,
+      reservedTermMax: this.reservedTermMax(table.tid, partition.pid, op.id),
+    });
     if (!plan.ok) {
       op.error = plan.error.message;
       this.finishOp(op, rt, 'kFailed');
@@ -705,11 +748,13 @@ export class NameserverEngine {
     return specOf(task).endpoint(task, op);
   }
 
-  private reservedTermMax(tid: Tid, pid: Pid): Term {
+  /** Every term a known op on the partition chose or sent, so that a new one goes above all of them. */
+  private reservedTermMax(tid: Tid, pid: Pid, exceptOpId?: number): Term {
     let term = 0;
     for (const op of this.allOps()) {
-      if (op.tid !== tid || op.pid !== pid || op.data.kind !== 'changeLeader' || op.data.selected === null) continue;
-      term = Math.max(term, op.data.selected.restoreTerm);
+      if (op.tid !== tid || op.pid !== pid || op.id === exceptOpId) continue;
+      if (op.data.kind === 'changeLeader' && op.data.selected !== null) term = Math.max(term, op.data.selected.restoreTerm);
+      for (const t of op.tasks) if ('term' in t) term = Math.max(term, t.term);
     }
     return term;
   }
@@ -768,8 +813,12 @@ export class NameserverEngine {
     const timeoutMs = spec.timeoutMs(task, this.config);
 
     if (endpoint !== null && !rt.commandDone && !this.observedCluster.isHealthy(endpoint)) {
+      // A forward task gives up on a dead tablet after the grace period (the op is undone); an
+      // undo step waits for the tablet until its own timeout, so that a tablet that was only
+      // briefly away is cleaned up rather than left with a stray copy or paused snapshots.
       const downSinceMs = Math.max(this.observedCluster.healthSinceMs(endpoint) ?? rt.taskStartMs, rt.taskStartMs);
-      if (this.nowMs - downSinceMs >= this.config.tabletDownTaskGraceMs || elapsedMs >= timeoutMs) {
+      const graceOver = task.undo !== true && !isCommitted(op) && this.nowMs - downSinceMs >= this.config.tabletDownTaskGraceMs;
+      if (graceOver || elapsedMs >= timeoutMs) {
         this.failTask(op, rt, `tablet ${endpoint} is not healthy`);
         return true;
       }
@@ -925,7 +974,9 @@ export class NameserverEngine {
       if (reason === 'failed') task.error = error;
       transitionTask(op, from, reason === 'canceled' && task.error === undefined ? 'kCanceled' : 'kFailed');
     }
-    const undo = buildUndo(op);
+    const table = this.tableMap.get(op.tid);
+    const partition = table === undefined ? undefined : partitionOf(table, op.pid);
+    const undo = partition === undefined ? [] : buildUndo(op, partition);
     for (let i = from + 1; i < op.tasks.length; i++) {
       if (op.tasks[i]!.status === 'kInited') transitionTask(op, i, 'kCanceled');
     }
@@ -952,6 +1003,7 @@ export class NameserverEngine {
   }
 
   private moveToDone(op: Op): void {
+    if (op.type === 'kRepairPartitionOP') this.repairQuietUntilMs.set(partitionKey(op.tid, op.pid), this.nowMs + this.config.repairBackoffMs);
     this.liveOps.delete(op.id);
     this.runtime.delete(op.id);
     this.doneOps.push(op);

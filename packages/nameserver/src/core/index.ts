@@ -12,5 +12,6 @@ export * from './placement.js';
 export * from './tasks.js';
 export * from './plan.js';
 export * from './admin.js';
+export * from './repair.js';
 export * from './opstatus.js';
 export * from './engine.js';

@@ -26,6 +26,8 @@ export const OP_TYPES = [
   'kReLoadTableOP',
   'kUpdatePartitionStatusOP',
   'kRecoverTableOP',
+  // Ours: the partition reconciler's op (repair.ts).
+  'kRepairPartitionOP',
 ] as const;
 export type OpType = (typeof OP_TYPES)[number];
 
@@ -160,6 +162,11 @@ export interface LeaderSelection {
   restoreTerm: Term;
   /** Followers of the new leader. */
   followers: Endpoint[];
+  /**
+   * Failover only: alive followers that cannot simply follow the new leader, because they are
+   * ahead of it (a diverged tail) or were not heard from; marked not alive, left to recovery.
+   */
+  dropped: Endpoint[];
   /** First offset of the new term (the candidate's offset + 1 when selected). */
   startOffset: Offset;
 }
@@ -192,6 +199,8 @@ export type OpData =
       selected: LeaderSelection | null;
     }
   | { kind: 'snapshot'; endOffset: Offset | null }
+  /** Why the reconciler made the op. */
+  | { kind: 'repair'; reasons: string[] }
   | { kind: 'recoverTable'; endpoint: Endpoint; childOpId: number | null };
 
 export interface OpRollback {
@@ -271,9 +280,12 @@ export type TabletCommand =
   | { type: 'PauseSnapshot'; tid: Tid; pid: Pid }
   /** kSnapshotPaused → kNormal; already normal is fine. */
   | { type: 'RecoverSnapshot'; tid: Tid; pid: Pid }
-  /** Stream the paused replica's snapshot to `des` (staged there until LoadTable). */
+  /** Stream the paused replica's snapshot to `des`, staged there (replacing any staged one) until LoadTable. */
   | { type: 'SendSnapshot'; tid: Tid; pid: Pid; des: Endpoint }
-  /** Open the replica from the staged snapshot (or from its own disk) with this role and term. */
+  /**
+   * Open the replica with this role and term: from the staged snapshot if there is one (replacing
+   * whatever replica is there), else ok if it is already open with this role, else from its own disk.
+   */
   | { type: 'LoadTable'; tid: Tid; pid: Pid; name: string; db: string; role: ReplicaRole; term: Term }
   /** The leader starts replicating to `follower`. */
   | { type: 'AddReplica'; tid: Tid; pid: Pid; follower: Endpoint }

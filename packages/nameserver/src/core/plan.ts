@@ -5,13 +5,14 @@
  * so a queued op never runs on stale preconditions or against a leader that has since changed.
  */
 import { LIMITS, currentTerm } from '@tessera/common';
-import type { Endpoint, ErrorCode, PartitionMeta, TableInfo } from '@tessera/common';
+import type { Endpoint, ErrorCode, PartitionMeta, TableInfo, Term } from '@tessera/common';
 import type { EngineConfig } from './config.js';
 import type { ReplyError } from './events.js';
 import type { ObservedView } from './observed.js';
 import { newTask, type OpData, type OpType, type Task, type TaskFields } from './op.js';
-import { aliveFollowers, aliveLeader, leaderEntry, replicaOn } from './partition.js';
+import { aliveFollowers, aliveLeader, leaderEntry, maxHistoryTerm, replicaOn } from './partition.js';
 import type { Random } from './random.js';
+import { repairPlan } from './repair.js';
 import { bestFollower } from './tasks.js';
 
 export interface PlanContext {
@@ -20,6 +21,8 @@ export interface PlanContext {
   observed: ObservedView;
   config: EngineConfig;
   random: Random;
+  /** Highest term any known op reserved or sent for this partition (a new term goes above it). */
+  reservedTermMax: Term;
 }
 
 export type PlanResult = { ok: true; tasks: Task[]; commitTaskIndex: number; data: OpData } | { ok: false; error: ReplyError };
@@ -169,7 +172,13 @@ function planChangeLeader(ctx: PlanContext, input: Extract<OpData, { kind: 'chan
     ];
     return planned(tasks, 'last', data);
   }
-  return planned([{ kind: 'kSelectLeader' }, { kind: 'kChangeLeader' }, { kind: 'kUpdateLeaderInfo' }], 'last', data);
+  // Failover. First every healthy alive follower is told a new term (what OpenMLDB's SelectLeader
+  // does inside): they refuse the old leader from then on, even if it is only cut off and comes
+  // back, so it cannot push its unreplicated tail to them. Then SelectLeader compares the offsets
+  // they report, ChangeLeader promotes the chosen one, UpdateLeaderInfo records it.
+  const fenceTerm = Math.max(oldTerm, maxHistoryTerm(p.termOffsets), ctx.observed.maxReportedTerm(ctx.table.tid, p.pid), ctx.reservedTermMax) + 1;
+  const fences: TaskFields[] = followers.map((f) => ({ kind: 'kChangeRole', endpoint: f, role: 'follower', term: fenceTerm, followers: [] }));
+  return planned([...fences, { kind: 'kSelectLeader' }, { kind: 'kChangeLeader' }, { kind: 'kUpdateLeaderInfo' }], 'last', data);
 }
 
 function planOfflineReplica(ctx: PlanContext, data: Extract<OpData, { kind: 'replica' }>): PlanResult {
@@ -292,5 +301,10 @@ export function planOp(type: OpType, data: OpData, ctx: PlanContext): PlanResult
       return planRecoverTable(ctx, dataOf(type, data, 'recoverTable'));
     case 'kMakeSnapshotOP':
       return planMakeSnapshot(ctx, dataOf(type, data, 'snapshot'));
+    case 'kRepairPartitionOP': {
+      // Re-derived from what the tablets report now; nothing left to do is a done op.
+      const repair = repairPlan(ctx.table, ctx.partition, ctx.observed);
+      return { ok: true, tasks: repair.tasks.map(newTask), commitTaskIndex: Math.max(0, repair.tasks.length - 1), data: { kind: 'repair', reasons: repair.reasons } };
+    }
   }
 }

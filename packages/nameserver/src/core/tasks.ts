@@ -61,7 +61,8 @@ export interface TaskSpec<T extends Task> {
   apply?(task: T, ctx: TaskContext): ApplyResult;
   /** Judged from observed tablet state and metadata only. */
   isDone(task: T, ctx: TaskContext): boolean;
-  undo(task: T, op: Op): Task[];
+  /** Steps that restore the state before the task; `partition` is the metadata when the rollback starts. */
+  undo(task: T, op: Op, partition: PartitionMeta): Task[];
   timeoutMs(task: T, config: EngineConfig): number;
 }
 
@@ -138,13 +139,20 @@ function selectLeader(task: TaskOf<'kSelectLeader'>, ctx: TaskContext): ApplyRes
     ctx.reservedTermMax,
     data.oldTerm,
   );
-  const followers = aliveFollowers(p).filter((e) => e !== candidate && e !== data.oldLeader);
+  const others = aliveFollowers(p).filter((e) => e !== candidate && e !== data.oldLeader);
+  // In a hand-over nobody can be ahead of the fenced leader the candidate caught up with. In a
+  // failover, a follower ahead of the new leader would keep a tail from the old term (followers
+  // append without checking the previous entry), and one not heard from might be: both are
+  // marked not alive, and recovery matches their term and offset against the history.
+  const verified = (e: Endpoint): boolean => fresh.includes(e) && report(ctx, e)!.offset <= candidateReport.offset;
+  const followers = data.handOver ? others : others.filter(verified);
   if (data.handOver && data.oldLeader !== null) followers.push(data.oldLeader);
   const selected: LeaderSelection = {
     candidate,
     newTerm: termMax + 1,
     restoreTerm: termMax + 2,
     followers,
+    dropped: data.handOver ? [] : others.filter((e) => !verified(e)),
     startOffset: candidateReport.offset + 1,
   };
   return { status: 'done', data: { ...data, candidate, selected } };
@@ -158,6 +166,7 @@ function updateLeaderInfo(ctx: TaskContext): ApplyResult {
   if (data.oldLeader !== null && replicaOn(p, data.oldLeader) !== undefined) {
     p = withReplica(p, data.oldLeader, { isLeader: false, isAlive: data.handOver }, data.handOver);
   }
+  for (const e of sel.dropped) if (replicaOn(p, e) !== undefined) p = withReplica(p, e, { isLeader: false, isAlive: false });
   p = withReplica(p, sel.candidate, { isLeader: true, isAlive: true });
   p = withTerm(p, sel.newTerm, sel.startOffset);
   return { status: 'done', partition: p };
@@ -209,11 +218,9 @@ export const TASK_SPECS: SpecTable = {
   kSendSnapshot: {
     endpoint: (t) => t.endpoint,
     command: (t, c) => ({ type: 'SendSnapshot', tid: c.op.tid, pid: c.op.pid, des: t.des }),
-    // The staged files are invisible; a replica already loaded on des makes the send moot.
-    isDone: (t, c) => {
-      const r = report(c, t.des);
-      return r !== undefined && r.role !== 'none' && isServing(r.state);
-    },
+    // Staged files are invisible, and a replica already on des may be a stale leftover: always
+    // (re)send, LoadTable then replaces whatever is there with the staged snapshot.
+    isDone: () => false,
     undo: (t) => [newTask({ kind: 'kDropTable', endpoint: t.des })],
     timeoutMs: byKind,
   },
@@ -250,7 +257,9 @@ export const TASK_SPECS: SpecTable = {
       const followers = report(c, t.endpoint)?.followers;
       return followers !== undefined && !followers.includes(t.follower);
     },
-    undo: (t) => [newTask({ kind: 'kAddReplica', endpoint: t.endpoint, follower: t.follower })],
+    // Replication is restored only to a follower metadata still counts as alive: one that was
+    // already dead (RecoverTable's DelReplica) was not being replicated to before.
+    undo: (t, _op, p) => (replicaOn(p, t.follower)?.isAlive === true ? [newTask({ kind: 'kAddReplica', endpoint: t.endpoint, follower: t.follower })] : []),
     timeoutMs: byKind,
   },
   kDropTable: {
@@ -444,7 +453,7 @@ function stepKey(task: Task): string {
  * of the current one, newest first, without duplicates. Restoring a leader at a raised term
  * subsumes re-asserting it at its old term.
  */
-export function buildUndo(op: Op): Task[] {
+export function buildUndo(op: Op, partition: PartitionMeta): Task[] {
   const out: Task[] = [];
   const seen = new Set<string>();
   const restored = new Set<Endpoint>();
@@ -452,7 +461,7 @@ export function buildUndo(op: Op): Task[] {
     const task = op.tasks[i]!;
     if (task.undo === true) continue;
     if (i !== op.taskIndex && task.status !== 'kDone') continue;
-    for (const step of specOf(task).undo(task, op)) {
+    for (const step of specOf(task).undo(task, op, partition)) {
       if (step.kind === 'kRestoreLeader') restored.add(step.endpoint);
       if (step.kind === 'kChangeRole' && step.role === 'leader' && restored.has(step.endpoint)) continue;
       const key = stepKey(step);
