@@ -1,0 +1,127 @@
+/**
+ * The reconciler (kRepairPartitionOP) and failover edge cases: leftovers a skipped step can leave
+ * (a stray copy, a paused or fenced leader, a follower that still leads, a leader replicating to
+ * an outsider) are brought back to metadata, once, with backoff; a failover marks not alive the
+ * followers it cannot verify; one seed gives one transcript.
+ */
+import t from 'tap';
+import { Harness, invariantViolations } from './core-harness.js';
+
+function cluster() {
+  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed: 13 });
+  h.createTable('flow', 2, 3);
+  h.write(1, 0, 4);
+  h.replicateFully();
+  const p0 = h.partition(1, 0);
+  const leader = p0.replicas.find((r) => r.isLeader)!.endpoint;
+  const [f1, f2] = p0.replicas.filter((r) => !r.isLeader).map((r) => r.endpoint) as [string, string];
+  const outsider = ['ep1', 'ep2', 'ep3', 'ep4'].find((e) => !p0.replicas.some((r) => r.endpoint === e))!;
+  return { h, leader, f1, f2, outsider };
+}
+
+const repairs = (h: Harness) => h.engine.ops().filter((o) => o.type === 'kRepairPartitionOP');
+
+t.test('a stray copy and a leader left paused, fenced and replicating to it are repaired by one op', async (t) => {
+  const { h, leader, outsider } = cluster();
+  // What a migrate whose undo steps were skipped could leave behind.
+  const l = h.cluster.tablet(leader).replica(1, 0)!;
+  h.cluster.tablet(outsider).replicas.set('1/0', { ...l, role: 'follower', followers: new Set(), log: [...l.log] });
+  l.state = 'snapshotPaused';
+  l.fenced = true;
+  l.followers.add(outsider);
+  h.tick();
+  h.runUntilIdle();
+  const [op] = repairs(h);
+  t.ok(op);
+  t.equal(op!.status, 'kDone');
+  t.same(op!.tasks.map((x) => `${x.kind} ${'endpoint' in x ? x.endpoint : ''}`), [`kChangeRole ${leader}`, `kDropTable ${outsider}`, `kRecoverSnapshot ${leader}`]);
+  t.match(op!.data, { kind: 'repair', reasons: [/fenced/, `stray replica on ${outsider}`, `leader ${leader} left snapshot-paused`] });
+  t.same(invariantViolations(h, { allAlive: true }), []);
+  t.equal(h.write(1, 0, 1).length, 1, 'the leader takes writes again');
+  for (let i = 0; i < 30; i++) h.tick();
+  t.equal(repairs(h).length, 1, 'nothing more to repair');
+});
+
+t.test('a follower that still believes it leads is demoted, and a leader that lost its role is restored at a new term', async (t) => {
+  const { h, leader, f1 } = cluster();
+  const l = h.cluster.tablet(leader).replica(1, 0)!;
+  const f = h.cluster.tablet(f1).replica(1, 0)!;
+  // A hand-over undone halfway: the candidate led at term 2, the old leader follows at term 2.
+  f.role = 'leader';
+  f.term = 2;
+  f.followers = new Set([leader]);
+  l.role = 'follower';
+  l.term = 2;
+  l.followers = new Set();
+  h.tick();
+  h.runUntilIdle();
+  const [op] = repairs(h);
+  t.same(op!.tasks.map((x) => x.kind === 'kChangeRole' || x.kind === 'kRestoreLeader' ? `${x.kind} ${x.endpoint} ${x.term}` : x.kind), [
+    `kChangeRole ${f1} 2`,
+    `kRestoreLeader ${leader} 3`,
+  ]);
+  t.same(h.partition(1, 0).termOffsets, [{ term: 1, offset: 0 }, { term: 3, offset: 5 }]);
+  h.replicateFully();
+  t.same(invariantViolations(h, { allAlive: true }), []);
+});
+
+t.test('the reconciler leaves partitions with an op alone, and backs off after a failed repair', async (t) => {
+  const { h, leader } = cluster();
+  h.cluster.tablet(leader).replica(1, 0)!.state = 'snapshotPaused';
+  h.faults.command = (_e, c) => (c.type === 'RecoverSnapshot' ? 'failBefore' : 'deliver');
+  h.tick();
+  h.runUntilIdle();
+  t.same(repairs(h).map((o) => o.status), ['kFailed']);
+  for (let i = 0; i < 5; i++) h.tick();
+  t.equal(repairs(h).length, 1, 'no new attempt within repairBackoffMs');
+  h.faults = {};
+  for (let i = 0; i < 20; i++) h.tick();
+  h.runUntilIdle();
+  t.same(repairs(h).map((o) => o.status), ['kFailed', 'kDone']);
+  t.same(invariantViolations(h, { allAlive: true }), []);
+});
+
+t.test('failover to a candidate behind another follower marks that follower not alive', async (t) => {
+  const { h, leader, f1, f2 } = cluster();
+  h.write(1, 0, 3);
+  h.replicateFully();
+  h.cluster.tablet(f1).replica(1, 0)!.log.splice(5); // f1 has 5 entries, f2 has 7
+  h.tabletDown(leader);
+  h.adminReply({ type: 'changeleader', db: 'demo_db', name: 'flow', pid: 0, candidate: f1 });
+  h.runUntilIdle();
+  const op = h.engine.op(1)!;
+  t.equal(op.status, 'kDone');
+  t.match(op.data, { selected: { candidate: f1, followers: [], dropped: [f2], startOffset: 6 } });
+  t.same(h.layout(1, 0), [`${f1}:L`, `${f2}:F-dead`, `${leader}:F-dead`].sort());
+  t.same(invariantViolations(h, { allAlive: false }), [`flow(1)/0: acknowledged write at offset 6 lost (leader ${f1} has 5 entries)`], 'the operator chose a lagging candidate for a failover: its missing writes are gone');
+  h.acked.set('1/0', [...h.cluster.tablet(f1).replica(1, 0)!.log]);
+  t.match(h.adminReply({ type: 'recovertable', db: 'demo_db', name: 'flow', pid: 0, endpoint: f2 }), { ok: true });
+  h.runUntilIdle();
+  t.equal(h.engine.ops().find((o) => o.parentId !== null)!.type, 'kReAddReplicaWithDropOP', 'its tail reaches into the new term: rebuilt');
+  h.write(1, 0, 2);
+  h.replicateFully();
+  t.ok(h.layout(1, 0).includes(`${f2}:F`));
+  t.same(invariantViolations(h, { allAlive: false }), []);
+});
+
+t.test('one seed, one transcript', async (t) => {
+  const run = (): string[] => {
+    const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed: 99, asyncWrites: true });
+    h.createTable('flow', 4, 3);
+    h.faults.delayMs = () => 150;
+    for (let pid = 0; pid < 4; pid++) {
+      const p = h.partition(1, pid);
+      const f = p.replicas.find((r) => !r.isLeader)!.endpoint;
+      h.admin({ type: 'changeleader', db: 'demo_db', name: 'flow', pid, auto: true });
+      h.admin({ type: 'delreplica', db: 'demo_db', name: 'flow', pids: [pid], endpoint: f });
+      h.write(1, pid, 3);
+      h.tick();
+    }
+    h.killNameserver();
+    h.runUntilIdle();
+    return h.transcript;
+  };
+  const a = run();
+  t.ok(a.length > 100);
+  t.same(run(), a);
+});
