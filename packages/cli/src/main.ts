@@ -42,6 +42,7 @@ async function runTablet(argv: string[]): Promise<void> {
     shutdownTimeoutMs: flags.shutdown_timeout,
     binlogRetentionEntries: flags.binlog_retention_entries,
     replicaAckTimeoutMs: flags.replica_ack_timeout,
+    snapshotBytesPerSecondMax: flags.stream_bandwidth_limit,
     logger,
     ...(flags.zk_cluster ? { zk: { cluster: flags.zk_cluster, rootPath: flags.zk_root_path, sessionTimeoutMs: flags.zk_session_timeout } } : {}),
   });

@@ -21,6 +21,8 @@ export interface TabletOptions {
   binlogRetentionEntries: number;
   /** How long a replica_ack=all write waits for its in-sync followers. */
   replicaAckTimeoutMs: number;
+  /** Snapshot transfer rate limit per stream, bytes/s (0 = unlimited). */
+  snapshotBytesPerSecondMax: number;
   logger: Logger;
   /** ZooKeeper to register in; absent = a standalone tablet (tests, benchmarks). */
   zk?: { cluster: string; rootPath: string; sessionTimeoutMs: number };
@@ -43,6 +45,7 @@ export class TabletServer {
     this.replication = new ReplicationManager(this.replicas, {
       binlogRetentionEntries: options.binlogRetentionEntries,
       ackTimeoutMs: options.replicaAckTimeoutMs,
+      snapshotBytesPerSecondMax: options.snapshotBytesPerSecondMax,
       log: options.logger.child('replication'),
     });
     const repl = this.replication;

@@ -30,6 +30,8 @@ export interface StreamHost {
   readonly pid: number;
   /** The leader's current term (constant while this stream lives). */
   readonly term: number;
+  /** Snapshot transfer rate limit, bytes/s (0 = unlimited; OpenMLDB's stream_bandwidth_limit). */
+  readonly snapshotBytesPerSecondMax: number;
   /** Resolves at the next local write (or after `maxWaitMs`). */
   waitForWrites(afterOffset: number, maxWaitMs: number): Promise<void>;
   /** The follower confirmed everything up to `offset`. */
@@ -164,6 +166,7 @@ export class FollowerStream {
     let header: SnapshotHeader | undefined;
     let seq = 0;
     let rows = 0;
+    let bytes = 0;
     const started = Date.now();
     this.log.info(`sending a snapshot of ${this.host.tid}_${this.host.pid} to ${this.endpoint}`);
     for await (const item of store.snapshot(Date.now(), REPLICATION.snapshotChunkBytesMax)) {
@@ -175,11 +178,18 @@ export class FollowerStream {
       }
       const chunk = item as SnapshotChunk;
       rows += chunk.length;
+      for (const [k, v] of chunk) bytes += k.length + v.length;
+      const limit = this.host.snapshotBytesPerSecondMax;
+      if (limit > 0) {
+        // Hold the average rate at the limit: wait until the bytes sent so far are due.
+        const dueMs = (bytes / limit) * 1000 - (Date.now() - started);
+        if (dueMs > 0) await sleep(dueMs);
+      }
       await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', encode({ ...base, seq: seq++, entries: chunk }), { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
     }
     const res = await this.http.call<AppendResult>(this.endpoint, '/v1/replica/snapshot_end', { ...base, chunks: seq }, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
     this.progress.snapshotsSent++;
-    this.log.info(`snapshot of ${this.host.tid}_${this.host.pid} at offset ${header?.offset} sent to ${this.endpoint}: ${rows} entries in ${Date.now() - started} ms`);
+    this.log.info(`snapshot of ${this.host.tid}_${this.host.pid} at offset ${header?.offset} sent to ${this.endpoint}: ${rows} entries, ${bytes} bytes in ${Date.now() - started} ms`);
     this.noteAck(res.offset);
     this.progress.state = 'match';
   }

@@ -28,6 +28,7 @@ export interface LeaderReplicationOptions {
   replicaAck: ReplicaAck;
   writeIds: WriteIdIndex;
   ackTimeoutMs: number;
+  snapshotBytesPerSecondMax: number;
   http: HttpClient;
   log: Logger;
   /** Called once when a follower reveals a higher term. */
@@ -40,6 +41,7 @@ export class LeaderReplication implements StreamHost {
   readonly pid: number;
   readonly term: number;
   readonly writeIds: WriteIdIndex;
+  readonly snapshotBytesPerSecondMax: number;
   replicaAck: ReplicaAck;
   /** The in-sync set as the nameserver recorded it in ZooKeeper. */
   private confirmed: Set<string>;
@@ -63,6 +65,7 @@ export class LeaderReplication implements StreamHost {
     this.pid = o.pid;
     this.term = o.term;
     this.writeIds = o.writeIds;
+    this.snapshotBytesPerSecondMax = o.snapshotBytesPerSecondMax;
     this.replicaAck = o.replicaAck;
     this.confirmed = new Set(o.inSync.filter((e) => o.followers.includes(e)));
     this.writeSignal = signal();

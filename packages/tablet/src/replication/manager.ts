@@ -24,6 +24,8 @@ export interface ReplicationOptions {
   binlogRetentionEntries: number;
   /** How long a replica_ack=all write waits for the in-sync followers. */
   ackTimeoutMs: number;
+  /** Snapshot transfer rate limit per stream, bytes/s (0 = unlimited). */
+  snapshotBytesPerSecondMax: number;
   log: Logger;
 }
 
@@ -105,7 +107,7 @@ export class ReplicationManager {
     const lr = new LeaderReplication({
       store: replica.store, tid: replica.tid, pid: replica.pid, term: replica.term,
       followers: replica.followers, inSync: inSync ?? replica.followers, replicaAck: replica.replicaAck, writeIds,
-      ackTimeoutMs: this.o.ackTimeoutMs, http: this.http, log: this.o.log,
+      ackTimeoutMs: this.o.ackTimeoutMs, snapshotBytesPerSecondMax: this.o.snapshotBytesPerSecondMax, http: this.http, log: this.o.log,
       onDeposed: (term) => void this.stepDown(replica, term),
     });
     this.leaders.set(k, lr);

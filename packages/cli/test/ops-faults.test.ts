@@ -1,0 +1,142 @@
+// Ops under faults on real processes: the leader nameserver SIGKILLed in the middle of a
+// migrate (the standby finishes it), cancelop in the middle of a migrate (the partition is left
+// as before, nothing left over), and addreplica / delreplica while a client writes (every
+// acknowledged write readable, none applied twice). Snapshot transfers are throttled
+// (--stream_bandwidth_limit) so that a migrate lasts long enough to be interrupted.
+import t from 'tap';
+import path from 'node:path';
+import { HttpClient, TesseraError, waitFor, type TableInfo } from '@tessera/common';
+import { Client } from '@tessera/client';
+import { nsClient, parseTable, spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
+
+const BANDWIDTH_BYTES_PER_S = 400_000;
+
+t.test('ops under faults', async (t) => {
+  const dir = tempDir('ops-faults');
+  const zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
+  const http = new HttpClient({ timeoutMs: 20_000 });
+  let client: Client | undefined;
+  t.teardown(async () => {
+    await client?.close().catch(() => undefined);
+    await http.close();
+    await stopAllRoles();
+    await zk.stop();
+    removeDir(dir);
+  });
+  const common = { zk_cluster: zk.connectString, zk_root_path: '/ops', zk_session_timeout: 3000 };
+  const ns: RoleProcess[] = [];
+  for (let i = 1; i <= 2; i++) ns.push(await spawnRole('nameserver', { ...common, get_table_status_interval: 300, in_sync_silent_ms: 1500 }, { logFile: path.join(dir, `ns${i}.log`) }));
+  const tablets: RoleProcess[] = [];
+  for (let i = 1; i <= 4; i++) {
+    tablets.push(await spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`), stream_bandwidth_limit: BANDWIDTH_BYTES_PER_S, binlog_retention_entries: 1000 }, { logFile: path.join(dir, `t${i}.log`) }));
+  }
+  const [t1, t2, t3, t4] = tablets.map((x) => x.endpoint) as [string, string, string, string];
+  const cli = (cmd: string) => nsClient(zk.connectString, cmd, { database: 'db' }, '/ops');
+  client = await Client.connect({ zkCluster: zk.connectString, zkRootPath: '/ops' });
+  await waitFor('4 tablets', async () => (await client!.admin.showtablet({})).tablets.filter((x) => x.state === 'kTabletHealthy').length === 4, { timeoutMs: 20_000, intervalMs: 100 });
+  await client.createDatabase('db');
+  await client.createTable('db', {
+    name: 'big', partitionNum: 2, replicaNum: 3,
+    partitions: [{ pid: 0, leader: t1, followers: [t2, t3] }, { pid: 1, leader: t2, followers: [t1, t3] }],
+    columns: [{ name: 'id', type: 'string' }, { name: 'pad', type: 'string' }, { name: 'at', type: 'timestamp' }],
+    indexes: [{ name: 'id', keys: ['id'], ts: 'at' }],
+  });
+  // ~2.4 MB per partition: a throttled snapshot of it takes a few seconds.
+  const pad = 'p'.repeat(220);
+  for (let i = 0; i < 20_000; i += 1000) {
+    await client.putBatch('db', 'big', Array.from({ length: 1000 }, (_, j) => ({ id: `bulk${i + j}`, pad, at: 1000 + i + j })));
+  }
+  const table = async (): Promise<TableInfo> => client!.table('db', 'big');
+  // A new replica needs a (throttled) snapshot only once its leader no longer holds the whole binlog.
+  await waitFor('binlogs truncated', async () => {
+    const info = await table();
+    const firsts = await Promise.all(info.partitions.map(async (p) => (await http.call<{ replicas: Array<{ binlogFirstOffset: number }> }>(p.replicas.find((r) => r.isLeader)!.endpoint, '/v1/control/status', { tid: info.tid, pid: p.pid })).replicas[0]!.binlogFirstOffset));
+    return firsts.every((f) => f > 1);
+  }, { timeoutMs: 30_000, intervalMs: 200 });
+  const replicasOf = async (pid: number): Promise<string[]> => (await table()).partitions[pid]!.replicas.map((r) => `${r.endpoint}:${r.isLeader ? 'L' : 'F'}:${r.isAlive ? 'y' : 'n'}`).sort();
+  const opRow = async (opId: string) => parseTable((await cli('showopstatus big')).stdout, 'op_id').find((r) => r.op_id === opId);
+  const checksums = async (pid: number): Promise<string[]> => {
+    const info = await table();
+    return Promise.all(info.partitions[pid]!.replicas.map(async (r) => (await http.call<{ sha256: string }>(r.endpoint, '/v1/control/checksum', { tid: info.tid, pid })).sha256));
+  };
+
+  await t.test('the leader nameserver killed mid-migrate: the standby finishes the op', async (t) => {
+    const res = await cli(`migrate ${t3} big 0 ${t4}`);
+    t.match(res.stdout, /partition migrate ok/);
+    const opId = parseTable((await cli('showopstatus big')).stdout, 'op_id').at(-1)!.op_id!;
+    await waitFor('migrate under way', async () => (await opRow(opId))?.status === 'kDoing' && ['kCheckBinlogSyncProgress', 'kAddReplica', 'kAddTableInfo'].includes((await opRow(opId))!.cur_task!), { timeoutMs: 30_000, intervalMs: 50 });
+    const task = (await opRow(opId))!.cur_task;
+    ns[0]!.kill('SIGKILL');
+    t.comment(`leader nameserver killed during ${task}`);
+    await waitFor('the standby finishes the migrate', async () => (await opRow(opId))?.status === 'kDone', { timeoutMs: 60_000, intervalMs: 200 });
+    t.same(await replicasOf(0), [`${t1}:L:y`, `${t2}:F:y`, `${t4}:F:y`].sort(), 't4 replaced t3');
+    await waitFor('t4 converged', async () => new Set(await checksums(0)).size === 1, { timeoutMs: 30_000, intervalMs: 200 });
+    t.pass('every replica of pid 0 holds the same rows');
+    await t.rejects(http.call(t3, '/v1/control/status', { tid: (await table()).tid, pid: 0 }), { code: 'TABLE_NOT_FOUND' }, 'the old replica was dropped');
+  });
+
+  await t.test('cancelop mid-migrate leaves the partition as it was', async (t) => {
+    const before = await replicasOf(1);
+    const sumsBefore = await checksums(1);
+    const res = await cli(`migrate ${t3} big 1 ${t4}`);
+    t.match(res.stdout, /partition migrate ok/);
+    const opId = parseTable((await cli('showopstatus big')).stdout, 'op_id').at(-1)!.op_id!;
+    await waitFor('migrate under way', async () => (await opRow(opId))?.cur_task === 'kCheckBinlogSyncProgress', { timeoutMs: 30_000, intervalMs: 50 });
+    const cancel = await cli(`cancelop ${opId}`);
+    t.match(cancel.stdout, /Cancel op ok/);
+    await waitFor('op canceled', async () => (await opRow(opId))?.status === 'kCanceled', { timeoutMs: 60_000, intervalMs: 200 });
+    t.same(await replicasOf(1), before, 'the partition metadata is as before');
+    await waitFor('no replica left on t4', async () => {
+      try {
+        await http.call(t4, '/v1/control/status', { tid: (await table()).tid, pid: 1 });
+        return false;
+      } catch (err) {
+        return (err as TesseraError).code === 'TABLE_NOT_FOUND';
+      }
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    t.pass('the half-built replica on t4 was dropped');
+    const st = await http.call<{ replicas: Array<{ followers?: string[]; state: string }> }>(t2, '/v1/control/status', { tid: (await table()).tid, pid: 1 });
+    t.notOk(st.replicas[0]!.followers?.includes(t4), 'the leader no longer replicates to t4');
+    t.equal(st.replicas[0]!.state, 'normal', 'the leader is not left with its binlog held');
+    t.same(await checksums(1), sumsBefore, 'contents unchanged');
+  });
+
+  await t.test('addreplica and delreplica while a client writes', async (t) => {
+    const acked = new Set<string>();
+    let failed = 0;
+    let writing = true;
+    let seq = 0;
+    const writers = Array.from({ length: 4 }, async () => {
+      while (writing) {
+        const id = `w${seq++}`;
+        try {
+          await client!.put('db', 'big', { id, pad: 'x', at: 5_000_000 + seq });
+          acked.add(id);
+        } catch {
+          failed++;
+        }
+      }
+    });
+    const add = await cli(`addreplica big 1 ${t4}`);
+    t.match(add.stdout, /AddReplica ok/);
+    await waitFor('t4 added to pid 1', async () => (await replicasOf(1)).includes(`${t4}:F:y`), { timeoutMs: 60_000, intervalMs: 200 });
+    const del = await cli(`delreplica big 1 ${t3}`);
+    t.match(del.stdout, /DelReplica ok/);
+    await waitFor('t3 gone from pid 1', async () => !(await replicasOf(1)).some((r) => r.startsWith(`${t3}:`)), { timeoutMs: 60_000, intervalMs: 200 });
+    writing = false;
+    await Promise.all(writers);
+    t.comment(`during addreplica + delreplica: ${acked.size} writes acknowledged, ${failed} calls failed`);
+    let missing = 0;
+    for (const id of acked) if ((await client!.get('db', 'big', { key: id })) === undefined) missing++;
+    t.equal(missing, 0, 'every acknowledged write is readable');
+    const info = await table();
+    let stored = 0;
+    for (const p of info.partitions) {
+      const leader = p.replicas.find((r) => r.isLeader)!.endpoint;
+      stored += (await http.call<{ rows: number }>(leader, '/v1/control/checksum', { tid: info.tid, pid: p.pid })).rows;
+    }
+    t.equal(stored, 20_000 + acked.size, 'no write applied twice (rows = bulk + acknowledged)');
+    for (const pid of [0, 1]) await waitFor(`pid ${pid} converged`, async () => new Set(await checksums(pid)).size === 1, { timeoutMs: 30_000, intervalMs: 200 });
+    t.pass('replicas converged');
+  });
+});
