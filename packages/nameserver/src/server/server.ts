@@ -16,6 +16,7 @@ import { TabletControl } from './tablet-client.js';
 import { TabletTracker, type TabletInfo } from './tablets.js';
 import { InSyncManager } from './in-sync.js';
 import { OpShell } from './op-shell.js';
+import { FailoverMonitor } from './failover.js';
 import type { AdminCommand } from '../core/events.js';
 
 
@@ -41,6 +42,8 @@ type Handler = (body: Record<string, unknown>) => unknown;
 
 /** How often the op engine is ticked (its timeouts and resends are in its own config). */
 const OP_TICK_INTERVAL_MS = 500;
+/** How often offline tablets are checked against tablet_heartbeat_timeout (OpenMLDB: 1 s). */
+const FAILOVER_CHECK_INTERVAL_MS = 500;
 
 export class NameServer {
   private readonly app: HttpServer;
@@ -54,6 +57,7 @@ export class NameServer {
   private poller!: StatusPoller;
   private inSync!: InSyncManager;
   private ops!: OpShell;
+  private failover!: FailoverMonitor;
   private admin!: Admin;
   private epoch = 0;
   private leading = false;
@@ -98,6 +102,9 @@ export class NameServer {
     this.ops = new OpShell(this.session, this.layout, this.meta, this.tablets, this.poller, this.control, random, {
       taskConcurrency: o.taskConcurrency, syncDeltaEntriesMax: o.syncDeltaEntriesMax, tickIntervalMs: OP_TICK_INTERVAL_MS,
     }, this.log.child('ops'));
+    this.failover = new FailoverMonitor(this.session, this.layout, this.tablets, this.ops, {
+      heartbeatTimeoutMs: o.tabletHeartbeatTimeoutMs, checkIntervalMs: FAILOVER_CHECK_INTERVAL_MS,
+    }, this.log.child('failover'));
     this.admin = new Admin({
       session: this.session, layout: this.layout, meta: this.meta, tablets: this.tablets, control: this.control, poller: this.poller,
       random, ops: this.ops, defaults: { partitionNum: o.partitionNumDefault, replicaNum: o.replicaNumDefault }, log: this.log,
@@ -126,6 +133,7 @@ export class NameServer {
     }
     this.poller.start();
     await this.ops.becomeLeader(this.epoch);
+    this.failover.start();
     this.leaderEndpoint = this.options.endpoint;
     this.leading = true;
     this.log.info(`leading with epoch ${this.epoch}`);
@@ -138,6 +146,7 @@ export class NameServer {
       this.log.warn('lost leadership; standing by');
       this.poller.stop();
       this.ops.lostLeadership();
+      this.failover.stop();
     }
     this.leading = false;
     this.leaderEndpoint = leader;
@@ -152,6 +161,8 @@ export class NameServer {
    * metadata says for every alive replica it holds.
    */
   private async assignRoles(endpoint: string): Promise<void> {
+    // A tablet that was failed over is brought back by recoverendpoint ops instead.
+    if (this.failover.handles(endpoint)) return;
     const reported = await this.poller.pollOne(endpoint);
     if (!reported) return;
     for (const st of reported) {
@@ -244,6 +255,7 @@ export class NameServer {
     this.stopped = true;
     this.poller?.stop();
     this.ops?.stop();
+    this.failover?.stop();
     this.tablets?.stop();
     await this.election?.stop().catch(() => undefined);
     await this.app.close();

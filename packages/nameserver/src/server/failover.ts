@@ -1,0 +1,91 @@
+/**
+ * Automatic failover (OpenMLDB's auto_failover, run through the op engine): a tablet whose
+ * registration has been gone for `tablet_heartbeat_timeout` is taken offline — each partition it
+ * led gets a new leader chosen among the in-sync followers, highest offset first; its follower
+ * replicas are marked not alive; a partition whose only live replica it was is marked not alive
+ * — and when it registers again its replicas are recovered (caught up, or rebuilt where their
+ * history diverged) and rejoin as followers. Every step is an op, visible in showopstatus.
+ * Reads `/config/auto_failover` on every check, so `confset` takes effect at once.
+ */
+import type { Logger } from '@tessera/common';
+import type { CoordSession, ZkLayout } from '@tessera/coord';
+import type { OpShell } from './op-shell.js';
+import type { TabletTracker } from './tablets.js';
+
+export interface FailoverOptions {
+  heartbeatTimeoutMs: number;
+  checkIntervalMs: number;
+}
+
+export class FailoverMonitor {
+  /** Endpoints taken offline by this monitor (or found offline at takeover), to recover on return. */
+  private readonly offlined = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private checking = false;
+
+  constructor(
+    private readonly session: CoordSession,
+    private readonly layout: ZkLayout,
+    private readonly tablets: TabletTracker,
+    private readonly ops: OpShell,
+    private readonly options: FailoverOptions,
+    private readonly log: Logger,
+  ) {
+    tablets.on('up', (t) => {
+      if (this.timer && this.offlined.has(t.endpoint)) void this.recover(t.endpoint);
+    });
+  }
+
+  /** Whether a restarted tablet's replicas are this monitor's to bring back (not a plain re-assign). */
+  handles(endpoint: string): boolean {
+    return this.offlined.has(endpoint);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.check(), this.options.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async enabled(): Promise<boolean> {
+    const node = await this.session.get(this.layout.autoFailover).catch(() => undefined);
+    return node?.data.toString('utf8') === 'true';
+  }
+
+  private async check(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const now = Date.now();
+      const due = this.tablets.all().filter((t) => t.state === 'kTabletOffline' && !this.offlined.has(t.endpoint) && now - t.sinceMs >= this.options.heartbeatTimeoutMs);
+      if (due.length === 0 || !(await this.enabled())) return;
+      for (const t of due) {
+        this.offlined.add(t.endpoint);
+        this.log.warn(`tablet ${t.endpoint} offline for ${now - t.sinceMs} ms: failing over its partitions`);
+        try {
+          await this.ops.admin({ type: 'offlineendpoint', endpoint: t.endpoint });
+        } catch (err) {
+          this.log.warn(`offlineendpoint ${t.endpoint}: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async recover(endpoint: string): Promise<void> {
+    if (!(await this.enabled())) return;
+    this.offlined.delete(endpoint);
+    this.log.info(`tablet ${endpoint} is back: recovering its replicas`);
+    try {
+      await this.ops.admin({ type: 'recoverendpoint', endpoint });
+    } catch (err) {
+      this.log.warn(`recoverendpoint ${endpoint}: ${(err as Error).message}`);
+      this.offlined.add(endpoint);
+    }
+  }
+}
