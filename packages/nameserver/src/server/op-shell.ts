@@ -55,6 +55,9 @@ function alreadyDone(cmd: TabletCommand, err: TesseraError): boolean {
   return cmd.type === 'DropTable' && err.code === 'TABLE_NOT_FOUND';
 }
 
+/** Finished ops kept in ZooKeeper for showopstatus across leader changes (OpenMLDB's max_op_num). */
+const FINISHED_OPS_KEPT_MAX = 10_000;
+
 type Pending = { resolve: (data: unknown) => void; reject: (err: unknown) => void };
 
 export class OpShell {
@@ -110,6 +113,9 @@ export class OpShell {
       const node = await this.session.getJson<Op>(this.layout.opData(id));
       if (node) ops.push(node.value);
     }
+    const kept = await this.trimFinishedOps(ops, FINISHED_OPS_KEPT_MAX);
+    ops.length = 0;
+    ops.push(...kept);
     const indexNode = await this.session.get(this.layout.opIndex);
     const opIndex = indexNode ? Number(indexNode.data.toString('utf8')) || 0 : 0;
     this.engine = this.newEngine();
@@ -203,7 +209,7 @@ export class OpShell {
         );
         return;
       case 'deleteOp':
-        this.session.delete(this.layout.opData(effect.opId)).then(
+        this.deleteOrKeepOp(effect.opId).then(
           () => this.post({ type: 'persisted', what: { kind: 'deleteOp', opId: effect.opId }, ok: true }),
           () => this.post({ type: 'persisted', what: { kind: 'deleteOp', opId: effect.opId }, ok: false }),
         );
@@ -226,6 +232,28 @@ export class OpShell {
         return;
       }
     }
+  }
+
+  /**
+   * A finished op the engine still lists stays in ZooKeeper (as finished), so that showopstatus
+   * lists it on the next leader too; one the engine dropped (deleteop, trimming) is deleted.
+   */
+  private async deleteOrKeepOp(opId: number): Promise<void> {
+    const op = this.engine.op(opId);
+    if (op && (op.status === 'kDone' || op.status === 'kCanceled' || op.status === 'kFailed')) {
+      await this.session.createOrSet(this.layout.opData(opId), op);
+      return;
+    }
+    await this.session.delete(this.layout.opData(opId));
+  }
+
+  /** Deletes the oldest finished ops beyond `keep` from ZooKeeper (at takeover). */
+  private async trimFinishedOps(ops: Op[], keep: number): Promise<Op[]> {
+    const finished = ops.filter((o) => o.status === 'kDone' || o.status === 'kCanceled' || o.status === 'kFailed').sort((a, b) => a.id - b.id);
+    const drop = finished.slice(0, Math.max(0, finished.length - keep));
+    for (const o of drop) await this.session.delete(this.layout.opData(o.id)).catch(() => undefined);
+    const dropped = new Set(drop.map((o) => o.id));
+    return ops.filter((o) => !dropped.has(o.id));
   }
 
   private async persistOp(op: Op, opIndex: number): Promise<void> {
