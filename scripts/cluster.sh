@@ -166,8 +166,9 @@ case "$action" in
     ;;
   down)
     load_env
-    for i in $(tablet_indexes); do bash "$here/scripts/start.sh" stop tablet "$dir/tablet-$i/tablet.flags"; done
+    # Nameservers first: a planned shutdown must not fail the tablets over one by one.
     for i in $(nameserver_indexes); do bash "$here/scripts/start.sh" stop nameserver "$dir/nameserver-$i/nameserver.flags"; done
+    for i in $(tablet_indexes); do bash "$here/scripts/start.sh" stop tablet "$dir/tablet-$i/tablet.flags"; done
     zk_stop "$dir"
     ;;
   status)

@@ -11,6 +11,7 @@ import type { Logger } from '@tessera/common';
 import type { CoordSession, ZkLayout } from '@tessera/coord';
 import type { OpShell } from './op-shell.js';
 import type { TabletTracker } from './tablets.js';
+import type { MetadataStore } from './metadata.js';
 
 export interface FailoverOptions {
   heartbeatTimeoutMs: number;
@@ -28,22 +29,30 @@ export class FailoverMonitor {
     private readonly layout: ZkLayout,
     private readonly tablets: TabletTracker,
     private readonly ops: OpShell,
+    private readonly meta: MetadataStore,
     private readonly options: FailoverOptions,
     private readonly log: Logger,
   ) {
     tablets.on('up', (t) => {
-      if (this.timer && this.offlined.has(t.endpoint)) void this.recover(t.endpoint);
+      if (this.timer && this.handles(t.endpoint)) void this.recover(t.endpoint);
     });
   }
 
-  /** Whether a restarted tablet's replicas are this monitor's to bring back (not a plain re-assign). */
+  /**
+   * Whether a returning tablet's replicas are this monitor's to bring back (not a plain role
+   * re-assignment): it was failed over by this nameserver, or the metadata marks a replica on it
+   * not alive (failed over by a previous leader).
+   */
   handles(endpoint: string): boolean {
-    return this.offlined.has(endpoint);
+    if (this.offlined.has(endpoint)) return true;
+    return this.meta.allTables().some((t) => t.partitions.some((p) => p.replicas.some((r) => r.endpoint === endpoint && !r.isAlive)));
   }
 
+  /** On taking over: also recovers tablets that are up but hold replicas marked not alive. */
   start(): void {
     this.timer = setInterval(() => void this.check(), this.options.checkIntervalMs);
     this.timer.unref();
+    for (const ep of this.tablets.healthy()) if (this.handles(ep)) void this.recover(ep);
   }
 
   stop(): void {

@@ -102,7 +102,7 @@ export class NameServer {
     this.ops = new OpShell(this.session, this.layout, this.meta, this.tablets, this.poller, this.control, random, {
       taskConcurrency: o.taskConcurrency, syncDeltaEntriesMax: o.syncDeltaEntriesMax, tickIntervalMs: OP_TICK_INTERVAL_MS,
     }, this.log.child('ops'));
-    this.failover = new FailoverMonitor(this.session, this.layout, this.tablets, this.ops, {
+    this.failover = new FailoverMonitor(this.session, this.layout, this.tablets, this.ops, this.meta, {
       heartbeatTimeoutMs: o.tabletHeartbeatTimeoutMs, checkIntervalMs: FAILOVER_CHECK_INTERVAL_MS,
     }, this.log.child('failover'));
     this.admin = new Admin({
