@@ -151,3 +151,57 @@ t.test('makesnapshot runs MakeSnapshot on the leader', async (t) => {
   t.equal(h.cluster.tablet(leader).replica(1, 1)!.snapshotOffset, 5);
   t.match(h.adminReply({ type: 'makesnapshot', db: 'demo_db', name: 'flow', pid: 4 }), { ok: false, error: { message: 'pid does not exist' } });
 });
+
+t.test('auto failover: a tablet gone past the heartbeat timeout is offlined, then recovered when it is back', async (t) => {
+  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed: 7, autoFailover: true, config: { tabletHeartbeatTimeoutMs: 2_000 } });
+  h.createTable('flow', 2, 3);
+  h.write(1, 0, 5);
+  h.write(1, 1, 5);
+  h.replicateFully();
+  const lost = leaderOf(h, 1);
+  h.tabletDown(lost);
+  for (let i = 0; i < 15; i++) h.tick();
+  t.same(typesOf(h), [], 'nothing before the heartbeat timeout');
+  h.tabletUp(lost, false);
+  h.tick();
+  t.same(typesOf(h), [], 'back in time: replication simply resumes');
+  h.tabletDown(lost);
+  h.runUntilIdle(30);
+  for (let i = 0; i < 25; i++) h.tick();
+  h.runUntilIdle();
+  t.same(typesOf(h), ['1:kOfflineReplicaOP:kDone', '2:kChangeLeaderOP:kDone']);
+  t.not(leaderOf(h, 1), lost);
+  h.write(1, 1, 2);
+  h.tabletUp(lost, false);
+  h.tick();
+  h.runUntilIdle();
+  t.same(typesOf(h).slice(2, 4), ['3:kRecoverTableOP:kDone', '4:kRecoverTableOP:kDone']);
+  h.replicateFully();
+  t.same(invariantViolations(h, { allAlive: true }), [], 'every replica back and alive');
+});
+
+t.test('auto failover: a restarted tablet is handled at once and recovered from its own disk', async (t) => {
+  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed: 7, autoFailover: true, config: { tabletHeartbeatTimeoutMs: 60_000 } });
+  h.createTable('flow', 2, 3);
+  h.write(1, 0, 5);
+  h.write(1, 1, 5);
+  h.replicateFully();
+  const restarted = leaderOf(h, 0);
+  h.tabletDown(restarted);
+  h.tabletUp(restarted, true);
+  h.runUntilIdle();
+  h.tick();
+  h.runUntilIdle();
+  const types = h.engine.ops().map((o) => o.type);
+  t.ok(types.includes('kChangeLeaderOP') && types.includes('kRecoverTableOP') && types.includes('kReAddReplicaNoSendOP'), types.join(' '));
+  t.ok(h.engine.ops().every((o) => o.status === 'kDone'));
+  t.not(leaderOf(h, 0), restarted);
+  h.replicateFully();
+  t.same(invariantViolations(h, { allAlive: true }), []);
+  h.engine.step({ type: 'autoFailover', enabled: false });
+  h.tabletDown(restarted);
+  for (let i = 0; i < 20; i++) h.tick();
+  h.tabletUp(restarted, true);
+  h.tick();
+  t.equal(h.engine.ops().length, types.length, 'with auto failover off nothing happens by itself');
+});
