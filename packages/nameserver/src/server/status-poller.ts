@@ -8,6 +8,8 @@ import type { TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
 
 const STALE_AFTER_INTERVALS = 5;
+/** A status poll gets at least this long (and at most one interval beyond it) to answer. */
+const STATUS_TIMEOUT_MS_MIN = 1000;
 
 interface Report {
   atMs: number;
@@ -63,7 +65,7 @@ export class StatusPoller {
 
   async pollOne(endpoint: string): Promise<ReplicaStatus[] | undefined> {
     try {
-      const replicas = await this.control.status(endpoint);
+      const replicas = await this.control.status(endpoint, Math.max(STATUS_TIMEOUT_MS_MIN, this.intervalMs));
       this.reports.set(endpoint, { atMs: Date.now(), replicas: new Map(replicas.map((r) => [`${r.tid}_${r.pid}`, r])) });
       return replicas;
     } catch (err) {

@@ -27,8 +27,8 @@ export class TabletControl {
     this.http = new HttpClient({ connectionsPerEndpoint: 4, timeoutMs });
   }
 
-  private call<T>(endpoint: string, route: string, body: Record<string, unknown>): Promise<T> {
-    return this.http.call<T>(endpoint, route, { ...body, nsEpoch: this.epoch() });
+  private call<T>(endpoint: string, route: string, body: Record<string, unknown>, timeoutMs?: number): Promise<T> {
+    return this.http.call<T>(endpoint, route, { ...body, nsEpoch: this.epoch() }, timeoutMs === undefined ? {} : { timeoutMs });
   }
 
   createReplica(endpoint: string, cmd: CreateReplicaCommand): Promise<unknown> {
@@ -43,8 +43,9 @@ export class TabletControl {
     return this.call(endpoint, '/v1/control/change_role', { ...cmd });
   }
 
-  async status(endpoint: string): Promise<ReplicaStatus[]> {
-    const res = await this.call<{ replicas: ReplicaStatus[] }>(endpoint, '/v1/control/status', {});
+  /** A paused or unreachable tablet must not hold up the polls of the others: a short limit. */
+  async status(endpoint: string, timeoutMs: number): Promise<ReplicaStatus[]> {
+    const res = await this.call<{ replicas: ReplicaStatus[] }>(endpoint, '/v1/control/status', {}, timeoutMs);
     return res.replicas;
   }
 

@@ -1,0 +1,152 @@
+// Failover and recovery on real processes with a client writing throughout and counting:
+// SIGKILL of a tablet that leads partitions (writes resume on new leaders, no acknowledged write
+// lost with replica_ack=all, the time to the first accepted write is printed), the killed tablet
+// restarted (its replicas come back alive and in sync with the same checksums), a leader paused
+// with SIGSTOP past the session timeout (fenced, recovered as a follower), and a whole-cluster
+// restart (all data back, every partition led, every replica alive).
+import t from 'tap';
+import path from 'node:path';
+import { HttpClient, pidOfKey, waitFor, type TableInfo } from '@tessera/common';
+import { Client } from '@tessera/client';
+import { nsClient, parseTable, spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
+
+const SESSION_TIMEOUT_MS = 2000;
+const HEARTBEAT_TIMEOUT_MS = 500;
+
+t.test('failover and recovery', async (t) => {
+  const dir = tempDir('failover');
+  const zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
+  const http = new HttpClient({ timeoutMs: 10_000 });
+  let client: Client | undefined;
+  t.teardown(async () => {
+    await client?.close().catch(() => undefined);
+    await http.close();
+    await stopAllRoles();
+    await zk.stop();
+    removeDir(dir);
+  });
+  const common = { zk_cluster: zk.connectString, zk_root_path: '/fo', zk_session_timeout: SESSION_TIMEOUT_MS };
+  const nsFlags = { ...common, auto_failover: true, tablet_heartbeat_timeout: HEARTBEAT_TIMEOUT_MS, get_table_status_interval: 300, in_sync_silent_ms: 1000 };
+  const ns: RoleProcess[] = [];
+  const startNs = async (i: number): Promise<RoleProcess> => spawnRole('nameserver', nsFlags, { logFile: path.join(dir, `ns${i}.log`) });
+  ns.push(await startNs(1), await startNs(2));
+  const tablets: RoleProcess[] = [];
+  const startTablet = (i: number, endpoint?: string): Promise<RoleProcess> =>
+    spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`), replica_ack_timeout: 5000, ...(endpoint ? { endpoint } : {}) }, { logFile: path.join(dir, `t${i}.log`) });
+  for (let i = 1; i <= 3; i++) tablets.push(await startTablet(i));
+  client = await Client.connect({ zkCluster: zk.connectString, zkRootPath: '/fo' });
+  await waitFor('3 tablets', async () => (await client!.admin.showtablet({})).tablets.filter((x) => x.state === 'kTabletHealthy').length === 3, { timeoutMs: 20_000, intervalMs: 100 });
+  await client.createDatabase('db');
+  await client.createTable('db', {
+    name: 'ev', partitionNum: 4, replicaNum: 3, replicaAck: 'all',
+    columns: [{ name: 'id', type: 'string' }, { name: 'n', type: 'int64' }, { name: 'at', type: 'timestamp' }],
+    indexes: [{ name: 'id', keys: ['id'], ts: 'at' }],
+  });
+  const table = (): Promise<TableInfo> => client!.table('db', 'ev');
+  const checksums = async (info: TableInfo, pid: number): Promise<string[]> =>
+    Promise.all(info.partitions[pid]!.replicas.map(async (r) => (await http.call<{ sha256: string }>(r.endpoint, '/v1/control/checksum', { tid: info.tid, pid })).sha256));
+
+  const acked = new Set<string>();
+  let failed = 0;
+  let writing = true;
+  let seq = 0;
+  const ackTimes: number[] = [];
+  const writers = Array.from({ length: 6 }, async () => {
+    while (writing) {
+      const id = `w${seq++}`;
+      try {
+        await client!.put('db', 'ev', { id, n: seq, at: 1_000_000 + seq });
+        acked.add(id);
+        ackTimes.push(Date.now());
+      } catch {
+        failed++;
+      }
+    }
+  });
+  const everyAckedReadable = async (): Promise<number> => {
+    let missing = 0;
+    const keys = [...acked];
+    for (let i = 0; i < keys.length; i += 100) {
+      const got = await Promise.all(keys.slice(i, i + 100).map((k) => client!.get('db', 'ev', { key: k })));
+      missing += got.filter((g) => g === undefined).length;
+    }
+    return missing;
+  };
+  await waitFor('writes flowing', () => acked.size > 300, { timeoutMs: 30_000, intervalMs: 20 });
+
+  await t.test('SIGKILL of a tablet that leads partitions', async (t) => {
+    const info = await table();
+    const victim = tablets.findIndex((x) => info.partitions.some((p) => p.replicas.some((r) => r.isLeader && r.endpoint === x.endpoint)));
+    const victimEp = tablets[victim]!.endpoint;
+    const led = info.partitions.filter((p) => p.replicas.some((r) => r.isLeader && r.endpoint === victimEp)).map((p) => p.pid);
+    // A key that routes to a partition the victim leads.
+    let probeKey = '';
+    for (let i = 0; !led.includes(pidOfKey(probeKey, info.partitionNum)); i++) probeKey = `probe${i}`;
+    const killedAt = Date.now();
+    tablets[victim]!.kill('SIGKILL');
+    let acceptedAt = 0;
+    for (let n = 0; acceptedAt === 0; n++) {
+      if (Date.now() - killedAt > 60_000) throw new Error('no write accepted on the failed partitions');
+      const ok = await client!.put('db', 'ev', { id: probeKey, n, at: 10 + n }).then(() => true, () => false);
+      if (ok) acceptedAt = Date.now();
+    }
+    acked.add(probeKey);
+    t.comment(`time from SIGKILL of ${victimEp} (leader of pids ${led.join(',')}) to the first accepted write on pid ${pidOfKey(probeKey, info.partitionNum)}: ${acceptedAt - killedAt} ms (session timeout ${SESSION_TIMEOUT_MS} ms, heartbeat timeout ${HEARTBEAT_TIMEOUT_MS} ms)`);
+    const ops = parseTable((await nsClient(zk.connectString, 'showopstatus', { database: 'db' }, '/fo')).stdout, 'op_id');
+    t.ok(ops.some((o) => o.op_type === 'kChangeLeaderOP' && o.status === 'kDone'), 'failover ran as kChangeLeaderOP ops');
+    const missing = await everyAckedReadable();
+    t.equal(missing, 0, `no acknowledged write lost (${acked.size} acknowledged so far, ${failed} calls failed)`);
+
+    // Restart it: its replicas come back alive and in sync, with the leaders' checksums.
+    const restartedAt = Date.now();
+    tablets[victim] = await startTablet(victim + 1, victimEp);
+    await waitFor('its replicas alive again', async () => (await table()).partitions.every((p) => p.replicas.every((r) => r.isAlive)), { timeoutMs: 60_000, intervalMs: 100 });
+    t.comment(`restarted tablet's replicas alive again ${Date.now() - restartedAt} ms after its restart`);
+  });
+
+  await t.test('a leader paused with SIGSTOP past the session timeout is fenced and comes back a follower', async (t) => {
+    const info = await table();
+    const victim = tablets.findIndex((x) => info.partitions.some((p) => p.replicas.some((r) => r.isLeader && r.endpoint === x.endpoint)));
+    const victimEp = tablets[victim]!.endpoint;
+    tablets[victim]!.kill('SIGSTOP');
+    try {
+      await waitFor('new leaders elected', async () => (await table()).partitions.every((p) => p.replicas.some((r) => r.isLeader && r.isAlive && r.endpoint !== victimEp)), { timeoutMs: 30_000, intervalMs: 100 });
+    } finally {
+      tablets[victim]!.kill('SIGCONT');
+    }
+    await waitFor('it steps down', async () => {
+      const st = await http.call<{ replicas: Array<{ role: string }> }>(victimEp, '/v1/control/status', {}).catch(() => undefined);
+      return st !== undefined && st.replicas.every((r) => r.role !== 'leader');
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    t.pass('the paused leader no longer leads anything after SIGCONT');
+    await waitFor('recovered as a follower, alive', async () => (await table()).partitions.every((p) => p.replicas.every((r) => r.isAlive)), { timeoutMs: 60_000, intervalMs: 100 });
+    t.equal(await everyAckedReadable(), 0, 'no acknowledged write lost');
+  });
+
+  writing = false;
+  await Promise.all(writers);
+  t.comment(`writer: ${acked.size} acknowledged, ${failed} calls failed`);
+
+  await t.test('replicas converge with the leaders\' checksums', async (t) => {
+    const info = await table();
+    for (const p of info.partitions) {
+      await waitFor(`pid ${p.pid} converged`, async () => new Set(await checksums(info, p.pid)).size === 1, { timeoutMs: 30_000, intervalMs: 200 });
+    }
+    t.pass('every replica of every partition has its leader\'s content');
+  });
+
+  await t.test('whole-cluster restart: all data back, every partition led, every replica alive', async (t) => {
+    for (const n of ns) await n.stop();
+    for (const x of tablets) await x.stop();
+    ns.length = 0;
+    ns.push(await startNs(3), await startNs(4));
+    for (let i = 0; i < 3; i++) tablets[i] = await startTablet(i + 1, tablets[i]!.endpoint);
+    await waitFor('every partition led and every replica serving', async () => {
+      const rows = parseTable((await nsClient(zk.connectString, 'showtable', { database: 'db' }, '/fo')).stdout, 'name');
+      const pids = new Set(rows.filter((r) => r.role === 'leader' && r.is_alive === 'yes').map((r) => r.pid));
+      return rows.length === 12 && rows.every((r) => r.is_alive === 'yes' && r.offset !== '-') && pids.size === 4;
+    }, { timeoutMs: 60_000, intervalMs: 300 });
+    t.pass('showtable: 12 replicas, all yes, one leader per partition');
+    t.equal(await everyAckedReadable(), 0, `all ${acked.size} acknowledged writes are back`);
+  });
+});
