@@ -1,0 +1,82 @@
+// Failover by hand, as an OpenMLDB operator does it with auto_failover off (offlineendpoint,
+// recoverendpoint, recovertable through ns_client), and automatic failover finished by the
+// standby when the leader nameserver is killed in the middle of it.
+import t from 'tap';
+import path from 'node:path';
+import { HttpClient, waitFor, type TableInfo } from '@tessera/common';
+import { Client } from '@tessera/client';
+import { nsClient, parseTable, spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
+
+t.test('manual failover commands and a nameserver killed during failover', async (t) => {
+  const dir = tempDir('failover-manual');
+  const zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
+  const http = new HttpClient({ timeoutMs: 10_000 });
+  let client: Client | undefined;
+  t.teardown(async () => {
+    await client?.close().catch(() => undefined);
+    await http.close();
+    await stopAllRoles();
+    await zk.stop();
+    removeDir(dir);
+  });
+  const common = { zk_cluster: zk.connectString, zk_root_path: '/fm', zk_session_timeout: 2000 };
+  const nsFlags = { ...common, auto_failover: false, tablet_heartbeat_timeout: 500, get_table_status_interval: 300, in_sync_silent_ms: 1000 };
+  const ns: RoleProcess[] = [];
+  for (let i = 1; i <= 2; i++) ns.push(await spawnRole('nameserver', nsFlags, { logFile: path.join(dir, `ns${i}.log`) }));
+  const tablets: RoleProcess[] = [];
+  const startTablet = (i: number, endpoint?: string): Promise<RoleProcess> =>
+    spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`), ...(endpoint ? { endpoint } : {}) }, { logFile: path.join(dir, `t${i}.log`) });
+  for (let i = 1; i <= 3; i++) tablets.push(await startTablet(i));
+  const cli = (cmd: string) => nsClient(zk.connectString, cmd, { database: 'db' }, '/fm');
+  client = await Client.connect({ zkCluster: zk.connectString, zkRootPath: '/fm' });
+  await waitFor('3 tablets', async () => (await client!.admin.showtablet({})).tablets.filter((x) => x.state === 'kTabletHealthy').length === 3, { timeoutMs: 20_000, intervalMs: 100 });
+  await client.createDatabase('db');
+  await client.createTable('db', {
+    name: 'flow', partitionNum: 2, replicaNum: 3,
+    partitions: [{ pid: 0, leader: tablets[0]!.endpoint, followers: [tablets[1]!.endpoint, tablets[2]!.endpoint] }, { pid: 1, leader: tablets[1]!.endpoint, followers: [tablets[0]!.endpoint, tablets[2]!.endpoint] }],
+    columns: [{ name: 'card', type: 'string' }, { name: 'amt', type: 'double' }, { name: 'at', type: 'timestamp' }],
+    indexes: [{ name: 'card', keys: ['card'], ts: 'at' }],
+  });
+  const rows = Array.from({ length: 200 }, (_, i) => ({ card: `c${i}`, amt: i, at: 1000 + i }));
+  await client.putBatch('db', 'flow', rows);
+  const table = (): Promise<TableInfo> => client!.table('db', 'flow');
+  const allReadable = async (): Promise<number> => (await Promise.all(rows.map((r) => client!.get('db', 'flow', { key: r.card })))).filter((x) => x === undefined).length;
+
+  await t.test('auto_failover off: offlineendpoint, then recoverendpoint and recovertable', async (t) => {
+    t.match((await cli('confget')).stdout, /auto_failover\s+false/);
+    const victim = tablets[0]!;
+    victim.kill('SIGKILL');
+    await victim.exited;
+    await waitFor('offline', async () => parseTable((await cli('showtablet')).stdout, 'endpoint').find((r) => r.endpoint === victim.endpoint)?.state === 'kTabletOffline', { timeoutMs: 20_000, intervalMs: 100 });
+    // Nothing happens by itself with auto_failover off.
+    t.ok((await table()).partitions[0]!.replicas.find((r) => r.endpoint === victim.endpoint)!.isLeader, 'still the leader of pid 0 in metadata');
+    const off = await cli(`offlineendpoint ${victim.endpoint}`);
+    t.match(off.stdout, /offline endpoint ok/);
+    await waitFor('pid 0 led elsewhere', async () => (await table()).partitions[0]!.replicas.some((r) => r.isLeader && r.isAlive && r.endpoint !== victim.endpoint), { timeoutMs: 30_000, intervalMs: 100 });
+    const shown = parseTable((await cli('showtable')).stdout, 'name').filter((r) => r.endpoint === victim.endpoint);
+    t.ok(shown.length === 2 && shown.every((r) => r.is_alive === 'no'), 'its replicas show is_alive no');
+    t.equal(await allReadable(), 0, 'every row readable after offlineendpoint');
+
+    tablets[0] = await startTablet(1, victim.endpoint);
+    await waitFor('healthy again', async () => parseTable((await cli('showtablet')).stdout, 'endpoint').find((r) => r.endpoint === victim.endpoint)?.state === 'kTabletHealthy', { timeoutMs: 20_000, intervalMs: 100 });
+    const rec = await cli(`recoverendpoint ${victim.endpoint}`);
+    t.match(rec.stdout, /recover endpoint ok/);
+    await waitFor('replicas alive again', async () => (await table()).partitions.every((p) => p.replicas.every((r) => r.isAlive)), { timeoutMs: 30_000, intervalMs: 100 });
+    t.pass('recoverendpoint brought its replicas back as followers');
+    const refused = await cli(`recovertable flow 0 ${victim.endpoint}`);
+    t.match(refused.stdout, /table is alive, need not recover|Fail/, 'recovertable refuses an alive replica');
+  });
+
+  await t.test('the leader nameserver killed during a failover: the standby completes it', async (t) => {
+    t.match((await cli('confset auto_failover true')).stdout, /set auto_failover ok/);
+    const info = await table();
+    const leaderEp = info.partitions[1]!.replicas.find((r) => r.isLeader)!.endpoint;
+    const victim = tablets.find((x) => x.endpoint === leaderEp)!;
+    victim.kill('SIGKILL');
+    ns[0]!.kill('SIGKILL');
+    await waitFor('the standby failed pid 1 over', async () => (await table()).partitions[1]!.replicas.some((r) => r.isLeader && r.isAlive && r.endpoint !== leaderEp), { timeoutMs: 60_000, intervalMs: 200 });
+    const ops = parseTable((await cli('showopstatus flow')).stdout, 'op_id');
+    t.ok(ops.some((o) => o.op_type === 'kChangeLeaderOP' && o.pid === '1' && o.status === 'kDone'), 'kChangeLeaderOP for pid 1 done on the new leader');
+    t.equal(await allReadable(), 0, 'every row readable');
+  });
+});
