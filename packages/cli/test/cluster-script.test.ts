@@ -2,32 +2,19 @@
 // takes it down; scripts/start.sh stops and starts one tablet of it, which showtablet follows.
 import t from 'tap';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { waitFor } from '@tessera/common';
-import { freePortRange, nsClient, parseTable, tempDir, removeDir, REPO_ROOT } from '@tessera/testkit';
+import { freePortRange, nsClient, parseTable, tempDir, removeDir, runScript } from '@tessera/testkit';
 
-const run = promisify(execFile);
 
-async function sh(script: string, args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    // The tree is built by scripts/test.sh before the tests run; skip the set-up step here.
-    const { stdout, stderr } = await run('bash', [path.join(REPO_ROOT, 'scripts', script), ...args], { timeout: 180_000, env: { ...process.env, TESSERA_SKIP_SETUP: '1' } });
-    return { code: 0, out: stdout + stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout + e.stderr };
-  }
-}
 
 t.test('cluster.sh up, a tablet stopped and started with start.sh, down', async (t) => {
   const dir = tempDir('cluster-sh');
   const base = await freePortRange(30);
   t.teardown(async () => {
-    await sh('cluster.sh', ['down', '--dir', dir]);
+    await runScript('cluster.sh', ['down', '--dir', dir]);
     removeDir(dir);
   });
-  const up = await sh('cluster.sh', ['up', '--dir', dir, '--base-port', String(base)]);
+  const up = await runScript('cluster.sh', ['up', '--dir', dir, '--base-port', String(base)]);
   t.equal(up.code, 0, up.out);
   t.match(up.out, new RegExp(`scripts/tessera --zk_cluster=127\\.0\\.0\\.1:${base} --zk_root_path=/tessera --role=ns_client`), 'prints the ns_client command line');
   const zk = `127.0.0.1:${base}`;
@@ -38,24 +25,24 @@ t.test('cluster.sh up, a tablet stopped and started with start.sh, down', async 
 
   const flagfile = path.join(dir, 'tablet-2', 'tablet.flags');
   const victim = `127.0.0.1:${base + 22}`;
-  const stop = await sh('start.sh', ['stop', 'tablet', flagfile]);
+  const stop = await runScript('start.sh', ['stop', 'tablet', flagfile]);
   t.equal(stop.code, 0, stop.out);
   await waitFor(`${victim} offline`, async () => parseTable((await nsClient(zk, 'showtablet')).stdout, 'endpoint').find((r) => r.endpoint === victim)?.state === 'kTabletOffline', { timeoutMs: 20_000, intervalMs: 200 });
   t.pass(`${victim} shows kTabletOffline after start.sh stop`);
-  const start = await sh('start.sh', ['start', 'tablet', flagfile]);
+  const start = await runScript('start.sh', ['start', 'tablet', flagfile]);
   t.equal(start.code, 0, start.out);
   await waitFor(`${victim} healthy`, async () => parseTable((await nsClient(zk, 'showtablet')).stdout, 'endpoint').find((r) => r.endpoint === victim)?.state === 'kTabletHealthy', { timeoutMs: 20_000, intervalMs: 200 });
   t.pass(`${victim} shows kTabletHealthy after start.sh start`);
 
-  const add = await sh('cluster.sh', ['add-tablet', '--dir', dir]);
+  const add = await runScript('cluster.sh', ['add-tablet', '--dir', dir]);
   t.equal(add.code, 0, add.out);
   t.equal(parseTable((await nsClient(zk, 'showtablet')).stdout, 'endpoint').length, 4, 'add-tablet: a fourth tablet joins');
 
-  const status = await sh('cluster.sh', ['status', '--dir', dir]);
+  const status = await runScript('cluster.sh', ['status', '--dir', dir]);
   t.match(status.out, /zookeeper running/);
   t.equal((status.out.match(/tablet is running/g) ?? []).length, 4);
-  const down = await sh('cluster.sh', ['down', '--dir', dir]);
+  const down = await runScript('cluster.sh', ['down', '--dir', dir]);
   t.equal(down.code, 0, down.out);
-  const after = await sh('cluster.sh', ['status', '--dir', dir]);
+  const after = await runScript('cluster.sh', ['status', '--dir', dir]);
   t.notMatch(after.out, /is running \(/, 'nothing left running');
 });

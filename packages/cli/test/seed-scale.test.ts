@@ -4,23 +4,11 @@
 // acknowledged write is read back and every replica ends with the same content.
 import t from 'tap';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { HttpClient, waitFor, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
-import { freePortRange, nsClient, parseTable, tempDir, removeDir, REPO_ROOT } from '@tessera/testkit';
+import { freePortRange, nsClient, parseTable, tempDir, removeDir, runScript } from '@tessera/testkit';
 
-const run = promisify(execFile);
 
-async function sh(script: string, args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run('bash', [path.join(REPO_ROOT, 'scripts', script), ...args], { timeout: 180_000, env: { ...process.env, TESSERA_SKIP_SETUP: '1' } });
-    return { code: 0, out: stdout + stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout + e.stderr };
-  }
-}
 
 t.test('the seed: scale-out and scale-in while a client writes', async (t) => {
   const dir = tempDir('seed');
@@ -31,10 +19,10 @@ t.test('the seed: scale-out and scale-in while a client writes', async (t) => {
   t.teardown(async () => {
     await client?.close().catch(() => undefined);
     await http.close();
-    await sh('cluster.sh', ['down', '--dir', dir]);
+    await runScript('cluster.sh', ['down', '--dir', dir]);
     removeDir(dir);
   });
-  const up = await sh('cluster.sh', ['up', '--dir', dir, '--base-port', String(base)]);
+  const up = await runScript('cluster.sh', ['up', '--dir', dir, '--base-port', String(base)]);
   t.equal(up.code, 0, 'cluster.sh up');
   const cli = (cmd: string) => nsClient(zk, cmd, { database: 'demo_db' });
   t.match((await nsClient(zk, 'createdb demo_db')).stdout, /ok/);
@@ -60,7 +48,7 @@ t.test('the seed: scale-out and scale-in while a client writes', async (t) => {
   await waitFor('writes flowing', () => acked.size > 100, { timeoutMs: 30_000, intervalMs: 20 });
 
   // ---- scale-out
-  const added = await sh('cluster.sh', ['add-tablet', '--dir', dir]);
+  const added = await runScript('cluster.sh', ['add-tablet', '--dir', dir]);
   t.equal(added.code, 0, added.out);
   const newTablet = `127.0.0.1:${base + 24}`;
   const tablets = parseTable((await nsClient(zk, 'showtablet')).stdout, 'endpoint');
@@ -103,13 +91,13 @@ t.test('the seed: scale-out and scale-in while a client writes', async (t) => {
   }, { timeoutMs: 120_000, intervalMs: 300 });
   const opsAfter = parseTable((await cli('showopstatus flow')).stdout, 'op_id');
   t.ok(opsAfter.every((o) => o.status === 'kDone'), `every op kDone (${opsAfter.map((o) => `${o.op_type}:${o.status}`).join(', ')})`);
-  const stopTablet = await sh('start.sh', ['stop', 'tablet', path.join(dir, 'tablet-1', 'tablet.flags')]);
+  const stopTablet = await runScript('start.sh', ['stop', 'tablet', path.join(dir, 'tablet-1', 'tablet.flags')]);
   t.equal(stopTablet.code, 0);
   const ackedBeforeStops = acked.size;
   await waitFor('writes go on without the stopped tablet', () => acked.size > ackedBeforeStops + 100, { timeoutMs: 30_000, intervalMs: 20 });
 
   // Stop the leading nameserver: the other one leads and still lists the ops.
-  const stopNs = await sh('start.sh', ['stop', 'nameserver', path.join(dir, 'nameserver-1', 'nameserver.flags')]);
+  const stopNs = await runScript('start.sh', ['stop', 'nameserver', path.join(dir, 'nameserver-1', 'nameserver.flags')]);
   t.equal(stopNs.code, 0);
   await waitFor('the other nameserver leads', async () => {
     const r = parseTable((await nsClient(zk, 'showns')).stdout, 'endpoint');

@@ -4,3 +4,4 @@ export * from './tmp.js';
 export * from './zookeeper.js';
 export * from './roles.js';
 export * from './nsclient.js';
+export * from './scripts.js';
