@@ -1,2 +1,3 @@
 export { benchTablet } from './tablet-bench.js';
 export { benchCluster } from './cluster-bench.js';
+export { benchMigrate } from './migrate-bench.js';

@@ -2,11 +2,13 @@
  * `pnpm bench <name>`: runs one benchmark, prints its figures, and ends with one JSON line.
  */
 import { benchCluster } from './cluster-bench.js';
+import { benchMigrate } from './migrate-bench.js';
 import { benchTablet } from './tablet-bench.js';
 
 const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   tablet: benchTablet,
   cluster: benchCluster,
+  migrate: benchMigrate,
 };
 
 async function main(): Promise<void> {
