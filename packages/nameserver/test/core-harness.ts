@@ -80,7 +80,6 @@ export const TEST_CONFIG: Partial<Omit<EngineConfig, 'taskTimeoutMs'>> = {
   reportWaitMs: 500,
   catchUpTimeoutMs: 5_000,
   repairBackoffMs: 1_000,
-  reconcileIntervalMs: 300,
 };
 
 export class Harness {

@@ -29,7 +29,7 @@ t.test('a stray copy and a leader left paused, fenced and replicating to it are 
   l.state = 'snapshotPaused';
   l.fenced = true;
   l.followers.add(outsider);
-  for (let i = 0; i < 5; i++) h.tick();
+  h.tick();
   h.runUntilIdle();
   const [op] = repairs(h);
   t.ok(op);
@@ -53,7 +53,7 @@ t.test('a follower that still believes it leads is demoted, and a leader that lo
   l.role = 'follower';
   l.term = 2;
   l.followers = new Set();
-  for (let i = 0; i < 5; i++) h.tick();
+  h.tick();
   h.runUntilIdle();
   const [op] = repairs(h);
   t.same(op!.tasks.map((x) => x.kind === 'kChangeRole' || x.kind === 'kRestoreLeader' ? `${x.kind} ${x.endpoint} ${x.term}` : x.kind), [
@@ -69,7 +69,7 @@ t.test('the reconciler leaves partitions with an op alone, and backs off after a
   const { h, leader } = cluster();
   h.cluster.tablet(leader).replica(1, 0)!.state = 'snapshotPaused';
   h.faults.command = (_e, c) => (c.type === 'RecoverSnapshot' ? 'failBefore' : 'deliver');
-  for (let i = 0; i < 5; i++) h.tick();
+  h.tick();
   h.runUntilIdle();
   t.same(repairs(h).map((o) => o.status), ['kFailed']);
   for (let i = 0; i < 5; i++) h.tick();

@@ -27,8 +27,6 @@ export interface EngineConfig {
    * (`--tablet_heartbeat_timeout`); a restarted one gets it at once.
    */
   tabletHeartbeatTimeoutMs: number;
-  /** The reconciler compares idle partitions with what their tablets report this often. */
-  reconcileIntervalMs: number;
   /** After a repair op on a partition ends, the reconciler leaves it alone this long. */
   repairBackoffMs: number;
   /** How long the candidate may take to catch up with a fenced leader (writes are refused meanwhile). */
@@ -73,7 +71,6 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = {
   reportWaitMs: 10 * SECOND_MS,
   doneOpsMax: 10_000,
   catchUpTimeoutMs: MINUTE_MS,
-  reconcileIntervalMs: 10 * SECOND_MS,
   repairBackoffMs: 30 * SECOND_MS,
   tabletHeartbeatTimeoutMs: 5 * MINUTE_MS,
   taskTimeoutMs: { ...DEFAULT_TASK_TIMEOUT_MS },

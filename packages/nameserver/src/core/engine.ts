@@ -41,7 +41,7 @@ import {
   type Task,
 } from './op.js';
 import { opStatusRows } from './opstatus.js';
-import { partitionOf, samePartition } from './partition.js';
+import { aliveLeader, partitionOf, samePartition } from './partition.js';
 import { planOp } from './plan.js';
 import type { Random } from './random.js';
 import { repairPlan } from './repair.js';
@@ -170,8 +170,6 @@ export class NameserverEngine {
   private readonly offlined = new Set<Endpoint>();
   /** Auto failover: per partition, no new RecoverTable op before then. */
   private readonly recoverQuietUntilMs = new Map<string, number>();
-  /** The reconciler's next patrol. */
-  private nextReconcileMs = 0;
   /** Per partition: the reconciler leaves it alone until then. */
   private readonly repairQuietUntilMs = new Map<string, number>();
   private effects: EngineEffect[] = [];
@@ -278,6 +276,7 @@ export class NameserverEngine {
         return;
       case 'tabletReport':
         this.observedCluster.setReport(event.endpoint, event.replicas);
+        this.reconcile(event.endpoint, event.replicas);
         return;
       case 'taskResult':
         this.onTaskResult(event);
@@ -285,10 +284,6 @@ export class NameserverEngine {
       case 'tick':
         this.retryWrites();
         this.autoFailover();
-        if (this.nowMs >= this.nextReconcileMs) {
-          this.nextReconcileMs = this.nowMs + this.config.reconcileIntervalMs;
-          this.reconcile();
-        }
         return;
       case 'persisted':
         this.onPersisted(event.what, event.ok);
@@ -352,7 +347,6 @@ export class NameserverEngine {
     this.tableWrites.clear();
     this.pendingReplies = [];
     this.repairQuietUntilMs.clear();
-    this.nextReconcileMs = 0;
     this.offlined.clear();
     this.recoverQuietUntilMs.clear();
     this.effects = [];
@@ -396,33 +390,31 @@ export class NameserverEngine {
   }
 
   /**
-   * The reconciler (repair.ts), a patrol every reconcileIntervalMs: each idle partition is
-   * compared with what its tablets report; a mismatch gets one kRepairPartitionOP, then the
+   * The reconciler (repair.ts): after a report, each idle partition the reporting tablet holds or
+   * leads is compared with its metadata; a mismatch gets one kRepairPartitionOP, then the
    * partition is left alone for repairBackoffMs after that op ends.
    */
-  private reconcile(): void {
+  private reconcile(endpoint: Endpoint, replicas: readonly { tid: Tid; pid: Pid }[]): void {
+    if (!this.observedCluster.isHealthy(endpoint)) return;
     const busy = new Set([...this.liveOps.values()].map((o) => partitionKey(o.tid, o.pid)));
+    const candidates = new Map<string, { tid: Tid; pid: Pid }>();
+    for (const r of replicas) candidates.set(partitionKey(r.tid, r.pid), r);
     for (const table of this.tableMap.values()) {
-      for (const partition of table.partitions) {
-        const key = partitionKey(table.tid, partition.pid);
-        if (busy.has(key) || (this.repairQuietUntilMs.get(key) ?? 0) > this.nowMs) continue;
-        const repair = repairPlan(table, partition, this.observedCluster);
-        if (repair.tasks.length === 0) continue;
-        const data: OpData = { kind: 'repair', reasons: repair.reasons };
-        this.createOp(
-          {
-            type: 'kRepairPartitionOP',
-            tid: table.tid,
-            pid: partition.pid,
-            db: table.schema.db,
-            name: table.schema.name,
-            data,
-            tasks: repair.tasks.map(newTask),
-            commitTaskIndex: repair.tasks.length - 1,
-          },
-          null,
-        );
-      }
+      for (const p of table.partitions) if (aliveLeader(p) === endpoint) candidates.set(partitionKey(table.tid, p.pid), { tid: table.tid, pid: p.pid });
+    }
+    for (const [key, { tid, pid }] of candidates) {
+      const table = this.tableMap.get(tid);
+      const partition = table === undefined ? undefined : partitionOf(table, pid);
+      if (table === undefined || partition === undefined || busy.has(key)) continue;
+      if ((this.repairQuietUntilMs.get(key) ?? 0) > this.nowMs) continue;
+      const repair = repairPlan(table, partition, this.observedCluster);
+      if (repair.tasks.length === 0) continue;
+      const data: OpData = { kind: 'repair', reasons: repair.reasons };
+      this.createOp(
+        { type: 'kRepairPartitionOP', tid, pid, db: table.schema.db, name: table.schema.name, data, tasks: repair.tasks.map(newTask), commitTaskIndex: repair.tasks.length - 1 },
+        null,
+      );
+      busy.add(key);
     }
   }
 
@@ -843,7 +835,7 @@ export class NameserverEngine {
       observed: this.observedCluster,
       config: this.config,
       random: this.random,
-      reservedTermMax: () => this.reservedTermMax(op.tid, op.pid),
+      reservedTermMax: this.reservedTermMax(op.tid, op.pid),
       taskElapsedMs: rt.taskStartMs === null ? 0 : this.nowMs - rt.taskStartMs,
       reportedSinceTaskStart: (endpoint) => observed.lastReportSeq(endpoint) > rt.taskStartReportSeq,
     };

@@ -261,22 +261,9 @@ export function partitionKey(tid: Tid, pid: Pid): string {
   return `${tid}/${pid}`;
 }
 
-/**
- * A deep copy of plain JSON data, equal to `JSON.parse(JSON.stringify(value))` for it (fields
- * holding undefined are left out), so that what is persisted is exactly what a new leader reads
- * back. Faster than the round trip; only plain objects, arrays, strings, finite numbers,
- * booleans and null are expected.
- */
+/** A deep copy through JSON: what is persisted is exactly what a new leader reads back. */
 export function cloneJson<T>(value: T): T {
-  return copyJson(value) as T;
-}
-
-function copyJson(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : copyJson(v)));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = copyJson(v);
-  return out;
+  return JSON.parse(JSON.stringify(value)) as T;
 }
 
 // ---------------------------------------------------------------------------------------------

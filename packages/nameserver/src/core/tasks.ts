@@ -35,7 +35,7 @@ export interface TaskContext {
   readonly config: EngineConfig;
   readonly random: Random;
   /** Highest term any known op reserved for this partition (so a new selection never reuses one). */
-  reservedTermMax(): Term;
+  readonly reservedTermMax: Term;
   /** How long the current task has been running. */
   readonly taskElapsedMs: number;
   /** The tablet reported after the current task began (its offsets are not older than the task). */
@@ -136,7 +136,7 @@ function selectLeader(task: TaskOf<'kSelectLeader'>, ctx: TaskContext): ApplyRes
     currentTerm(p),
     maxHistoryTerm(p.termOffsets),
     ctx.observed.maxReportedTerm(ctx.op.tid, ctx.op.pid),
-    ctx.reservedTermMax(),
+    ctx.reservedTermMax,
     data.oldTerm,
   );
   const others = aliveFollowers(p).filter((e) => e !== candidate && e !== data.oldLeader);
