@@ -1,8 +1,3 @@
-/**
- * Placement: the even-spread figures (3 tablets 8×3: 8 replicas and 2–3 leaders each; 4 tablets:
- * 6 and 2), spread within one for other shapes, determinism for a seed, existing load counted,
- * OpenMLDB's refusal texts, and the checks of an explicit placement.
- */
 import t from 'tap';
 import type { PartitionMeta } from '@tessera/common';
 import { placePartitions, placementFromExplicit, seededRandom, tabletLoadOf, type TabletLoad } from '../src/core/index.js';
