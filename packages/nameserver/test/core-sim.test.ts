@@ -197,9 +197,7 @@ function runSeed(seed: number): { result: SimResult; transcript: string[]; harne
     const before = beforeByOp.get(op.id);
     if (before === undefined) return;
     beforeByOp.delete(op.id);
-    // RecoverTable's first step (a restarted follower marked not alive) corrects metadata and
-    // stands; the reconciler's steps only move toward metadata. Every other op promises it.
-    if (op.status === 'kDone' || op.rollback === undefined || op.type === 'kRecoverTableOP' || op.type === 'kRepairPartitionOP') return;
+    if (op.status === 'kDone' || op.rollback === undefined) return;
     const now = snapshot(op.tid, op.pid);
     if (JSON.stringify(now.layout) !== JSON.stringify(before.layout) || now.leader !== before.leader) {
       violations.push(`op ${op.id} ${op.type} ${op.status} changed ${op.tid}/${op.pid}: ${before.layout.join(' ')} -> ${now.layout.join(' ')}`);

@@ -22,7 +22,6 @@ import { TesseraError } from '@tessera/common';
 import type { Endpoint, ErrorCode, PartitionMeta, Pid, TableInfo, Term, Tid } from '@tessera/common';
 import { planAdminCommand, planOffline, OP_CREATING_COMMANDS, type AdminView, type OpCreatingCommand, type OpRequest } from './admin.js';
 import { engineConfig, type EngineConfig } from './config.js';
-import { nextRecoveryStep, tabletsDueOffline } from './failover.js';
 import type { AdminCommand, EngineEffect, EngineEvent, PersistTarget, ReplyError, RequestId } from './events.js';
 import { ObservedCluster, type ObservedView } from './observed.js';
 import {
@@ -454,16 +453,18 @@ export class NameserverEngine {
    */
   private autoFailover(): void {
     if (!this.autoFailoverOn) return;
-    for (const endpoint of tabletsDueOffline(this.observedCluster, this.offlined, this.nowMs, this.config)) {
-      this.offlined.add(endpoint);
-      this.offlineTablet(endpoint);
+    for (const t of this.observedCluster.tabletStates()) {
+      if (t.healthy || this.offlined.has(t.endpoint)) continue;
+      if (this.nowMs - t.sinceMs < this.config.tabletHeartbeatTimeoutMs) continue;
+      this.offlined.add(t.endpoint);
+      this.offlineTablet(t.endpoint);
     }
     const busy = new Set([...this.liveOps.values()].map((o) => partitionKey(o.tid, o.pid)));
     for (const table of this.tableMap.values()) {
       for (const p of table.partitions) {
         const key = partitionKey(table.tid, p.pid);
         if (busy.has(key) || (this.recoverQuietUntilMs.get(key) ?? 0) > this.nowMs) continue;
-        const next = nextRecoveryStep(table, p, this.observedCluster, this.nowMs, this.config);
+        const next = this.autoRecoveryStep(table, p);
         if (next === undefined) continue;
         const plan = planOp(next.type, next.data, { table, partition: p, observed: this.observedCluster, config: this.config, random: this.random, reservedTermMax: this.reservedTermMax(table.tid, p.pid) });
         if (!plan.ok) continue;
@@ -472,6 +473,27 @@ export class NameserverEngine {
         busy.add(key);
       }
     }
+  }
+
+  /**
+   * What auto failover does next for one idle partition, in order: reload a restarted leader
+   * (it keeps what it had not replicated); fail over from a leader gone past the heartbeat
+   * timeout; recover a replica marked not alive or not served. Undefined when nothing is due.
+   */
+  private autoRecoveryStep(table: TableInfo, p: PartitionMeta): { type: OpType; data: OpData } | undefined {
+    const observed = this.observedCluster;
+    const known = (e: Endpoint): boolean => observed.isHealthy(e) && observed.hasReported(e);
+    const served = (e: Endpoint): boolean => observed.replica(e, table.tid, p.pid)?.role !== 'none';
+    const leader = aliveLeader(p);
+    if (leader !== undefined && known(leader) && !served(leader)) {
+      return { type: 'kRecoverTableOP', data: { kind: 'recoverTable', endpoint: leader, childOpId: null } };
+    }
+    if (leader !== undefined && !observed.isHealthy(leader) && this.nowMs - (observed.healthSinceMs(leader) ?? this.nowMs) >= this.config.tabletHeartbeatTimeoutMs) {
+      const data: OpData = { kind: 'changeLeader', request: 'offline', candidate: null, oldLeader: null, oldTerm: 0, handOver: false, followersBefore: [], selected: null };
+      return { type: 'kChangeLeaderOP', data };
+    }
+    const endpoint = p.replicas.find((r) => known(r.endpoint) && (!r.isAlive || !served(r.endpoint)))?.endpoint;
+    return endpoint === undefined ? undefined : { type: 'kRecoverTableOP', data: { kind: 'recoverTable', endpoint, childOpId: null } };
   }
 
   private onTableDropped(tid: Tid): void {

@@ -13,6 +13,5 @@ export * from './tasks.js';
 export * from './plan.js';
 export * from './admin.js';
 export * from './repair.js';
-export * from './failover.js';
 export * from './opstatus.js';
 export * from './engine.js';

@@ -20,8 +20,6 @@ export interface ObservedView {
   /** Since when the tablet has been in its current state; undefined for an unknown tablet. */
   healthSinceMs(endpoint: Endpoint): number | undefined;
   healthyEndpoints(): Endpoint[];
-  /** Every known tablet with its state, by endpoint. */
-  tabletStates(): Array<{ endpoint: Endpoint } & TabletHealth>;
   /** The tablet's last report on (tid, pid); undefined when it reported no such replica or never reported. */
   replica(endpoint: Endpoint, tid: Tid, pid: Pid): ReplicaReport | undefined;
   /** The tablet has reported since this nameserver became leader (so absence of a replica means something). */
