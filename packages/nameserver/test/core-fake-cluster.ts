@@ -212,7 +212,7 @@ export class FakeCluster {
           state: 'normal',
           term: Math.max(command.term, staged === undefined ? (onDisk?.term ?? 0) : 0),
           log: [...log],
-          followers: new Set(command.role === 'leader' ? command.followers : []),
+          followers: new Set(),
           fenced: false,
           snapshotOffset: staged === undefined ? (onDisk?.snapshotOffset ?? 0) : log.length,
         });

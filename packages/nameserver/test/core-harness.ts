@@ -67,8 +67,6 @@ export interface HarnessOptions {
   startMs?: number;
   /** ZooKeeper writes are applied when the harness gets to them rather than at once (so a kill can lose them). */
   asyncWrites?: boolean;
-  /** /config/auto_failover as every nameserver reads it. */
-  autoFailover?: boolean;
 }
 
 export const TEST_CONFIG: Partial<Omit<EngineConfig, 'taskTimeoutMs'>> = {
@@ -129,7 +127,6 @@ export class Harness {
       ops: [...this.zk.ops.values()].map(cloneJson),
       tablets: [...this.cluster.tablets.values()].map((t) => ({ endpoint: t.endpoint, healthy: t.up, sinceMs: this.nowMs })),
       opIndex: this.zk.opIndex,
-      autoFailover: this.options.autoFailover === true,
     });
     this.reportAll();
   }
@@ -177,13 +174,7 @@ export class Harness {
     } else if (w.kind === 'deleteOp') {
       this.zk.ops.delete(w.opId);
     } else {
-      const before = this.zk.tables.get(w.table.tid);
       this.zk.tables.set(w.table.tid, w.table);
-      for (const p of w.table.partitions) {
-        const old = before?.partitions.find((x) => x.pid === p.pid);
-        if (old !== undefined && JSON.stringify(old) === JSON.stringify(p)) continue;
-        this.log(`  table ${w.table.tid}/${p.pid}: ${this.layout(w.table.tid, p.pid).join(' ')} terms ${JSON.stringify(p.termOffsets)}`);
-      }
     }
   }
 

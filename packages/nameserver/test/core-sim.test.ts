@@ -20,8 +20,6 @@ const SAFETY_TICKS = Number(process.env.TESSERA_SIM_STEPS ?? 120);
 /** Every op must be finished this many ticks after faults stop. */
 const LIVENESS_TICKS_MAX = 3_000;
 const TICK_MS = 100;
-/** The simulated operator retries recovertable on one partition at most this often. */
-const OPERATOR_RETRY_TICKS = 20;
 /** A tablet/metadata mismatch left by a skipped step must be repaired within this many ticks. */
 const REPAIR_WINDOW_TICKS = 60;
 /** Violations of these kinds are what the reconciler repairs (see repair.ts). */
@@ -34,7 +32,6 @@ const SIM_CONFIG = {
   tabletDownTaskGraceMs: 2_000,
   reportWaitMs: 500,
   catchUpTimeoutMs: 3_000,
-  tabletHeartbeatTimeoutMs: 2_000,
   repairBackoffMs: 1_000,
   syncDeltaEntriesMax: 2,
   taskTimeoutMs: {
@@ -67,8 +64,6 @@ interface Mix {
   /** Chance per tick that a tablet loses its ZooKeeper session for a while (replicas stay loaded). */
   flapChance: number;
   flapTicksMax: number;
-  /** Auto failover on: tablets away past the heartbeat timeout are failed over, and may come back restarted. */
-  autoFailover: boolean;
 }
 
 function chance(random: Random, p: number): boolean {
@@ -88,7 +83,6 @@ function mixFor(random: Random): Mix {
     writesPerTickMax: randomInt(random, 5),
     flapChance: [0, 0, 0.01, 0.03][randomInt(random, 4)]!,
     flapTicksMax: 5 + randomInt(random, 40),
-    autoFailover: chance(random, 0.5),
   };
 }
 
@@ -144,21 +138,6 @@ function describeOps(h: Harness): string[] {
   });
 }
 
-/** Metadata against what each tablet holds, per partition. */
-function describeCluster(h: Harness): string[] {
-  const out: string[] = [];
-  for (const table of h.zk.tables.values()) {
-    for (const p of table.partitions) {
-      const held = [...h.cluster.tablets.values()].flatMap((tb) => {
-        const r = tb.replica(table.tid, p.pid);
-        return r === undefined ? [] : [`${tb.endpoint}${tb.up ? '' : '(down)'}:${r.role}/${r.state}/t${r.term}/o${r.log.length}${r.fenced ? '/fenced' : ''}${r.role === 'leader' ? `->[${[...r.followers].join(',')}]` : ''}`];
-      });
-      out.push(`${table.tid}/${p.pid} meta ${h.layout(table.tid, p.pid).join(' ')} terms ${JSON.stringify(p.termOffsets)} | tablets ${held.join(' ')}`);
-    }
-  }
-  return out;
-}
-
 function runSeed(seed: number): { result: SimResult; transcript: string[]; harness: Harness } {
   const random = seededRandom(seed);
   const mix = mixFor(random);
@@ -167,7 +146,6 @@ function runSeed(seed: number): { result: SimResult; transcript: string[]; harne
     tablets: endpoints,
     seed,
     asyncWrites: chance(random, 0.5),
-    autoFailover: mix.autoFailover,
     config: { ...SIM_CONFIG, taskConcurrency: 1 + randomInt(random, 3) },
   });
   const violations: string[] = [];
@@ -248,8 +226,7 @@ function runSeed(seed: number): { result: SimResult; transcript: string[]; harne
   const tick = (): void => {
     tickCount += 1;
     if (away !== undefined && (tickCount >= away.backAtTick || !faultsOn)) {
-      // Without auto failover a restart would need the operator's offlineendpoint first.
-      h.tabletUp(away.endpoint, mix.autoFailover && chance(random, 0.4));
+      h.tabletUp(away.endpoint, false);
       away = undefined;
     }
     h.tick(TICK_MS);
@@ -272,18 +249,13 @@ function runSeed(seed: number): { result: SimResult; transcript: string[]; harne
 
   // The operator's part (openmldb.md §6.2, auto_failover off): a replica left not alive by a
   // failover is brought back with recovertable once its tablet is up and nothing else runs there.
-  // Like a person, it waits a while before trying the same partition again.
-  const lastRecoveryTick = new Map<string, number>();
   const recoverDeadReplicas = (): void => {
     const busy = new Set(h.engine.opSummaries().filter((o) => o.status === 'kInited' || o.status === 'kDoing').map((o) => `${o.tid}/${o.pid}`));
     for (const table of h.zk.tables.values()) {
       for (const p of table.partitions) {
-        const key = `${table.tid}/${p.pid}`;
-        if (busy.has(key) || tickCount - (lastRecoveryTick.get(key) ?? -Infinity) < OPERATOR_RETRY_TICKS) continue;
+        if (busy.has(`${table.tid}/${p.pid}`)) continue;
         const dead = p.replicas.find((r) => !r.isAlive && h.cluster.tablet(r.endpoint).up);
-        if (dead === undefined) continue;
-        lastRecoveryTick.set(key, tickCount);
-        h.admin({ type: 'recovertable', db: table.schema.db, name: table.schema.name, pid: p.pid, endpoint: dead.endpoint });
+        if (dead !== undefined) h.admin({ type: 'recovertable', db: table.schema.db, name: table.schema.name, pid: p.pid, endpoint: dead.endpoint });
       }
     }
   };
@@ -360,7 +332,6 @@ t.test(`seeded simulation (${ONE_SEED === undefined ? `${SEEDS} seeds` : `seed $
       t.comment(`seed ${seed} failed; last ${TRANSCRIPT_TAIL_LINES} lines of its transcript (rerun with TESSERA_SIM_SEED=${seed}):`);
       t.comment(transcript.slice(-TRANSCRIPT_TAIL_LINES).join('\n'));
       t.comment(`ops the last nameserver knows:\n${describeOps(harness).join('\n')}`);
-      t.comment(`partitions:\n${describeCluster(harness).join('\n')}`);
       t.fail(`seed ${seed}: ${result.violations.slice(0, 5).join(' | ')}`);
       if (failedSeeds.length >= 3) break;
     }

@@ -11,7 +11,7 @@ import { TASK_CONCURRENCY_MAX } from './config.js';
 import type { AdminCommand, ReplyError } from './events.js';
 import type { ObservedView } from './observed.js';
 import type { OpData, OpType, Task } from './op.js';
-import { aliveLeader, needsRecovery, partitionOf, replicaOn } from './partition.js';
+import { aliveLeader, partitionOf, replicaOn } from './partition.js';
 import { planOp } from './plan.js';
 import type { Random } from './random.js';
 
@@ -226,7 +226,9 @@ export function planRecoverEndpoint(endpoint: Endpoint, needRestore: boolean | u
   const ops: OpRequest[] = [];
   for (const table of [...view.tables].sort((a, b) => a.tid - b.tid)) {
     for (const partition of table.partitions) {
-      if (!needsRecovery(partition, endpoint, view.observed.replica(endpoint, table.tid, partition.pid)?.role)) continue;
+      const replica = replicaOn(partition, endpoint);
+      if (replica === undefined) continue;
+      if (replica.isAlive && partition.replicas.length > 1) continue;
       const data: OpData = { kind: 'recoverTable', endpoint, childOpId: null };
       const plan = planOp('kRecoverTableOP', data, { table, partition, observed: view.observed, config: view.config, random: view.random, reservedTermMax: view.reservedTermMax(table.tid, partition.pid) });
       if (!plan.ok) continue;

@@ -22,11 +22,6 @@ export interface EngineConfig {
   reportWaitMs: number;
   /** Finished ops kept in memory for showopstatus (`max_op_num`). */
   doneOpsMax: number;
-  /**
-   * With auto failover on, a tablet down this long gets the offlineendpoint handling
-   * (`--tablet_heartbeat_timeout`); a restarted one gets it at once.
-   */
-  tabletHeartbeatTimeoutMs: number;
   /** After a repair op on a partition ends, the reconciler leaves it alone this long. */
   repairBackoffMs: number;
   /** How long the candidate may take to catch up with a fenced leader (writes are refused meanwhile). */
@@ -72,7 +67,6 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = {
   doneOpsMax: 10_000,
   catchUpTimeoutMs: MINUTE_MS,
   repairBackoffMs: 30 * SECOND_MS,
-  tabletHeartbeatTimeoutMs: 5 * MINUTE_MS,
   taskTimeoutMs: { ...DEFAULT_TASK_TIMEOUT_MS },
 };
 

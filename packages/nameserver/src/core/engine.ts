@@ -20,7 +20,7 @@
  */
 import { TesseraError } from '@tessera/common';
 import type { Endpoint, ErrorCode, PartitionMeta, Pid, TableInfo, Term, Tid } from '@tessera/common';
-import { planAdminCommand, planOffline, OP_CREATING_COMMANDS, type AdminView, type OpCreatingCommand, type OpRequest } from './admin.js';
+import { planAdminCommand, OP_CREATING_COMMANDS, type OpCreatingCommand, type OpRequest } from './admin.js';
 import { engineConfig, type EngineConfig } from './config.js';
 import type { AdminCommand, EngineEffect, EngineEvent, PersistTarget, ReplyError, RequestId } from './events.js';
 import { ObservedCluster, type ObservedView } from './observed.js';
@@ -164,11 +164,6 @@ export class NameserverEngine {
   private readonly runtime = new Map<number, OpRuntime>();
   private readonly tableWrites = new Map<Tid, TableWrite>();
   private pendingReplies: PendingReply[] = [];
-  private autoFailoverOn = false;
-  /** Auto failover: tablets down whose offline handling ran. */
-  private readonly offlined = new Set<Endpoint>();
-  /** Auto failover: per partition, no new RecoverTable op before then. */
-  private readonly recoverQuietUntilMs = new Map<string, number>();
   /** Per partition: the reconciler leaves it alone until then. */
   private readonly repairQuietUntilMs = new Map<string, number>();
   private effects: EngineEffect[] = [];
@@ -264,10 +259,6 @@ export class NameserverEngine {
       case 'tabletUp':
         this.observedCluster.setHealthy(event.endpoint, true, this.nowMs, event.startup);
         if (event.startup) this.forgetInFlight(event.endpoint);
-        this.onTabletBack(event.endpoint, event.startup);
-        return;
-      case 'autoFailover':
-        this.autoFailoverOn = event.enabled;
         return;
       case 'tabletDown':
         this.observedCluster.setHealthy(event.endpoint, false, this.nowMs, false);
@@ -282,7 +273,6 @@ export class NameserverEngine {
         return;
       case 'tick':
         this.retryWrites();
-        this.autoFailover();
         return;
       case 'persisted':
         this.onPersisted(event.what, event.ok);
@@ -327,7 +317,6 @@ export class NameserverEngine {
       rt.recheck = true;
     }
     this.trimDoneOps();
-    this.autoFailoverOn = event.autoFailover === true;
   }
 
   private onLostLeadership(): void {
@@ -346,8 +335,6 @@ export class NameserverEngine {
     this.tableWrites.clear();
     this.pendingReplies = [];
     this.repairQuietUntilMs.clear();
-    this.offlined.clear();
-    this.recoverQuietUntilMs.clear();
     this.effects = [];
   }
 
@@ -417,85 +404,6 @@ export class NameserverEngine {
     }
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Auto failover (openmldb.md §6.1–6.2)
-  // -------------------------------------------------------------------------------------------
-
-  private adminView(): AdminView {
-    return {
-      tables: [...this.tableMap.values()],
-      observed: this.observedCluster,
-      config: this.config,
-      random: this.random,
-      reservedTermMax: (tid, pid) => this.reservedTermMax(tid, pid),
-    };
-  }
-
-  /** offlineendpoint for a tablet that is gone: its leaders fail over, its followers are marked not alive. */
-  private offlineTablet(endpoint: Endpoint): void {
-    const plan = planOffline(endpoint, undefined, this.adminView());
-    if (plan.ok) for (const req of plan.ops) this.createOp(req, null);
-  }
-
-  private onTabletBack(endpoint: Endpoint, restarted: boolean): void {
-    if (!this.autoFailoverOn) return;
-    // A restarted tablet serves nothing until told its roles again: handle it as gone right away
-    // (its recovery follows, once these ops have ended).
-    if (restarted && !this.offlined.has(endpoint)) this.offlineTablet(endpoint);
-    this.offlined.delete(endpoint);
-  }
-
-  /**
-   * Level-triggered, every tick while auto failover is on: a tablet down past the heartbeat
-   * timeout gets the offline handling once; every replica on a healthy tablet that needs recovery
-   * (marked not alive, or on disk but not served) on a partition no op works on gets a
-   * RecoverTable op, at most once per repairBackoffMs per partition.
-   */
-  private autoFailover(): void {
-    if (!this.autoFailoverOn) return;
-    for (const t of this.observedCluster.tabletStates()) {
-      if (t.healthy || this.offlined.has(t.endpoint)) continue;
-      if (this.nowMs - t.sinceMs < this.config.tabletHeartbeatTimeoutMs) continue;
-      this.offlined.add(t.endpoint);
-      this.offlineTablet(t.endpoint);
-    }
-    const busy = new Set([...this.liveOps.values()].map((o) => partitionKey(o.tid, o.pid)));
-    for (const table of this.tableMap.values()) {
-      for (const p of table.partitions) {
-        const key = partitionKey(table.tid, p.pid);
-        if (busy.has(key) || (this.recoverQuietUntilMs.get(key) ?? 0) > this.nowMs) continue;
-        const next = this.autoRecoveryStep(table, p);
-        if (next === undefined) continue;
-        const plan = planOp(next.type, next.data, { table, partition: p, observed: this.observedCluster, config: this.config, random: this.random, reservedTermMax: this.reservedTermMax(table.tid, p.pid) });
-        if (!plan.ok) continue;
-        this.createOp({ type: next.type, tid: table.tid, pid: p.pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex }, null);
-        this.recoverQuietUntilMs.set(key, this.nowMs + this.config.repairBackoffMs);
-        busy.add(key);
-      }
-    }
-  }
-
-  /**
-   * What auto failover does next for one idle partition, in order: reload a restarted leader
-   * (it keeps what it had not replicated); fail over from a leader gone past the heartbeat
-   * timeout; recover a replica marked not alive or not served. Undefined when nothing is due.
-   */
-  private autoRecoveryStep(table: TableInfo, p: PartitionMeta): { type: OpType; data: OpData } | undefined {
-    const observed = this.observedCluster;
-    const known = (e: Endpoint): boolean => observed.isHealthy(e) && observed.hasReported(e);
-    const served = (e: Endpoint): boolean => observed.replica(e, table.tid, p.pid)?.role !== 'none';
-    const leader = aliveLeader(p);
-    if (leader !== undefined && known(leader) && !served(leader)) {
-      return { type: 'kRecoverTableOP', data: { kind: 'recoverTable', endpoint: leader, childOpId: null } };
-    }
-    if (leader !== undefined && !observed.isHealthy(leader) && this.nowMs - (observed.healthSinceMs(leader) ?? this.nowMs) >= this.config.tabletHeartbeatTimeoutMs) {
-      const data: OpData = { kind: 'changeLeader', request: 'offline', candidate: null, oldLeader: null, oldTerm: 0, handOver: false, followersBefore: [], selected: null };
-      return { type: 'kChangeLeaderOP', data };
-    }
-    const endpoint = p.replicas.find((r) => known(r.endpoint) && (!r.isAlive || !served(r.endpoint)))?.endpoint;
-    return endpoint === undefined ? undefined : { type: 'kRecoverTableOP', data: { kind: 'recoverTable', endpoint, childOpId: null } };
-  }
-
   private onTableDropped(tid: Tid): void {
     this.tableMap.delete(tid);
     this.tableWrites.delete(tid);
@@ -540,7 +448,13 @@ export class NameserverEngine {
   }
 
   private createOpsFor(requestId: RequestId, command: OpCreatingCommand): void {
-    const plan = planAdminCommand(command, this.adminView());
+    const plan = planAdminCommand(command, {
+      tables: [...this.tableMap.values()],
+      observed: this.observedCluster,
+      config: this.config,
+      random: this.random,
+      reservedTermMax: (tid, pid) => this.reservedTermMax(tid, pid),
+    });
     if (!plan.ok) {
       this.replyError(requestId, plan.error.code, plan.error.message);
       return;

@@ -85,11 +85,7 @@ export type EngineEvent =
       tablets: TabletInfo[];
       /** Value of /op/op_index: the last op id allocated. */
       opIndex: number;
-      /** Value of /config/auto_failover (false when absent). */
-      autoFailover?: boolean;
     }
-  /** /config/auto_failover changed (confset). */
-  | { type: 'autoFailover'; enabled: boolean }
   | { type: 'lostLeadership' }
   | { type: 'tabletUp'; endpoint: Endpoint; nowMs: number; startup: boolean }
   | { type: 'tabletDown'; endpoint: Endpoint; nowMs: number }

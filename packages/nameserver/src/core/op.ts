@@ -286,7 +286,7 @@ export type TabletCommand =
    * Open the replica with this role and term: from the staged snapshot if there is one (replacing
    * whatever replica is there), else ok if it is already open with this role, else from its own disk.
    */
-  | { type: 'LoadTable'; tid: Tid; pid: Pid; name: string; db: string; role: ReplicaRole; term: Term; followers: Endpoint[] }
+  | { type: 'LoadTable'; tid: Tid; pid: Pid; name: string; db: string; role: ReplicaRole; term: Term }
   /** The leader starts replicating to `follower`. */
   | { type: 'AddReplica'; tid: Tid; pid: Pid; follower: Endpoint }
   /** The leader stops replicating to `follower`. */

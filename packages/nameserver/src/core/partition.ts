@@ -69,16 +69,6 @@ export function withTerm(p: PartitionMeta, term: Term, offset: Offset): Partitio
   return out;
 }
 
-/**
- * Whether the replica on `endpoint` needs recovery: metadata marks it not alive, or it is the
- * partition's only replica, or its tablet reports it on disk but not served (restarted).
- */
-export function needsRecovery(p: PartitionMeta, endpoint: Endpoint, reportedRole: string | undefined): boolean {
-  const r = replicaOn(p, endpoint);
-  if (r === undefined) return false;
-  return !r.isAlive || p.replicas.length === 1 || reportedRole === 'none';
-}
-
 /** Structural equality of two partitions' metadata (replica order matters: it is what is stored). */
 export function samePartition(a: PartitionMeta, b: PartitionMeta): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

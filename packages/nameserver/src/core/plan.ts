@@ -10,7 +10,7 @@ import type { EngineConfig } from './config.js';
 import type { ReplyError } from './events.js';
 import type { ObservedView } from './observed.js';
 import { newTask, type OpData, type OpType, type Task, type TaskFields } from './op.js';
-import { aliveFollowers, aliveLeader, leaderEntry, maxHistoryTerm, needsRecovery, replicaOn } from './partition.js';
+import { aliveFollowers, aliveLeader, leaderEntry, maxHistoryTerm, replicaOn } from './partition.js';
 import type { Random } from './random.js';
 import { repairPlan } from './repair.js';
 import { bestFollower } from './tasks.js';
@@ -257,17 +257,9 @@ function planRecoverTable(ctx: PlanContext, data: Extract<OpData, { kind: 'recov
   if (!ctx.observed.isHealthy(ep)) return refuse('TABLET_NOT_HEALTHY', 'tablet is not healthy');
   const replica = replicaOn(ctx.partition, ep);
   if (replica === undefined) return refuse('PRECONDITION_FAILED', 'pid does not exist');
-  if (!needsRecovery(ctx.partition, ep, ctx.observed.replica(ep, ctx.table.tid, ctx.partition.pid)?.role)) {
-    return refuse('PRECONDITION_FAILED', 'table is alive, need not recover');
-  }
+  if (replica.isAlive && ctx.partition.replicas.length > 1) return refuse('PRECONDITION_FAILED', 'table is alive, need not recover');
   const leader = aliveLeader(ctx.partition);
   const tasks: TaskFields[] = [];
-  // A follower metadata still counts as alive but that is not served (restarted) is marked not
-  // alive first, so that whatever becomes of its re-add, metadata never lists as alive a replica
-  // the leader does not replicate to.
-  if (replica.isAlive && !replica.isLeader && ctx.partition.replicas.length > 1) {
-    tasks.push({ kind: 'kUpdatePartitionStatus', endpoint: ep, isLeader: false, isAlive: false });
-  }
   // The leader must stop replicating to the stale copy before it is rebuilt.
   if (leader !== undefined && leader !== ep) {
     if (!ctx.observed.isHealthy(leader)) return refuse('TABLET_NOT_HEALTHY', `leader[${leader}] is offline. name[${ctx.table.schema.name}] pid[${ctx.partition.pid}]`);

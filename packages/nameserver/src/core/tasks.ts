@@ -179,12 +179,7 @@ export function recoverDecision(ctx: TaskContext, endpoint: Endpoint): ApplyResu
   if (meta === undefined) return { status: 'failed', error: `pid[${p.pid}] is not in ${endpoint}` };
   const own = report(ctx, endpoint);
   const loaded = own !== undefined && own.role !== 'none' && own.state !== 'unassigned';
-  // The partition's only replica, or its leader with no other replica alive (a partition's last
-  // alive replica is never marked dead): it comes back as leader, from its own disk if needed.
-  // Likewise the alive leader that restarted: reloading it keeps what it had not replicated.
-  const lastAlive = meta.isLeader && !p.replicas.some((r) => r.endpoint !== endpoint && r.isAlive);
-  const restartedLeader = meta.isLeader && meta.isAlive && !loaded;
-  if (p.replicas.length === 1 || lastAlive || restartedLeader) {
+  if (p.replicas.length === 1) {
     const spawn: SpawnRequest = loaded
       ? { type: 'kUpdatePartitionStatusOP', data: { kind: 'partitionStatus', endpoint, isLeader: true, isAlive: true } }
       : { type: 'kReLoadTableOP', data: { kind: 'replica', endpoint } };
@@ -239,16 +234,13 @@ export const TASK_SPECS: SpecTable = {
       db: c.table.schema.db,
       role: t.role,
       term: currentTerm(c.partition),
-      followers: t.role === 'leader' ? aliveFollowers(c.partition).filter((e) => e !== t.endpoint) : [],
     }),
     isDone: (t, c) => {
       const r = report(c, t.endpoint);
       return r !== undefined && r.role === t.role && isServing(r.state);
     },
-    // A copy loaded from a sent snapshot is dropped again. A replica reloaded from its own disk
-    // (ReLoadTable, ReAddReplicaNoSend) is never dropped: that data was there before the op.
-    undo: (t, op) =>
-      t.role === 'leader' || op.type === 'kReLoadTableOP' || op.type === 'kReAddReplicaNoSendOP' ? [] : [newTask({ kind: 'kDropTable', endpoint: t.endpoint })],
+    // A reloaded leader is the partition's only copy: never drop it.
+    undo: (t, op) => (t.role === 'leader' || op.type === 'kReLoadTableOP' ? [] : [newTask({ kind: 'kDropTable', endpoint: t.endpoint })]),
     timeoutMs: byKind,
   },
   kAddReplica: {
