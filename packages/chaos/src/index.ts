@@ -1,0 +1,3 @@
+/** Public face of @tessera/chaos: the bad-input suite (and, later, fault scenarios). */
+export { badInputCases, formatReport, runBadInput, type BadInputOptions, type BadInputReport } from './badinput/runner.js';
+export type { Case, CaseResult } from './badinput/model.js';
