@@ -43,6 +43,7 @@ async function runTablet(argv: string[]): Promise<void> {
     binlogRetentionEntries: flags.binlog_retention_entries,
     replicaAckTimeoutMs: flags.replica_ack_timeout,
     snapshotBytesPerSecondMax: flags.stream_bandwidth_limit,
+    minInSyncReplicas: flags.min_in_sync_replicas,
     logger,
     ...(flags.zk_cluster ? { zk: { cluster: flags.zk_cluster, rootPath: flags.zk_root_path, sessionTimeoutMs: flags.zk_session_timeout } } : {}),
   });

@@ -16,6 +16,7 @@ export const TABLET_FLAGS = {
   http_body_bytes_max: { type: 'int', default: 8 * 1024 * 1024, doc: 'largest request body accepted, bytes' },
   binlog_retention_entries: { type: 'int', default: 1_000_000, doc: 'binlog entries kept per replica; a follower further behind is rebuilt from a snapshot' },
   replica_ack_timeout: { type: 'int', default: 10000, doc: 'ms a replica_ack=all write waits for its in-sync followers before failing with TIMEOUT' },
+  min_in_sync_replicas: { type: 'int', default: 2, doc: 'replicas (leader included, capped by the partition size) that must hold a replica_ack=all write before it is acknowledged' },
   stream_bandwidth_limit: { type: 'int', default: 0, doc: 'bytes/s one snapshot transfer may use (0 = unlimited), as OpenMLDB' },
   shutdown_timeout: { type: 'int', default: 10000, doc: 'ms to let in-flight requests finish on SIGTERM' },
 } as const satisfies FlagSpecs;

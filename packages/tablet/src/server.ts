@@ -23,6 +23,8 @@ export interface TabletOptions {
   replicaAckTimeoutMs: number;
   /** Snapshot transfer rate limit per stream, bytes/s (0 = unlimited). */
   snapshotBytesPerSecondMax: number;
+  /** Replicas (leader included) that must hold a replica_ack=all write (capped by the partition's size). */
+  minInSyncReplicas: number;
   logger: Logger;
   /** ZooKeeper to register in; absent = a standalone tablet (tests, benchmarks). */
   zk?: { cluster: string; rootPath: string; sessionTimeoutMs: number };
@@ -46,6 +48,7 @@ export class TabletServer {
       binlogRetentionEntries: options.binlogRetentionEntries,
       ackTimeoutMs: options.replicaAckTimeoutMs,
       snapshotBytesPerSecondMax: options.snapshotBytesPerSecondMax,
+      minInSyncReplicas: options.minInSyncReplicas,
       log: options.logger.child('replication'),
     });
     const repl = this.replication;

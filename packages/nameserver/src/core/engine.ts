@@ -280,6 +280,20 @@ export class NameserverEngine {
       case 'tableCreated':
         if (!this.tableMap.has(event.table.tid)) this.tableMap.set(event.table.tid, cloneJson(event.table));
         return;
+      case 'inSyncChanged': {
+        const t = this.tableMap.get(event.tid);
+        if (t) {
+          this.tableMap.set(event.tid, {
+            ...t,
+            partitions: t.partitions.map((p) => {
+              if (p.pid !== event.pid) return p;
+              const alive = new Set(p.replicas.filter((r) => !r.isLeader && r.isAlive).map((r) => r.endpoint));
+              return { ...p, inSync: event.inSync.filter((e) => alive.has(e)) };
+            }),
+          });
+        }
+        return;
+      }
       case 'tableDropped':
         this.onTableDropped(event.tid);
         return;

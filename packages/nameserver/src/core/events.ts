@@ -98,7 +98,12 @@ export type EngineEvent =
   /** The shell created a table (placement from placePartitions) and wrote it. */
   | { type: 'tableCreated'; table: TableInfo }
   /** The shell dropped a table; its ops are canceled without undo. */
-  | { type: 'tableDropped'; tid: Tid };
+  | { type: 'tableDropped'; tid: Tid }
+  /**
+   * The in-sync manager recorded a partition's in-sync set in ZooKeeper (it owns that field):
+   * the engine's copy follows, so that elections choose from the recorded set.
+   */
+  | { type: 'inSyncChanged'; tid: Tid; pid: number; inSync: Endpoint[] };
 
 export type EngineEventType = EngineEvent['type'];
 

@@ -100,8 +100,11 @@ export function syncLagEntries(task: TaskOf<'kCheckBinlogSyncProgress'>, ctx: Ta
 /** Chooses the follower with the highest reported offset (in-sync first), ties at random. */
 export function bestFollower(partition: PartitionMeta, ctx: Pick<TaskContext, 'observed' | 'random'>, tid: number, exclude: readonly Endpoint[]): Endpoint | undefined {
   const eligible = aliveFollowers(partition).filter((e) => !exclude.includes(e) && ctx.observed.isHealthy(e));
+  // Only a recorded in-sync follower holds every acknowledged write: never fall back to one that
+  // is not (that would be an unclean election). With no recorded in-sync set at all (a table with
+  // replica_ack=leader, or every follower already dropped) any alive follower is as good as another.
   const inSync = eligible.filter((e) => partition.inSync.includes(e));
-  const pool = inSync.length > 0 ? inSync : eligible;
+  const pool = partition.inSync.length > 0 ? inSync : eligible;
   const offsetOf = (e: Endpoint): number => ctx.observed.replica(e, tid, partition.pid)?.offset ?? -1;
   const best = pool.reduce((m, e) => Math.max(m, offsetOf(e)), -Infinity);
   const top = pool.filter((e) => offsetOf(e) === best);

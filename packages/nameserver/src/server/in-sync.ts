@@ -17,6 +17,8 @@ import type { TabletTracker } from './tablets.js';
 export interface InSyncOptions {
   lagEntriesMax: number;
   silentMsMax: number;
+  /** Told after every recorded change (the op engine keeps a copy for elections). */
+  onChanged: (tid: number, pid: number, inSync: string[]) => void;
 }
 
 function sameSet(a: readonly string[], b: ReadonlySet<string>): boolean {
@@ -82,6 +84,7 @@ export class InSyncManager {
       const removed = p.inSync.filter((f) => !next.has(f));
       const added = [...next].filter((f) => !p.inSync.includes(f));
       await this.meta.updateTable(withInSync(table, pid, [...next]));
+      this.options.onChanged(tid, pid, [...next]);
       this.log.info(`${table.schema.name} pid ${pid}: in-sync set ${[...next].join(',') || '(empty)'}${removed.length ? `; removed ${removed.join(',')}` : ''}${added.length ? `; added ${added.join(',')}` : ''}`);
     }
     if (!sameSet(report.inSync, next)) {

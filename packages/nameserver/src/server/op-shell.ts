@@ -150,6 +150,11 @@ export class OpShell {
     this.post({ type: 'tableCreated', table });
   }
 
+  /** The in-sync manager recorded a new in-sync set in ZooKeeper. */
+  inSyncChanged(tid: number, pid: number, inSync: string[]): void {
+    if (this.leading) this.post({ type: 'inSyncChanged', tid, pid, inSync });
+  }
+
   tableDropped(tid: number): void {
     this.post({ type: 'tableDropped', tid });
   }

@@ -94,7 +94,7 @@ export class NameServer {
     this.meta = new MetadataStore(this.session, this.layout, this.log.child('meta'));
     this.control = new TabletControl(() => this.epoch, o.requestTimeoutMs);
     this.poller = new StatusPoller(this.tablets, this.control, o.tableStatusIntervalMs, this.log.child('status'));
-    this.inSync = new InSyncManager(this.meta, this.tablets, this.poller, this.control, { lagEntriesMax: o.inSyncLagEntriesMax, silentMsMax: o.inSyncSilentMsMax }, this.log.child('in-sync'));
+    this.inSync = new InSyncManager(this.meta, this.tablets, this.poller, this.control, { lagEntriesMax: o.inSyncLagEntriesMax, silentMsMax: o.inSyncSilentMsMax, onChanged: (tid, pid, inSync) => this.ops.inSyncChanged(tid, pid, inSync) }, this.log.child('in-sync'));
     this.poller.onPolled(() => {
       if (this.leading) void this.inSync.reconcile();
     });

@@ -22,6 +22,8 @@ export interface FollowerProgress {
   lastAckMs: number;
   snapshotsSent: number;
   lastError: string | undefined;
+  /** While a snapshot is in flight: its offset (the follower resumes the binlog after it). */
+  snapshotOffset: number | undefined;
 }
 
 export interface StreamHost {
@@ -60,7 +62,7 @@ export class FollowerStream {
     private readonly http: HttpClient,
     private readonly log: Logger,
   ) {
-    this.progress = { endpoint, state: 'match', ackedOffset: -1, lastAckMs: 0, snapshotsSent: 0, lastError: undefined };
+    this.progress = { endpoint, state: 'match', ackedOffset: -1, lastAckMs: 0, snapshotsSent: 0, lastError: undefined, snapshotOffset: undefined };
     this.done = this.run();
   }
 
@@ -123,6 +125,7 @@ export class FollowerStream {
     }
     this.noteAck(followerOffset);
     this.nextOffset = followerOffset + 1;
+    this.progress.snapshotOffset = undefined;
     this.progress.state = 'stream';
   }
 
@@ -173,6 +176,8 @@ export class FollowerStream {
       if (this.stopped) return;
       if (!Array.isArray(item)) {
         header = item;
+        // Retention keeps the binlog after this offset until the follower has matched again.
+        this.progress.snapshotOffset = header.offset;
         await this.http.call(this.endpoint, '/v1/replica/snapshot_begin', { ...base, offset: header.offset, offsetTerm: header.term }, { timeoutMs: REPLICATION.appendTimeoutMs });
         continue;
       }

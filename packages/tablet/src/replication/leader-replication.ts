@@ -28,6 +28,13 @@ export interface LeaderReplicationOptions {
   replicaAck: ReplicaAck;
   writeIds: WriteIdIndex;
   ackTimeoutMs: number;
+  /**
+   * replica_ack=all also needs at least this many replicas (the leader included, capped by the
+   * partition's size) to hold a write: when the in-sync set has shrunk below it, writes wait for a
+   * follower to rejoin instead of being acknowledged by too few copies (Kafka's
+   * min.insync.replicas).
+   */
+  minInSyncReplicas: number;
   snapshotBytesPerSecondMax: number;
   http: HttpClient;
   log: Logger;
@@ -88,6 +95,25 @@ export class LeaderReplication implements StreamHost {
 
   progress(): FollowerProgress[] {
     return [...this.streams.values()].map((s) => ({ ...s.progress }));
+  }
+
+  /**
+   * The lowest offset the binlog must keep for followers that will need it: one receiving a
+   * snapshot (it resumes after the snapshot's offset) and one streaming that answered within
+   * `activeMsMax`. A follower that is silent pins nothing: retention bounds the binlog, and it
+   * gets a snapshot when it returns.
+   */
+  retentionFloor(nowMs: number, activeMsMax: number): number | undefined {
+    let floor: number | undefined;
+    for (const s of this.streams.values()) {
+      const p = s.progress;
+      let need: number | undefined;
+      if (p.state === 'snapshot' && p.snapshotOffset !== undefined) need = p.snapshotOffset + 1;
+      else if (p.state === 'match' && p.snapshotOffset !== undefined && nowMs - p.lastAckMs < activeMsMax) need = p.snapshotOffset + 1;
+      else if (p.state === 'stream' && nowMs - p.lastAckMs < activeMsMax) need = p.ackedOffset + 1;
+      if (need !== undefined && (floor === undefined || need < floor)) floor = need;
+    }
+    return floor;
   }
 
   /** Adds or removes follower streams to match the nameserver's list. */
@@ -181,6 +207,10 @@ export class LeaderReplication implements StreamHost {
 
   /** Lowest offset confirmed by every follower writes wait for (the leader's offset if none). */
   private minWaitingAcked(): number {
+    const required = Math.min(this.o.minInSyncReplicas - 1, this.streams.size);
+    let waited = 0;
+    for (const f of this.streams.keys()) if (this.confirmed.has(f) || this.expanding.has(f)) waited++;
+    if (waited < required) return -1;
     let min = this.store.offset;
     for (const set of [this.confirmed, this.expanding]) {
       for (const f of set) {

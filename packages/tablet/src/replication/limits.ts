@@ -23,6 +23,8 @@ export const REPLICATION = {
   expandingLagEntriesMax: 10_000,
   expandingSilentMsMax: 2_000,
   expandingPruneIntervalMs: 500,
+  /** A follower streaming (or just rebuilt) that answered within this long keeps the binlog it needs. */
+  retentionPinActiveMsMax: 30_000,
   /** How often the binlog retention is enforced. */
   retentionCheckIntervalMs: 5_000,
 } as const;

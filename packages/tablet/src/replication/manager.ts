@@ -26,6 +26,8 @@ export interface ReplicationOptions {
   ackTimeoutMs: number;
   /** Snapshot transfer rate limit per stream, bytes/s (0 = unlimited). */
   snapshotBytesPerSecondMax: number;
+  /** Replicas (leader included) that must hold a replica_ack=all write before it is acknowledged. */
+  minInSyncReplicas: number;
   log: Logger;
 }
 
@@ -107,7 +109,7 @@ export class ReplicationManager {
     const lr = new LeaderReplication({
       store: replica.store, tid: replica.tid, pid: replica.pid, term: replica.term,
       followers: replica.followers, inSync: inSync ?? replica.followers, replicaAck: replica.replicaAck, writeIds,
-      ackTimeoutMs: this.o.ackTimeoutMs, snapshotBytesPerSecondMax: this.o.snapshotBytesPerSecondMax, http: this.http, log: this.o.log,
+      ackTimeoutMs: this.o.ackTimeoutMs, minInSyncReplicas: this.o.minInSyncReplicas, snapshotBytesPerSecondMax: this.o.snapshotBytesPerSecondMax, http: this.http, log: this.o.log,
       onDeposed: (term) => void this.stepDown(replica, term),
     });
     this.leaders.set(k, lr);
@@ -335,7 +337,9 @@ export class ReplicationManager {
   private async enforceRetention(): Promise<void> {
     if (this.stopped) return;
     for (const r of this.replicas.all()) {
-      const below = r.store.offset - this.o.binlogRetentionEntries + 1;
+      let below = r.store.offset - this.o.binlogRetentionEntries + 1;
+      const floor = this.leaders.get(key(r))?.retentionFloor(Date.now(), REPLICATION.retentionPinActiveMsMax);
+      if (floor !== undefined) below = Math.min(below, floor);
       // A paused replica keeps its binlog: an op is bringing a new replica up from it.
       if (below <= 1 || r.state === 'loading' || r.state === 'snapshotPaused') continue;
       try {
