@@ -1,3 +1,7 @@
+// NOT run by scripts/test.sh yet (its name does not end in .test.ts): the suite found 159 cases
+// that do not hold (listed in the issue tracker's notes for the chaos issue); it joins CI as
+// badinput.test.ts once they are fixed. Run it with `pnpm chaos badinput` or
+// `pnpm exec tap --timeout=300 packages/chaos/dist/test/badinput-suite.js`.
 // The bad-input suite against a real cluster (ZooKeeper, a nameserver, 2 tablets, one table with
 // rows): every case must get a 4xx with an expected code (ns_client: a failure line, never a
 // stack trace), every process must stay up, and no refused request may change anything.
