@@ -158,8 +158,12 @@ export function normalizeValue(col: ColumnDef, v: unknown): Value {
     case 'int32':
       if (typeof v !== 'number' || !Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX) throw bad();
       return v;
-    case 'int64':
     case 'timestamp':
+      // Epoch milliseconds: a row time, so non-negative and exact in a double.
+      if (typeof v === 'bigint' && v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad();
+      return v;
+    case 'int64':
       if (typeof v === 'number') {
         if (!Number.isSafeInteger(v)) throw bad();
         return v;

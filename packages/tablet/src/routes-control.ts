@@ -7,7 +7,7 @@
 import { type HttpServer, bodyObject, invalidArgument, TesseraError, validateSchema, type CompressType, type ReplicaAck } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
 import type { Replica } from './replica.js';
-import { optStr, optUint, strList, tidPid, uint } from './validate.js';
+import { optEndpoint, optUint, strList, tidPid, uint } from './validate.js';
 
 export interface ControlRouteHooks {
   /** Role, term or followers of a replica changed (replication reacts); inSync when given. */
@@ -69,7 +69,7 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     const followers = strList(body, 'followers');
     const ack = replicaAck(body);
     const ct = compressType(body);
-    const leader = optStr(body, 'leader');
+    const leader = optEndpoint(body, 'leader');
     const inSync = body.inSync === undefined ? undefined : strList(body, 'inSync');
     fence.check(body);
     const replica = await replicas.create({ tid, pid, schema, compressType: ct });
@@ -99,7 +99,7 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     const r = role(body);
     const term = uint(body, 'term');
     const followers = strList(body, 'followers');
-    const leader = optStr(body, 'leader');
+    const leader = optEndpoint(body, 'leader');
     const ack = body.replicaAck === undefined ? undefined : replicaAck(body);
     const inSync = body.inSync === undefined ? undefined : strList(body, 'inSync');
     fence.check(body);

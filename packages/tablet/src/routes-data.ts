@@ -6,7 +6,7 @@
 import { type HttpServer, bodyObject, findIndex, invalidArgument, LIMITS, normalizeRow, TesseraError, validateKey } from '@tessera/common';
 import type { PutRow } from '@tessera/storage';
 import type { ReplicaManager } from './replica-manager.js';
-import { int, optStr, optUint, tidPid } from './validate.js';
+import { int, optUint, str, tidPid } from './validate.js';
 import type { Replica } from './replica.js';
 
 export interface DataRouteHooks {
@@ -122,7 +122,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     replica.assertWritable();
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
-    const writeId = optStr(body, 'writeId');
+    const writeId = body.writeId === undefined || body.writeId === null ? undefined : str(body, 'writeId', 128);
     const known = hooks.knownWrite(replica, writeId);
     if (known !== undefined) {
       await hooks.afterLocalWrite(replica, known);

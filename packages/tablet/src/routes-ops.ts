@@ -16,7 +16,7 @@ import { bodyObject, TesseraError, type HttpServer } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
 import type { EpochFence } from './routes-control.js';
 import type { ReplicationManager } from './replication/manager.js';
-import { optUint, str, tidPid, uint } from './validate.js';
+import { endpoint, optUint, tidPid, uint } from './validate.js';
 
 export function registerOpRoutes(app: HttpServer, replicas: ReplicaManager, fence: EpochFence, repl: ReplicationManager, selfEndpoint: string): void {
   app.post('/v1/control/pause_snapshot', async (req) => {
@@ -41,7 +41,7 @@ export function registerOpRoutes(app: HttpServer, replicas: ReplicaManager, fenc
   app.post('/v1/control/send_snapshot', async (req) => {
     const body = bodyObject(req.body);
     const { tid, pid } = tidPid(body);
-    const des = str(body, 'des', 256);
+    const des = endpoint(body, 'des');
     fence.check(body);
     const r = replicas.require(tid, pid);
     if (r.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
@@ -53,7 +53,7 @@ export function registerOpRoutes(app: HttpServer, replicas: ReplicaManager, fenc
   app.post('/v1/control/add_replica', async (req) => {
     const body = bodyObject(req.body);
     const { tid, pid } = tidPid(body);
-    const follower = str(body, 'follower', 256);
+    const follower = endpoint(body, 'follower');
     fence.check(body);
     const r = replicas.require(tid, pid);
     if (r.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
@@ -67,7 +67,7 @@ export function registerOpRoutes(app: HttpServer, replicas: ReplicaManager, fenc
   app.post('/v1/control/del_replica', async (req) => {
     const body = bodyObject(req.body);
     const { tid, pid } = tidPid(body);
-    const follower = str(body, 'follower', 256);
+    const follower = endpoint(body, 'follower');
     fence.check(body);
     const r = replicas.require(tid, pid);
     if (r.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);

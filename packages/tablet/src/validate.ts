@@ -2,7 +2,7 @@
  * Checks of request fields shared by the tablet's routes: ids, strings, numbers. Each refusal is
  * INVALID_ARGUMENT naming the field.
  */
-import { invalidArgument, LIMITS } from '@tessera/common';
+import { invalidArgument, LIMITS, parseEndpoint } from '@tessera/common';
 
 export function uint(body: Record<string, unknown>, field: string, max = Number.MAX_SAFE_INTEGER): number {
   const v = body[field];
@@ -36,12 +36,33 @@ export function optStr(body: Record<string, unknown>, field: string): string | u
   return str(body, field, LIMITS.nameCharsMax * 4);
 }
 
+/** A `host:port` endpoint field. */
+export function endpoint(body: Record<string, unknown>, field: string): string {
+  const v = body[field];
+  if (typeof v !== 'string' || v.length > 256) throw invalidArgument(`${field} must be a host:port endpoint`, { field });
+  parseEndpoint(v);
+  return v;
+}
+
+export function optEndpoint(body: Record<string, unknown>, field: string): string | undefined {
+  return body[field] === undefined || body[field] === null ? undefined : endpoint(body, field);
+}
+
+/** A list of distinct `host:port` endpoints (followers, in-sync sets). */
 export function strList(body: Record<string, unknown>, field: string): string[] {
   const v = body[field];
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.length > 256) || v.length > LIMITS.replicasMax) {
+  if (!Array.isArray(v) || v.length > LIMITS.replicasMax || v.some((x) => typeof x !== 'string' || x.length > 256)) {
     throw invalidArgument(`${field} must be a list of at most ${LIMITS.replicasMax} endpoints`, { field });
   }
+  for (const x of v as string[]) {
+    try {
+      parseEndpoint(x);
+    } catch {
+      throw invalidArgument(`${field} holds '${x}', not a host:port endpoint`, { field });
+    }
+  }
+  if (new Set(v).size !== v.length) throw invalidArgument(`${field} lists an endpoint twice`, { field });
   return v as string[];
 }
 

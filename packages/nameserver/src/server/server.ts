@@ -16,6 +16,7 @@ import { TabletControl } from './tablet-client.js';
 import { TabletTracker, type TabletInfo } from './tablets.js';
 import { InSyncManager } from './in-sync.js';
 import { OpShell } from './op-shell.js';
+import { validateAdminBody } from './admin-validate.js';
 import { FailoverMonitor } from './failover.js';
 import type { AdminCommand } from '../core/events.js';
 
@@ -234,6 +235,7 @@ export class NameServer {
           const leader = this.leaderEndpoint ?? (await readLeader(this.session, this.layout).catch(() => undefined));
           throw new TesseraError('NS_NOT_LEADER', 'nameserver is not leader', leader ? { leader } : undefined);
         }
+        validateAdminBody(cmd, body);
         return (await h(body)) ?? {};
       });
     }

@@ -6,7 +6,7 @@
  * order `/v1/control/set_in_sync` (nameserver to tablet).
  */
 import {
-  bodyObject, HttpClient, invalidArgument, TesseraError, type HttpServer, type Logger, type ReplicaAck,
+  bodyObject, HttpClient, invalidArgument, normalizeRow, TesseraError, type HttpServer, type Logger, type ReplicaAck,
 } from '@tessera/common';
 import { validateEntry, type BinlogEntry, type PutRow, type SnapshotChunk } from '@tessera/storage';
 import type { Replica } from '../replica.js';
@@ -247,10 +247,10 @@ export class ReplicationManager {
       const { tid, pid } = tidPid(body);
       const term = uint(body, 'term');
       const replica = this.replicas.require(tid, pid);
-      await this.acceptTerm(replica, term);
       if (!Array.isArray(body.entries)) throw invalidArgument('entries must be a list', { field: 'entries' });
       const store = replica.store;
       if (body.entries.length === 0) {
+        await this.acceptTerm(replica, term);
         const offset = store.offset;
         const offsetTerm = await store.termAt(offset);
         return { offset, ...(offsetTerm !== undefined ? { offsetTerm } : {}), ...(store.incomplete ? { incomplete: true } : {}) };
@@ -262,9 +262,15 @@ export class ReplicationManager {
       if (typeof first !== 'number') throw invalidArgument('entries[0].offset must be a number');
       const entries: BinlogEntry[] = body.entries.map((e: unknown, i: number) => {
         const entry = validateEntry(e, first + i);
-        if (entry.kind === 'put' && entry.values.length !== columns) throw invalidArgument(`entry ${entry.offset} has ${entry.values.length} values, table has ${columns} columns`);
+        if (entry.kind === 'put') {
+          if (entry.values.length !== columns) throw invalidArgument(`entry ${entry.offset} has ${entry.values.length} values, table has ${columns} columns`);
+          // The leader checked the row; checking again keeps a hostile append from planting bad rows.
+          normalizeRow(store.schema, entry.values);
+        }
         return entry;
       });
+      // Only a well-formed request may move this replica's term.
+      await this.acceptTerm(replica, term);
       return { offset: await store.appendReplicated(entries) };
     });
 
@@ -272,9 +278,11 @@ export class ReplicationManager {
       const body = bodyObject(req.body);
       const { tid, pid } = tidPid(body);
       const replica = this.replicas.require(tid, pid);
-      await this.acceptTerm(replica, uint(body, 'term'));
+      const term = uint(body, 'term');
       const session = sessionId(body);
-      this.receiver.begin(replica, session, { tid, pid, offset: uint(body, 'offset'), term: uint(body, 'offsetTerm') });
+      const header = { tid, pid, offset: uint(body, 'offset'), term: uint(body, 'offsetTerm') };
+      await this.acceptTerm(replica, term);
+      this.receiver.begin(replica, session, header);
       return { ok: true };
     });
 
@@ -282,12 +290,15 @@ export class ReplicationManager {
       const body = bodyObject(req.body);
       const { tid, pid } = tidPid(body);
       const replica = this.replicas.require(tid, pid);
-      await this.acceptTerm(replica, uint(body, 'term'));
+      const term = uint(body, 'term');
       const entries = body.entries;
       if (!Array.isArray(entries) || entries.some((e) => !Array.isArray(e) || e.length !== 2 || !(e[0] instanceof Uint8Array) || !(e[1] instanceof Uint8Array))) {
         throw invalidArgument('entries must be a list of [key, value] byte pairs');
       }
-      await this.receiver.chunk(replica, sessionId(body), uint(body, 'seq'), entries as SnapshotChunk);
+      const session = sessionId(body);
+      const seq = uint(body, 'seq');
+      await this.acceptTerm(replica, term);
+      await this.receiver.chunk(replica, session, seq, entries as SnapshotChunk);
       return { ok: true };
     });
 
@@ -295,8 +306,11 @@ export class ReplicationManager {
       const body = bodyObject(req.body);
       const { tid, pid } = tidPid(body);
       const replica = this.replicas.require(tid, pid);
-      await this.acceptTerm(replica, uint(body, 'term'));
-      return { offset: await this.receiver.end(replica, sessionId(body), uint(body, 'chunks')) };
+      const term = uint(body, 'term');
+      const session = sessionId(body);
+      const chunks = uint(body, 'chunks');
+      await this.acceptTerm(replica, term);
+      return { offset: await this.receiver.end(replica, session, chunks) };
     });
 
     app.post('/v1/control/set_in_sync', async (req) => {
