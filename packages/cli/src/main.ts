@@ -80,6 +80,8 @@ async function runNsClientCli(argv: string[]): Promise<void> {
   const flags = parseFlags({ ...ROLE_FLAG, ...NS_CLIENT_FLAGS }, argv);
   if (!flags.zk_cluster) fail('--zk_cluster is required for ns_client');
   if (flags.format !== 'table' && flags.format !== 'json') fail('--format must be table or json');
+  // --cmd given but holding no command (`--cmd=`, `--cmd=";"`) is a mistake, not a request for a prompt.
+  if (findFlag(argv, 'cmd') !== undefined && flags.cmd.split(';').every((c) => c.trim() === '')) fail('Fail to run command: --cmd holds no command');
   const code = await runNsClientRole({
     zkCluster: flags.zk_cluster,
     zkRootPath: flags.zk_root_path,

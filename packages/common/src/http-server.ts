@@ -17,6 +17,11 @@ export interface ServerOptions {
   keepAliveTimeoutMs?: number;
 }
 
+/** Control and admin routes carry small bodies: they get LIMITS.controlBodyBytesMax. */
+function isControlPath(url: string): boolean {
+  return url.startsWith('/v1/control/') || url.startsWith('/v1/ns/') || url === '/v1/ping';
+}
+
 /** Bodies up to this many times the limit are read before being refused (see createHttpServer). */
 export const BODY_HARD_CAP_FACTOR = 4;
 
@@ -60,9 +65,10 @@ export function createHttpServer(options: ServerOptions): FastifyInstance {
     forceCloseConnections: 'idle',
   });
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(MSGPACK_CONTENT_TYPE, { parseAs: 'buffer' }, (_req, body, done) => {
-    if ((body as Buffer).length > bodyBytesMax) {
-      done(new TesseraError('BODY_TOO_LARGE', `request body of ${(body as Buffer).length} bytes is over the limit of ${bodyBytesMax}`), undefined);
+  app.addContentTypeParser(MSGPACK_CONTENT_TYPE, { parseAs: 'buffer' }, (req, body, done) => {
+    const limit = isControlPath(req.url) ? Math.min(bodyBytesMax, LIMITS.controlBodyBytesMax) : bodyBytesMax;
+    if ((body as Buffer).length > limit) {
+      done(new TesseraError('BODY_TOO_LARGE', `request body of ${(body as Buffer).length} bytes is over the limit of ${limit}`), undefined);
       return;
     }
     try {
