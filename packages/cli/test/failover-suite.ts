@@ -1,3 +1,7 @@
+// NOT run by scripts/test.sh yet (its name does not end in .test.ts): on a loaded 2-core machine
+// the restarted tablet's recovery sometimes does not finish within the test's bounds, and once an
+// acknowledged write was not read back after a failover; both are open in the failover issue.
+// Run it on demand: pnpm exec tap --timeout=600 packages/cli/dist/test/failover-suite.js
 // Failover and recovery on real processes with a client writing throughout and counting:
 // SIGKILL of a tablet that leads partitions (writes resume on new leaders, no acknowledged write
 // lost with replica_ack=all, the time to the first accepted write is printed), the killed tablet
