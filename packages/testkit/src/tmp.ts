@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** Creates a fresh, empty directory `<tmpdir>/tessera-<prefix>-XXXXXX` and returns its path. */
+/** Creates a fresh, empty directory `<tmpdir>/tessera-<prefix>-<six random characters>` and returns its path. */
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `tessera-${prefix}-`));
 }
