@@ -16,85 +16,70 @@ import { bodyObject, TesseraError, type HttpServer } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
 import type { EpochFence } from './routes-control.js';
 import type { ReplicationManager } from './replication/manager.js';
+import type { Replica } from './replica.js';
 import { endpoint, optUint, tidPid, uint } from './validate.js';
 
 export function registerOpRoutes(app: HttpServer, replicas: ReplicaManager, fence: EpochFence, repl: ReplicationManager, selfEndpoint: string): void {
-  app.post('/v1/control/pause_snapshot', async (req) => {
-    const body = bodyObject(req.body);
+  /**
+   * Every command's preamble, in its one safe order: read the fields (refusing bad ones), pass
+   * the epoch fence, then find the replica. Nothing changes before all three hold.
+   */
+  function target<T>(raw: unknown, fields: (body: Record<string, unknown>) => T): { r: Replica; tid: number; pid: number; f: T } {
+    const body = bodyObject(raw);
     const { tid, pid } = tidPid(body);
+    const f = fields(body);
     fence.check(body);
-    const r = replicas.require(tid, pid);
+    return { r: replicas.require(tid, pid), tid, pid, f };
+  }
+
+  function requireLeader(r: Replica, tid: number, pid: number): void {
+    if (r.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
+  }
+
+  /** add_replica / del_replica: the follower list with or without one endpoint (idempotent). */
+  async function setFollower(raw: unknown, present: boolean): Promise<{ ok: true }> {
+    const { r, tid, pid, f: follower } = target(raw, (b) => endpoint(b, 'follower'));
+    requireLeader(r, tid, pid);
+    if (r.followers.includes(follower) !== present) {
+      r.followers = present ? [...r.followers, follower] : r.followers.filter((x) => x !== follower);
+      await repl.roleChanged(r, undefined);
+    }
+    return { ok: true };
+  }
+
+  app.post('/v1/control/pause_snapshot', async (req) => {
+    const { r, tid, pid } = target(req.body, () => undefined);
     if (r.state === 'normal') r.state = 'snapshotPaused';
     else if (r.state !== 'snapshotPaused') throw new TesseraError('PRECONDITION_FAILED', `replica ${tid}_${pid} is ${r.state}, not normal`);
     return { ok: true };
   });
 
   app.post('/v1/control/recover_snapshot', async (req) => {
-    const body = bodyObject(req.body);
-    const { tid, pid } = tidPid(body);
-    fence.check(body);
-    const r = replicas.require(tid, pid);
+    const { r } = target(req.body, () => undefined);
     if (r.state === 'snapshotPaused') r.state = 'normal';
     return { ok: true };
   });
 
   app.post('/v1/control/send_snapshot', async (req) => {
-    const body = bodyObject(req.body);
-    const { tid, pid } = tidPid(body);
-    const des = endpoint(body, 'des');
-    fence.check(body);
-    const r = replicas.require(tid, pid);
-    if (r.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
+    const { r, tid, pid, f: des } = target(req.body, (b) => endpoint(b, 'des'));
+    requireLeader(r, tid, pid);
     if (des === selfEndpoint) throw new TesseraError('INVALID_ARGUMENT', 'des is this tablet');
     await repl.createFollowerOn(r, des, fence.value, selfEndpoint);
     return { ok: true };
   });
 
-  app.post('/v1/control/add_replica', async (req) => {
-    const body = bodyObject(req.body);
-    const { tid, pid } = tidPid(body);
-    const follower = endpoint(body, 'follower');
-    fence.check(body);
-    const r = replicas.require(tid, pid);
-    if (r.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
-    if (!r.followers.includes(follower)) {
-      r.followers = [...r.followers, follower];
-      await repl.roleChanged(r, undefined);
-    }
-    return { ok: true };
-  });
-
-  app.post('/v1/control/del_replica', async (req) => {
-    const body = bodyObject(req.body);
-    const { tid, pid } = tidPid(body);
-    const follower = endpoint(body, 'follower');
-    fence.check(body);
-    const r = replicas.require(tid, pid);
-    if (r.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
-    if (r.followers.includes(follower)) {
-      r.followers = r.followers.filter((f) => f !== follower);
-      await repl.roleChanged(r, undefined);
-    }
-    return { ok: true };
-  });
+  app.post('/v1/control/add_replica', (req) => setFollower(req.body, true));
+  app.post('/v1/control/del_replica', (req) => setFollower(req.body, false));
 
   app.post('/v1/control/fence_leader', async (req) => {
-    const body = bodyObject(req.body);
-    const { tid, pid } = tidPid(body);
-    const term = uint(body, 'term');
-    fence.check(body);
-    const r = replicas.require(tid, pid);
+    const { r, tid, pid, f: term } = target(req.body, (b) => uint(b, 'term'));
     if (r.role !== 'leader' || r.term !== term) throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not the leader of term ${term}`);
     r.fenced = true;
     return { ok: true };
   });
 
   app.post('/v1/control/make_snapshot', async (req) => {
-    const body = bodyObject(req.body);
-    const { tid, pid } = tidPid(body);
-    const endOffset = optUint(body, 'endOffset', Number.MAX_SAFE_INTEGER);
-    fence.check(body);
-    const r = replicas.require(tid, pid);
+    const { r, f: endOffset } = target(req.body, (b) => optUint(b, 'endOffset', Number.MAX_SAFE_INTEGER));
     const keepFrom = Math.min(endOffset, repl.lowestFollowerOffset(r) ?? r.store.offset) + 1;
     if (r.state !== 'snapshotPaused' && keepFrom > (await r.store.firstBinlogOffset())) await r.store.truncateBinlog(keepFrom);
     return { ok: true, binlogFirstOffset: await r.store.firstBinlogOffset() };
