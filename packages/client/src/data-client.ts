@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  backoffMs, encode, findIndex, HttpClient, sleep, TesseraError, validateKey, type TableInfo, type Value,
+  backoffMs, encode, findIndex, HttpClient, sleep, TesseraError, lookupKey, type TableInfo, type Value,
 } from '@tessera/common';
 import { leaderEndpoint, pidOf, splitByPartition } from './routing.js';
 import type { TableCache } from './table-cache.js';
@@ -102,7 +102,8 @@ export class DataClient {
 
   async get(table: TableInfo, index: string | undefined, key: string, ts?: number): Promise<WireRow | undefined> {
     findIndex(table.schema, index);
-    const pid = pidOf(table, validateKey(key));
+    key = lookupKey(key);
+    const pid = pidOf(table, key);
     const res = await this.withLeader(table, pid, (ep, t) =>
       this.http.call<{ row: WireRow | null }>(ep, '/v1/data/get', { tid: t.tid, pid, index, key, ...(ts ? { ts } : {}) }),
     );
@@ -111,7 +112,8 @@ export class DataClient {
 
   async scan(table: TableInfo, index: string | undefined, key: string, st: number, et: number, limit?: number): Promise<WireRow[]> {
     findIndex(table.schema, index);
-    const pid = pidOf(table, validateKey(key));
+    key = lookupKey(key);
+    const pid = pidOf(table, key);
     const res = await this.withLeader(table, pid, (ep, t) =>
       this.http.call<{ rows: WireRow[] }>(ep, '/v1/data/scan', { tid: t.tid, pid, index, key, st, et, ...(limit ? { limit } : {}) }),
     );
@@ -120,7 +122,8 @@ export class DataClient {
 
   async count(table: TableInfo, index: string | undefined, key: string): Promise<number> {
     findIndex(table.schema, index);
-    const pid = pidOf(table, validateKey(key));
+    key = lookupKey(key);
+    const pid = pidOf(table, key);
     const res = await this.withLeader(table, pid, (ep, t) => this.http.call<{ count: number }>(ep, '/v1/data/count', { tid: t.tid, pid, index, key }));
     return res.count;
   }
@@ -139,7 +142,8 @@ export class DataClient {
 
   async delete(table: TableInfo, index: string | undefined, key: string): Promise<number> {
     findIndex(table.schema, index);
-    const pid = pidOf(table, validateKey(key));
+    key = lookupKey(key);
+    const pid = pidOf(table, key);
     const writeId = newWriteId();
     const res = await this.withLeader(table, pid, (ep, t) =>
       this.http.call<{ deleted: number }>(ep, '/v1/data/delete', { tid: t.tid, pid, index, key, writeId }),

@@ -173,4 +173,12 @@ t.test('SDK writes, replication, follower loss and return', async (t) => {
     await lossy.close();
     t.equal(await client!.count('db', 'events', { key: 'retried-1' }), 1, 'one row despite the retry');
   });
+
+  await t.test('a row whose key is the empty string is read back by that key', async (t) => {
+    await client!.put('db', 'events', { id: '', n: 1, at: 6_000_000 });
+    const row = await client!.get('db', 'events', { key: '' });
+    t.equal(Number(row?.n), 1, 'get(\'\') finds it');
+    t.equal(await client!.count('db', 'events', { key: '' }), 1, 'count(\'\') counts it');
+    t.equal((await client!.scan('db', 'events', { key: '', st: 6_000_000, et: 0 })).length, 1, 'scan(\'\') returns it');
+  });
 });

@@ -277,6 +277,16 @@ export function validateKey(key: unknown): string {
   return key;
 }
 
+/**
+ * The index key a caller's key stands for: as rows store an empty key part as EMPTY_KEY, a lookup
+ * of '' (a single-column key holding the empty string) means EMPTY_KEY too, so what was put can
+ * be got back.
+ */
+export function lookupKey(key: unknown): string {
+  const k = validateKey(key);
+  return k === '' ? EMPTY_KEY : k;
+}
+
 /** Finds an index by name (or the first index when no name is given). */
 export function findIndex(schema: TableSchema, name: unknown): number {
   if (name === undefined || name === null || name === '') return 0;
