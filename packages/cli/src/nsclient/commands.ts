@@ -648,7 +648,7 @@ const recovertable: Handler = async ([name, pidText, endpoint], ctx) =>
 const updatetablealive: Handler = async ([name, pidText, endpoint, aliveText], ctx) =>
   withDb(ctx, async (db) => {
     const pid = pidText === '*' ? undefined : parseUint(pidText!);
-    if (pidText !== '*' && pid === undefined) return fail('Invalid args. pid should be uint32_t or *');
+    if (pidText !== '*' && pid === undefined) return fail('Invalid args. pid should be uint32_t');
     const a = aliveText!.toLowerCase();
     if (a !== 'yes' && a !== 'no') return fail('is_alive should be yes or no');
     const req: { db: string; name: string; endpoint: string; isAlive: boolean; pid?: number } = { db, name: name!, endpoint: endpoint!, isAlive: a === 'yes' };

@@ -89,7 +89,8 @@ function tableOf(view: AdminView, db: string, name: string): TableInfo | AdminPl
   return table ?? refuse('TABLE_NOT_FOUND', `table[${name}] does not exist`);
 }
 
-function knownEndpoint(view: AdminView, endpoint: Endpoint): boolean {
+/** The endpoint is a tablet the engine has seen, or holds a replica in metadata (OpenMLDB's tablets_). */
+export function knownEndpoint(view: Pick<AdminView, 'tables' | 'observed'>, endpoint: Endpoint): boolean {
   if (view.observed.healthSinceMs(endpoint) !== undefined) return true;
   for (const t of view.tables) for (const p of t.partitions) if (replicaOn(p, endpoint) !== undefined) return true;
   return false;

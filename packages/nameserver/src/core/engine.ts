@@ -44,6 +44,7 @@ import { aliveLeader, partitionOf, samePartition } from './partition.js';
 import { planOp } from './plan.js';
 import type { Random } from './random.js';
 import { repairPlan } from './repair.js';
+import { planTableAlive } from './table-alive.js';
 import { buildUndo, specOf, syncLagEntries, type TaskContext } from './tasks.js';
 
 /** Passes over the running ops per event; progress beyond this is a livelock bug. */
@@ -93,6 +94,8 @@ interface PendingReply {
   requestId: RequestId;
   /** Ops whose writes must be confirmed before the reply goes out. */
   opIds: number[];
+  /** A table whose writes must be confirmed before the reply goes out. */
+  tid?: Tid;
   message: string;
   data: unknown;
 }
@@ -450,6 +453,9 @@ export class NameserverEngine {
         case 'deleteop':
           this.deleteOps(requestId, command);
           return;
+        case 'updatetablealive':
+          this.updateTableAlive(requestId, command);
+          return;
         default:
           this.replyError(requestId, 'INVALID_ARGUMENT', `unsupported cmd ${(command as { type: string }).type}`);
       }
@@ -565,6 +571,23 @@ export class NameserverEngine {
     this.reply(requestId, 'Delete op ok', {});
   }
 
+  /** Flips is_alive flags in metadata (no op); replies once the table write is confirmed. */
+  private updateTableAlive(requestId: RequestId, command: Extract<AdminCommand, { type: 'updatetablealive' }>): void {
+    const busy = new Set([...this.liveOps.values()].map((o) => partitionKey(o.tid, o.pid)));
+    const plan = planTableAlive(command, { tables: this.tableMap.values(), observed: this.observedCluster, busy: (tid, pid) => busy.has(partitionKey(tid, pid)) });
+    if (!plan.ok) {
+      this.replyError(requestId, plan.error.code, plan.error.message);
+      return;
+    }
+    if (plan.table === undefined) {
+      this.reply(requestId, 'update ok', { pids: plan.pids });
+      return;
+    }
+    this.tableMap.set(plan.table.tid, plan.table);
+    this.requestTableWrite(plan.table.tid, null);
+    this.pendingReplies.push({ requestId, opIds: [], tid: plan.table.tid, message: 'update ok', data: { pids: plan.pids } });
+  }
+
   private reply(requestId: RequestId, message: string, data: unknown): void {
     this.effects.push({ kind: 'reply', requestId, ok: true, message, data });
   }
@@ -581,7 +604,7 @@ export class NameserverEngine {
       const settled = pending.opIds.every((id) => {
         const rt = this.runtime.get(id);
         return rt === undefined || (rt.created && rt.writeInFlight === null && rt.writeNext === null);
-      });
+      }) && (pending.tid === undefined || this.tableWriteSettled(pending.tid));
       if (settled) this.reply(pending.requestId, pending.message, pending.data);
       else waiting.push(pending);
     }
@@ -609,13 +632,20 @@ export class NameserverEngine {
     else this.effects.push({ kind: 'deleteOp', opId: op.id });
   }
 
-  private requestTableWrite(tid: Tid, waiterOpId: number): void {
+  /** No write of the table is in flight, waiting for a retry or still to be sent. */
+  private tableWriteSettled(tid: Tid): boolean {
+    const w = this.tableWrites.get(tid);
+    return w === undefined || (!w.inFlight && !w.dirty && w.retryAtMs === null);
+  }
+
+  /** Writes the table (again); `waiterOpId`'s task completes when the write is confirmed. */
+  private requestTableWrite(tid: Tid, waiterOpId: number | null): void {
     let w = this.tableWrites.get(tid);
     if (w === undefined) {
       w = { inFlight: false, dirty: false, retryAtMs: null, waitersInFlight: [], waitersNext: [] };
       this.tableWrites.set(tid, w);
     }
-    w.waitersNext.push(waiterOpId);
+    if (waiterOpId !== null) w.waitersNext.push(waiterOpId);
     w.dirty = true;
     if (!w.inFlight && w.retryAtMs === null) this.emitTableWrite(tid, w);
   }

@@ -31,6 +31,7 @@ import type {
   ShowOpStatusRequest,
   TableInfo,
   Tid,
+  UpdateTableAliveRequest,
 } from '@tessera/common';
 import type { Op, TabletCommand } from './op.js';
 
@@ -66,7 +67,8 @@ export type AdminCommand =
   | ({ type: 'recovertable' } & RecoverTableRequest)
   | ({ type: 'cancelop' } & CancelOpRequest)
   | ({ type: 'deleteop' } & DeleteOpRequest)
-  | ({ type: 'showopstatus' } & ShowOpStatusRequest);
+  | ({ type: 'showopstatus' } & ShowOpStatusRequest)
+  | ({ type: 'updatetablealive' } & UpdateTableAliveRequest);
 
 export type AdminCommandType = AdminCommand['type'];
 

@@ -13,5 +13,6 @@ export * from './tasks.js';
 export * from './plan.js';
 export * from './admin.js';
 export * from './repair.js';
+export * from './table-alive.js';
 export * from './opstatus.js';
 export * from './engine.js';

@@ -46,6 +46,7 @@ const FIELDS: Partial<Record<NsCommand, Record<string, Check>>> = {
   recoverendpoint: { endpoint, needRestore: optional(bool), concurrency: optional(uint) },
   recovertable: { db: text, name: text, pid: uint, endpoint },
   makesnapshot: { db: text, name: text, pid: uint },
+  updatetablealive: { db: text, name: text, pid: optional(uint), endpoint, isAlive: bool },
 };
 
 /** Throws INVALID_ARGUMENT for the first field of `body` that does not fit `command`. */

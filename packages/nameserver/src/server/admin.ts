@@ -5,7 +5,7 @@
  */
 import {
   TesseraError, invalidArgument, type ConfGetResponse, type CreateTableRequest, type InfoResponse, type Logger,
-  type ShowTableResponse, type ShowTableRow, type ShowTabletResponse, type TableInfo, ttlText,
+  type ShowTableResponse, type ShowTableRow, type ShowTabletResponse, type TableInfo, type UpdateTableAliveRequest, ttlText,
 } from '@tessera/common';
 import type { CoordSession, ZkLayout } from '@tessera/coord';
 import type { Random } from '../core/random.js';
@@ -139,6 +139,18 @@ export class Admin {
     const key = body.key === undefined || body.key === null || body.key === '' ? undefined : str(body, 'key');
     if (key !== undefined && key !== 'auto_failover') throw new TesseraError('INVALID_ARGUMENT', `key ${key} does not exist`);
     return { conf: [{ key: 'auto_failover', value: String(await this.autoFailover()) }] };
+  }
+
+  /**
+   * updatetablealive: OpenMLDB's preconditions (auto_failover off, then — in the engine, which
+   * owns table metadata — endpoint known, table, pid, a replica on the endpoint) and flags.
+   */
+  async updatetablealive(body: Record<string, unknown>): Promise<Record<string, never>> {
+    if (await this.autoFailover()) throw new TesseraError('PRECONDITION_FAILED', 'auto_failover is enabled');
+    const req: UpdateTableAliveRequest = { db: str(body, 'db'), name: str(body, 'name'), endpoint: str(body, 'endpoint'), isAlive: body.isAlive === true };
+    if (typeof body.pid === 'number') req.pid = body.pid;
+    await this.d.ops.admin({ type: 'updatetablealive', ...req });
+    return {};
   }
 
   async autoFailover(): Promise<boolean> {
