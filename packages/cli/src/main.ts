@@ -13,7 +13,7 @@ const NS_CLIENT_FLAGS = {
   zk_cluster: { type: 'string', default: '', doc: 'ZooKeeper servers, host:port,host:port' },
   zk_root_path: { type: 'string', default: '/tessera', doc: 'root node of the cluster in ZooKeeper' },
   zk_session_timeout: { type: 'int', default: 10000, doc: 'ZooKeeper session timeout, ms' },
-  endpoint: { type: 'string', default: '', doc: 'accepted for OpenMLDB compatibility; the leader is found in ZooKeeper' },
+  endpoint: { type: 'string', default: '', doc: 'nameserver that disconnectzk/connectzk act on (default the leader); other commands go to the leader found in ZooKeeper' },
   cmd: { type: 'string', default: '', doc: "commands to run and exit, separated by ';'" },
   database: { type: 'string', default: '', doc: 'database to use' },
   interactive: { type: 'bool', default: true, doc: 'ask yes/no before destructive commands' },
@@ -33,9 +33,10 @@ async function runTablet(argv: string[]): Promise<void> {
   const flags = parseFlags({ ...ROLE_FLAG, ...TABLET_FLAGS }, argv);
   if (!flags.endpoint) fail('--endpoint is required for a tablet (host:port)');
   if (!isLogLevel(flags.log_level)) fail(`--log_level must be debug, info, warn or error`);
-  const logger = createLogger(`tablet ${flags.endpoint}`, flags.log_level);
+  const logger = createLogger(`tablet ${flags.advertise_endpoint || flags.endpoint}`, flags.log_level);
   const server = await TabletServer.start({
     endpoint: flags.endpoint,
+    ...(flags.advertise_endpoint ? { advertiseEndpoint: flags.advertise_endpoint } : {}),
     dbRootPath: flags.db_root_path,
     gcIntervalMinutes: flags.gc_interval,
     bodyBytesMax: flags.http_body_bytes_max,
@@ -55,9 +56,10 @@ async function runNameserver(argv: string[]): Promise<void> {
   if (!flags.endpoint) fail('--endpoint is required for a nameserver (host:port)');
   if (!flags.zk_cluster) fail('--zk_cluster is required for a nameserver');
   if (!isLogLevel(flags.log_level)) fail(`--log_level must be debug, info, warn or error`);
-  const logger = createLogger(`nameserver ${flags.endpoint}`, flags.log_level);
+  const logger = createLogger(`nameserver ${flags.advertise_endpoint || flags.endpoint}`, flags.log_level);
   const ns = await NameServer.start({
     endpoint: flags.endpoint,
+    ...(flags.advertise_endpoint ? { advertiseEndpoint: flags.advertise_endpoint } : {}),
     zkCluster: flags.zk_cluster,
     zkRootPath: flags.zk_root_path,
     zkSessionTimeoutMs: flags.zk_session_timeout,
@@ -86,6 +88,7 @@ async function runNsClientCli(argv: string[]): Promise<void> {
     zkCluster: flags.zk_cluster,
     zkRootPath: flags.zk_root_path,
     zkSessionTimeoutMs: flags.zk_session_timeout,
+    ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
     ...(flags.database ? { database: flags.database } : {}),
     ...(flags.cmd ? { cmd: flags.cmd } : {}),
     interactive: flags.interactive,

@@ -2,8 +2,10 @@
  * The ns_client role: connects to ZooKeeper, finds the leader nameserver (and follows it), and
  * runs the command line over the admin API and the SDK's data path. `showns` is read from
  * ZooKeeper directly, as OpenMLDB's ns_client does, so it works while no nameserver leads.
+ * `disconnectzk` / `connectzk` act on one process: with `--endpoint` they go to that nameserver
+ * (the only way to reach one that left ZooKeeper), otherwise to the leader.
  */
-import { TesseraError, type DataOps, type NsAdmin } from '@tessera/common';
+import { nsRoute, TesseraError, type DataOps, type NsAdmin } from '@tessera/common';
 import { CoordSession, zkLayout, type ZkLayout } from '@tessera/coord';
 import { DataClient, NsAdminClient, TableCache } from '@tessera/client';
 import { HttpClient } from '@tessera/common';
@@ -13,6 +15,8 @@ export interface NsClientRoleOptions {
   zkCluster: string;
   zkRootPath: string;
   zkSessionTimeoutMs: number;
+  /** Nameserver that disconnectzk / connectzk go to (default: the leader). */
+  endpoint?: string;
   database?: string;
   cmd?: string;
   interactive: boolean;
@@ -63,6 +67,11 @@ export async function runNsClientRole(o: NsClientRoleOptions): Promise<number> {
     await tables.start();
     await adminClient.leaderEndpoint(true);
     const admin: NsAdmin = { ...adminClient.asNsAdmin(), showns: () => showNsFromZk(session, layout) };
+    const target = o.endpoint;
+    if (target !== undefined) {
+      admin.disconnectzk = (req) => http.call(target, nsRoute('disconnectzk'), req);
+      admin.connectzk = (req) => http.call(target, nsRoute('connectzk'), req);
+    }
     const opts: Parameters<typeof runNsClient>[0] = {
       admin,
       data: dataOps(new DataClient(tables, http)),

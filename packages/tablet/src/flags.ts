@@ -7,6 +7,7 @@ import type { FlagSpecs } from '@tessera/common';
 
 export const TABLET_FLAGS = {
   endpoint: { type: 'string', default: '', doc: 'host:port this tablet listens on (127.0.0.1 only)' },
+  advertise_endpoint: { type: 'string', default: '', doc: 'host:port this tablet is known by in ZooKeeper, metadata, replication and routing (a proxy in front of it); empty = --endpoint' },
   db_root_path: { type: 'string', default: './var/tablet/db', doc: 'directory holding one LevelDB per replica (<tid>_<pid>/)' },
   zk_cluster: { type: 'string', default: '', doc: 'ZooKeeper servers, host:port,host:port (empty: run without a cluster)' },
   zk_root_path: { type: 'string', default: '/tessera', doc: 'root node of this cluster in ZooKeeper' },

@@ -1,7 +1,8 @@
 /**
  * Control routes (`/v1/control/*`), sent by the nameserver (or an operator): create a replica as
  * leader or follower with its schema, drop it, change its role and term, report status and
- * checksums. Each request carries the sender's nameserver epoch; a lower epoch than one already
+ * checksums, and close / reopen the ZooKeeper session on purpose (OpenMLDB's disconnectzk /
+ * connectzk: the registration vanishes until connectzk registers again). Each request carries the sender's nameserver epoch; a lower epoch than one already
  * seen is refused (STALE_NS_EPOCH), so a deposed nameserver cannot give orders.
  */
 import { type HttpServer, bodyObject, invalidArgument, TesseraError, validateSchema, type CompressType, type ReplicaAck } from '@tessera/common';
@@ -16,6 +17,8 @@ export interface ControlRouteHooks {
   progress(replica: Replica): unknown;
   /** A replica is about to be dropped. */
   dropping(replica: Replica): Promise<void>;
+  /** The ZooKeeper session (disconnectzk / connectzk); undefined for a tablet without ZooKeeper. */
+  zkSession(): { disconnect(): Promise<void>; reconnect(): Promise<void> } | undefined;
 }
 
 /** The highest nameserver epoch seen by this tablet process. */
@@ -129,6 +132,25 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
       return { replicas: [{ ...(await r.status()), replication: hooks.progress(r) }], nsEpoch: fence.value };
     }
     return { replicas: await Promise.all(replicas.all().map(async (r) => ({ ...(await r.status()), replication: hooks.progress(r) }))), nsEpoch: fence.value };
+  });
+
+  /** disconnectzk / connectzk: same fields and fence as every control route, then the session. */
+  function zkSessionFor(raw: unknown, route: string): { disconnect(): Promise<void>; reconnect(): Promise<void> } {
+    const body = bodyObject(raw);
+    fence.check(body);
+    const session = hooks.zkSession();
+    if (!session) throw new TesseraError('PRECONDITION_FAILED', `${route}: this tablet runs without ZooKeeper (--zk_cluster is empty)`);
+    return session;
+  }
+
+  app.post('/v1/control/disconnectzk', async (req) => {
+    await zkSessionFor(req.body, 'disconnectzk').disconnect();
+    return { ok: true };
+  });
+
+  app.post('/v1/control/connectzk', async (req) => {
+    await zkSessionFor(req.body, 'connectzk').reconnect();
+    return { ok: true };
   });
 
   app.post('/v1/control/checksum', async (req) => {

@@ -3,7 +3,7 @@
  * HTTP/msgpack, runs TTL GC on a timer, and shuts down cleanly (in-flight requests finish, every
  * database is closed). Replication and ZooKeeper registration plug in through hooks.
  */
-import { createHttpServer, parseEndpoint, TesseraError, type HttpServer, type Logger } from '@tessera/common';
+import { createHttpServer, parseEndpoint, type HttpServer, type Logger } from '@tessera/common';
 import { CoordSession, TabletRegistrar, zkLayout } from '@tessera/coord';
 import { ReplicaManager } from './replica-manager.js';
 import { registerDataRoutes } from './routes-data.js';
@@ -12,7 +12,13 @@ import { ReplicationManager } from './replication/manager.js';
 import { registerOpRoutes } from './routes-ops.js';
 
 export interface TabletOptions {
+  /** host:port to listen on. */
   endpoint: string;
+  /**
+   * host:port this tablet is known by (registration, replica endpoints, replication, routing,
+   * self-checks); default `endpoint`. A proxy listening there forwards to `endpoint`.
+   */
+  advertiseEndpoint?: string;
   dbRootPath: string;
   gcIntervalMinutes: number;
   bodyBytesMax: number;
@@ -62,29 +68,23 @@ export class TabletServer {
       roleChanged: (r, inSync) => repl.roleChanged(r, inSync),
       progress: (r) => repl.progress(r),
       dropping: (r) => repl.dropping(r),
+      zkSession: () => this.coord,
     });
     repl.register(this.app, this.fence);
-    registerOpRoutes(this.app, this.replicas, this.fence, repl, options.endpoint);
-    this.app.get('/v1/health', async () => ({ ok: true, endpoint: options.endpoint }));
+    registerOpRoutes(this.app, this.replicas, this.fence, repl, this.endpoint);
+    this.app.get('/v1/health', async () => ({ ok: true, endpoint: this.endpoint, listenEndpoint: options.endpoint }));
     // A no-op round trip: the HTTP/msgpack floor that every data route pays (benchmarks use it).
     this.app.post('/v1/ping', async () => ({ ok: true }));
-    // OpenMLDB's disconnectzk / connectzk: drop and restore the ZooKeeper session on purpose.
-    this.app.post('/v1/control/disconnectzk', async () => {
-      await this.requireCoord().disconnect();
-      return { ok: true };
-    });
-    this.app.post('/v1/control/connectzk', async () => {
-      await this.requireCoord().reconnect();
-      return { ok: true };
-    });
   }
 
   static async start(options: TabletOptions): Promise<TabletServer> {
     const { host, port } = parseEndpoint(options.endpoint);
+    if (options.advertiseEndpoint !== undefined) parseEndpoint(options.advertiseEndpoint);
     const server = new TabletServer(options);
     const found = await server.replicas.loadFromDisk();
     await server.app.listen({ host, port });
-    options.logger.info(`tablet ${options.endpoint} serving; ${found} replica(s) found on disk under ${options.dbRootPath}, not served until assigned`);
+    const known = server.endpoint === options.endpoint ? '' : ` (known as ${server.endpoint})`;
+    options.logger.info(`tablet ${options.endpoint}${known} serving; ${found} replica(s) found on disk under ${options.dbRootPath}, not served until assigned`);
     server.scheduleGc();
     if (options.zk) {
       try {
@@ -97,18 +97,13 @@ export class TabletServer {
     return server;
   }
 
-  /** Registers `/nodes/<endpoint>` (ephemeral), re-registered by the registrar after expiry. */
+  /** Registers `/nodes/<advertised endpoint>` (ephemeral), re-registered by the registrar after expiry. */
   private async joinCluster(zk: NonNullable<TabletOptions['zk']>): Promise<void> {
     const log = this.options.logger;
     this.coord = await CoordSession.connect({ zkCluster: zk.cluster, rootPath: zk.rootPath, sessionTimeoutMs: zk.sessionTimeoutMs, logger: log.child('zk') });
-    this.registrar = new TabletRegistrar(this.coord, zkLayout(zk.rootPath), this.options.endpoint, { logger: log });
+    this.registrar = new TabletRegistrar(this.coord, zkLayout(zk.rootPath), this.endpoint, { logger: log });
     this.registrar.on('registered', (r) => log.info(`registered in ZooKeeper (startup=${r.startup})`));
     await this.registrar.start();
-  }
-
-  private requireCoord(): CoordSession {
-    if (!this.coord) throw new TesseraError('PRECONDITION_FAILED', 'this tablet runs without ZooKeeper (--zk_cluster is empty)');
-    return this.coord;
   }
 
   /** The ZooKeeper session, when in a cluster (disconnectzk/connectzk use it). */
@@ -116,8 +111,9 @@ export class TabletServer {
     return this.coord;
   }
 
+  /** The endpoint this tablet is known by (the advertised one). */
   get endpoint(): string {
-    return this.options.endpoint;
+    return this.options.advertiseEndpoint ?? this.options.endpoint;
   }
 
   private scheduleGc(): void {

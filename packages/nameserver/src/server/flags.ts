@@ -6,6 +6,7 @@ import type { FlagSpecs } from '@tessera/common';
 
 export const NAMESERVER_FLAGS = {
   endpoint: { type: 'string', default: '', doc: 'host:port this nameserver listens on' },
+  advertise_endpoint: { type: 'string', default: '', doc: 'host:port this nameserver is known by (its election node, showns, NS_NOT_LEADER hints; a proxy in front of it); empty = --endpoint' },
   zk_cluster: { type: 'string', default: '127.0.0.1:2181', doc: 'ZooKeeper servers, host:port,host:port' },
   zk_root_path: { type: 'string', default: '/tessera', doc: 'root node of this cluster in ZooKeeper' },
   zk_session_timeout: { type: 'int', default: 10000, doc: 'ZooKeeper session timeout, ms' },

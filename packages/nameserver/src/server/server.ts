@@ -2,7 +2,11 @@
  * The nameserver process: joins the election under `/leader`; the winner raises `/ns_epoch`,
  * loads metadata from ZooKeeper and answers admin commands; standbys answer NS_NOT_LEADER with
  * the leader's endpoint and keep watching tablets so they can take over at once. Every control
- * request to a tablet carries the epoch (tablets refuse lower ones).
+ * request to a tablet carries the epoch (tablets refuse lower ones). The process listens on
+ * `endpoint` and is known by `advertiseEndpoint` (default `endpoint`) everywhere else: its
+ * election node, showns, health, NS_NOT_LEADER hints. disconnectzk closes the ZooKeeper session
+ * (a leader steps down before the command answers) and keeps it closed until connectzk, which
+ * opens a new session and rejoins the election (as a standby when another nameserver leads).
  */
 import {
   bodyObject, createHttpServer, NS_COMMANDS, parseEndpoint, nsRoute, TesseraError, type HttpServer, type Logger, type NsCommand,
@@ -22,7 +26,10 @@ import type { AdminCommand } from '../core/events.js';
 
 
 export interface NameServerOptions {
+  /** host:port to listen on. */
   endpoint: string;
+  /** host:port this nameserver is known by (election node, showns, hints); default `endpoint`. */
+  advertiseEndpoint?: string;
   zkCluster: string;
   zkRootPath: string;
   zkSessionTimeoutMs: number;
@@ -69,7 +76,7 @@ export class NameServer {
   private constructor(private readonly options: NameServerOptions) {
     this.log = options.logger;
     this.app = createHttpServer({ logger: options.logger, bodyBytesMax: 1024 * 1024 });
-    this.app.get('/v1/health', async () => ({ ok: true, endpoint: options.endpoint, leader: this.leading }));
+    this.app.get('/v1/health', async () => ({ ok: true, endpoint: this.endpoint, listenEndpoint: options.endpoint, leader: this.leading }));
   }
 
   static async start(options: NameServerOptions): Promise<NameServer> {
@@ -78,8 +85,9 @@ export class NameServer {
     return ns;
   }
 
+  /** The endpoint this nameserver is known by (the advertised one). */
   get endpoint(): string {
-    return this.options.endpoint;
+    return this.options.advertiseEndpoint ?? this.options.endpoint;
   }
 
   get isLeader(): boolean {
@@ -89,6 +97,7 @@ export class NameServer {
   private async init(): Promise<void> {
     const o = this.options;
     const { host, port } = parseEndpoint(o.endpoint);
+    parseEndpoint(this.endpoint);
     this.session = await CoordSession.connect({ zkCluster: o.zkCluster, rootPath: o.zkRootPath, sessionTimeoutMs: o.zkSessionTimeoutMs, logger: this.log.child('zk') });
     this.layout = zkLayout(o.zkRootPath);
     this.tablets = new TabletTracker(this.session, this.layout, this.log.child('tablets'));
@@ -114,11 +123,16 @@ export class NameServer {
     await this.app.listen({ host, port });
     await this.tablets.start();
     this.tablets.on('up', (t) => this.onTabletUp(t));
-    this.election = new LeaderElection(this.session, this.layout, o.endpoint, { logger: this.log });
+    this.election = new LeaderElection(this.session, this.layout, this.endpoint, { logger: this.log });
     this.election.on('leader', () => this.queueTransition(() => this.becomeLeader()));
-    this.election.on('standby', (leader) => this.queueTransition(() => this.becomeStandby(leader)));
+    this.election.on('standby', (leader) => {
+      // Stop acting as leader now, not after a takeover still in the queue.
+      this.stepDown();
+      this.queueTransition(() => this.becomeStandby(leader));
+    });
     await this.election.start();
-    this.log.info(`nameserver ${o.endpoint} started (${this.leading ? 'leader' : 'standby'})`);
+    const known = this.endpoint === o.endpoint ? '' : ` (known as ${this.endpoint})`;
+    this.log.info(`nameserver ${o.endpoint}${known} started (${this.leading ? 'leader' : 'standby'})`);
   }
 
   private queueTransition(fn: () => Promise<void>): void {
@@ -133,9 +147,22 @@ export class NameServer {
       await this.session.createOrSet(this.layout.autoFailover, String(this.options.autoFailover));
     }
     this.poller.start();
-    await this.ops.becomeLeader(this.epoch);
+    try {
+      await this.ops.becomeLeader(this.epoch);
+    } catch (err) {
+      this.poller.stop();
+      this.ops.lostLeadership();
+      throw err;
+    }
+    if (!this.election.isLeader) {
+      // Leadership was lost while taking over (disconnectzk, a lost connection): undo.
+      this.poller.stop();
+      this.ops.lostLeadership();
+      this.log.warn(`lost leadership while taking over with epoch ${this.epoch}`);
+      return;
+    }
     this.failover.start();
-    this.leaderEndpoint = this.options.endpoint;
+    this.leaderEndpoint = this.endpoint;
     this.leading = true;
     this.log.info(`leading with epoch ${this.epoch}`);
     // Tablets that are up already may hold replicas waiting for their role (after a restart).
@@ -143,14 +170,19 @@ export class NameServer {
   }
 
   private async becomeStandby(leader: string | undefined): Promise<void> {
-    if (this.leading) {
-      this.log.warn('lost leadership; standing by');
-      this.poller.stop();
-      this.ops.lostLeadership();
-      this.failover.stop();
-    }
-    this.leading = false;
+    this.stepDown();
     this.leaderEndpoint = leader;
+  }
+
+  /** Stops every leader activity at once (admin commands answer NS_NOT_LEADER from here on). */
+  private stepDown(): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.leaderEndpoint = undefined;
+    this.log.warn(`lost leadership (epoch ${this.epoch}); standing by`);
+    this.poller.stop();
+    this.ops.lostLeadership();
+    this.failover.stop();
   }
 
   private onTabletUp(t: TabletInfo): void {
@@ -213,6 +245,8 @@ export class NameServer {
       confget: (b) => a.confget(b),
       disconnectzk: async () => {
         await this.session.disconnect();
+        // The election stepped down synchronously; wait for the queued standby transition too.
+        await this.transition;
         return {};
       },
       connectzk: async () => {
