@@ -2,8 +2,11 @@
  * The msgpack codec used on every wire between processes. Plain maps (no msgpackr records) so
  * other languages can speak it; int64 values that do not fit a double come back as bigint.
  * msgpackr renames a `__proto__` key to `__proto_`, so decoded maps cannot reach prototypes.
+ * Decoding refuses what msgpackr alone would let through (codec-check.ts): 0xc1 and str
+ * payloads that are not UTF-8.
  */
 import { Packr } from 'msgpackr';
+import { msgpackProblem } from './codec-check.js';
 import { TesseraError } from './errors.js';
 
 const packr = new Packr({
@@ -23,6 +26,8 @@ export function encode(value: unknown): Buffer {
 /** Decodes one msgpack value; any malformed input is a DECODE_ERROR, never a crash. */
 export function decode(bytes: Uint8Array): unknown {
   if (bytes.length === 0) throw new TesseraError('DECODE_ERROR', 'empty msgpack body');
+  const problem = msgpackProblem(bytes);
+  if (problem !== undefined) throw new TesseraError('DECODE_ERROR', `malformed msgpack: ${problem}`);
   try {
     return packr.unpack(bytes);
   } catch (err) {
