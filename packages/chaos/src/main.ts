@@ -1,10 +1,18 @@
 /**
  * `pnpm chaos <mode> [args]`: runs one chaos mode against a cluster it starts itself and exits
- * non-zero when anything did not hold. Modes are a table: add a mode by adding a row.
+ * non-zero when anything did not hold. Modes are a table: add a mode by adding a row. Without a
+ * mode name (or with `faults`) it runs the fault-injection harness.
  *
- *   badinput [--only=REGEX] [--verbose] [--list]   the bad-input suite (packages/chaos/src/badinput)
+ *   [faults] [--seed S] [--duration 60s] [--scenario NAME|random] [--ack all|leader] [--keep]
+ *            [--rate N] [--clients N] [--dir ROOT]          one fault run (src/harness/runner.ts)
+ *   check DIR                                             re-check a kept run directory
+ *   scenarios                                             list the scenarios
+ *   badinput [--only=REGEX] [--verbose] [--list]          the bad-input suite (src/badinput)
  */
 import { badInputCases, formatReport, runBadInput } from './badinput/runner.js';
+import { checkRun, formatSummary, runChaos } from './harness/runner.js';
+import { parseSeed } from './harness/prng.js';
+import { SCENARIOS } from './harness/schedule.js';
 
 interface Mode {
   help: string;
@@ -18,7 +26,75 @@ function flag(args: string[], name: string): string | undefined {
   return a.includes('=') ? a.slice(a.indexOf('=') + 1) : '';
 }
 
+/** `--name value` or `--name=value`; `true` for a bare flag. */
+function option(args: string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
+    if (a === `--${name}`) {
+      const next = args[i + 1];
+      return next !== undefined && !next.startsWith('--') ? next : 'true';
+    }
+  }
+  return undefined;
+}
+
+/** `60s`, `10m`, `500ms`, `60` (seconds) → ms. */
+export function parseDurationMs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new Error(`bad duration ${text} (use 60s, 10m, 500ms)`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}
+
+const FAULT_OPTIONS = ['seed', 'duration', 'scenario', 'ack', 'keep', 'rate', 'clients', 'dir'];
+
+async function runFaults(args: string[]): Promise<number> {
+  const unknown = args.filter((a) => a.startsWith('--') && !FAULT_OPTIONS.includes(a.slice(2).split('=')[0]!));
+  if (unknown.length > 0) throw new Error(`unknown option(s) ${unknown.join(' ')}; known: ${FAULT_OPTIONS.map((o) => `--${o}`).join(' ')}`);
+  const seed = parseSeed(option(args, 'seed') ?? String(Date.now() % 1_000_000));
+  const ack = option(args, 'ack') ?? 'all';
+  if (ack !== 'all' && ack !== 'leader') throw new Error('--ack is all or leader');
+  const rate = option(args, 'rate');
+  const clients = option(args, 'clients');
+  const dir = option(args, 'dir');
+  const result = await runChaos({
+    seed,
+    durationMs: parseDurationMs(option(args, 'duration') ?? '60s'),
+    scenario: option(args, 'scenario') ?? 'random',
+    ack,
+    keep: option(args, 'keep') !== undefined,
+    ...(rate ? { rateOpsPerS: Number(rate) } : {}),
+    ...(clients ? { clients: Number(clients) } : {}),
+    ...(dir ? { runRoot: dir } : {}),
+    log: (line) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`),
+  });
+  process.stdout.write(`${result.text}\n`);
+  return result.summary.verdict === 'PASS' ? 0 : 1;
+}
+
 const MODES: Record<string, Mode> = {
+  faults: {
+    help: 'fault injection: [--seed S] [--duration 60s] [--scenario NAME|random] [--ack all|leader] [--keep] [--rate N] [--clients N] [--dir ROOT]',
+    run: runFaults,
+  },
+  check: {
+    help: 're-check a kept run directory: check DIR',
+    async run(args) {
+      const dir = args[0];
+      if (!dir) throw new Error('usage: check DIR');
+      const summary = checkRun(dir);
+      process.stdout.write(`${formatSummary(summary, dir)}\n`);
+      return summary.verdict === 'PASS' ? 0 : 1;
+    },
+  },
+  scenarios: {
+    help: 'list the fault scenarios',
+    async run() {
+      process.stdout.write(`random\t(a mix drawn from the seed)\n${Object.entries(SCENARIOS).map(([n, k]) => `${n}\t${k.join(', ')}`).join('\n')}\n`);
+      return 0;
+    },
+  },
   badinput: {
     help: 'bad input to every route and ns_client command; [--only=REGEX] [--verbose] [--list]',
     async run(args) {
@@ -37,12 +113,16 @@ const MODES: Record<string, Mode> = {
 };
 
 async function main(): Promise<void> {
-  const [name = '', ...args] = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  // No mode name (nothing, or options first): the fault harness.
+  const [name = '', ...args] = argv.length === 0 || argv[0]!.startsWith('--') ? ['faults', ...argv] : argv;
   const mode = Object.hasOwn(MODES, name) ? MODES[name] : undefined;
   if (!mode) {
     process.stderr.write(`usage: pnpm chaos <mode>\n${Object.entries(MODES).map(([n, m]) => `  ${n}  ${m.help}`).join('\n')}\n`);
     process.exit(2);
   }
+  // Ctrl-C or a kill: exit, so the exit hooks kill every process this run started (by pid).
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   process.exit(await mode.run(args));
 }
 
