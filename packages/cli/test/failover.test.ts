@@ -1,7 +1,3 @@
-// NOT run by scripts/test.sh yet (its name does not end in .test.ts): on a loaded 2-core machine
-// the restarted tablet's recovery sometimes does not finish within the test's bounds, and once an
-// acknowledged write was not read back after a failover; both are open in the failover issue.
-// Run it on demand: pnpm exec tap --timeout=600 packages/cli/dist/test/failover-suite.js
 // Failover and recovery on real processes with a client writing throughout and counting:
 // SIGKILL of a tablet that leads partitions (writes resume on new leaders, no acknowledged write
 // lost with replica_ack=all, the time to the first accepted write is printed), the killed tablet
@@ -14,8 +10,11 @@ import { HttpClient, pidOfKey, waitFor, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
 import { nsClient, parseTable, spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
 
-const SESSION_TIMEOUT_MS = 2000;
-const HEARTBEAT_TIMEOUT_MS = 500;
+// The timeouts scripts/cluster.sh gives a local cluster (so the figures printed are its figures).
+const SESSION_TIMEOUT_MS = 3000;
+const HEARTBEAT_TIMEOUT_MS = 1000;
+const TABLE_STATUS_INTERVAL_MS = 1000;
+const IN_SYNC_SILENT_MS = 2000;
 
 t.test('failover and recovery', async (t) => {
   const dir = tempDir('failover');
@@ -27,10 +26,11 @@ t.test('failover and recovery', async (t) => {
     await http.close();
     await stopAllRoles();
     await zk.stop();
-    removeDir(dir);
+    if (t.passing()) removeDir(dir);
+    else t.comment(`logs kept in ${dir}`);
   });
   const common = { zk_cluster: zk.connectString, zk_root_path: '/fo', zk_session_timeout: SESSION_TIMEOUT_MS };
-  const nsFlags = { ...common, auto_failover: true, tablet_heartbeat_timeout: HEARTBEAT_TIMEOUT_MS, get_table_status_interval: 300, in_sync_silent_ms: 1000 };
+  const nsFlags = { ...common, auto_failover: true, tablet_heartbeat_timeout: HEARTBEAT_TIMEOUT_MS, get_table_status_interval: TABLE_STATUS_INTERVAL_MS, in_sync_silent_ms: IN_SYNC_SILENT_MS };
   const ns: RoleProcess[] = [];
   const startNs = async (i: number): Promise<RoleProcess> => spawnRole('nameserver', nsFlags, { logFile: path.join(dir, `ns${i}.log`) });
   ns.push(await startNs(1), await startNs(2));
@@ -68,13 +68,17 @@ t.test('failover and recovery', async (t) => {
     }
   });
   const everyAckedReadable = async (): Promise<number> => {
-    let missing = 0;
+    const missing: string[] = [];
     const keys = [...acked];
     for (let i = 0; i < keys.length; i += 100) {
-      const got = await Promise.all(keys.slice(i, i + 100).map((k) => client!.get('db', 'ev', { key: k })));
-      missing += got.filter((g) => g === undefined).length;
+      const slice = keys.slice(i, i + 100);
+      const got = await Promise.all(slice.map((k) => client!.get('db', 'ev', { key: k })));
+      got.forEach((g, j) => {
+        if (g === undefined) missing.push(slice[j]!);
+      });
     }
-    return missing;
+    if (missing.length > 0) t.comment(`acknowledged but not read back: ${missing.slice(0, 20).join(' ')}`);
+    return missing.length;
   };
   await waitFor('writes flowing', () => acked.size > 300, { timeoutMs: 30_000, intervalMs: 20 });
 
@@ -84,7 +88,7 @@ t.test('failover and recovery', async (t) => {
     const victimEp = tablets[victim]!.endpoint;
     const led = info.partitions.filter((p) => p.replicas.some((r) => r.isLeader && r.endpoint === victimEp)).map((p) => p.pid);
     // A key that routes to a partition the victim leads.
-    let probeKey = '';
+    let probeKey = 'probe';
     for (let i = 0; !led.includes(pidOfKey(probeKey, info.partitionNum)); i++) probeKey = `probe${i}`;
     const killedAt = Date.now();
     tablets[victim]!.kill('SIGKILL');
@@ -112,12 +116,20 @@ t.test('failover and recovery', async (t) => {
     const info = await table();
     const victim = tablets.findIndex((x) => info.partitions.some((p) => p.replicas.some((r) => r.isLeader && r.endpoint === x.endpoint)));
     const victimEp = tablets[victim]!.endpoint;
+    const ledPid = info.partitions.find((p) => p.replicas.some((r) => r.isLeader && r.endpoint === victimEp))!.pid;
+    let staleKey = 'stale';
+    for (let i = 0; pidOfKey(staleKey, info.partitionNum) !== ledPid; i++) staleKey = `stale${i}`;
     tablets[victim]!.kill('SIGSTOP');
+    let staleWrite: Promise<unknown>;
     try {
       await waitFor('new leaders elected', async () => (await table()).partitions.every((p) => p.replicas.some((r) => r.isLeader && r.isAlive && r.endpoint !== victimEp)), { timeoutMs: 30_000, intervalMs: 100 });
+      // Sent to the paused old leader, answered only once it runs again, still believing it leads.
+      staleWrite = http.call(victimEp, '/v1/data/put', { tid: info.tid, pid: ledPid, row: [staleKey, 1, 7_000_000], ts: 7_000_000, writeId: 'stale-write-1' });
     } finally {
       tablets[victim]!.kill('SIGCONT');
     }
+    const staleResult = await staleWrite.then(() => 'acknowledged', (err: Error & { code?: string }) => err.code ?? err.message);
+    t.not(staleResult, 'acknowledged', `a write sent to the old leader while it was paused is refused once it wakes (${staleResult})`);
     await waitFor('it steps down', async () => {
       const st = await http.call<{ replicas: Array<{ role: string }> }>(victimEp, '/v1/control/status', {}).catch(() => undefined);
       return st !== undefined && st.replicas.every((r) => r.role !== 'leader');
@@ -125,6 +137,7 @@ t.test('failover and recovery', async (t) => {
     t.pass('the paused leader no longer leads anything after SIGCONT');
     await waitFor('recovered as a follower, alive', async () => (await table()).partitions.every((p) => p.replicas.every((r) => r.isAlive)), { timeoutMs: 60_000, intervalMs: 100 });
     t.equal(await everyAckedReadable(), 0, 'no acknowledged write lost');
+    t.equal(await client!.get('db', 'ev', { key: staleKey }), undefined, 'the refused write is nowhere');
   });
 
   writing = false;
@@ -134,7 +147,15 @@ t.test('failover and recovery', async (t) => {
   await t.test('replicas converge with the leaders\' checksums', async (t) => {
     const info = await table();
     for (const p of info.partitions) {
-      await waitFor(`pid ${p.pid} converged`, async () => new Set(await checksums(info, p.pid)).size === 1, { timeoutMs: 30_000, intervalMs: 200 });
+      await waitFor(`pid ${p.pid} converged`, async () => new Set(await checksums(info, p.pid)).size === 1, { timeoutMs: 30_000, intervalMs: 200 }).catch(async (err: unknown) => {
+        const now = await table();
+        const states = await Promise.all(now.partitions[p.pid]!.replicas.map(async (r) => {
+          const st = await http.call<{ replicas: Array<Record<string, unknown>> }>(r.endpoint, '/v1/control/status', { tid: info.tid, pid: p.pid }).catch((e: Error) => ({ replicas: [{ error: e.message }] }));
+          return { meta: r, status: st.replicas[0] };
+        }));
+        t.comment(`pid ${p.pid} not converged: inSync ${JSON.stringify(now.partitions[p.pid]!.inSync)} termOffsets ${JSON.stringify(now.partitions[p.pid]!.termOffsets)}\n${states.map((x) => JSON.stringify(x)).join('\n')}`);
+        throw err;
+      });
     }
     t.pass('every replica of every partition has its leader\'s content');
   });
