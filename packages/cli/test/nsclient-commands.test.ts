@@ -682,6 +682,18 @@ t.test('databases, tables, schema, info; confirmations', async (t) => {
   t.equal(ctx.db, '', 'dropping the current database leaves it');
   t.same(asked.slice(-3), ['Drop database demo_db? yes/no', 'Drop database db2? yes/no', 'Drop database db2? yes/no']);
 
+  // offlineendpoint on a healthy tablet is a planned hand-over: asked first.
+  answers.push('no');
+  t.equal(await run(`offlineendpoint ${T33}`), "'offlineendpoint' cmd is canceled!");
+  t.equal(asked.at(-1), `${T33} is healthy: offline it and hand its leaderships over? yes/no`);
+  t.notOk(ns.calls.some((c) => c[0] === 'offlineendpoint'), 'nothing sent when the answer is no');
+  answers.push('yes');
+  t.equal(await run(`offlineendpoint ${T33}`), 'offline endpoint ok');
+  t.same(ns.calls.at(-1), ['offlineendpoint', { endpoint: T33 }]);
+  const askedBefore = asked.length;
+  await run('offlineendpoint 1.2.3.4:5');
+  t.equal(asked.length, askedBefore, 'a tablet that is not healthy is taken offline without asking');
+
   t.equal(await run('showns'), `  endpoint        role\n${'-'.repeat(25)}\n  127.0.0.1:9622  leader\n  127.0.0.1:9623  standby`);
 });
 

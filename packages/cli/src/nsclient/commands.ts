@@ -609,6 +609,11 @@ function concurrencyOr(text: string | undefined): number | undefined | CommandRe
 const offlineendpoint: Handler = async ([endpoint, concText], ctx) => {
   const concurrency = concurrencyOr(concText);
   if (typeof concurrency === 'object') return concurrency;
+  if (ctx.interactive) {
+    // On a tablet that is still healthy this is a planned hand-over of its leaderships: ask first.
+    const healthy = await ctx.admin.showtablet({}).then((r) => r.tablets.some((x) => x.endpoint === endpoint && x.state === 'kTabletHealthy'), () => false);
+    if (healthy && !(await ctx.confirm(`${endpoint} is healthy: offline it and hand its leaderships over? yes/no`))) return fail("'offlineendpoint' cmd is canceled!");
+  }
   try {
     const res = await ctx.admin.offlineendpoint(concurrency === undefined ? { endpoint: endpoint! } : { endpoint: endpoint!, concurrency });
     return ok('offline endpoint ok', opsData(res));
