@@ -65,7 +65,7 @@ const TRANSPORT: readonly TransportDef[] = [
   { label: 'truncated msgpack (half the bytes)', cls: 'pre', short: true, bytes: (b) => b.subarray(0, Math.max(1, Math.floor(b.length / 2))), expect: DECODE },
   { label: 'truncated msgpack (map header only)', cls: 'pre', bytes: () => Buffer.from([0x83]), expect: DECODE },
   { label: 'truncated msgpack (str8 claims 255 bytes, has 1)', cls: 'pre', bytes: () => Buffer.from([0xd9, 0xff, 0x61]), expect: DECODE },
-  // msgpackr decodes a lone 0xc1 to an object: these reach the handler as maps.
+  // msgpackr alone decodes 0xc1 to a marker object; the codec refuses it wherever it is.
   { label: 'never-used type byte 0xc1', cls: 'map', bytes: () => Buffer.from([0xc1]), expect: DECODE },
   { label: 'never-used type byte 0xc1 as a field value', cls: 'map', bytes: () => nested(Buffer.from([0xc1])), expect: DECODE },
   { label: 'length bomb: array32 of 2^32-1 items', cls: 'pre', rotate: true, bytes: () => bomb(0xdd), expect: DECODE },
@@ -130,7 +130,7 @@ const INJECTED_KEYS: ReadonlyArray<readonly [string, MpValue]> = [
 
 /**
  * Bytes no decoder accepts (a str8 claiming 5 bytes, holding 1): what routes that act on any
- * request get instead of a request. (Not 0xc1: msgpackr decodes it to an object.)
+ * request get instead of a request.
  */
 const JUNK = Buffer.from([0xd9, 0x05, 0x61]);
 
@@ -169,7 +169,7 @@ function transportCases(route: RouteSpec, routeIndex: number): HttpCase[] {
     const benign = route.benign;
     const junk = route.representative ? JUNK_KEYS : [];
     for (const [label, k, v] of junk) {
-      out.push(httpCase(route, label, 'transport', (c) => mp(withEntries(benign(c), [k, v])), WITH_BENIGN(route.benignCodes ?? [])));
+      out.push(httpCase(route, label, 'transport', (c) => mp(withEntries(benign(c), [k, v])), k instanceof RawStr ? DECODE() : WITH_BENIGN(route.benignCodes ?? [])));
     }
   }
   return out;
@@ -373,6 +373,9 @@ const EXTRAS: readonly Extra[] = [
   { label: 'offlineendpoint of an unknown tablet', at: 'ns', path: '/v1/ns/offlineendpoint', body: () => e({ endpoint: '127.0.0.1:1' }), expect: codes('TABLET_NOT_HEALTHY') },
   { label: 'recovertable on an unknown tablet', at: 'ns', path: '/v1/ns/recovertable', body: (c) => e({ db: c.v.db, name: c.v.table, pid: 0, endpoint: '127.0.0.1:1' }), expect: codes('TABLET_NOT_HEALTHY') },
   { label: 'makesnapshot of pid 99', at: 'ns', path: '/v1/ns/makesnapshot', body: (c) => e({ db: c.v.db, name: c.v.table, pid: 99 }), expect: codes('INVALID_ARGUMENT', 'PARTITION_NOT_FOUND') },
+  { label: 'updatetablealive of pid 99', at: 'ns', path: '/v1/ns/updatetablealive', body: (c) => e({ db: c.v.db, name: c.v.table, pid: 99, endpoint: part(c, 0).follower, isAlive: false }), expect: codes('PARTITION_NOT_FOUND') },
+  { label: 'updatetablealive of an unknown table', at: 'ns', path: '/v1/ns/updatetablealive', body: (c) => e({ db: c.v.db, name: 'chaos_no_such_table', endpoint: part(c, 0).follower, isAlive: false }), expect: codes('TABLE_NOT_FOUND') },
+  { label: 'updatetablealive on an unknown tablet', at: 'ns', path: '/v1/ns/updatetablealive', body: (c) => e({ db: c.v.db, name: c.v.table, endpoint: '127.0.0.1:1', isAlive: false }), expect: codes('TABLET_NOT_HEALTHY') },
   { label: 'updatetablealive with isAlive "x" (an ns_client command)', at: 'ns', path: '/v1/ns/updatetablealive', body: (c) => e({ db: c.v.db, name: c.v.table, endpoint: '127.0.0.1:1', isAlive: 'x' }), expect: codes('INVALID_ARGUMENT') },
 
   // ---- Last: cases that change state if the bug they look for is there (partition 1 mostly).

@@ -270,6 +270,13 @@ export const NS_ROUTES: readonly RouteSpec[] = [
     mode: 'required', base: (c) => ({ ...table(c), pid: 0 }), benign: (c) => ({ ...table(c), pid: 99 }), benignCodes: ['INVALID_ARGUMENT'],
     fields: [DB, NAME, f('pid', 'uint', true)],
   }),
+  nsRoute('updatetablealive', {
+    // Unspoiled it marks an alive replica alive (no change); a spoiled isAlive taken as "no"
+    // would mark it not alive, so its field cases run in the last phase.
+    mode: 'required', fieldPhase: 'risky', base: (c) => ({ ...table(c), pid: 0, endpoint: p0(c).follower, isAlive: true }),
+    benign: (c) => ({ ...table(c), pid: 0, endpoint: NO_TABLET, isAlive: true }), benignCodes: NF_TABLET,
+    fields: [DB, NAME, f('pid', 'uintOpt', false), f('endpoint', 'endpoint', true, { notFound: NF_TABLET }), f('isAlive', 'bool', true)],
+  }),
   nsRoute('disconnectzk', { mode: 'optional-exec' }),
   nsRoute('connectzk', { mode: 'optional-exec' }),
 ];

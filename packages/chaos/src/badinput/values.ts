@@ -30,6 +30,8 @@ const v = (label: string, value: MpValue | typeof MISSING, cls: ValueClass = 'ty
 
 const BIN = Buffer.from([0xde, 0xad]);
 const INVALID_UTF8 = new RawStr(Buffer.from([0x66, 0xff, 0xfe, 0xc3, 0x28]));
+/** A str that is not UTF-8 is refused while decoding, before any field is looked at. */
+const INVALID_UTF8_VALUE: BadValue = v('invalid UTF-8', INVALID_UTF8, 'exact', { codes: ['DECODE_ERROR'] });
 
 /** Absent or nil where a value is required. */
 const ABSENT: BadValue[] = [v('missing', MISSING, 'type', { requiredOnly: true, core: true }), v('nil', null, 'type', { requiredOnly: true })];
@@ -83,7 +85,7 @@ const PATH_NAMES: BadValue[] = [
   v('" lead space"', ' flow', 'lookup'),
   v('"1starts_with_digit"', '1abc', 'lookup'),
   v('"é" (non-ASCII)', 'é', 'lookup'),
-  v('invalid UTF-8', INVALID_UTF8, 'lookup'),
+  INVALID_UTF8_VALUE,
   v('129 chars', 'x'.repeat(129), 'limit', { core: true }),
   v('64 KiB name', 'n'.repeat(64 * 1024), 'limit'),
 ];
@@ -134,9 +136,9 @@ const KINDS: Record<KindName, BadValue[]> = {
     v('0', 0, 'range'),
     v('1025 (over partitionsMax)', 1025, 'limit'),
   ],
-  str: [...ABSENT, ...NOT_STRINGS],
-  strOpt: [...NOT_STRINGS],
-  key: [...ABSENT, ...NOT_STRINGS, v('1 MiB + 1 chars (over stringBytesMax)', 'k'.repeat(1024 * 1024 + 1), 'limit')],
+  str: [...ABSENT, ...NOT_STRINGS, INVALID_UTF8_VALUE],
+  strOpt: [...NOT_STRINGS, INVALID_UTF8_VALUE],
+  key: [...ABSENT, ...NOT_STRINGS, { ...INVALID_UTF8_VALUE, core: true }, v('1 MiB + 1 chars (over stringBytesMax)', 'k'.repeat(1024 * 1024 + 1), 'limit')],
   indexName: [...NOT_STRINGS, ...PATH_NAMES],
   nameCreate: [...ABSENT, ...NOT_STRINGS, v('empty', '', 'range'), ...PATH_NAMES.map((b) => ({ ...b, cls: b.cls === 'lookup' ? ('range' as const) : b.cls }))],
   nameLookup: [...ABSENT, ...NOT_STRINGS, v('empty', '', 'range'), ...PATH_NAMES],
@@ -172,7 +174,7 @@ const KINDS: Record<KindName, BadValue[]> = {
     v('key column bin', row({ card: BIN })),
     v('key column array', row({ card: ['k'] })),
     v('key column map', row({ card: { a: 1 } })),
-    v('key column invalid UTF-8', row({ card: INVALID_UTF8 }), 'exact', { codes: ['DECODE_ERROR', 'INVALID_ARGUMENT'] }),
+    v('key column invalid UTF-8', row({ card: INVALID_UTF8 }), 'exact', { codes: ['DECODE_ERROR'] }),
     v('key column 1 MiB + 1 chars', row({ card: 'k'.repeat(1024 * 1024 + 1) }), 'limit'),
     v('double column string', row({ amt: 'x' })),
     v('double column true', row({ amt: true })),
