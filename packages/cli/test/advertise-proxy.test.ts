@@ -1,6 +1,6 @@
 // A tablet with separate bind and advertised endpoints, reached only through fault proxies
 // (@tessera/chaos): one in front of its HTTP port (the endpoint it advertises) and one between it
-// and ZooKeeper. The cluster works through the proxy (SDK writes and reads, replication both
+// and ZooKeeper; the nameserver is advertised behind a proxy too. The cluster works through the proxy (SDK writes and reads, replication both
 // ways); blackholing both proxies gets the tablet failed over (its session expires, its
 // partitions get new leaders) while every row stays readable; healing brings it back, its
 // replicas recovered and alive.
@@ -34,8 +34,11 @@ t.test('a tablet behind proxies: works through them, failed over when blackholed
     removeDir(dir);
   });
   const common = { zk_root_path: ROOT, zk_session_timeout: SESSION_TIMEOUT_MS };
+  const nsBindPort = await freePort();
+  const nsFront = await startProxy({ targetHost: '127.0.0.1', targetPort: nsBindPort });
+  proxies.push(nsFront);
   await spawnRole('nameserver', {
-    ...common, zk_cluster: zk.connectString, auto_failover: true, tablet_heartbeat_timeout: HEARTBEAT_TIMEOUT_MS,
+    ...common, zk_cluster: zk.connectString, endpoint: `127.0.0.1:${nsBindPort}`, advertise_endpoint: nsFront.endpoint, auto_failover: true, tablet_heartbeat_timeout: HEARTBEAT_TIMEOUT_MS,
     get_table_status_interval: 300, in_sync_silent_ms: 1000, request_timeout: NS_REQUEST_TIMEOUT_MS,
   }, { logFile: path.join(dir, 'ns.log') });
   const plain: RoleProcess[] = [];
@@ -59,6 +62,8 @@ t.test('a tablet behind proxies: works through them, failed over when blackholed
   const known = await states();
   t.ok(known.has(victim), 'registered under its advertised endpoint');
   t.notOk(known.has(victimProc.endpoint), 'not under the one it listens on');
+  t.same((await client.admin.showns({})).nameservers, [{ endpoint: nsFront.endpoint, role: 'leader' }], 'the nameserver leads under its advertised endpoint');
+  t.ok(nsFront.counters().bytesToTarget > 0, 'admin commands reach it through its proxy');
 
   await client.createDatabase('db');
   await client.createTable('db', {
