@@ -35,4 +35,17 @@ export function decode(bytes: Uint8Array): unknown {
   }
 }
 
+/**
+ * Decodes a value this process family encoded itself and stored (LevelDB rows, binlog entries,
+ * replica state): no header check, since nothing hostile can have written it. Never use it on
+ * bytes from a socket.
+ */
+export function decodeStored(bytes: Uint8Array): unknown {
+  try {
+    return packr.unpack(bytes);
+  } catch (err) {
+    throw new TesseraError('DECODE_ERROR', `malformed stored msgpack: ${(err as Error).message}`);
+  }
+}
+
 export const MSGPACK_CONTENT_TYPE = 'application/msgpack';

@@ -3,7 +3,7 @@
  * leader that made it. Stored in the replica's own LevelDB next to the rows they produced, in the
  * same atomic batch. Encoded as compact msgpack arrays; the offset lives in the key.
  */
-import { decode, encode, TesseraError, type Value } from '@tessera/common';
+import { decodeStored, encode, TesseraError, type Value } from '@tessera/common';
 
 export interface BinlogPut {
   offset: number;
@@ -44,7 +44,7 @@ export function encodeEntry(e: BinlogEntry): Buffer {
 }
 
 export function decodeEntry(offset: number, bytes: Buffer): BinlogEntry {
-  const a = decode(bytes) as unknown[];
+  const a = decodeStored(bytes) as unknown[];
   if (!Array.isArray(a) || a.length < 4) throw new TesseraError('STORAGE_CORRUPTION', `binlog entry ${offset} does not decode`);
   const term = a[0] as number;
   const writeId = a.length > 4 && a[4] !== null ? (a[4] as string) : undefined;

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { AbstractLevel } from 'abstract-level';
 import {
-  decode, encode, indexKey, LIMITS, planIndexes, rowTime, TesseraError, validateSchema,
+  decodeStored, encode, indexKey, LIMITS, planIndexes, rowTime, TesseraError, validateSchema,
   type CompressType, type IndexPlan, type TableSchema, type Value,
 } from '@tessera/common';
 import {
@@ -134,13 +134,13 @@ export class ReplicaStore {
     await db.open();
     const infoBytes = await db.get(META_INFO);
     if (infoBytes === undefined) return undefined;
-    const info = decode(infoBytes) as ReplicaInfo;
+    const info = decodeStored(infoBytes) as ReplicaInfo;
     const stateBytes = await db.get(META_STATE);
     const roleBytes = await db.get(META_ROLE);
     if (stateBytes === undefined || roleBytes === undefined) {
       throw new TesseraError('STORAGE_CORRUPTION', `replica ${info.tid}_${info.pid} has no state record`);
     }
-    return new ReplicaStore(db, info, decode(stateBytes) as ReplicaCounters, decode(roleBytes) as ReplicaRoleRecord);
+    return new ReplicaStore(db, info, decodeStored(stateBytes) as ReplicaCounters, decodeStored(roleBytes) as ReplicaRoleRecord);
   }
 
   get offset(): number {
@@ -164,7 +164,7 @@ export class ReplicaStore {
   async termAt(offset: number): Promise<number | undefined> {
     if (offset <= 0) return undefined;
     const v = await this.db.get(binlogKey(offset));
-    if (v !== undefined) return (decode(v) as number[])[0];
+    if (v !== undefined) return (decodeStored(v) as number[])[0];
     const base = this.counters.base;
     return base && base.offset === offset ? base.term : undefined;
   }
@@ -347,7 +347,7 @@ export class ReplicaStore {
     const it = this.db.values({ gte: BINLOG_START, lt: BINLOG_END, reverse: true, limit: 1 });
     try {
       const v = await it.next();
-      return v === undefined ? 0 : (decode(v) as number[])[0]!;
+      return v === undefined ? 0 : (decodeStored(v) as number[])[0]!;
     } finally {
       await it.close();
     }
@@ -371,11 +371,11 @@ export class ReplicaStore {
     const snap = this.db.snapshot();
     try {
       const stateBytes = await this.db.get(META_STATE, { snapshot: snap });
-      const state = decode(stateBytes!) as ReplicaCounters;
+      const state = decodeStored(stateBytes!) as ReplicaCounters;
       let term = 0;
       if (state.offset > 0) {
         const entry = await this.db.get(binlogKey(state.offset), { snapshot: snap });
-        term = entry !== undefined ? (decode(entry) as number[])[0]! : state.base?.offset === state.offset ? state.base.term : this.roleRecord.term;
+        term = entry !== undefined ? (decodeStored(entry) as number[])[0]! : state.base?.offset === state.offset ? state.base.term : this.roleRecord.term;
       }
       yield { tid: this.info.tid, pid: this.info.pid, offset: state.offset, term };
       let chunk: SnapshotChunk = [];
@@ -729,7 +729,7 @@ export class ReplicaStore {
     let deleted = 0;
     for await (const [k, v] of this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
       const { offset } = parseRowKey(k);
-      const [writeTs, ...values] = decode(v) as [number, ...Value[]];
+      const [writeTs, ...values] = decodeStored(v) as [number, ...Value[]];
       for (let i = 0; i < this.plans.length; i++) {
         const plan = this.plans[i]!;
         const keyBytes = Buffer.from(indexKey(plan, values), 'utf8');
@@ -754,6 +754,6 @@ function hasDelete(entries: BinlogEntry[]): boolean {
 }
 
 function rowValues(v: Buffer): Value[] {
-  const a = decode(v) as Value[];
+  const a = decodeStored(v) as Value[];
   return a.slice(1);
 }

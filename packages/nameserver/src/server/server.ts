@@ -242,6 +242,7 @@ export class NameServer {
       recoverendpoint: (b) => this.ops.admin({ type: 'recoverendpoint', ...b } as AdminCommand),
       recovertable: (b) => this.ops.admin({ type: 'recovertable', ...b } as AdminCommand),
       makesnapshot: (b) => this.ops.admin({ type: 'makesnapshot', ...b } as AdminCommand),
+      updatetablealive: (b) => a.updatetablealive(b),
       confget: (b) => a.confget(b),
       disconnectzk: async () => {
         await this.session.disconnect();
