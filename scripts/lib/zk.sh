@@ -7,8 +7,8 @@
 #   zk_stop DIR          SIGTERM by pid file, wait (ZK_STOP_TIMEOUT_S), then SIGKILL
 #   zk_status DIR PORT   print `zookeeper running (...)` / `zookeeper stopped`; exit status 0 when
 #                        running and answering, 1 when running but not answering, 3 when stopped
-# Settings match the test kit's server (packages/testkit/src/zookeeper.ts): tickTime 500 ms so
-# sessions may be as short as 1 s, four-letter commands ruok/srvr/stat/mntr/conf, no admin server.
+# Settings match the test kit's server (packages/testkit/src/zookeeper.ts): tickTime 200 ms so
+# sessions may be as short as 0.4 s, four-letter commands ruok/srvr/stat/mntr/conf, no admin server.
 # Unlike the test server it keeps fsync on and purges old snapshots.
 
 ZK_CLASSPATH_JARS="/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar"
@@ -44,8 +44,8 @@ _zk_write_config() {
   local dir="$1" port="$2"
   mkdir -p "$dir/zk/conf" "$dir/zk/data"
   cat > "$dir/zk/conf/zoo.cfg" <<EOF
-tickTime=500
-minSessionTimeout=1000
+tickTime=200
+minSessionTimeout=400
 maxSessionTimeout=60000
 initLimit=10
 syncLimit=5

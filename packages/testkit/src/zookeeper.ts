@@ -15,7 +15,7 @@ import { removeDir, tempDir } from './tmp.js';
 const ZK_CLASSPATH_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-log4j12.jar', '/usr/share/java/log4j-1.2.jar'];
 const ZK_MAIN_CLASS = 'org.apache.zookeeper.server.ZooKeeperServerMain';
 /** Small tick so that tests may ask for sessions down to 2 × tick. */
-const ZK_TICK_TIME_MS = 500;
+const ZK_TICK_TIME_MS = 200;
 const ZK_MIN_SESSION_TIMEOUT_MS = 2 * ZK_TICK_TIME_MS;
 const ZK_MAX_SESSION_TIMEOUT_MS = 60_000;
 /** From spawn until `srvr` answers `Mode: standalone`. */

@@ -40,7 +40,7 @@ t.test('a standalone ZooKeeper on 127.0.0.1: ready, restartable, stopped for goo
   const cfg = readFileSync(path.join(zk.dir, 'conf', 'zoo.cfg'), 'utf8');
   t.match(cfg, /clientPortAddress=127\.0\.0\.1/);
   t.match(cfg, /admin\.enableServer=false/);
-  t.match(cfg, /tickTime=500/);
+  t.match(cfg, /tickTime=200/);
   t.ok(existsSync(path.join(zk.dir, 'zookeeper.log')), 'log4j writes into the dir');
 
   const pidBefore = zk.pid;

@@ -13,6 +13,9 @@ import type { OpShell } from './op-shell.js';
 import type { TabletTracker } from './tablets.js';
 import type { MetadataStore } from './metadata.js';
 
+/** Added to the heartbeat timeout when scheduling a vanished tablet's check, so it is surely due. */
+const DUE_SLACK_MS = 5;
+
 export interface FailoverOptions {
   heartbeatTimeoutMs: number;
   checkIntervalMs: number;
@@ -23,6 +26,8 @@ export class FailoverMonitor {
   private readonly offlined = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
+  /** A check was asked for while one ran: run another when it ends. */
+  private checkAgain = false;
 
   constructor(
     private readonly session: CoordSession,
@@ -35,6 +40,10 @@ export class FailoverMonitor {
   ) {
     tablets.on('up', (t) => {
       if (this.timer && this.handles(t.endpoint)) void this.recover(t.endpoint);
+    });
+    // A check exactly when a vanished tablet's heartbeat timeout ends, not up to one interval later.
+    tablets.on('down', () => {
+      if (this.timer) setTimeout(() => void this.check(), this.options.heartbeatTimeoutMs + DUE_SLACK_MS).unref();
     });
   }
 
@@ -66,8 +75,12 @@ export class FailoverMonitor {
   }
 
   private async check(): Promise<void> {
-    if (this.checking) return;
+    if (this.checking) {
+      this.checkAgain = true;
+      return;
+    }
     this.checking = true;
+    this.checkAgain = false;
     try {
       const now = Date.now();
       const due = this.tablets.all().filter((t) => t.state === 'kTabletOffline' && !this.offlined.has(t.endpoint) && now - t.sinceMs >= this.options.heartbeatTimeoutMs);
@@ -83,6 +96,7 @@ export class FailoverMonitor {
       }
     } finally {
       this.checking = false;
+      if (this.checkAgain && this.timer) void this.check();
     }
   }
 
