@@ -6,13 +6,14 @@
  *   [faults] [--seed S] [--duration 60s] [--scenario NAME|random] [--ack all|leader] [--keep]
  *            [--rate N] [--clients N] [--dir ROOT]          one fault run (src/harness/runner.ts)
  *   check DIR                                             re-check a kept run directory
+ *   plan [--seed S] [--duration 60s] [--scenario NAME]    print a seed's fault schedule
  *   scenarios                                             list the scenarios
  *   badinput [--only=REGEX] [--verbose] [--list]          the bad-input suite (src/badinput)
  */
 import { badInputCases, formatReport, runBadInput } from './badinput/runner.js';
-import { checkRun, formatSummary, runChaos } from './harness/runner.js';
+import { checkRun, formatSummary, runChaos, TIMEOUTS } from './harness/runner.js';
 import { parseSeed } from './harness/prng.js';
-import { SCENARIOS } from './harness/schedule.js';
+import { BASE_FAULT_KINDS, makeSchedule, PROXY_FAULT_KINDS, SCENARIOS } from './harness/schedule.js';
 
 interface Mode {
   help: string;
@@ -70,6 +71,9 @@ async function runFaults(args: string[]): Promise<number> {
     log: (line) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`),
   });
   process.stdout.write(`${result.text}\n`);
+  const { details: _details, ...figures } = result.summary;
+  // One machine-readable line last (the CI test reads it).
+  process.stdout.write(`${JSON.stringify({ chaos: 'faults', dir: result.kept ? result.dir : null, ...figures })}\n`);
   return result.summary.verdict === 'PASS' ? 0 : 1;
 }
 
@@ -86,6 +90,17 @@ const MODES: Record<string, Mode> = {
       const summary = checkRun(dir);
       process.stdout.write(`${formatSummary(summary, dir)}\n`);
       return summary.verdict === 'PASS' ? 0 : 1;
+    },
+  },
+  plan: {
+    help: 'print the fault schedule of a seed without running it: plan [--seed S] [--duration 60s] [--scenario NAME|random]',
+    async run(args) {
+      const seed = parseSeed(option(args, 'seed') ?? '1');
+      const { kinds, steps } = makeSchedule(seed, option(args, 'scenario') ?? 'random', parseDurationMs(option(args, 'duration') ?? '60s'), {
+        zkSessionTimeoutMs: TIMEOUTS.zkSessionTimeoutMs, available: [...BASE_FAULT_KINDS, ...PROXY_FAULT_KINDS],
+      });
+      process.stdout.write(`kinds: ${kinds.join(', ')}\n${steps.map((x) => `${(x.atMs / 1000).toFixed(1)}s\t${x.kind}\t${x.variant}\t${x.durationMs} ms`).join('\n')}\n`);
+      return 0;
     },
   },
   scenarios: {

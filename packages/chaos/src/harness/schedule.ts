@@ -18,6 +18,10 @@ export const SCENARIOS: Readonly<Record<string, readonly FaultKind[]>> = {
   zk: ['zk-restart', 'zk-disconnect'],
   ops: ['operator', 'op-kill'],
   partition: ['partition'],
+  /** Every process fault: kills and pauses of tablets and nameservers. */
+  processes: ['tablet-kill', 'ns-kill', 'pause-short', 'pause-long'],
+  /** Every coordination and network fault: ZooKeeper down, sessions dropped, links cut. */
+  'zk-net': ['zk-restart', 'zk-disconnect', 'partition'],
   ...Object.fromEntries([...BASE_FAULT_KINDS, ...PROXY_FAULT_KINDS].map((k) => [k, [k]])),
 };
 

@@ -1,0 +1,65 @@
+// The fault harness in CI: three fixed seeds through the same entry point as `pnpm chaos`
+// (packages/chaos/dist/src/main.js), each with --ack all and a 60 s fault phase, together covering
+// every fault kind (see CI_SEEDS). Each run must end with `verdict: PASS` and every safety count
+// zero; a failing run keeps its directory (named in the output) for `pnpm chaos check DIR`.
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN_JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.js');
+/** Setup (~30 s on a busy machine) + 60 s of faults + heal, quiesce (≤ 120 s) and checks. */
+const RUN_TIMEOUT_MS = 400_000;
+
+/** Seed, scenario and what it covers (the schedule is a pure function of seed and scenario). */
+export const CI_SEEDS: ReadonlyArray<{ seed: number; scenario: string; covers: string }> = [
+  { seed: 101, scenario: 'processes', covers: 'tablet-kill, ns-kill, pause-short, pause-long' },
+  { seed: 202, scenario: 'zk-net', covers: 'zk-restart, zk-disconnect, partition' },
+  { seed: 303, scenario: 'ops', covers: 'operator, op-kill' },
+];
+
+interface Figures {
+  verdict: string;
+  reasons: string[];
+  dir: string | null;
+  acknowledged: number;
+  lost: number;
+  phantoms: number;
+  duplicates: number;
+  resurrected: number;
+  mismatched: number;
+  unreadableKeys: number;
+  linearViolations: number;
+  dirtyReads: number;
+  unexpectedExits: number;
+  faults: Record<string, number>;
+}
+
+function runSeed(seed: number, scenario: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN_JS, '--seed', String(seed), '--duration', '60s', '--scenario', scenario, '--ack', 'all'], { timeout: RUN_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+for (const { seed, scenario, covers } of CI_SEEDS) {
+  t.test(`seed ${seed} scenario ${scenario} (${covers})`, async (t) => {
+    const { code, stdout, stderr } = await runSeed(seed, scenario);
+    const last = stdout.trim().split('\n').pop() ?? '';
+    let f: Figures;
+    try {
+      f = JSON.parse(last) as Figures;
+    } catch {
+      t.fail(`no figures line (exit ${code}); stderr:\n${stderr.slice(-3000)}\nstdout:\n${stdout.slice(-3000)}`);
+      return;
+    }
+    t.comment(stdout.split('\n').filter((l) => !l.startsWith('{')).join('\n'));
+    t.equal(f.verdict, 'PASS', `verdict (${f.reasons.join(' | ')})${f.dir ? ` run kept in ${f.dir}` : ''}`);
+    t.equal(code, 0, 'exit code');
+    t.ok(f.acknowledged > 0, 'writes were acknowledged');
+    for (const k of ['lost', 'phantoms', 'duplicates', 'resurrected', 'mismatched', 'unreadableKeys', 'linearViolations', 'dirtyReads', 'unexpectedExits'] as const) t.equal(f[k], 0, k);
+    for (const kind of covers.split(', ')) t.ok((f.faults[kind] ?? 0) > 0, `at least one ${kind} fault ran`);
+  });
+}
