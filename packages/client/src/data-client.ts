@@ -57,8 +57,10 @@ export class DataClient {
         if (!RETRYABLE.has(code)) throw err;
         lastErr = err;
       }
-      await sleep(backoffMs(attempt, DATA_RETRY.backoffBaseMs, DATA_RETRY.backoffMaxMs));
-      await this.tables.refresh().catch(() => undefined);
+      // Wait out the backoff, or less when the table metadata changes meanwhile (a new leader).
+      const changed = this.tables.changed().then(() => true);
+      const woken = await Promise.race([changed, sleep(backoffMs(attempt, DATA_RETRY.backoffBaseMs, DATA_RETRY.backoffMaxMs)).then(() => false)]);
+      if (!woken) await this.tables.refresh().catch(() => undefined);
       const fresh = this.tables.byId(table.tid);
       if (!fresh) throw new TesseraError('TABLE_NOT_FOUND', `table ${table.schema.name} was dropped`, { tid: table.tid });
       current = fresh;

@@ -10,6 +10,8 @@ export class TableCache {
   private unwatch: (() => void) | undefined;
   private refreshing: Promise<void> | undefined;
   private dirty = false;
+  /** Callers waiting for the next completed refresh (see `changed`). */
+  private waiters: Array<() => void> = [];
 
   constructor(
     private readonly session: CoordSession,
@@ -49,10 +51,21 @@ export class TableCache {
         }
         this.byTid = next;
       } while (this.dirty);
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
     })().finally(() => {
       this.refreshing = undefined;
     });
     return this.refreshing;
+  }
+
+  /**
+   * Resolves when the next refresh completes — at once after the nameserver bumps /table/notify
+   * (a leader change), so a caller waiting out a failover retries as soon as routing changed.
+   */
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   find(db: string, name: string): TableInfo | undefined {
