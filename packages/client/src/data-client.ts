@@ -16,6 +16,8 @@ export const DATA_RETRY = {
   attemptsMax: 10,
   backoffBaseMs: 25,
   backoffMaxMs: 1000,
+  /** Retries brought early by a metadata change that do not count as attempts. */
+  wakeupsMax: 20,
 } as const;
 
 const RETRYABLE = new Set(['NOT_LEADER', 'UNAVAILABLE', 'REPLICA_NOT_SERVING', 'TIMEOUT', 'OVERLOADED', 'TABLE_NOT_FOUND']);
@@ -49,7 +51,7 @@ export class DataClient {
   private async withLeader<T>(table: TableInfo, pid: number, fn: (endpoint: string, table: TableInfo) => Promise<T>): Promise<T> {
     let current = table;
     let lastErr: unknown;
-    for (let attempt = 0; attempt < DATA_RETRY.attemptsMax; attempt++) {
+    for (let attempt = 0, wakeups = 0; attempt < DATA_RETRY.attemptsMax; ) {
       try {
         return await fn(leaderEndpoint(current, pid), current);
       } catch (err) {
@@ -61,6 +63,9 @@ export class DataClient {
       const changed = this.tables.changed().then(() => true);
       const woken = await Promise.race([changed, sleep(backoffMs(attempt, DATA_RETRY.backoffBaseMs, DATA_RETRY.backoffMaxMs)).then(() => false)]);
       if (!woken) await this.tables.refresh().catch(() => undefined);
+      // A retry brought early by new routing does not use up an attempt (up to wakeupsMax of them).
+      if (woken && wakeups < DATA_RETRY.wakeupsMax) wakeups++;
+      else attempt++;
       const fresh = this.tables.byId(table.tid);
       if (!fresh) throw new TesseraError('TABLE_NOT_FOUND', `table ${table.schema.name} was dropped`, { tid: table.tid });
       current = fresh;
