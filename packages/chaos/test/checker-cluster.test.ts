@@ -23,6 +23,10 @@ t.test('each problem is reported', async (t) => {
   two.partitions[0]!.replicas[1] = rep('b', false, { role: 'leader' });
   t.match(checkCluster(two, []).violations.join('\n'), /2 replicas act as leader/);
 
+  const unassigned = base();
+  unassigned.partitions[0]!.replicas[1] = rep('b', false, { role: 'leader', state: 'unassigned' });
+  t.notMatch(checkCluster(unassigned, []).violations.join('\n'), /act as leader/, 'an unassigned replica on disk does not act as leader');
+
   const diverged = base();
   diverged.partitions[0]!.replicas[2] = rep('c', false, { sha256: 'xyz' });
   t.match(checkCluster(diverged, []).violations.join('\n'), /checksum differs/);

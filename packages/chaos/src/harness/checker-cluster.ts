@@ -29,7 +29,9 @@ export function checkCluster(final: FinalState, nemesis: NemesisEvent[]): Cluste
   for (const p of final.partitions) {
     const where = `pid ${p.pid}`;
     const zkLeaders = p.replicas.filter((x) => x.zkLeader);
-    const selfLeaders = [...p.replicas.filter((x) => x.role === 'leader').map((x) => x.endpoint), ...p.strays.filter((x) => x.role === 'leader').map((x) => x.endpoint)];
+    // A replica acts as leader when it says so and is served (an unassigned one is on disk only).
+    const acting = (x: { role?: string; state?: string }): boolean => x.role === 'leader' && x.state !== 'unassigned';
+    const selfLeaders = [...p.replicas.filter(acting).map((x) => x.endpoint), ...p.strays.filter(acting).map((x) => x.endpoint)];
     if (zkLeaders.length !== 1) r.violations.push(`${where}: ${zkLeaders.length} leaders in ZooKeeper`);
     if (selfLeaders.length > 1) r.violations.push(`${where}: ${selfLeaders.length} replicas act as leader (${selfLeaders.join(', ')})`);
     const leader = zkLeaders[0];
