@@ -230,9 +230,13 @@ export class ReplicaStore {
 
   // ------------------------------------------------------------------ reads
 
-  /** Newest live row of `key` with ts ≤ `ts` (latest when ts is absent or 0). */
-  async get(indexNo: number, key: string, ts?: number, nowMs: number = NOW()): Promise<StoredRow | undefined> {
-    const rows = await this.scan(indexNo, key, ts && ts > 0 ? ts : 0, -1, 1, nowMs);
+  /**
+   * Newest live row of `key` with ts ≤ `ts` (latest when ts is absent or 0). Reads take a
+   * `maxOffset`: rows written by a later binlog entry are not seen (a leader passes its commit
+   * point, so nothing its followers may not have is ever read).
+   */
+  async get(indexNo: number, key: string, ts?: number, nowMs: number = NOW(), maxOffset = Infinity): Promise<StoredRow | undefined> {
+    const rows = await this.scan(indexNo, key, ts && ts > 0 ? ts : 0, -1, 1, nowMs, maxOffset);
     return rows[0];
   }
 
@@ -240,7 +244,7 @@ export class ReplicaStore {
    * Live rows of `key` with et < ts ≤ st, newest first, at most `limit`. st ≤ 0 means no upper
    * bound; et < 0 means no lower bound.
    */
-  async scan(indexNo: number, key: string, st: number, et: number, limit: number, nowMs: number = NOW()): Promise<StoredRow[]> {
+  async scan(indexNo: number, key: string, st: number, et: number, limit: number, nowMs: number = NOW(), maxOffset = Infinity): Promise<StoredRow[]> {
     this.checkIndex(indexNo);
     const plan = this.plans[indexNo]!;
     const limitRows = Math.min(Math.max(1, limit), LIMITS.scanRowsMax);
@@ -260,6 +264,7 @@ export class ReplicaStore {
         if (chunk.length === 0) break;
         for (const [k, v] of chunk) {
           const parsed = parseRowKey(k);
+          if (parsed.offset > maxOffset) continue;
           const pos = position++;
           if (st > 0 && parsed.ts > st) continue;
           if (parsed.ts <= et) return out;
@@ -281,7 +286,7 @@ export class ReplicaStore {
   }
 
   /** Number of live rows of `key` in an index. */
-  async count(indexNo: number, key: string, nowMs: number = NOW()): Promise<number> {
+  async count(indexNo: number, key: string, nowMs: number = NOW(), maxOffset = Infinity): Promise<number> {
     this.checkIndex(indexNo);
     const plan = this.plans[indexNo]!;
     const prefix = rowKeyPrefix(indexNo, Buffer.from(key, 'utf8'));
@@ -289,6 +294,7 @@ export class ReplicaStore {
     let position = 0;
     for await (const k of this.db.keys({ gte: prefix, lt: prefixEnd(prefix) })) {
       const parsed = parseRowKey(k);
+      if (parsed.offset > maxOffset) continue;
       if (!isExpired(plan.ttl, parsed.ts, position++, nowMs)) n++;
     }
     return n;

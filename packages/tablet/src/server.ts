@@ -63,6 +63,7 @@ export class TabletServer {
       knownWrite: (r, id) => repl.knownWrite(r, id),
       rememberOne: (r, id, offset) => repl.rememberOne(r, id, offset),
       afterLocalWrite: (r, offset) => repl.afterLocalWrite(r, offset),
+      visibleOffset: (r) => repl.visibleOffset(r),
     });
     registerControlRoutes(this.app, this.replicas, this.fence, {
       roleChanged: (r, inSync) => repl.roleChanged(r, inSync),

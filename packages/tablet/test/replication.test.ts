@@ -106,14 +106,18 @@ t.test('replication between three tablets', async (t) => {
     await b.exited;
     const t0 = Date.now();
     try {
-      await put();
+      await put('unacked-1');
       t.fail('must not be acknowledged while b is in sync and down');
     } catch (err) {
       t.equal((err as TesseraError).code, 'TIMEOUT', `refused with TIMEOUT after ${Date.now() - t0} ms`);
     }
+    const get = async (id: string): Promise<unknown> => (await http.call<{ row: unknown }>(leader, '/v1/data/get', { tid: TID, pid: PID, key: id })).row;
+    t.equal(await get('unacked-1'), null, 'the leader does not read a write its in-sync followers may not have (no dirty read)');
+    t.equal((await http.call<{ count: number }>(leader, '/v1/data/count', { tid: TID, pid: PID, key: 'unacked-1' })).count, 0, 'nor count it');
     await http.call(leader, '/v1/control/set_in_sync', { tid: TID, pid: PID, term: 1, inSync: [c.endpoint] });
     await put();
     t.pass('acknowledged once b left the in-sync set');
+    t.not(await get('unacked-1'), null, 'the earlier write is committed (held by every in-sync follower) and read');
   });
 
   await t.test('a follower down past binlog retention is rebuilt from a snapshot', async (t) => {

@@ -58,8 +58,12 @@ export class LeaderReplication implements StreamHost {
    * for more followers is always safe, so a follower is in sync here before it is in ZooKeeper.
    */
   private expanding = new Set<string>();
-  /** The highest offset acknowledged to a client (the high watermark). */
-  private acknowledged = 0;
+  /**
+   * The commit point (high watermark): every entry up to it is held by every follower writes
+   * wait for, so reads may see it. A new leader starts from what it holds when it takes over
+   * (it was chosen among the in-sync followers as the one holding most).
+   */
+  private acknowledged: number;
   private readonly streams = new Map<string, FollowerStream>();
   private waiters: AckWaiter[] = [];
   private writeSignal: { promise: Promise<void>; resolve: () => void };
@@ -75,6 +79,7 @@ export class LeaderReplication implements StreamHost {
     this.snapshotBytesPerSecondMax = o.snapshotBytesPerSecondMax;
     this.replicaAck = o.replicaAck;
     this.confirmed = new Set(o.inSync.filter((e) => o.followers.includes(e)));
+    this.acknowledged = o.store.offset;
     this.writeSignal = signal();
     for (const f of o.followers) this.streams.set(f, new FollowerStream(f, this, o.http, o.log));
   }
@@ -203,6 +208,18 @@ export class LeaderReplication implements StreamHost {
       const waiter: AckWaiter = { offset, resolve, reject, timer };
       this.waiters.push(waiter);
     });
+  }
+
+  /**
+   * The highest offset reads may see: with replica_ack=all the commit point (so a read never
+   * returns a write the followers may not have, which a failover would lose); with
+   * replica_ack=leader everything written locally, as writes are acknowledged from there.
+   */
+  visibleOffset(): number {
+    if (this.replicaAck === 'leader') return this.store.offset;
+    const min = this.minWaitingAcked();
+    if (min > this.acknowledged) this.acknowledged = min;
+    return this.acknowledged;
   }
 
   /** Lowest offset confirmed by every follower writes wait for (the leader's offset if none). */

@@ -232,6 +232,15 @@ export class ReplicationManager {
     if (writeId !== undefined) this.leaders.get(key(replica))?.writeIds.add(writeId, offset);
   }
 
+  /**
+   * The highest offset a read on this replica may see: a leader's commit point; no bound on a
+   * follower (reads are routed to leaders) or on a leader whose replication is not attached yet.
+   */
+  visibleOffset(replica: Replica): number {
+    const lr = this.leaders.get(key(replica));
+    return lr && lr.term === replica.term && replica.role === 'leader' ? lr.visibleOffset() : Infinity;
+  }
+
   /** After a local batch up to `offset`: wake the streams and wait as replica_ack says. */
   async afterLocalWrite(replica: Replica, offset: number): Promise<void> {
     const lr = this.leader(replica);
