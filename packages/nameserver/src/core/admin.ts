@@ -34,6 +34,8 @@ export interface AdminView {
   random: Random;
   /** Highest term known ops reserved or sent for the partition. */
   reservedTermMax(tid: number, pid: Pid): number;
+  /** Whether an unfinished op holds the partition. */
+  busy(tid: number, pid: Pid): boolean;
 }
 
 export type AdminPlan = { ok: true; message: string; ops: OpRequest[] } | { ok: false; error: ReplyError };
@@ -217,7 +219,12 @@ export function planOffline(endpoint: Endpoint, concurrency: number | undefined,
   return { ok: true, message: 'offline endpoint ok', ops };
 }
 
-/** recoverendpoint: a RecoverTable op for every partition whose replica on the endpoint is not alive. */
+/**
+ * recoverendpoint: a RecoverTable op for every partition whose replica on the endpoint is not
+ * alive. A partition an unfinished op holds (e.g. the failover still taking the replica offline)
+ * is left for a later recoverendpoint — the failover monitor repeats it while replicas on a
+ * healthy tablet are not alive — rather than judged on metadata that op is about to change.
+ */
 export function planRecoverEndpoint(endpoint: Endpoint, needRestore: boolean | undefined, concurrency: number | undefined, view: AdminView): AdminPlan {
   if (!knownEndpoint(view, endpoint)) return refuse('TABLET_NOT_HEALTHY', 'endpoint does not exist');
   if (!view.observed.isHealthy(endpoint)) return refuse('TABLET_NOT_HEALTHY', 'tablet is not healthy');
@@ -230,6 +237,7 @@ export function planRecoverEndpoint(endpoint: Endpoint, needRestore: boolean | u
       const replica = replicaOn(partition, endpoint);
       if (replica === undefined) continue;
       if (replica.isAlive && partition.replicas.length > 1) continue;
+      if (view.busy(table.tid, partition.pid)) continue;
       const data: OpData = { kind: 'recoverTable', endpoint, childOpId: null };
       const plan = planOp('kRecoverTableOP', data, { table, partition, observed: view.observed, config: view.config, random: view.random, reservedTermMax: view.reservedTermMax(table.tid, partition.pid) });
       if (!plan.ok) continue;

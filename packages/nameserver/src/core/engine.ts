@@ -468,12 +468,14 @@ export class NameserverEngine {
   }
 
   private createOpsFor(requestId: RequestId, command: OpCreatingCommand): void {
+    const busy = new Set([...this.liveOps.values()].map((o) => partitionKey(o.tid, o.pid)));
     const plan = planAdminCommand(command, {
       tables: [...this.tableMap.values()],
       observed: this.observedCluster,
       config: this.config,
       random: this.random,
       reservedTermMax: (tid, pid) => this.reservedTermMax(tid, pid),
+      busy: (tid, pid) => busy.has(partitionKey(tid, pid)),
     });
     if (!plan.ok) {
       this.replyError(requestId, plan.error.code, plan.error.message);

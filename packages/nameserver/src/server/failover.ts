@@ -15,6 +15,8 @@ import type { MetadataStore } from './metadata.js';
 
 /** Added to the heartbeat timeout when scheduling a vanished tablet's check, so it is surely due. */
 const DUE_SLACK_MS = 5;
+/** Least time between two recoverendpoint runs for one tablet whose replicas stay not alive. */
+const RECOVER_RETRY_MS = 2000;
 
 export interface FailoverOptions {
   heartbeatTimeoutMs: number;
@@ -26,6 +28,8 @@ export class FailoverMonitor {
   private readonly offlined = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
+  /** When recoverendpoint was last issued per endpoint (the level-triggered retry's throttle). */
+  private readonly lastRecoverMs = new Map<string, number>();
   /** A check was asked for while one ran: run another when it ends. */
   private checkAgain = false;
 
@@ -53,8 +57,7 @@ export class FailoverMonitor {
    * not alive (failed over by a previous leader).
    */
   handles(endpoint: string): boolean {
-    if (this.offlined.has(endpoint)) return true;
-    return this.meta.allTables().some((t) => t.partitions.some((p) => p.replicas.some((r) => r.endpoint === endpoint && !r.isAlive)));
+    return this.offlined.has(endpoint) || this.holdsDeadReplica(endpoint);
   }
 
   /** On taking over: also recovers tablets that are up but hold replicas marked not alive. */
@@ -84,7 +87,10 @@ export class FailoverMonitor {
     try {
       const now = Date.now();
       const due = this.tablets.all().filter((t) => t.state === 'kTabletOffline' && !this.offlined.has(t.endpoint) && now - t.sinceMs >= this.options.heartbeatTimeoutMs);
-      if (due.length === 0 || !(await this.enabled())) return;
+      // Level-triggered recovery: a healthy tablet still holding replicas marked not alive (it came
+      // back while its failover ops ran, or a recovery was refused) is recovered again, throttled.
+      const recoverDue = this.tablets.healthy().filter((ep) => this.holdsDeadReplica(ep) && now - (this.lastRecoverMs.get(ep) ?? 0) >= RECOVER_RETRY_MS);
+      if ((due.length === 0 && recoverDue.length === 0) || !(await this.enabled())) return;
       for (const t of due) {
         this.offlined.add(t.endpoint);
         this.log.warn(`tablet ${t.endpoint} offline for ${now - t.sinceMs} ms: failing over its partitions`);
@@ -94,14 +100,20 @@ export class FailoverMonitor {
           this.log.warn(`offlineendpoint ${t.endpoint}: ${(err as Error).message}`);
         }
       }
+      for (const ep of recoverDue) await this.recover(ep);
     } finally {
       this.checking = false;
       if (this.checkAgain && this.timer) void this.check();
     }
   }
 
+  private holdsDeadReplica(endpoint: string): boolean {
+    return this.meta.allTables().some((t) => t.partitions.some((p) => p.replicas.some((r) => r.endpoint === endpoint && !r.isAlive)));
+  }
+
   private async recover(endpoint: string): Promise<void> {
     if (!(await this.enabled())) return;
+    this.lastRecoverMs.set(endpoint, Date.now());
     this.offlined.delete(endpoint);
     this.log.info(`tablet ${endpoint} is back: recovering its replicas`);
     try {
