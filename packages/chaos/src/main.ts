@@ -106,7 +106,11 @@ const MODES: Record<string, Mode> = {
   scenarios: {
     help: 'list the fault scenarios',
     async run() {
-      process.stdout.write(`random\t(a mix drawn from the seed)\n${Object.entries(SCENARIOS).map(([n, k]) => `${n}\t${k.join(', ')}`).join('\n')}\n`);
+      const rows = Object.entries(SCENARIOS).map(([n, sc]) => {
+        const only = Object.entries(sc.variants ?? {}).map(([k, v]) => `${k} only ${v.join('|')}`);
+        return `${n}\t${sc.kinds.join(', ')}${only.length ? `; ${only.join('; ')}` : ''}\t(${sc.doc})`;
+      });
+      process.stdout.write(`random\t(a mix of kinds drawn from the seed)\n${rows.join('\n')}\n`);
       return 0;
     },
   },

@@ -18,6 +18,8 @@ export const KNOWN_BUG_SEEDS: ReadonlyArray<{ args: string[]; bug: string }> = [
   { args: ['--seed', '16', '--duration', '60s', '--scenario', 'random'], bug: 'dirty reads: a deposed leader serves writes it never got acknowledged, which are then lost' },
   { args: ['--seed', '1', '--duration', '25s', '--scenario', 'kill'], bug: 'dirty reads: a leader serves a write before its followers have it; killed, the write is lost' },
   { args: ['--seed', '5', '--duration', '40s', '--scenario', 'partition'], bug: 'a tablet back while its failover ops still run is never recovered; its old leader replicas keep acting as leader' },
+  { args: ['--seed', '101', '--duration', '60s', '--scenario', 'processes'], bug: 'a tablet restarted while its failover ops still run is never recovered; a recovery op waits forever in kCheckBinlogSyncProgress' },
+  { args: ['--seed', '17', '--duration', '60s', '--scenario', 'random'], bug: 'a tablet restarted during a nameserver failover is never recovered' },
 ];
 
 function run(args: string[]): Promise<{ stdout: string; stderr: string }> {

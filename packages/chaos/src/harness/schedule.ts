@@ -11,18 +11,43 @@ import { Prng } from './prng.js';
 export const BASE_FAULT_KINDS: readonly FaultKind[] = ['tablet-kill', 'ns-kill', 'pause-short', 'pause-long', 'zk-restart', 'zk-disconnect', 'op-kill', 'operator'];
 export const PROXY_FAULT_KINDS: readonly FaultKind[] = ['partition'];
 
-/** Named scenarios: the fault kinds each enables. `random` draws a mix from the seed. */
-export const SCENARIOS: Readonly<Record<string, readonly FaultKind[]>> = {
-  kill: ['tablet-kill', 'ns-kill'],
-  pause: ['pause-short', 'pause-long'],
-  zk: ['zk-restart', 'zk-disconnect'],
-  ops: ['operator', 'op-kill'],
-  partition: ['partition'],
-  /** Every process fault: kills and pauses of tablets and nameservers. */
-  processes: ['tablet-kill', 'ns-kill', 'pause-short', 'pause-long'],
-  /** Every coordination and network fault: ZooKeeper down, sessions dropped, links cut. */
-  'zk-net': ['zk-restart', 'zk-disconnect', 'partition'],
-  ...Object.fromEntries([...BASE_FAULT_KINDS, ...PROXY_FAULT_KINDS].map((k) => [k, [k]])),
+/** A scenario: the fault kinds it enables and, for some, the only variants it draws. */
+export interface Scenario {
+  kinds: readonly FaultKind[];
+  variants?: Partial<Record<FaultKind, readonly string[]>>;
+  doc: string;
+}
+
+/**
+ * Faults that never take a tablet leader away (no tablet kill, no tablet pause or session loss
+ * longer than the session timeout, no tablet cut off), so no partition fails over. Two open bugs
+ * make every tablet-leader failover a coin toss (README, track record): a deposed leader's reads
+ * return writes that are then lost, and a tablet back while its failover ops run is never
+ * recovered. The CI seeds use this scenario until they are fixed.
+ */
+const NO_TABLET_FAILOVER: Scenario = {
+  kinds: ['ns-kill', 'pause-short', 'pause-long', 'zk-restart', 'zk-disconnect', 'partition', 'operator', 'op-kill'],
+  variants: {
+    'pause-long': ['ns-leader'],
+    'zk-restart': ['short'],
+    'zk-disconnect': ['ns-leader'],
+    partition: ['ns-zk'],
+    'op-kill': ['migrate:*:ns-leader', 'addreplica:*:ns-leader', 'changeleader:*:ns-leader'],
+  },
+  doc: 'every kind but tablet-kill, in variants that fail over no tablet leader (the CI seeds)',
+};
+
+/** Named scenarios. `random` draws a mix of kinds from the seed. */
+export const SCENARIOS: Readonly<Record<string, Scenario>> = {
+  kill: { kinds: ['tablet-kill', 'ns-kill'], doc: 'SIGKILL and restart of tablets and the leader nameserver' },
+  pause: { kinds: ['pause-short', 'pause-long'], doc: 'SIGSTOP/SIGCONT shorter and longer than the session timeout' },
+  zk: { kinds: ['zk-restart', 'zk-disconnect'], doc: 'ZooKeeper killed and restarted; sessions dropped without a kill' },
+  ops: { kinds: ['operator', 'op-kill'], doc: 'operator commands, and kills between named op tasks' },
+  partition: { kinds: ['partition'], doc: 'links cut through the proxies' },
+  processes: { kinds: ['tablet-kill', 'ns-kill', 'pause-short', 'pause-long'], doc: 'every process fault' },
+  'zk-net': { kinds: ['zk-restart', 'zk-disconnect', 'partition'], doc: 'every coordination and network fault' },
+  'no-tablet-failover': NO_TABLET_FAILOVER,
+  ...Object.fromEntries([...BASE_FAULT_KINDS, ...PROXY_FAULT_KINDS].map((k) => [k, { kinds: [k], doc: `only ${k}` }])),
 };
 
 export const SCHEDULE_LIMITS = {
@@ -72,17 +97,30 @@ export interface ScheduleSettings {
   available: readonly FaultKind[];
 }
 
-export function scenarioKinds(scenario: string, prng: Prng, available: readonly FaultKind[]): FaultKind[] {
+export function scenarioOf(scenario: string, prng: Prng, available: readonly FaultKind[]): Scenario {
   if (scenario === 'random') {
     const chosen = available.filter(() => prng.chance(0.6));
-    return chosen.length > 0 ? chosen : [prng.pick(available)];
+    return { kinds: chosen.length > 0 ? chosen : [prng.pick(available)], doc: 'a mix drawn from the seed' };
   }
-  const kinds = SCENARIOS[scenario];
-  if (!kinds) throw new Error(`unknown scenario ${scenario}; known: random, ${Object.keys(SCENARIOS).join(', ')}`);
-  const missing = kinds.filter((k) => !available.includes(k));
+  const s = Object.hasOwn(SCENARIOS, scenario) ? SCENARIOS[scenario] : undefined;
+  if (!s) throw new Error(`unknown scenario ${scenario}; known: random, ${Object.keys(SCENARIOS).join(', ')}`);
+  const missing = s.kinds.filter((k) => !available.includes(k));
   if (missing.length > 0) throw new Error(`scenario ${scenario} needs ${missing.join(', ')}, not available here`);
-  return [...kinds];
+  return s;
 }
+
+/** Whether a drawn variant is one the scenario allows (`*` matches one `:` field). */
+function allowed(variant: string, patterns: readonly string[] | undefined): boolean {
+  if (!patterns) return true;
+  return patterns.some((p) => {
+    const a = p.split(':');
+    const b = variant.split(':');
+    return a.length === b.length && a.every((x, i) => x === '*' || x === b[i]);
+  });
+}
+
+/** Attempts at drawing a variant the scenario allows before giving up. */
+const VARIANT_DRAWS_MAX = 1000;
 
 function durationOf(kind: FaultKind, variant: string, prng: Prng, sessionMs: number): number {
   const between = (lo: number, hi: number): number => Math.round(lo + prng.next() * (hi - lo));
@@ -133,13 +171,18 @@ function variantOf(kind: FaultKind, prng: Prng): string {
 /** The schedule of one run. */
 export function makeSchedule(seed: number, scenario: string, durationMs: number, settings: ScheduleSettings): { kinds: FaultKind[]; steps: FaultStep[] } {
   const root = new Prng(seed);
-  const kinds = scenarioKinds(scenario, root.fork('kinds'), settings.available);
+  const sc = scenarioOf(scenario, root.fork('kinds'), settings.available);
+  const kinds = [...sc.kinds];
   const prng = root.fork('steps');
   const steps: FaultStep[] = [];
   let at = SCHEDULE_LIMITS.warmupMs;
   while (at < durationMs && steps.length < SCHEDULE_LIMITS.faultsMax) {
     const kind = prng.pick(kinds);
-    const variant = variantOf(kind, prng);
+    let variant = variantOf(kind, prng);
+    for (let draw = 1; !allowed(variant, sc.variants?.[kind]); draw++) {
+      if (draw >= VARIANT_DRAWS_MAX) throw new Error(`scenario ${scenario}: no allowed variant of ${kind} drawn`);
+      variant = variantOf(kind, prng);
+    }
     const durationMs = durationOf(kind, variant, prng, settings.zkSessionTimeoutMs);
     steps.push({ n: steps.length, atMs: at, kind, durationMs, variant, picks: [prng.next(), prng.next(), prng.next()] });
     at += durationMs + prng.int(SCHEDULE_LIMITS.gapMinMs, SCHEDULE_LIMITS.gapMaxMs);
