@@ -3,3 +3,4 @@ export * from './layout.js';
 export * from './session.js';
 export * from './election.js';
 export * from './registration.js';
+export * from './retry.js';

@@ -4,7 +4,7 @@
  * database is closed). Replication and ZooKeeper registration plug in through hooks.
  */
 import { createHttpServer, parseEndpoint, type HttpServer, type Logger } from '@tessera/common';
-import { CoordSession, TabletRegistrar, zkLayout } from '@tessera/coord';
+import { CoordSession, retryWhileZkUnreachable, TabletRegistrar, zkLayout } from '@tessera/coord';
 import { ReplicaManager } from './replica-manager.js';
 import { registerDataRoutes } from './routes-data.js';
 import { EpochFence, registerControlRoutes } from './routes-control.js';
@@ -104,7 +104,8 @@ export class TabletServer {
     this.coord = await CoordSession.connect({ zkCluster: zk.cluster, rootPath: zk.rootPath, sessionTimeoutMs: zk.sessionTimeoutMs, logger: log.child('zk') });
     this.registrar = new TabletRegistrar(this.coord, zkLayout(zk.rootPath), this.endpoint, { logger: log });
     this.registrar.on('registered', (r) => log.info(`registered in ZooKeeper (startup=${r.startup})`));
-    await this.registrar.start();
+    const registrar = this.registrar;
+    await retryWhileZkUnreachable('register in ZooKeeper', () => registrar.start(), log);
   }
 
   /** The ZooKeeper session, when in a cluster (disconnectzk/connectzk use it). */

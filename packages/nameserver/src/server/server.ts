@@ -11,7 +11,7 @@
 import {
   bodyObject, createHttpServer, NS_COMMANDS, parseEndpoint, nsRoute, TesseraError, type HttpServer, type Logger, type NsCommand,
 } from '@tessera/common';
-import { CoordSession, LeaderElection, readLeader, zkLayout, type ZkLayout } from '@tessera/coord';
+import { CoordSession, LeaderElection, readLeader, retryWhileZkUnreachable, zkLayout, type ZkLayout } from '@tessera/coord';
 import { seededRandom } from '../core/random.js';
 import { Admin } from './admin.js';
 import { MetadataStore } from './metadata.js';
@@ -121,7 +121,7 @@ export class NameServer {
     });
     this.registerRoutes();
     await this.app.listen({ host, port });
-    await this.tablets.start();
+    await retryWhileZkUnreachable('watch the tablets', () => this.tablets.start(), this.log);
     this.tablets.on('up', (t) => this.onTabletUp(t));
     this.election = new LeaderElection(this.session, this.layout, this.endpoint, { logger: this.log });
     this.election.on('leader', () => this.queueTransition(() => this.becomeLeader()));
@@ -130,7 +130,7 @@ export class NameServer {
       this.stepDown();
       this.queueTransition(() => this.becomeStandby(leader));
     });
-    await this.election.start();
+    await retryWhileZkUnreachable('join the leader election', () => this.election!.start(), this.log);
     const known = this.endpoint === o.endpoint ? '' : ` (known as ${this.endpoint})`;
     this.log.info(`nameserver ${o.endpoint}${known} started (${this.leading ? 'leader' : 'standby'})`);
   }
