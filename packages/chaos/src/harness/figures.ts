@@ -41,6 +41,7 @@ export interface Summary {
   seed: number;
   scenario: string;
   ack: 'all' | 'leader';
+  /** The fault phase as it ran (0: the run stopped before it). */
   durationMs: number;
   calls: Record<string, number>;
   acknowledged: number;
@@ -164,7 +165,7 @@ export function checkRun(dir: string): Summary {
     seed: info.seed,
     scenario: info.scenario,
     ack: info.ack,
-    durationMs: info.faultPhaseMs ?? info.durationMs,
+    durationMs: info.faultPhaseMs ?? 0,
     calls: callsBy,
     acknowledged: set.acknowledged,
     lost: set.lost.length,
@@ -209,7 +210,7 @@ export function formatSummary(s: Summary, dir: string | undefined): string {
     ['seed', String(s.seed)],
     ['scenario', s.scenario],
     ['ack', s.ack],
-    ['fault phase', `${(s.durationMs / 1000).toFixed(1)} s`],
+    ['fault phase', s.durationMs > 0 ? `${(s.durationMs / 1000).toFixed(1)} s` : 'not reached'],
     ['calls by result', kv(s.calls)],
     ['acknowledged writes', String(s.acknowledged)],
     ['lost acknowledged writes', s.ack === 'leader' ? `${s.lost} (${s.lostExplained} tied to a fault)` : String(s.lost)],
