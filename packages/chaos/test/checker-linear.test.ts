@@ -62,3 +62,24 @@ t.test('the step budget turns a hard history into unknown', async (t) => {
   t.equal(rep.result, 'unknown');
   t.equal(checkKey('k', opsOfKey(calls, final, 1000)).result, 'violation', 'with the full budget: a definite violation');
 });
+
+t.test('regression: the dirty read of seed 16 (pnpm chaos --seed 16 --duration 60s --scenario random)', async (t) => {
+  // k12 from that run's history.jsonl, calls 8525–8694: c4-734 was never acknowledged
+  // (NOT_LEADER after 550 ms), three gets on the deposed leader t2 returned it, and the final
+  // state does not hold it. The final rows are those of the calls below.
+  const excerpt: Call[] = [
+    { id: 8525, client: 3, f: 'put', key: 'k12', pid: 6, result: 'ok', startUs: 60795299, endUs: 60812322, row: { v: 'c3-759', ts: 1000000164 } },
+    { id: 8527, client: 2, f: 'put', key: 'k12', pid: 6, result: 'ok', startUs: 60802167, endUs: 60817525, row: { v: 'c2-759', ts: 1000000165 } },
+    { id: 8581, client: 4, f: 'put', key: 'k12', pid: 6, result: 'info', startUs: 61074067, endUs: 61627069, row: { v: 'c4-734', ts: 1000000166 }, error: 'NOT_LEADER' },
+    { id: 8587, client: 1, f: 'get', key: 'k12', pid: 6, result: 'ok', startUs: 61135211, endUs: 61149957, read: { v: 'c4-734', ts: 1000000166 } },
+    { id: 8592, client: 5, f: 'get', key: 'k12', pid: 6, result: 'ok', startUs: 61149975, endUs: 61151766, read: { v: 'c4-734', ts: 1000000166 } },
+    { id: 8633, client: 6, f: 'put', key: 'k12', pid: 6, result: 'ok', startUs: 61500097, endUs: 61647602, row: { v: 'c6-744', ts: 1000000167 } },
+    { id: 8634, client: 0, f: 'get', key: 'k12', pid: 6, result: 'ok', startUs: 61514217, endUs: 61525840, read: { v: 'c4-734', ts: 1000000166 } },
+    { id: 8694, client: 5, f: 'put', key: 'k12', pid: 6, result: 'ok', startUs: 61877379, endUs: 61880805, row: { v: 'c5-756', ts: 1000000168 } },
+  ];
+  const final = { k12: [r('c5-756', 1000000168), r('c6-744', 1000000167), r('c2-759', 1000000165), r('c3-759', 1000000164)] };
+  const rep = checkLinearizable(excerpt, final);
+  t.same(rep.dirtyReads.map((d) => d.callId), [8587, 8592, 8634], 'the three gets are dirty reads');
+  t.equal(rep.violations.length, 0, 'nothing else is wrong');
+  t.equal(checkLinearizable(excerpt, { k12: [...final.k12, r('c4-734', 1000000166)] }).dirtyReads.length, 0, 'had the write survived, the history would be linearizable');
+});
