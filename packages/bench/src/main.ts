@@ -2,6 +2,7 @@
  * `pnpm bench <name>`: runs one benchmark, prints its figures, and ends with one JSON line.
  */
 import { benchCluster } from './cluster-bench.js';
+import { benchFailover } from './failover-bench.js';
 import { benchMigrate } from './migrate-bench.js';
 import { benchTablet } from './tablet-bench.js';
 
@@ -9,6 +10,7 @@ const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   tablet: benchTablet,
   cluster: benchCluster,
   migrate: benchMigrate,
+  failover: benchFailover,
 };
 
 async function main(): Promise<void> {
