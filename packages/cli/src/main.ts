@@ -8,6 +8,7 @@ import { createLogger, findFlag, flagsHelp, isLogLevel, parseFlags, TesseraError
 import { TABLET_FLAGS, TabletServer } from '@tessera/tablet';
 import { NAMESERVER_FLAGS, NameServer } from '@tessera/nameserver';
 import { runNsClientRole } from './ns-client-role.js';
+import { watchParent } from './parent-watch.js';
 
 const NS_CLIENT_FLAGS = {
   zk_cluster: { type: 'string', default: '', doc: 'ZooKeeper servers, host:port,host:port' },
@@ -115,6 +116,10 @@ function installShutdown(logger: ReturnType<typeof createLogger>, stop: () => Pr
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  watchParent((reason) => {
+    logger.warn(`${reason}: stopping`);
+    onSignal('SIGTERM');
+  });
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -58,7 +58,9 @@ export async function spawnRole(role: string, flags: FlagMap, options: { logFile
     const endpoint = chooseEndpoint ? `127.0.0.1:${await freePort()}` : String(flags.endpoint);
     const allFlags: FlagMap = role === 'ns_client' ? { ...flags } : { ...flags, endpoint };
     const fd = openSync(options.logFile, 'a');
-    const child = spawn(process.execPath, [MAIN_JS, `--role=${role}`, ...toArgs(allFlags)], { cwd: REPO_ROOT, stdio: ['ignore', fd, fd] });
+    // The role exits by itself if this process dies without stopping it (packages/cli parent-watch).
+    const env = { ...process.env, TESSERA_EXIT_WITH_PARENT: String(process.pid) };
+    const child = spawn(process.execPath, [MAIN_JS, `--role=${role}`, ...toArgs(allFlags)], { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env });
     closeSync(fd);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     let done = false;
