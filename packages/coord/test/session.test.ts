@@ -216,7 +216,7 @@ t.test('disconnect() fails calls fast with COORD_ERROR; reconnect() gives a new 
   t.ok(isCoordError(err, 'ZINVALIDSTATE'));
   await t.rejects(s.create(`${root}/y`, 'y'), { code: 'COORD_ERROR' });
   await t.rejects(s.incrementCounter(`${root}/n`), { code: 'COORD_ERROR' });
-  t.ok(Date.now() - started < 1_000, 'fails fast');
+  t.ok(Date.now() - started < 5_000, 'fails fast (not after a connect timeout of 15 s)');
   await waitFor('ephemeral gone with the session', async () => !(await observer.exists(eph)), { timeoutMs: WAIT_MS });
 
   await observer.create(`${root}/while-away`, '');
