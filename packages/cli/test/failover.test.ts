@@ -19,7 +19,7 @@ const IN_SYNC_SILENT_MS = 2000;
 t.test('failover and recovery', async (t) => {
   const dir = tempDir('failover');
   const zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
-  const http = new HttpClient({ timeoutMs: 10_000 });
+  const http = new HttpClient({ timeoutMs: 30_000 });
   let client: Client | undefined;
   t.teardown(async () => {
     await client?.close().catch(() => undefined);
@@ -147,7 +147,7 @@ t.test('failover and recovery', async (t) => {
   await t.test('replicas converge with the leaders\' checksums', async (t) => {
     const info = await table();
     for (const p of info.partitions) {
-      await waitFor(`pid ${p.pid} converged`, async () => new Set(await checksums(info, p.pid)).size === 1, { timeoutMs: 30_000, intervalMs: 200 }).catch(async (err: unknown) => {
+      await waitFor(`pid ${p.pid} converged`, async () => new Set(await checksums(info, p.pid)).size === 1, { timeoutMs: 90_000, intervalMs: 500 }).catch(async (err: unknown) => {
         const now = await table();
         const states = await Promise.all(now.partitions[p.pid]!.replicas.map(async (r) => {
           const st = await http.call<{ replicas: Array<Record<string, unknown>> }>(r.endpoint, '/v1/control/status', { tid: info.tid, pid: p.pid }).catch((e: Error) => ({ replicas: [{ error: e.message }] }));

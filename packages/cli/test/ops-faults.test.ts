@@ -21,7 +21,8 @@ t.test('ops under faults', async (t) => {
     await http.close();
     await stopAllRoles();
     await zk.stop();
-    removeDir(dir);
+    if (t.passing()) removeDir(dir);
+    else t.comment(`logs kept in ${dir}`);
   });
   const common = { zk_cluster: zk.connectString, zk_root_path: '/ops', zk_session_timeout: 3000 };
   const ns: RoleProcess[] = [];
@@ -68,7 +69,15 @@ t.test('ops under faults', async (t) => {
     const res = await cli(`migrate ${t3} big 0 ${t4}`);
     t.match(res.stdout, /partition migrate ok/);
     const opId = parseTable((await cli('showopstatus big')).stdout, 'op_id').at(-1)!.op_id!;
-    await waitFor('migrate under way', async () => (await opRow(opId))?.status === 'kDoing' && ['kCheckBinlogSyncProgress', 'kAddReplica', 'kAddTableInfo'].includes((await opRow(opId))!.cur_task!), { timeoutMs: 30_000, intervalMs: 50 });
+    const seen = await waitFor('migrate under way', async () => {
+      const op = await opRow(opId);
+      if (op && op.status !== 'kDoing' && op.status !== 'kInited') return op; // ended: reported below
+      return op?.status === 'kDoing' && ['kCheckBinlogSyncProgress', 'kAddReplica', 'kAddTableInfo'].includes(op.cur_task) ? op : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 50 });
+    if (seen.status !== 'kDoing') {
+      t.fail(`the migrate ended before it could be interrupted: ${JSON.stringify(seen)}`);
+      return;
+    }
     const task = (await opRow(opId))!.cur_task;
     ns[0]!.kill('SIGKILL');
     t.comment(`leader nameserver killed during ${task}`);
@@ -85,7 +94,15 @@ t.test('ops under faults', async (t) => {
     const res = await cli(`migrate ${t3} big 1 ${t4}`);
     t.match(res.stdout, /partition migrate ok/);
     const opId = parseTable((await cli('showopstatus big')).stdout, 'op_id').at(-1)!.op_id!;
-    await waitFor('migrate under way', async () => (await opRow(opId))?.cur_task === 'kCheckBinlogSyncProgress', { timeoutMs: 30_000, intervalMs: 50 });
+    const seen = await waitFor('migrate under way', async () => {
+      const op = await opRow(opId);
+      if (op && op.status !== 'kDoing' && op.status !== 'kInited') return op; // ended: reported below
+      return op?.status === 'kDoing' && ['kAddReplica', 'kCheckBinlogSyncProgress'].includes(op.cur_task) ? op : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 50 });
+    if (seen.status !== 'kDoing') {
+      t.fail(`the migrate ended before it could be canceled: ${JSON.stringify(seen)}`);
+      return;
+    }
     const cancel = await cli(`cancelop ${opId}`);
     t.match(cancel.stdout, /Cancel op ok/);
     await waitFor('op canceled', async () => (await opRow(opId))?.status === 'kCanceled', { timeoutMs: 60_000, intervalMs: 200 });

@@ -86,7 +86,8 @@ export class OpShell {
     poller.onPolled(() => {
       if (!this.leading) return;
       for (const ep of tablets.healthy()) {
-        this.post({ type: 'tabletReport', endpoint: ep, replicas: poller.replicasOf(ep).map(toReport) });
+        // No report yet since it came up: say nothing rather than "it holds no replica".
+        if (poller.hasReport(ep)) this.post({ type: 'tabletReport', endpoint: ep, replicas: poller.replicasOf(ep).map(toReport) });
       }
     });
   }

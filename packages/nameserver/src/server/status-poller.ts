@@ -28,7 +28,12 @@ export class StatusPoller {
     private readonly control: TabletControl,
     private readonly intervalMs: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // A tablet that went away or restarted holds anything now: its old report must not be read
+    // as current (a restarted replica is unassigned until told its role again).
+    tablets.on('down', (t) => this.reports.delete(t.endpoint));
+    tablets.on('up', (t) => this.reports.delete(t.endpoint));
+  }
 
   start(): void {
     void this.pollNow();
@@ -84,5 +89,10 @@ export class StatusPoller {
   /** Every replica one tablet reported last. */
   replicasOf(endpoint: string): ReplicaStatus[] {
     return [...(this.reports.get(endpoint)?.replicas.values() ?? [])];
+  }
+
+  /** Whether the tablet has answered a poll since it last came up. */
+  hasReport(endpoint: string): boolean {
+    return this.reports.has(endpoint);
   }
 }
