@@ -63,11 +63,11 @@ export function checkSet(calls: Call[], finalRows: Record<string, RowRef[]>, ack
 
   const faults = nemesis.filter((e) => e.type === 'start' && e.affectedPids !== undefined);
   for (const c of puts) {
+    if (c.result === 'ok') report.acknowledged++;
     const counts = present.get(c.key);
     if (!counts) continue;
     const there = (counts.get(c.row!.v) ?? 0) > 0;
     if (c.result === 'ok') {
-      report.acknowledged++;
       if (!there) {
         const lost: LostWrite = { key: c.key, pid: c.pid, value: c.row!.v, ts: c.row!.ts, ackUs: c.endUs ?? c.startUs };
         const f = faults.find((e) => e.tUs >= c.startUs && e.affectedPids!.includes(c.pid));

@@ -31,8 +31,12 @@ export const RUN_LIMITS = {
   quiescePollMs: 500,
   /** A status, checksum or admin call while checking. */
   checkCallTimeoutMs: 10_000,
-  /** Attempts of one final read, and pages of one key's rows. */
+  /** Attempts of one final read (each is an SDK call with its own retries), and pages of one key's rows. */
   finalReadAttempts: 10,
+  /** Attempts when the cluster did not converge (a partition without a serving leader fails anyway). */
+  finalReadAttemptsNotConverged: 1,
+  /** All final reads together; keys not read by then are read errors. */
+  finalReadsBudgetMs: 120_000,
   finalReadPagesMax: 100,
   scanPageRows: 10_000,
   /** How often the nameserver leader is observed. */
@@ -320,13 +324,13 @@ async function quiesce(c: Client, cluster: Cluster, http: HttpClient, timeoutMs:
 }
 
 /** Every row of a key, newest first, through the SDK (paged, bounded attempts). */
-async function readKey(c: Client, key: string): Promise<RowRef[]> {
+async function readKey(c: Client, key: string, attempts: number, deadlineMs: number): Promise<RowRef[]> {
   const out: RowRef[] = [];
   let st = 0;
   for (let page = 0; page < RUN_LIMITS.finalReadPagesMax; page++) {
     let rows: Array<Record<string, unknown>> | undefined;
-    let lastErr: unknown;
-    for (let attempt = 0; attempt < RUN_LIMITS.finalReadAttempts && rows === undefined; attempt++) {
+    let lastErr: unknown = new Error('the final reads ran out of time');
+    for (let attempt = 0; attempt < attempts && rows === undefined && Date.now() < deadlineMs; attempt++) {
       try {
         rows = await c.scan(DB, TABLE, { key, st, et: 0, limit: RUN_LIMITS.scanPageRows });
       } catch (err) {
@@ -349,17 +353,24 @@ async function finalState(cluster: Cluster, http: HttpClient, keys: string[], co
   try {
     const rows: Record<string, RowRef[]> = {};
     const readErrors: string[] = [];
+    const attempts = converged ? RUN_LIMITS.finalReadAttempts : RUN_LIMITS.finalReadAttemptsNotConverged;
+    const deadlineMs = Date.now() + RUN_LIMITS.finalReadsBudgetMs;
     for (const key of keys) {
       try {
-        rows[key] = await readKey(c, key);
+        rows[key] = await readKey(c, key, attempts, deadlineMs);
       } catch (err) {
         readErrors.push(`${key}: ${(err as Error).message}`);
       }
     }
-    const table = await c.table(DB, TABLE);
-    const statuses = await tabletStatuses(cluster, http, table.tid);
+    // Each part is read on its own: what fails is noted, the rest is still recorded.
     const partitions: FinalPartition[] = [];
-    for (const p of table.partitions) {
+    const notes: string[] = [];
+    const table = await withTimeout(c.table(DB, TABLE), RUN_LIMITS.checkCallTimeoutMs, 'table metadata').catch((err: unknown) => {
+      notes.push(`metadata not read: ${(err as Error).message}`);
+      return undefined;
+    });
+    const statuses = table ? await tabletStatuses(cluster, http, table.tid) : new Map<string, ReplicaStatus[]>();
+    for (const p of table?.partitions ?? []) {
       const listed = new Set<string>();
       const replicas = await Promise.all(p.replicas.map(async (r) => {
         const proc = cluster.byEndpoint(r.endpoint);
@@ -369,7 +380,7 @@ async function finalState(cluster: Cluster, http: HttpClient, keys: string[], co
         if (s) Object.assign(out, { role: s.role, state: s.state, term: s.term, offset: s.offset });
         if (s && proc) {
           try {
-            const sum = await http.call<{ rows: number; sha256: string; offset: number }>(proc.endpoint, '/v1/control/checksum', { tid: table.tid, pid: p.pid });
+            const sum = await http.call<{ rows: number; sha256: string; offset: number }>(proc.endpoint, '/v1/control/checksum', { tid: table!.tid, pid: p.pid });
             Object.assign(out, { sha256: sum.sha256, rows: sum.rows, offset: sum.offset });
           } catch {
             // no checksum: compared as absent
@@ -384,12 +395,24 @@ async function finalState(cluster: Cluster, http: HttpClient, keys: string[], co
       }
       partitions.push({ pid: p.pid, replicas, terms: p.termOffsets.length, strays });
     }
-    const ops = (await withTimeout(c.admin.showopstatus({ db: DB }), RUN_LIMITS.checkCallTimeoutMs, 'showopstatus')).ops.map((x) => ({ opId: x.opId, opType: x.opType, pid: x.pid, status: x.status }));
-    const tablets = (await withTimeout(c.admin.showtablet({}), RUN_LIMITS.checkCallTimeoutMs, 'showtablet')).tablets;
+    const ops = await withTimeout(c.admin.showopstatus({ db: DB }), RUN_LIMITS.checkCallTimeoutMs, 'showopstatus').then(
+      (r) => r.ops.map((x) => ({ opId: x.opId, opType: x.opType, pid: x.pid, status: x.status })),
+      (err: unknown) => {
+        notes.push(`ops not read: ${(err as Error).message}`);
+        return [];
+      },
+    );
+    const healthy = await withTimeout(c.admin.showtablet({}), RUN_LIMITS.checkCallTimeoutMs, 'showtablet').then(
+      (r) => r.tablets.filter((t) => t.state === 'kTabletHealthy').length,
+      (err: unknown) => {
+        notes.push(`tablets not read: ${(err as Error).message}`);
+        return 0;
+      },
+    );
+    // A final state read only in part cannot count as converged.
     return {
-      rows, readErrors, partitions, ops,
-      tabletsHealthy: tablets.filter((t) => t.state === 'kTabletHealthy').length, tabletsTotal: CLUSTER_SHAPE.tablets,
-      converged, convergenceMs, notConverged: notConvergedReasons,
+      rows, readErrors, partitions, ops, tabletsHealthy: healthy, tabletsTotal: CLUSTER_SHAPE.tablets,
+      converged: converged && notes.length === 0, convergenceMs, notConverged: [...notConvergedReasons, ...notes],
     };
   } finally {
     await c.close().catch(() => undefined);
