@@ -52,6 +52,8 @@ type Handler = (body: Record<string, unknown>) => unknown;
 const OP_TICK_INTERVAL_MS = 500;
 /** How often offline tablets are checked against tablet_heartbeat_timeout (OpenMLDB: 1 s). */
 const FAILOVER_CHECK_INTERVAL_MS = 500;
+/** Least time between two role assignments to one tablet that still reports unassigned replicas. */
+const ASSIGN_RETRY_MS = 2000;
 
 export class NameServer {
   private readonly app: HttpServer;
@@ -71,6 +73,8 @@ export class NameServer {
   private leading = false;
   private leaderEndpoint: string | undefined;
   private transition: Promise<void> = Promise.resolve();
+  /** When roles were last (re)assigned per tablet (the level-triggered retry's throttle). */
+  private readonly lastAssignMs = new Map<string, number>();
   private stopped = false;
 
   private constructor(private readonly options: NameServerOptions) {
@@ -106,7 +110,9 @@ export class NameServer {
     this.poller = new StatusPoller(this.tablets, this.control, o.tableStatusIntervalMs, this.log.child('status'));
     this.inSync = new InSyncManager(this.meta, this.tablets, this.poller, this.control, { lagEntriesMax: o.inSyncLagEntriesMax, silentMsMax: o.inSyncSilentMsMax, onChanged: (tid, pid, inSync) => this.ops.inSyncChanged(tid, pid, inSync) }, this.log.child('in-sync'));
     this.poller.onPolled(() => {
-      if (this.leading) void this.inSync.reconcile();
+      if (!this.leading) return;
+      void this.inSync.reconcile();
+      this.assignRolesWhereUnassigned();
     });
     const random = seededRandom(Date.now() >>> 0);
     this.ops = new OpShell(this.session, this.layout, this.meta, this.tablets, this.poller, this.control, random, {
@@ -194,8 +200,8 @@ export class NameServer {
    * metadata says for every alive replica it holds.
    */
   private async assignRoles(endpoint: string): Promise<void> {
-    // A tablet that was failed over is brought back by recoverendpoint ops instead.
-    if (this.failover.handles(endpoint)) return;
+    // Replicas marked not alive (failed over) are skipped below: recoverendpoint ops bring them back.
+    this.lastAssignMs.set(endpoint, Date.now());
     const reported = await this.poller.pollOne(endpoint);
     if (!reported) return;
     for (const st of reported) {
@@ -214,6 +220,20 @@ export class NameServer {
       } catch (err) {
         this.log.warn(`could not assign ${st.tid}_${st.pid} on ${endpoint}: ${(err as Error).message}`);
       }
+    }
+  }
+
+  /**
+   * Level-triggered role assignment: a tablet reporting an unassigned replica that the metadata
+   * marks alive (it restarted and the assignment at its return was missed or failed) is told its
+   * roles again, at most every ASSIGN_RETRY_MS.
+   */
+  private assignRolesWhereUnassigned(): void {
+    const now = Date.now();
+    for (const ep of this.tablets.healthy()) {
+      if (now - (this.lastAssignMs.get(ep) ?? 0) < ASSIGN_RETRY_MS) continue;
+      const stranded = this.poller.replicasOf(ep).some((st) => st.state === 'unassigned' && this.meta.table(st.tid)?.partitions.find((p) => p.pid === st.pid)?.replicas.some((r) => r.endpoint === ep && r.isAlive));
+      if (stranded) void this.assignRoles(ep);
     }
   }
 
