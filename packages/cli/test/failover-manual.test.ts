@@ -2,35 +2,18 @@
 // recoverendpoint, recovertable through ns_client), and automatic failover finished by the
 // standby when the leader nameserver is killed in the middle of it.
 import t from 'tap';
-import path from 'node:path';
-import { HttpClient, waitFor, type TableInfo } from '@tessera/common';
+import { waitFor, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
-import { nsClient, parseTable, spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
+import { parseTable, startTestCluster } from '@tessera/testkit';
 
 t.test('manual failover commands and a nameserver killed during failover', async (t) => {
-  const dir = tempDir('failover-manual');
-  const zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
-  const http = new HttpClient({ timeoutMs: 10_000 });
-  let client: Client | undefined;
-  t.teardown(async () => {
-    await client?.close().catch(() => undefined);
-    await http.close();
-    await stopAllRoles();
-    await zk.stop();
-    removeDir(dir);
+  const { client, ns, tablets, startTablet, cli } = await startTestCluster(t, {
+    name: 'failover-manual', zkRootPath: '/fm', zkSessionTimeoutMs: 2000,
+    connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
+    nameservers: 2, tablets: 3,
+    nsFlags: { auto_failover: false, tablet_heartbeat_timeout: 500, get_table_status_interval: 300, in_sync_silent_ms: 1000 },
+    httpTimeoutMs: 10_000, tabletsHealthyTimeoutMs: 20_000, database: 'db',
   });
-  const common = { zk_cluster: zk.connectString, zk_root_path: '/fm', zk_session_timeout: 2000 };
-  const nsFlags = { ...common, auto_failover: false, tablet_heartbeat_timeout: 500, get_table_status_interval: 300, in_sync_silent_ms: 1000 };
-  const ns: RoleProcess[] = [];
-  for (let i = 1; i <= 2; i++) ns.push(await spawnRole('nameserver', nsFlags, { logFile: path.join(dir, `ns${i}.log`) }));
-  const tablets: RoleProcess[] = [];
-  const startTablet = (i: number, endpoint?: string): Promise<RoleProcess> =>
-    spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`), ...(endpoint ? { endpoint } : {}) }, { logFile: path.join(dir, `t${i}.log`) });
-  for (let i = 1; i <= 3; i++) tablets.push(await startTablet(i));
-  const cli = (cmd: string) => nsClient(zk.connectString, cmd, { database: 'db' }, '/fm');
-  client = await Client.connect({ zkCluster: zk.connectString, zkRootPath: '/fm' });
-  await waitFor('3 tablets', async () => (await client!.admin.showtablet({})).tablets.filter((x) => x.state === 'kTabletHealthy').length === 3, { timeoutMs: 20_000, intervalMs: 100 });
-  await client.createDatabase('db');
   await client.createTable('db', {
     name: 'flow', partitionNum: 2, replicaNum: 3,
     partitions: [{ pid: 0, leader: tablets[0]!.endpoint, followers: [tablets[1]!.endpoint, tablets[2]!.endpoint] }, { pid: 1, leader: tablets[1]!.endpoint, followers: [tablets[0]!.endpoint, tablets[2]!.endpoint] }],
@@ -39,8 +22,8 @@ t.test('manual failover commands and a nameserver killed during failover', async
   });
   const rows = Array.from({ length: 200 }, (_, i) => ({ card: `c${i}`, amt: i, at: 1000 + i }));
   await client.putBatch('db', 'flow', rows);
-  const table = (): Promise<TableInfo> => client!.table('db', 'flow');
-  const allReadable = async (): Promise<number> => (await Promise.all(rows.map((r) => client!.get('db', 'flow', { key: r.card })))).filter((x) => x === undefined).length;
+  const table = (): Promise<TableInfo> => client.table('db', 'flow');
+  const allReadable = async (): Promise<number> => (await Promise.all(rows.map((r) => client.get('db', 'flow', { key: r.card })))).filter((x) => x === undefined).length;
 
   await t.test('auto_failover off: offlineendpoint, then recoverendpoint and recovertable', async (t) => {
     t.match((await cli('confget')).stdout, /auto_failover\s+false/);

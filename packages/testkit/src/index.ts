@@ -5,3 +5,4 @@ export * from './zookeeper.js';
 export * from './roles.js';
 export * from './nsclient.js';
 export * from './scripts.js';
+export * from './cluster.js';
