@@ -5,10 +5,9 @@
 // timeout) is failed over — its partitions get new leaders — and after connectzk its replicas
 // are recovered and alive again; every row stays readable throughout.
 import t from 'tap';
-import path from 'node:path';
-import { decode, HttpClient, nsRoute, TesseraError, waitFor, type TableInfo } from '@tessera/common';
+import { decode, nsRoute, TesseraError, waitFor, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
-import { nsClient, parseTable, spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
+import { parseTable, startTestCluster, type RoleProcess } from '@tessera/testkit';
 
 const ROOT = '/zkd';
 const SESSION_TIMEOUT_MS = 2000;
@@ -27,35 +26,21 @@ async function codeOf(p: Promise<unknown>): Promise<{ code: string | undefined; 
 }
 
 t.test('disconnectzk / connectzk of a nameserver and of a tablet', async (t) => {
-  const dir = tempDir('zk-disconnect');
-  const zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
-  const http = new HttpClient({ timeoutMs: 10_000 });
-  let client: Client | undefined;
-  t.teardown(async () => {
-    await client?.close().catch(() => undefined);
-    await http.close();
-    await stopAllRoles();
-    await zk.stop();
-    removeDir(dir);
+  const { http, client, ns, tablets, cli } = await startTestCluster(t, {
+    name: 'zk-disconnect', zkRootPath: ROOT, zkSessionTimeoutMs: SESSION_TIMEOUT_MS,
+    connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
+    nameservers: 2, tablets: 3,
+    nsFlags: { auto_failover: true, tablet_heartbeat_timeout: HEARTBEAT_TIMEOUT_MS, get_table_status_interval: 300, in_sync_silent_ms: 1000 },
+    httpTimeoutMs: 10_000, tabletsHealthyTimeoutMs: WAIT_MS, database: 'db',
   });
-  const common = { zk_cluster: zk.connectString, zk_root_path: ROOT, zk_session_timeout: SESSION_TIMEOUT_MS };
-  const nsFlags = { ...common, auto_failover: true, tablet_heartbeat_timeout: HEARTBEAT_TIMEOUT_MS, get_table_status_interval: 300, in_sync_silent_ms: 1000 };
-  const ns: RoleProcess[] = [];
-  for (let i = 1; i <= 2; i++) ns.push(await spawnRole('nameserver', nsFlags, { logFile: path.join(dir, `ns${i}.log`) }));
-  const tablets: RoleProcess[] = [];
-  for (let i = 1; i <= 3; i++) tablets.push(await spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`) }, { logFile: path.join(dir, `t${i}.log`) }));
-  const cli = (cmd: string, extra: Record<string, string> = {}) => nsClient(zk.connectString, cmd, { database: 'db', ...extra }, ROOT);
   const showns = async () => parseTable((await cli('showns')).stdout, 'endpoint').map((r) => `${r.endpoint}:${r.role}`);
-  const tabletState = async (ep: string) => (await client!.admin.showtablet({})).tablets.find((x) => x.endpoint === ep)?.state;
+  const tabletState = async (ep: string) => (await client.admin.showtablet({})).tablets.find((x) => x.endpoint === ep)?.state;
   const health = async (ep: string): Promise<{ leader: boolean }> => {
     const res = await fetch(`http://${ep}/v1/health`, { signal: AbortSignal.timeout(5000) });
     return decode(Buffer.from(await res.arrayBuffer())) as { leader: boolean };
   };
   const tabletEpoch = async (ep: string) => (await http.call<{ nsEpoch: number }>(ep, '/v1/control/status', {})).nsEpoch;
 
-  client = await Client.connect({ zkCluster: zk.connectString, zkRootPath: ROOT });
-  await waitFor('3 tablets', async () => (await client!.admin.showtablet({})).tablets.filter((x) => x.state === 'kTabletHealthy').length === 3, { timeoutMs: WAIT_MS, intervalMs: 100 });
-  await client.createDatabase('db');
   const [t1, t2, t3] = tablets.map((x) => x.endpoint) as [string, string, string];
   await client.createTable('db', {
     name: 'flow', partitionNum: 2, replicaNum: 3,
@@ -65,8 +50,8 @@ t.test('disconnectzk / connectzk of a nameserver and of a tablet', async (t) => 
   });
   const rows = Array.from({ length: 100 }, (_, i) => ({ card: `c${i}`, amt: i, at: 1000 + i }));
   await client.putBatch('db', 'flow', rows);
-  const table = (): Promise<TableInfo> => client!.table('db', 'flow');
-  const unreadable = async (): Promise<number> => (await Promise.all(rows.map((r) => client!.get('db', 'flow', { key: r.card })))).filter((x) => x === undefined).length;
+  const table = (): Promise<TableInfo> => client.table('db', 'flow');
+  const unreadable = async (): Promise<number> => (await Promise.all(rows.map((r) => client.get('db', 'flow', { key: r.card })))).filter((x) => x === undefined).length;
 
   await t.test('nameserver leader: disconnectzk hands over, connectzk rejoins as standby', async (t) => {
     const [a, b] = ns as [RoleProcess, RoleProcess];
@@ -126,7 +111,7 @@ t.test('disconnectzk / connectzk of a nameserver and of a tablet', async (t) => 
     await waitFor('replicas alive again', async () => (await table()).partitions.every((p) => p.replicas.length === 3 && p.replicas.every((r) => r.isAlive)), { timeoutMs: WAIT_MS, intervalMs: 100 });
     t.comment(`replicas alive again ${Date.now() - reconnectedAt} ms after connectzk`);
     const more = Array.from({ length: 20 }, (_, i) => ({ card: `n${i}`, amt: i, at: 5000 + i }));
-    await client!.putBatch('db', 'flow', more);
+    await client.putBatch('db', 'flow', more);
     rows.push(...more);
     t.equal(await unreadable(), 0, 'every row readable, new writes too');
     const info = await table();
