@@ -5,10 +5,9 @@
 // with SIGSTOP past the session timeout (fenced, recovered as a follower), and a whole-cluster
 // restart (all data back, every partition led, every replica alive).
 import t from 'tap';
-import path from 'node:path';
-import { HttpClient, pidOfKey, waitFor, type TableInfo } from '@tessera/common';
+import { pidOfKey, waitFor, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
-import { nsClient, parseTable, spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
+import { parseTable, startTestCluster } from '@tessera/testkit';
 
 // The timeouts scripts/cluster.sh gives a local cluster (so the figures printed are its figures).
 const SESSION_TIMEOUT_MS = 3000;
@@ -17,36 +16,20 @@ const TABLE_STATUS_INTERVAL_MS = 1000;
 const IN_SYNC_SILENT_MS = 2000;
 
 t.test('failover and recovery', async (t) => {
-  const dir = tempDir('failover');
-  const zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
-  const http = new HttpClient({ timeoutMs: 30_000 });
-  let client: Client | undefined;
-  t.teardown(async () => {
-    await client?.close().catch(() => undefined);
-    await http.close();
-    await stopAllRoles();
-    await zk.stop();
-    if (t.passing()) removeDir(dir);
-    else t.comment(`logs kept in ${dir}`);
+  const { http, client, ns, tablets, startNs, startTablet, cli } = await startTestCluster(t, {
+    name: 'failover', zkRootPath: '/fo', zkSessionTimeoutMs: SESSION_TIMEOUT_MS,
+    connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
+    nameservers: 2, tablets: 3,
+    nsFlags: { auto_failover: true, tablet_heartbeat_timeout: HEARTBEAT_TIMEOUT_MS, get_table_status_interval: TABLE_STATUS_INTERVAL_MS, in_sync_silent_ms: IN_SYNC_SILENT_MS },
+    tabletFlags: { replica_ack_timeout: 5000 },
+    httpTimeoutMs: 30_000, tabletsHealthyTimeoutMs: 20_000, database: 'db',
   });
-  const common = { zk_cluster: zk.connectString, zk_root_path: '/fo', zk_session_timeout: SESSION_TIMEOUT_MS };
-  const nsFlags = { ...common, auto_failover: true, tablet_heartbeat_timeout: HEARTBEAT_TIMEOUT_MS, get_table_status_interval: TABLE_STATUS_INTERVAL_MS, in_sync_silent_ms: IN_SYNC_SILENT_MS };
-  const ns: RoleProcess[] = [];
-  const startNs = async (i: number): Promise<RoleProcess> => spawnRole('nameserver', nsFlags, { logFile: path.join(dir, `ns${i}.log`) });
-  ns.push(await startNs(1), await startNs(2));
-  const tablets: RoleProcess[] = [];
-  const startTablet = (i: number, endpoint?: string): Promise<RoleProcess> =>
-    spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`), replica_ack_timeout: 5000, ...(endpoint ? { endpoint } : {}) }, { logFile: path.join(dir, `t${i}.log`) });
-  for (let i = 1; i <= 3; i++) tablets.push(await startTablet(i));
-  client = await Client.connect({ zkCluster: zk.connectString, zkRootPath: '/fo' });
-  await waitFor('3 tablets', async () => (await client!.admin.showtablet({})).tablets.filter((x) => x.state === 'kTabletHealthy').length === 3, { timeoutMs: 20_000, intervalMs: 100 });
-  await client.createDatabase('db');
   await client.createTable('db', {
     name: 'ev', partitionNum: 4, replicaNum: 3, replicaAck: 'all',
     columns: [{ name: 'id', type: 'string' }, { name: 'n', type: 'int64' }, { name: 'at', type: 'timestamp' }],
     indexes: [{ name: 'id', keys: ['id'], ts: 'at' }],
   });
-  const table = (): Promise<TableInfo> => client!.table('db', 'ev');
+  const table = (): Promise<TableInfo> => client.table('db', 'ev');
   const checksums = async (info: TableInfo, pid: number): Promise<string[]> =>
     Promise.all(info.partitions[pid]!.replicas.map(async (r) => (await http.call<{ sha256: string }>(r.endpoint, '/v1/control/checksum', { tid: info.tid, pid })).sha256));
 
@@ -59,7 +42,7 @@ t.test('failover and recovery', async (t) => {
     while (writing) {
       const id = `w${seq++}`;
       try {
-        await client!.put('db', 'ev', { id, n: seq, at: 1_000_000 + seq });
+        await client.put('db', 'ev', { id, n: seq, at: 1_000_000 + seq });
         acked.add(id);
         ackTimes.push(Date.now());
       } catch {
@@ -72,7 +55,7 @@ t.test('failover and recovery', async (t) => {
     const keys = [...acked];
     for (let i = 0; i < keys.length; i += 100) {
       const slice = keys.slice(i, i + 100);
-      const got = await Promise.all(slice.map((k) => client!.get('db', 'ev', { key: k })));
+      const got = await Promise.all(slice.map((k) => client.get('db', 'ev', { key: k })));
       got.forEach((g, j) => {
         if (g === undefined) missing.push(slice[j]!);
       });
@@ -95,12 +78,12 @@ t.test('failover and recovery', async (t) => {
     let acceptedAt = 0;
     for (let n = 0; acceptedAt === 0; n++) {
       if (Date.now() - killedAt > 60_000) throw new Error('no write accepted on the failed partitions');
-      const ok = await client!.put('db', 'ev', { id: probeKey, n, at: 10 + n }).then(() => true, () => false);
+      const ok = await client.put('db', 'ev', { id: probeKey, n, at: 10 + n }).then(() => true, () => false);
       if (ok) acceptedAt = Date.now();
     }
     acked.add(probeKey);
     t.comment(`time from SIGKILL of ${victimEp} (leader of pids ${led.join(',')}) to the first accepted write on pid ${pidOfKey(probeKey, info.partitionNum)}: ${acceptedAt - killedAt} ms (session timeout ${SESSION_TIMEOUT_MS} ms, heartbeat timeout ${HEARTBEAT_TIMEOUT_MS} ms)`);
-    const ops = parseTable((await nsClient(zk.connectString, 'showopstatus', { database: 'db' }, '/fo')).stdout, 'op_id');
+    const ops = parseTable((await cli('showopstatus')).stdout, 'op_id');
     t.ok(ops.some((o) => o.op_type === 'kChangeLeaderOP' && o.status === 'kDone'), 'failover ran as kChangeLeaderOP ops');
     const missing = await everyAckedReadable();
     t.equal(missing, 0, `no acknowledged write lost (${acked.size} acknowledged so far, ${failed} calls failed)`);
@@ -137,7 +120,7 @@ t.test('failover and recovery', async (t) => {
     t.pass('the paused leader no longer leads anything after SIGCONT');
     await waitFor('recovered as a follower, alive', async () => (await table()).partitions.every((p) => p.replicas.every((r) => r.isAlive)), { timeoutMs: 60_000, intervalMs: 100 });
     t.equal(await everyAckedReadable(), 0, 'no acknowledged write lost');
-    t.equal(await client!.get('db', 'ev', { key: staleKey }), undefined, 'the refused write is nowhere');
+    t.equal(await client.get('db', 'ev', { key: staleKey }), undefined, 'the refused write is nowhere');
   });
 
   writing = false;
@@ -167,7 +150,7 @@ t.test('failover and recovery', async (t) => {
     ns.push(await startNs(3), await startNs(4));
     for (let i = 0; i < 3; i++) tablets[i] = await startTablet(i + 1, tablets[i]!.endpoint);
     await waitFor('every partition led and every replica serving', async () => {
-      const rows = parseTable((await nsClient(zk.connectString, 'showtable', { database: 'db' }, '/fo')).stdout, 'name');
+      const rows = parseTable((await cli('showtable')).stdout, 'name');
       const pids = new Set(rows.filter((r) => r.role === 'leader' && r.is_alive === 'yes').map((r) => r.pid));
       return rows.length === 12 && rows.every((r) => r.is_alive === 'yes' && r.offset !== '-') && pids.size === 4;
     }, { timeoutMs: 60_000, intervalMs: 300 });

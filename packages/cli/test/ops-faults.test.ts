@@ -4,38 +4,22 @@
 // acknowledged write readable, none applied twice). Snapshot transfers are throttled
 // (--stream_bandwidth_limit) so that a migrate lasts long enough to be interrupted.
 import t from 'tap';
-import path from 'node:path';
-import { HttpClient, TesseraError, waitFor, type TableInfo } from '@tessera/common';
+import { TesseraError, waitFor, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
-import { nsClient, parseTable, spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
+import { parseTable, startTestCluster } from '@tessera/testkit';
 
 const BANDWIDTH_BYTES_PER_S = 400_000;
 
 t.test('ops under faults', async (t) => {
-  const dir = tempDir('ops-faults');
-  const zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
-  const http = new HttpClient({ timeoutMs: 20_000 });
-  let client: Client | undefined;
-  t.teardown(async () => {
-    await client?.close().catch(() => undefined);
-    await http.close();
-    await stopAllRoles();
-    await zk.stop();
-    if (t.passing()) removeDir(dir);
-    else t.comment(`logs kept in ${dir}`);
+  const { http, client, ns, tablets, cli } = await startTestCluster(t, {
+    name: 'ops-faults', zkRootPath: '/ops', zkSessionTimeoutMs: 3000,
+    connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
+    nameservers: 2, tablets: 4,
+    nsFlags: { get_table_status_interval: 300, in_sync_silent_ms: 1500 },
+    tabletFlags: { stream_bandwidth_limit: BANDWIDTH_BYTES_PER_S, binlog_retention_entries: 1000 },
+    httpTimeoutMs: 20_000, tabletsHealthyTimeoutMs: 20_000, database: 'db',
   });
-  const common = { zk_cluster: zk.connectString, zk_root_path: '/ops', zk_session_timeout: 3000 };
-  const ns: RoleProcess[] = [];
-  for (let i = 1; i <= 2; i++) ns.push(await spawnRole('nameserver', { ...common, get_table_status_interval: 300, in_sync_silent_ms: 1500 }, { logFile: path.join(dir, `ns${i}.log`) }));
-  const tablets: RoleProcess[] = [];
-  for (let i = 1; i <= 4; i++) {
-    tablets.push(await spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`), stream_bandwidth_limit: BANDWIDTH_BYTES_PER_S, binlog_retention_entries: 1000 }, { logFile: path.join(dir, `t${i}.log`) }));
-  }
   const [t1, t2, t3, t4] = tablets.map((x) => x.endpoint) as [string, string, string, string];
-  const cli = (cmd: string) => nsClient(zk.connectString, cmd, { database: 'db' }, '/ops');
-  client = await Client.connect({ zkCluster: zk.connectString, zkRootPath: '/ops' });
-  await waitFor('4 tablets', async () => (await client!.admin.showtablet({})).tablets.filter((x) => x.state === 'kTabletHealthy').length === 4, { timeoutMs: 20_000, intervalMs: 100 });
-  await client.createDatabase('db');
   await client.createTable('db', {
     name: 'big', partitionNum: 2, replicaNum: 3,
     partitions: [{ pid: 0, leader: t1, followers: [t2, t3] }, { pid: 1, leader: t2, followers: [t1, t3] }],
@@ -47,7 +31,7 @@ t.test('ops under faults', async (t) => {
   for (let i = 0; i < 20_000; i += 1000) {
     await client.putBatch('db', 'big', Array.from({ length: 1000 }, (_, j) => ({ id: `bulk${i + j}`, pad, at: 1000 + i + j })));
   }
-  const table = async (): Promise<TableInfo> => client!.table('db', 'big');
+  const table = async (): Promise<TableInfo> => client.table('db', 'big');
   // A new replica needs a (throttled) snapshot only once its leader no longer holds the whole binlog.
   await waitFor('binlogs truncated', async () => {
     const info = await table();
@@ -57,7 +41,7 @@ t.test('ops under faults', async (t) => {
   const replicasOf = async (pid: number): Promise<string[]> => (await table()).partitions[pid]!.replicas.map((r) => `${r.endpoint}:${r.isLeader ? 'L' : 'F'}:${r.isAlive ? 'y' : 'n'}`).sort();
   // Polled through the admin API (an ns_client process per poll is too slow on a busy machine).
   const opRow = async (opId: string) => {
-    const op = (await client!.admin.showopstatus({ db: 'db', name: 'big' })).ops.find((o) => String(o.opId) === opId);
+    const op = (await client.admin.showopstatus({ db: 'db', name: 'big' })).ops.find((o) => String(o.opId) === opId);
     return op ? { op_id: String(op.opId), status: op.status, cur_task: op.curTask ?? '-' } : undefined;
   };
   const checksums = async (pid: number): Promise<string[]> => {
@@ -131,7 +115,7 @@ t.test('ops under faults', async (t) => {
       while (writing) {
         const id = `w${seq++}`;
         try {
-          await client!.put('db', 'big', { id, pad: 'x', at: 5_000_000 + seq });
+          await client.put('db', 'big', { id, pad: 'x', at: 5_000_000 + seq });
           acked.add(id);
         } catch {
           failed++;
@@ -148,7 +132,7 @@ t.test('ops under faults', async (t) => {
     await Promise.all(writers);
     t.comment(`during addreplica + delreplica: ${acked.size} writes acknowledged, ${failed} calls failed`);
     let missing = 0;
-    for (const id of acked) if ((await client!.get('db', 'big', { key: id })) === undefined) missing++;
+    for (const id of acked) if ((await client.get('db', 'big', { key: id })) === undefined) missing++;
     t.equal(missing, 0, 'every acknowledged write is readable');
     const info = await table();
     let stored = 0;
