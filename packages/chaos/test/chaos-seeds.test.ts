@@ -12,18 +12,18 @@ const MAIN_JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../s
 const RUN_TIMEOUT_MS = 400_000;
 
 /**
- * Seed, scenario and the fault kinds its schedule holds (`pnpm chaos plan --seed S --scenario X`).
+ * Seed, scenario and the fault kinds its schedule starts in the first 45 s (`pnpm chaos plan
+ * --seed S --scenario X`), so that each kind is planned in at least two of the seeds.
  * All use `no-tablet-failover` (every kind but tablet-kill, in variants that depose no tablet
  * leader): while the dirty-read and recovery bugs in the README's track record are open, any
  * tablet-leader failover may fail a run, and a CI seed must not fail because of a known bug.
  */
 export const CI_SEEDS: ReadonlyArray<{ seed: number; scenario: string; covers: string }> = [
-  { seed: 101, scenario: 'no-tablet-failover', covers: 'ns-kill, pause-short, pause-long, zk-restart, operator, op-kill' },
-  { seed: 404, scenario: 'no-tablet-failover', covers: 'ns-kill, pause-long, zk-restart, zk-disconnect, partition, operator, op-kill' },
-  { seed: 505, scenario: 'no-tablet-failover', covers: 'pause-long, zk-restart, zk-disconnect, partition, operator, op-kill' },
+  { seed: 103, scenario: 'no-tablet-failover', covers: 'operator, zk-restart, pause-short, partition, op-kill, zk-disconnect, ns-kill' },
+  { seed: 210, scenario: 'no-tablet-failover', covers: 'operator, pause-long, op-kill, ns-kill, zk-restart, pause-short, partition' },
+  { seed: 678, scenario: 'no-tablet-failover', covers: 'zk-restart, pause-long, partition, operator, zk-disconnect, op-kill, pause-short, ns-kill' },
 ];
-/** Kinds that may be skipped when nothing fits at that moment (an op refused, no target). */
-const MAY_SKIP = new Set(['operator', 'op-kill']);
+/** Faults run per kind over the three seeds (a single fault may be skipped when nothing fits then). */
 const ran = new Map<string, number>();
 
 interface Figures {
@@ -68,10 +68,8 @@ for (const { seed, scenario, covers } of CI_SEEDS) {
     t.equal(code, 0, 'exit code');
     t.ok(f.acknowledged > 0, 'writes were acknowledged');
     for (const k of ['lost', 'phantoms', 'duplicates', 'resurrected', 'mismatched', 'unreadableKeys', 'linearViolations', 'dirtyReads', 'unexpectedExits'] as const) t.equal(f[k], 0, k);
-    for (const kind of covers.split(', ')) {
-      ran.set(kind, (ran.get(kind) ?? 0) + (f.faults[kind] ?? 0));
-      if (!MAY_SKIP.has(kind)) t.ok((f.faults[kind] ?? 0) > 0, `at least one ${kind} fault ran`);
-    }
+    for (const kind of covers.split(', ')) ran.set(kind, (ran.get(kind) ?? 0) + (f.faults[kind] ?? 0));
+    t.ok(Object.values(f.faults).reduce((a, b) => a + b, 0) > 0, `faults ran: ${JSON.stringify(f.faults)}`);
   });
 }
 

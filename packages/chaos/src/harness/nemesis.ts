@@ -21,6 +21,9 @@ export const NEMESIS_LIMITS = {
   /** Polling showopstatus for an op's task (op-kill). */
   taskPollMs: 20,
   taskWaitMs: 20_000,
+  /** Waiting for a leader nameserver to target. */
+  leaderWaitMs: 10_000,
+  leaderPollMs: 200,
   /** Attempts to restart a process (a port may be slow to free). */
   restartAttempts: 3,
   restartRetryMs: 1_000,
@@ -97,9 +100,15 @@ export class Nemesis {
     }
   }
 
+  /** The leader nameserver, waiting (bounded) while there is none, e.g. right after a kill. */
   async leaderNs(): Promise<Proc | undefined> {
-    const ep = await withTimeout(this.ctx.client.leaderNameserver(true), NEMESIS_LIMITS.callTimeoutMs, 'leader nameserver').catch(() => undefined);
-    return ep ? this.ctx.cluster.byEndpoint(ep) : undefined;
+    const deadline = Date.now() + NEMESIS_LIMITS.leaderWaitMs;
+    for (;;) {
+      const ep = await withTimeout(this.ctx.client.leaderNameserver(true), NEMESIS_LIMITS.callTimeoutMs, 'leader nameserver').catch(() => undefined);
+      const p = ep ? this.ctx.cluster.byEndpoint(ep) : undefined;
+      if ((p && this.ctx.cluster.isUp(p)) || Date.now() >= deadline || this.stopped) return p;
+      await sleep(NEMESIS_LIMITS.leaderPollMs);
+    }
   }
 
   private ledBy(info: TableInfo, p: Proc): number[] {
