@@ -18,7 +18,7 @@ export interface DataRouteHooks {
   /** Called after a leader's local batch; resolves when the write may be acknowledged. */
   afterLocalWrite(replica: Replica, lastOffset: number): Promise<void>;
   /** The highest binlog offset a read may see (a leader's commit point). */
-  visibleOffset(replica: Replica): number;
+  visibleOffset(replica: Replica): Promise<number>;
 }
 
 /** Reads one wire row `{ row, ts?, writeId? }` into a stored row. */
@@ -79,7 +79,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
     const ts = int(body, 'ts', 0);
-    const row = await replica.store.get(indexNo, key, ts, Date.now(), hooks.visibleOffset(replica));
+    const row = await replica.store.get(indexNo, key, ts, Date.now(), await hooks.visibleOffset(replica));
     return row ? { row: { ts: row.ts, values: row.values } } : { row: null };
   });
 
@@ -95,7 +95,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const limit = optUint(body, 'limit', LIMITS.scanRowsMax);
     if (limit > LIMITS.scanRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `scan limit is at most ${LIMITS.scanRowsMax}`, { field: 'limit' });
     if (st > 0 && et >= st) throw invalidArgument('st must be greater than et', { field: 'st' });
-    return { rows: rowsOut(await replica.store.scan(indexNo, key, st, et, limit === 0 ? LIMITS.scanRowsMax : limit, Date.now(), hooks.visibleOffset(replica))) };
+    return { rows: rowsOut(await replica.store.scan(indexNo, key, st, et, limit === 0 ? LIMITS.scanRowsMax : limit, Date.now(), await hooks.visibleOffset(replica))) };
   });
 
   app.post('/v1/data/count', async (req) => {
@@ -104,7 +104,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const replica = replicas.require(tid, pid);
     replica.assertServing();
     const indexNo = findIndex(replica.store.schema, body.index);
-    return { count: await replica.store.count(indexNo, validateKey(body.key), Date.now(), hooks.visibleOffset(replica)) };
+    return { count: await replica.store.count(indexNo, validateKey(body.key), Date.now(), await hooks.visibleOffset(replica)) };
   });
 
   app.post('/v1/data/preview', async (req) => {

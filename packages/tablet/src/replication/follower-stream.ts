@@ -123,10 +123,13 @@ export class FollowerStream {
       this.progress.state = 'snapshot';
       return;
     }
-    this.noteAck(followerOffset);
+    // Streaming from here: set before noting the ack, so a follower that already holds every
+    // acknowledged write joins the waited-for set now, not at the next write (an idle partition
+    // would otherwise never get it back in sync).
     this.nextOffset = followerOffset + 1;
     this.progress.snapshotOffset = undefined;
     this.progress.state = 'stream';
+    this.noteAck(followerOffset);
   }
 
   /** Sends batches until an error or a stop; returns to match on any refusal. */

@@ -59,11 +59,19 @@ export class LeaderReplication implements StreamHost {
    */
   private expanding = new Set<string>();
   /**
-   * The commit point (high watermark): every entry up to it is held by every follower writes
-   * wait for, so reads may see it. A new leader starts from what it holds when it takes over
-   * (it was chosen among the in-sync followers as the one holding most).
+   * The highest offset acknowledged to a client. A new leader starts from what it holds when it
+   * takes over, so a follower joins the waited-for set only once it holds all of that (it may
+   * include writes the previous leader acknowledged).
    */
   private acknowledged: number;
+  /** The leader's offset when it took over. */
+  private readonly takeoverOffset: number;
+  /**
+   * The commit point reads see (high watermark): every entry up to it is held by every follower
+   * writes wait for. -1 until those followers hold everything this leader took over with: what it
+   * inherited beyond the old commit point may be on it alone, and a second failover would lose it.
+   */
+  private committed = -1;
   private readonly streams = new Map<string, FollowerStream>();
   private waiters: AckWaiter[] = [];
   private writeSignal: { promise: Promise<void>; resolve: () => void };
@@ -80,6 +88,7 @@ export class LeaderReplication implements StreamHost {
     this.replicaAck = o.replicaAck;
     this.confirmed = new Set(o.inSync.filter((e) => o.followers.includes(e)));
     this.acknowledged = o.store.offset;
+    this.takeoverOffset = o.store.offset;
     this.writeSignal = signal();
     for (const f of o.followers) this.streams.set(f, new FollowerStream(f, this, o.http, o.log));
   }
@@ -212,14 +221,15 @@ export class LeaderReplication implements StreamHost {
 
   /**
    * The highest offset reads may see: with replica_ack=all the commit point (so a read never
-   * returns a write the followers may not have, which a failover would lose); with
-   * replica_ack=leader everything written locally, as writes are acknowledged from there.
+   * returns a write the followers may not have, which a failover would lose), undefined until it
+   * is known after a takeover; with replica_ack=leader everything written locally, as writes are
+   * acknowledged from there.
    */
-  visibleOffset(): number {
+  visibleOffset(): number | undefined {
     if (this.replicaAck === 'leader') return this.store.offset;
     const min = this.minWaitingAcked();
-    if (min > this.acknowledged) this.acknowledged = min;
-    return this.acknowledged;
+    if (min >= this.takeoverOffset && min > this.committed) this.committed = min;
+    return this.committed >= 0 ? this.committed : undefined;
   }
 
   /** Lowest offset confirmed by every follower writes wait for (the leader's offset if none). */

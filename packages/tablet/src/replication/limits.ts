@@ -27,4 +27,7 @@ export const REPLICATION = {
   retentionPinActiveMsMax: 30_000,
   /** How often the binlog retention is enforced. */
   retentionCheckIntervalMs: 5_000,
+  /** A read on a leader that just took over waits this long for its commit point, then fails (retryable). */
+  readSettleWaitMs: 2_000,
+  readSettlePollMs: 5,
 } as const;

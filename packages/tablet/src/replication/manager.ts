@@ -6,7 +6,7 @@
  * order `/v1/control/set_in_sync` (nameserver to tablet).
  */
 import {
-  bodyObject, HttpClient, invalidArgument, normalizeRow, TesseraError, type HttpServer, type Logger, type ReplicaAck,
+  bodyObject, HttpClient, invalidArgument, normalizeRow, sleep, TesseraError, type HttpServer, type Logger, type ReplicaAck,
 } from '@tessera/common';
 import { validateEntry, type BinlogEntry, type PutRow, type SnapshotChunk } from '@tessera/storage';
 import type { Replica } from '../replica.js';
@@ -233,12 +233,22 @@ export class ReplicationManager {
   }
 
   /**
-   * The highest offset a read on this replica may see: a leader's commit point; no bound on a
-   * follower (reads are routed to leaders) or on a leader whose replication is not attached yet.
+   * The highest offset a read on this replica may see: a leader's commit point (waited for,
+   * bounded, right after a takeover); no bound on a follower (reads are routed to leaders) or on
+   * a leader whose replication is not attached yet.
    */
-  visibleOffset(replica: Replica): number {
-    const lr = this.leaders.get(key(replica));
-    return lr && lr.term === replica.term && replica.role === 'leader' ? lr.visibleOffset() : Infinity;
+  async visibleOffset(replica: Replica): Promise<number> {
+    const deadline = Date.now() + REPLICATION.readSettleWaitMs;
+    for (;;) {
+      const lr = this.leaders.get(key(replica));
+      if (!lr || lr.term !== replica.term || replica.role !== 'leader') return Infinity;
+      const visible = lr.visibleOffset();
+      if (visible !== undefined) return visible;
+      if (Date.now() >= deadline) {
+        throw new TesseraError('REPLICA_NOT_SERVING', `replica ${key(replica)} took over as leader and its followers do not yet hold what it took over with; reads wait for that`);
+      }
+      await sleep(REPLICATION.readSettlePollMs);
+    }
   }
 
   /** After a local batch up to `offset`: wake the streams and wait as replica_ack says. */
