@@ -104,8 +104,21 @@ export class TabletServer {
     this.coord = await CoordSession.connect({ zkCluster: zk.cluster, rootPath: zk.rootPath, sessionTimeoutMs: zk.sessionTimeoutMs, logger: log.child('zk') });
     this.registrar = new TabletRegistrar(this.coord, zkLayout(zk.rootPath), this.endpoint, { logger: log });
     this.registrar.on('registered', (r) => log.info(`registered in ZooKeeper (startup=${r.startup})`));
+    this.coord.on('expired', () => this.onSessionExpired());
     const registrar = this.registrar;
     await retryWhileZkUnreachable('register in ZooKeeper', () => registrar.start(), log);
+  }
+
+  /**
+   * The ZooKeeper session expired (or was dropped by disconnectzk): the nameserver may have failed
+   * this tablet over, and a leader that does not know it yet would answer reads stale. Its leader
+   * replicas stop serving until the nameserver assigns their role again (as after a restart): a
+   * new leader elsewhere, or the same role back when nothing was failed over.
+   */
+  private onSessionExpired(): void {
+    const stepped = this.replicas.all().filter((r) => r.role === 'leader' && r.state === 'normal');
+    for (const r of stepped) r.state = 'unassigned';
+    if (stepped.length > 0) this.options.logger.warn(`ZooKeeper session lost: ${stepped.length} leader replica(s) stop serving until the nameserver assigns their roles again`);
   }
 
   /** The ZooKeeper session, when in a cluster (disconnectzk/connectzk use it). */
