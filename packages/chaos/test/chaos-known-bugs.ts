@@ -1,4 +1,4 @@
-// NOT run by scripts/test.sh (its name does not end in .test.ts): seeds that found open bugs in
+// NOT run by scripts/test.sh (its name does not end in .test.ts): seeds that found bugs in
 // Tessera, run on demand until the bugs are fixed; then rename it chaos-known-bugs.test.ts (or
 // move the seeds into chaos-seeds.test.ts). A seed reproduces the fault schedule, not the
 // interleaving, so a run may pass by luck; each is run RUNS_PER_SEED times and must pass every
