@@ -112,13 +112,13 @@ export class TabletServer {
   /**
    * The ZooKeeper session expired (or was dropped by disconnectzk): the nameserver may have failed
    * this tablet over, and a leader that does not know it yet would answer reads stale. Its leader
-   * replicas stop serving until the nameserver assigns their role again (as after a restart): a
-   * new leader elsewhere, or the same role back when nothing was failed over.
+   * replicas step down and serve nothing until the nameserver assigns their role again (as after
+   * a restart): a new leader elsewhere, or the same role back when nothing was failed over.
    */
   private onSessionExpired(): void {
     const stepped = this.replicas.all().filter((r) => r.role === 'leader' && r.state === 'normal');
-    for (const r of stepped) r.state = 'unassigned';
-    if (stepped.length > 0) this.options.logger.warn(`ZooKeeper session lost: ${stepped.length} leader replica(s) stop serving until the nameserver assigns their roles again`);
+    for (const r of stepped) void this.replication.relinquish(r);
+    if (stepped.length > 0) this.options.logger.warn(`ZooKeeper session lost: ${stepped.length} leader replica(s) step down and serve nothing until the nameserver assigns their roles again`);
   }
 
   /** The ZooKeeper session, when in a cluster (disconnectzk/connectzk use it). */

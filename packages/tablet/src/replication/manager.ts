@@ -115,6 +115,19 @@ export class ReplicationManager {
     this.leaders.set(k, lr);
   }
 
+  /**
+   * This tablet may have been failed over (its ZooKeeper session was lost): stop leading at the
+   * same term and serve nothing until the nameserver assigns the replica's role again.
+   */
+  async relinquish(replica: Replica): Promise<void> {
+    if (replica.role !== 'leader') return;
+    replica.role = 'follower';
+    replica.leaderHint = undefined;
+    replica.state = 'unassigned';
+    await replica.store.setRole('follower', replica.term).catch(() => undefined);
+    await this.roleChanged(replica, undefined);
+  }
+
   /** A follower knows a higher term: stop leading, stop taking writes, wait for the nameserver. */
   private async stepDown(replica: Replica, term: number): Promise<void> {
     if (replica.role !== 'leader' || term <= replica.term) return;
