@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HttpClient, sleep, type TableInfo } from '@tessera/common';
+import { HttpClient, sleep, type ReplicaStatus, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
 import { Cluster, type Proc } from './cluster.js';
 import { checkRun, formatSummary, type RunInfo, type Summary } from './figures.js';
@@ -89,14 +89,6 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-interface ReplicaStatus {
-  tid: number;
-  pid: number;
-  role: string;
-  state: string;
-  term: number;
-  offset: number;
-}
 
 /** The proxies of a run: one in front of each tablet, one per process on its way to ZooKeeper. */
 class Proxies implements PartitionControl {
