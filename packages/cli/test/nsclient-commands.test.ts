@@ -237,6 +237,14 @@ class FakeNs implements NsAdmin {
     this.record('recoverendpoint', req);
     return { opIds: [] };
   }
+  async preupgrade(req: Parameters<NsAdmin['preupgrade']>[0]) {
+    this.record('preupgrade', req);
+    return { opIds: [], done: true, steps: [] };
+  }
+  async postupgrade(req: Parameters<NsAdmin['postupgrade']>[0]) {
+    this.record('postupgrade', req);
+    return { opIds: [], done: true, steps: [] };
+  }
   async recovertable(req: Parameters<NsAdmin['recovertable']>[0]) {
     this.record('recovertable', req);
     return { opIds: [this.op('kRecoverTableOP', req.db, req.name, req.pid)] };

@@ -31,6 +31,15 @@ export interface PartitionMeta {
   termOffsets: TermPair[];
   /** Endpoints of followers in the in-sync set (replica_ack=all waits for these). */
   inSync: Endpoint[];
+  /**
+   * Tablets whose leadership of this partition is to be given back (OpenMLDB's `leader no` row):
+   * the leader a failover replaced, or the one `pre-upgrade` moved away. `recoverendpoint <ep>
+   * true` and `post-upgrade <ep>` hand the leadership back; it is cleared when the tablet leads
+   * again or its replica is removed. Absent = none.
+   */
+  formerLeaders?: Endpoint[];
+  /** Replicas `pre-upgrade` added for the time of an upgrade; `post-upgrade` removes them. Absent = none. */
+  tempReplicas?: Endpoint[];
 }
 
 /** A table as stored at /table/db_table_data/<tid>. */

@@ -40,6 +40,8 @@ export const NS_COMMANDS = [
   'recovertable',
   'updatetablealive',
   'makesnapshot',
+  'preupgrade',
+  'postupgrade',
   'disconnectzk',
   'connectzk',
 ] as const;
@@ -313,6 +315,17 @@ export interface MakeSnapshotRequest extends TableRef {
 }
 export type MakeSnapshotResponse = OpsCreatedResponse;
 
+/** pre-upgrade / post-upgrade of one tablet: one step of its plan per call (ns_client repeats it). */
+export interface UpgradeStepRequest {
+  endpoint: Endpoint;
+}
+export interface UpgradeStepResponse extends OpsCreatedResponse {
+  /** Nothing is left to do for the tablet. */
+  done: boolean;
+  /** What this step started or waits for, one line per partition (`<name> pid <n>: ...`). */
+  steps: string[];
+}
+
 export type DisconnectZkRequest = EmptyRequest;
 export type DisconnectZkResponse = EmptyResponse;
 export type ConnectZkRequest = EmptyRequest;
@@ -348,6 +361,8 @@ export interface NsApi {
   recovertable: { req: RecoverTableRequest; res: RecoverTableResponse };
   updatetablealive: { req: UpdateTableAliveRequest; res: UpdateTableAliveResponse };
   makesnapshot: { req: MakeSnapshotRequest; res: MakeSnapshotResponse };
+  preupgrade: { req: UpgradeStepRequest; res: UpgradeStepResponse };
+  postupgrade: { req: UpgradeStepRequest; res: UpgradeStepResponse };
   disconnectzk: { req: DisconnectZkRequest; res: DisconnectZkResponse };
   connectzk: { req: ConnectZkRequest; res: ConnectZkResponse };
 }
@@ -378,6 +393,8 @@ export interface NsAdmin {
   recovertable(req: RecoverTableRequest): Promise<RecoverTableResponse>;
   updatetablealive(req: UpdateTableAliveRequest): Promise<UpdateTableAliveResponse>;
   makesnapshot(req: MakeSnapshotRequest): Promise<MakeSnapshotResponse>;
+  preupgrade(req: UpgradeStepRequest): Promise<UpgradeStepResponse>;
+  postupgrade(req: UpgradeStepRequest): Promise<UpgradeStepResponse>;
   disconnectzk(req: DisconnectZkRequest): Promise<DisconnectZkResponse>;
   connectzk(req: ConnectZkRequest): Promise<ConnectZkResponse>;
 }

@@ -22,6 +22,7 @@ import {
   type Value,
 } from '@tessera/common';
 import { parseBool, parseCommandLine, parsePidGroup, parseShortCreate, parseTableMetaFile, parseUint } from './parse.js';
+import { postUpgrade, preUpgrade } from './upgrade.js';
 import { formatAge, formatBytes, formatLocalTime, formatOptional, formatSeconds, renderNumberedTable, renderTable, toJsonLine } from './table-format.js';
 
 export interface CommandResult {
@@ -49,6 +50,8 @@ export interface CommandContext {
   confirm(question: string): Promise<boolean>;
   readTextFile(path: string): Promise<string>;
   nowMs(): number;
+  /** Prints a progress line at once (long-running commands); absent = the lines go into the output. */
+  progress?: (line: string) => void;
 }
 
 type Handler = (args: string[], ctx: CommandContext) => Promise<CommandResult>;
@@ -756,6 +759,8 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   recovertable: spec('table_name pid endpoint', 'bring one replica back into service', 3, 3, recovertable),
   updatetablealive: spec('table_name pid|* endpoint yes|no', 'mark replicas alive or not alive', 4, 4, updatetablealive),
   makesnapshot: spec('table_name pid', 'make a snapshot of a partition leader', 2, 2, makesnapshot),
+  'pre-upgrade': spec('endpoint', 'before restarting a tablet: temporary replicas where needed, its leaderships moved away', 1, 1, preUpgrade),
+  'post-upgrade': spec('endpoint', 'after restarting a tablet: its leaderships back, temporary replicas removed', 1, 1, postUpgrade),
   disconnectzk: spec('', 'make the nameserver leave ZooKeeper (failover testing)', 0, 0, disconnectzk),
   connectzk: spec('', 'make the nameserver connect to ZooKeeper again', 0, 0, connectzk),
   help: spec('[cmd]', 'show the commands, or the usage of one', 0, 1, help),

@@ -105,6 +105,7 @@ export async function runNsClient(opts: NsClientOptions): Promise<number> {
     },
     readTextFile: opts.readTextFile ?? ((path) => readFile(path, 'utf8')),
     nowMs: opts.nowMs ?? Date.now,
+    ...(format === 'table' ? { progress: print } : {}),
   };
 
   try {

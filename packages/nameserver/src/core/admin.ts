@@ -2,7 +2,8 @@
  * Admin commands that create ops (migrate, addreplica, delreplica, changeleader, makesnapshot,
  * offlineendpoint, recoverendpoint, recovertable), as pure functions from the command and the
  * engine's view to either the ops to create or a refusal with OpenMLDB's text (openmldb.md §3.4).
- * Every pid is checked before any op is created: a command creates all its ops or none. Unlike
+ * Every pid is checked before any op is created: a command creates all its ops or none.
+ * pre-upgrade/post-upgrade plan one step of a rolling upgrade (upgrade.ts). Unlike
  * OpenMLDB, migrate and changeleader do not require auto_failover to be off.
  */
 import type { Endpoint, ErrorCode, PartitionMeta, Pid, TableInfo } from '@tessera/common';
@@ -14,6 +15,8 @@ import type { OpData, OpType, Task } from './op.js';
 import { aliveLeader, partitionOf, replicaOn } from './partition.js';
 import { planOp } from './plan.js';
 import type { Random } from './random.js';
+import { restoreLeaderOp } from './restore.js';
+import { planPostUpgrade, planPreUpgrade } from './upgrade.js';
 
 /** An op to create, already planned against current metadata. */
 export interface OpRequest {
@@ -38,11 +41,12 @@ export interface AdminView {
   busy(tid: number, pid: Pid): boolean;
 }
 
-export type AdminPlan = { ok: true; message: string; ops: OpRequest[] } | { ok: false; error: ReplyError };
+/** `data`: more fields of the reply besides the created ops' ids (pre-/post-upgrade's progress). */
+export type AdminPlan = { ok: true; message: string; ops: OpRequest[]; data?: Record<string, unknown> } | { ok: false; error: ReplyError };
 
 export type OpCreatingCommand = Extract<
   AdminCommand,
-  { type: 'migrate' | 'addreplica' | 'delreplica' | 'changeleader' | 'makesnapshot' | 'offlineendpoint' | 'recoverendpoint' | 'recovertable' }
+  { type: 'migrate' | 'addreplica' | 'delreplica' | 'changeleader' | 'makesnapshot' | 'offlineendpoint' | 'recoverendpoint' | 'recovertable' | 'preupgrade' | 'postupgrade' }
 >;
 
 export const OP_CREATING_COMMANDS: ReadonlySet<AdminCommand['type']> = new Set([
@@ -54,6 +58,8 @@ export const OP_CREATING_COMMANDS: ReadonlySet<AdminCommand['type']> = new Set([
   'offlineendpoint',
   'recoverendpoint',
   'recovertable',
+  'preupgrade',
+  'postupgrade',
 ]);
 
 const refuse = (code: ErrorCode, message: string): AdminPlan => ({ ok: false, error: { code, message } });
@@ -176,6 +182,10 @@ export function planAdminCommand(command: OpCreatingCommand, view: AdminView): A
       return planOffline(command.endpoint, command.concurrency, view);
     case 'recoverendpoint':
       return planRecoverEndpoint(command.endpoint, command.needRestore, command.concurrency, view);
+    case 'preupgrade':
+      return planPreUpgrade(command.endpoint, view);
+    case 'postupgrade':
+      return planPostUpgrade(command.endpoint, view);
   }
 }
 
@@ -228,7 +238,6 @@ export function planOffline(endpoint: Endpoint, concurrency: number | undefined,
 export function planRecoverEndpoint(endpoint: Endpoint, needRestore: boolean | undefined, concurrency: number | undefined, view: AdminView): AdminPlan {
   if (!knownEndpoint(view, endpoint)) return refuse('TABLET_NOT_HEALTHY', 'endpoint does not exist');
   if (!view.observed.isHealthy(endpoint)) return refuse('TABLET_NOT_HEALTHY', 'tablet is not healthy');
-  if (needRestore === true) return refuse('INVALID_ARGUMENT', 'need_restore is not supported: run changeleader after the recovery');
   const bad = checkConcurrency(concurrency);
   if (bad !== undefined) return bad;
   const ops: OpRequest[] = [];
@@ -236,12 +245,20 @@ export function planRecoverEndpoint(endpoint: Endpoint, needRestore: boolean | u
     for (const partition of table.partitions) {
       const replica = replicaOn(partition, endpoint);
       if (replica === undefined) continue;
-      if (replica.isAlive && partition.replicas.length > 1) continue;
       if (view.busy(table.tid, partition.pid)) continue;
+      if (replica.isAlive && partition.replicas.length > 1) {
+        // need_restore on a replica already recovered (e.g. by the failover monitor): only the hand-back.
+        const restore = needRestore === true ? restoreLeaderOp(table, partition, endpoint, view, false) : undefined;
+        if (restore !== undefined) ops.push(restore);
+        continue;
+      }
       const data: OpData = { kind: 'recoverTable', endpoint, childOpId: null };
       const plan = planOp('kRecoverTableOP', data, { table, partition, observed: view.observed, config: view.config, random: view.random, reservedTermMax: view.reservedTermMax(table.tid, partition.pid) });
       if (!plan.ok) continue;
       ops.push({ type: 'kRecoverTableOP', tid: table.tid, pid: partition.pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex });
+      // need_restore: the hand-back is queued right behind the recovery (restore.ts).
+      const restore = needRestore === true ? restoreLeaderOp(table, partition, endpoint, view, true) : undefined;
+      if (restore !== undefined) ops.push(restore);
     }
   }
   return { ok: true, message: 'recover endpoint ok', ops };

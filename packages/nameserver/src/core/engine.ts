@@ -483,7 +483,7 @@ export class NameserverEngine {
     }
     const ops = plan.ops.map((req) => this.createOp(req, null));
     const opIds = ops.map((o) => o.id);
-    this.pendingReplies.push({ requestId, opIds, message: plan.message, data: { opIds } });
+    this.pendingReplies.push({ requestId, opIds, message: plan.message, data: { ...plan.data, opIds } });
   }
 
   private createOp(req: OpRequest, parentId: number | null): Op {

@@ -32,6 +32,7 @@ import type {
   TableInfo,
   Tid,
   UpdateTableAliveRequest,
+  UpgradeStepRequest,
 } from '@tessera/common';
 import type { Op, TabletCommand } from './op.js';
 
@@ -68,7 +69,9 @@ export type AdminCommand =
   | ({ type: 'cancelop' } & CancelOpRequest)
   | ({ type: 'deleteop' } & DeleteOpRequest)
   | ({ type: 'showopstatus' } & ShowOpStatusRequest)
-  | ({ type: 'updatetablealive' } & UpdateTableAliveRequest);
+  | ({ type: 'updatetablealive' } & UpdateTableAliveRequest)
+  | ({ type: 'preupgrade' } & UpgradeStepRequest)
+  | ({ type: 'postupgrade' } & UpgradeStepRequest);
 
 export type AdminCommandType = AdminCommand['type'];
 

@@ -176,7 +176,8 @@ export type ChangeLeaderRequestKind = 'candidate' | 'auto' | 'deadLeader' | 'off
 export type OpData =
   | { kind: 'migrate'; src: Endpoint; des: Endpoint }
   /** addreplica, delreplica, offline, re-add, reload, recovertable: the replica on `endpoint`. */
-  | { kind: 'replica'; endpoint: Endpoint }
+  /** `temporary`: addreplica of pre-upgrade; the replica is recorded in the partition's tempReplicas. */
+  | { kind: 'replica'; endpoint: Endpoint; temporary?: boolean }
   | { kind: 'partitionStatus'; endpoint: Endpoint; isLeader: boolean; isAlive: boolean }
   | {
       kind: 'changeLeader';
@@ -197,6 +198,8 @@ export type OpData =
       /** Alive followers when the op started. */
       followersBefore: Endpoint[];
       selected: LeaderSelection | null;
+      /** pre-upgrade: the old leader is recorded in formerLeaders even when it hands over alive. */
+      remember?: boolean;
     }
   | { kind: 'snapshot'; endOffset: Offset | null }
   /** Why the reconciler made the op. */

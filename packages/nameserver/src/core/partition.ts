@@ -12,7 +12,16 @@ export function clonePartition(p: PartitionMeta): PartitionMeta {
     replicas: p.replicas.map((r) => ({ ...r })),
     termOffsets: p.termOffsets.map((t) => ({ ...t })),
     inSync: [...p.inSync],
+    ...(p.formerLeaders === undefined ? {} : { formerLeaders: [...p.formerLeaders] }),
+    ...(p.tempReplicas === undefined ? {} : { tempReplicas: [...p.tempReplicas] }),
   };
+}
+
+/** `list` without `endpoint`; the field is dropped when nothing is left (absent = none). */
+function withoutEntry(p: PartitionMeta, field: 'formerLeaders' | 'tempReplicas', endpoint: Endpoint): void {
+  const left = (p[field] ?? []).filter((e) => e !== endpoint);
+  if (left.length === 0) delete p[field];
+  else p[field] = left;
 }
 
 export function partitionOf(table: TableInfo, pid: number): PartitionMeta | undefined {
@@ -51,12 +60,16 @@ export function withReplica(p: PartitionMeta, endpoint: Endpoint, flags: { isLea
   const existing = replicaOn(out, endpoint);
   if (existing === undefined) out.replicas.push({ endpoint, ...flags });
   else Object.assign(existing, flags);
+  // A tablet that leads again has its leadership back: nothing left to restore to it.
+  if (flags.isLeader && flags.isAlive) withoutEntry(out, 'formerLeaders', endpoint);
   return normalized(out, inSync && !flags.isLeader && flags.isAlive ? [endpoint] : []);
 }
 
 export function withoutReplica(p: PartitionMeta, endpoint: Endpoint): PartitionMeta {
   const out = clonePartition(p);
   out.replicas = out.replicas.filter((r) => r.endpoint !== endpoint);
+  withoutEntry(out, 'formerLeaders', endpoint);
+  withoutEntry(out, 'tempReplicas', endpoint);
   return normalized(out);
 }
 

@@ -160,6 +160,7 @@ function planChangeLeader(ctx: PlanContext, input: Extract<OpData, { kind: 'chan
     handOver,
     followersBefore: aliveFollowers(p),
     selected: null,
+    ...(input.remember === true ? { remember: true } : {}),
   };
   if (handOver && oldLeader !== null && candidate !== null) {
     const tasks: TaskFields[] = [

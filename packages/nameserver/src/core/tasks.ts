@@ -25,6 +25,7 @@ import {
   withTerm,
   withoutReplica,
 } from './partition.js';
+import { isTemporaryAdd, withFormerLeader, withTempReplica } from './restore.js';
 import { randomInt, type Random } from './random.js';
 
 export interface TaskContext {
@@ -168,6 +169,7 @@ function updateLeaderInfo(ctx: TaskContext): ApplyResult {
   if (replicaOn(p, sel.candidate) === undefined) return { status: 'failed', error: `candidate[${sel.candidate}] is no longer a replica` };
   if (data.oldLeader !== null && replicaOn(p, data.oldLeader) !== undefined) {
     p = withReplica(p, data.oldLeader, { isLeader: false, isAlive: data.handOver }, data.handOver);
+    if (!data.handOver || data.remember === true) p = withFormerLeader(p, data.oldLeader);
   }
   for (const e of sel.dropped) if (replicaOn(p, e) !== undefined) p = withReplica(p, e, { isLeader: false, isAlive: false });
   p = withReplica(p, sel.candidate, { isLeader: true, isAlive: true });
@@ -358,11 +360,11 @@ export const TASK_SPECS: SpecTable = {
   },
   kAddTableInfo: {
     endpoint: () => null,
-    apply: (t, c) =>
-      replicaOn(c.partition, t.endpoint) !== undefined
-        ? { status: 'done' }
-        : { status: 'done', partition: withReplica(c.partition, t.endpoint, { isLeader: false, isAlive: false }) },
-    isDone: (t, c) => replicaOn(c.partition, t.endpoint) !== undefined,
+    apply: (t, c) => {
+      const p = replicaOn(c.partition, t.endpoint) !== undefined ? c.partition : withReplica(c.partition, t.endpoint, { isLeader: false, isAlive: false });
+      return { status: 'done', partition: isTemporaryAdd(c.op) ? withTempReplica(p, t.endpoint) : p };
+    },
+    isDone: (t, c) => replicaOn(c.partition, t.endpoint) !== undefined && (!isTemporaryAdd(c.op) || (c.partition.tempReplicas ?? []).includes(t.endpoint)),
     undo: (t) => [newTask({ kind: 'kDelTableInfo', endpoint: t.endpoint })],
     timeoutMs: byKind,
   },

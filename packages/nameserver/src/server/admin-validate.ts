@@ -46,6 +46,8 @@ const FIELDS: Partial<Record<NsCommand, Record<string, Check>>> = {
   recoverendpoint: { endpoint, needRestore: optional(bool), concurrency: optional(uint) },
   recovertable: { db: text, name: text, pid: uint, endpoint },
   makesnapshot: { db: text, name: text, pid: uint },
+  preupgrade: { endpoint },
+  postupgrade: { endpoint },
   updatetablealive: { db: text, name: text, pid: optional(uint), endpoint, isAlive: bool },
 };
 

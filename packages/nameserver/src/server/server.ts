@@ -262,6 +262,8 @@ export class NameServer {
       recoverendpoint: (b) => this.ops.admin({ type: 'recoverendpoint', ...b } as AdminCommand),
       recovertable: (b) => this.ops.admin({ type: 'recovertable', ...b } as AdminCommand),
       makesnapshot: (b) => this.ops.admin({ type: 'makesnapshot', ...b } as AdminCommand),
+      preupgrade: (b) => this.ops.admin({ type: 'preupgrade', ...b } as AdminCommand),
+      postupgrade: (b) => this.ops.admin({ type: 'postupgrade', ...b } as AdminCommand),
       updatetablealive: (b) => a.updatetablealive(b),
       confget: (b) => a.confget(b),
       disconnectzk: async () => {
