@@ -19,7 +19,7 @@ const ARITY: ReadonlyArray<readonly [string, number, number]> = [
   ['put', 3, Infinity], ['get', 4, 4], ['scan', 5, 6], ['count', 2, 4], ['preview', 1, 2], ['delete', 2, 3],
   ['migrate', 4, 4], ['changeleader', 2, 3], ['addreplica', 3, 3], ['delreplica', 3, 3], ['showopstatus', 0, 2],
   ['cancelop', 1, 1], ['deleteop', 1, 1], ['confset', 2, 2], ['confget', 0, 1], ['offlineendpoint', 1, 2],
-  ['recoverendpoint', 1, 3], ['recovertable', 3, 3], ['updatetablealive', 4, 4], ['makesnapshot', 2, 2],
+  ['recoverendpoint', 1, 3], ['recovertable', 3, 3], ['updatetablealive', 4, 4], ['makesnapshot', 2, 2], ['pre-upgrade', 1, 1], ['post-upgrade', 1, 1],
   ['disconnectzk', 0, 0], ['connectzk', 0, 0], ['help', 0, 1], ['man', 0, 1], ['quit', 0, 0], ['exit', 0, 0],
 ];
 
@@ -88,7 +88,7 @@ const LINES: ReadonlyArray<readonly [string, RegExp?]> = [
   ['deleteop bogus'], ['deleteop -1'], ['deleteop 424242'],
   ['confset bogus true'], ['confset auto_failover maybe'], ["confset auto_failover ''"], ['confget bogus'],
   ['offlineendpoint 127.0.0.1:1'], ['offlineendpoint ../x'], ['offlineendpoint {A} 0'], ['offlineendpoint {A} -1'], ['offlineendpoint {A} abc'],
-  ['recoverendpoint 127.0.0.1:1'], ['recoverendpoint {A} maybe'], ['recoverendpoint {A} true'], ['recoverendpoint {A} false 0'], ['recoverendpoint {A} false abc'],
+  ['recoverendpoint 127.0.0.1:1'], ['pre-upgrade 127.0.0.1:1'], ['post-upgrade 127.0.0.1:1'], ['pre-upgrade ../x'], ['recoverendpoint {A} maybe'], ['recoverendpoint {A} false 0'], ['recoverendpoint {A} false abc'],
   ['migrate {A} {T} 0 {A}'], ['migrate {A} {T} 0 127.0.0.1:1'], ['migrate {A} {T} 5 {B}'], ['migrate {A} chaos_no_table 0 {B}'],
   ['addreplica {T} 7 {B}'], ['addreplica {T} 0 127.0.0.1:1'], ['delreplica {T} 9 {A}'], ['delreplica {T} 0 127.0.0.1:1'],
   // databases and tables

@@ -261,6 +261,15 @@ export const NS_ROUTES: readonly RouteSpec[] = [
     benign: () => ({ endpoint: NO_TABLET }), benignCodes: NF_TABLET,
     fields: [f('endpoint', 'endpoint', true, { notFound: NF_TABLET }), f('needRestore', 'bool', false), f('concurrency', 'uintOpt', false)],
   }),
+  // pre-upgrade / post-upgrade of a real tablet are not bad inputs: an endpoint no tablet has, as for offlineendpoint.
+  nsRoute('preupgrade', {
+    mode: 'required', base: () => ({ endpoint: NO_TABLET }), benign: () => ({ endpoint: NO_TABLET }), benignCodes: NF_TABLET,
+    fields: [f('endpoint', 'endpoint', true, { notFound: NF_TABLET })],
+  }),
+  nsRoute('postupgrade', {
+    mode: 'required', base: () => ({ endpoint: NO_TABLET }), benign: () => ({ endpoint: NO_TABLET }), benignCodes: NF_TABLET,
+    fields: [f('endpoint', 'endpoint', true, { notFound: NF_TABLET })],
+  }),
   nsRoute('recovertable', {
     mode: 'required', fieldPhase: 'risky', base: (c) => ({ ...table(c), pid: 0, endpoint: p0(c).follower }),
     benign: (c) => ({ ...table(c), pid: 0, endpoint: NO_TABLET }), benignCodes: NF_TABLET,
