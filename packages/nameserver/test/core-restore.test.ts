@@ -152,3 +152,23 @@ t.test('pre-upgrade / post-upgrade refusals', async (t) => {
   h.tabletDown('ep2');
   t.match(h.adminReply({ type: 'preupgrade', endpoint: 'ep2' }), { ok: false, error: { code: 'TABLET_NOT_HEALTHY', message: 'tablet is not healthy' } });
 });
+
+t.test('post-upgrade recovers replicas marked not alive while the tablet was down, then gives the leaderships back', async (t) => {
+  const h = cluster(9);
+  const ep = leaderOf(h, 1, 0)!;
+  const leadersBefore = [leaderOf(h, 1, 0), leaderOf(h, 1, 1)];
+  runSteps(h, { type: 'preupgrade', endpoint: ep });
+  t.notOk([leaderOf(h, 1, 0), leaderOf(h, 1, 1)].includes(ep), 'it leads nothing');
+  h.tabletDown(ep);
+  h.adminReply({ type: 'offlineendpoint', endpoint: ep });
+  h.runUntilIdle();
+  t.ok([0, 1].every((pid) => h.partition(1, pid).replicas.find((r) => r.endpoint === ep)!.isAlive === false), 'its replicas marked not alive');
+  h.write(1, 0, 3);
+  h.tabletUp(ep, true);
+  const post = runSteps(h, { type: 'postupgrade', endpoint: ep });
+  t.ok(post.includes(`flow pid 0: recovertable ${ep}`), 'recovered first');
+  t.ok(post.includes(`flow pid 0: changeleader back to ${ep}`), 'then the leadership back');
+  t.same([leaderOf(h, 1, 0), leaderOf(h, 1, 1)], leadersBefore);
+  h.replicateFully();
+  t.same(invariantViolations(h, { allAlive: true }), []);
+});

@@ -152,7 +152,7 @@ export function planPostUpgrade(ep: Endpoint, view: AdminView): AdminPlan {
     const temps = (p.tempReplicas ?? []).filter((e) => replicaOn(p, e) !== undefined);
     const leader = aliveLeader(p);
     const giveBack = leader !== ep && (ledBefore(p, ep) || (leader !== undefined && temps.includes(leader)));
-    if (!giveBack && temps.length === 0) continue;
+    if (!giveBack && temps.length === 0 && replicaOn(p, ep)!.isAlive) continue;
     if (view.busy(table.tid, p.pid)) {
       step.pending = true;
       step.lines.push(`${label(table, p)}: waiting for its running op`);
