@@ -37,6 +37,12 @@ export interface TableDefinition {
   partitions?: CreateTableRequest['partitions'];
 }
 
+/** Options of `createDatabase` and `createTable`. */
+export interface CreateOptions {
+  /** Succeed when it exists already (as SQL's IF NOT EXISTS). */
+  ifNotExists?: boolean;
+}
+
 export class Client {
   /** The nameserver admin API (every ns_client command). */
   readonly admin: NsAdmin;
@@ -70,15 +76,26 @@ export class Client {
     return this.adminClient.leaderEndpoint(refresh);
   }
 
-  async createDatabase(db: string): Promise<void> {
-    await this.admin.createdb({ db: validateName('database', db) });
+  /** Creates a database; with `ifNotExists` one that exists already is not an error (SQL's IF NOT EXISTS). */
+  async createDatabase(db: string, opts: CreateOptions = {}): Promise<void> {
+    try {
+      await this.admin.createdb({ db: validateName('database', db) });
+    } catch (err) {
+      if (opts.ifNotExists && err instanceof TesseraError && err.code === 'DATABASE_EXISTS') return;
+      throw err;
+    }
   }
 
   async dropDatabase(db: string): Promise<void> {
     await this.admin.dropdb({ db });
   }
 
-  async createTable(db: string, def: TableDefinition): Promise<number> {
+  /**
+   * Creates a table and returns its tid. With `ifNotExists` a table of that name that exists
+   * already is not an error and its tid is returned; as SQL's IF NOT EXISTS, its schema is not
+   * compared with `def`.
+   */
+  async createTable(db: string, def: TableDefinition, opts: CreateOptions = {}): Promise<number> {
     const req: CreateTableRequest = {
       schema: { db, name: def.name, columns: def.columns, indexes: def.indexes.map((i) => ({ ...i, ttl: i.ttl ?? { type: 'absolute', absMinutes: 0, latest: 0 } })) },
     };
@@ -87,7 +104,14 @@ export class Client {
     if (def.compressType !== undefined) req.compressType = def.compressType;
     if (def.replicaAck !== undefined) req.replicaAck = def.replicaAck;
     if (def.partitions !== undefined) req.partitions = def.partitions;
-    const { tid } = await this.admin.createtable(req);
+    let tid: number;
+    try {
+      ({ tid } = await this.admin.createtable(req));
+    } catch (err) {
+      if (!(opts.ifNotExists && err instanceof TesseraError && err.code === 'TABLE_EXISTS')) throw err;
+      await this.tables.refresh();
+      return (await this.tables.require(db, def.name)).tid;
+    }
     await this.tables.refresh();
     return tid;
   }
