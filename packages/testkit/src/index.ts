@@ -6,3 +6,4 @@ export * from './roles.js';
 export * from './nsclient.js';
 export * from './scripts.js';
 export * from './cluster.js';
+export * from './chromium.js';

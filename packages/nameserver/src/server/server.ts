@@ -22,6 +22,8 @@ import { InSyncManager } from './in-sync.js';
 import { OpShell } from './op-shell.js';
 import { validateAdminBody } from './admin-validate.js';
 import { FailoverMonitor } from './failover.js';
+import { registerStatusPage } from './status-page.js';
+import { statusView } from './status-view.js';
 import type { AdminCommand } from '../core/events.js';
 
 
@@ -126,6 +128,15 @@ export class NameServer {
       random, ops: this.ops, defaults: { partitionNum: o.partitionNumDefault, replicaNum: o.replicaNumDefault }, log: this.log,
     });
     this.registerRoutes();
+    registerStatusPage(this.app, {
+      leading: () => this.leading,
+      leader: async () => this.leaderEndpoint ?? (await readLeader(this.session, this.layout).catch(() => undefined)),
+      view: async () => statusView({
+        nowMs: Date.now(), leader: this.endpoint, epoch: this.epoch, tablets: this.admin.showtablet().tablets, tables: this.meta.allTables(),
+        replica: (ep, tid, pid) => this.poller.replica(ep, tid, pid), replicasOf: (ep) => this.poller.replicasOf(ep),
+        hasReport: (ep) => this.poller.hasReport(ep), ops: this.ops.core.ops(),
+      }),
+    });
     await this.app.listen({ host, port });
     await retryWhileZkUnreachable('watch the tablets', () => this.tablets.start(), this.log);
     this.tablets.on('up', (t) => this.onTabletUp(t));
