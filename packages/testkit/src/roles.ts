@@ -51,7 +51,11 @@ async function endpointAnswers(endpoint: string): Promise<boolean> {
  * Starts a role process. `flags.endpoint` may be omitted: a free port on 127.0.0.1 is chosen
  * (and another one tried if the port was taken meanwhile).
  */
-export async function spawnRole(role: string, flags: FlagMap, options: { logFile: string; readyTimeoutMs?: number; waitReady?: boolean }): Promise<RoleProcess> {
+export async function spawnRole(role: string, flags: FlagMap, options: {
+  logFile: string; readyTimeoutMs?: number; waitReady?: boolean;
+  /** A command the role runs under, which must exec it (e.g. `ip netns exec NS`): the pid stays the role's. */
+  wrap?: string[];
+}): Promise<RoleProcess> {
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const chooseEndpoint = flags.endpoint === undefined;
   for (let attempt = 0; ; attempt++) {
@@ -60,7 +64,9 @@ export async function spawnRole(role: string, flags: FlagMap, options: { logFile
     const fd = openSync(options.logFile, 'a');
     // The role exits by itself if this process dies without stopping it (packages/cli parent-watch).
     const env = { ...process.env, TESSERA_EXIT_WITH_PARENT: String(process.pid) };
-    const child = spawn(process.execPath, [MAIN_JS, `--role=${role}`, ...toArgs(allFlags)], { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env });
+    const argv = [process.execPath, MAIN_JS, `--role=${role}`, ...toArgs(allFlags)];
+    const [cmd, ...args] = [...(options.wrap ?? []), ...argv];
+    const child = spawn(cmd!, args, { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env });
     closeSync(fd);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     let done = false;

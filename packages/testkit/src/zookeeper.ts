@@ -1,6 +1,7 @@
 /**
  * A real, standalone ZooKeeper server for tests: Debian's ZooKeeper 3.8 jars run as a plain `java`
- * process with its own zoo.cfg, data and log under one directory, listening on 127.0.0.1 only.
+ * process with its own zoo.cfg, data and log under one directory, listening on 127.0.0.1 (or the
+ * address given).
  * Owns the process: it is killed by pid on stop() and, as a last resort, when the test process
  * exits. Never used by production code (scripts/lib/zk.sh is the operator's equivalent).
  */
@@ -32,13 +33,15 @@ const ZK_PORT_ATTEMPTS_MAX = 5;
 export interface StartZooKeeperOptions {
   /** Directory for conf/, data/ and logs; kept on stop(). Default: a fresh temp dir removed on stop(). */
   dir?: string;
-  /** Client port on 127.0.0.1. Default: a free port. */
+  /** Client port. Default: a free port. */
   port?: number;
+  /** Address to listen on (e.g. a bridge address other network namespaces reach). Default 127.0.0.1. */
+  host?: string;
 }
 
 export interface ZkServer {
   readonly port: number;
-  /** `127.0.0.1:<port>`, for `--zk_cluster`. */
+  /** `<host>:<port>` (host 127.0.0.1 unless given), for `--zk_cluster`. */
   readonly connectString: string;
   readonly dir: string;
   /** Pid of the current java process (changes on restart()). */
@@ -75,14 +78,15 @@ function installExitHook(): void {
 export async function startZooKeeper(opts: StartZooKeeperOptions = {}): Promise<ZkServer> {
   const ownsDir = opts.dir === undefined;
   const dir = opts.dir ?? tempDir('zk');
+  const host = opts.host ?? '127.0.0.1';
   try {
     let lastErr: unknown;
     const attempts = opts.port === undefined ? ZK_PORT_ATTEMPTS_MAX : 1;
     for (let attempt = 0; attempt < attempts; attempt++) {
       const port = opts.port ?? (await freePort());
       try {
-        const child = await launch(dir, port);
-        return new ZkServerProcess(dir, port, child, ownsDir);
+        const child = await launch(dir, host, port);
+        return new ZkServerProcess(dir, host, port, child, ownsDir);
       } catch (err) {
         lastErr = err;
       }
@@ -94,11 +98,11 @@ export async function startZooKeeper(opts: StartZooKeeperOptions = {}): Promise<
   }
 }
 
-/** Sends a four-letter command (`srvr`, `ruok`, `conf`, ...) to 127.0.0.1:port and returns the answer. */
-export function zkCommand(port: number, word: string, timeoutMs = ZK_COMMAND_TIMEOUT_MS): Promise<string> {
+/** Sends a four-letter command (`srvr`, `ruok`, `conf`, ...) to host:port (127.0.0.1 by default) and returns the answer. */
+export function zkCommand(port: number, word: string, timeoutMs = ZK_COMMAND_TIMEOUT_MS, host = '127.0.0.1'): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`four-letter command ${word} timed out`)));
     socket.once('connect', () => socket.end(word));
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -115,11 +119,12 @@ class ZkServerProcess implements ZkServer {
 
   constructor(
     readonly dir: string,
+    private readonly host: string,
     readonly port: number,
     private child: ChildProcess,
     private readonly ownsDir: boolean,
   ) {
-    this.connectString = `127.0.0.1:${port}`;
+    this.connectString = `${host}:${port}`;
   }
 
   get pid(): number {
@@ -133,7 +138,7 @@ class ZkServerProcess implements ZkServer {
   async restart(): Promise<void> {
     if (this.stopped) throw new Error('ZooKeeper server was stopped; start a new one');
     await terminate(this.child);
-    this.child = await launch(this.dir, this.port);
+    this.child = await launch(this.dir, this.host, this.port);
   }
 
   async stop(): Promise<void> {
@@ -186,7 +191,7 @@ async function terminate(child: ChildProcess): Promise<void> {
   liveChildren.delete(child);
 }
 
-function writeConfig(dir: string, port: number): { confDir: string; cfgPath: string; dataDir: string } {
+function writeConfig(dir: string, host: string, port: number): { confDir: string; cfgPath: string; dataDir: string } {
   const confDir = path.join(dir, 'conf');
   const dataDir = path.join(dir, 'data');
   mkdirSync(confDir, { recursive: true });
@@ -202,7 +207,7 @@ function writeConfig(dir: string, port: number): { confDir: string; cfgPath: str
       'syncLimit=5',
       `dataDir=${dataDir}`,
       `clientPort=${port}`,
-      'clientPortAddress=127.0.0.1',
+      `clientPortAddress=${host}`,
       'admin.enableServer=false',
       '4lw.commands.whitelist=ruok,srvr,stat,mntr,conf',
       'maxClientCnxns=0',
@@ -228,8 +233,8 @@ function writeConfig(dir: string, port: number): { confDir: string; cfgPath: str
 }
 
 /** Spawns the server and waits until it is ready, or kills it and throws. */
-async function launch(dir: string, port: number): Promise<ChildProcess> {
-  const { confDir, cfgPath, dataDir } = writeConfig(dir, port);
+async function launch(dir: string, host: string, port: number): Promise<ChildProcess> {
+  const { confDir, cfgPath, dataDir } = writeConfig(dir, host, port);
   const outPath = path.join(dir, 'zk.out');
   const outFd = openSync(outPath, 'a');
   let child: ChildProcess;
@@ -259,16 +264,16 @@ async function launch(dir: string, port: number): Promise<ChildProcess> {
   liveChildren.add(child);
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   try {
-    await waitReady(child, port, dataDir, spawnError);
+    await waitReady(child, host, port, dataDir, spawnError);
     return child;
   } catch (err) {
     await terminate(child);
     const log = tail(path.join(dir, 'zookeeper.log')) + tail(outPath);
-    throw new Error(`ZooKeeper on 127.0.0.1:${port} did not start: ${(err as Error).message}\n${log}`);
+    throw new Error(`ZooKeeper on ${host}:${port} did not start: ${(err as Error).message}\n${log}`);
   }
 }
 
-async function waitReady(child: ChildProcess, port: number, dataDir: string, spawnError: Promise<Error>): Promise<void> {
+async function waitReady(child: ChildProcess, host: string, port: number, dataDir: string, spawnError: Promise<Error>): Promise<void> {
   let failure: Error | undefined;
   void spawnError.then((err) => {
     failure = err;
@@ -277,10 +282,10 @@ async function waitReady(child: ChildProcess, port: number, dataDir: string, spa
   while (Date.now() < deadline) {
     if (failure) throw failure;
     if (!isRunning(child)) throw new Error(`java exited (code ${child.exitCode}, signal ${child.signalCode})`);
-    const answer = await zkCommand(port, 'srvr').catch(() => '');
+    const answer = await zkCommand(port, 'srvr', ZK_COMMAND_TIMEOUT_MS, host).catch(() => '');
     if (answer.includes('Mode: standalone')) {
       // The port was free when picked; make sure the server answering is ours, not a neighbour's.
-      const conf = await zkCommand(port, 'conf').catch(() => '');
+      const conf = await zkCommand(port, 'conf', ZK_COMMAND_TIMEOUT_MS, host).catch(() => '');
       if (conf.includes(`dataDir=${dataDir}`)) return;
       throw new Error(`port ${port} is served by another ZooKeeper`);
     }
