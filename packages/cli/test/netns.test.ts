@@ -8,6 +8,7 @@
 import t from 'tap';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { waitFor } from '@tessera/common';
 import { nsClient, parseTable, removeDir, spawnRole, startZooKeeper, stopAllRoles, tempDir, type RoleProcess, type ZkServer } from '@tessera/testkit';
@@ -31,7 +32,7 @@ async function unsupported(): Promise<string | undefined> {
       return `ip (iproute2) is missing and apt-get install iproute2 failed: ${(err as Error).message.split('\n')[0]}`;
     }
   }
-  const probe = `tsnprobe${process.pid % 100000}`;
+  const probe = `tsnprobe${process.pid}`;
   try {
     await ip('netns', 'add', probe);
     await ip('netns', 'del', probe);
@@ -51,10 +52,26 @@ async function freeSubnet(): Promise<string> {
   throw new Error('no free 10.231.X.0/24');
 }
 
+/**
+ * Namespaces and bridges an earlier run of this test left behind when its process was killed
+ * (their names carry its pid, which no longer runs): removed before this run.
+ */
+async function removeLeftovers(): Promise<void> {
+  const dead = (name: string, prefix: string): boolean => {
+    const m = new RegExp(`^${prefix}(\\d+)`).exec(name);
+    return m !== null && Number(m[1]) !== process.pid && !existsSync(`/proc/${m[1]}`);
+  };
+  const { stdout: nss } = await run('ip', ['netns', 'list']);
+  for (const ns of nss.split('\n').map((l) => l.split(' ')[0]!).filter((n) => /^tsn\d+(n1|t\d)$/.test(n) && dead(n, 'tsn'))) await ip('netns', 'del', ns).catch(() => undefined);
+  const { stdout: links } = await run('ip', ['-br', 'link', 'show', 'type', 'bridge']);
+  for (const br of links.split('\n').map((l) => l.split(/\s+/)[0]!).filter((n) => /^tsb\d+$/.test(n) && dead(n, 'tsb'))) await ip('link', 'del', br).catch(() => undefined);
+}
+
 const reason = await unsupported();
+if (!reason) await removeLeftovers();
 
 t.test('tablets and a nameserver on their own IP addresses in network namespaces; SDK and ns_client outside', { skip: reason ?? false }, async (t) => {
-  const id = String(process.pid % 100000);
+  const id = String(process.pid);
   const net = await freeSubnet();
   const bridge = `tsb${id}`;
   const namespaces: string[] = [];
