@@ -3,7 +3,8 @@
 // The status page end to end: Debian's chromium (headless, driven by puppeteer-core) opens a
 // standby nameserver's `/`, is redirected to the leader's page, which shows the tablets, the
 // partition × tablet map and ops; then a tablet is stopped and the page, polling by itself,
-// shows that tablet not healthy and its replicas not alive. Screenshots of both states are
+// shows that tablet not healthy and its replicas not alive, then failover's ops, then the
+// partitions healthy again once the tablet is restarted. Screenshots of the three states are
 // written and their paths printed. Skipped (with the reason) where chromium cannot be had.
 import t from 'tap';
 import os from 'node:os';
@@ -16,6 +17,8 @@ const HEARTBEAT_TIMEOUT_MS = 1000;
 const TABLE_STATUS_INTERVAL_MS = 500;
 /** Bound on the page showing a change (it polls every second; failover marks replicas after the heartbeat timeout). */
 const PAGE_CHANGE_TIMEOUT_MS = 30_000;
+/** Bound on a restarted tablet's replicas being recovered (recovery ops) and shown healthy. */
+const PAGE_RECOVERY_TIMEOUT_MS = 90_000;
 
 const browser = await ensureChromium();
 
@@ -73,7 +76,10 @@ t.test('status page: redirect to the leader, tablets, partition map, ops, and a 
   await page.screenshot({ path: `${shot}-healthy.png`, fullPage: true });
   t.comment(`screenshot (healthy): ${shot}-healthy.png`);
 
-  const victim = c.tablets[2]!;
+  // The tablet leading the most partitions, so that failover has leaders to move.
+  const victimEp = healthy.rows.reduce((best, r) => (Number(r[4]) > Number(best[4]) ? r : best))[0]!;
+  const victimIndex = c.tablets.findIndex((p) => p.endpoint === victimEp);
+  const victim = c.tablets[victimIndex]!;
   await victim.stop();
   await page.waitForFunction((ep: string) => {
     const row = document.querySelector(`#tablets tr[data-endpoint="${ep}"]`);
@@ -94,5 +100,14 @@ t.test('status page: redirect to the leader, tablets, partition map, ops, and a 
   t.pass('every replica on the stopped tablet shows not alive (✕) without a reload');
   await page.screenshot({ path: `${shot}-tablet-stopped.png`, fullPage: true });
   t.comment(`screenshot (tablet stopped): ${shot}-tablet-stopped.png`);
+  // Failover's ops appear as they are made, then the tablet comes back and the map heals.
+  await page.waitForFunction(() => [...document.querySelectorAll('#ops tbody tr')].some((r) => r.textContent!.includes('kChangeLeaderOP')), { timeout: PAGE_CHANGE_TIMEOUT_MS });
+  t.pass('the changeleader ops of failover appear on the page without a reload');
+  c.tablets[victimIndex] = await c.startTablet(victimIndex + 1, victim.endpoint);
+  await page.waitForFunction(() => document.getElementById('tablet-summary')!.textContent === '3/3 healthy'
+    && document.getElementById('table-summary')!.textContent === 'all partitions healthy', { timeout: PAGE_RECOVERY_TIMEOUT_MS });
+  t.pass('the restarted tablet is healthy again and every partition has its replicas back');
+  await page.screenshot({ path: `${shot}-recovered.png`, fullPage: true });
+  t.comment(`screenshot (tablet back): ${shot}-recovered.png`);
   t.same(pageErrors, [], 'no script errors on the page');
 });

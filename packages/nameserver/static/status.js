@@ -72,7 +72,9 @@ function renderOps(v, nowMs) {
   const kind = { kDone: 'ok', kFailed: 'bad', kCanceled: 'warn', kDoing: 'warn', kInited: 'warn' };
   body.replaceChildren(...v.ops.map((o) => {
     const pct = o.tasksTotal ? Math.round((100 * o.tasksDone) / o.tasksTotal) : 0;
-    const elapsed = o.startMs ? duration((o.endMs || nowMs) - o.startMs) : '';
+    const ms = (o.endMs || nowMs) - o.startMs;
+    // Most ops take under a second: tenths until 10 s.
+    const elapsed = !o.startMs ? '' : ms < 10_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)}s` : duration(ms);
     return el('tr', { 'data-op': o.id },
       el('td', { class: 'num' }, o.id), el('td', {}, o.type), el('td', {}, `${o.db}.${o.name}`), el('td', { class: 'num' }, o.pid),
       el('td', {}, badge(o.status, kind[o.status] || 'warn')), el('td', {}, o.curTask || ''),
