@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  backoffMs, encode, findIndex, HttpClient, sleep, TesseraError, lookupKey, type TableInfo, type Value,
+  backoffMs, encode, findIndex, HttpClient, requireRowTimes, sleep, TesseraError, lookupKey, type TableInfo, type Value,
 } from '@tessera/common';
 import { leaderEndpoint, pidOf, splitByPartition } from './routing.js';
 import type { TableCache } from './table-cache.js';
@@ -75,6 +75,7 @@ export class DataClient {
 
   /** Writes one row to every partition one of its index keys hashes to. */
   async put(table: TableInfo, values: Value[], tsMs: number): Promise<void> {
+    requireRowTimes(table.schema, values);
     const split = splitByPartition(table, values);
     await Promise.all(
       [...split].map(([pid, dims]) => {
@@ -91,6 +92,7 @@ export class DataClient {
   async putBatch(table: TableInfo, rows: PutItem[]): Promise<void> {
     const byPid = new Map<number, Array<Record<string, unknown>>>();
     const all = table.schema.indexes.length;
+    for (const r of rows) requireRowTimes(table.schema, r.values);
     for (const r of rows) {
       for (const [pid, dims] of splitByPartition(table, r.values)) {
         const item: Record<string, unknown> = { row: r.values, ts: r.tsMs, writeId: newWriteId() };

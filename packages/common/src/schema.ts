@@ -221,6 +221,23 @@ export function normalizeRow(schema: TableSchema, row: unknown): Value[] {
   return cols.map((c) => normalizeValue(c, r[c.name]));
 }
 
+/**
+ * Refuses a row that has no time in an index that takes its time from a column: the ts column
+ * missing or null. Such a row would be stored at ts 0, counted by `count` but never returned by
+ * a scan (scans read ts > et >= 0). Checked where rows are written (the tablet's put routes and
+ * the SDK), not in `normalizeRow`, so replicas still replay binlog entries written before.
+ */
+export function requireRowTimes(schema: TableSchema, values: readonly Value[]): void {
+  for (const ix of schema.indexes) {
+    if (ix.ts === undefined) continue;
+    const i = schema.columns.findIndex((c) => c.name === ix.ts);
+    const v = values[i];
+    if (v === null || v === undefined) {
+      throw invalidArgument(`ts column ${ix.ts} of index ${ix.name} is missing or null: a row needs a time`, { column: ix.ts, index: ix.name });
+    }
+  }
+}
+
 /** The string form of one key part, as OpenMLDB builds index keys. */
 export function keyPart(v: Value): string {
   if (v === null) return NULL_KEY;

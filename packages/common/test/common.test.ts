@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   decode, encode, errorFromWire, TesseraError, parseFlags, murmurHash64A, pidOfKey, validateSchema,
-  normalizeRow, planIndexes, indexKey, ERROR_CATALOGUE, backoffMs,
+  normalizeRow, planIndexes, indexKey, ERROR_CATALOGUE, backoffMs, requireRowTimes,
 } from '../src/index.js';
 
 t.test('codec round-trips maps, int64 beyond 2^53 and refuses garbage', async (t) => {
@@ -79,6 +79,20 @@ t.test('schema validation names the offending column', async (t) => {
   t.throws(() => validateSchema({ name: 'x/y', db: 'd', columns: [{ name: 'a', type: 'string' }], indexes: [] }), { code: 'INVALID_ARGUMENT' });
   t.throws(() => validateSchema({ name: 'x', db: 'd', columns: [{ name: 'a', type: 'string' }], indexes: [] }), /schema has no index/);
   t.throws(() => validateSchema({ name: 'x', db: 'd', columns: [{ name: 'a', type: 'double' }], indexes: [{ name: 'i', keys: ['a'] }] }), /float or double column can not be index/);
+});
+
+t.test('a row without a time in an index with a ts column is refused', async (t) => {
+  const schema = validateSchema({
+    name: 't1', db: 'db1',
+    columns: [{ name: 'card', type: 'string' }, { name: 'ts', type: 'timestamp' }, { name: 'v', type: 'string' }],
+    indexes: [{ name: 'card', keys: ['card'], ts: 'ts' }, { name: 'v', keys: ['v'] }],
+  });
+  requireRowTimes(schema, normalizeRow(schema, { card: 'c', ts: 0, v: 'x' }));
+  t.throws(() => requireRowTimes(schema, normalizeRow(schema, { card: 'c', v: 'x' })), { code: 'INVALID_ARGUMENT', details: { column: 'ts', index: 'card' } });
+  t.throws(() => requireRowTimes(schema, normalizeRow(schema, ['c', null, 'x'])), { code: 'INVALID_ARGUMENT', details: { column: 'ts' } });
+  const noTs = validateSchema({ name: 't2', db: 'db1', columns: [{ name: 'k', type: 'string' }, { name: 'ts', type: 'timestamp' }], indexes: [{ name: 'k', keys: ['k'] }] });
+  requireRowTimes(noTs, normalizeRow(noTs, { k: 'a' }));
+  t.pass('a null ts column that no index reads is fine');
 });
 
 t.test('backoff stays within its cap', async (t) => {

@@ -3,7 +3,7 @@
  * replica named by (tid, pid). Writes only on a serving leader (NOT_LEADER otherwise, with the
  * leader hint); reads on any serving replica. Every field is checked before anything changes.
  */
-import { type HttpServer, bodyObject, findIndex, invalidArgument, LIMITS, normalizeRow, TesseraError, validateKey } from '@tessera/common';
+import { type HttpServer, bodyObject, findIndex, invalidArgument, LIMITS, normalizeRow, requireRowTimes, TesseraError, validateKey } from '@tessera/common';
 import type { PutRow } from '@tessera/storage';
 import type { ReplicaManager } from './replica-manager.js';
 import { int, optUint, str, tidPid } from './validate.js';
@@ -26,6 +26,7 @@ function putRow(replica: Replica, item: unknown, nowMs: number): PutRow {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalidArgument('each row must be a map { row, ts?, writeId? }');
   const r = item as Record<string, unknown>;
   const values = normalizeRow(replica.store.schema, r.row);
+  requireRowTimes(replica.store.schema, values);
   const ts = r.ts === undefined || r.ts === null ? nowMs : r.ts;
   if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) throw invalidArgument('ts must be a non-negative integer (epoch ms)', { field: 'ts' });
   const out: PutRow = { values, ts };

@@ -187,6 +187,10 @@ const KINDS: Record<KindName, BadValue[]> = {
     v('timestamp 2^64-1 (beyond int64)', row({ ts: 2n ** 64n - 1n }), 'range'),
     v('timestamp -2^63', row({ ts: -(2n ** 63n) }), 'range'),
     v('timestamp string', row({ ts: '1000' })),
+    // The index takes its time from ts: a row without one would be stored at ts 0, unscannable.
+    v('timestamp nil (the index ts column)', row({ ts: null }), 'range', { core: true }),
+    v('timestamp column absent (the index ts column)', { card: 'k', mcc: 'm', amt: 1.5 }, 'range'),
+    v('timestamp nil in an array row', ['k', 'm', 1.5, null], 'range'),
     v('map key __proto__', mapOf(['card', 'k'], ['__proto__', { card: 'evil' }]), 'range'),
     v('map key constructor', mapOf(['card', 'k'], ['constructor', 'x']), 'range'),
     v('map key prototype', mapOf(['card', 'k'], ['prototype', 'x']), 'range'),
