@@ -6,6 +6,7 @@ import t from 'tap';
 import { PassThrough, Writable } from 'node:stream';
 import {
   indexKey,
+  kvSchema,
   planIndexes,
   TesseraError,
   ttlText,
@@ -479,7 +480,6 @@ t.test('wrong arguments print the usage line; unknown commands unsupported cmd',
     ['showtablet extra', 'usage: showtablet'],
     ['changeleader flow', 'usage: changeleader table_name pid [candidate_leader|auto]'],
     ['create a b', 'usage: create table_meta_file | table_name ttl partition_num replica_num [col_name:type[:index] ...]'],
-    ['get flow k card', 'usage: get table_name key index_name ts'],
     ['drop', 'usage: drop table_name'],
     ['confset auto_failover', 'usage: confset auto_failover true|false'],
     ['updatetablealive flow 0 a', 'usage: updatetablealive table_name pid|* endpoint yes|no'],
@@ -493,6 +493,8 @@ t.test('wrong arguments print the usage line; unknown commands unsupported cmd',
     t.equal(r.output, out, line);
   }
   t.equal(ns.calls.length, 0, 'nothing reached the nameserver');
+  // get takes 3 words on a key-value table, 4 on others: the table's kind decides the usage line.
+  t.equal((await runCommand('get flow k card', ctx)).output, 'usage: get table_name key index_name ts | table_name key ts (key-value table)');
   const h = await runCommand('help migrate', ctx);
   t.equal(h.output, 'desc: move follower replicas of partitions to another tablet\nusage: migrate src_endpoint table_name pid_group des_endpoint');
   const all = await runCommand('help', ctx);
@@ -785,6 +787,37 @@ t.test('data commands: put typed by the schema, get, scan, count, preview, delet
   t.equal((await run('count flow c1')).output, 'count: 0');
   t.equal((await run('count flow m1 mcc')).output, 'count: 1');
   t.equal((await run('delete flow m1 nosuch')).output, 'Fail to delete. error msg: index nosuch does not exist in table flow');
+});
+
+t.test('data commands on a key-value table: OpenMLDB\'s schemaless forms and texts', async (t) => {
+  const { ns, data } = await seedCluster();
+  ns.tables.push({
+    tid: 9, schema: kvSchema('kvt', 'demo_db', { type: 'latest', absMinutes: 0, latest: 10 }), partitionNum: 1, replicaNum: 1,
+    compressType: 'kNoCompress', replicaAck: 'all', createdMs: 0,
+    partitions: [{ pid: 0, replicas: [{ endpoint: T31, isLeader: true, isAlive: true }], termOffsets: [{ term: 1, offset: 0 }], inSync: [] }],
+  });
+  const ctx = context(ns, data, { db: 'demo_db' });
+  const run = async (line: string): Promise<{ ok: boolean; output: string; data?: unknown }> => runCommand(line, ctx);
+  t.same(await run('put kvt k1 1000 v1'), { ok: true, output: 'Put ok', name: 'put' });
+  t.equal((await run('put kvt k1 2000 "v 2"')).output, 'Put ok');
+  t.equal((await run('put kvt k2 1500 w')).output, 'Put ok');
+  t.same(data.rows.get(9)![0], { tsMs: 1000, values: ['k1', 'v1'] });
+  t.equal((await run('put kvt k1 x v')).output, 'Invalid args. ts x should be unsigned int');
+  t.equal((await run('put kvt k1 1 a b')).output, 'put format error. eg: put table_name pk ts value');
+  t.same(await run('get kvt k1 0'), { ok: true, output: 'value :v 2', data: { key: 'k1', ts: 2000, value: 'v 2' }, name: 'get' });
+  t.equal((await run('get kvt k1 1500')).output, 'value :v1');
+  t.equal((await run('get kvt nope 0')).output, 'Get failed. error msg: key not found');
+  t.equal((await run('get kvt k1 -1')).output, 'Invalid args. ts should be unsigned int');
+  t.equal((await run('get kvt k1 key 0')).output, 'get format error. eg: get table_name key ts');
+  t.equal(
+    (await run('scan kvt k1 3000 0')).output,
+    ['  #  key  ts    data', '-'.repeat(22), '  1  k1   2000  v 2', '  2  k1   1000  v1'].join('\n'),
+  );
+  t.equal((await run('scan kvt k1 3000 1000')).output.split('\n').length, 3, 'et < ts <= st');
+  t.equal((await run('scan kvt k1 3000 0 1')).output.split('\n').length, 3, 'limit');
+  t.equal((await run('scan kvt k1 a 0')).output, 'Invalid args. st and et should be uint64_t, limit shouldbe uint32_t');
+  t.equal((await run('preview kvt 2')).output.split('\n')[0], '  #  key  ts    data');
+  t.equal((await run('count kvt k1')).output, 'count: 2');
 });
 
 t.test('--format=json: one object per command', async (t) => {

@@ -98,10 +98,31 @@ t.test('short create form', async (t) => {
     [['flow', '0', '2', '3', 'card:string:index', 'amt:double:index'], 'float or double column can not be index'],
     [['flow', '0', '2', '3', 'amt:float:index'], 'float or double column can not be index'],
     [['flow', '0', '2', '3', 'card:string', 'amt:double'], 'create failed! schema has no index'],
-    [['flow', '0', '2', '3'], 'create failed! schema has no index'],
   ];
   for (const [args, message] of cases) t.equal(messageOf(() => parseShortCreate(args, 'demo_db')), message, args.join(' '));
   t.match(messageOf(() => parseShortCreate(['bad-name', '0', '1', '1', 'c:string:index'], 'demo_db')), /table name 'bad-name'/);
+});
+
+t.test('short create form without columns: a key-value table', async (t) => {
+  const kv = (ttl: unknown) => ({
+    schema: {
+      name: 'kvt',
+      db: 'demo_db',
+      columns: [
+        { name: 'key', type: 'string', notNull: true },
+        { name: 'value', type: 'string', notNull: true },
+      ],
+      indexes: [{ name: 'key', keys: ['key'], ttl }],
+      kv: true,
+    },
+    partitionNum: 8,
+    replicaNum: 3,
+  });
+  t.same(parseShortCreate(['kvt', '0', '8', '3'], 'demo_db'), kv({ type: 'absolute', absMinutes: 0, latest: 0 }));
+  t.same(parseShortCreate(['kvt', 'latest:10', '8', '3'], 'demo_db'), kv({ type: 'latest', absMinutes: 0, latest: 10 }));
+  t.same(parseShortCreate(['kvt', 'absorlat:5:2', '8', '3'], 'demo_db'), kv({ type: 'absorlat', absMinutes: 5, latest: 2 }));
+  t.equal(messageOf(() => parseShortCreate(['kvt', 'latest:x', '8', '3'], 'demo_db')), 'invalid ttl type');
+  t.equal(messageOf(() => parseShortCreate(['kvt', '0', '0', '3'], 'demo_db')), 'partition_num should be large than zero');
 });
 
 const META = {

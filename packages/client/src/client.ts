@@ -6,8 +6,8 @@
  * absent) is its time for indexes that name no ts column, and rows read back carry it.
  */
 import {
-  HttpClient, normalizeRow, rowObject, TesseraError, validateName, type NsAdmin, type TableSchema, type Value,
-  type CreateTableRequest, type TableInfo,
+  HttpClient, KV_KEY_COLUMN, kvSchema, normalizeRow, rowObject, TesseraError, validateName, type NsAdmin, type TableSchema, type Value,
+  type CreateTableRequest, type TableInfo, type TtlDef,
 } from '@tessera/common';
 import { CoordSession, zkLayout } from '@tessera/coord';
 import { NsAdminClient } from './admin-client.js';
@@ -41,6 +41,22 @@ export interface TableDefinition {
 export interface CreateOptions {
   /** Succeed when it exists already (as SQL's IF NOT EXISTS). */
   ifNotExists?: boolean;
+}
+
+/** A key-value table's definition (OpenMLDB's schemaless table): a TTL and the table's sizes. */
+export interface KvTableDefinition {
+  name: string;
+  ttl?: TtlDef;
+  partitionNum?: number;
+  replicaNum?: number;
+  compressType?: 'kNoCompress' | 'kSnappy';
+  replicaAck?: 'leader' | 'all';
+}
+
+/** One version of a key in a key-value table. */
+export interface KvEntry {
+  ts: number;
+  value: string;
 }
 
 export class Client {
@@ -114,6 +130,51 @@ export class Client {
     }
     await this.tables.refresh();
     return tid;
+  }
+
+  /** Creates a key-value table (columns `key` and `value`, one index `key` timed by the write). */
+  async createKvTable(db: string, def: KvTableDefinition, opts: CreateOptions = {}): Promise<number> {
+    const req: CreateTableRequest = { schema: kvSchema(def.name, db, def.ttl ?? { type: 'absolute', absMinutes: 0, latest: 0 }) };
+    if (def.partitionNum !== undefined) req.partitionNum = def.partitionNum;
+    if (def.replicaNum !== undefined) req.replicaNum = def.replicaNum;
+    if (def.compressType !== undefined) req.compressType = def.compressType;
+    if (def.replicaAck !== undefined) req.replicaAck = def.replicaAck;
+    let tid: number;
+    try {
+      ({ tid } = await this.admin.createtable(req));
+    } catch (err) {
+      if (!(opts.ifNotExists && err instanceof TesseraError && err.code === 'TABLE_EXISTS')) throw err;
+      await this.tables.refresh();
+      return (await this.kvTable(db, def.name)).tid;
+    }
+    await this.tables.refresh();
+    return tid;
+  }
+
+  /** `put t key ts value` on a key-value table. */
+  async putKv(db: string, table: string, key: string, tsMs: number, value: string): Promise<void> {
+    const t = await this.kvTable(db, table);
+    if (!Number.isSafeInteger(tsMs) || tsMs < 0) throw new TesseraError('INVALID_ARGUMENT', 'ts must be epoch milliseconds', { field: 'ts' });
+    await this.data.put(t, normalizeRow(t.schema, [key, value]), tsMs);
+  }
+
+  /** The newest version of `key` with ts ≤ `tsMs` (the newest of all when absent or 0). */
+  async getKv(db: string, table: string, key: string, tsMs?: number): Promise<KvEntry | undefined> {
+    const t = await this.kvTable(db, table);
+    const row = await this.data.get(t, KV_KEY_COLUMN, key, tsMs);
+    return row ? { ts: row.ts, value: String(row.values[1]) } : undefined;
+  }
+
+  /** Versions of `key` with et < ts ≤ st, newest first. */
+  async scanKv(db: string, table: string, key: string, st: number, et: number, limit?: number): Promise<KvEntry[]> {
+    const t = await this.kvTable(db, table);
+    return (await this.data.scan(t, KV_KEY_COLUMN, key, st, et, limit)).map((r) => ({ ts: r.ts, value: String(r.values[1]) }));
+  }
+
+  private async kvTable(db: string, table: string): Promise<TableInfo> {
+    const t = await this.tables.require(db, table);
+    if (!t.schema.kv) throw new TesseraError('INVALID_ARGUMENT', `table ${table} is not a key-value table`, { table });
+    return t;
   }
 
   async dropTable(db: string, name: string): Promise<void> {

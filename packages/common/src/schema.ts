@@ -41,6 +41,47 @@ export interface TableSchema {
   db: string;
   columns: ColumnDef[];
   indexes: IndexDef[];
+  /**
+   * A key-value table (OpenMLDB's schemaless table, `create t 0 8 3`): always the columns
+   * `key` and `value` (strings, not null) and one index `key` on `key` whose time is the write's.
+   */
+  kv?: true;
+}
+
+/** Column and index names of a key-value table. */
+export const KV_KEY_COLUMN = 'key';
+export const KV_VALUE_COLUMN = 'value';
+
+/** The schema of a key-value table with the given TTL. */
+export function kvSchema(name: string, db: string, ttl: TtlDef): TableSchema {
+  return {
+    name,
+    db,
+    columns: [
+      { name: KV_KEY_COLUMN, type: 'string', notNull: true },
+      { name: KV_VALUE_COLUMN, type: 'string', notNull: true },
+    ],
+    indexes: [{ name: KV_KEY_COLUMN, keys: [KV_KEY_COLUMN], ttl: { ...ttl } }],
+    kv: true,
+  };
+}
+
+/**
+ * A key-value table's definition as received: `kv: true`, the TTL on its one index; columns and
+ * indexes may be left out, and when given must be the fixed ones.
+ */
+function validateKvSchema(s: Record<string, unknown>, name: string, db: string): TableSchema {
+  const indexes = s.indexes;
+  if (indexes !== undefined && (!Array.isArray(indexes) || indexes.length !== 1)) throw invalidArgument('a key-value table has exactly one index');
+  const ix = (Array.isArray(indexes) ? indexes[0] : undefined) as Record<string, unknown> | undefined;
+  const schema = kvSchema(name, db, validateTtl(ix?.ttl, 'key-value table'));
+  const fixed = (given: unknown, want: unknown): boolean => given === undefined || JSON.stringify(given) === JSON.stringify(want);
+  const ixWant = schema.indexes[0]!;
+  if (!fixed(s.columns, schema.columns)) throw invalidArgument(`a key-value table has the columns ${KV_KEY_COLUMN} and ${KV_VALUE_COLUMN} only`);
+  if (ix !== undefined && (ix.name !== ixWant.name || !fixed(ix.keys, ixWant.keys) || (ix.ts !== undefined && ix.ts !== null && ix.ts !== ''))) {
+    throw invalidArgument(`a key-value table has one index ${KV_KEY_COLUMN} on ${KV_KEY_COLUMN}, timed by the write`);
+  }
+  return schema;
 }
 
 export type CompressType = 'kNoCompress' | 'kSnappy';
@@ -88,6 +129,10 @@ export function validateSchema(input: unknown): TableSchema {
   const s = input as Record<string, unknown>;
   const name = validateName('table', s.name);
   const db = validateName('database', s.db);
+  if (s.kv !== undefined && s.kv !== false) {
+    if (s.kv !== true) throw invalidArgument('kv must be true or false', { field: 'kv' });
+    return validateKvSchema(s, name, db);
+  }
   if (!Array.isArray(s.columns) || s.columns.length === 0) throw invalidArgument('create failed! schema format is illegal: no columns');
   if (s.columns.length > LIMITS.columnsMax) throw new TesseraError('LIMIT_EXCEEDED', `more than ${LIMITS.columnsMax} columns`);
   const seen = new Set<string>();

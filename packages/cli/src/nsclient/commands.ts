@@ -21,6 +21,7 @@ import {
   type TtlDef,
   type Value,
 } from '@tessera/common';
+import { kvGet, kvPreview, kvPut, kvScan } from './kv-commands.js';
 import { parseBool, parseCommandLine, parsePidGroup, parseShortCreate, parseTableMetaFile, parseUint } from './parse.js';
 import { postUpgrade, preUpgrade } from './upgrade.js';
 import { formatAge, formatBytes, formatLocalTime, formatOptional, formatSeconds, renderNumberedTable, renderTable, toJsonLine } from './table-format.js';
@@ -361,8 +362,10 @@ const info: Handler = async ([name], ctx) =>
 // Data
 // ---------------------------------------------------------------------------------------------
 
-const put: Handler = async ([name, tsText, ...words], ctx) =>
-  withTable(ctx, name!, 'Put failed. error msg: ', async (table) => {
+const put: Handler = async (args, ctx) =>
+  withTable(ctx, args[0]!, 'Put failed. error msg: ', async (table) => {
+    if (table.schema.kv) return kvPut(args, table, ctx);
+    const [name, tsText, ...words] = args;
     const ts = parseUint(tsText!);
     if (ts === undefined) return fail('Put failed. error msg: ts should be an unsigned integer');
     const cols = table.schema.columns;
@@ -381,8 +384,11 @@ const put: Handler = async ([name, tsText, ...words], ctx) =>
     }
   });
 
-const get: Handler = async ([name, key, index, tsText], ctx) =>
-  withTable(ctx, name!, 'Fail to get value! error msg: ', async (table) => {
+const get: Handler = async (args, ctx) =>
+  withTable(ctx, args[0]!, 'Fail to get value! error msg: ', async (table) => {
+    if (table.schema.kv) return kvGet(args, table, ctx);
+    if (args.length !== 4) return usageOf('get');
+    const [name, key, index, tsText] = args;
     if (!indexExists(table, index!)) return fail(`Fail to get value! error msg: index ${index} does not exist in table ${name}`);
     const ts = parseUint(tsText!);
     if (ts === undefined) return fail('Fail to get value! error msg: ts should be an unsigned integer');
@@ -395,8 +401,11 @@ const get: Handler = async ([name, key, index, tsText], ctx) =>
     }
   });
 
-const scan: Handler = async ([name, key, index, stText, etText, limitText], ctx) =>
-  withTable(ctx, name!, 'Fail to scan table. error msg: ', async (table) => {
+const scan: Handler = async (args, ctx) =>
+  withTable(ctx, args[0]!, 'Fail to scan table. error msg: ', async (table) => {
+    if (table.schema.kv) return kvScan(args, table, ctx);
+    if (args.length < 5) return usageOf('scan');
+    const [name, key, index, stText, etText, limitText] = args;
     if (!indexExists(table, index!)) return fail(`Fail to scan table. error msg: index ${index} does not exist in table ${name}`);
     const st = parseUint(stText!);
     const et = parseUint(etText!);
@@ -429,6 +438,7 @@ const preview: Handler = async ([name, limitText], ctx) =>
   withTable(ctx, name!, 'Fail to preview table. error msg: ', async (table) => {
     const limit = limitText === undefined ? LIMITS.previewRowsDefault : parseUint(limitText);
     if (limit === undefined || limit < 1) return fail('Fail to preview table. error msg: limit should be greater than 0');
+    if (table.schema.kv) return kvPreview(table, Math.min(limit, LIMITS.previewRowsMax), ctx);
     try {
       const rows = await ctx.data.preview(table, Math.min(limit, LIMITS.previewRowsMax));
       return ok(rowsTable(table.schema, rows), rowsData(table.schema, rows));
@@ -739,9 +749,15 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   showtable: spec('[table_name]', 'show the replicas of the tables of the current database', 0, 1, showtable),
   showschema: spec('table_name', 'show the columns and indexes of a table', 1, 1, showschema),
   info: spec('table_name', 'show the settings and size of a table', 1, 1, info),
-  put: spec('table_name ts value1 value2 ...', 'write a row; values in column order', 3, ANY, put),
-  get: spec('table_name key index_name ts', 'read the newest row of a key at or before ts (0 = newest)', 4, 4, get),
-  scan: spec('table_name key index_name start_time end_time [limit]', 'read the rows of a key with end_time < ts <= start_time, newest first', 5, 6, scan),
+  put: spec('table_name ts value1 value2 ... | table_name key ts value (key-value table)', 'write a row; values in column order', 3, ANY, put),
+  get: spec('table_name key index_name ts | table_name key ts (key-value table)', 'read the newest row of a key at or before ts (0 = newest)', 3, 4, get),
+  scan: spec(
+    'table_name key index_name start_time end_time [limit] | table_name key start_time end_time [limit] (key-value table)',
+    'read the rows of a key with end_time < ts <= start_time, newest first',
+    4,
+    6,
+    scan,
+  ),
   count: spec('table_name key [index_name] [filter_expired_data]', 'count the rows of a key', 2, 4, count),
   preview: spec('table_name [limit]', 'show the first rows of a table', 1, 2, preview),
   delete: spec('table_name key [index_name]', 'delete the rows of a key', 2, 3, del),

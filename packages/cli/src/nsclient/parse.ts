@@ -225,7 +225,8 @@ export function parseColumnType(text: string): ColumnType | undefined {
 /**
  * `create <name> <ttl> <partition_num> <replica_num> [col:type[:index] ...]` (the words after
  * `create`). Each `:index` column becomes an index named after it, with the given TTL and the
- * write's time as its time.
+ * write's time as its time. Without columns it is a key-value table (OpenMLDB's schemaless
+ * table): `put t key ts value`, `get t key ts`, `scan t key st et`.
  */
 export function parseShortCreate(args: readonly string[], db: string): CreateTableRequest {
   if (args.length < 4) throw invalidArgument('create failed! schema format is illegal');
@@ -237,6 +238,7 @@ export function parseShortCreate(args: readonly string[], db: string): CreateTab
   const replicaNum = parseUint(replicaText);
   if (replicaNum === undefined || replicaNum < 1) throw invalidArgument('replica_num should be large than zero');
   if (replicaNum > LIMITS.replicasMax) throw invalidArgument(`replica_num should be no more than ${LIMITS.replicasMax}`);
+  if (args.length === 4) return { schema: validateSchema({ name, db, kv: true, indexes: [{ name: 'key', keys: ['key'], ttl }] }), partitionNum, replicaNum };
   const columns: ColumnDef[] = [];
   const indexes: IndexDef[] = [];
   const seen = new Set<string>();
