@@ -254,6 +254,20 @@ class FakeNs implements NsAdmin {
     this.record('updatetablealive', req);
     return {};
   }
+  async gettablepartition(req: Parameters<NsAdmin['gettablepartition']>[0]) {
+    this.record('gettablepartition', req);
+    const table = this.table(req.db, req.name);
+    const partition = table.partitions.find((p) => p.pid === req.pid);
+    if (!partition) throw nsError('PARTITION_NOT_FOUND', `pid[${req.pid}] does not exist in table[${req.name}]`);
+    return { tid: table.tid, partition };
+  }
+  async settablepartition(req: Parameters<NsAdmin['settablepartition']>[0]) {
+    this.record('settablepartition', req);
+    const table = this.table(req.db, req.name);
+    const at = table.partitions.findIndex((p) => p.pid === req.partition.pid);
+    table.partitions[at] = { ...req.partition, inSync: req.partition.inSync ?? table.partitions[at]!.inSync };
+    return {};
+  }
   async makesnapshot(req: Parameters<NsAdmin['makesnapshot']>[0]) {
     this.record('makesnapshot', req);
     return { opIds: [this.op('kMakeSnapshotOP', req.db, req.name, req.pid)] };
@@ -818,6 +832,42 @@ t.test('data commands on a key-value table: OpenMLDB\'s schemaless forms and tex
   t.equal((await run('scan kvt k1 a 0')).output, 'Invalid args. st and et should be uint64_t, limit shouldbe uint32_t');
   t.equal((await run('preview kvt 2')).output.split('\n')[0], '  #  key  ts    data');
   t.equal((await run('count kvt k1')).output, 'count: 2');
+});
+
+t.test('gettablepartition writes <table>_<pid>.txt; settablepartition reads it back', async (t) => {
+  const { ns, data } = await seedCluster();
+  const files = new Map<string, string>();
+  const ctx = context(ns, data, {
+    db: 'demo_db',
+    writeTextFile: async (path, text) => void files.set(path, text),
+    readTextFile: async (path) => {
+      const text = files.get(path);
+      if (text === undefined) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
+      return text;
+    },
+  });
+  t.same(await runCommand('gettablepartition flow 1', ctx), {
+    ok: true, output: 'get table partition ok', name: 'gettablepartition',
+    data: { file: 'flow_1.txt', tid: 4, partition: ns.tables[0]!.partitions[1] },
+  });
+  const text = files.get('flow_1.txt')!;
+  t.equal(text.split('\n').slice(0, 3).join('\n'), `# table: flow db: demo_db tid: 4\npid: 1\npartition_meta {`);
+  files.set('edited.txt', text.replace(/(endpoint: "172\.27\.128\.31:8541"\n {2}is_leader: false\n {2}is_alive: )true/, '$1false'));
+  t.same(await runCommand('settablepartition flow edited.txt', ctx), { ok: true, output: 'set table partition ok', name: 'settablepartition' });
+  const sent = ns.calls.find(([c]) => c === 'settablepartition')![1] as { tid: number; partition: { replicas: Array<{ endpoint: string; isAlive: boolean }> } };
+  t.equal(sent.tid, 4, 'the tid of the file goes with it');
+  t.equal(sent.partition.replicas.find((r) => r.endpoint === T31)!.isAlive, false, 'the edit is sent');
+  files.set('other.txt', text.replace('# table: flow', '# table: other'));
+  t.same(await runCommand('settablepartition flow other.txt', ctx), {
+    ok: false, code: 'INVALID_ARGUMENT', name: 'settablepartition',
+    output: 'Fail to set table partition. error msg: the partition file is of table demo_db.other, not demo_db.flow',
+  });
+  t.equal((await runCommand('settablepartition flow missing.txt', ctx)).output, 'can not open file missing.txt');
+  files.set('bad.txt', 'pid: 1\npartition_meta {\n endpoint: "a:1"\n');
+  t.equal((await runCommand('settablepartition flow bad.txt', ctx)).output, "table partition file format error: missing '}'");
+  t.equal((await runCommand('gettablepartition flow x', ctx)).output, 'Invalid args. pid should be uint32_t');
+  t.equal((await runCommand('gettablepartition flow 7', ctx)).output, 'Fail to get table partition. error msg: pid[7] does not exist in table[flow]');
+  t.equal((await runCommand('gettablepartition flow 0', context(ns, data))).output, 'please enter database first');
 });
 
 t.test('--format=json: one object per command', async (t) => {

@@ -7,7 +7,7 @@
  * data side (put/get/scan/count/preview/delete), implemented on top of the SDK. Also the TTL text
  * that `showtable`/`showschema` print, so that nameserver and client render it alike.
  */
-import type { Endpoint, Pid, TableInfo, Tid } from './meta.js';
+import type { Endpoint, PartitionMeta, Pid, TableInfo, Tid } from './meta.js';
 import type { CompressType, ReplicaAck, TableSchema, TtlDef, TtlType, Value } from './schema.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -44,6 +44,8 @@ export const NS_COMMANDS = [
   'postupgrade',
   'disconnectzk',
   'connectzk',
+  'gettablepartition',
+  'settablepartition',
 ] as const;
 
 export type NsCommand = (typeof NS_COMMANDS)[number];
@@ -326,6 +328,26 @@ export interface UpgradeStepResponse extends OpsCreatedResponse {
   steps: string[];
 }
 
+/** A partition's metadata as stored, for editing by hand (OpenMLDB's GetTablePartition). */
+export interface GetTablePartitionRequest extends TableRef {
+  pid: Pid;
+}
+export interface GetTablePartitionResponse {
+  tid: Tid;
+  partition: PartitionMeta;
+}
+
+/**
+ * Sets a partition's metadata back (OpenMLDB's SetTablePartition; auto_failover must be off). `tid`, when given (the file
+ * names the table it was taken from), must be the table's: a file of another table is refused.
+ */
+export interface SetTablePartitionRequest extends TableRef {
+  /** Without `inSync` the partition keeps its in-sync set (less followers no longer alive). */
+  partition: Omit<PartitionMeta, 'inSync'> & { inSync?: Endpoint[] };
+  tid?: Tid;
+}
+export type SetTablePartitionResponse = EmptyResponse;
+
 export type DisconnectZkRequest = EmptyRequest;
 export type DisconnectZkResponse = EmptyResponse;
 export type ConnectZkRequest = EmptyRequest;
@@ -365,6 +387,8 @@ export interface NsApi {
   postupgrade: { req: UpgradeStepRequest; res: UpgradeStepResponse };
   disconnectzk: { req: DisconnectZkRequest; res: DisconnectZkResponse };
   connectzk: { req: ConnectZkRequest; res: ConnectZkResponse };
+  gettablepartition: { req: GetTablePartitionRequest; res: GetTablePartitionResponse };
+  settablepartition: { req: SetTablePartitionRequest; res: SetTablePartitionResponse };
 }
 
 /** One async method per admin command; failures are thrown as TesseraError (nameserver's text). */
@@ -397,6 +421,8 @@ export interface NsAdmin {
   postupgrade(req: UpgradeStepRequest): Promise<UpgradeStepResponse>;
   disconnectzk(req: DisconnectZkRequest): Promise<DisconnectZkResponse>;
   connectzk(req: ConnectZkRequest): Promise<ConnectZkResponse>;
+  gettablepartition(req: GetTablePartitionRequest): Promise<GetTablePartitionResponse>;
+  settablepartition(req: SetTablePartitionRequest): Promise<SetTablePartitionResponse>;
 }
 
 /** Compile-time proof that NsAdmin and NsApi list the same commands with the same types. */

@@ -22,6 +22,7 @@ import {
   type Value,
 } from '@tessera/common';
 import { kvGet, kvPreview, kvPut, kvScan } from './kv-commands.js';
+import { gettablepartition, settablepartition } from './partition-commands.js';
 import { parseBool, parseCommandLine, parsePidGroup, parseShortCreate, parseTableMetaFile, parseUint } from './parse.js';
 import { postUpgrade, preUpgrade } from './upgrade.js';
 import { formatAge, formatBytes, formatLocalTime, formatOptional, formatSeconds, renderNumberedTable, renderTable, toJsonLine } from './table-format.js';
@@ -50,6 +51,8 @@ export interface CommandContext {
   /** Prints the question and reads the answer; true only for `yes`. */
   confirm(question: string): Promise<boolean>;
   readTextFile(path: string): Promise<string>;
+  /** Writes a file (gettablepartition's `<table>_<pid>.txt`), relative to the current directory. */
+  writeTextFile?(path: string, text: string): Promise<void>;
   nowMs(): number;
   /** Prints a progress line at once (long-running commands); absent = the lines go into the output. */
   progress?: (line: string) => void;
@@ -777,6 +780,8 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   makesnapshot: spec('table_name pid', 'make a snapshot of a partition leader', 2, 2, makesnapshot),
   'pre-upgrade': spec('endpoint', 'before restarting a tablet: temporary replicas where needed, its leaderships moved away', 1, 1, preUpgrade),
   'post-upgrade': spec('endpoint', 'after restarting a tablet: its leaderships back, temporary replicas removed', 1, 1, postUpgrade),
+  gettablepartition: spec('table_name pid', "write a partition's metadata to <table_name>_<pid>.txt in the current directory", 2, 2, gettablepartition),
+  settablepartition: spec('table_name partition_file', "set a partition's metadata from an edited partition file (auto_failover off)", 2, 2, settablepartition),
   disconnectzk: spec('', 'make the nameserver leave ZooKeeper (failover testing)', 0, 0, disconnectzk),
   connectzk: spec('', 'make the nameserver connect to ZooKeeper again', 0, 0, connectzk),
   help: spec('[cmd]', 'show the commands, or the usage of one', 0, 1, help),

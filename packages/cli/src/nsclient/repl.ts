@@ -6,7 +6,7 @@
  * Confirmations (`drop`, `dropdb`) read their `yes`/`no` from the same input when interactive.
  * `format: 'json'` prints one JSON object per command instead of text.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { DataOps, NsAdmin } from '@tessera/common';
@@ -30,6 +30,8 @@ export interface NsClientOptions {
   format?: OutputFormat;
   /** Reads a table meta file (default: the file system). */
   readTextFile?: (path: string) => Promise<string>;
+  /** Writes a file (default: the file system, relative to the current directory). */
+  writeTextFile?: (path: string, text: string) => Promise<void>;
   /** Wall clock (default Date.now), for op execute times. */
   nowMs?: () => number;
 }
@@ -104,6 +106,7 @@ export async function runNsClient(opts: NsClientOptions): Promise<number> {
       return answer !== undefined && answer.trim() === 'yes';
     },
     readTextFile: opts.readTextFile ?? ((path) => readFile(path, 'utf8')),
+    writeTextFile: opts.writeTextFile ?? ((path, text) => writeFile(path, text, 'utf8')),
     nowMs: opts.nowMs ?? Date.now,
     ...(format === 'table' ? { progress: print } : {}),
   };

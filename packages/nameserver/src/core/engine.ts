@@ -45,6 +45,7 @@ import { planOp } from './plan.js';
 import type { Random } from './random.js';
 import { repairPlan } from './repair.js';
 import { planTableAlive } from './table-alive.js';
+import { planSetTablePartition } from './table-partition.js';
 import { buildUndo, specOf, syncLagEntries, type TaskContext } from './tasks.js';
 
 /** Passes over the running ops per event; progress beyond this is a livelock bug. */
@@ -456,6 +457,9 @@ export class NameserverEngine {
         case 'updatetablealive':
           this.updateTableAlive(requestId, command);
           return;
+        case 'settablepartition':
+          this.setTablePartition(requestId, command);
+          return;
         default:
           this.replyError(requestId, 'INVALID_ARGUMENT', `unsupported cmd ${(command as { type: string }).type}`);
       }
@@ -588,6 +592,17 @@ export class NameserverEngine {
     this.tableMap.set(plan.table.tid, plan.table);
     this.requestTableWrite(plan.table.tid, null);
     this.pendingReplies.push({ requestId, opIds: [], tid: plan.table.tid, message: 'update ok', data: { pids: plan.pids } });
+  }
+
+  /** Writes a partition's metadata edited by hand (no op); replies once the table write is confirmed. */
+  private setTablePartition(requestId: RequestId, command: Extract<AdminCommand, { type: 'settablepartition' }>): void {
+    const busy = new Set([...this.liveOps.values()].map((o) => partitionKey(o.tid, o.pid)));
+    const plan = planSetTablePartition(command, { tables: this.tableMap.values(), observed: this.observedCluster, busy: (tid, pid) => busy.has(partitionKey(tid, pid)) });
+    if (!plan.ok) return this.replyError(requestId, plan.error.code, plan.error.message);
+    if (plan.table === undefined) return this.reply(requestId, 'set table partition ok', {});
+    this.tableMap.set(plan.table.tid, plan.table);
+    this.requestTableWrite(plan.table.tid, null);
+    this.pendingReplies.push({ requestId, opIds: [], tid: plan.table.tid, message: 'set table partition ok', data: {} });
   }
 
   private reply(requestId: RequestId, message: string, data: unknown): void {

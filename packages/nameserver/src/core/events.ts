@@ -33,6 +33,7 @@ import type {
   Tid,
   UpdateTableAliveRequest,
   UpgradeStepRequest,
+  SetTablePartitionRequest,
 } from '@tessera/common';
 import type { Op, TabletCommand } from './op.js';
 
@@ -71,7 +72,8 @@ export type AdminCommand =
   | ({ type: 'showopstatus' } & ShowOpStatusRequest)
   | ({ type: 'updatetablealive' } & UpdateTableAliveRequest)
   | ({ type: 'preupgrade' } & UpgradeStepRequest)
-  | ({ type: 'postupgrade' } & UpgradeStepRequest);
+  | ({ type: 'postupgrade' } & UpgradeStepRequest)
+  | ({ type: 'settablepartition' } & SetTablePartitionRequest);
 
 export type AdminCommandType = AdminCommand['type'];
 

@@ -14,5 +14,6 @@ export * from './plan.js';
 export * from './admin.js';
 export * from './repair.js';
 export * from './table-alive.js';
+export * from './table-partition.js';
 export * from './opstatus.js';
 export * from './engine.js';

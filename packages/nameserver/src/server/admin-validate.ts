@@ -35,6 +35,37 @@ const optional = (c: Check): Check => (b, f) => {
   if (b[f] !== undefined && b[f] !== null) c(b, f);
 };
 
+const isUint = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isEndpoint = (v: unknown): boolean => {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 512) return false;
+  try {
+    parseEndpoint(v);
+    return true;
+  } catch {
+    return false;
+  }
+};
+/** A PartitionMeta: pid, replicas { endpoint, isLeader, isAlive }, termOffsets { term, offset }, inSync (optional). */
+const partition: Check = (b, f) => {
+  const bad = (what: string) => invalidArgument(`${f}.${what}`, { field: f });
+  const p = b[f];
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw invalidArgument(`${f} must be a partition's metadata`, { field: f });
+  const m = p as Record<string, unknown>;
+  if (!isUint(m.pid)) throw bad('pid must be a non-negative integer');
+  const list = (v: unknown): v is unknown[] => Array.isArray(v) && v.length <= 1024;
+  if (!list(m.replicas)) throw bad('replicas must be a list');
+  for (const r of m.replicas) {
+    const x = r as Record<string, unknown> | null;
+    if (typeof x !== 'object' || x === null || !isEndpoint(x.endpoint) || typeof x.isLeader !== 'boolean' || typeof x.isAlive !== 'boolean') {
+      throw bad('replicas must be { endpoint: host:port, isLeader: bool, isAlive: bool }');
+    }
+  }
+  if (!list(m.termOffsets) || m.termOffsets.some((x) => typeof x !== 'object' || x === null || !isUint((x as Record<string, unknown>).term) || !isUint((x as Record<string, unknown>).offset))) {
+    throw bad('termOffsets must be a list of { term, offset }');
+  }
+  if (m.inSync !== undefined && (!list(m.inSync) || m.inSync.some((e) => !isEndpoint(e)))) throw bad('inSync must be a list of host:port endpoints');
+};
+
 const FIELDS: Partial<Record<NsCommand, Record<string, Check>>> = {
   migrate: { db: text, name: text, src: endpoint, des: endpoint, pids },
   addreplica: { db: text, name: text, pids, endpoint },
@@ -49,6 +80,8 @@ const FIELDS: Partial<Record<NsCommand, Record<string, Check>>> = {
   preupgrade: { endpoint },
   postupgrade: { endpoint },
   updatetablealive: { db: text, name: text, pid: optional(uint), endpoint, isAlive: bool },
+  gettablepartition: { db: text, name: text, pid: uint },
+  settablepartition: { db: text, name: text, tid: optional(uint), partition },
 };
 
 /** Throws INVALID_ARGUMENT for the first field of `body` that does not fit `command`. */

@@ -6,6 +6,7 @@
 import {
   TesseraError, invalidArgument, type ConfGetResponse, type CreateTableRequest, type InfoResponse, type Logger,
   type ShowTableResponse, type ShowTableRow, type ShowTabletResponse, type TableInfo, type UpdateTableAliveRequest, ttlText,
+  type GetTablePartitionResponse, type SetTablePartitionRequest,
 } from '@tessera/common';
 import type { CoordSession, ZkLayout } from '@tessera/coord';
 import type { Random } from '../core/random.js';
@@ -150,6 +151,26 @@ export class Admin {
     const req: UpdateTableAliveRequest = { db: str(body, 'db'), name: str(body, 'name'), endpoint: str(body, 'endpoint'), isAlive: body.isAlive === true };
     if (typeof body.pid === 'number') req.pid = body.pid;
     await this.d.ops.admin({ type: 'updatetablealive', ...req });
+    return {};
+  }
+
+  /** gettablepartition: the partition's metadata as stored (OpenMLDB's GetTablePartition). */
+  gettablepartition(body: Record<string, unknown>): GetTablePartitionResponse {
+    const table = this.d.meta.requireTable(str(body, 'db'), str(body, 'name'));
+    const partition = table.partitions.find((p) => p.pid === body.pid);
+    if (!partition) throw new TesseraError('PARTITION_NOT_FOUND', `pid[${String(body.pid)}] does not exist in table[${table.schema.name}]`);
+    return { tid: table.tid, partition };
+  }
+
+  /**
+   * settablepartition: auto_failover must be off (as OpenMLDB: the monitor would race a hand
+   * edit), then the engine — the only writer of table metadata — checks and writes it.
+   */
+  async settablepartition(body: Record<string, unknown>): Promise<Record<string, never>> {
+    if (await this.autoFailover()) throw new TesseraError('PRECONDITION_FAILED', 'auto_failover is enabled');
+    const req: SetTablePartitionRequest = { db: str(body, 'db'), name: str(body, 'name'), partition: body.partition as SetTablePartitionRequest['partition'] };
+    if (typeof body.tid === 'number') req.tid = body.tid;
+    await this.d.ops.admin({ type: 'settablepartition', ...req });
     return {};
   }
 

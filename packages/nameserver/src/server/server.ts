@@ -276,6 +276,8 @@ export class NameServer {
       preupgrade: (b) => this.ops.admin({ type: 'preupgrade', ...b } as AdminCommand),
       postupgrade: (b) => this.ops.admin({ type: 'postupgrade', ...b } as AdminCommand),
       updatetablealive: (b) => a.updatetablealive(b),
+      gettablepartition: (b) => a.gettablepartition(b),
+      settablepartition: (b) => a.settablepartition(b),
       confget: (b) => a.confget(b),
       disconnectzk: async () => {
         await this.session.disconnect();
