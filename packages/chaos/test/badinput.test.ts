@@ -17,7 +17,7 @@ t.test('the catalogue covers every kind of bad input', async (t) => {
   for (const needle of ['truncated msgpack', 'length bomb', 'over the route limit', 'content type', 'empty body', 'non-map body', '__proto__', 'constructor', 'prototype',
     '2^53+1', '2^64-1', 'NaN', 'Infinity', 'unknown tid', 'no such partition', '1024', '"../x"', '"a/b"', '"a\\0b"', '129 chars', 'unknown route', 'method GET',
     'ns_client: unknown command', 'pid group 1-', 'pid group 3-1', 'pid group a', 'ttl', 'with no arguments', '--cmd= (empty command)', 'quote left open',
-    '0xc1', 'invalid UTF-8', 'updatetablealive']) {
+    '0xc1', 'invalid UTF-8', 'updatetablealive', 'timestamp nil', 'gettablepartition', 'settablepartition']) {
     t.ok(ids.some((id) => id.includes(needle)), `a case for ${needle}`);
   }
 });

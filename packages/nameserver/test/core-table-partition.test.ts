@@ -37,6 +37,18 @@ t.test('an edited flag is written before the reply, with no op; the same file ag
   t.same(h.zk.tables.get(1)!.partitions[1], p);
 });
 
+t.test('a replica made leader leaves the in-sync set', async (t) => {
+  const h = cluster();
+  const p = copy(h.zk.tables.get(1)!.partitions[2]!);
+  const oldLeader = p.replicas.find((r) => r.isLeader)!;
+  const next = p.replicas.find((r) => r.endpoint === p.inSync[0])!;
+  oldLeader.isLeader = false;
+  next.isLeader = true;
+  t.ok(h.adminReply(cmd(p)).ok, 'leader flags swapped, in_sync as it was');
+  t.notOk(h.zk.tables.get(1)!.partitions[2]!.inSync.includes(next.endpoint), 'the new leader is not in the in-sync set');
+  t.equal(h.zk.tables.get(1)!.partitions[2]!.replicas.find((r) => r.isLeader && r.isAlive)!.endpoint, next.endpoint);
+});
+
 t.test('a file without in_sync keeps the in-sync set, less followers it marks not alive', async (t) => {
   const h = cluster();
   const p = copy(h.zk.tables.get(1)!.partitions[0]!);
@@ -53,7 +65,6 @@ t.test('refusals leave metadata as it was', async (t) => {
   const h = cluster();
   const before = JSON.stringify(h.zk.tables.get(1));
   const base = h.zk.tables.get(1)!.partitions[0]!;
-  const leader = base.replicas.find((r) => r.isLeader)!.endpoint;
   const follower = base.replicas.find((r) => !r.isLeader)!.endpoint;
   const edit = (fn: (p: PartitionMeta) => void): PartitionMeta => {
     const p = copy(base);
@@ -71,9 +82,9 @@ t.test('refusals leave metadata as it was', async (t) => {
     ['an endpoint twice', cmd(edit((p) => p.replicas.push({ endpoint: follower, isLeader: false, isAlive: false }))), 'INVALID_ARGUMENT', /^endpoint .* appears twice$/],
     ['an unknown endpoint', cmd(edit((p) => (p.replicas.find((r) => r.endpoint === follower)!.endpoint = '10.9.9.9:1'))), 'TABLET_NOT_HEALTHY', /^endpoint 10\.9\.9\.9:1 does not exist$/],
     ['a changed term history', cmd(edit((p) => p.termOffsets.push({ term: 999, offset: 5 }))), 'INVALID_ARGUMENT', /^term_offset differs/],
-    ['an in-sync leader', cmd(edit((p) => (p.inSync = [leader]))), 'INVALID_ARGUMENT', /^in_sync .* is not a follower$/],
   ];
   if (outsider !== undefined) {
+    refused.push(['an in-sync endpoint outside the partition', cmd(edit((p) => (p.inSync = [outsider]))), 'INVALID_ARGUMENT', /^in_sync .* is not a replica of pid\[0\]$/]);
     refused.push(['an endpoint without a replica', cmd(edit((p) => p.replicas.push({ endpoint: outsider, isLeader: false, isAlive: true }))), 'PRECONDITION_FAILED', /holds no replica of pid\[0\]: add one with addreplica$/]);
   }
   for (const [what, c, code, text] of refused) {

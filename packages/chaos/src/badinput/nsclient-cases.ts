@@ -69,6 +69,8 @@ const LINES: ReadonlyArray<readonly [string, RegExp?]> = [
   ['put {T} 1 k m'], ['put {T} 1 k m 1.5 1 extra'], ['put {T} 1 k m x 1'], ['put {T} 1 k m NaN 1'], ['put {T} 1 k m Infinity 1'],
   ['put {T} 1 k m 1.5 x'], ['put {T} 1 k m 1.5 1.5'], ['put {T} 1 k m 1.5 99999999999999999999'], ['put {T} 1 k m 1.5 -99999999999999999999'],
   ['put {T} 1 k m 1.5 -1'], ['put chaos_no_table 1 a b c d'], ['put ../x 1 a b c d'],
+  // the index's ts column null: no time, refused (it would be stored at ts 0, never scanned)
+  ['put {T} 1 k m 1.5 null', /ts column ts of index card is missing or null/],
   // reads
   ['get {T} {K} nope 0'], ['get {T} {K} card -1'], ['get {T} {K} card abc'], ['get {T} {K} card 99999999999999999999'], ['get chaos_no_table k card 0'],
   ['scan {T} {K} card a 0'], ['scan {T} {K} card 10 -1'], ['scan {T} {K} card 10 0 0'], ['scan {T} {K} card 10 0 -5'], ['scan {T} {K} card 10 0 abc'],
@@ -83,6 +85,8 @@ const LINES: ReadonlyArray<readonly [string, RegExp?]> = [
   ['updatetablealive {T} a {A} yes'], ['updatetablealive {T} 0 {A} maybe'], ['updatetablealive {T} -1 {A} no'],
   ['updatetablealive {T} 99 {A} no', /no pid has update/], ['updatetablealive chaos_no_table 0 {A} no', /table does not exist/],
   ['updatetablealive {T} 0 127.0.0.1:1 no', /endpoint does not exist/], ['updatetablealive {T} * ../x no'],
+  ['gettablepartition {T} a'], ['gettablepartition {T} -1'], ['gettablepartition {T} 99', /pid\[99\] does not exist/], ['gettablepartition chaos_no_table 0'],
+  ['settablepartition {T} /chaos/no/such/file.txt', /can not open file/], ['settablepartition chaos_no_table /chaos/no/such/file.txt'],
   ['showopstatus {T} a'], ['showopstatus {T} -1'],
   ['cancelop a'], ['cancelop -1'], ['cancelop 424242'], ['cancelop 99999999999999999999999'],
   ['deleteop bogus'], ['deleteop -1'], ['deleteop 424242'],

@@ -286,6 +286,10 @@ export const NS_ROUTES: readonly RouteSpec[] = [
     benign: (c) => ({ ...table(c), pid: 0, endpoint: NO_TABLET, isAlive: true }), benignCodes: NF_TABLET,
     fields: [DB, NAME, f('pid', 'uintOpt', false), f('endpoint', 'endpoint', true, { notFound: NF_TABLET }), f('isAlive', 'bool', true)],
   }),
+  nsRoute('gettablepartition', {
+    mode: 'required', base: (c) => ({ ...table(c), pid: 0 }), benign: (c) => ({ ...table(c), pid: 99 }), benignCodes: ['PARTITION_NOT_FOUND'],
+    fields: [DB, NAME, f('pid', 'uint', true)],
+  }),
   nsRoute('disconnectzk', { mode: 'optional-exec' }),
   nsRoute('connectzk', { mode: 'optional-exec' }),
 ];

@@ -9,8 +9,8 @@
  *   - an endpoint no tablet ever registered, or one that holds no replica of the partition
  *     (adding a replica is addreplica's job: metadata would name a copy that does not exist)
  *   - a term history other than the partition's (terms are written by elections only)
- *   - an in-sync entry that is not a follower of the edited partition (followers the edit
- *     marks not alive leave the in-sync set, as with updatetablealive)
+ *   - an in-sync entry that is not a replica of the partition (replicas the edit makes leader
+ *     or marks not alive leave the in-sync set, as with updatetablealive)
  *   - an op running on the partition
  * What the tablets do afterwards follows from metadata being the truth: the partition
  * reconciler (repair.ts) brings an idle partition's tablets in line with it.
@@ -83,12 +83,12 @@ export function planSetTablePartition(command: SetTablePartitionRequest, view: T
   if (!sameHistory(edited.termOffsets, current.termOffsets)) {
     return refuse('INVALID_ARGUMENT', 'term_offset differs from the partition\'s: the term history is written by elections only');
   }
-  const followers = new Set(replicas.filter((r) => !r.isLeader).map((r) => r.endpoint));
-  const stray = edited.inSync.find((e) => !followers.has(e));
-  if (stray !== undefined) return refuse('INVALID_ARGUMENT', `in_sync ${stray} is not a follower`);
+  const stray = edited.inSync.find((e) => !seen.has(e));
+  if (stray !== undefined) return refuse('INVALID_ARGUMENT', `in_sync ${stray} is not a replica of pid[${edited.pid}]`);
   if (new Set(edited.inSync).size !== edited.inSync.length) return refuse('INVALID_ARGUMENT', 'in_sync lists an endpoint twice');
-  // As updatetablealive: a follower marked not alive leaves the in-sync set.
-  edited.inSync = edited.inSync.filter((e) => replicas.some((r) => r.endpoint === e && r.isAlive));
+  // The in-sync set holds alive followers only: a replica the edit makes leader, or marks not
+  // alive (as updatetablealive does), leaves it.
+  edited.inSync = edited.inSync.filter((e) => replicas.some((r) => r.endpoint === e && r.isAlive && !r.isLeader));
 
   if (samePartition(normalized(current), edited)) return { ok: true, table: undefined };
   if (view.busy(table.tid, edited.pid)) return refuse('OP_CONFLICT', `an op is running on the partition, try again when it is done. pid[${edited.pid}]`);
