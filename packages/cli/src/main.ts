@@ -70,6 +70,7 @@ async function runNameserver(argv: string[]): Promise<void> {
     tableStatusIntervalMs: flags.get_table_status_interval,
     inSyncLagEntriesMax: flags.in_sync_lag_entries,
     syncDeltaEntriesMax: flags.check_binlog_sync_progress_delta,
+    syncStallTimeoutMs: flags.sync_stall_timeout,
     inSyncSilentMsMax: flags.in_sync_silent_ms,
     partitionNumDefault: flags.partition_num,
     replicaNumDefault: flags.replica_num,

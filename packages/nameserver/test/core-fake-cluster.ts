@@ -227,8 +227,10 @@ export class FakeCluster {
         r.followers.delete(command.follower);
         return { ok: true };
       case 'ChangeRole':
-        if (!serving(r)) return fail('TABLE_NOT_FOUND: no serving replica');
+        // As the real tablet's change_role: a replica a restart left unassigned takes the role.
+        if (r === undefined || (r.state !== 'unassigned' && !serving(r))) return fail('TABLE_NOT_FOUND: no serving replica');
         if (command.term < r.term) return fail(`STALE_TERM: ${command.term} < ${r.term}`);
+        if (r.state === 'unassigned') r.state = 'normal';
         r.role = command.role;
         r.term = command.term;
         r.followers = new Set(command.role === 'leader' ? command.followers : []);

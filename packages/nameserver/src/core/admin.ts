@@ -199,6 +199,12 @@ function checkConcurrency(concurrency: number | undefined): AdminPlan | undefine
  * offlineendpoint: per partition with an alive replica on the endpoint — its only replica →
  * UpdatePartitionStatus(not alive); its leader (or no alive leader) → ChangeLeader treating it as
  * dead; a follower → OfflineReplica. Like OpenMLDB, it does not check that the tablet is down.
+ * Where that op cannot be planned (no alive follower on a healthy tablet to lead, or a follower
+ * whose leader is offline too) the replica is still marked not alive (UpdatePartitionStatus,
+ * keeping its leader flag: `leader no`, as OpenMLDB does for a leader without an alive follower):
+ * metadata never keeps a replica on a lost tablet alive, and a partition left without a candidate
+ * is leaderless and says so. A partition an unfinished op holds is skipped: the failover monitor
+ * runs offlineendpoint again (level-triggered) while a lost tablet still holds alive replicas.
  */
 export function planOffline(endpoint: Endpoint, concurrency: number | undefined, view: AdminView): AdminPlan {
   if (!knownEndpoint(view, endpoint)) return refuse('TABLET_NOT_HEALTHY', 'endpoint does not exist');
@@ -209,6 +215,7 @@ export function planOffline(endpoint: Endpoint, concurrency: number | undefined,
     for (const partition of table.partitions) {
       const replica = replicaOn(partition, endpoint);
       if (replica === undefined || !replica.isAlive) continue;
+      if (view.busy(table.tid, partition.pid)) continue;
       let type: OpType;
       let data: OpData;
       if (partition.replicas.length === 1) {
@@ -221,7 +228,13 @@ export function planOffline(endpoint: Endpoint, concurrency: number | undefined,
         type = 'kOfflineReplicaOP';
         data = { kind: 'replica', endpoint };
       }
-      const plan = planOp(type, data, { table, partition, observed: view.observed, config: view.config, random: view.random, reservedTermMax: view.reservedTermMax(table.tid, partition.pid) });
+      const ctx = { table, partition, observed: view.observed, config: view.config, random: view.random, reservedTermMax: view.reservedTermMax(table.tid, partition.pid) };
+      let plan = planOp(type, data, ctx);
+      if (!plan.ok && type !== 'kUpdatePartitionStatusOP') {
+        type = 'kUpdatePartitionStatusOP';
+        data = { kind: 'partitionStatus', endpoint, isLeader: replica.isLeader, isAlive: false };
+        plan = planOp(type, data, ctx);
+      }
       if (!plan.ok) continue;
       ops.push({ type, tid: table.tid, pid: partition.pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex });
     }

@@ -26,6 +26,14 @@ export interface EngineConfig {
   repairBackoffMs: number;
   /** How long the candidate may take to catch up with a fenced leader (writes are refused meanwhile). */
   catchUpTimeoutMs: number;
+  /**
+   * A wait that nothing can end stops waiting after this long: a CheckBinlogSyncProgress whose
+   * follower is not a serving follower, whose leader is not a serving leader (or not fenced, in a
+   * hand-over) or does not replicate to it (a tablet restarted under the op and lost what earlier
+   * tasks set up; the reconciler and role assignment leave a busy partition alone). The task
+   * fails and the op undoes, so the level-triggered recovery can start a fresh op.
+   */
+  syncStallTimeoutMs: number;
   /** Per task kind: the task fails (or, for an undo step, is skipped) after this long. */
   taskTimeoutMs: Record<TaskKind, number>;
 }
@@ -67,6 +75,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = {
   doneOpsMax: 10_000,
   catchUpTimeoutMs: MINUTE_MS,
   repairBackoffMs: 30 * SECOND_MS,
+  syncStallTimeoutMs: 20 * SECOND_MS,
   taskTimeoutMs: { ...DEFAULT_TASK_TIMEOUT_MS },
 };
 

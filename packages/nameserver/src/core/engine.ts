@@ -76,6 +76,8 @@ interface OpRuntime {
   recheck: boolean;
   /** When the re-check began waiting for a report; null until the op is next driven. */
   recheckSinceMs: number | null;
+  /** Since when the current check task has been stalled without a break (TaskSpec.stalled); null while it is not. */
+  stalledSinceMs: number | null;
   writeInFlight: WriteKind | null;
   writeNext: WriteKind | null;
   writeRetryAtMs: number | null;
@@ -129,6 +131,7 @@ function newRuntime(created: boolean): OpRuntime {
     spawnWaitOpId: null,
     recheck: false,
     recheckSinceMs: null,
+    stalledSinceMs: null,
     writeInFlight: null,
     writeNext: null,
     writeRetryAtMs: null,
@@ -146,6 +149,7 @@ function resetTaskRuntime(rt: OpRuntime): void {
   rt.spawnWaitOpId = null;
   rt.recheck = false;
   rt.recheckSinceMs = null;
+  rt.stalledSinceMs = null;
 }
 
 function appendError(before: string | undefined, more: string): string {
@@ -874,11 +878,12 @@ export class NameserverEngine {
     const timeoutMs = spec.timeoutMs(task, this.config);
 
     if (endpoint !== null && !rt.commandDone && !this.observedCluster.isHealthy(endpoint)) {
-      // A forward task gives up on a dead tablet after the grace period (the op is undone); an
-      // undo step waits for the tablet until its own timeout, so that a tablet that was only
-      // briefly away is cleaned up rather than left with a stray copy or paused snapshots.
+      // A forward task gives up on a dead tablet after the grace period (the op is undone), and so
+      // does an undo step (skipped: a tablet only briefly away is cleaned up by waiting out the
+      // grace, one lost for longer by the reconciler once it is back). A post-commit step waits
+      // for the tablet until its own timeout.
       const downSinceMs = Math.max(this.observedCluster.healthSinceMs(endpoint) ?? rt.taskStartMs, rt.taskStartMs);
-      const graceOver = task.undo !== true && !isCommitted(op) && this.nowMs - downSinceMs >= this.config.tabletDownTaskGraceMs;
+      const graceOver = (task.undo === true || !isCommitted(op)) && this.nowMs - downSinceMs >= this.config.tabletDownTaskGraceMs;
       if (graceOver || elapsedMs >= timeoutMs) {
         this.failTask(op, rt, `tablet ${endpoint} is not healthy`);
         return true;
@@ -966,6 +971,12 @@ export class NameserverEngine {
     if (task.kind === 'kCheckBinlogSyncProgress') {
       const lag = syncLagEntries(task, ctx);
       if (lag !== undefined) op.progress.lagEntries = lag;
+    }
+    const stall = spec.stalled?.(task, ctx);
+    rt.stalledSinceMs = stall === undefined ? null : (rt.stalledSinceMs ?? this.nowMs);
+    if (stall !== undefined && this.nowMs - rt.stalledSinceMs! >= this.config.syncStallTimeoutMs) {
+      this.failTask(op, rt, `${task.kind} stalled for ${this.config.syncStallTimeoutMs}ms: ${stall}`);
+      return true;
     }
     if (elapsedMs >= timeoutMs) {
       this.failTask(op, rt, `${task.kind} timed out after ${timeoutMs}ms`);

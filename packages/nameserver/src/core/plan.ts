@@ -206,8 +206,17 @@ function planUpdatePartitionStatus(ctx: PlanContext, data: Extract<OpData, { kin
 
 function planReLoadTable(ctx: PlanContext, data: Extract<OpData, { kind: 'replica' }>): PlanResult {
   const ep = data.endpoint;
+  const p = ctx.partition;
   if (!ctx.observed.isHealthy(ep)) return refuse('TABLET_NOT_HEALTHY', 'tablet is not healthy');
-  if (replicaOn(ctx.partition, ep) === undefined) return refuse('PRECONDITION_FAILED', `pid ${ctx.partition.pid} is not in ${ep}`);
+  const replica = replicaOn(p, ep);
+  if (replica === undefined) return refuse('PRECONDITION_FAILED', `pid ${p.pid} is not in ${ep}`);
+  if (p.replicas.length > 1) {
+    // The flagged leader of a leaderless partition leads again (recoverDecision): at a term above
+    // every known one, so followers a failed failover fenced accept it, recorded in the history.
+    if (!replica.isLeader || aliveLeader(p) !== undefined) return refuse('PRECONDITION_FAILED', `pid ${p.pid} has a leader or ${ep} is not its leader`);
+    const term = Math.max(currentTerm(p), maxHistoryTerm(p.termOffsets), ctx.observed.maxReportedTerm(ctx.table.tid, p.pid), ctx.reservedTermMax) + 1;
+    return planned([{ kind: 'kRestoreLeader', endpoint: ep, term, followers: aliveFollowers(p) }], 'last', data);
+  }
   return planned(
     [
       { kind: 'kLoadTable', endpoint: ep, role: 'leader' },

@@ -65,6 +65,11 @@ export interface TaskSpec<T extends Task> {
   /** Steps that restore the state before the task; `partition` is the metadata when the rollback starts. */
   undo(task: T, op: Op, partition: PartitionMeta): Task[];
   timeoutMs(task: T, config: EngineConfig): number;
+  /**
+   * For a waiting check: why nothing can make it pass (undefined while it can). A task stalled
+   * without a break for `syncStallTimeoutMs` fails.
+   */
+  stalled?(task: T, ctx: TaskContext): string | undefined;
 }
 
 const byKind = (task: Task, config: EngineConfig): number => config.taskTimeoutMs[task.kind];
@@ -96,6 +101,30 @@ export function syncLagEntries(task: TaskOf<'kCheckBinlogSyncProgress'>, ctx: Ta
   if (leaderReport.role !== 'leader' || followerReport.role !== 'follower' || !isServing(followerReport.state)) return undefined;
   if (task.leaderFenced && leaderReport.fenced !== true) return undefined;
   return Math.max(0, leaderReport.offset - followerReport.offset);
+}
+
+/**
+ * Why `task.endpoint` cannot catch up as things stand, or undefined when it can: the follower is
+ * not a serving follower (a tablet that restarted holds its replica unassigned), the leader is not
+ * a serving leader (fenced, in a hand-over) or does not replicate to it. Only a report made after
+ * the task began counts, so a report from before the previous task took effect is not a stall.
+ */
+export function syncStallReason(task: TaskOf<'kCheckBinlogSyncProgress'>, ctx: TaskContext): string | undefined {
+  const leader = aliveLeader(ctx.partition);
+  if (leader === undefined) return 'the partition has no alive leader';
+  for (const ep of [leader, task.endpoint]) {
+    if (!ctx.observed.isHealthy(ep)) return `tablet ${ep} is not healthy`;
+    if (!ctx.reportedSinceTaskStart(ep)) return undefined;
+  }
+  const f = report(ctx, task.endpoint);
+  if (f === undefined) return `${task.endpoint} holds no replica`;
+  if (f.role !== 'follower' || f.state === 'unassigned') return `${task.endpoint} is ${f.role}/${f.state}, not a serving follower`;
+  const l = report(ctx, leader);
+  if (l === undefined) return `leader ${leader} holds no replica`;
+  if (l.role !== 'leader' || l.state === 'unassigned') return `leader ${leader} is ${l.role}/${l.state}`;
+  if (task.leaderFenced && l.fenced !== true) return `leader ${leader} is not fenced`;
+  if (l.followers !== undefined && !l.followers.includes(task.endpoint)) return `leader ${leader} does not replicate to ${task.endpoint}`;
+  return undefined;
 }
 
 /** Chooses the follower with the highest reported offset (in-sync first), ties at random. */
@@ -191,7 +220,15 @@ export function recoverDecision(ctx: TaskContext, endpoint: Endpoint): ApplyResu
     return { status: 'done', spawn };
   }
   const leader = aliveLeader(p);
-  if (leader === undefined) return { status: 'failed', error: `leader endpoint is empty. name[${ctx.op.name}] pid[${p.pid}]` };
+  if (leader === undefined) {
+    // A leaderless partition whose flagged leader (`leader no`) is back holding the last term:
+    // nobody led since, so it holds every acknowledged write. It leads again (kReLoadTableOP,
+    // at a term above every known one); its followers are recovered after it.
+    if (meta.isLeader && own !== undefined && matchTermOffset(p.termOffsets, own.term, own.offset)) {
+      return { status: 'done', spawn: { type: 'kReLoadTableOP', data: { kind: 'replica', endpoint } } };
+    }
+    return { status: 'failed', error: `leader endpoint is empty. name[${ctx.op.name}] pid[${p.pid}]` };
+  }
   const leaderSnapshotOffset = report(ctx, leader)?.snapshotOffset ?? 0;
   const matches = own !== undefined && (loaded || own.offset > 0) && matchTermOffset(p.termOffsets, own.term, own.offset);
   const canCatchUp = matches && own!.offset >= leaderSnapshotOffset;
@@ -344,6 +381,9 @@ export const TASK_SPECS: SpecTable = {
     command: (t, c) => ({ type: 'ChangeRole', tid: c.op.tid, pid: c.op.pid, role: 'leader', term: t.term, followers: t.followers }),
     apply: (t, c) => {
       if (replicaOn(c.partition, t.endpoint) === undefined) return { status: 'failed', error: `${t.endpoint} is no longer a replica` };
+      // Never mark alive a leader whose tablet is gone (it went away after taking the role): the
+      // partition stays as it is, and the failover monitor deals with the lost tablet.
+      if (!c.observed.isHealthy(t.endpoint)) return { status: 'failed', error: `tablet ${t.endpoint} is not healthy` };
       const offset = report(c, t.endpoint)?.offset ?? 0;
       const p = withTerm(withReplica(c.partition, t.endpoint, { isLeader: true, isAlive: true }), t.term, offset + 1);
       return { status: 'done', partition: p };
@@ -412,6 +452,7 @@ export const TASK_SPECS: SpecTable = {
     },
     undo: none,
     timeoutMs: (t, config) => (t.leaderFenced ? config.catchUpTimeoutMs : config.taskTimeoutMs.kCheckBinlogSyncProgress),
+    stalled: syncStallReason,
   },
   kSelectLeader: {
     endpoint: () => null,

@@ -6,6 +6,11 @@
  * — and when it registers again its replicas are recovered (caught up, or rebuilt where their
  * history diverged) and rejoin as followers. Every step is an op, visible in showopstatus.
  * Reads `/config/auto_failover` on every check, so `confset` takes effect at once.
+ *
+ * Both directions are level-triggered: a lost tablet that metadata still credits with an alive
+ * replica (a failover op failed, e.g. its candidate left too, or the partition was busy) is taken
+ * offline again, and a healthy tablet holding replicas marked not alive is recovered again, each
+ * at most every RETRY_MS.
  */
 import type { Logger } from '@tessera/common';
 import type { CoordSession, ZkLayout } from '@tessera/coord';
@@ -15,8 +20,8 @@ import type { MetadataStore } from './metadata.js';
 
 /** Added to the heartbeat timeout when scheduling a vanished tablet's check, so it is surely due. */
 const DUE_SLACK_MS = 5;
-/** Least time between two recoverendpoint runs for one tablet whose replicas stay not alive. */
-const RECOVER_RETRY_MS = 2000;
+/** Least time between two recoverendpoint (offlineendpoint) runs for one tablet whose replicas stay not alive (alive). */
+const RETRY_MS = 2000;
 
 export interface FailoverOptions {
   heartbeatTimeoutMs: number;
@@ -30,6 +35,8 @@ export class FailoverMonitor {
   private checking = false;
   /** When recoverendpoint was last issued per endpoint (the level-triggered retry's throttle). */
   private readonly lastRecoverMs = new Map<string, number>();
+  /** When offlineendpoint was last issued per endpoint (the level-triggered failover's throttle). */
+  private readonly lastOfflineMs = new Map<string, number>();
   /** A check was asked for while one ran: run another when it ends. */
   private checkAgain = false;
 
@@ -86,14 +93,19 @@ export class FailoverMonitor {
     this.checkAgain = false;
     try {
       const now = Date.now();
-      const due = this.tablets.all().filter((t) => t.state === 'kTabletOffline' && !this.offlined.has(t.endpoint) && now - t.sinceMs >= this.options.heartbeatTimeoutMs);
+      const lost = this.tablets.all().filter((t) => t.state === 'kTabletOffline' && now - t.sinceMs >= this.options.heartbeatTimeoutMs);
+      // Level-triggered failover: a lost tablet still credited with an alive replica is taken
+      // offline again (its failover op failed or its partition was busy), throttled.
+      const due = lost.filter((t) => !this.offlined.has(t.endpoint) || (this.holdsAliveReplica(t.endpoint) && now - (this.lastOfflineMs.get(t.endpoint) ?? 0) >= RETRY_MS));
       // Level-triggered recovery: a healthy tablet still holding replicas marked not alive (it came
       // back while its failover ops ran, or a recovery was refused) is recovered again, throttled.
-      const recoverDue = this.tablets.healthy().filter((ep) => this.holdsDeadReplica(ep) && now - (this.lastRecoverMs.get(ep) ?? 0) >= RECOVER_RETRY_MS);
+      const recoverDue = this.tablets.healthy().filter((ep) => this.holdsDeadReplica(ep) && now - (this.lastRecoverMs.get(ep) ?? 0) >= RETRY_MS);
       if ((due.length === 0 && recoverDue.length === 0) || !(await this.enabled())) return;
       for (const t of due) {
+        const again = this.offlined.has(t.endpoint);
         this.offlined.add(t.endpoint);
-        this.log.warn(`tablet ${t.endpoint} offline for ${now - t.sinceMs} ms: failing over its partitions`);
+        this.lastOfflineMs.set(t.endpoint, now);
+        this.log.warn(`tablet ${t.endpoint} offline for ${now - t.sinceMs} ms: ${again ? 'replicas still alive in metadata, failing them over again' : 'failing over its partitions'}`);
         try {
           await this.ops.admin({ type: 'offlineendpoint', endpoint: t.endpoint });
         } catch (err) {
@@ -105,6 +117,10 @@ export class FailoverMonitor {
       this.checking = false;
       if (this.checkAgain && this.timer) void this.check();
     }
+  }
+
+  private holdsAliveReplica(endpoint: string): boolean {
+    return this.meta.allTables().some((t) => t.partitions.some((p) => p.replicas.some((r) => r.endpoint === endpoint && r.isAlive)));
   }
 
   private holdsDeadReplica(endpoint: string): boolean {

@@ -18,6 +18,7 @@ export const NAMESERVER_FLAGS = {
   in_sync_lag_entries: { type: 'int', default: 100000, doc: 'a follower further behind its leader leaves the in-sync set' },
   in_sync_silent_ms: { type: 'int', default: 5000, doc: 'a follower behind and silent this long leaves the in-sync set' },
   check_binlog_sync_progress_delta: { type: 'int', default: 1000, doc: 'a new replica counts as caught up within this many entries of its leader' },
+  sync_stall_timeout: { type: 'int', default: 20000, doc: 'ms a replica sync check may wait with nothing able to end it (follower or leader unassigned, not replicated to) before its op fails and undoes' },
   partition_num: { type: 'int', default: 8, doc: 'default partitions of a new table' },
   replica_num: { type: 'int', default: 3, doc: 'default replicas of a new table (capped by healthy tablets)' },
   request_timeout: { type: 'int', default: 20000, doc: 'ms a control request to a tablet may take' },

@@ -20,6 +20,10 @@ import type { TabletTracker } from './tablets.js';
 export interface OpShellOptions {
   taskConcurrency: number;
   syncDeltaEntriesMax: number;
+  /** EngineConfig.syncStallTimeoutMs (`--sync_stall_timeout`). */
+  syncStallTimeoutMs?: number;
+  /** EngineConfig.tabletDownTaskGraceMs: the failover's heartbeat timeout (a tablet lost that long is failed over). */
+  tabletDownTaskGraceMs?: number;
   tickIntervalMs: number;
 }
 
@@ -95,7 +99,9 @@ export class OpShell {
   private newEngine(): NameserverEngine {
     return new NameserverEngine({
       random: this.random,
-      config: { taskConcurrency: this.options.taskConcurrency, syncDeltaEntriesMax: this.options.syncDeltaEntriesMax },
+      config: { taskConcurrency: this.options.taskConcurrency, syncDeltaEntriesMax: this.options.syncDeltaEntriesMax,
+        ...(this.options.syncStallTimeoutMs === undefined ? {} : { syncStallTimeoutMs: this.options.syncStallTimeoutMs }),
+        ...(this.options.tabletDownTaskGraceMs === undefined ? {} : { tabletDownTaskGraceMs: this.options.tabletDownTaskGraceMs }) },
     });
   }
 

@@ -41,6 +41,8 @@ export interface NameServerOptions {
   tableStatusIntervalMs: number;
   inSyncLagEntriesMax: number;
   syncDeltaEntriesMax: number;
+  /** A sync check that nothing can end fails after this long (ms). */
+  syncStallTimeoutMs?: number;
   inSyncSilentMsMax: number;
   partitionNumDefault: number;
   replicaNumDefault: number;
@@ -118,7 +120,7 @@ export class NameServer {
     });
     const random = seededRandom(Date.now() >>> 0);
     this.ops = new OpShell(this.session, this.layout, this.meta, this.tablets, this.poller, this.control, random, {
-      taskConcurrency: o.taskConcurrency, syncDeltaEntriesMax: o.syncDeltaEntriesMax, tickIntervalMs: OP_TICK_INTERVAL_MS,
+      taskConcurrency: o.taskConcurrency, syncDeltaEntriesMax: o.syncDeltaEntriesMax, syncStallTimeoutMs: o.syncStallTimeoutMs, tabletDownTaskGraceMs: o.tabletHeartbeatTimeoutMs, tickIntervalMs: OP_TICK_INTERVAL_MS,
     }, this.log.child('ops'));
     this.failover = new FailoverMonitor(this.session, this.layout, this.tablets, this.ops, this.meta, {
       heartbeatTimeoutMs: o.tabletHeartbeatTimeoutMs, checkIntervalMs: FAILOVER_CHECK_INTERVAL_MS,
