@@ -246,6 +246,10 @@ class FakeNs implements NsAdmin {
     this.record('postupgrade', req);
     return { opIds: [], done: true, steps: [] };
   }
+  async scalein(req: Parameters<NsAdmin['scalein']>[0]) {
+    this.record('scalein', req);
+    return { opIds: [], done: true, steps: [], moves: [], tablets: [] };
+  }
   async recovertable(req: Parameters<NsAdmin['recovertable']>[0]) {
     this.record('recovertable', req);
     return { opIds: [this.op('kRecoverTableOP', req.db, req.name, req.pid)] };

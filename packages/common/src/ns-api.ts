@@ -42,6 +42,7 @@ export const NS_COMMANDS = [
   'makesnapshot',
   'preupgrade',
   'postupgrade',
+  'scalein',
   'disconnectzk',
   'connectzk',
   'gettablepartition',
@@ -348,6 +349,36 @@ export interface SetTablePartitionRequest extends TableRef {
 }
 export type SetTablePartitionResponse = EmptyResponse;
 
+/** scalein: drain tablets; one step per call (ns_client repeats it), or with dryRun the whole plan. */
+export interface ScaleInRequest {
+  endpoints: Endpoint[];
+  dryRun?: boolean;
+}
+/** One move of a scale-in plan: a leadership handed over, or a replica moved, added or removed. */
+export interface ScaleMove {
+  table: string;
+  pid: number;
+  action: 'changeleader' | 'migrate' | 'addreplica' | 'delreplica';
+  /** The role of the replica that moves (`leader` for a hand-over). */
+  role: 'leader' | 'follower';
+  src: Endpoint | null;
+  des: Endpoint | null;
+}
+/** Replicas and leaders of one healthy tablet before and after the planned moves. */
+export interface ScaleTabletCount {
+  endpoint: Endpoint;
+  leaving: boolean;
+  replicasBefore: number;
+  leadersBefore: number;
+  replicasAfter: number;
+  leadersAfter: number;
+}
+export interface ScaleInResponse extends UpgradeStepResponse {
+  /** The whole remaining plan, from the metadata as it is now. */
+  moves: ScaleMove[];
+  tablets: ScaleTabletCount[];
+}
+
 export type DisconnectZkRequest = EmptyRequest;
 export type DisconnectZkResponse = EmptyResponse;
 export type ConnectZkRequest = EmptyRequest;
@@ -385,6 +416,7 @@ export interface NsApi {
   makesnapshot: { req: MakeSnapshotRequest; res: MakeSnapshotResponse };
   preupgrade: { req: UpgradeStepRequest; res: UpgradeStepResponse };
   postupgrade: { req: UpgradeStepRequest; res: UpgradeStepResponse };
+  scalein: { req: ScaleInRequest; res: ScaleInResponse };
   disconnectzk: { req: DisconnectZkRequest; res: DisconnectZkResponse };
   connectzk: { req: ConnectZkRequest; res: ConnectZkResponse };
   gettablepartition: { req: GetTablePartitionRequest; res: GetTablePartitionResponse };
@@ -419,6 +451,7 @@ export interface NsAdmin {
   makesnapshot(req: MakeSnapshotRequest): Promise<MakeSnapshotResponse>;
   preupgrade(req: UpgradeStepRequest): Promise<UpgradeStepResponse>;
   postupgrade(req: UpgradeStepRequest): Promise<UpgradeStepResponse>;
+  scalein(req: ScaleInRequest): Promise<ScaleInResponse>;
   disconnectzk(req: DisconnectZkRequest): Promise<DisconnectZkResponse>;
   connectzk(req: ConnectZkRequest): Promise<ConnectZkResponse>;
   gettablepartition(req: GetTablePartitionRequest): Promise<GetTablePartitionResponse>;

@@ -16,6 +16,7 @@ import { aliveLeader, partitionOf, replicaOn } from './partition.js';
 import { planOp } from './plan.js';
 import type { Random } from './random.js';
 import { restoreLeaderOp } from './restore.js';
+import { planScaleIn } from './scalein.js';
 import { planPostUpgrade, planPreUpgrade } from './upgrade.js';
 
 /** An op to create, already planned against current metadata. */
@@ -46,7 +47,7 @@ export type AdminPlan = { ok: true; message: string; ops: OpRequest[]; data?: Re
 
 export type OpCreatingCommand = Extract<
   AdminCommand,
-  { type: 'migrate' | 'addreplica' | 'delreplica' | 'changeleader' | 'makesnapshot' | 'offlineendpoint' | 'recoverendpoint' | 'recovertable' | 'preupgrade' | 'postupgrade' }
+  { type: 'migrate' | 'addreplica' | 'delreplica' | 'changeleader' | 'makesnapshot' | 'offlineendpoint' | 'recoverendpoint' | 'recovertable' | 'preupgrade' | 'postupgrade' | 'scalein' }
 >;
 
 export const OP_CREATING_COMMANDS: ReadonlySet<AdminCommand['type']> = new Set([
@@ -60,6 +61,7 @@ export const OP_CREATING_COMMANDS: ReadonlySet<AdminCommand['type']> = new Set([
   'recovertable',
   'preupgrade',
   'postupgrade',
+  'scalein',
 ]);
 
 const refuse = (code: ErrorCode, message: string): AdminPlan => ({ ok: false, error: { code, message } });
@@ -186,6 +188,8 @@ export function planAdminCommand(command: OpCreatingCommand, view: AdminView): A
       return planPreUpgrade(command.endpoint, view);
     case 'postupgrade':
       return planPostUpgrade(command.endpoint, view);
+    case 'scalein':
+      return planScaleIn(command.endpoints, command.dryRun === true, view);
   }
 }
 

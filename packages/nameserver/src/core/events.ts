@@ -34,6 +34,7 @@ import type {
   UpdateTableAliveRequest,
   UpgradeStepRequest,
   SetTablePartitionRequest,
+  ScaleInRequest,
 } from '@tessera/common';
 import type { Op, TabletCommand } from './op.js';
 
@@ -73,7 +74,8 @@ export type AdminCommand =
   | ({ type: 'updatetablealive' } & UpdateTableAliveRequest)
   | ({ type: 'preupgrade' } & UpgradeStepRequest)
   | ({ type: 'postupgrade' } & UpgradeStepRequest)
-  | ({ type: 'settablepartition' } & SetTablePartitionRequest);
+  | ({ type: 'settablepartition' } & SetTablePartitionRequest)
+  | ({ type: 'scalein' } & ScaleInRequest);
 
 export type AdminCommandType = AdminCommand['type'];
 

@@ -275,6 +275,7 @@ export class NameServer {
       makesnapshot: (b) => this.ops.admin({ type: 'makesnapshot', ...b } as AdminCommand),
       preupgrade: (b) => this.ops.admin({ type: 'preupgrade', ...b } as AdminCommand),
       postupgrade: (b) => this.ops.admin({ type: 'postupgrade', ...b } as AdminCommand),
+      scalein: (b) => this.ops.admin({ type: 'scalein', ...b } as AdminCommand),
       updatetablealive: (b) => a.updatetablealive(b),
       gettablepartition: (b) => a.gettablepartition(b),
       settablepartition: (b) => a.settablepartition(b),
