@@ -91,6 +91,10 @@ export interface TabletRow {
   state: TabletState;
   /** Time since the last state change. */
   ageMs: number;
+  /** Replicas (alive or not) the table metadata places on the tablet; 0 after a scalein. */
+  replicas?: number;
+  /** Partitions it leads (alive leader replicas). */
+  leaders?: number;
 }
 
 export type ShowTabletRequest = EmptyRequest;

@@ -189,7 +189,11 @@ const showtablet: Handler = async (_args, ctx) => {
   try {
     const { tablets } = await ctx.admin.showtablet({});
     const sorted = [...tablets].sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
-    return ok(renderTable(['endpoint', 'state', 'age'], sorted.map((t) => [t.endpoint, t.state, formatAge(t.ageMs)])), { tablets: sorted });
+    // replicas/leaders: what the tablet holds (0 after a scalein); absent from older nameservers.
+    const counts = sorted.some((t) => t.replicas !== undefined);
+    const header = counts ? ['endpoint', 'state', 'age', 'replicas', 'leaders'] : ['endpoint', 'state', 'age'];
+    const rows = sorted.map((t) => (counts ? [t.endpoint, t.state, formatAge(t.ageMs), String(t.replicas ?? '-'), String(t.leaders ?? '-')] : [t.endpoint, t.state, formatAge(t.ageMs)]));
+    return ok(renderTable(header, rows), { tablets: sorted });
   } catch (err) {
     return failWith('Fail to show tablets. error msg: ', err);
   }
