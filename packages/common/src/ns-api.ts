@@ -255,6 +255,8 @@ export interface OpStatusRow {
   endMs?: number;
   /** Type of the current task (kSendSnapshot, ...); absent when done or not started. */
   curTask?: string;
+  /** Why the op failed or was canceled (stored with the op); absent when none. */
+  error?: string;
 }
 
 /** Ops of `db` (all databases when absent), of one table, of one partition. */

@@ -561,7 +561,9 @@ const showopstatus: Handler = async ([name, pidText], ctx) => {
       o.endMs === undefined ? '-' : formatLocalTime(o.endMs),
       o.curTask ?? '-',
     ]);
-    return ok(renderTable(SHOWOPSTATUS_HEADER, rows), { ops });
+    // OpenMLDB's columns unchanged; the stored reason of each op that has one, below the table.
+    const errors = ops.filter((o) => o.error !== undefined).map((o) => `op ${o.opId} ${o.status}: ${o.error}`);
+    return ok([renderTable(SHOWOPSTATUS_HEADER, rows), ...errors].join('\n'), { ops });
   } catch (err) {
     return failWith('Fail to show tablets. error msg: ', err);
   }

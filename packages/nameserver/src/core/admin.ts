@@ -16,6 +16,7 @@ import { aliveLeader, partitionOf, replicaOn } from './partition.js';
 import { planOp } from './plan.js';
 import type { Random } from './random.js';
 import { restoreLeaderOp } from './restore.js';
+import { planLeaderMigrate } from './leader-migrate.js';
 import { planScaleIn } from './scalein.js';
 import { planPostUpgrade, planPreUpgrade } from './upgrade.js';
 
@@ -119,7 +120,17 @@ export function planAdminCommand(command: OpCreatingCommand, view: AdminView): A
       if (pids === undefined) return refuse('INVALID_ARGUMENT', 'invalid parameter');
       const bad = pids.find((pid) => pid >= table.partitionNum);
       if (bad !== undefined) return refuse('INVALID_ARGUMENT', `pid[${bad}] does not exist. name[${command.name}]`);
-      return planEach(view, table, pids, 'kMigrateOP', () => ({ kind: 'migrate', src: command.src, des: command.des }), 'partition migrate ok');
+      // A leader replica moves as a chain: addreplica, hand-over changeleader, delreplica (leader-migrate.ts).
+      const leaderPids = pids.filter((pid) => aliveLeader(partitionOf(table, pid)!) === command.src);
+      const followerPids = pids.filter((pid) => !leaderPids.includes(pid));
+      const plan = followerPids.length === 0 ? { ok: true as const, message: 'partition migrate ok', ops: [] } : planEach(view, table, followerPids, 'kMigrateOP', () => ({ kind: 'migrate', src: command.src, des: command.des }), 'partition migrate ok');
+      if (!plan.ok) return plan;
+      for (const pid of leaderPids) {
+        const chain = planLeaderMigrate(table, partitionOf(table, pid)!, command.src, command.des, view);
+        if (!chain.ok) return { ok: false, error: chain.error };
+        plan.ops.push(...chain.ops);
+      }
+      return plan;
     }
     case 'addreplica': {
       const table = tableOf(view, command.db, command.name);
