@@ -2,14 +2,15 @@
 // `scalein --dry-run` prints the plan and moves nothing; `scalein` hands the leaderships of the
 // leaving tablet over and moves every replica to the three that stay; `showtablet` shows it holds
 // nothing; stopping it then creates no failover op (auto_failover on). Zero failed writer calls,
-// every acknowledged write readable, every replica's checksum equal.
+// every acknowledged write readable, every replica's checksum equal. Then a leader `migrate`
+// onto a fifth tablet: the chain addreplica → hand-over → delreplica, under the same writers.
 import t from 'tap';
 import { waitFor, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
 import { parseTable, startTestCluster } from '@tessera/testkit';
 
 t.test('scalein of a tablet holding leaders under replica_ack=all writers, then its stop: no failover op, zero failed calls', async (t) => {
-  const { http, client, tablets, cli } = await startTestCluster(t, {
+  const { http, client, tablets, cli, startTablet } = await startTestCluster(t, {
     name: 'scalein', zkRootPath: '/scalein', zkSessionTimeoutMs: 3000,
     connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
     nameservers: 1, tablets: 4,
@@ -84,6 +85,26 @@ t.test('scalein of a tablet holding leaders under replica_ack=all writers, then 
     await new Promise((r) => setTimeout(r, 3000));
     const fresh = (await client.admin.showopstatus({})).ops.filter((o) => !opsBefore.includes(o.opId));
     t.same(fresh.map((o) => `${o.opId} ${o.opType}`), [], 'no op created by the stop');
+  });
+
+  await t.test('migrate of a leader onto a new tablet: addreplica, hand-over, delreplica', async (t) => {
+    const fresh = await startTablet(5);
+    tablets.push(fresh);
+    const e = fresh.endpoint;
+    await waitFor(`${e} healthy`, async () => parseTable((await cli('showtablet')).stdout, 'endpoint').find((r) => r.endpoint === e)?.state === 'kTabletHealthy', { timeoutMs: 20_000, intervalMs: 200 });
+    const p0 = (await table()).partitions[0]!;
+    const src = p0.replicas.find((r) => r.isLeader && r.isAlive)!.endpoint;
+    const opsBefore = (await client.admin.showopstatus({})).ops.map((o) => o.opId);
+    const res = await cli(`migrate ${src} flow 0 ${e}`);
+    t.match(res.stdout, /partition migrate ok/, res.stdout + res.stderr);
+    await waitFor('the new tablet leads pid 0 and the source holds nothing', async () => {
+      const p = (await table()).partitions[0]!;
+      return p.replicas.find((r) => r.isLeader && r.isAlive)?.endpoint === e && !p.replicas.some((r) => r.endpoint === src);
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor('its ops ended', async () => (await client.admin.showopstatus({})).ops.filter((o) => !opsBefore.includes(o.opId)).every((o) => o.status === 'kDone' || o.status === 'kFailed'), { timeoutMs: 30_000, intervalMs: 200 });
+    const mine = (await client.admin.showopstatus({})).ops.filter((o) => !opsBefore.includes(o.opId));
+    t.same(mine.map((o) => `${o.opType} pid ${o.pid} ${o.status}`), ['kAddReplicaOP pid 0 kDone', 'kChangeLeaderOP pid 0 kDone', 'kDelReplicaOP pid 0 kDone'], 'exactly the chain, every op done (no failover op)');
+    t.equal((await table()).partitions[0]!.replicas.length, 3);
   });
 
   writing = false;
