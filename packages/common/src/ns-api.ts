@@ -43,6 +43,9 @@ export const NS_COMMANDS = [
   'preupgrade',
   'postupgrade',
   'scalein',
+  'scaleout',
+  'rebalance',
+  'apply',
   'disconnectzk',
   'connectzk',
   'gettablepartition',
@@ -385,6 +388,35 @@ export interface ScaleInResponse extends UpgradeStepResponse {
   tablets: ScaleTabletCount[];
 }
 
+/** A move of a scaleout/rebalance plan: the table named and identified, so `apply` sees a drop. */
+export interface RebalanceMove extends ScaleMove {
+  db: string;
+  tid: number;
+}
+/** scaleout: even replicas and leaders out onto `endpoints` (default: the healthy tablets holding nothing). */
+export interface ScaleOutRequest {
+  endpoints?: Endpoint[];
+  dryRun?: boolean;
+}
+/** rebalance: even replicas and leaders of the tables (all when absent) in `db` across healthy tablets. */
+export interface RebalanceRequest {
+  db?: string;
+  tables?: string[];
+  dryRun?: boolean;
+}
+export interface PlanResponse extends OpsCreatedResponse {
+  /** Kept by the leading nameserver (in memory) for `apply`. */
+  planId: number;
+  moves: RebalanceMove[];
+  tablets: ScaleTabletCount[];
+  /** The plan was applied (no dryRun): `opIds` are its ops. */
+  applied: boolean;
+}
+export interface ApplyRequest {
+  planId: number;
+}
+export type ApplyResponse = OpsCreatedResponse;
+
 export type DisconnectZkRequest = EmptyRequest;
 export type DisconnectZkResponse = EmptyResponse;
 export type ConnectZkRequest = EmptyRequest;
@@ -423,6 +455,9 @@ export interface NsApi {
   preupgrade: { req: UpgradeStepRequest; res: UpgradeStepResponse };
   postupgrade: { req: UpgradeStepRequest; res: UpgradeStepResponse };
   scalein: { req: ScaleInRequest; res: ScaleInResponse };
+  scaleout: { req: ScaleOutRequest; res: PlanResponse };
+  rebalance: { req: RebalanceRequest; res: PlanResponse };
+  apply: { req: ApplyRequest; res: ApplyResponse };
   disconnectzk: { req: DisconnectZkRequest; res: DisconnectZkResponse };
   connectzk: { req: ConnectZkRequest; res: ConnectZkResponse };
   gettablepartition: { req: GetTablePartitionRequest; res: GetTablePartitionResponse };
@@ -458,6 +493,9 @@ export interface NsAdmin {
   preupgrade(req: UpgradeStepRequest): Promise<UpgradeStepResponse>;
   postupgrade(req: UpgradeStepRequest): Promise<UpgradeStepResponse>;
   scalein(req: ScaleInRequest): Promise<ScaleInResponse>;
+  scaleout(req: ScaleOutRequest): Promise<PlanResponse>;
+  rebalance(req: RebalanceRequest): Promise<PlanResponse>;
+  apply(req: ApplyRequest): Promise<ApplyResponse>;
   disconnectzk(req: DisconnectZkRequest): Promise<DisconnectZkResponse>;
   connectzk(req: ConnectZkRequest): Promise<ConnectZkResponse>;
   gettablepartition(req: GetTablePartitionRequest): Promise<GetTablePartitionResponse>;

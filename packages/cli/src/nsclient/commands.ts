@@ -24,7 +24,7 @@ import {
 import { kvGet, kvPreview, kvPut, kvScan } from './kv-commands.js';
 import { gettablepartition, settablepartition } from './partition-commands.js';
 import { parseBool, parseCommandLine, parsePidGroup, parseShortCreate, parseTableMetaFile, parseUint } from './parse.js';
-import { scalein } from './scale.js';
+import { apply, rebalance, scalein, scaleout } from './scale.js';
 import { postUpgrade, preUpgrade } from './upgrade.js';
 import { formatAge, formatBytes, formatLocalTime, formatOptional, formatSeconds, renderNumberedTable, renderTable, toJsonLine } from './table-format.js';
 
@@ -790,6 +790,9 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   gettablepartition: spec('table_name pid', "write a partition's metadata to <table_name>_<pid>.txt in the current directory", 2, 2, gettablepartition),
   settablepartition: spec('table_name partition_file', "set a partition's metadata from an edited partition file (auto_failover off)", 2, 2, settablepartition),
   scalein: spec('endpoint ... [--dry-run]', 'drain tablets before stopping them: leaderships handed over, every replica moved off', 1, 64, scalein),
+  scaleout: spec('[endpoint ...] [--dry-run]', 'a plan evening replicas and leaders out onto tablets (default: the empty ones), applied unless --dry-run', 0, 64, scaleout),
+  rebalance: spec('[table ...] [--dry-run]', 'a plan evening replicas and leaders out across healthy tablets, applied unless --dry-run', 0, 64, rebalance),
+  apply: spec('plan_id', 'run exactly a plan made by scaleout/rebalance; refused if the cluster drifted', 1, 1, apply),
   disconnectzk: spec('', 'make the nameserver leave ZooKeeper (failover testing)', 0, 0, disconnectzk),
   connectzk: spec('', 'make the nameserver connect to ZooKeeper again', 0, 0, connectzk),
   help: spec('[cmd]', 'show the commands, or the usage of one', 0, 1, help),

@@ -99,3 +99,68 @@ export const scalein = async (args: string[], ctx: CommandContext): Promise<Comm
     }
   }
 };
+
+/** Waits for a plan's ops; the result of the command. */
+async function finishPlan(name: string, planId: number, opIds: readonly number[], ctx: CommandContext, say: (line: string) => void, output: (last: string) => string, data: Record<string, unknown>): Promise<CommandResult> {
+  say(`plan ${planId} applied: ${opIds.length} ops (${opIds.join(',') || '-'})`);
+  try {
+    const waited = await waitOps(ctx, opIds, ctx.nowMs() + SCALE_WAIT_MS_MAX);
+    if (waited === 'timeout') return { ok: false, output: output(`failed to ${name}. error msg: not done after ${SCALE_WAIT_MS_MAX} ms; see showopstatus`), data };
+    if (waited.length > 0) {
+      for (const line of waited) say(line);
+      return { ok: false, output: output(`failed to ${name}. error msg: an op did not succeed; see showopstatus`), data };
+    }
+  } catch (err) {
+    return errorResult(output(`failed to ${name}. error msg: `), err);
+  }
+  return { ok: true, output: output(`${name} ok`), data };
+}
+
+function printer(ctx: CommandContext): { say: (line: string) => void; output: (last: string) => string } {
+  const log: string[] = [];
+  return {
+    say: (line) => {
+      log.push(line);
+      ctx.progress?.(line);
+    },
+    output: (last) => (ctx.progress === undefined ? [...log, last].join('\n') : last),
+  };
+}
+
+async function planCommand(name: 'scaleout' | 'rebalance', args: string[], ctx: CommandContext): Promise<CommandResult> {
+  const dryRun = args.includes('--dry-run');
+  const rest = args.filter((a) => a !== '--dry-run');
+  const unknown = rest.find((a) => a.startsWith('--'));
+  if (unknown !== undefined) return { ok: false, output: `failed to ${name}. error msg: unknown option ${unknown}`, code: 'INVALID_ARGUMENT' };
+  if (name === 'rebalance' && rest.length > 0 && ctx.db === '') return { ok: false, output: 'please enter database first' };
+  const { say, output } = printer(ctx);
+  let res;
+  try {
+    res = name === 'scaleout'
+      ? await ctx.admin.scaleout({ ...(rest.length > 0 ? { endpoints: rest } : {}), dryRun })
+      : await ctx.admin.rebalance({ ...(ctx.db !== '' ? { db: ctx.db } : {}), ...(rest.length > 0 ? { tables: rest } : {}), dryRun });
+  } catch (err) {
+    return errorResult(`failed to ${name}. error msg: `, err);
+  }
+  say(`plan ${res.planId}`);
+  say(renderScalePlan(res.moves, res.tablets));
+  const data = { planId: res.planId, moves: res.moves, tablets: res.tablets, opIds: res.opIds, applied: res.applied };
+  if (dryRun) return { ok: true, output: output(`dry run: nothing moved; apply ${res.planId} runs exactly this plan`), data };
+  return finishPlan(name, res.planId, res.opIds, ctx, say, output, data);
+}
+
+export const scaleout = (args: string[], ctx: CommandContext): Promise<CommandResult> => planCommand('scaleout', args, ctx);
+export const rebalance = (args: string[], ctx: CommandContext): Promise<CommandResult> => planCommand('rebalance', args, ctx);
+
+export const apply = async ([planText]: string[], ctx: CommandContext): Promise<CommandResult> => {
+  const planId = Number(planText);
+  if (!Number.isSafeInteger(planId) || planId < 0) return { ok: false, output: 'failed to apply. error msg: plan_id should be a non-negative integer', code: 'INVALID_ARGUMENT' };
+  const { say, output } = printer(ctx);
+  let opIds: number[];
+  try {
+    ({ opIds } = await ctx.admin.apply({ planId }));
+  } catch (err) {
+    return errorResult('failed to apply. error msg: ', err);
+  }
+  return finishPlan('apply', planId, opIds, ctx, say, output, { planId, opIds });
+};

@@ -17,6 +17,7 @@ import { planOp } from './plan.js';
 import type { Random } from './random.js';
 import { restoreLeaderOp } from './restore.js';
 import { planLeaderMigrate } from './leader-migrate.js';
+import { planApply, planRebalance } from './rebalance.js';
 import { planScaleIn } from './scalein.js';
 import { planPostUpgrade, planPreUpgrade } from './upgrade.js';
 
@@ -48,7 +49,7 @@ export type AdminPlan = { ok: true; message: string; ops: OpRequest[]; data?: Re
 
 export type OpCreatingCommand = Extract<
   AdminCommand,
-  { type: 'migrate' | 'addreplica' | 'delreplica' | 'changeleader' | 'makesnapshot' | 'offlineendpoint' | 'recoverendpoint' | 'recovertable' | 'preupgrade' | 'postupgrade' | 'scalein' }
+  { type: 'migrate' | 'addreplica' | 'delreplica' | 'changeleader' | 'makesnapshot' | 'offlineendpoint' | 'recoverendpoint' | 'recovertable' | 'preupgrade' | 'postupgrade' | 'scalein' | 'rebalanceplan' | 'applyplan' }
 >;
 
 export const OP_CREATING_COMMANDS: ReadonlySet<AdminCommand['type']> = new Set([
@@ -63,6 +64,8 @@ export const OP_CREATING_COMMANDS: ReadonlySet<AdminCommand['type']> = new Set([
   'preupgrade',
   'postupgrade',
   'scalein',
+  'rebalanceplan',
+  'applyplan',
 ]);
 
 const refuse = (code: ErrorCode, message: string): AdminPlan => ({ ok: false, error: { code, message } });
@@ -201,6 +204,10 @@ export function planAdminCommand(command: OpCreatingCommand, view: AdminView): A
       return planPostUpgrade(command.endpoint, view);
     case 'scalein':
       return planScaleIn(command.endpoints, command.dryRun === true, view);
+    case 'rebalanceplan':
+      return planRebalance({ tables: command.tables, db: command.db, destinations: command.destinations, scaleout: command.scaleout }, view);
+    case 'applyplan':
+      return planApply(command.moves, view);
   }
 }
 

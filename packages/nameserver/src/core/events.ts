@@ -35,6 +35,7 @@ import type {
   UpgradeStepRequest,
   SetTablePartitionRequest,
   ScaleInRequest,
+  RebalanceMove,
 } from '@tessera/common';
 import type { Op, TabletCommand } from './op.js';
 
@@ -75,7 +76,9 @@ export type AdminCommand =
   | ({ type: 'preupgrade' } & UpgradeStepRequest)
   | ({ type: 'postupgrade' } & UpgradeStepRequest)
   | ({ type: 'settablepartition' } & SetTablePartitionRequest)
-  | ({ type: 'scalein' } & ScaleInRequest);
+  | ({ type: 'scalein' } & ScaleInRequest)
+  | { type: 'rebalanceplan'; db?: string; tables: string[]; destinations?: string[]; scaleout: boolean }
+  | { type: 'applyplan'; moves: RebalanceMove[] };
 
 export type AdminCommandType = AdminCommand['type'];
 
