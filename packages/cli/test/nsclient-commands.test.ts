@@ -246,6 +246,22 @@ class FakeNs implements NsAdmin {
     this.record('postupgrade', req);
     return { opIds: [], done: true, steps: [] };
   }
+  async scalein(req: Parameters<NsAdmin['scalein']>[0]) {
+    this.record('scalein', req);
+    return { opIds: [], done: true, steps: [], moves: [], tablets: [] };
+  }
+  async scaleout(req: Parameters<NsAdmin['scaleout']>[0]) {
+    this.record('scaleout', req);
+    return { planId: 1, moves: [], tablets: [], opIds: [], applied: req.dryRun !== true };
+  }
+  async rebalance(req: Parameters<NsAdmin['rebalance']>[0]) {
+    this.record('rebalance', req);
+    return { planId: 2, moves: [], tablets: [], opIds: [], applied: req.dryRun !== true };
+  }
+  async apply(req: Parameters<NsAdmin['apply']>[0]) {
+    this.record('apply', req);
+    return { opIds: [] };
+  }
   async recovertable(req: Parameters<NsAdmin['recovertable']>[0]) {
     this.record('recovertable', req);
     return { opIds: [this.op('kRecoverTableOP', req.db, req.name, req.pid)] };

@@ -42,6 +42,10 @@ export const NS_COMMANDS = [
   'makesnapshot',
   'preupgrade',
   'postupgrade',
+  'scalein',
+  'scaleout',
+  'rebalance',
+  'apply',
   'disconnectzk',
   'connectzk',
   'gettablepartition',
@@ -90,6 +94,10 @@ export interface TabletRow {
   state: TabletState;
   /** Time since the last state change. */
   ageMs: number;
+  /** Replicas (alive or not) the table metadata places on the tablet; 0 after a scalein. */
+  replicas?: number;
+  /** Partitions it leads (alive leader replicas). */
+  leaders?: number;
 }
 
 export type ShowTabletRequest = EmptyRequest;
@@ -250,6 +258,8 @@ export interface OpStatusRow {
   endMs?: number;
   /** Type of the current task (kSendSnapshot, ...); absent when done or not started. */
   curTask?: string;
+  /** Why the op failed or was canceled (stored with the op); absent when none. */
+  error?: string;
 }
 
 /** Ops of `db` (all databases when absent), of one table, of one partition. */
@@ -348,6 +358,65 @@ export interface SetTablePartitionRequest extends TableRef {
 }
 export type SetTablePartitionResponse = EmptyResponse;
 
+/** scalein: drain tablets; one step per call (ns_client repeats it), or with dryRun the whole plan. */
+export interface ScaleInRequest {
+  endpoints: Endpoint[];
+  dryRun?: boolean;
+}
+/** One move of a scale-in plan: a leadership handed over, or a replica moved, added or removed. */
+export interface ScaleMove {
+  table: string;
+  pid: number;
+  action: 'changeleader' | 'migrate' | 'addreplica' | 'delreplica';
+  /** The role of the replica that moves (`leader` for a hand-over). */
+  role: 'leader' | 'follower';
+  src: Endpoint | null;
+  des: Endpoint | null;
+}
+/** Replicas and leaders of one healthy tablet before and after the planned moves. */
+export interface ScaleTabletCount {
+  endpoint: Endpoint;
+  leaving: boolean;
+  replicasBefore: number;
+  leadersBefore: number;
+  replicasAfter: number;
+  leadersAfter: number;
+}
+export interface ScaleInResponse extends UpgradeStepResponse {
+  /** The whole remaining plan, from the metadata as it is now. */
+  moves: ScaleMove[];
+  tablets: ScaleTabletCount[];
+}
+
+/** A move of a scaleout/rebalance plan: the table named and identified, so `apply` sees a drop. */
+export interface RebalanceMove extends ScaleMove {
+  db: string;
+  tid: number;
+}
+/** scaleout: even replicas and leaders out onto `endpoints` (default: the healthy tablets holding nothing). */
+export interface ScaleOutRequest {
+  endpoints?: Endpoint[];
+  dryRun?: boolean;
+}
+/** rebalance: even replicas and leaders of the tables (all when absent) in `db` across healthy tablets. */
+export interface RebalanceRequest {
+  db?: string;
+  tables?: string[];
+  dryRun?: boolean;
+}
+export interface PlanResponse extends OpsCreatedResponse {
+  /** Kept by the leading nameserver (in memory) for `apply`. */
+  planId: number;
+  moves: RebalanceMove[];
+  tablets: ScaleTabletCount[];
+  /** The plan was applied (no dryRun): `opIds` are its ops. */
+  applied: boolean;
+}
+export interface ApplyRequest {
+  planId: number;
+}
+export type ApplyResponse = OpsCreatedResponse;
+
 export type DisconnectZkRequest = EmptyRequest;
 export type DisconnectZkResponse = EmptyResponse;
 export type ConnectZkRequest = EmptyRequest;
@@ -385,6 +454,10 @@ export interface NsApi {
   makesnapshot: { req: MakeSnapshotRequest; res: MakeSnapshotResponse };
   preupgrade: { req: UpgradeStepRequest; res: UpgradeStepResponse };
   postupgrade: { req: UpgradeStepRequest; res: UpgradeStepResponse };
+  scalein: { req: ScaleInRequest; res: ScaleInResponse };
+  scaleout: { req: ScaleOutRequest; res: PlanResponse };
+  rebalance: { req: RebalanceRequest; res: PlanResponse };
+  apply: { req: ApplyRequest; res: ApplyResponse };
   disconnectzk: { req: DisconnectZkRequest; res: DisconnectZkResponse };
   connectzk: { req: ConnectZkRequest; res: ConnectZkResponse };
   gettablepartition: { req: GetTablePartitionRequest; res: GetTablePartitionResponse };
@@ -419,6 +492,10 @@ export interface NsAdmin {
   makesnapshot(req: MakeSnapshotRequest): Promise<MakeSnapshotResponse>;
   preupgrade(req: UpgradeStepRequest): Promise<UpgradeStepResponse>;
   postupgrade(req: UpgradeStepRequest): Promise<UpgradeStepResponse>;
+  scalein(req: ScaleInRequest): Promise<ScaleInResponse>;
+  scaleout(req: ScaleOutRequest): Promise<PlanResponse>;
+  rebalance(req: RebalanceRequest): Promise<PlanResponse>;
+  apply(req: ApplyRequest): Promise<ApplyResponse>;
   disconnectzk(req: DisconnectZkRequest): Promise<DisconnectZkResponse>;
   connectzk(req: ConnectZkRequest): Promise<ConnectZkResponse>;
   gettablepartition(req: GetTablePartitionRequest): Promise<GetTablePartitionResponse>;

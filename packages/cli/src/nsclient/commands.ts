@@ -24,6 +24,7 @@ import {
 import { kvGet, kvPreview, kvPut, kvScan } from './kv-commands.js';
 import { gettablepartition, settablepartition } from './partition-commands.js';
 import { parseBool, parseCommandLine, parsePidGroup, parseShortCreate, parseTableMetaFile, parseUint } from './parse.js';
+import { apply, rebalance, scalein, scaleout } from './scale.js';
 import { postUpgrade, preUpgrade } from './upgrade.js';
 import { formatAge, formatBytes, formatLocalTime, formatOptional, formatSeconds, renderNumberedTable, renderTable, toJsonLine } from './table-format.js';
 
@@ -188,7 +189,11 @@ const showtablet: Handler = async (_args, ctx) => {
   try {
     const { tablets } = await ctx.admin.showtablet({});
     const sorted = [...tablets].sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
-    return ok(renderTable(['endpoint', 'state', 'age'], sorted.map((t) => [t.endpoint, t.state, formatAge(t.ageMs)])), { tablets: sorted });
+    // replicas/leaders: what the tablet holds (0 after a scalein); absent from older nameservers.
+    const counts = sorted.some((t) => t.replicas !== undefined);
+    const header = counts ? ['endpoint', 'state', 'age', 'replicas', 'leaders'] : ['endpoint', 'state', 'age'];
+    const rows = sorted.map((t) => (counts ? [t.endpoint, t.state, formatAge(t.ageMs), String(t.replicas ?? '-'), String(t.leaders ?? '-')] : [t.endpoint, t.state, formatAge(t.ageMs)]));
+    return ok(renderTable(header, rows), { tablets: sorted });
   } catch (err) {
     return failWith('Fail to show tablets. error msg: ', err);
   }
@@ -556,7 +561,9 @@ const showopstatus: Handler = async ([name, pidText], ctx) => {
       o.endMs === undefined ? '-' : formatLocalTime(o.endMs),
       o.curTask ?? '-',
     ]);
-    return ok(renderTable(SHOWOPSTATUS_HEADER, rows), { ops });
+    // OpenMLDB's columns unchanged; the stored reason of each op that has one, below the table.
+    const errors = ops.filter((o) => o.error !== undefined).map((o) => `op ${o.opId} ${o.status}: ${o.error}`);
+    return ok([renderTable(SHOWOPSTATUS_HEADER, rows), ...errors].join('\n'), { ops });
   } catch (err) {
     return failWith('Fail to show tablets. error msg: ', err);
   }
@@ -782,6 +789,10 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   'post-upgrade': spec('endpoint', 'after restarting a tablet: its leaderships back, temporary replicas removed', 1, 1, postUpgrade),
   gettablepartition: spec('table_name pid', "write a partition's metadata to <table_name>_<pid>.txt in the current directory", 2, 2, gettablepartition),
   settablepartition: spec('table_name partition_file', "set a partition's metadata from an edited partition file (auto_failover off)", 2, 2, settablepartition),
+  scalein: spec('endpoint ... [--dry-run]', 'drain tablets before stopping them: leaderships handed over, every replica moved off', 1, 64, scalein),
+  scaleout: spec('[endpoint ...] [--dry-run]', 'a plan evening replicas and leaders out onto tablets (default: the empty ones), applied unless --dry-run', 0, 64, scaleout),
+  rebalance: spec('[table ...] [--dry-run]', 'a plan evening replicas and leaders out across healthy tablets, applied unless --dry-run', 0, 64, rebalance),
+  apply: spec('plan_id', 'run exactly a plan made by scaleout/rebalance; refused if the cluster drifted', 1, 1, apply),
   disconnectzk: spec('', 'make the nameserver leave ZooKeeper (failover testing)', 0, 0, disconnectzk),
   connectzk: spec('', 'make the nameserver connect to ZooKeeper again', 0, 0, connectzk),
   help: spec('[cmd]', 'show the commands, or the usage of one', 0, 1, help),

@@ -16,6 +16,9 @@ import { aliveLeader, partitionOf, replicaOn } from './partition.js';
 import { planOp } from './plan.js';
 import type { Random } from './random.js';
 import { restoreLeaderOp } from './restore.js';
+import { planLeaderMigrate } from './leader-migrate.js';
+import { planApply, planRebalance } from './rebalance.js';
+import { planScaleIn } from './scalein.js';
 import { planPostUpgrade, planPreUpgrade } from './upgrade.js';
 
 /** An op to create, already planned against current metadata. */
@@ -46,7 +49,7 @@ export type AdminPlan = { ok: true; message: string; ops: OpRequest[]; data?: Re
 
 export type OpCreatingCommand = Extract<
   AdminCommand,
-  { type: 'migrate' | 'addreplica' | 'delreplica' | 'changeleader' | 'makesnapshot' | 'offlineendpoint' | 'recoverendpoint' | 'recovertable' | 'preupgrade' | 'postupgrade' }
+  { type: 'migrate' | 'addreplica' | 'delreplica' | 'changeleader' | 'makesnapshot' | 'offlineendpoint' | 'recoverendpoint' | 'recovertable' | 'preupgrade' | 'postupgrade' | 'scalein' | 'rebalanceplan' | 'applyplan' }
 >;
 
 export const OP_CREATING_COMMANDS: ReadonlySet<AdminCommand['type']> = new Set([
@@ -60,6 +63,9 @@ export const OP_CREATING_COMMANDS: ReadonlySet<AdminCommand['type']> = new Set([
   'recovertable',
   'preupgrade',
   'postupgrade',
+  'scalein',
+  'rebalanceplan',
+  'applyplan',
 ]);
 
 const refuse = (code: ErrorCode, message: string): AdminPlan => ({ ok: false, error: { code, message } });
@@ -117,7 +123,17 @@ export function planAdminCommand(command: OpCreatingCommand, view: AdminView): A
       if (pids === undefined) return refuse('INVALID_ARGUMENT', 'invalid parameter');
       const bad = pids.find((pid) => pid >= table.partitionNum);
       if (bad !== undefined) return refuse('INVALID_ARGUMENT', `pid[${bad}] does not exist. name[${command.name}]`);
-      return planEach(view, table, pids, 'kMigrateOP', () => ({ kind: 'migrate', src: command.src, des: command.des }), 'partition migrate ok');
+      // A leader replica moves as a chain: addreplica, hand-over changeleader, delreplica (leader-migrate.ts).
+      const leaderPids = pids.filter((pid) => aliveLeader(partitionOf(table, pid)!) === command.src);
+      const followerPids = pids.filter((pid) => !leaderPids.includes(pid));
+      const plan = followerPids.length === 0 ? { ok: true as const, message: 'partition migrate ok', ops: [] } : planEach(view, table, followerPids, 'kMigrateOP', () => ({ kind: 'migrate', src: command.src, des: command.des }), 'partition migrate ok');
+      if (!plan.ok) return plan;
+      for (const pid of leaderPids) {
+        const chain = planLeaderMigrate(table, partitionOf(table, pid)!, command.src, command.des, view);
+        if (!chain.ok) return { ok: false, error: chain.error };
+        plan.ops.push(...chain.ops);
+      }
+      return plan;
     }
     case 'addreplica': {
       const table = tableOf(view, command.db, command.name);
@@ -186,6 +202,12 @@ export function planAdminCommand(command: OpCreatingCommand, view: AdminView): A
       return planPreUpgrade(command.endpoint, view);
     case 'postupgrade':
       return planPostUpgrade(command.endpoint, view);
+    case 'scalein':
+      return planScaleIn(command.endpoints, command.dryRun === true, view);
+    case 'rebalanceplan':
+      return planRebalance({ tables: command.tables, db: command.db, destinations: command.destinations, scaleout: command.scaleout }, view);
+    case 'applyplan':
+      return planApply(command.moves, view);
   }
 }
 

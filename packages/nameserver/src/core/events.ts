@@ -34,6 +34,8 @@ import type {
   UpdateTableAliveRequest,
   UpgradeStepRequest,
   SetTablePartitionRequest,
+  ScaleInRequest,
+  RebalanceMove,
 } from '@tessera/common';
 import type { Op, TabletCommand } from './op.js';
 
@@ -73,7 +75,10 @@ export type AdminCommand =
   | ({ type: 'updatetablealive' } & UpdateTableAliveRequest)
   | ({ type: 'preupgrade' } & UpgradeStepRequest)
   | ({ type: 'postupgrade' } & UpgradeStepRequest)
-  | ({ type: 'settablepartition' } & SetTablePartitionRequest);
+  | ({ type: 'settablepartition' } & SetTablePartitionRequest)
+  | ({ type: 'scalein' } & ScaleInRequest)
+  | { type: 'rebalanceplan'; db?: string; tables: string[]; destinations?: string[]; scaleout: boolean }
+  | { type: 'applyplan'; moves: RebalanceMove[] };
 
 export type AdminCommandType = AdminCommand['type'];
 

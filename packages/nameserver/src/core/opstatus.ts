@@ -22,6 +22,7 @@ export function opStatusRows(ops: Iterable<Op>, filter: ShowOpStatusRequest = {}
     if (isTerminal(op.status) && op.endMs > 0) row.endMs = op.endMs;
     const task = currentTask(op);
     if (op.status === 'kDoing' && task !== undefined) row.curTask = task.kind;
+    if (op.error !== undefined && op.error !== '') row.error = op.error;
     rows.push(row);
   }
   return rows.sort((a, b) => a.opId - b.opId);

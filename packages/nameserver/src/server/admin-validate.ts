@@ -28,6 +28,20 @@ const pids: Check = (b, f) => {
     throw invalidArgument(`${f} must be a non-empty list of partition ids`, { field: f });
   }
 };
+/** Most endpoints one scalein names (far above any cluster this runs). */
+const ENDPOINTS_PER_COMMAND_MAX = 256;
+const endpointList: Check = (b, f) => {
+  const v = b[f];
+  if (!Array.isArray(v) || v.length === 0 || v.length > ENDPOINTS_PER_COMMAND_MAX) throw invalidArgument(`${f} must be a non-empty list of host:port endpoints`, { field: f });
+  v.forEach((_, i) => endpoint(v as unknown as Body, String(i)));
+};
+/** Most tables one rebalance names. */
+const TABLES_PER_COMMAND_MAX = 1024;
+const textList: Check = (b, f) => {
+  const v = b[f];
+  if (!Array.isArray(v) || v.length > TABLES_PER_COMMAND_MAX) throw invalidArgument(`${f} must be a list of names`, { field: f });
+  v.forEach((_, i) => text(v as unknown as Body, String(i)));
+};
 const bool: Check = (b, f) => {
   if (typeof b[f] !== 'boolean') throw invalidArgument(`${f} must be true or false`, { field: f });
 };
@@ -79,6 +93,10 @@ const FIELDS: Partial<Record<NsCommand, Record<string, Check>>> = {
   makesnapshot: { db: text, name: text, pid: uint },
   preupgrade: { endpoint },
   postupgrade: { endpoint },
+  scalein: { endpoints: endpointList, dryRun: optional(bool) },
+  scaleout: { endpoints: optional(endpointList), dryRun: optional(bool) },
+  rebalance: { db: optional(text), tables: optional(textList), dryRun: optional(bool) },
+  apply: { planId: uint },
   updatetablealive: { db: text, name: text, pid: optional(uint), endpoint, isAlive: bool },
   gettablepartition: { db: text, name: text, pid: uint },
   settablepartition: { db: text, name: text, tid: optional(uint), partition },

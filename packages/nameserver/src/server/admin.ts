@@ -44,8 +44,22 @@ export class Admin {
 
   showtablet(): ShowTabletResponse {
     const now = Date.now();
-    for (const t of this.d.meta.allTables()) for (const p of t.partitions) for (const r of p.replicas) this.d.tablets.noteKnown(r.endpoint);
-    return { tablets: this.d.tablets.all().map((t) => ({ endpoint: t.endpoint, state: t.state, ageMs: Math.max(0, now - t.sinceMs) })) };
+    const replicas = new Map<string, number>();
+    const leaders = new Map<string, number>();
+    for (const t of this.d.meta.allTables()) {
+      for (const p of t.partitions) {
+        for (const r of p.replicas) {
+          this.d.tablets.noteKnown(r.endpoint);
+          replicas.set(r.endpoint, (replicas.get(r.endpoint) ?? 0) + 1);
+          if (r.isLeader && r.isAlive) leaders.set(r.endpoint, (leaders.get(r.endpoint) ?? 0) + 1);
+        }
+      }
+    }
+    return {
+      tablets: this.d.tablets.all().map((t) => ({
+        endpoint: t.endpoint, state: t.state, ageMs: Math.max(0, now - t.sinceMs), replicas: replicas.get(t.endpoint) ?? 0, leaders: leaders.get(t.endpoint) ?? 0,
+      })),
+    };
   }
 
   async createdb(body: Record<string, unknown>): Promise<Record<string, never>> {

@@ -10,6 +10,7 @@
  */
 import {
   bodyObject, createHttpServer, NS_COMMANDS, parseEndpoint, nsRoute, TesseraError, type HttpServer, type Logger, type NsCommand,
+  type ApplyRequest, type RebalanceRequest, type ScaleOutRequest,
 } from '@tessera/common';
 import { CoordSession, LeaderElection, readLeader, retryWhileZkUnreachable, zkLayout, type ZkLayout } from '@tessera/coord';
 import { seededRandom } from '../core/random.js';
@@ -25,6 +26,7 @@ import { FailoverMonitor } from './failover.js';
 import { registerStatusPage } from './status-page.js';
 import { statusView } from './status-view.js';
 import type { AdminCommand } from '../core/events.js';
+import { PlanStore } from './plans.js';
 
 
 export interface NameServerOptions {
@@ -71,6 +73,8 @@ export class NameServer {
   private poller!: StatusPoller;
   private inSync!: InSyncManager;
   private ops!: OpShell;
+  /** scaleout/rebalance plans kept for `apply` (plans.ts). */
+  private readonly plans = new PlanStore((c) => this.ops.admin(c));
   private failover!: FailoverMonitor;
   private admin!: Admin;
   private epoch = 0;
@@ -277,6 +281,10 @@ export class NameServer {
       makesnapshot: (b) => this.ops.admin({ type: 'makesnapshot', ...b } as AdminCommand),
       preupgrade: (b) => this.ops.admin({ type: 'preupgrade', ...b } as AdminCommand),
       postupgrade: (b) => this.ops.admin({ type: 'postupgrade', ...b } as AdminCommand),
+      scalein: (b) => this.ops.admin({ type: 'scalein', ...b } as AdminCommand),
+      scaleout: (b) => this.plans.scaleout(b as ScaleOutRequest),
+      rebalance: (b) => this.plans.rebalance(b as RebalanceRequest),
+      apply: (b) => this.plans.apply(b as unknown as ApplyRequest),
       updatetablealive: (b) => a.updatetablealive(b),
       gettablepartition: (b) => a.gettablepartition(b),
       settablepartition: (b) => a.settablepartition(b),

@@ -1,0 +1,166 @@
+/**
+ * ns_client's `scalein <endpoint ...> [--dry-run]`: drains tablets before they are stopped. The
+ * nameserver checks and plans one step per call (nameserver core scalein.ts); this driver prints
+ * the plan (every move, the per-tablet replica/leader counts before and after), then, unless
+ * `--dry-run`, repeats the call, waits for the ops each step created, prints what changed, and
+ * stops when the nameserver says nothing is left, when an op fails, or after SCALE_WAIT_MS_MAX.
+ * Rerunning it is safe: each step is planned from the metadata as it is then.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TesseraError, type ScaleInResponse, type ScaleMove, type ScaleTabletCount } from '@tessera/common';
+import type { CommandContext, CommandResult } from './commands.js';
+import { renderTable } from './table-format.js';
+
+/** The longest one scalein waits for its ops and replicas. */
+export const SCALE_WAIT_MS_MAX = 30 * 60_000;
+/** Pause between two polls of the ops and of the plan. */
+export const SCALE_POLL_INTERVAL_MS = 300;
+
+function errorResult(output: string, err: unknown): CommandResult {
+  const message = err instanceof Error ? err.message : String(err);
+  return err instanceof TesseraError ? { ok: false, output: output + message, code: err.code } : { ok: false, output: output + message };
+}
+
+/** The plan as text: the moves, then the per-tablet counts before and after. */
+export function renderScalePlan(moves: readonly ScaleMove[], tablets: readonly ScaleTabletCount[]): string {
+  const movesText = moves.length === 0
+    ? 'no move needed'
+    : renderTable(['table', 'pid', 'action', 'role', 'src', 'des'], moves.map((m) => [m.table, String(m.pid), m.action, m.role, m.src ?? '-', m.des ?? '-']));
+  const counts = renderTable(
+    ['endpoint', 'leaving', 'replicas', 'leaders'],
+    tablets.map((t) => [t.endpoint, t.leaving ? 'yes' : 'no', `${t.replicasBefore} -> ${t.replicasAfter}`, `${t.leadersBefore} -> ${t.leadersAfter}`]),
+  );
+  return `${movesText}\n${counts}`;
+}
+
+/** Waits until every op in `ids` ended; the ones that did not end kDone, as lines. */
+async function waitOps(ctx: CommandContext, ids: readonly number[], deadlineMs: number): Promise<string[] | 'timeout'> {
+  for (;;) {
+    const { ops } = await ctx.admin.showopstatus({});
+    const mine = ops.filter((o) => ids.includes(o.opId));
+    if (mine.every((o) => o.status === 'kDone' || o.status === 'kFailed' || o.status === 'kCanceled')) {
+      return mine.filter((o) => o.status !== 'kDone').map((o) => `op ${o.opId} ${o.opType} ${o.name} pid ${o.pid}: ${o.status}`);
+    }
+    if (ctx.nowMs() >= deadlineMs) return 'timeout';
+    await sleep(SCALE_POLL_INTERVAL_MS);
+  }
+}
+
+export const scalein = async (args: string[], ctx: CommandContext): Promise<CommandResult> => {
+  const dryRun = args.includes('--dry-run');
+  const endpoints = args.filter((a) => a !== '--dry-run');
+  const unknown = endpoints.find((a) => a.startsWith('--'));
+  if (unknown !== undefined) return { ok: false, output: `failed to scalein. error msg: unknown option ${unknown}`, code: 'INVALID_ARGUMENT' };
+  if (endpoints.length === 0) return { ok: false, output: 'failed to scalein. error msg: no endpoint given', code: 'INVALID_ARGUMENT' };
+  const log: string[] = [];
+  const say = (line: string): void => {
+    log.push(line);
+    ctx.progress?.(line);
+  };
+  const output = (last: string): string => (ctx.progress === undefined ? [...log, last].join('\n') : last);
+  const name = `scalein ${endpoints.join(' ')}`;
+  let first: ScaleInResponse;
+  try {
+    first = await ctx.admin.scalein({ endpoints, dryRun: true });
+  } catch (err) {
+    return errorResult('failed to scalein. error msg: ', err);
+  }
+  say(renderScalePlan(first.moves, first.tablets));
+  if (dryRun) return { ok: true, output: output(`${name}: dry run, nothing moved`), data: { endpoints, dryRun, moves: first.moves, tablets: first.tablets } };
+  const deadlineMs = ctx.nowMs() + SCALE_WAIT_MS_MAX;
+  const opIds: number[] = [];
+  let shown = new Set<string>();
+  for (;;) {
+    let res: ScaleInResponse;
+    try {
+      res = await ctx.admin.scalein({ endpoints });
+    } catch (err) {
+      return errorResult(output('failed to scalein. error msg: '), err);
+    }
+    for (const line of res.steps) if (!shown.has(line)) say(line);
+    shown = new Set(res.steps);
+    if (res.done) return { ok: true, output: output(`${name} ok: the tablets hold no replica`), data: { endpoints, opIds, moves: first.moves, tablets: first.tablets, steps: log } };
+    opIds.push(...res.opIds);
+    try {
+      if (res.opIds.length > 0) {
+        const waited = await waitOps(ctx, res.opIds, deadlineMs);
+        if (waited !== 'timeout' && waited.length > 0) {
+          for (const line of waited) say(line);
+          return { ok: false, output: output(`failed to scalein. error msg: an op did not succeed; see showopstatus, then run ${name} again`), data: { endpoints, opIds, steps: log } };
+        }
+      } else {
+        await sleep(SCALE_POLL_INTERVAL_MS);
+      }
+    } catch (err) {
+      return errorResult(output('failed to scalein. error msg: '), err);
+    }
+    if (ctx.nowMs() >= deadlineMs) {
+      return { ok: false, output: output(`failed to scalein. error msg: not done after ${SCALE_WAIT_MS_MAX} ms; run ${name} again`), data: { endpoints, opIds, steps: log } };
+    }
+  }
+};
+
+/** Waits for a plan's ops; the result of the command. */
+async function finishPlan(name: string, planId: number, opIds: readonly number[], ctx: CommandContext, say: (line: string) => void, output: (last: string) => string, data: Record<string, unknown>): Promise<CommandResult> {
+  say(`plan ${planId} applied: ${opIds.length} ops (${opIds.join(',') || '-'})`);
+  try {
+    const waited = await waitOps(ctx, opIds, ctx.nowMs() + SCALE_WAIT_MS_MAX);
+    if (waited === 'timeout') return { ok: false, output: output(`failed to ${name}. error msg: not done after ${SCALE_WAIT_MS_MAX} ms; see showopstatus`), data };
+    if (waited.length > 0) {
+      for (const line of waited) say(line);
+      return { ok: false, output: output(`failed to ${name}. error msg: an op did not succeed; see showopstatus`), data };
+    }
+  } catch (err) {
+    return errorResult(output(`failed to ${name}. error msg: `), err);
+  }
+  return { ok: true, output: output(`${name} ok`), data };
+}
+
+function printer(ctx: CommandContext): { say: (line: string) => void; output: (last: string) => string } {
+  const log: string[] = [];
+  return {
+    say: (line) => {
+      log.push(line);
+      ctx.progress?.(line);
+    },
+    output: (last) => (ctx.progress === undefined ? [...log, last].join('\n') : last),
+  };
+}
+
+async function planCommand(name: 'scaleout' | 'rebalance', args: string[], ctx: CommandContext): Promise<CommandResult> {
+  const dryRun = args.includes('--dry-run');
+  const rest = args.filter((a) => a !== '--dry-run');
+  const unknown = rest.find((a) => a.startsWith('--'));
+  if (unknown !== undefined) return { ok: false, output: `failed to ${name}. error msg: unknown option ${unknown}`, code: 'INVALID_ARGUMENT' };
+  if (name === 'rebalance' && rest.length > 0 && ctx.db === '') return { ok: false, output: 'please enter database first' };
+  const { say, output } = printer(ctx);
+  let res;
+  try {
+    res = name === 'scaleout'
+      ? await ctx.admin.scaleout({ ...(rest.length > 0 ? { endpoints: rest } : {}), dryRun })
+      : await ctx.admin.rebalance({ ...(ctx.db !== '' ? { db: ctx.db } : {}), ...(rest.length > 0 ? { tables: rest } : {}), dryRun });
+  } catch (err) {
+    return errorResult(`failed to ${name}. error msg: `, err);
+  }
+  say(`plan ${res.planId}`);
+  say(renderScalePlan(res.moves, res.tablets));
+  const data = { planId: res.planId, moves: res.moves, tablets: res.tablets, opIds: res.opIds, applied: res.applied };
+  if (dryRun) return { ok: true, output: output(`dry run: nothing moved; apply ${res.planId} runs exactly this plan`), data };
+  return finishPlan(name, res.planId, res.opIds, ctx, say, output, data);
+}
+
+export const scaleout = (args: string[], ctx: CommandContext): Promise<CommandResult> => planCommand('scaleout', args, ctx);
+export const rebalance = (args: string[], ctx: CommandContext): Promise<CommandResult> => planCommand('rebalance', args, ctx);
+
+export const apply = async ([planText]: string[], ctx: CommandContext): Promise<CommandResult> => {
+  const planId = Number(planText);
+  if (!Number.isSafeInteger(planId) || planId < 0) return { ok: false, output: 'failed to apply. error msg: plan_id should be a non-negative integer', code: 'INVALID_ARGUMENT' };
+  const { say, output } = printer(ctx);
+  let opIds: number[];
+  try {
+    ({ opIds } = await ctx.admin.apply({ planId }));
+  } catch (err) {
+    return errorResult('failed to apply. error msg: ', err);
+  }
+  return finishPlan('apply', planId, opIds, ctx, say, output, { planId, opIds });
+};
