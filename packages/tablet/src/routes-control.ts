@@ -8,6 +8,7 @@
 import { type HttpServer, bodyObject, invalidArgument, TesseraError, validateSchema, type CompressType, type ReplicaAck } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
 import type { Replica } from './replica.js';
+import type { LeaseStatus, LeaseToken } from './lease.js';
 import { optEndpoint, optUint, strList, tidPid, uint } from './validate.js';
 
 export interface ControlRouteHooks {
@@ -19,6 +20,32 @@ export interface ControlRouteHooks {
   dropping(replica: Replica): Promise<void>;
   /** The ZooKeeper session (disconnectzk / connectzk); undefined for a tablet without ZooKeeper. */
   zkSession(): { disconnect(): Promise<void>; reconnect(): Promise<void> } | undefined;
+  /** The leader lease (lease.ts): a leader role is taken only under it. */
+  lease: LeaderGate;
+}
+
+/** What role assignment needs of the lease: a token at arrival, confirmed, still unchanged later. */
+export interface LeaderGate {
+  token(): LeaseToken;
+  /** Refuses (REPLICA_NOT_SERVING) unless leased in the token's session, after at most a short wait. */
+  confirm(token: LeaseToken, what: string): Promise<void>;
+  unchangedSince(token: LeaseToken): boolean;
+  /** The lease as /v1/control/status reports it. */
+  status(): LeaseStatus;
+}
+
+/**
+ * A leader role is taken only by a tablet leased in the session it was in when the order arrived,
+ * and only if no lease loss (a step-down) happened while the order was being carried out: an
+ * order delivered late to a tablet that was paused and failed over meanwhile is refused.
+ */
+async function gateLeader(gate: LeaderGate, token: LeaseToken, tid: number, pid: number, apply: () => Promise<void>): Promise<void> {
+  const what = `replica ${tid}_${pid}`;
+  await gate.confirm(token, what);
+  await apply();
+  if (!gate.unchangedSince(token)) {
+    throw new TesseraError('REPLICA_NOT_SERVING', `${what}: the ZooKeeper session or lease was lost while it took the leader role; it waits for the nameserver`);
+  }
 }
 
 /** The highest nameserver epoch seen by this tablet process. */
@@ -75,8 +102,10 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     const leader = optEndpoint(body, 'leader');
     const inSync = body.inSync === undefined ? undefined : strList(body, 'inSync');
     fence.check(body);
+    const token = hooks.lease.token();
     const replica = await replicas.create({ tid, pid, schema, compressType: ct });
-    await replica.store.setRole(r, term);
+    if (r === 'leader') await gateLeader(hooks.lease, token, tid, pid, () => replica.store.setRole(r, term));
+    else await replica.store.setRole(r, term);
     replica.role = r;
     replica.term = term;
     replica.followers = r === 'leader' ? followers : [];
@@ -97,6 +126,7 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
   });
 
   app.post('/v1/control/change_role', async (req) => {
+    const token = hooks.lease.token();
     const body = bodyObject(req.body);
     const { tid, pid } = tidPid(body);
     const r = role(body);
@@ -110,7 +140,8 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     if (term < replica.term) {
       throw new TesseraError('STALE_TERM', `term ${term} is lower than replica term ${replica.term}`, { term: replica.term });
     }
-    await replica.store.setRole(r, term);
+    if (r === 'leader') await gateLeader(hooks.lease, token, tid, pid, () => replica.store.setRole(r, term));
+    else await replica.store.setRole(r, term);
     replica.role = r;
     replica.term = term;
     replica.followers = r === 'leader' ? followers : [];
@@ -129,9 +160,9 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     if (body.tid !== undefined) {
       const { tid, pid } = tidPid(body);
       const r = replicas.require(tid, pid);
-      return { replicas: [{ ...(await r.status()), replication: hooks.progress(r) }], nsEpoch: fence.value };
+      return { replicas: [{ ...(await r.status()), replication: hooks.progress(r) }], nsEpoch: fence.value, lease: hooks.lease.status() };
     }
-    return { replicas: await Promise.all(replicas.all().map(async (r) => ({ ...(await r.status()), replication: hooks.progress(r) }))), nsEpoch: fence.value };
+    return { replicas: await Promise.all(replicas.all().map(async (r) => ({ ...(await r.status()), replication: hooks.progress(r) }))), nsEpoch: fence.value, lease: hooks.lease.status() };
   });
 
   /** disconnectzk / connectzk: same fields and fence as every control route, then the session. */

@@ -1,7 +1,8 @@
 /**
  * Data routes (`/v1/data/*`): put one row, put a batch, get, scan, count, preview, delete, on the
  * replica named by (tid, pid). Writes only on a serving leader (NOT_LEADER otherwise, with the
- * leader hint); reads on any serving replica. Every field is checked before anything changes.
+ * leader hint); reads on any serving replica, on a leader only while it holds its lease
+ * (hooks.leaderRead). Every field is checked before anything changes.
  */
 import { type HttpServer, bodyObject, findIndex, invalidArgument, LIMITS, normalizeRow, requireRowTimes, TesseraError, validateKey } from '@tessera/common';
 import type { PutRow } from '@tessera/storage';
@@ -19,6 +20,11 @@ export interface DataRouteHooks {
   afterLocalWrite(replica: Replica, lastOffset: number): Promise<void>;
   /** The highest binlog offset a read may see (a leader's commit point). */
   visibleOffset(replica: Replica): Promise<number>;
+  /**
+   * Called first by every read: refuses (or briefly confirms) a leader read while this tablet's
+   * leader lease has lapsed (lease.ts); undefined at once on the hot path.
+   */
+  leaderRead(replica: Replica): Promise<void> | undefined;
 }
 
 /** Reads one wire row `{ row, ts?, writeId? }` into a stored row. */
@@ -77,6 +83,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const { tid, pid } = tidPid(body);
     const replica = replicas.require(tid, pid);
     replica.assertServing();
+    await hooks.leaderRead(replica);
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
     const ts = int(body, 'ts', 0);
@@ -89,6 +96,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const { tid, pid } = tidPid(body);
     const replica = replicas.require(tid, pid);
     replica.assertServing();
+    await hooks.leaderRead(replica);
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
     const st = int(body, 'st', 0);
@@ -104,6 +112,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const { tid, pid } = tidPid(body);
     const replica = replicas.require(tid, pid);
     replica.assertServing();
+    await hooks.leaderRead(replica);
     const indexNo = findIndex(replica.store.schema, body.index);
     return { count: await replica.store.count(indexNo, validateKey(body.key), Date.now(), await hooks.visibleOffset(replica)) };
   });
@@ -113,6 +122,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const { tid, pid } = tidPid(body);
     const replica = replicas.require(tid, pid);
     replica.assertServing();
+    await hooks.leaderRead(replica);
     const limit = optUint(body, 'limit', LIMITS.previewRowsDefault);
     if (limit > LIMITS.previewRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `preview limit is at most ${LIMITS.previewRowsMax}`, { field: 'limit' });
     return { rows: rowsOut(await replica.store.preview(limit === 0 ? LIMITS.previewRowsDefault : limit)) };

@@ -3,13 +3,18 @@
  * HTTP/msgpack, runs TTL GC on a timer, and shuts down cleanly (in-flight requests finish, every
  * database is closed). Replication and ZooKeeper registration plug in through hooks.
  */
-import { createHttpServer, parseEndpoint, type HttpServer, type Logger } from '@tessera/common';
+import { createHttpServer, parseEndpoint, TesseraError, type HttpServer, type Logger } from '@tessera/common';
 import { CoordSession, retryWhileZkUnreachable, TabletRegistrar, zkLayout } from '@tessera/coord';
 import { ReplicaManager } from './replica-manager.js';
 import { registerDataRoutes } from './routes-data.js';
 import { EpochFence, registerControlRoutes } from './routes-control.js';
 import { ReplicationManager } from './replication/manager.js';
 import { registerOpRoutes } from './routes-ops.js';
+import { LeaseKeeper, type LeaseToken } from './lease.js';
+import type { Replica } from './replica.js';
+
+/** Read routes whose answer from a leader is re-checked against the lease before it is sent. */
+const LEASED_READ_ROUTES = new Set(['/v1/data/get', '/v1/data/scan', '/v1/data/count', '/v1/data/preview']);
 
 export interface TabletOptions {
   /** host:port to listen on. */
@@ -46,6 +51,8 @@ export class TabletServer {
   private stopped = false;
   private coord: CoordSession | undefined;
   private registrar: TabletRegistrar | undefined;
+  /** Standalone (always leased) until joinCluster replaces it with one renewed from ZooKeeper. */
+  private lease = new LeaseKeeper({ session: undefined, nodePath: '', sessionTimeoutMs: 0, onLost: () => undefined });
 
   private constructor(private readonly options: TabletOptions) {
     this.replicas = new ReplicaManager(options.dbRootPath, options.logger.child('replicas'));
@@ -64,12 +71,30 @@ export class TabletServer {
       rememberOne: (r, id, offset) => repl.rememberOne(r, id, offset),
       afterLocalWrite: (r, offset) => repl.afterLocalWrite(r, offset),
       visibleOffset: (r) => repl.visibleOffset(r),
+      leaderRead: (r) => (r.role === 'leader' && !this.lease.holds() ? this.confirmLeaderRead(r) : undefined),
+    });
+    // The read was checked on arrival; its answer is checked again before it leaves, so a leader
+    // paused between the two (its lease lapsing meanwhile) never sends what it read.
+    this.app.addHook('preSerialization', async (req, reply, payload) => {
+      if (reply.statusCode >= 300 || !LEASED_READ_ROUTES.has(req.url)) return payload;
+      const b = req.body as { tid?: unknown; pid?: unknown } | undefined;
+      const r = typeof b?.tid === 'number' && typeof b.pid === 'number' ? this.replicas.get(b.tid, b.pid) : undefined;
+      if (r?.role === 'leader' && !this.lease.holds()) throw this.leaseRefusal(r);
+      return payload;
     });
     registerControlRoutes(this.app, this.replicas, this.fence, {
       roleChanged: (r, inSync) => repl.roleChanged(r, inSync),
       progress: (r) => repl.progress(r),
       dropping: (r) => repl.dropping(r),
       zkSession: () => this.coord,
+      lease: {
+        token: () => this.lease.token(),
+        confirm: async (token, what) => {
+          if (!(await this.lease.confirm(token))) throw new TesseraError('REPLICA_NOT_SERVING', `${what}: no leader lease (ZooKeeper session not confirmed, or lost since the order arrived)`);
+        },
+        unchangedSince: (token: LeaseToken) => this.lease.unchangedSince(token),
+        status: () => this.leaseStatus(),
+      },
     });
     repl.register(this.app, this.fence);
     registerOpRoutes(this.app, this.replicas, this.fence, repl, this.endpoint);
@@ -105,8 +130,30 @@ export class TabletServer {
     this.registrar = new TabletRegistrar(this.coord, zkLayout(zk.rootPath), this.endpoint, { logger: log });
     this.registrar.on('registered', (r) => log.info(`registered in ZooKeeper (startup=${r.startup})`));
     this.coord.on('expired', () => this.onSessionExpired());
+    this.lease = new LeaseKeeper({
+      session: this.coord, nodePath: this.registrar.path, sessionTimeoutMs: zk.sessionTimeoutMs,
+      onLost: (reason) => this.stepDownAll(`leader lease lapsed and not confirmed (${reason})`),
+    });
+    const lease = this.lease;
+    this.registrar.on('registered', () => void lease.renew());
     const registrar = this.registrar;
     await retryWhileZkUnreachable('register in ZooKeeper', () => registrar.start(), log);
+    lease.start();
+    await lease.renew();
+  }
+
+  /** A leader read arriving while the lease lapsed: one fresh round trip (bounded), else refused. */
+  private async confirmLeaderRead(r: Replica): Promise<void> {
+    if (!(await this.lease.confirm())) throw this.leaseRefusal(r);
+  }
+
+  private leaseRefusal(r: Replica): TesseraError {
+    return new TesseraError('REPLICA_NOT_SERVING', `replica ${r.tid}_${r.pid}: leader lease lapsed and not confirmed; it may have been failed over`);
+  }
+
+  /** The lease state, for /v1/control/status. */
+  leaseStatus(): ReturnType<LeaseKeeper['state']['status']> {
+    return this.lease.state.status(performance.now());
   }
 
   /**
@@ -116,9 +163,19 @@ export class TabletServer {
    * a restart): a new leader elsewhere, or the same role back when nothing was failed over.
    */
   private onSessionExpired(): void {
-    const stepped = this.replicas.all().filter((r) => r.role === 'leader' && r.state === 'normal');
+    this.stepDownAll('ZooKeeper session lost');
+  }
+
+  /**
+   * Every leader replica steps down, whatever its serving state (a leader paused for a snapshot
+   * too), and the lease generation moves so that a role order already under way is refused.
+   */
+  private stepDownAll(why: string): void {
+    const stepped = this.replicas.all().filter((r) => r.role === 'leader');
+    if (stepped.length === 0) return;
+    this.lease.state.bump();
     for (const r of stepped) void this.replication.relinquish(r);
-    if (stepped.length > 0) this.options.logger.warn(`ZooKeeper session lost: ${stepped.length} leader replica(s) step down and serve nothing until the nameserver assigns their roles again`);
+    this.options.logger.warn(`${why}: ${stepped.length} leader replica(s) step down and serve nothing until the nameserver assigns their roles again`);
   }
 
   /** The ZooKeeper session, when in a cluster (disconnectzk/connectzk use it). */
@@ -161,6 +218,7 @@ export class TabletServer {
     if (this.stopped) return;
     this.stopped = true;
     if (this.gcTimer) clearInterval(this.gcTimer);
+    this.lease.stop();
     const log = this.options.logger;
     // Leave the cluster first, so the nameserver stops routing to this tablet.
     await this.registrar?.stop().catch((err) => log.warn(`deregistration failed: ${(err as Error).message}`));
