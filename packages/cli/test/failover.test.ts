@@ -102,17 +102,34 @@ t.test('failover and recovery', async (t) => {
     const ledPid = info.partitions.find((p) => p.replicas.some((r) => r.isLeader && r.endpoint === victimEp))!.pid;
     let staleKey = 'stale';
     for (let i = 0; pidOfKey(staleKey, info.partitionNum) !== ledPid; i++) staleKey = `stale${i}`;
+    // A key of the victim's partition, written (n=1) while the victim leads it.
+    let readKey = 'lease';
+    for (let i = 0; pidOfKey(readKey, info.partitionNum) !== ledPid; i++) readKey = `lease${i}`;
+    await client.put('db', 'ev', { id: readKey, n: 1, at: 8_000_000 });
+    acked.add(readKey);
+    const before = await http.call<{ row: { values: unknown[] } | null }>(victimEp, '/v1/data/get', { tid: info.tid, pid: ledPid, index: 'id', key: readKey });
+    t.equal(Number(before.row?.values[1]), 1, 'the leader answers reads while leased');
     tablets[victim]!.kill('SIGSTOP');
     let staleWrite: Promise<unknown>;
+    let staleRead: Promise<string>;
     try {
       await waitFor('new leaders elected', async () => (await table()).partitions.every((p) => p.replicas.some((r) => r.isLeader && r.isAlive && r.endpoint !== victimEp)), { timeoutMs: 30_000, intervalMs: 100 });
+      // Acknowledged by the new leader while the old one is paused: n=2, a later ts.
+      await client.put('db', 'ev', { id: readKey, n: 2, at: 8_000_001 });
       // Sent to the paused old leader, answered only once it runs again, still believing it leads.
       staleWrite = http.call(victimEp, '/v1/data/put', { tid: info.tid, pid: ledPid, row: [staleKey, 1, 7_000_000], ts: 7_000_000, writeId: 'stale-write-1' });
+      // Its outcome as text at once (a refusal must not be an unhandled rejection meanwhile).
+      staleRead = http.call<{ row: { values: unknown[] } | null }>(victimEp, '/v1/data/get', { tid: info.tid, pid: ledPid, index: 'id', key: readKey })
+        .then((r) => `answered n=${Number(r.row?.values[1])}`, (err: Error & { code?: string }) => err.code ?? err.message);
     } finally {
       tablets[victim]!.kill('SIGCONT');
     }
     const staleResult = await staleWrite.then(() => 'acknowledged', (err: Error & { code?: string }) => err.code ?? err.message);
     t.not(staleResult, 'acknowledged', `a write sent to the old leader while it was paused is refused once it wakes (${staleResult})`);
+    const readResult = await staleRead;
+    t.not(readResult, 'answered n=1', 'a read sent to the paused old leader is never answered with the row the new leader replaced');
+    t.equal(readResult, 'REPLICA_NOT_SERVING', `the read is refused once it wakes (lease lapsed; ${readResult})`);
+    t.equal(Number((await client.get('db', 'ev', { key: readKey }))?.n), 2, 'the SDK reads the new leader\'s value');
     await waitFor('it steps down', async () => {
       const st = await http.call<{ replicas: Array<{ role: string }> }>(victimEp, '/v1/control/status', {}).catch(() => undefined);
       return st !== undefined && st.replicas.every((r) => r.role !== 'leader');

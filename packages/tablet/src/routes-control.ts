@@ -35,13 +35,13 @@ export interface LeaderGate {
 }
 
 /**
- * A leader role is taken only by a tablet leased in the session it was in when the order arrived,
- * and only if no lease loss (a step-down) happened while the order was being carried out: an
- * order delivered late to a tablet that was paused and failed over meanwhile is refused.
+ * A leader role is taken only if no lease loss (a step-down) happened between the order's arrival
+ * and its effect: relinquish racing a role assignment cannot be overwritten by it. (Waiting for
+ * a confirmed lease here as well refused assignments right after a restart; not done.)
  */
 async function gateLeader(gate: LeaderGate, token: LeaseToken, tid: number, pid: number, apply: () => Promise<void>): Promise<void> {
   const what = `replica ${tid}_${pid}`;
-  await gate.confirm(token, what);
+  if (!gate.unchangedSince(token)) throw new TesseraError('REPLICA_NOT_SERVING', `${what}: the ZooKeeper session or lease was lost since this order arrived; it waits for the nameserver`);
   await apply();
   if (!gate.unchangedSince(token)) {
     throw new TesseraError('REPLICA_NOT_SERVING', `${what}: the ZooKeeper session or lease was lost while it took the leader role; it waits for the nameserver`);

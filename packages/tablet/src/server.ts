@@ -71,15 +71,22 @@ export class TabletServer {
       rememberOne: (r, id, offset) => repl.rememberOne(r, id, offset),
       afterLocalWrite: (r, offset) => repl.afterLocalWrite(r, offset),
       visibleOffset: (r) => repl.visibleOffset(r),
-      leaderRead: (r) => (r.role === 'leader' && !this.lease.holds() ? this.confirmLeaderRead(r) : undefined),
+      leaderRead: (r) => (r.role === 'leader' && !this.lease.holds() ? this.confirmLeaderRead(r, this.lease.token()) : undefined),
     });
     // The read was checked on arrival; its answer is checked again before it leaves, so a leader
     // paused between the two (its lease lapsing meanwhile) never sends what it read.
+    // A read that spans a step-down (the lease generation moved since it arrived) is refused too:
+    // it may have started as a leader read on the replica that is a follower by now.
+    const arrival = new WeakMap<object, LeaseToken>();
+    this.app.addHook('onRequest', async (req) => {
+      if (LEASED_READ_ROUTES.has(req.url)) arrival.set(req, this.lease.token());
+    });
     this.app.addHook('preSerialization', async (req, reply, payload) => {
-      if (reply.statusCode >= 300 || !LEASED_READ_ROUTES.has(req.url)) return payload;
+      const token = arrival.get(req);
+      if (token === undefined || reply.statusCode >= 300) return payload;
       const b = req.body as { tid?: unknown; pid?: unknown } | undefined;
       const r = typeof b?.tid === 'number' && typeof b.pid === 'number' ? this.replicas.get(b.tid, b.pid) : undefined;
-      if (r?.role === 'leader' && !this.lease.holds()) throw this.leaseRefusal(r);
+      if (r !== undefined && ((r.role === 'leader' && !this.lease.holds()) || !this.lease.unchangedSince(token))) throw this.leaseRefusal(r);
       return payload;
     });
     registerControlRoutes(this.app, this.replicas, this.fence, {
@@ -143,8 +150,8 @@ export class TabletServer {
   }
 
   /** A leader read arriving while the lease lapsed: one fresh round trip (bounded), else refused. */
-  private async confirmLeaderRead(r: Replica): Promise<void> {
-    if (!(await this.lease.confirm())) throw this.leaseRefusal(r);
+  private async confirmLeaderRead(r: Replica, token: LeaseToken): Promise<void> {
+    if (!(await this.lease.confirm(token)) || r.role !== 'leader') throw this.leaseRefusal(r);
   }
 
   private leaseRefusal(r: Replica): TesseraError {
@@ -167,11 +174,12 @@ export class TabletServer {
   }
 
   /**
-   * Every leader replica steps down, whatever its serving state (a leader paused for a snapshot
-   * too), and the lease generation moves so that a role order already under way is refused.
+   * Every assigned leader replica steps down, whatever its serving state (a leader paused for a
+   * snapshot too; before, only 'normal' ones did), and the lease generation moves so that a role order already under way is refused.
    */
   private stepDownAll(why: string): void {
-    const stepped = this.replicas.all().filter((r) => r.role === 'leader');
+    // Unassigned replicas (found on disk after a restart, role not told yet) lead nothing.
+    const stepped = this.replicas.all().filter((r) => r.role === 'leader' && r.state !== 'unassigned');
     if (stepped.length === 0) return;
     this.lease.state.bump();
     for (const r of stepped) void this.replication.relinquish(r);
