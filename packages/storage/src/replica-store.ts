@@ -359,10 +359,33 @@ export class ReplicaStore {
     }
   }
 
-  /** Removes binlog entries below `belowOffset` (never the rows they produced). */
+  /**
+   * Removes binlog entries below `belowOffset` (never the rows they produced). The offset and term
+   * of the newest entry removed are kept as the replica's `base` (persisted first), so `termAt`
+   * still answers for it: a follower that stopped exactly there — the usual case after
+   * `makesnapshot` freed the whole binlog — is matched and streams, instead of being sent a
+   * snapshot it could never be matched against (issue 17; docs/replication.md, the match rule).
+   */
   truncateBinlog(belowOffset: number): Promise<void> {
     return this.exclusive(async () => {
-      await this.db.clear({ gte: BINLOG_START, lt: binlogKey(Math.max(0, belowOffset)) });
+      const below = binlogKey(Math.max(0, belowOffset));
+      const it = this.db.iterator({ gte: BINLOG_START, lt: below, reverse: true, limit: 1 });
+      let newest: [Buffer, Uint8Array] | undefined;
+      try {
+        newest = (await it.next()) as [Buffer, Uint8Array] | undefined;
+      } finally {
+        await it.close();
+      }
+      if (newest !== undefined) {
+        const offset = offsetOfBinlogKey(newest[0]);
+        const term = (decodeStored(newest[1]) as number[])[0]!;
+        if (this.counters.base === undefined || this.counters.base.offset < offset) {
+          const counters = { ...this.counters, base: { offset, term } };
+          await this.db.put(META_STATE, encode(counters));
+          this.counters = counters;
+        }
+      }
+      await this.db.clear({ gte: BINLOG_START, lt: below });
       this.firstBinlogOffsetCache = undefined;
     }) as Promise<void>;
   }

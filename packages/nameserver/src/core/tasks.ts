@@ -100,6 +100,16 @@ export function syncLagEntries(task: TaskOf<'kCheckBinlogSyncProgress'>, ctx: Ta
   if (leaderReport === undefined || followerReport === undefined) return undefined;
   if (leaderReport.role !== 'leader' || followerReport.role !== 'follower' || !isServing(followerReport.state)) return undefined;
   if (task.leaderFenced && leaderReport.fenced !== true) return undefined;
+  // The follower's own offset is not enough: one being rebuilt from a snapshot flips between
+  // loading and normal and may report the leader's offset for a moment. Where the leader reports
+  // its replication, the follower counts as caught up only once the leader matched it and
+  // streams to it (issue 17: a replica marked alive that holds nothing).
+  const replication = leaderReport.replication;
+  if (replication !== undefined && replication.term === leaderReport.term) {
+    const stream = replication.followers.find((f) => f.endpoint === task.endpoint);
+    if (stream === undefined || stream.state !== 'stream' || stream.ackedOffset < 0) return undefined;
+    return Math.max(0, leaderReport.offset - Math.min(followerReport.offset, stream.ackedOffset));
+  }
   return Math.max(0, leaderReport.offset - followerReport.offset);
 }
 
@@ -129,7 +139,9 @@ export function syncStallReason(task: TaskOf<'kCheckBinlogSyncProgress'>, ctx: T
 
 /** Chooses the follower with the highest reported offset (in-sync first), ties at random. */
 export function bestFollower(partition: PartitionMeta, ctx: Pick<TaskContext, 'observed' | 'random'>, tid: number, exclude: readonly Endpoint[]): Endpoint | undefined {
-  const eligible = aliveFollowers(partition).filter((e) => !exclude.includes(e) && ctx.observed.isHealthy(e));
+  // A follower that reports it is loading a snapshot holds nothing yet: never electable.
+  const loading = (e: Endpoint): boolean => ctx.observed.replica(e, tid, partition.pid)?.state === 'loading';
+  const eligible = aliveFollowers(partition).filter((e) => !exclude.includes(e) && ctx.observed.isHealthy(e) && !loading(e));
   // Only a recorded in-sync follower holds every acknowledged write: never fall back to one that
   // is not (that would be an unclean election). With no recorded in-sync set at all (a table with
   // replica_ack=leader, or every follower already dropped) any alive follower is as good as another.

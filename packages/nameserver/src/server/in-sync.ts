@@ -2,8 +2,8 @@
  * The nameserver's half of the in-sync set (Kafka's ISR with the nameserver as controller; the
  * rule is in docs/replication.md). After every status poll, for each partition it compares the
  * set recorded in ZooKeeper with the leader's report: a follower that lags past
- * `lagEntriesMax`, stays silent while behind for `silentMsMax`, or whose tablet is offline
- * leaves the set; a follower the leader already waits for (it reached every acknowledged write)
+ * `lagEntriesMax`, stays silent while behind for `silentMsMax`, is being rebuilt from a snapshot
+ * (or has confirmed nothing since), or whose tablet is offline leaves the set; a follower the leader already waits for (it reached every acknowledged write)
  * joins it. ZooKeeper is written first; only then is the leader told, so the leader stops
  * waiting for a follower only after ZooKeeper no longer counts it — and a new leader is only
  * ever chosen from a set whose every member holds every acknowledged write.
@@ -58,7 +58,8 @@ export class InSyncManager {
 
   private lagging(report: ReplicationReport, endpoint: string): boolean {
     const f = report.followers.find((x) => x.endpoint === endpoint);
-    if (!f) return true;
+    // Being rebuilt (or not matched since it was told to be): it holds nothing writes may count on.
+    if (!f || f.state === 'snapshot' || f.ackedOffset < 0) return true;
     const behind = report.offset - f.ackedOffset;
     return behind > this.options.lagEntriesMax || (behind > 0 && report.nowMs - f.lastAckMs > this.options.silentMsMax);
   }

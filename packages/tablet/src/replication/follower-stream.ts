@@ -40,6 +40,8 @@ export interface StreamHost {
   acked(endpoint: string, offset: number): void;
   /** A follower knows a higher term: this leader is deposed. */
   deposed(term: number, by: string): void;
+  /** The follower is about to be rebuilt from a snapshot: it holds nothing writes may count on. */
+  rebuilding(endpoint: string): void;
 }
 
 interface AppendResult {
@@ -54,6 +56,8 @@ export class FollowerStream {
   private stopped = false;
   private nextOffset = 0;
   private attempt = 0;
+  /** The snapshot this stream last completed into the follower: its offset and the term there. */
+  private delivered: { offset: number; term: number } | undefined;
   private readonly done: Promise<void>;
 
   constructor(
@@ -108,19 +112,27 @@ export class FollowerStream {
     this.host.acked(this.endpoint, offset);
   }
 
-  /** Decides where to resume: from the follower's offset, or from a snapshot. */
+  /**
+   * Decides where to resume: from the follower's offset, or from a snapshot (the rule is in
+   * docs/replication.md, "The push stream"). The follower's position is verified by the term of
+   * its entry there: against the leader's binlog entry, or — where the binlog was freed up to that
+   * offset — the term the leader kept for the newest freed entry, or the snapshot this stream
+   * just delivered. A position that cannot be verified is rebuilt; one that is verified streams.
+   */
   private async match(): Promise<void> {
     const res = await this.append([]);
     const store = this.host.store;
     const followerOffset = res.offset;
     let rebuild = res.incomplete === true || followerOffset > store.offset;
     if (!rebuild && followerOffset > 0) {
+      const d = this.delivered;
+      const justLoaded = d !== undefined && d.offset === followerOffset && d.term === res.offsetTerm;
       const mine = await store.termAt(followerOffset);
-      rebuild = mine === undefined || mine !== res.offsetTerm;
+      rebuild = !justLoaded && (mine === undefined || mine !== res.offsetTerm);
     }
     if (!rebuild && followerOffset + 1 < (await store.firstBinlogOffset())) rebuild = true;
     if (rebuild) {
-      this.progress.state = 'snapshot';
+      this.startRebuild();
       return;
     }
     // Streaming from here: set before noting the ack, so a follower that already holds every
@@ -142,7 +154,7 @@ export class FollowerStream {
           const entries = await store.readBinlog(this.nextOffset, REPLICATION.batchEntriesMax, REPLICATION.batchBytesMax);
           if (entries.length === 0 || entries[0]!.offset !== this.nextOffset) {
             // The entries the follower needs are no longer retained.
-            this.progress.state = 'snapshot';
+            this.startRebuild();
             break;
           }
           const p = this.append(entries);
@@ -162,6 +174,17 @@ export class FollowerStream {
       // A failed or abandoned pipeline: let the rest settle before matching again.
       await Promise.allSettled(inflight);
     }
+  }
+
+  /**
+   * From here the follower's content is replaced: what it confirmed before counts for nothing
+   * (it is not in sync and not electable until the snapshot is loaded and it matched again).
+   */
+  private startRebuild(): void {
+    this.progress.state = 'snapshot';
+    this.progress.ackedOffset = -1;
+    this.delivered = undefined;
+    this.host.rebuilding(this.endpoint);
   }
 
   /** Rebuilds the follower from a consistent snapshot of the leader, then matches again. */
@@ -197,6 +220,7 @@ export class FollowerStream {
     }
     const res = await this.http.call<AppendResult>(this.endpoint, '/v1/replica/snapshot_end', { ...base, chunks: seq }, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
     this.progress.snapshotsSent++;
+    if (header !== undefined) this.delivered = { offset: header.offset, term: header.term };
     this.log.info(`snapshot of ${this.host.tid}_${this.host.pid} at offset ${header?.offset} sent to ${this.endpoint}: ${rows} entries, ${bytes} bytes in ${Date.now() - started} ms`);
     this.noteAck(res.offset);
     this.progress.state = 'match';

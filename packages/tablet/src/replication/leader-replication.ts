@@ -185,6 +185,13 @@ export class LeaderReplication implements StreamHost {
     this.checkWaiters();
   }
 
+  rebuilding(endpoint: string): void {
+    // Never recorded by the nameserver, so the leader may stop waiting for it on its own; a
+    // recorded member stays waited for until the nameserver removes it (ZooKeeper first).
+    this.expanding.delete(endpoint);
+    this.checkWaiters();
+  }
+
   deposed(term: number, by: string): void {
     if (this.deposedTerm !== undefined) return;
     this.deposedTerm = term;
