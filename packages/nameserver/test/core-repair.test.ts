@@ -7,8 +7,8 @@
 import t from 'tap';
 import { Harness, invariantViolations } from './core-harness.js';
 
-function cluster() {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed: 13 });
+function cluster(config?: ConstructorParameters<typeof Harness>[0]['config']) {
+  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed: 13, config });
   h.createTable('flow', 2, 3);
   h.write(1, 0, 4);
   h.replicateFully();
@@ -124,4 +124,66 @@ t.test('one seed, one transcript', async (t) => {
   const a = run();
   t.ok(a.length > 100);
   t.same(run(), a);
+});
+
+t.test('a report asked for before a clean migrate ended does not start a repair op (issue 17, bug 4)', async (t) => {
+  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed: 3 });
+  h.createTable('flow', 2, 3);
+  h.cluster.addTablet('ep4');
+  h.tabletUp('ep4', true);
+  h.write(1, 0, 5);
+  h.replicateFully();
+  const p0 = h.partition(1, 0);
+  const leader = p0.replicas.find((r) => r.isLeader)!.endpoint;
+  const src = p0.replicas.find((r) => !r.isLeader)!.endpoint;
+  // What a poll answered just before the migrate's last commands reports: src still holds its
+  // copy and the leader still replicates to it.
+  const staleSrc = h.cluster.tablet(src).report();
+  const staleLeader = h.cluster.tablet(leader).report();
+  t.match(h.adminReply({ type: 'migrate', db: 'demo_db', name: 'flow', src, des: 'ep4', pids: [0] }), { ok: true });
+  h.runUntilIdle();
+  t.equal(h.engine.op(1)!.status, 'kDone');
+  h.feed({ type: 'tabletReport', endpoint: src, replicas: staleSrc });
+  h.feed({ type: 'tabletReport', endpoint: leader, replicas: staleLeader });
+  h.settle();
+  for (let i = 0; i < 30; i++) h.tick();
+  h.runUntilIdle();
+  t.same(repairs(h), [], 'no kRepairPartitionOP');
+  const newest = h.engine.ops().filter((o) => o.pid === 0).sort((a, b) => b.id - a.id)[0]!;
+  t.equal(newest.type, 'kMigrateOP', 'the newest op of pid 0 is the migrate');
+  t.same(invariantViolations(h, { allAlive: true }), []);
+});
+
+t.test('a real leftover after an op is still repaired, once fresh reports show it', async (t) => {
+  const { h, outsider, leader } = cluster();
+  t.match(h.adminReply({ type: 'makesnapshot', db: 'demo_db', name: 'flow', pid: 0 }), { ok: true });
+  h.runUntilIdle();
+  const l = h.cluster.tablet(leader).replica(1, 0)!;
+  h.cluster.tablet(outsider).replicas.set('1/0', { ...l, role: 'follower', followers: new Set(), log: [...l.log] });
+  for (let i = 0; i < 30; i++) h.tick();
+  h.runUntilIdle();
+  const [op] = repairs(h);
+  t.equal(op?.status, 'kDone');
+  t.match(op?.data, { kind: 'repair', reasons: [`stray replica on ${outsider}`] });
+  t.equal(h.cluster.tablet(outsider).replica(1, 0), undefined, 'the stray copy is dropped');
+});
+
+t.test('a repair op that finds nothing left to do when it starts leaves no op behind', async (t) => {
+  const { h, outsider, leader } = cluster({ taskConcurrency: 1 });
+  // A long op on pid 1 holds the only slot, so the repair of pid 0 waits kInited.
+  h.faults.delayMs = () => 2_000;
+  t.match(h.adminReply({ type: 'changeleader', db: 'demo_db', name: 'flow', pid: 1, auto: true }, 1), { ok: true });
+  const l = h.cluster.tablet(leader).replica(1, 0)!;
+  h.cluster.tablet(outsider).replicas.set('1/0', { ...l, role: 'follower', followers: new Set(), log: [...l.log] });
+  h.tick();
+  const waiting = repairs(h);
+  t.equal(waiting.length, 1, 'a repair op is created for the stray copy');
+  t.equal(waiting[0]!.status, 'kInited', 'and waits for the slot');
+  // The copy goes away by itself before the repair starts (e.g. an undo that arrived late).
+  h.cluster.tablet(outsider).replicas.delete('1/0');
+  h.faults = {};
+  for (let i = 0; i < 40; i++) h.tick();
+  h.runUntilIdle();
+  t.same(repairs(h), [], 'the repair re-derived to nothing is not kept');
+  t.notOk(h.zk.ops.has(waiting[0]!.id), 'nor left in ZooKeeper');
 });

@@ -44,6 +44,7 @@ import { aliveLeader, partitionOf, samePartition } from './partition.js';
 import { planOp } from './plan.js';
 import type { Random } from './random.js';
 import { repairPlan } from './repair.js';
+import { RepairGate } from './repair-gate.js';
 import { planTableAlive } from './table-alive.js';
 import { planSetTablePartition } from './table-partition.js';
 import { buildUndo, specOf, syncLagEntries, type TaskContext } from './tasks.js';
@@ -172,8 +173,8 @@ export class NameserverEngine {
   private readonly runtime = new Map<number, OpRuntime>();
   private readonly tableWrites = new Map<Tid, TableWrite>();
   private pendingReplies: PendingReply[] = [];
-  /** Per partition: the reconciler leaves it alone until then. */
-  private readonly repairQuietUntilMs = new Map<string, number>();
+  /** When the reconciler may judge each partition (after ops end; repair-gate.ts). */
+  private readonly repairGate = new RepairGate();
   private effects: EngineEffect[] = [];
 
   constructor(options: EngineOptions) {
@@ -274,6 +275,7 @@ export class NameserverEngine {
         return;
       case 'tabletReport':
         this.observedCluster.setReport(event.endpoint, event.replicas);
+        this.repairGate.reported(event.endpoint);
         this.reconcile(event.endpoint, event.replicas);
         return;
       case 'taskResult':
@@ -356,7 +358,7 @@ export class NameserverEngine {
     this.runtime.clear();
     this.tableWrites.clear();
     this.pendingReplies = [];
-    this.repairQuietUntilMs.clear();
+    this.repairGate.clear();
     this.effects = [];
   }
 
@@ -414,7 +416,7 @@ export class NameserverEngine {
       const table = this.tableMap.get(tid);
       const partition = table === undefined ? undefined : partitionOf(table, pid);
       if (table === undefined || partition === undefined || busy.has(key)) continue;
-      if ((this.repairQuietUntilMs.get(key) ?? 0) > this.nowMs) continue;
+      if (!this.repairGate.mayJudge(key, this.observedCluster.healthyEndpoints(), this.nowMs)) continue;
       const repair = repairPlan(table, partition, this.observedCluster);
       if (repair.tasks.length === 0) continue;
       const data: OpData = { kind: 'repair', reasons: repair.reasons };
@@ -1075,9 +1077,11 @@ export class NameserverEngine {
   }
 
   private moveToDone(op: Op): void {
-    if (op.type === 'kRepairPartitionOP') this.repairQuietUntilMs.set(partitionKey(op.tid, op.pid), this.nowMs + this.config.repairBackoffMs);
+    this.repairGate.opEnded(partitionKey(op.tid, op.pid), this.nowMs, op.type === 'kRepairPartitionOP' ? this.config.repairBackoffMs : 0);
     this.liveOps.delete(op.id);
     this.runtime.delete(op.id);
+    // A repair that found nothing left to do when it started did nothing: it is no op to keep.
+    if (op.type === 'kRepairPartitionOP' && op.tasks.length === 0) return;
     this.doneOps.push(op);
     this.trimDoneOps();
   }

@@ -13,6 +13,7 @@ export * from './tasks.js';
 export * from './plan.js';
 export * from './admin.js';
 export * from './repair.js';
+export * from './repair-gate.js';
 export * from './table-alive.js';
 export * from './table-partition.js';
 export * from './opstatus.js';
