@@ -191,6 +191,29 @@ for (const backend of backends) {
       t.equal(await s.count(0, 'c'), 20, 'rows stay');
     });
 
+    t.test('binlog freed up to its offset (makesnapshot): the term there is still known, in the snapshot header too', async (t) => {
+      const s = await open();
+      await s.setRole('leader', 4);
+      for (let i = 1; i <= 5; i++) await s.put([row('c', 'm', i)]);
+      await s.setRole('leader', 7); // a later term that wrote nothing: not the term at offset 5
+      t.equal(await s.termAt(5), 4);
+      await s.truncateBinlog(s.offset + 1);
+      t.equal(await s.firstBinlogOffset(), 6, 'binlog empty');
+      t.equal(await s.termAt(5), 4, 'the term of the newest freed entry is kept');
+      t.equal(await s.termAt(4), undefined, 'older freed entries are not');
+      await s.truncateBinlog(3);
+      t.equal(await s.termAt(5), 4, 'truncating less again does not move it back');
+      const header = (await s.snapshot().next()).value;
+      t.match(header, { offset: 5, term: 4 }, 'the snapshot header carries the entry term, not the role term');
+      // A follower that loads it answers the same term at the same offset: the two match.
+      const follower = await open();
+      t.equal(await follower.loadSnapshot(s.snapshot()), 5);
+      t.equal(await follower.termAt(5), 4);
+      await s.put([row('c', 'm', 6)]);
+      t.equal(await s.termAt(6), 7);
+      t.equal(await s.termAt(5), 4, 'still known after new writes');
+    });
+
     t.test('replicated appends: in order, gaps refused with the offset, overlaps skipped, deletes applied', async (t) => {
       const leader = await open();
       const follower = await open();
@@ -258,7 +281,11 @@ for (const backend of backends) {
         t.same(again.role, { role: 'leader', term: 2 });
         t.same(await again.checksum(), sum);
         t.equal((await again.readBinlog(1, 10, 1e9)).length, 4);
+        await again.truncateBinlog(5);
         await again.close();
+        const third = (await ReplicaStore.open(b.reopen!()))!;
+        t.equal(await third.termAt(4), 2, 'the term at a freed offset survives a reopen');
+        await third.close();
         await t.rejects(ReplicaStore.create(b.reopen!(), info()), { code: 'TABLE_EXISTS' });
       });
     }

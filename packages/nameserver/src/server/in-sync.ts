@@ -21,6 +21,18 @@ export interface InSyncOptions {
   onChanged: (tid: number, pid: number, inSync: string[]) => void;
 }
 
+/**
+ * Whether the leader's report rules `endpoint` out of the in-sync set: no stream to it, being
+ * rebuilt from a snapshot or nothing confirmed since it was told to be (it holds nothing writes
+ * may count on), more than `lagEntriesMax` behind, or behind and silent for `silentMsMax`.
+ */
+export function notInSync(report: ReplicationReport, endpoint: string, limits: { lagEntriesMax: number; silentMsMax: number }): boolean {
+  const f = report.followers.find((x) => x.endpoint === endpoint);
+  if (!f || f.state === 'snapshot' || f.ackedOffset < 0) return true;
+  const behind = report.offset - f.ackedOffset;
+  return behind > limits.lagEntriesMax || (behind > 0 && report.nowMs - f.lastAckMs > limits.silentMsMax);
+}
+
 function sameSet(a: readonly string[], b: ReadonlySet<string>): boolean {
   return a.length === b.size && a.every((x) => b.has(x));
 }
@@ -57,11 +69,7 @@ export class InSyncManager {
   }
 
   private lagging(report: ReplicationReport, endpoint: string): boolean {
-    const f = report.followers.find((x) => x.endpoint === endpoint);
-    // Being rebuilt (or not matched since it was told to be): it holds nothing writes may count on.
-    if (!f || f.state === 'snapshot' || f.ackedOffset < 0) return true;
-    const behind = report.offset - f.ackedOffset;
-    return behind > this.options.lagEntriesMax || (behind > 0 && report.nowMs - f.lastAckMs > this.options.silentMsMax);
+    return notInSync(report, endpoint, this.options);
   }
 
   private async reconcilePartition(tid: number, pid: number): Promise<void> {
