@@ -128,7 +128,7 @@ export class Client {
       await this.tables.refresh();
       return (await this.tables.require(db, def.name)).tid;
     }
-    await this.tables.refresh();
+    await this.tables.refreshTable(tid);
     return tid;
   }
 
@@ -147,7 +147,7 @@ export class Client {
       await this.tables.refresh();
       return (await this.kvTable(db, def.name)).tid;
     }
-    await this.tables.refresh();
+    await this.tables.refreshTable(tid);
     return tid;
   }
 
@@ -178,8 +178,10 @@ export class Client {
   }
 
   async dropTable(db: string, name: string): Promise<void> {
+    const known = this.tables.find(db, name);
     await this.admin.droptable({ db, name });
-    await this.tables.refresh();
+    if (known) await this.tables.refreshTable(known.tid);
+    else await this.tables.refresh();
   }
 
   /** Table metadata (refreshed from ZooKeeper if unknown). */

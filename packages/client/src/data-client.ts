@@ -62,7 +62,7 @@ export class DataClient {
       // Wait out the backoff, or less when the table metadata changes meanwhile (a new leader).
       const changed = this.tables.changed().then(() => true);
       const woken = await Promise.race([changed, sleep(backoffMs(attempt, DATA_RETRY.backoffBaseMs, DATA_RETRY.backoffMaxMs)).then(() => false)]);
-      if (!woken) await this.tables.refresh().catch(() => undefined);
+      if (!woken) await this.tables.refreshTable(table.tid).catch(() => undefined);
       // A retry brought early by new routing does not use up an attempt (up to wakeupsMax of them).
       if (woken && wakeups < DATA_RETRY.wakeupsMax) wakeups++;
       else attempt++;

@@ -4,3 +4,4 @@ export * from './session.js';
 export * from './election.js';
 export * from './registration.js';
 export * from './retry.js';
+export * from './notify.js';

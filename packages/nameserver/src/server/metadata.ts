@@ -2,10 +2,11 @@
  * The cluster metadata the leader nameserver keeps: databases and tables (TableInfo by tid), read
  * from ZooKeeper when it takes over and written through on every change (compare-and-set on the
  * node version, so a deposed leader cannot overwrite a newer table), with `/table/notify` bumped
- * after each change so SDKs and tablets re-read.
+ * after each change naming the table it was about, so that SDKs re-read that one table (see
+ * coord/src/notify.ts): a create, update or drop costs O(that table) in ZooKeeper, never O(all).
  */
 import { TesseraError, validateName, type Logger, type TableInfo } from '@tessera/common';
-import type { CoordSession, ZkLayout } from '@tessera/coord';
+import { bumpNotify, type CoordSession, type ZkLayout } from '@tessera/coord';
 
 interface Versioned {
   info: TableInfo;
@@ -59,7 +60,7 @@ export class MetadataStore {
       if ((err as TesseraError).details?.zkError !== 'ZNODEEXISTS') throw err;
     }
     this.dbs.add(db);
-    await this.bumpNotify();
+    await this.bumpNotify(null);
   }
 
   async dropDb(db: string): Promise<void> {
@@ -67,7 +68,7 @@ export class MetadataStore {
     if (this.tablesOf(db).length > 0) throw new TesseraError('DATABASE_NOT_EMPTY', 'database not empty', { db });
     await this.session.delete(this.layout.db(db));
     this.dbs.delete(db);
-    await this.bumpNotify();
+    await this.bumpNotify(null);
   }
 
   allTables(): TableInfo[] {
@@ -107,7 +108,7 @@ export class MetadataStore {
     await this.session.create(this.layout.tableData(info.tid), info);
     const node = await this.session.get(this.layout.tableData(info.tid));
     this.tables.set(info.tid, { info, version: node?.version ?? 0 });
-    await this.bumpNotify();
+    await this.bumpNotify(info.tid);
   }
 
   /** Replaces a table's info, compare-and-set on the version this nameserver last saw. */
@@ -119,16 +120,17 @@ export class MetadataStore {
       throw new TesseraError('COORD_ERROR', `table ${info.schema.name} changed in ZooKeeper under this nameserver (${res.reason}); is another nameserver leading?`);
     }
     this.tables.set(info.tid, { info, version: res.version });
-    await this.bumpNotify();
+    await this.bumpNotify(info.tid);
   }
 
   async deleteTable(tid: number): Promise<void> {
     await this.session.delete(this.layout.tableData(tid));
     this.tables.delete(tid);
-    await this.bumpNotify();
+    await this.bumpNotify(tid);
   }
 
-  async bumpNotify(): Promise<void> {
-    await this.session.incrementCounter(this.layout.notify);
+  /** Tells SDKs that `tid` changed (null: something that is no table's, e.g. a database). */
+  async bumpNotify(tid: number | null): Promise<void> {
+    await bumpNotify(this.session, this.layout.notify, tid);
   }
 }

@@ -1,0 +1,66 @@
+/**
+ * `/table/notify`: what it holds and how it is bumped. The node holds a sequence number and the tid
+ * the change was about (`{"seq":12,"tid":7}`; tid null for a change that is no table's, e.g. a
+ * database). A reader that saw seq n and now sees n+1 re-reads only that one table's node; any
+ * other jump (watches coalesce), an unknown format or a missing node means "re-read everything".
+ * This keeps a metadata change O(that table) for every SDK instead of O(all tables).
+ */
+import { TesseraError, backoffMs, sleep } from '@tessera/common';
+import { parentPath } from './layout.js';
+import { COORD_LIMITS, isCoordError, type CoordSession } from './session.js';
+
+export interface NotifyStamp {
+  seq: number;
+  /** The table the change was about; null when it was about no table. */
+  tid: number | null;
+}
+
+/**
+ * Parses the node's data. A bare decimal (the older counter format) is a seq with no tid, which
+ * readers take as "unknown table" and answer with a full re-read. Anything else: undefined.
+ */
+export function parseNotify(data: Buffer | string | undefined): NotifyStamp | undefined {
+  if (data === undefined) return undefined;
+  const text = data.toString().trim();
+  if (text === '') return { seq: 0, tid: null };
+  if (/^\d+$/.test(text)) {
+    const seq = Number(text);
+    return Number.isSafeInteger(seq) ? { seq, tid: null } : undefined;
+  }
+  try {
+    const v = JSON.parse(text) as { seq?: unknown; tid?: unknown };
+    if (!Number.isSafeInteger(v.seq) || (v.seq as number) < 0) return undefined;
+    if (v.tid !== null && (!Number.isSafeInteger(v.tid) || (v.tid as number) < 0)) return undefined;
+    return { seq: v.seq as number, tid: v.tid as number | null };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Bumps the seq by one with compare-and-set, naming `tid` (null: no table). A missing node starts
+ * at seq 1. Returns the new stamp.
+ */
+export async function bumpNotify(session: CoordSession, path: string, tid: number | null): Promise<NotifyStamp> {
+  for (let attempt = 0; attempt < COORD_LIMITS.counterAttemptsMax; attempt++) {
+    const node = await session.get(path);
+    if (node === undefined) {
+      const stamp = { seq: 1, tid };
+      try {
+        await session.ensurePath(parentPath(path));
+        await session.create(path, Buffer.from(JSON.stringify(stamp)));
+        return stamp;
+      } catch (err) {
+        if (!isCoordError(err, 'ZNODEEXISTS')) throw err;
+      }
+    } else {
+      const current = parseNotify(node.data);
+      if (current === undefined) throw new TesseraError('INTERNAL', `${path} holds neither a count nor a notify stamp`, { path });
+      const stamp = { seq: current.seq + 1, tid };
+      const r = await session.set(path, Buffer.from(JSON.stringify(stamp)), node.version);
+      if (r.ok) return stamp;
+    }
+    await sleep(backoffMs(attempt, COORD_LIMITS.counterBackoffBaseMs, COORD_LIMITS.counterBackoffMaxMs));
+  }
+  throw new TesseraError('COORD_ERROR', `${path}: still contended after ${COORD_LIMITS.counterAttemptsMax} attempts`, { path });
+}
