@@ -1,16 +1,18 @@
 /**
- * `pnpm bench <name>`: runs one benchmark, prints its figures, and ends with one JSON line.
+ * `pnpm bench <name> [options]`: runs one benchmark (options after the name go to it), prints its figures, and ends with one JSON line.
  */
 import { benchCluster } from './cluster-bench.js';
 import { benchFailover } from './failover-bench.js';
 import { benchMigrate } from './migrate-bench.js';
+import { benchScale } from './scale-bench.js';
 import { benchTablet } from './tablet-bench.js';
 
-const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
+const BENCHES: Record<string, (argv: string[]) => Promise<Record<string, number>>> = {
   tablet: benchTablet,
   cluster: benchCluster,
   migrate: benchMigrate,
   failover: benchFailover,
+  scale: benchScale,
 };
 
 async function main(): Promise<void> {
@@ -20,7 +22,7 @@ async function main(): Promise<void> {
     process.stderr.write(`usage: pnpm bench ${Object.keys(BENCHES).join('|')}\n`);
     process.exit(2);
   }
-  const figures = await bench();
+  const figures = await bench(process.argv.slice(3));
   process.stdout.write(`${JSON.stringify({ bench: name, ...figures })}\n`);
 }
 

@@ -1,0 +1,150 @@
+/**
+ * `pnpm bench scale [--steps 100,400,1000] [--tablets 3]`: metadata and per-replica costs as the
+ * table count grows (issue 16), on a cluster brought up by `scripts/cluster.sh up` with its
+ * defaults (ZooKeeper, 2 nameservers, 3 tablets). For each step N it creates tables through the
+ * SDK until N tables of 8 partitions × 3 replicas exist and prints: create time per table (median
+ * and p99 over that step's creates), `showtable` of one table and of the whole database (SDK →
+ * nameserver; and `ns_client showtable` of the database, a process of its own), then each
+ * process's RSS and open file descriptors (/proc/<pid>/status VmRSS, /proc/<pid>/fd). The
+ * kill/failover half of issue 16 is not here. Last line: one JSON object.
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from '@tessera/client';
+import { freePortRange, nsClient, runScript, tempDir, removeDir } from '@tessera/testkit';
+import { percentile, printFigure, round } from './measure.js';
+
+const DEFAULT_STEPS = [100, 400, 1000];
+const DEFAULT_TABLETS = 3;
+const PARTITIONS = 8;
+const REPLICAS = 3;
+const DB = 'scale_db';
+const ZK_ROOT = '/tessera';
+/** ZooKeeper at P, nameservers at P+1.., tablets at P+21.. (cluster.sh's layout). */
+const PORT_SPAN = 60;
+const REQUEST_TIMEOUT_MS = 120_000;
+
+export interface ScaleOptions {
+  steps: number[];
+  tablets: number;
+}
+
+/** `--steps a,b,c` and `--tablets n` from argv (after the bench name). */
+export function scaleOptions(argv: string[]): ScaleOptions {
+  const opts: ScaleOptions = { steps: DEFAULT_STEPS, tablets: DEFAULT_TABLETS };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--steps') {
+      const steps = value().split(',').map((s) => Number(s.trim()));
+      if (steps.length === 0 || steps.some((n, k) => !Number.isInteger(n) || n < 1 || (k > 0 && n <= steps[k - 1]!))) {
+        throw new Error('--steps must be increasing positive integers, e.g. --steps 100,400,1000');
+      }
+      opts.steps = steps;
+    } else if (flag === '--tablets') {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < REPLICAS) throw new Error(`--tablets must be an integer ≥ ${REPLICAS}`);
+      opts.tablets = n;
+    } else {
+      throw new Error(`unknown option ${flag} (use --steps a,b,c and --tablets n)`);
+    }
+  }
+  return opts;
+}
+
+interface ProcessFigures {
+  role: string;
+  pid: number;
+  rssMiB: number;
+  fds: number;
+}
+
+/** Every process cluster.sh started under `dir` (its `<role-dir>/*.pid` files), measured from /proc. */
+function measureProcesses(dir: string): ProcessFigures[] {
+  const out: ProcessFigures[] = [];
+  for (const sub of readdirSync(dir).sort()) {
+    const d = path.join(dir, sub);
+    let files: string[];
+    try {
+      files = readdirSync(d).filter((f) => f.endsWith('.pid'));
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      const pid = Number(readFileSync(path.join(d, f), 'utf8').trim());
+      if (!Number.isInteger(pid) || pid <= 0 || !existsSync(`/proc/${pid}`)) continue;
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const rssKiB = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? NaN);
+      out.push({ role: sub, pid, rssMiB: round(rssKiB / 1024, 1), fds: readdirSync(`/proc/${pid}/fd`).length });
+    }
+  }
+  return out;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const v = await fn();
+  return [v, performance.now() - t0];
+}
+
+export async function benchScale(argv: string[] = []): Promise<Record<string, number>> {
+  const { steps, tablets } = scaleOptions(argv);
+  const dir = tempDir('bench-scale');
+  const base = await freePortRange(PORT_SPAN);
+  const zkCluster = `127.0.0.1:${base}`;
+  let client: Client | undefined;
+  let ok = false;
+  const figures: Record<string, number> = {};
+  try {
+    process.stdout.write(`scale benchmark: cluster.sh defaults, ${tablets} tablets, tables of ${PARTITIONS}×${REPLICAS}, steps ${steps.join(',')}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
+    const up = await runScript('cluster.sh', ['up', '--dir', dir, '--base-port', String(base), '--tablets', String(tablets)]);
+    if (up.code !== 0) throw new Error(`cluster.sh up failed:\n${up.out}`);
+    const c = (client = await Client.connect({ zkCluster, zkRootPath: ZK_ROOT, requestTimeoutMs: REQUEST_TIMEOUT_MS }));
+    await c.createDatabase(DB);
+    let made = 0;
+    for (const n of steps) {
+      const createMs: number[] = [];
+      while (made < n) {
+        const [, ms] = await timed(() => c.createTable(DB, {
+          name: `t${made}`, partitionNum: PARTITIONS, replicaNum: REPLICAS,
+          columns: [{ name: 'id', type: 'string' }, { name: 'v', type: 'string' }, { name: 'at', type: 'timestamp' }],
+          indexes: [{ name: 'id', keys: ['id'], ts: 'at' }],
+        }));
+        createMs.push(ms);
+        made++;
+      }
+      createMs.sort((a, b) => a - b);
+      const [, oneMs] = await timed(() => c.admin.showtable({ db: DB, name: 't0' }));
+      const [all, allMs] = await timed(() => c.admin.showtable({ db: DB }));
+      const [cli, cliMs] = await timed(() => nsClient(zkCluster, `use ${DB}; showtable`, {}, ZK_ROOT));
+      if (cli.code !== 0) throw new Error(`ns_client showtable failed: ${cli.stderr}`);
+      const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+      process.stdout.write(`\n-- ${n} tables, ${n * PARTITIONS * REPLICAS} replicas (${round((n * PARTITIONS * REPLICAS) / tablets)} per tablet); load average ${load}\n`);
+      printFigure('create per table, median', round(percentile(createMs, 50), 1), `ms (${createMs.length} creates)`);
+      printFigure('create per table, p99', round(percentile(createMs, 99), 1), 'ms');
+      printFigure('showtable one table (SDK)', round(oneMs, 1), 'ms');
+      printFigure('showtable database (SDK)', round(allMs, 1), `ms (${all.replicas.length} rows)`);
+      printFigure('ns_client showtable database', round(cliMs, 1), `ms (${cli.stdout.length} bytes, process included)`);
+      for (const p of measureProcesses(dir)) {
+        printFigure(`${p.role} (pid ${p.pid})`, `${p.rssMiB} MiB`, `RSS, ${p.fds} fds`);
+        figures[`n${n}_${p.role}_rss_mib`] = p.rssMiB;
+        figures[`n${n}_${p.role}_fds`] = p.fds;
+      }
+      figures[`n${n}_create_p50_ms`] = round(percentile(createMs, 50), 1);
+      figures[`n${n}_create_p99_ms`] = round(percentile(createMs, 99), 1);
+      figures[`n${n}_showtable_one_ms`] = round(oneMs, 1);
+      figures[`n${n}_showtable_db_ms`] = round(allMs, 1);
+      figures[`n${n}_nsclient_showtable_ms`] = round(cliMs, 1);
+    }
+    ok = true;
+    return figures;
+  } finally {
+    await client?.close().catch(() => undefined);
+    if (existsSync(path.join(dir, 'cluster.env'))) await runScript('cluster.sh', ['down', '--dir', dir]);
+    if (ok) removeDir(dir);
+  }
+}
