@@ -5,7 +5,7 @@
  */
 import {
   TesseraError, invalidArgument, type ConfGetResponse, type CreateTableRequest, type InfoResponse, type Logger,
-  type ShowTableResponse, type ShowTableRow, type ShowTabletResponse, type TableInfo, type UpdateTableAliveRequest, ttlText,
+  type ShowTableResponse, type ShowTableRow, type ShowTabletResponse, type ReplicaStatus, type TableInfo, type UpdateTableAliveRequest, ttlText,
   type GetTablePartitionResponse, type SetTablePartitionRequest,
 } from '@tessera/common';
 import type { CoordSession, ZkLayout } from '@tessera/coord';
@@ -89,12 +89,25 @@ export class Admin {
     return {};
   }
 
-  async showtable(body: Record<string, unknown>): Promise<ShowTableResponse> {
+  /**
+   * Fresh replica status for one table (asked of its replicas only: O(that table)), or for
+   * everything (a poll of every tablet, unless one finished within STATUS_FRESH_MS).
+   */
+  private async statusLookup(table: TableInfo | undefined): Promise<(endpoint: string, tid: number, pid: number) => ReplicaStatus | undefined> {
+    if (table) {
+      const fresh = await this.d.poller.tableStatus(table);
+      return (endpoint, tid, pid) => fresh.get(`${endpoint}/${tid}_${pid}`);
+    }
     await this.d.poller.refreshIfOlderThan(STATUS_FRESH_MS);
+    return (endpoint, tid, pid) => this.d.poller.replica(endpoint, tid, pid);
+  }
+
+  async showtable(body: Record<string, unknown>): Promise<ShowTableResponse> {
     const db = str(body, 'db');
     this.d.meta.requireDb(db);
     const name = body.name === undefined || body.name === null || body.name === '' ? undefined : str(body, 'name');
     const tables = name ? [this.d.meta.requireTable(db, name)] : this.d.meta.tablesOf(db);
+    const statusOf = await this.statusLookup(name ? tables[0] : undefined);
     const rows: ShowTableRow[] = [];
     for (const t of tables) {
       for (const p of t.partitions) {
@@ -103,7 +116,7 @@ export class Admin {
             name: t.schema.name, tid: t.tid, pid: p.pid, endpoint: r.endpoint, role: r.isLeader ? 'leader' : 'follower',
             ttl: ttlText(t.schema.indexes[0]!.ttl), isAlive: r.isAlive, compressType: t.compressType,
           };
-          const st = this.d.poller.replica(r.endpoint, t.tid, p.pid);
+          const st = statusOf(r.endpoint, t.tid, p.pid);
           if (st) {
             row.offset = st.offset;
             row.recordCnt = st.recordCnt;
@@ -122,8 +135,8 @@ export class Admin {
   }
 
   async info(body: Record<string, unknown>): Promise<InfoResponse> {
-    await this.d.poller.refreshIfOlderThan(STATUS_FRESH_MS);
     const table = this.d.meta.requireTable(str(body, 'db'), str(body, 'name'));
+    const statusOf = await this.statusLookup(table);
     const out: InfoResponse = { table };
     let recordCnt = 0;
     let memUsed = 0;
@@ -131,7 +144,7 @@ export class Admin {
     let known = false;
     for (const p of table.partitions) {
       const leader = p.replicas.find((r) => r.isLeader && r.isAlive);
-      const st = leader ? this.d.poller.replica(leader.endpoint, table.tid, p.pid) : undefined;
+      const st = leader ? statusOf(leader.endpoint, table.tid, p.pid) : undefined;
       if (!st) continue;
       known = true;
       recordCnt += st.recordCnt;

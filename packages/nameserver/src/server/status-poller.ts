@@ -3,7 +3,7 @@
  * `get_table_status_interval`: what `showtable` prints (offset, record_cnt, memused, diskused) and
  * what ops judge progress by. Reports older than a few intervals are dropped.
  */
-import type { Logger, ReplicaStatus } from '@tessera/common';
+import type { Logger, ReplicaStatus, TableInfo } from '@tessera/common';
 import type { TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
 
@@ -77,6 +77,33 @@ export class StatusPoller {
       this.log.debug(`status of ${endpoint} failed: ${(err as Error).message}`);
       return undefined;
     }
+  }
+
+  /**
+   * Fresh status of one table's replicas, asked of each replica alone (O(that table), not a poll
+   * of every replica on every tablet): what `showtable <name>` and `info` print. A replica whose
+   * tablet is down or does not answer falls back to its last report (if fresh), else is absent.
+   */
+  async tableStatus(info: TableInfo): Promise<Map<string, ReplicaStatus>> {
+    const out = new Map<string, ReplicaStatus>();
+    const timeoutMs = Math.max(STATUS_TIMEOUT_MS_MIN, this.intervalMs);
+    await Promise.all(info.partitions.flatMap((p) => p.replicas.map(async (r) => {
+      const key = `${r.endpoint}/${info.tid}_${p.pid}`;
+      if (this.tablets.isHealthy(r.endpoint)) {
+        try {
+          const [st] = await this.control.status(r.endpoint, timeoutMs, { tid: info.tid, pid: p.pid });
+          if (st) {
+            out.set(key, st);
+            return;
+          }
+        } catch (err) {
+          this.log.debug(`status of ${info.tid}_${p.pid} on ${r.endpoint} failed: ${(err as Error).message}`);
+        }
+      }
+      const last = this.replica(r.endpoint, info.tid, p.pid);
+      if (last) out.set(key, last);
+    })));
+    return out;
   }
 
   /** The last report of one replica, if fresh. */

@@ -44,8 +44,9 @@ export class TabletControl {
   }
 
   /** A paused or unreachable tablet must not hold up the polls of the others: a short limit. */
-  async status(endpoint: string, timeoutMs: number): Promise<ReplicaStatus[]> {
-    const res = await this.call<{ replicas: ReplicaStatus[] }>(endpoint, '/v1/control/status', {}, timeoutMs);
+  /** Every replica's status on the tablet, or only (tid, pid)'s when given. */
+  async status(endpoint: string, timeoutMs: number, only?: { tid: number; pid: number }): Promise<ReplicaStatus[]> {
+    const res = await this.call<{ replicas: ReplicaStatus[] }>(endpoint, '/v1/control/status', only ? { ...only } : {}, timeoutMs);
     return res.replicas;
   }
 
