@@ -174,7 +174,6 @@ class FakeNs implements NsAdmin {
   }
   async migrate(req: Parameters<NsAdmin['migrate']>[0]) {
     this.record('migrate', req);
-    if (this.conf.get('auto_failover') === 'true') throw nsError('PRECONDITION_FAILED', 'auto_failover is enabled');
     const t = this.table(req.db, req.name);
     for (const pid of req.pids) {
       const p = t.partitions[pid];
@@ -232,6 +231,7 @@ class FakeNs implements NsAdmin {
   }
   async offlineendpoint(req: Parameters<NsAdmin['offlineendpoint']>[0]) {
     this.record('offlineendpoint', req);
+    if (this.conf.get('auto_failover') === 'true') throw nsError('PRECONDITION_FAILED', 'auto_failover is enabled');
     return { opIds: [] };
   }
   async recoverendpoint(req: Parameters<NsAdmin['recoverendpoint']>[0]) {
@@ -549,8 +549,9 @@ t.test('replica and op commands: success and nameserver failure texts', async (t
   t.equal(await run(`migrate ${T31} flow 0,1 ${T37}`), 'partition migrate ok');
   t.same(ns.calls.at(-1), ['migrate', { db: 'demo_db', name: 'flow', src: T31, des: T37, pids: [0, 1] }]);
   ns.conf.set('auto_failover', 'true');
-  const af = await runCommand(`migrate ${T37} flow 1 ${T31}`, ctx);
-  t.same([af.ok, af.output, af.code], [false, 'failed to migrate partition. error msg: auto_failover is enabled', 'PRECONDITION_FAILED']);
+  const af = await runCommand(`offlineendpoint ${T37}`, { ...ctx, interactive: false });
+  t.same([af.ok, af.output, af.code], [false, 'failed to offline endpoint. error msg: auto_failover is enabled', 'PRECONDITION_FAILED']);
+  ns.conf.set('auto_failover', 'false');
 
   t.equal(await run(`addreplica flow 1-3 ${T37}`), 'AddReplica ok');
   t.same(ns.calls.at(-1), ['addreplica', { db: 'demo_db', name: 'flow', pids: [1, 2, 3], endpoint: T37 }]);

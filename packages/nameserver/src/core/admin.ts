@@ -3,8 +3,8 @@
  * offlineendpoint, recoverendpoint, recovertable), as pure functions from the command and the
  * engine's view to either the ops to create or a refusal with OpenMLDB's text (openmldb.md §3.4).
  * Every pid is checked before any op is created: a command creates all its ops or none.
- * pre-upgrade/post-upgrade plan one step of a rolling upgrade (upgrade.ts). Unlike
- * OpenMLDB, migrate and changeleader do not require auto_failover to be off.
+ * pre-upgrade/post-upgrade plan one step of a rolling upgrade (upgrade.ts). Which of these
+ * commands run while auto_failover is on is decided in failover-gate.ts (the route applies it).
  */
 import type { Endpoint, ErrorCode, PartitionMeta, Pid, TableInfo } from '@tessera/common';
 import type { EngineConfig } from './config.js';

@@ -18,3 +18,4 @@ export * from './table-alive.js';
 export * from './table-partition.js';
 export * from './opstatus.js';
 export * from './engine.js';
+export * from './failover-gate.js';

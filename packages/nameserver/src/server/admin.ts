@@ -170,11 +170,11 @@ export class Admin {
   }
 
   /**
-   * updatetablealive: OpenMLDB's preconditions (auto_failover off, then — in the engine, which
-   * owns table metadata — endpoint known, table, pid, a replica on the endpoint) and flags.
+   * updatetablealive: OpenMLDB's preconditions (auto_failover off, checked by the route as for
+   * every gated command; then — in the engine, which owns table metadata — endpoint known,
+   * table, pid, a replica on the endpoint) and flags.
    */
   async updatetablealive(body: Record<string, unknown>): Promise<Record<string, never>> {
-    if (await this.autoFailover()) throw new TesseraError('PRECONDITION_FAILED', 'auto_failover is enabled');
     const req: UpdateTableAliveRequest = { db: str(body, 'db'), name: str(body, 'name'), endpoint: str(body, 'endpoint'), isAlive: body.isAlive === true };
     if (typeof body.pid === 'number') req.pid = body.pid;
     await this.d.ops.admin({ type: 'updatetablealive', ...req });

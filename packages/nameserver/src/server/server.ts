@@ -27,6 +27,7 @@ import { registerStatusPage } from './status-page.js';
 import { statusView } from './status-view.js';
 import type { AdminCommand } from '../core/events.js';
 import { PlanStore } from './plans.js';
+import { AUTO_FAILOVER_ENABLED, refusedWithAutoFailover } from '../core/failover-gate.js';
 
 
 export interface NameServerOptions {
@@ -315,6 +316,8 @@ export class NameServer {
           const leader = this.leaderEndpoint ?? (await readLeader(this.session, this.layout).catch(() => undefined));
           throw new TesseraError('NS_NOT_LEADER', 'nameserver is not leader', leader ? { leader } : undefined);
         }
+        // OpenMLDB's order: not leader, then auto_failover, then the fields (core/failover-gate.ts).
+        if (refusedWithAutoFailover(cmd) && (await this.admin.autoFailover())) throw new TesseraError('PRECONDITION_FAILED', AUTO_FAILOVER_ENABLED);
         validateAdminBody(cmd, body);
         return (await h(body)) ?? {};
       });

@@ -1,0 +1,93 @@
+/**
+ * The auto_failover gate: which admin commands the nameserver refuses while `/config/auto_failover`
+ * is true, each with the reason, in one table. OpenMLDB refuses offlineendpoint, recoverendpoint,
+ * changeleader, recovertable, migrate, cancelop, updatetablealive and settablepartition with
+ * `auto_failover is enabled`; Tessera keeps that for the commands that would race the failover
+ * monitor or take a partition away from it, and lets planned hand-overs run (the op engine runs
+ * one op per partition at a time, so the monitor's ops and an operator's wait for each other).
+ * Pure data; the HTTP shell applies it to the admin routes only, never to the monitor's own ops.
+ * docs/ns_client.md holds the table as `renderFailoverGateDoc` prints it (a test compares them).
+ */
+import type { NsCommand } from '@tessera/common';
+
+/** OpenMLDB's refusal text (ReturnCode 301 kAutoFailoverIsEnabled). */
+export const AUTO_FAILOVER_ENABLED = 'auto_failover is enabled';
+
+export interface GateRule {
+  /** Whether the command runs while auto_failover is on. */
+  allowed: boolean;
+  /** Whether OpenMLDB refuses it while auto_failover is on. */
+  openmldbRefuses: boolean;
+  why: string;
+}
+
+/** Every admin command that changes replicas, leaders or ops; the rest are never gated. */
+export const FAILOVER_GATE = {
+  migrate: {
+    allowed: true,
+    openmldbRefuses: true,
+    why: 'A planned move of a follower: the leader and the source stay alive throughout, and the engine runs one op per partition, so a failover of the same partition waits for it (or it for the failover, which re-plans it against the new leader).',
+  },
+  changeleader: {
+    allowed: true,
+    openmldbRefuses: true,
+    why: 'A hand-over fences the leader and waits until the candidate has every entry; with a dead leader it is the failover the monitor would run, and one op per partition keeps the two from overlapping.',
+  },
+  addreplica: {
+    allowed: true,
+    openmldbRefuses: false,
+    why: 'Adds a follower next to a live leader; nothing the monitor does is undone (as OpenMLDB).',
+  },
+  delreplica: {
+    allowed: true,
+    openmldbRefuses: false,
+    why: 'Removes a follower, never a leader; as OpenMLDB.',
+  },
+  makesnapshot: {
+    allowed: true,
+    openmldbRefuses: false,
+    why: 'Changes no replica or role; as OpenMLDB.',
+  },
+  offlineendpoint: {
+    allowed: false,
+    openmldbRefuses: true,
+    why: 'The monitor owns taking tablets offline while it is on. Offlining a live tablet by hand races it: the monitor recovers a healthy tablet that holds replicas marked not alive within about 2 s, undoing the offline halfway through. Turn auto_failover off first, as OpenMLDB.',
+  },
+  recoverendpoint: {
+    allowed: false,
+    openmldbRefuses: true,
+    why: 'The monitor already recovers every healthy tablet that holds replicas marked not alive (retried every 2 s), so a manual run only competes with it for the same partitions.',
+  },
+  recovertable: {
+    allowed: false,
+    openmldbRefuses: true,
+    why: 'Same as recoverendpoint, for one replica: the monitor recovers it on its own.',
+  },
+  cancelop: {
+    allowed: false,
+    openmldbRefuses: true,
+    why: 'Canceling a failover op (change-leader, offline-replica, recover) leaves the partition without an alive leader or replica, and the monitor does not start that failover again for a tablet it already took offline. To cancel an op (a migrate too), turn auto_failover off, cancel, turn it on.',
+  },
+  updatetablealive: {
+    allowed: false,
+    openmldbRefuses: true,
+    why: 'Flipping is_alive by hand would start or stop the monitor\'s recovery of that replica behind the operator\'s back.',
+  },
+} as const satisfies Partial<Record<NsCommand, GateRule>>;
+
+export type GatedCommand = { [K in keyof typeof FAILOVER_GATE]: (typeof FAILOVER_GATE)[K]['allowed'] extends false ? K : never }[keyof typeof FAILOVER_GATE];
+
+/** Whether `command` is refused while auto_failover is on. */
+export function refusedWithAutoFailover(command: string): boolean {
+  const rule = (FAILOVER_GATE as Record<string, GateRule>)[command];
+  return rule !== undefined && !rule.allowed;
+}
+
+/** The table of docs/ns_client.md (Markdown, one row per command). */
+export function renderFailoverGateDoc(): string {
+  const lines = ['| command | runs with auto_failover on? | OpenMLDB | why |', '|---|---|---|---|'];
+  for (const [command, rule] of Object.entries(FAILOVER_GATE) as Array<[string, GateRule]>) {
+    lines.push(`| \`${command}\` | ${rule.allowed ? 'yes' : `no: \`${AUTO_FAILOVER_ENABLED}\``} | ${rule.openmldbRefuses ? 'refuses' : 'runs'} | ${rule.why} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
