@@ -118,7 +118,7 @@ export async function benchFailover(): Promise<Record<string, number>> {
     const rounds: Round[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const info = await table();
-      const leads = (ep: string): number[] => info.partitions.filter((p) => p.replicas.some((x) => x.isLeader && x.endpoint === ep)).map((p) => p.pid);
+      const leads = (ep: string): number[] => info.partitions.filter((p) => p.replicas.some((x) => x.isLeader && x.isAlive && x.endpoint === ep)).map((p) => p.pid);
       let victim = 1;
       for (let i = 2; i <= TABLETS; i++) if (leads(tabletEp(i)).length > leads(tabletEp(victim)).length) victim = i;
       const victimEp = tabletEp(victim);
@@ -144,7 +144,7 @@ export async function benchFailover(): Promise<Record<string, number>> {
       const start = await runScript('start.sh', ['start', 'tablet', flagfile(victim)]);
       if (start.code !== 0) throw new Error(`start.sh start tablet failed:\n${start.out}`);
       const onVictim = (t: TableInfo): Array<{ alive: boolean; inSync: boolean }> =>
-        t.partitions.flatMap((p) => p.replicas.filter((x) => x.endpoint === victimEp).map((x) => ({ alive: x.isAlive, inSync: x.isLeader || p.inSync.includes(victimEp) })));
+        t.partitions.flatMap((p) => p.replicas.filter((x) => x.endpoint === victimEp).map((x) => ({ alive: x.isAlive, inSync: (x.isLeader && x.isAlive) || p.inSync.includes(victimEp) })));
       let aliveMs = 0;
       await waitFor(`${victimEp}'s replicas alive and in sync`, async () => {
         const mine = onVictim(await table());

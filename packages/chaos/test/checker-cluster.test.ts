@@ -54,3 +54,20 @@ t.test('each problem is reported', async (t) => {
 
   t.equal(checkCluster(base(), [{ type: 'proc-exit', tUs: 1, target: 't1', pid: 5, expected: false }, { type: 'proc-exit', tUs: 2, target: 't2', pid: 6, expected: true }]).unexpectedExits.length, 1);
 });
+
+t.test('only alive leaders count: a leader that failed over (`leader no`) is not a second leader', async (t) => {
+  // OpenMLDB's picture after a failover: the old leader stays flagged leader, not alive, until recovered.
+  const failedOver = base();
+  failedOver.partitions[0]!.replicas[2] = rep('c', true, { zkAlive: false, role: 'follower', state: 'unassigned' });
+  const r = checkCluster(failedOver, []);
+  t.same(r.violations, [], 'one alive leader in ZooKeeper: no violation');
+  t.match(r.liveness.join('\n'), /pid 0 on c: not alive/, 'the not-alive row is a liveness finding until recovered');
+
+  const twoAlive = base();
+  twoAlive.partitions[0]!.replicas[2] = rep('c', true, { role: 'follower' });
+  t.match(checkCluster(twoAlive, []).violations.join('\n'), /2 alive leaders in ZooKeeper/, 'two alive leaders are still a violation');
+
+  const none = base();
+  none.partitions[0]!.replicas[0] = rep('a', true, { zkAlive: false });
+  t.match(checkCluster(none, []).violations.join('\n'), /0 alive leaders in ZooKeeper/, 'a partition whose only leader is not alive has none');
+});

@@ -430,7 +430,7 @@ export function invariantViolations(h: Harness, options: InvariantOptions): stri
         const b = p.termOffsets[i]!;
         if (b.term <= a.term || b.offset < a.offset) out.push(`${where}: term history not increasing ${JSON.stringify(p.termOffsets)}`);
       }
-      if (p.replicas.filter((r) => r.isLeader).length > 1) out.push(`${where}: several replicas flagged leader`);
+      if (p.replicas.filter((r) => r.isLeader && r.isAlive).length > 1) out.push(`${where}: several alive replicas flagged leader`);
       const aliveFollowerSet = new Set(p.replicas.filter((r) => !r.isLeader && r.isAlive).map((r) => r.endpoint));
       for (const e of p.inSync) if (!aliveFollowerSet.has(e)) out.push(`${where}: in-sync ${e} is not an alive follower`);
       if (busy.has(partitionKey(table.tid, p.pid))) continue;

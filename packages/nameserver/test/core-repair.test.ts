@@ -92,7 +92,7 @@ t.test('failover to a candidate behind another follower marks that follower not 
   const op = h.engine.op(1)!;
   t.equal(op.status, 'kDone');
   t.match(op.data, { selected: { candidate: f1, followers: [], dropped: [f2], startOffset: 6 } });
-  t.same(h.layout(1, 0), [`${f1}:L`, `${f2}:F-dead`, `${leader}:F-dead`].sort());
+  t.same(h.layout(1, 0), [`${f1}:L`, `${f2}:F-dead`, `${leader}:L-dead`].sort());
   t.same(invariantViolations(h, { allAlive: false }), [`flow(1)/0: acknowledged write at offset 6 lost (leader ${f1} has 5 entries)`], 'the operator chose a lagging candidate for a failover: its missing writes are gone');
   h.acked.set('1/0', [...h.cluster.tablet(f1).replica(1, 0)!.log]);
   t.match(h.adminReply({ type: 'recovertable', db: 'demo_db', name: 'flow', pid: 0, endpoint: f2 }), { ok: true });

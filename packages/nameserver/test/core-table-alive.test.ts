@@ -86,3 +86,21 @@ t.test('refusals leave metadata as it was', async (t) => {
   t.ok(!busy.ok && busy.error.code === 'OP_CONFLICT', 'refused while an op runs on pid 0');
   t.same(alive(h.zk.tables.get(1)), before, 'unchanged');
 });
+
+t.test('updatetablealive no + changeleader: the old leader reads `leader no` (OpenMLDB); marked alive again it comes back a follower', async (t) => {
+  const h = cluster();
+  const old = h.partition(1, 0).replicas.find((r) => r.isLeader)!.endpoint;
+  t.ok(h.adminReply(cmd(old, false, 0)).ok);
+  t.ok(h.adminReply({ type: 'changeleader', db: 'demo_db', name: 'flow', pid: 0 }).ok, 'changeleader with no alive leader');
+  h.runUntilIdle();
+  const p = h.partition(1, 0);
+  const rows = p.replicas.map((r) => `${r.endpoint} ${r.isLeader ? 'leader' : 'follower'} ${r.isAlive ? 'yes' : 'no'}`);
+  t.ok(rows.includes(`${old} leader no`), 'the old leader stays flagged leader, not alive');
+  const leaders = p.replicas.filter((r) => r.isLeader && r.isAlive);
+  t.equal(leaders.length, 1, 'one alive leader');
+  t.not(leaders[0]!.endpoint, old);
+  t.ok(h.adminReply(cmd(old, true, 0)).ok);
+  const back = h.partition(1, 0).replicas.find((r) => r.endpoint === old)!;
+  t.same([back.isLeader, back.isAlive], [false, true], 'marked alive while another replica leads: a follower, never a second leader');
+  t.equal(h.partition(1, 0).replicas.filter((r) => r.isLeader && r.isAlive).length, 1, 'still one alive leader');
+});

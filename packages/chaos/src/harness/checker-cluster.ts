@@ -1,7 +1,8 @@
 /**
  * The cluster checker, pure over final.json (what ZooKeeper and the tablets said after heal and
  * quiesce) and nemesis.jsonl: the cluster converged in time; every op is terminal; each partition
- * has exactly one leader in ZooKeeper and exactly one replica that calls itself leader, the same
+ * has exactly one alive leader in ZooKeeper (a leader that failed over stays flagged leader, not
+ * alive, as OpenMLDB, until recovered) and exactly one replica that calls itself leader, the same
  * one; every replica ZooKeeper lists is alive, held by its tablet in the role ZooKeeper says,
  * serving, at the leader's offset and with the leader's content checksum; no tablet serves a
  * replica ZooKeeper does not list; every tablet is healthy; no process exited that the harness did
@@ -28,11 +29,11 @@ export function checkCluster(final: FinalState, nemesis: NemesisEvent[]): Cluste
   if (final.tabletsHealthy !== final.tabletsTotal) r.liveness.push(`${final.tabletsHealthy} of ${final.tabletsTotal} tablets healthy`);
   for (const p of final.partitions) {
     const where = `pid ${p.pid}`;
-    const zkLeaders = p.replicas.filter((x) => x.zkLeader);
+    const zkLeaders = p.replicas.filter((x) => x.zkLeader && x.zkAlive);
     // A replica acts as leader when it says so and is served (an unassigned one is on disk only).
     const acting = (x: { role?: string; state?: string }): boolean => x.role === 'leader' && x.state !== 'unassigned';
     const selfLeaders = [...p.replicas.filter(acting).map((x) => x.endpoint), ...p.strays.filter(acting).map((x) => x.endpoint)];
-    if (zkLeaders.length !== 1) r.violations.push(`${where}: ${zkLeaders.length} leaders in ZooKeeper`);
+    if (zkLeaders.length !== 1) r.violations.push(`${where}: ${zkLeaders.length} alive leaders in ZooKeeper`);
     if (selfLeaders.length > 1) r.violations.push(`${where}: ${selfLeaders.length} replicas act as leader (${selfLeaders.join(', ')})`);
     const leader = zkLeaders[0];
     if (leader && selfLeaders.length === 1 && selfLeaders[0] !== leader.endpoint) r.violations.push(`${where}: ZooKeeper names ${leader.endpoint} leader, ${selfLeaders[0]} acts as leader`);

@@ -274,9 +274,10 @@ async function notConverged(c: Client, cluster: Cluster, http: HttpClient): Prom
   const table: TableInfo = (await withTimeout(c.admin.showschema({ db: DB, name: TABLE }), RUN_LIMITS.checkCallTimeoutMs, 'showschema')).table;
   const statuses = await tabletStatuses(cluster, http, table.tid);
   for (const p of table.partitions) {
-    const leaders = p.replicas.filter((r) => r.isLeader);
-    if (leaders.length !== 1 || !leaders[0]!.isAlive) {
-      reasons.push(`pid ${p.pid}: ${leaders.length} leader(s)${leaders.length === 1 ? ' (not alive)' : ''}`);
+    // Only an alive leader counts: one that failed over stays flagged leader, not alive, until recovered.
+    const leaders = p.replicas.filter((r) => r.isLeader && r.isAlive);
+    if (leaders.length !== 1) {
+      reasons.push(`pid ${p.pid}: ${leaders.length} alive leader(s)`);
       continue;
     }
     const reported = (ep: string): ReplicaStatus | undefined => {
@@ -290,7 +291,7 @@ async function notConverged(c: Client, cluster: Cluster, http: HttpClient): Prom
     }
     for (const r of p.replicas) {
       if (!r.isAlive) reasons.push(`pid ${p.pid} on ${r.endpoint}: not alive`);
-      if (r.isLeader) continue;
+      if (r === leaders[0]) continue;
       const s = reported(r.endpoint);
       if (!s) reasons.push(`pid ${p.pid} on ${r.endpoint}: not reported`);
       else if (s.role !== 'follower' || s.state !== 'normal' || s.offset !== lead.offset) reasons.push(`pid ${p.pid} on ${r.endpoint}: ${s.role} ${s.state} offset ${s.offset}/${lead.offset}`);

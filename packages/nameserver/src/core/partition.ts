@@ -1,7 +1,9 @@
 /**
  * Pure reads and edits of one partition's metadata (replicas, term history, in-sync set). Edits
- * return a new PartitionMeta and keep two rules: at most one replica flagged leader, and the
- * in-sync set holds only alive followers. Also OpenMLDB's term/offset matching used by recovery.
+ * return a new PartitionMeta and keep two rules: at most one alive replica flagged leader, and the
+ * in-sync set holds only alive followers. As in OpenMLDB a leader that failed over keeps its flag
+ * with is_alive false (`leader no` in showtable, next to the new `leader yes`) until recovery makes
+ * it a follower; only an alive leader leads. Also OpenMLDB's term/offset matching for recovery.
  */
 import type { Endpoint, Offset, PartitionMeta, ReplicaMeta, TableInfo, Term, TermPair } from '@tessera/common';
 import { currentTerm } from '@tessera/common';
@@ -32,9 +34,14 @@ export function replicaOn(p: PartitionMeta, endpoint: Endpoint): ReplicaMeta | u
   return p.replicas.find((r) => r.endpoint === endpoint);
 }
 
-/** The replica flagged leader, alive or not. */
+/** The replica flagged leader: the alive one, else one not alive (a leader that failed over). */
 export function leaderEntry(p: PartitionMeta): ReplicaMeta | undefined {
-  return p.replicas.find((r) => r.isLeader);
+  return p.replicas.find((r) => r.isLeader && r.isAlive) ?? p.replicas.find((r) => r.isLeader);
+}
+
+/** Whether the replica is the partition's alive leader (a `leader no` row is not). */
+export function leadsAlive(r: ReplicaMeta): boolean {
+  return r.isLeader && r.isAlive;
 }
 
 /** The alive leader's endpoint, if any. */
@@ -53,10 +60,13 @@ function normalized(p: PartitionMeta, added: readonly Endpoint[] = []): Partitio
   return { ...p, inSync };
 }
 
-/** Adds the replica, or updates its flags if present. A new leader un-flags the previous one. */
+/**
+ * Adds the replica, or updates its flags if present. A new alive leader un-flags the previous
+ * alive one; leaders not alive keep their flag (OpenMLDB's `leader no`).
+ */
 export function withReplica(p: PartitionMeta, endpoint: Endpoint, flags: { isLeader: boolean; isAlive: boolean }, inSync = false): PartitionMeta {
   const out = clonePartition(p);
-  if (flags.isLeader) for (const r of out.replicas) r.isLeader = false;
+  if (flags.isLeader && flags.isAlive) for (const r of out.replicas) if (r.endpoint !== endpoint && r.isAlive) r.isLeader = false;
   const existing = replicaOn(out, endpoint);
   if (existing === undefined) out.replicas.push({ endpoint, ...flags });
   else Object.assign(existing, flags);

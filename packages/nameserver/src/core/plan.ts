@@ -10,7 +10,7 @@ import type { EngineConfig } from './config.js';
 import type { ReplyError } from './events.js';
 import type { ObservedView } from './observed.js';
 import { newTask, type OpData, type OpType, type Task, type TaskFields } from './op.js';
-import { aliveFollowers, aliveLeader, leaderEntry, maxHistoryTerm, replicaOn } from './partition.js';
+import { aliveFollowers, aliveLeader, leaderEntry, leadsAlive, maxHistoryTerm, replicaOn } from './partition.js';
 import type { Random } from './random.js';
 import { repairPlan } from './repair.js';
 import { bestFollower } from './tasks.js';
@@ -115,7 +115,7 @@ function planDelReplica(ctx: PlanContext, data: Extract<OpData, { kind: 'replica
   if (!ctx.observed.isHealthy(ep)) return refuse('TABLET_NOT_HEALTHY', 'tablet is not healthy');
   const replica = replicaOn(ctx.partition, ep);
   if (replica === undefined) return refuse('PRECONDITION_FAILED', `pid ${pid} is not in ${ep}`);
-  if (replica.isLeader) return refuse('PRECONDITION_FAILED', `can not del leader. pid ${pid} endpoint ${ep}`);
+  if (leadsAlive(replica)) return refuse('PRECONDITION_FAILED', `can not del leader. pid ${pid} endpoint ${ep}`);
   const leader = healthyLeader(ctx);
   if (typeof leader !== 'string') return leader;
   return planned(
@@ -186,7 +186,7 @@ function planOfflineReplica(ctx: PlanContext, data: Extract<OpData, { kind: 'rep
   const ep = data.endpoint;
   const replica = replicaOn(ctx.partition, ep);
   if (replica === undefined) return refuse('PRECONDITION_FAILED', `pid ${ctx.partition.pid} is not in ${ep}`);
-  if (replica.isLeader) return refuse('PRECONDITION_FAILED', `can not offline leader. pid ${ctx.partition.pid} endpoint ${ep}`);
+  if (leadsAlive(replica)) return refuse('PRECONDITION_FAILED', `can not offline leader. pid ${ctx.partition.pid} endpoint ${ep}`);
   const leader = healthyLeader(ctx);
   if (typeof leader !== 'string') return leader;
   return planned(
@@ -232,7 +232,8 @@ function planReAdd(type: OpType, ctx: PlanContext, data: Extract<OpData, { kind:
   if (!ctx.observed.isHealthy(ep)) return refuse('TABLET_NOT_HEALTHY', 'tablet is not healthy');
   const replica = replicaOn(ctx.partition, ep);
   if (replica === undefined) return refuse('PRECONDITION_FAILED', `pid ${ctx.partition.pid} is not in ${ep}`);
-  if (replica.isLeader) return refuse('PRECONDITION_FAILED', `can not re-add leader. pid ${ctx.partition.pid} endpoint ${ep}`);
+  // A leader that failed over (`leader no`) is re-added as a follower; only the alive one may not be.
+  if (leadsAlive(replica)) return refuse('PRECONDITION_FAILED', `can not re-add leader. pid ${ctx.partition.pid} endpoint ${ep}`);
   const leader = healthyLeader(ctx);
   if (typeof leader !== 'string') return leader;
   const check = { kind: 'kCheckBinlogSyncProgress', endpoint: ep, deltaEntriesMax: ctx.config.syncDeltaEntriesMax, leaderFenced: false } as const;

@@ -2,7 +2,8 @@
  * updatetablealive (OpenMLDB's UpdateTableAliveStatus) as a pure function: flips the is_alive
  * flag of a table's replicas on one endpoint, for one pid or all, and nothing else. As in
  * OpenMLDB a leader marked not alive stays flagged leader (no election, no tablet command): the
- * partition has no alive leader until someone runs changeleader or marks it alive again. Tablets
+ * partition has no alive leader until someone runs changeleader or marks it alive again; a former
+ * leader (`leader no`) marked alive while another replica leads comes back as a follower. Tablets
  * keep replicating as before; the in-sync set keeps only alive followers (a follower marked alive
  * again rejoins it when the in-sync manager sees it caught up). Refusals carry OpenMLDB's texts.
  */
@@ -10,7 +11,7 @@ import type { Endpoint, Pid, TableInfo, UpdateTableAliveRequest } from '@tessera
 import { findTable, knownEndpoint } from './admin.js';
 import type { ReplyError } from './events.js';
 import type { ObservedView } from './observed.js';
-import { replicaOn, samePartition, withReplica } from './partition.js';
+import { aliveLeader, replicaOn, samePartition, withReplica } from './partition.js';
 
 export interface TableAliveView {
   tables: Iterable<TableInfo>;
@@ -45,7 +46,9 @@ export function planTableAlive(command: UpdateTableAliveRequest, view: TableAliv
   const partitions = table.partitions.map((p) => {
     if (!matched.includes(p)) return p;
     const replica = replicaOn(p, endpoint)!;
-    const next = withReplica(p, endpoint, { isLeader: replica.isLeader, isAlive: command.isAlive });
+    const leader = aliveLeader(p);
+    const isLeader = replica.isLeader && !(command.isAlive && leader !== undefined && leader !== endpoint);
+    const next = withReplica(p, endpoint, { isLeader, isAlive: command.isAlive });
     if (!samePartition(p, next)) changed = true;
     return next;
   });

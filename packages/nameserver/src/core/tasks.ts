@@ -209,7 +209,9 @@ function updateLeaderInfo(ctx: TaskContext): ApplyResult {
   let p = ctx.partition;
   if (replicaOn(p, sel.candidate) === undefined) return { status: 'failed', error: `candidate[${sel.candidate}] is no longer a replica` };
   if (data.oldLeader !== null && replicaOn(p, data.oldLeader) !== undefined) {
-    p = withReplica(p, data.oldLeader, { isLeader: false, isAlive: data.handOver }, data.handOver);
+    // A hand-over makes the old leader an alive follower; a failover leaves it `leader no`, as
+    // OpenMLDB, until RecoverTable brings it back as a follower.
+    p = withReplica(p, data.oldLeader, { isLeader: !data.handOver, isAlive: data.handOver }, data.handOver);
     if (!data.handOver || data.remember === true) p = withFormerLeader(p, data.oldLeader);
   }
   for (const e of sel.dropped) if (replicaOn(p, e) !== undefined) p = withReplica(p, e, { isLeader: false, isAlive: false });
