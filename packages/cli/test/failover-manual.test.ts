@@ -38,6 +38,8 @@ t.test('manual failover commands and a nameserver killed during failover', async
     await waitFor('pid 0 led elsewhere', async () => (await table()).partitions[0]!.replicas.some((r) => r.isLeader && r.isAlive && r.endpoint !== victim.endpoint), { timeoutMs: 30_000, intervalMs: 100 });
     const shown = parseTable((await cli('showtable')).stdout, 'name').filter((r) => r.endpoint === victim.endpoint);
     t.ok(shown.length === 2 && shown.every((r) => r.is_alive === 'no'), 'its replicas show is_alive no');
+    t.same(shown.map((r) => `${r.pid} ${r.role} ${r.is_alive}`).sort(), ['0 leader no', '1 follower no'], 'the leader it was reads `leader no`, as OpenMLDB');
+    t.equal(parseTable((await cli('showtable flow')).stdout, 'name').filter((r) => r.pid === '0' && r.role === 'leader' && r.is_alive === 'yes').length, 1, 'pid 0: one `leader yes` next to it');
     t.equal(await allReadable(), 0, 'every row readable after offlineendpoint');
 
     tablets[0] = await startTablet(1, victim.endpoint);
@@ -45,7 +47,7 @@ t.test('manual failover commands and a nameserver killed during failover', async
     const rec = await cli(`recoverendpoint ${victim.endpoint}`);
     t.match(rec.stdout, /recover endpoint ok/);
     await waitFor('replicas alive again', async () => (await table()).partitions.every((p) => p.replicas.every((r) => r.isAlive)), { timeoutMs: 30_000, intervalMs: 100 });
-    t.pass('recoverendpoint brought its replicas back as followers');
+    t.same(parseTable((await cli('showtable flow')).stdout, 'name').filter((r) => r.endpoint === victim.endpoint).map((r) => `${r.pid} ${r.role} ${r.is_alive}`).sort(), ['0 follower yes', '1 follower yes'], 'recoverendpoint brought its replicas back as followers');
     const refused = await cli(`recovertable flow 0 ${victim.endpoint}`);
     t.match(refused.stdout, /table is alive, need not recover|Fail/, 'recovertable refuses an alive replica');
   });
