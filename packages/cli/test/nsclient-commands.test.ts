@@ -210,7 +210,7 @@ class FakeNs implements NsAdmin {
   async cancelop(req: { opId: number }) {
     this.record('cancelop', req);
     const op = this.ops.find((o) => o.opId === req.opId);
-    if (!op) throw nsError('OP_NOT_FOUND', 'op id does not exist');
+    if (!op) throw nsError('OP_NOT_FOUND', 'op status is not kDoing or kInited');
     if (op.status !== 'kDoing' && op.status !== 'kInited') throw nsError('OP_STATE', 'op status is not kDoing or kInited');
     op.status = 'kCanceled';
     return {};
@@ -544,7 +544,8 @@ t.test('replica and op commands: success and nameserver failure texts', async (t
 
   t.equal(await run(`migrate ${T32} flow 0 ${T37}`), 'failed to migrate partition. error msg: cannot migrate leader. name[flow] pid[0]');
   t.equal(await run(`migrate ${T31} flow 0 ${T31}`), 'migrate error. src_endpoint is same as des_endpoint');
-  t.equal(await run(`migrate ${T31} flow 0-x ${T37}`), 'failed to migrate partition. error msg: pid_group[0-x] format error');
+  t.equal(await run(`migrate ${T31} flow 0-x ${T37}`), 'pid group[0-x] format error');
+  t.equal(await run(`migrate ${T31} flow 6-4 ${T37}`), 'has not valid pid');
   t.equal(await run(`migrate ${T31} nosuch 0 ${T37}`), 'failed to migrate partition. error msg: table does not exist');
   t.equal(await run(`migrate ${T31} flow 0,1 ${T37}`), 'partition migrate ok');
   t.same(ns.calls.at(-1), ['migrate', { db: 'demo_db', name: 'flow', src: T31, des: T37, pids: [0, 1] }]);
@@ -555,10 +556,10 @@ t.test('replica and op commands: success and nameserver failure texts', async (t
 
   t.equal(await run(`addreplica flow 1-3 ${T37}`), 'AddReplica ok');
   t.same(ns.calls.at(-1), ['addreplica', { db: 'demo_db', name: 'flow', pids: [1, 2, 3], endpoint: T37 }]);
-  t.equal((await failing(`addreplica flow 1 ${T37}`, perr(`pid 1 is exist in ${T37}`))).output, `Fail to addreplica. error msg: pid 1 is exist in ${T37}`);
+  t.equal((await failing(`addreplica flow 1 ${T37}`, perr(`pid 1 is exist in ${T37}`))).output, `Fail to addreplica. error msg:pid 1 is exist in ${T37}`);
   t.equal(await run(`delreplica flow 1,0 ${T37}`), 'DelReplica ok');
   t.same(ns.calls.at(-1), ['delreplica', { db: 'demo_db', name: 'flow', pids: [0, 1], endpoint: T37 }]);
-  t.equal((await failing(`delreplica flow 0 ${T32}`, perr(`can not del leader. pid 0 endpoint ${T32}`))).output, `Fail to delreplica. error msg: can not del leader. pid 0 endpoint ${T32}`);
+  t.equal((await failing(`delreplica flow 0 ${T32}`, perr(`can not del leader. pid 0 endpoint ${T32}`))).output, `Fail to delreplica. error msg:can not del leader. pid 0 endpoint ${T32}`);
 
   const cl = 'change leader ok. If there are writing operations while changing a leader, it may cause data loss.';
   t.equal(await run('changeleader flow 0'), cl);
@@ -570,8 +571,8 @@ t.test('replica and op commands: success and nameserver failure texts', async (t
   t.equal(await run('changeleader flow x'), 'Invalid args. pid should be uint32_t');
   t.equal((await failing('changeleader flow 0', perr('leader is alive'))).output, 'failed to change leader. error msg: leader is alive');
 
-  t.equal(await run('cancelop 51'), 'Cancel op failed, error msg: op status is not kDoing or kInited');
-  t.equal(await run('cancelop 999'), 'Cancel op failed, error msg: op id does not exist');
+  t.equal(await run('cancelop 51'), 'Cancel op failed, error msg: ReturnCode[312]op status is not kDoing or kInited');
+  t.equal(await run('cancelop 999'), 'Cancel op failed, error msg: ReturnCode[312]op status is not kDoing or kInited');
   t.equal(await run('cancelop x'), 'Invalid args. op_id should be uint64_t');
   t.equal(await run('deleteop 51'), 'Delete op ok');
   t.same(ns.calls.at(-1), ['deleteop', { opId: 51 }]);
@@ -589,7 +590,8 @@ t.test('replica and op commands: success and nameserver failure texts', async (t
   t.same(ns.calls.at(-1), ['offlineendpoint', { endpoint: T33 }]);
   t.equal(await run(`offlineendpoint ${T33} 3`), 'offline endpoint ok');
   t.same(ns.calls.at(-1), ['offlineendpoint', { endpoint: T33, concurrency: 3 }]);
-  t.equal(await run(`offlineendpoint ${T33} 0`), 'concurrency should be greater than 0');
+  t.equal(await run(`offlineendpoint ${T33} 0`), 'Invalid args. concurrency should be greater than 0');
+  t.equal(await run(`offlineendpoint ${T33} -1`), 'Invalid args. concurrency should be greater than 0');
   t.equal(await run(`offlineendpoint ${T33} x`), 'Invalid args. concurrency should be uint32_t');
   t.equal((await failing(`offlineendpoint 1.2.3.4:5`, nsError('TABLET_NOT_HEALTHY', 'endpoint does not exist'))).output, 'failed to offline endpoint. error msg: endpoint does not exist');
   t.equal(await run(`recoverendpoint ${T33} true 2`), 'recover endpoint ok');
@@ -598,7 +600,7 @@ t.test('replica and op commands: success and nameserver failure texts', async (t
   t.equal((await failing(`recoverendpoint ${T33}`, nsError('TABLET_NOT_HEALTHY', 'tablet is not healthy'))).output, 'failed to recover endpoint. error msg: tablet is not healthy');
   t.equal(await run(`recovertable flow 1 ${T31}`), 'recover table ok');
   t.same(ns.calls.at(-1), ['recovertable', { db: 'demo_db', name: 'flow', pid: 1, endpoint: T31 }]);
-  t.equal((await failing(`recovertable flow 1 ${T31}`, perr('table is alive, need not recover'))).output, 'Fail to recover table. error msg: table is alive, need not recover');
+  t.equal((await failing(`recovertable flow 1 ${T31}`, perr('table is alive, need not recover'))).output, 'Fail to recover table. error msg:table is alive, need not recover');
   t.equal(await run(`updatetablealive flow * ${T31} no`), 'update ok');
   t.same(ns.calls.at(-1), ['updatetablealive', { db: 'demo_db', name: 'flow', endpoint: T31, isAlive: false }]);
   t.equal(await run(`updatetablealive flow 1 ${T31} yes`), 'update ok');
@@ -606,7 +608,7 @@ t.test('replica and op commands: success and nameserver failure texts', async (t
   t.equal(await run(`updatetablealive flow 1 ${T31} maybe`), 'is_alive should be yes or no');
   t.equal((await failing(`updatetablealive flow 1 ${T31} no`, perr('no pid has update'))).output, 'Fail to update table alive. error msg: no pid has update');
   t.equal(await run('makesnapshot flow 0'), 'MakeSnapshot ok');
-  t.equal((await failing('makesnapshot flow 9', nsError('PARTITION_NOT_FOUND', 'pid does not exist'))).output, 'Fail to make snapshot. error msg: pid does not exist');
+  t.equal((await failing('makesnapshot flow 9', nsError('PARTITION_NOT_FOUND', 'pid does not exist'))).output, 'Fail to makesnapshot. error msg:pid does not exist');
   t.equal(await run('disconnectzk'), 'disconnect zk ok');
   t.equal(await run('connectzk'), 'connect zk ok');
   t.equal((await failing('connectzk', nsError('COORD_ERROR', 'zk unreachable'))).output, 'connect zk failed. error msg: zk unreachable');
@@ -790,7 +792,7 @@ t.test('data commands: put typed by the schema, get, scan, count, preview, delet
   );
   t.equal((await run('get flow c1 card 1500')).output.split('\n')[2], '  1  1000  c1    m1   1.5  9007199254740993');
   t.same(await run('get flow zz card 0'), { ok: false, output: 'Fail to get value! error msg: key not found', name: 'get' });
-  t.equal((await run('get flow c1 nosuch 0')).output, 'Fail to get value! error msg: index nosuch does not exist in table flow');
+  t.equal((await run('get flow c1 nosuch 0')).output, 'Fail to get value! error msg: idx name not found');
   t.equal((await run('get flow c1 card -1')).output, 'Fail to get value! error msg: ts should be an unsigned integer');
 
   t.equal(
@@ -809,7 +811,7 @@ t.test('data commands: put typed by the schema, get, scan, count, preview, delet
   t.same(await run('count flow c1'), { ok: true, output: 'count: 2', data: { count: 2 }, name: 'count' });
   t.equal((await run('count flow m1 mcc true')).output, 'count: 2');
   t.equal((await run('count flow m1 mcc perhaps')).output, 'Count failed. error msg: filter_expired_data should be true or false');
-  t.equal((await run('count flow m1 nosuch')).output, 'Count failed. error msg: index nosuch does not exist in table flow');
+  t.equal((await run('count flow m1 nosuch')).output, 'Count failed. error msg: idx name not found');
 
   t.equal((await run('preview flow 2')).output.split('\n').length, 4);
   t.equal((await run('preview flow')).output.split('\n').length, 5);
@@ -817,7 +819,7 @@ t.test('data commands: put typed by the schema, get, scan, count, preview, delet
   t.equal((await run('delete flow c1')).output, 'delete ok');
   t.equal((await run('count flow c1')).output, 'count: 0');
   t.equal((await run('count flow m1 mcc')).output, 'count: 1');
-  t.equal((await run('delete flow m1 nosuch')).output, 'Fail to delete. error msg: index nosuch does not exist in table flow');
+  t.equal((await run('delete flow m1 nosuch')).output, 'idx_name nosuch does not exist');
 });
 
 t.test('data commands on a key-value table: OpenMLDB\'s schemaless forms and texts', async (t) => {

@@ -44,9 +44,10 @@ t.test('pid groups', async (t) => {
   t.same(parsePidGroup('5,1,3,1'), [1, 3, 5]);
   t.same(parsePidGroup('1-5'), [1, 2, 3, 4, 5]);
   t.same(parsePidGroup('0-0'), [0]);
-  for (const bad of ['', 'a', '-1', '5-1', '1-', '1,,2', '1-2-3', '1.5', '1,a', '0-100000']) {
-    t.equal(messageOf(() => parsePidGroup(bad)), `pid_group[${bad}] format error`, bad);
+  for (const bad of ['', 'a', '-1', '1-', '1,,2', '1-2-3', '1.5', '1,a', '0-100000']) {
+    t.equal(messageOf(() => parsePidGroup(bad)), `pid group[${bad}] format error`, bad);
   }
+  t.same(parsePidGroup('5-1'), [], 'an empty range is no pid (OpenMLDB: has not valid pid), not a format error');
 });
 
 t.test('ttl forms', async (t) => {

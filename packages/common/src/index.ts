@@ -12,3 +12,4 @@ export * from './wait.js';
 export * from './meta.js';
 export * from './ns-api.js';
 export * from './endpoint.js';
+export * from './openmldb-texts.js';

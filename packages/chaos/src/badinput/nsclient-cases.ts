@@ -10,7 +10,7 @@ import type { CliLineCase, CliProcessCase, ClusterView } from './model.js';
 
 type LineFn = (v: ClusterView) => string;
 
-const FAIL_TEXT = /fail|usage|unsupported|invalid|error|should|must|does not exist|not found|please|unterminated|illegal|not exist|cancel|exists|not healthy|no index|duplicated|greater than|not leader/i;
+const FAIL_TEXT = /fail|usage|unsupported|invalid|error|should|must|does not exist|not found|please|unterminated|illegal|not exist|cancel|exists|not healthy|no index|duplicated|greater than|not leader|has not valid pid/i;
 
 /** [command, min args, max args] as docs/ns_client.md and `help` give them (∞ = no maximum). */
 const ARITY: ReadonlyArray<readonly [string, number, number]> = [
@@ -92,7 +92,7 @@ const LINES: ReadonlyArray<readonly [string, RegExp?]> = [
   ['deleteop bogus'], ['deleteop -1'], ['deleteop 424242'],
   ['confset bogus true'], ['confset auto_failover maybe'], ["confset auto_failover ''"], ['confget bogus'],
   ['offlineendpoint 127.0.0.1:1'], ['offlineendpoint ../x'], ['offlineendpoint {A} 0'], ['offlineendpoint {A} -1'], ['offlineendpoint {A} abc'],
-  ['recoverendpoint 127.0.0.1:1'], ['pre-upgrade 127.0.0.1:1'], ['post-upgrade 127.0.0.1:1'], ['pre-upgrade ../x'], ['recoverendpoint {A} maybe'], ['recoverendpoint {A} false 0'], ['recoverendpoint {A} false abc'],
+  ['recoverendpoint 127.0.0.1:1'], ['pre-upgrade 127.0.0.1:1'], ['post-upgrade 127.0.0.1:1'], ['pre-upgrade ../x'], ['recoverendpoint {A} maybe'], ['recoverendpoint {A} false -1'], ['recoverendpoint {A} false abc'],
   ['migrate {A} {T} 0 {A}'], ['migrate {A} {T} 0 127.0.0.1:1'], ['migrate {A} {T} 5 {B}'], ['migrate {A} chaos_no_table 0 {B}'],
   ['addreplica {T} 7 {B}'], ['addreplica {T} 0 127.0.0.1:1'], ['delreplica {T} 9 {A}'], ['delreplica {T} 0 127.0.0.1:1'],
   // databases and tables
@@ -123,10 +123,10 @@ export function cliLineCases(): CliLineCase[] {
   for (const u of UNKNOWN_COMMANDS) add(`unknown command ${u.length > 30 ? `${u.slice(0, 10)}… (${u.length} chars)` : u}`, () => u, /unsupported cmd/);
   // Every bad group with migrate; the first few with addreplica and delreplica (same parser).
   BAD_PID_GROUPS.forEach((g, i) => {
-    add(`migrate with pid group ${g}`, (v) => `migrate ${v.parts[0]!.leader} ${v.table} ${g} ${v.parts[0]!.follower}`, /format error|invalid parameter|does not exist|usage/);
+    add(`migrate with pid group ${g}`, (v) => `migrate ${v.parts[0]!.leader} ${v.table} ${g} ${v.parts[0]!.follower}`, /format error|has not valid pid|invalid parameter|does not exist|usage/);
     if (i >= 5) return;
-    add(`addreplica with pid group ${g}`, (v) => `addreplica ${v.table} ${g} ${v.parts[0]!.follower}`, /format error|invalid parameter|does not exist|usage/);
-    add(`delreplica with pid group ${g}`, (v) => `delreplica ${v.table} ${g} 127.0.0.1:1`, /format error|invalid parameter|does not exist|not healthy|usage/);
+    add(`addreplica with pid group ${g}`, (v) => `addreplica ${v.table} ${g} ${v.parts[0]!.follower}`, /format error|has not valid pid|invalid parameter|does not exist|usage/);
+    add(`delreplica with pid group ${g}`, (v) => `delreplica ${v.table} ${g} 127.0.0.1:1`, /format error|has not valid pid|invalid parameter|does not exist|not healthy|usage/);
   });
   BAD_TTLS.forEach((ttl, i) => add(`create with ttl ${ttl}`, () => `create chaos_ttl_${i} ${ttl} 1 1 c:string:index`, /ttl|usage/));
   BAD_CREATES.forEach((form, i) => add(`create ${form.length > 60 ? `${form.slice(0, 30)}…` : form}`, () => `create ${form.replace('@', `chaos_cr_${i}`)}`));

@@ -9,6 +9,8 @@
 import {
   LIMITS,
   normalizeValue,
+  openmldbReturnCode,
+  openmldbText,
   TesseraError,
   ttlText,
   ttlTypeName,
@@ -396,8 +398,8 @@ const get: Handler = async (args, ctx) =>
   withTable(ctx, args[0]!, 'Fail to get value! error msg: ', async (table) => {
     if (table.schema.kv) return kvGet(args, table, ctx);
     if (args.length !== 4) return usageOf('get');
-    const [name, key, index, tsText] = args;
-    if (!indexExists(table, index!)) return fail(`Fail to get value! error msg: index ${index} does not exist in table ${name}`);
+    const [, key, index, tsText] = args;
+    if (!indexExists(table, index!)) return fail(openmldbText('getFailed') + openmldbText('idxNameNotFound'));
     const ts = parseUint(tsText!);
     if (ts === undefined) return fail('Fail to get value! error msg: ts should be an unsigned integer');
     try {
@@ -413,8 +415,8 @@ const scan: Handler = async (args, ctx) =>
   withTable(ctx, args[0]!, 'Fail to scan table. error msg: ', async (table) => {
     if (table.schema.kv) return kvScan(args, table, ctx);
     if (args.length < 5) return usageOf('scan');
-    const [name, key, index, stText, etText, limitText] = args;
-    if (!indexExists(table, index!)) return fail(`Fail to scan table. error msg: index ${index} does not exist in table ${name}`);
+    const [, key, index, stText, etText, limitText] = args;
+    if (!indexExists(table, index!)) return fail(openmldbText('scanFailed') + openmldbText('idxNameNotFound'));
     const st = parseUint(stText!);
     const et = parseUint(etText!);
     if (st === undefined || et === undefined) return fail('Fail to scan table. error msg: st and et should be unsigned integers');
@@ -431,7 +433,7 @@ const scan: Handler = async (args, ctx) =>
 const count: Handler = async ([name, key, index, filterText], ctx) =>
   withTable(ctx, name!, 'Count failed. error msg: ', async (table) => {
     const idx = index ?? table.schema.indexes[0]!.name;
-    if (!indexExists(table, idx)) return fail(`Count failed. error msg: index ${idx} does not exist in table ${name}`);
+    if (!indexExists(table, idx)) return fail(openmldbText('countFailed') + openmldbText('idxNameNotFound'));
     const filterExpired = filterText === undefined ? false : parseBool(filterText);
     if (filterExpired === undefined) return fail('Count failed. error msg: filter_expired_data should be true or false');
     try {
@@ -458,7 +460,7 @@ const preview: Handler = async ([name, limitText], ctx) =>
 const del: Handler = async ([name, key, index], ctx) =>
   withTable(ctx, name!, 'Fail to delete. error msg: ', async (table) => {
     const idx = index ?? table.schema.indexes[0]!.name;
-    if (!indexExists(table, idx)) return fail(`Fail to delete. error msg: index ${idx} does not exist in table ${name}`);
+    if (!indexExists(table, idx)) return fail(openmldbText('deleteIdxNotExist', idx));
     try {
       await ctx.data.delete(table, key!, idx);
       return ok('delete ok');
@@ -471,49 +473,51 @@ const del: Handler = async ([name, key, index], ctx) =>
 // Replicas and ops
 // ---------------------------------------------------------------------------------------------
 
-/** Parses a pid group, or answers with the failure line. */
-function pidsOr(text: string, prefix: string): number[] | CommandResult {
+/** Parses a pid group, or answers with OpenMLDB's line (printed alone, without the command's prefix). */
+function pidsOr(text: string): number[] | CommandResult {
+  let pids: number[];
   try {
-    return parsePidGroup(text);
+    pids = parsePidGroup(text);
   } catch (err) {
-    return failWith(prefix, err);
+    return failWith('', err);
   }
+  return pids.length === 0 ? fail(openmldbText('pidGroupEmpty')) : pids;
 }
 
 const migrate: Handler = async ([src, name, group, des], ctx) =>
   withDb(ctx, async (db) => {
     if (src === des) return fail('migrate error. src_endpoint is same as des_endpoint');
-    const pids = pidsOr(group!, 'failed to migrate partition. error msg: ');
+    const pids = pidsOr(group!);
     if (!Array.isArray(pids)) return pids;
     try {
       const res = await ctx.admin.migrate({ db, name: name!, src: src!, des: des!, pids });
       return ok('partition migrate ok', opsData(res));
     } catch (err) {
-      return failWith('failed to migrate partition. error msg: ', err);
+      return failWith(openmldbText('migrateFailed'), err);
     }
   });
 
 const addreplica: Handler = async ([name, group, endpoint], ctx) =>
   withDb(ctx, async (db) => {
-    const pids = pidsOr(group!, 'Fail to addreplica. error msg: ');
+    const pids = pidsOr(group!);
     if (!Array.isArray(pids)) return pids;
     try {
       const res = await ctx.admin.addreplica({ db, name: name!, pids, endpoint: endpoint! });
       return ok('AddReplica ok', opsData(res));
     } catch (err) {
-      return failWith('Fail to addreplica. error msg: ', err);
+      return failWith(openmldbText('addreplicaFailed'), err);
     }
   });
 
 const delreplica: Handler = async ([name, group, endpoint], ctx) =>
   withDb(ctx, async (db) => {
-    const pids = pidsOr(group!, 'Fail to delreplica. error msg: ');
+    const pids = pidsOr(group!);
     if (!Array.isArray(pids)) return pids;
     try {
       const res = await ctx.admin.delreplica({ db, name: name!, pids, endpoint: endpoint! });
       return ok('DelReplica ok', opsData(res));
     } catch (err) {
-      return failWith('Fail to delreplica. error msg: ', err);
+      return failWith(openmldbText('delreplicaFailed'), err);
     }
   });
 
@@ -531,7 +535,7 @@ const changeleader: Handler = async ([name, pidText, candidate], ctx) =>
       const res = await ctx.admin.changeleader(req);
       return ok('change leader ok. If there are writing operations while changing a leader, it may cause data loss.', opsData(res));
     } catch (err) {
-      return failWith('failed to change leader. error msg: ', err);
+      return failWith(openmldbText('changeleaderFailed'), err);
     }
   });
 
@@ -571,6 +575,12 @@ const showopstatus: Handler = async ([name, pidText], ctx) => {
 
 const OP_STATUS_WORDS = ['done', 'failed', 'canceled'] as const;
 
+/** cancelop / deleteop print OpenMLDB's Status::ToString(): `ReturnCode[n]<message>`. */
+function statusFail(command: 'cancelop' | 'deleteop', err: unknown): CommandResult {
+  const code = err instanceof TesseraError ? err.code : undefined;
+  return fail(openmldbText(command === 'cancelop' ? 'cancelopFailed' : 'deleteopFailed', openmldbReturnCode(command, code), messageOf(err)), code);
+}
+
 const cancelop: Handler = async ([idText], ctx) => {
   const opId = parseUint(idText!);
   if (opId === undefined) return fail('Invalid args. op_id should be uint64_t');
@@ -578,7 +588,7 @@ const cancelop: Handler = async ([idText], ctx) => {
     await ctx.admin.cancelop({ opId });
     return ok('Cancel op ok');
   } catch (err) {
-    return failWith('Cancel op failed, error msg: ', err);
+    return statusFail('cancelop', err);
   }
 };
 
@@ -590,7 +600,7 @@ const deleteop: Handler = async ([what], ctx) => {
     await ctx.admin.deleteop(word !== undefined ? { status: word } : { opId: opId! });
     return ok('Delete op ok');
   } catch (err) {
-    return failWith('Delete op failed, error msg: ', err);
+    return statusFail('deleteop', err);
   }
 };
 
@@ -620,17 +630,28 @@ const confget: Handler = async ([key], ctx) => {
   }
 };
 
-/** An optional concurrency word, or the failure line. */
-function concurrencyOr(text: string | undefined): number | undefined | CommandResult {
+const INT32_MAX = 2 ** 31 - 1;
+const UINT32_MAX = 2 ** 32 - 1;
+
+/** offlineendpoint's concurrency word as OpenMLDB reads it (an int32 > 0), or the failure line. */
+function offlineConcurrencyOr(text: string | undefined): number | undefined | CommandResult {
   if (text === undefined) return undefined;
-  const n = parseUint(text);
-  if (n === undefined) return fail('Invalid args. concurrency should be uint32_t');
-  if (n === 0) return fail('concurrency should be greater than 0');
+  const n = /^-?\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || Math.abs(n) > INT32_MAX) return fail(openmldbText('offlineConcurrencyNotUint'));
+  if (n <= 0) return fail(openmldbText('offlineConcurrencyNotPositive'));
   return n;
 }
 
+/** recoverendpoint's concurrency word as OpenMLDB reads it (a uint32; 0 means the default), or the failure line. */
+function recoverConcurrencyOr(text: string | undefined): number | undefined | CommandResult {
+  if (text === undefined) return undefined;
+  const n = parseUint(text);
+  if (n === undefined || n > UINT32_MAX) return fail(openmldbText('recoverConcurrencyNotUint'));
+  return n === 0 ? undefined : n;
+}
+
 const offlineendpoint: Handler = async ([endpoint, concText], ctx) => {
-  const concurrency = concurrencyOr(concText);
+  const concurrency = offlineConcurrencyOr(concText);
   if (typeof concurrency === 'object') return concurrency;
   if (ctx.interactive) {
     // On a tablet that is still healthy this is a planned hand-over of its leaderships: ask first.
@@ -641,14 +662,14 @@ const offlineendpoint: Handler = async ([endpoint, concText], ctx) => {
     const res = await ctx.admin.offlineendpoint(concurrency === undefined ? { endpoint: endpoint! } : { endpoint: endpoint!, concurrency });
     return ok('offline endpoint ok', opsData(res));
   } catch (err) {
-    return failWith('failed to offline endpoint. error msg: ', err);
+    return failWith(openmldbText('offlineFailed'), err);
   }
 };
 
 const recoverendpoint: Handler = async ([endpoint, restoreText, concText], ctx) => {
   const needRestore = restoreText === undefined ? undefined : parseBool(restoreText);
   if (restoreText !== undefined && needRestore === undefined) return fail('Invalid args. need_restore should be true or false');
-  const concurrency = concurrencyOr(concText);
+  const concurrency = recoverConcurrencyOr(concText);
   if (typeof concurrency === 'object') return concurrency;
   const req: { endpoint: string; needRestore?: boolean; concurrency?: number } = { endpoint: endpoint! };
   if (needRestore !== undefined) req.needRestore = needRestore;
@@ -657,7 +678,7 @@ const recoverendpoint: Handler = async ([endpoint, restoreText, concText], ctx) 
     const res = await ctx.admin.recoverendpoint(req);
     return ok('recover endpoint ok', opsData(res));
   } catch (err) {
-    return failWith('failed to recover endpoint. error msg: ', err);
+    return failWith(openmldbText('recoverendpointFailed'), err);
   }
 };
 
@@ -669,7 +690,7 @@ const recovertable: Handler = async ([name, pidText, endpoint], ctx) =>
       const res = await ctx.admin.recovertable({ db, name: name!, pid, endpoint: endpoint! });
       return ok('recover table ok', opsData(res));
     } catch (err) {
-      return failWith('Fail to recover table. error msg: ', err);
+      return failWith(openmldbText('recovertableFailed'), err);
     }
   });
 
@@ -697,7 +718,7 @@ const makesnapshot: Handler = async ([name, pidText], ctx) =>
       const res = await ctx.admin.makesnapshot({ db, name: name!, pid });
       return ok('MakeSnapshot ok', opsData(res));
     } catch (err) {
-      return failWith('Fail to make snapshot. error msg: ', err);
+      return failWith(openmldbText('makesnapshotFailed'), err);
     }
   });
 

@@ -9,6 +9,7 @@ import {
   COLUMN_TYPES,
   invalidArgument,
   LIMITS,
+  openmldbText,
   TesseraError,
   validateSchema,
   type ColumnDef,
@@ -120,15 +121,20 @@ export function parseUint(text: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** `3` → [3]; `1,3,5` → [1,3,5]; `1-5` → [1,2,3,4,5]. Sorted, without repeats. */
+/**
+ * `3` → [3]; `1,3,5` → [1,3,5]; `1-5` → [1,2,3,4,5]. Sorted, without repeats. An empty range
+ * (`6-4`) is [] (OpenMLDB then says `has not valid pid`), anything else not of these forms
+ * OpenMLDB's `pid group[..] format error`.
+ */
 export function parsePidGroup(text: string): number[] {
-  const bad = (): TesseraError => invalidArgument(`pid_group[${text}] format error`);
+  const bad = (): TesseraError => invalidArgument(openmldbText('pidGroupFormatError', text));
   const range = /^(\d+)-(\d+)$/.exec(text);
   let pids: number[];
   if (range) {
     const lo = parseUint(range[1]!);
     const hi = parseUint(range[2]!);
-    if (lo === undefined || hi === undefined || lo > hi) throw bad();
+    if (lo === undefined || hi === undefined) throw bad();
+    if (lo > hi) return [];
     if (hi - lo + 1 > LIMITS.partitionsMax) throw bad();
     pids = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
   } else {

@@ -6,7 +6,7 @@
  * pre-upgrade/post-upgrade plan one step of a rolling upgrade (upgrade.ts). Which of these
  * commands run while auto_failover is on is decided in failover-gate.ts (the route applies it).
  */
-import type { Endpoint, ErrorCode, PartitionMeta, Pid, TableInfo } from '@tessera/common';
+import { openmldbText, type Endpoint, type ErrorCode, type PartitionMeta, type Pid, type TableInfo } from '@tessera/common';
 import type { EngineConfig } from './config.js';
 import { TASK_CONCURRENCY_MAX } from './config.js';
 import type { AdminCommand, ReplyError } from './events.js';
@@ -100,7 +100,7 @@ function pidList(pids: unknown): Pid[] | undefined {
 
 function tableOf(view: AdminView, db: string, name: string): TableInfo | AdminPlan {
   const table = findTable(view.tables, db, name);
-  return table ?? refuse('TABLE_NOT_FOUND', `table[${name}] does not exist`);
+  return table ?? refuse('TABLE_NOT_FOUND', openmldbText('tableNotExist'));
 }
 
 /** The endpoint is a tablet the engine has seen, or holds a replica in metadata (OpenMLDB's tablets_). */
@@ -122,7 +122,8 @@ export function planAdminCommand(command: OpCreatingCommand, view: AdminView): A
       const pids = pidList(command.pids);
       if (pids === undefined) return refuse('INVALID_ARGUMENT', 'invalid parameter');
       const bad = pids.find((pid) => pid >= table.partitionNum);
-      if (bad !== undefined) return refuse('INVALID_ARGUMENT', `pid[${bad}] does not exist. name[${command.name}]`);
+      // OpenMLDB finds no leader for a pid the table does not have, and says so.
+      if (bad !== undefined) return refuse('INVALID_ARGUMENT', openmldbText('leaderEndpointEmpty', command.name, bad));
       // A leader replica moves as a chain: addreplica, hand-over changeleader, delreplica (leader-migrate.ts).
       const leaderPids = pids.filter((pid) => aliveLeader(partitionOf(table, pid)!) === command.src);
       const followerPids = pids.filter((pid) => !leaderPids.includes(pid));

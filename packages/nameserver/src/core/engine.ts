@@ -18,7 +18,7 @@
  * - a task does not start its undo while its command is in flight: the answer (or the timeout)
  *   comes first, so an undo never overtakes the command it undoes.
  */
-import { TesseraError } from '@tessera/common';
+import { openmldbText, TesseraError } from '@tessera/common';
 import type { Endpoint, ErrorCode, PartitionMeta, Pid, TableInfo, Term, Tid } from '@tessera/common';
 import { planAdminCommand, OP_CREATING_COMMANDS, type OpCreatingCommand, type OpRequest } from './admin.js';
 import { engineConfig, type EngineConfig } from './config.js';
@@ -531,7 +531,8 @@ export class NameserverEngine {
       if (this.doneOps.some((o) => o.id === opId) || op !== undefined) {
         this.replyError(requestId, 'OP_STATE', 'op status is not kDoing or kInited');
       } else {
-        this.replyError(requestId, 'OP_NOT_FOUND', 'op id does not exist');
+        // OpenMLDB's CancelOP says the same for an id it does not know.
+        this.replyError(requestId, 'OP_NOT_FOUND', openmldbText('opNotCancelable'));
       }
       return;
     }

@@ -8,10 +8,10 @@
  * Pure data; the HTTP shell applies it to the admin routes only, never to the monitor's own ops.
  * docs/ns_client.md holds the table as `renderFailoverGateDoc` prints it (a test compares them).
  */
-import type { NsCommand } from '@tessera/common';
+import { openmldbText, type NsCommand } from '@tessera/common';
 
 /** OpenMLDB's refusal text (ReturnCode 301 kAutoFailoverIsEnabled). */
-export const AUTO_FAILOVER_ENABLED = 'auto_failover is enabled';
+export const AUTO_FAILOVER_ENABLED = openmldbText('autoFailoverEnabled');
 
 export interface GateRule {
   /** Whether the command runs while auto_failover is on. */
