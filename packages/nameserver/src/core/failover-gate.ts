@@ -16,8 +16,8 @@ export const AUTO_FAILOVER_ENABLED = openmldbText('autoFailoverEnabled');
 export interface GateRule {
   /** Whether the command runs while auto_failover is on. */
   allowed: boolean;
-  /** Whether OpenMLDB refuses it while auto_failover is on. */
-  openmldbRefuses: boolean;
+  /** What OpenMLDB does with it while auto_failover is on. */
+  openmldb: 'refuses' | 'runs' | 'no such command (its ops tool turns auto_failover off around it)';
   why: string;
 }
 
@@ -25,52 +25,62 @@ export interface GateRule {
 export const FAILOVER_GATE = {
   migrate: {
     allowed: true,
-    openmldbRefuses: true,
+    openmldb: 'refuses',
     why: 'A planned move of a follower: the leader and the source stay alive throughout, and the engine runs one op per partition, so a failover of the same partition waits for it (or it for the failover, which re-plans it against the new leader).',
   },
   changeleader: {
     allowed: true,
-    openmldbRefuses: true,
+    openmldb: 'refuses',
     why: 'A hand-over fences the leader and waits until the candidate has every entry; with a dead leader it is the failover the monitor would run, and one op per partition keeps the two from overlapping.',
   },
   addreplica: {
     allowed: true,
-    openmldbRefuses: false,
+    openmldb: 'runs',
     why: 'Adds a follower next to a live leader; nothing the monitor does is undone (as OpenMLDB).',
   },
   delreplica: {
     allowed: true,
-    openmldbRefuses: false,
+    openmldb: 'runs',
     why: 'Removes a follower, never a leader; as OpenMLDB.',
   },
   makesnapshot: {
     allowed: true,
-    openmldbRefuses: false,
+    openmldb: 'runs',
     why: 'Changes no replica or role; as OpenMLDB.',
   },
   offlineendpoint: {
     allowed: false,
-    openmldbRefuses: true,
+    openmldb: 'refuses',
     why: 'The monitor owns taking tablets offline while it is on. Offlining a live tablet by hand races it: the monitor recovers a healthy tablet that holds replicas marked not alive within about 2 s, undoing the offline halfway through. Turn auto_failover off first, as OpenMLDB.',
   },
   recoverendpoint: {
     allowed: false,
-    openmldbRefuses: true,
+    openmldb: 'refuses',
     why: 'The monitor already recovers every healthy tablet that holds replicas marked not alive (retried every 2 s), so a manual run only competes with it for the same partitions.',
   },
   recovertable: {
     allowed: false,
-    openmldbRefuses: true,
+    openmldb: 'refuses',
     why: 'Same as recoverendpoint, for one replica: the monitor recovers it on its own.',
   },
   cancelop: {
     allowed: false,
-    openmldbRefuses: true,
+    openmldb: 'refuses',
     why: 'Canceling a failover op (change-leader, offline-replica, recover) leaves the partition without an alive leader or replica, and the monitor does not start that failover again for a tablet it already took offline. To cancel an op (a migrate too), turn auto_failover off, cancel, turn it on.',
+  },
+  preupgrade: {
+    allowed: true,
+    openmldb: 'no such command (its ops tool turns auto_failover off around it)',
+    why: 'Planned hand-overs and temporary replicas of a live tablet, each an op on its partition (serialised with the monitor\'s); the monitor then fails over or recovers the restarted tablet either way.',
+  },
+  postupgrade: {
+    allowed: true,
+    openmldb: 'no such command (its ops tool turns auto_failover off around it)',
+    why: 'Gives the leaderships back by hand-over and removes the temporary replicas, ops serialised per partition like migrate.',
   },
   updatetablealive: {
     allowed: false,
-    openmldbRefuses: true,
+    openmldb: 'refuses',
     why: 'Flipping is_alive by hand would start or stop the monitor\'s recovery of that replica behind the operator\'s back.',
   },
 } as const satisfies Partial<Record<NsCommand, GateRule>>;
@@ -87,7 +97,7 @@ export function refusedWithAutoFailover(command: string): boolean {
 export function renderFailoverGateDoc(): string {
   const lines = ['| command | runs with auto_failover on? | OpenMLDB | why |', '|---|---|---|---|'];
   for (const [command, rule] of Object.entries(FAILOVER_GATE) as Array<[string, GateRule]>) {
-    lines.push(`| \`${command}\` | ${rule.allowed ? 'yes' : `no: \`${AUTO_FAILOVER_ENABLED}\``} | ${rule.openmldbRefuses ? 'refuses' : 'runs'} | ${rule.why} |`);
+    lines.push(`| \`${command}\` | ${rule.allowed ? 'yes' : `no: \`${AUTO_FAILOVER_ENABLED}\``} | ${rule.openmldb} | ${rule.why} |`);
   }
   return `${lines.join('\n')}\n`;
 }
