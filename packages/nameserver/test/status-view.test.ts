@@ -73,3 +73,14 @@ t.test('ops: every unfinished one, the newest finished ones up to the bound, new
   t.same([doing.status, doing.curTask, doing.tasksDone, doing.tasksTotal, doing.lagEntries], ['kDoing', 'kSendSnapshot', 1, 2, 5], 'the oldest op is listed while it runs');
   t.equal(v.ops.find((o) => o.status === 'kDone')!.curTask, null, 'a finished op has no current task');
 });
+
+t.test('a leader that failed over (`leader no`) is shown as such and counted nowhere as leading', async (t) => {
+  const info = table();
+  // pid 0 failed over from A to B: A keeps its leader flag, not alive (as OpenMLDB), listed first.
+  info.partitions[0] = { pid: 0, termOffsets: [{ term: 1, offset: 0 }, { term: 3, offset: 101 }], inSync: [C], replicas: [{ endpoint: A, isLeader: true, isAlive: false }, { endpoint: B, isLeader: true, isAlive: true }, { endpoint: C, isLeader: false, isAlive: true }] };
+  const v = statusView(sources({ tables: [info], tablets: [A, B, C].map((endpoint) => ({ endpoint, state: 'kTabletHealthy', ageMs: 1 })) }));
+  const p0 = v.tables[0]!.partitions[0]!;
+  t.same(p0.cells[A], { role: 'leader', alive: false, inSync: false, offset: 100, lagEntries: 0 }, 'leader, not alive, not in sync');
+  t.same(p0.cells[C], { role: 'follower', alive: true, inSync: true, offset: 90, lagEntries: 10 }, 'lag against the alive leader B');
+  t.same(v.tablets.map((x) => [x.endpoint, x.leaders]), [[A, 0], [B, 2], [C, 0]], 'A leads nothing');
+});

@@ -94,20 +94,22 @@ export function statusView(s: StatusSources): StatusView {
     const endpoints = new Set<string>();
     const partitions: StatusTable['partitions'] = [];
     for (const p of [...t.partitions].sort((a, b) => a.pid - b.pid)) {
-      const leader = p.replicas.find((r) => r.isLeader);
+      // Only the alive leader leads: one that failed over stays flagged leader, not alive (`leader no`).
+      const leader = p.replicas.find((r) => r.isLeader && r.isAlive);
       const leaderOffset = leader ? s.replica(leader.endpoint, t.tid, p.pid)?.offset : undefined;
       const cells: Record<string, StatusCell> = {};
       for (const r of p.replicas) {
         endpoints.add(r.endpoint);
         const c = placed.get(r.endpoint) ?? { replicas: 0, leaders: 0 };
         c.replicas++;
-        if (r.isLeader) c.leaders++;
+        const leads = r.isLeader && r.isAlive;
+        if (leads) c.leaders++;
         placed.set(r.endpoint, c);
         const offset = s.replica(r.endpoint, t.tid, p.pid)?.offset;
         cells[r.endpoint] = {
           role: r.isLeader ? 'leader' : 'follower',
           alive: r.isAlive && healthy.has(r.endpoint),
-          inSync: r.isLeader || p.inSync.includes(r.endpoint),
+          inSync: leads || p.inSync.includes(r.endpoint),
           offset: offset ?? null,
           lagEntries: offset !== undefined && leaderOffset !== undefined ? Math.max(0, leaderOffset - offset) : null,
         };
