@@ -16,7 +16,7 @@ t.test('docs/ns_client.md holds the gate table as rendered', async (t) => {
 
 t.test('refused exactly where the table says, and only where OpenMLDB refuses too', async (t) => {
   const refused = NS_COMMANDS.filter((c) => refusedWithAutoFailover(c)).sort();
-  t.same(refused, ['cancelop', 'offlineendpoint', 'recoverendpoint', 'recovertable', 'updatetablealive']);
+  t.same(refused, ['cancelop', 'offlineendpoint', 'recoverendpoint', 'recovertable', 'settablepartition', 'updatetablealive']);
   for (const [cmd, rule] of Object.entries(FAILOVER_GATE)) {
     t.ok((NS_COMMANDS as readonly string[]).includes(cmd), `${cmd} is a nameserver command`);
     if (!rule.allowed) t.equal(rule.openmldb, 'refuses', `${cmd}: refused only where OpenMLDB refuses`);

@@ -78,6 +78,11 @@ export const FAILOVER_GATE = {
     openmldb: 'no such command (its ops tool turns auto_failover off around it)',
     why: 'Gives the leaderships back by hand-over and removes the temporary replicas, ops serialised per partition like migrate.',
   },
+  settablepartition: {
+    allowed: false,
+    openmldb: 'refuses',
+    why: 'A hand edit of a partition\'s replicas and roles: the monitor would fail over or recover from metadata the operator is rewriting.',
+  },
   updatetablealive: {
     allowed: false,
     openmldb: 'refuses',

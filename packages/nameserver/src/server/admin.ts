@@ -191,10 +191,10 @@ export class Admin {
 
   /**
    * settablepartition: auto_failover must be off (as OpenMLDB: the monitor would race a hand
-   * edit), then the engine — the only writer of table metadata — checks and writes it.
+   * edit; the route checks it, core/failover-gate.ts), then the engine — the only writer of
+   * table metadata — checks and writes it.
    */
   async settablepartition(body: Record<string, unknown>): Promise<Record<string, never>> {
-    if (await this.autoFailover()) throw new TesseraError('PRECONDITION_FAILED', 'auto_failover is enabled');
     const req: SetTablePartitionRequest = { db: str(body, 'db'), name: str(body, 'name'), partition: body.partition as SetTablePartitionRequest['partition'] };
     if (typeof body.tid === 'number') req.tid = body.tid;
     await this.d.ops.admin({ type: 'settablepartition', ...req });
