@@ -104,3 +104,25 @@ t.test('updatetablealive no + changeleader: the old leader reads `leader no` (Op
   t.same([back.isLeader, back.isAlive], [false, true], 'marked alive while another replica leads: a follower, never a second leader');
   t.equal(h.partition(1, 0).replicas.filter((r) => r.isLeader && r.isAlive).length, 1, 'still one alive leader');
 });
+
+t.test('leaderless partition: only the `leader no` row of the last term may lead again, not an older failed-over leader', async (t) => {
+  const { ObservedCluster } = await import('../src/core/observed.js');
+  const { recoverDecision, engineConfig, seededRandom } = await import('../src/core/index.js');
+  const h = cluster();
+  const table = h.zk.tables.get(1)!;
+  // ep1 led term 1 and failed over to ep2 at offset 6 (term 3); ep2 then died too: both `leader no`.
+  const partition = {
+    pid: 0, inSync: [], termOffsets: [{ term: 1, offset: 0 }, { term: 3, offset: 6 }],
+    replicas: [{ endpoint: 'ep1', isLeader: true, isAlive: false }, { endpoint: 'ep2', isLeader: true, isAlive: false }, { endpoint: 'ep3', isLeader: false, isAlive: false }],
+  };
+  const observed = new ObservedCluster();
+  observed.reset(['ep1', 'ep2', 'ep3'].map((endpoint) => ({ endpoint, healthy: true, sinceMs: 0 })));
+  observed.setReport('ep1', [{ tid: 1, pid: 0, role: 'leader', state: 'unassigned', term: 1, offset: 5 } as never]);
+  observed.setReport('ep2', [{ tid: 1, pid: 0, role: 'leader', state: 'unassigned', term: 3, offset: 9 } as never]);
+  const ctx = {
+    op: { id: 1, tid: 1, pid: 0, name: 'flow' } as never, table, partition, observed, config: engineConfig(), random: seededRandom(1),
+    reservedTermMax: 0, taskElapsedMs: 0, reportedSinceTaskStart: () => true,
+  };
+  t.match(recoverDecision(ctx, 'ep1'), { status: 'failed' }, 'ep1 (term 1, others led after it) does not lead again: writes of term 3 would be lost');
+  t.match(recoverDecision(ctx, 'ep2'), { status: 'done', spawn: { type: 'kReLoadTableOP' } }, 'ep2 (the last term) leads again');
+});

@@ -238,7 +238,9 @@ export function recoverDecision(ctx: TaskContext, endpoint: Endpoint): ApplyResu
     // A leaderless partition whose flagged leader (`leader no`) is back holding the last term:
     // nobody led since, so it holds every acknowledged write. It leads again (kReLoadTableOP,
     // at a term above every known one); its followers are recovered after it.
-    if (meta.isLeader && own !== undefined && matchTermOffset(p.termOffsets, own.term, own.offset)) {
+    // Its term must be the last one: a leader that failed over earlier also stays flagged
+    // (`leader no`), and its older term matches the history too, but others led after it.
+    if (meta.isLeader && own !== undefined && own.term === currentTerm(p) && matchTermOffset(p.termOffsets, own.term, own.offset)) {
       return { status: 'done', spawn: { type: 'kReLoadTableOP', data: { kind: 'replica', endpoint } } };
     }
     return { status: 'failed', error: `leader endpoint is empty. name[${ctx.op.name}] pid[${p.pid}]` };
