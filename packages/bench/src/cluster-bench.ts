@@ -12,6 +12,7 @@ import { Client } from '@tessera/client';
 import { spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type ZkServer } from '@tessera/testkit';
 import { measureRawLevel } from './raw-level.js';
 import { printFigure, round, runLoad, type LoadResult } from './measure.js';
+import { cpuMeter, peakRssMiB } from './proc-stats.js';
 
 const DURATION_MS = Number(process.env.TESSERA_BENCH_DURATION_MS ?? 5000);
 const DB = 'bench_db';
@@ -25,6 +26,17 @@ const RAW_VALUE_BYTES = 100;
 const READY_TIMEOUT_MS = 60_000;
 const MODES = ['all', 'leader'] as const;
 type Mode = (typeof MODES)[number];
+const PHASES = ['put', 'batch', 'get'] as const;
+type Phase = (typeof PHASES)[number];
+/**
+ * `TESSERA_BENCH_ONLY=all.put,leader.get` runs only those phases (e.g. under `--cpu-prof`);
+ * default every phase of every mode.
+ */
+const ONLY = (process.env.TESSERA_BENCH_ONLY ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+const runs = (mode: Mode, phase: Phase): boolean => ONLY.length === 0 || ONLY.includes(`${mode}.${phase}`);
+const SKIPPED: LoadResult = { ops: 0, errors: 0, seconds: 0, perSecond: 0, p50Ms: 0, p99Ms: 0 };
+/** Processes whose CPU is counted per operation (the client is this process). */
+const ROLES = ['tablets', 'nameserver', 'zookeeper', 'client'] as const;
 
 const columns = [
   { name: 'key', type: 'string' }, { name: 'ts', type: 'timestamp' }, { name: 'payload', type: 'string' }, { name: 'n', type: 'int64' },
@@ -36,6 +48,10 @@ interface ModeFigures {
   get: LoadResult;
   /** Fewest in-sync followers of any partition, seen after each write phase. */
   inSyncMin: number;
+  /** CPU microseconds per operation (per row for batches) in each role, per phase. */
+  cpuUs: Record<Phase, Record<string, number>>;
+  /** Single-row puts the SDK sent per request (its coalescing). */
+  rowsPerRequest: number;
 }
 
 export async function benchCluster(): Promise<Record<string, number>> {
@@ -45,12 +61,30 @@ export async function benchCluster(): Promise<Record<string, number>> {
   const firstErrors = new Map<string, string>();
   try {
     process.stdout.write(`cluster benchmark: ${DURATION_MS} ms per figure; ZooKeeper, 1 nameserver, 3 tablets and the SDK all on this machine\n`);
-    const raw = await measureRawLevel(path.join(dir, 'raw'), 300_000, RAW_VALUE_BYTES, 100);
+    // A partial run (profiling) skips the bound, so that it does not show in the client's profile.
+    const raw = ONLY.length === 0 ? await measureRawLevel(path.join(dir, 'raw'), 300_000, RAW_VALUE_BYTES, 100) : { rawBatchRowsPerS: 0 };
 
     zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
     const common = { zk_cluster: zk.connectString, zk_root_path: ZK_ROOT, log_level: 'warn' };
-    await spawnRole('nameserver', common, { logFile: path.join(dir, 'ns.log') });
-    for (let i = 1; i <= 3; i++) await spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`) }, { logFile: path.join(dir, `t${i}.log`) });
+    const ns = await spawnRole('nameserver', common, { logFile: path.join(dir, 'ns.log') });
+    const tablets = [];
+    for (let i = 1; i <= 3; i++) tablets.push(await spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`) }, { logFile: path.join(dir, `t${i}.log`) }));
+    const pids: Record<string, number> = { nameserver: ns.pid, zookeeper: zk.pid };
+    tablets.forEach((t, i) => (pids[`tablet${i + 1}`] = t.pid));
+    /** Runs one phase and its CPU cost per unit in each role (the three tablets summed). */
+    const measured = async (units: () => number, load: () => Promise<LoadResult>): Promise<[LoadResult, Record<string, number>]> => {
+      const meter = cpuMeter(pids);
+      const result = await load();
+      const used = meter.stop();
+      const n = Math.max(1, units());
+      const perUnit: Record<string, number> = {
+        tablets: round((used.tablet1! + used.tablet2! + used.tablet3!) / n, 1),
+        nameserver: round(used.nameserver! / n, 1),
+        zookeeper: round(used.zookeeper! / n, 1),
+        client: round(used.client! / n, 1),
+      };
+      return [result, perUnit];
+    };
     const c = (client = await Client.connect({ zkCluster: zk.connectString, zkRootPath: ZK_ROOT, connectionsPerTablet: 64, requestTimeoutMs: 30_000 }));
     await waitFor('3 healthy tablets', async () => (await c.admin.showtablet({})).tablets.filter((x) => x.state === 'kTabletHealthy').length === 3, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100 });
     await c.createDatabase(DB);
@@ -78,22 +112,31 @@ export async function benchCluster(): Promise<Record<string, number>> {
         }
       };
       const inSyncNow = async (): Promise<number> => Math.min(...(await c.admin.showschema({ db: DB, name: table })).table.partitions.map((p) => p.inSync.length));
-      const put = await runLoad(64, DURATION_MS, track('put', async () => {
+      const none = (): Promise<[LoadResult, Record<string, number>]> => Promise.resolve([SKIPPED, {}]);
+      let putResult: LoadResult = SKIPPED;
+      const statsBefore = c.data.putStats;
+      const [put, putCpu] = runs(mode, 'put') ? await measured(() => putResult.ops, async () => (putResult = await runLoad(64, DURATION_MS, track('put', async () => {
         await c.put(DB, table, row(seq++));
         return 1;
-      }));
+      })))) : await none();
+      const statsAfter = c.data.putStats;
+      const rowsPerRequest = (statsAfter.rows - statsBefore.rows) / Math.max(1, statsAfter.requests - statsBefore.requests);
+      if (process.env.TESSERA_BENCH_DEBUG) process.stdout.write(`put stats ${JSON.stringify(statsBefore)} -> ${JSON.stringify(statsAfter)}\n`);
       let inSyncMin = await inSyncNow();
-      const batch = await runLoad(8, DURATION_MS, track('putBatch', async () => {
+      let batchResult: LoadResult = SKIPPED;
+      const [batch, batchCpu] = runs(mode, 'batch') ? await measured(() => batchResult.ops, async () => (batchResult = await runLoad(8, DURATION_MS, track('putBatch', async () => {
         const rows = Array.from({ length: 100 }, () => row(seq++));
         await c.putBatch(DB, table, rows);
         return 100;
-      }));
+      })))) : await none();
       inSyncMin = Math.min(inSyncMin, await inSyncNow());
-      const get = await runLoad(64, DURATION_MS, track('get', async () => {
+      let getResult: LoadResult = SKIPPED;
+      const [get, getCpu] = runs(mode, 'get') ? await measured(() => getResult.ops, async () => (getResult = await runLoad(64, DURATION_MS, track('get', async () => {
         await c.get(DB, table, { key: `k${Math.floor(Math.random() * KEYS)}` });
         return 1;
-      }));
-      byMode[mode] = { put, batch, get, inSyncMin };
+      })))) : await none();
+      const cpuUs = { put: putCpu, batch: batchCpu, get: getCpu };
+      byMode[mode] = { put, batch, get, inSyncMin, cpuUs, rowsPerRequest };
     }
 
     const limit = raw.rawBatchRowsPerS / REPLICAS;
@@ -108,6 +151,7 @@ export async function benchCluster(): Promise<Record<string, number>> {
         [`${mode}_put_rows_per_s`]: round(m.put.perSecond),
         [`${mode}_put_p50_ms`]: m.put.p50Ms,
         [`${mode}_put_p99_ms`]: m.put.p99Ms,
+        [`${mode}_put_rows_per_request`]: round(m.rowsPerRequest, 1),
         [`${mode}_put_batch100_rows_per_s`]: round(m.batch.perSecond),
         [`${mode}_put_batch100_p99_ms`]: m.batch.p99Ms,
         [`${mode}_get_per_s`]: round(m.get.perSecond),
@@ -120,20 +164,37 @@ export async function benchCluster(): Promise<Record<string, number>> {
       errors += m.put.errors + m.batch.errors + m.get.errors;
     }
     figures.errors = errors;
+    for (const mode of MODES) {
+      for (const phase of PHASES) {
+        const cpu = byMode[mode].cpuUs[phase];
+        for (const r of ROLES) if (cpu[r] !== undefined) figures[`${mode}_${phase}_cpu_us_${r}`] = cpu[r];
+      }
+    }
+    figures.peak_rss_mib_client = round(peakRssMiB(process.pid), 1);
+    figures.peak_rss_mib_tablet_max = round(Math.max(...tablets.map((t) => peakRssMiB(t.pid))), 1);
+    figures.peak_rss_mib_nameserver = round(peakRssMiB(ns.pid), 1);
+    figures.peak_rss_mib_zookeeper = round(peakRssMiB(zk.pid), 1);
     const warnings = ['ns', 't1', 't2', 't3'].flatMap((f) => readFileSync(path.join(dir, `${f}.log`), 'utf8').split('\n').filter((l) => / (WARN|ERROR) /.test(l)).map((l) => `${f}: ${l}`));
     figures.role_log_warnings = warnings.length;
 
     for (const mode of MODES) {
       const m = byMode[mode];
       process.stdout.write(`-- replica_ack=${mode} (${PARTITIONS} partitions × ${REPLICAS} replicas)\n`);
-      printFigure('single-row puts, 64 in flight', figures[`${mode}_put_rows_per_s`]!, `rows/s (p50 ${m.put.p50Ms} ms, p99 ${m.put.p99Ms} ms)`);
+      printFigure('single-row puts, 64 in flight', figures[`${mode}_put_rows_per_s`]!, `rows/s (p50 ${m.put.p50Ms} ms, p99 ${m.put.p99Ms} ms; ${round(m.rowsPerRequest, 1)} rows a request)`);
       printFigure('putBatch of 100 rows, 8 in flight', figures[`${mode}_put_batch100_rows_per_s`]!, `rows/s (p99 ${m.batch.p99Ms} ms a batch)`);
       printFigure('gets, 64 in flight', figures[`${mode}_get_per_s`]!, `gets/s (p99 ${m.get.p99Ms} ms)`);
       printFigure('ratio batched / limit', figures[`ratio_batch_${mode}`]!);
       printFigure('ratio single puts / limit', figures[`ratio_put_${mode}`]!);
       printFigure('fewest in-sync followers seen', m.inSyncMin, `of ${REPLICAS - 1}`);
       printFigure('errors', figures[`${mode}_errors`]!);
+      for (const phase of PHASES) {
+        const cpu = m.cpuUs[phase];
+        if (cpu.client === undefined) continue;
+        printFigure(`CPU µs per ${phase === 'batch' ? 'batched row' : phase}`, ROLES.map((r) => `${r} ${cpu[r]}`).join(', '));
+      }
     }
+    process.stdout.write('-- peak RSS (MiB)\n');
+    printFigure('client / tablet (max) / ns / zk', `${figures.peak_rss_mib_client} / ${figures.peak_rss_mib_tablet_max} / ${figures.peak_rss_mib_nameserver} / ${figures.peak_rss_mib_zookeeper}`);
     process.stdout.write('-- the bound\n');
     printFigure('raw classic-level chained batch', figures.raw_batch_rows_per_s!, `rows/s (one process, ${RAW_VALUE_BYTES}-byte values)`);
     printFigure('limit = raw / 3', figures.limit_rows_per_s!, 'rows/s (each row is written 3 times here)');

@@ -51,6 +51,13 @@ async function endpointAnswers(endpoint: string): Promise<boolean> {
  * Starts a role process. `flags.endpoint` may be omitted: a free port on 127.0.0.1 is chosen
  * (and another one tried if the port was taken meanwhile).
  */
+/**
+ * Extra node options for every role process, from `TESSERA_ROLE_NODE_ARGS` (space-separated),
+ * e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a benchmark's roles (node refuses
+ * `--cpu-prof` in NODE_OPTIONS).
+ */
+const ROLE_NODE_ARGS = (process.env.TESSERA_ROLE_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+
 export async function spawnRole(role: string, flags: FlagMap, options: {
   logFile: string; readyTimeoutMs?: number; waitReady?: boolean;
   /** A command the role runs under, which must exec it (e.g. `ip netns exec NS`): the pid stays the role's. */
@@ -64,7 +71,7 @@ export async function spawnRole(role: string, flags: FlagMap, options: {
     const fd = openSync(options.logFile, 'a');
     // The role exits by itself if this process dies without stopping it (packages/cli parent-watch).
     const env = { ...process.env, TESSERA_EXIT_WITH_PARENT: String(process.pid) };
-    const argv = [process.execPath, MAIN_JS, `--role=${role}`, ...toArgs(allFlags)];
+    const argv = [process.execPath, ...ROLE_NODE_ARGS, MAIN_JS, `--role=${role}`, ...toArgs(allFlags)];
     const [cmd, ...args] = [...(options.wrap ?? []), ...argv];
     const child = spawn(cmd!, args, { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env });
     closeSync(fd);

@@ -1,0 +1,47 @@
+/**
+ * Per-process costs read from /proc (Linux): CPU time (user + system) of any process by pid, and
+ * its peak resident set (VmHWM). Benchmarks divide CPU deltas by acknowledged operations, which
+ * is far less sensitive to a loaded machine than throughput. Elsewhere than Linux both read 0.
+ */
+import { readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const TICKS_PER_S = 100;
+
+/** CPU time (user + system) of a process so far, in microseconds; 0 if unreadable. */
+export function cpuMicros(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start at the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1e6) / TICKS_PER_S;
+  } catch {
+    return 0;
+  }
+}
+
+/** Peak resident set size of a process so far, in MiB; 0 if unreadable. */
+export function peakRssMiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU of several processes over one phase: `stop()` gives microseconds per process. */
+export function cpuMeter(pids: Record<string, number>): { stop(): Record<string, number> } {
+  const start = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMicros(pid)]));
+  const self = process.cpuUsage();
+  return {
+    stop() {
+      const out: Record<string, number> = {};
+      for (const [name, pid] of Object.entries(pids)) out[name] = cpuMicros(pid) - start[name]!;
+      const d = process.cpuUsage(self);
+      out.client = d.user + d.system;
+      return out;
+    },
+  };
+}
