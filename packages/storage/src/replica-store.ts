@@ -22,6 +22,7 @@ import {
   parseRowKey, prefixEnd, ROW_END, ROW_START, rowKey, rowKeyPrefix, rowKeyPrefixLength, rowSeekKey,
 } from './keys.js';
 import { decodeEntry, encodeEntry, type BinlogEntry } from './binlog.js';
+import { BinlogTail } from './binlog-tail.js';
 import { isExpired, needsPosition } from './ttl.js';
 
 export type Level = AbstractLevel<Buffer | Uint8Array | string, Buffer, Buffer>;
@@ -100,6 +101,8 @@ export class ReplicaStore {
   private draining = false;
   private closed = false;
   private firstBinlogOffsetCache: number | undefined;
+  /** The newest committed binlog entries, for replication reads (binlog-tail.ts). */
+  private readonly tail = new BinlogTail();
 
   private constructor(db: Level, info: ReplicaInfo, counters: ReplicaCounters, role: ReplicaRoleRecord) {
     this.db = db;
@@ -163,6 +166,8 @@ export class ReplicaStore {
   /** Term of the binlog entry at `offset`; undefined when it is not retained (or offset 0). */
   async termAt(offset: number): Promise<number | undefined> {
     if (offset <= 0) return undefined;
+    const cached = this.tail.at(offset);
+    if (cached !== undefined) return cached.term;
     const v = await this.db.get(binlogKey(offset));
     if (v !== undefined) return (decodeStored(v) as number[])[0];
     const base = this.counters.base;
@@ -198,11 +203,13 @@ export class ReplicaStore {
       const batch = this.db.batch();
       const counters = { ...this.counters };
       const deleted = await this.applyDelete(batch, entry, counters);
-      batch.put(binlogKey(offset), encodeEntry(entry));
+      const encoded = encodeEntry(entry);
+      batch.put(binlogKey(offset), encoded);
       counters.offset = offset;
       batch.put(META_STATE, encode(counters));
       await batch.write();
       this.counters = counters;
+      this.tail.push(entry, encoded.length);
       return { offset, deleted };
     });
   }
@@ -315,6 +322,8 @@ export class ReplicaStore {
 
   /** Binlog entries from `fromOffset` on, bounded by count and bytes. */
   async readBinlog(fromOffset: number, entriesMax: number, bytesMax: number): Promise<BinlogEntry[]> {
+    const cached = this.tail.read(fromOffset, entriesMax, bytesMax);
+    if (cached !== undefined) return cached;
     const out: BinlogEntry[] = [];
     let bytes = 0;
     const it = this.db.iterator({ gte: binlogKey(Math.max(fromOffset, 0)), lt: BINLOG_END, limit: entriesMax });
@@ -386,6 +395,7 @@ export class ReplicaStore {
         }
       }
       await this.db.clear({ gte: BINLOG_START, lt: below });
+      this.tail.dropBelow(belowOffset);
       this.firstBinlogOffsetCache = undefined;
     }) as Promise<void>;
   }
@@ -435,6 +445,7 @@ export class ReplicaStore {
       // Mark the replica incomplete on disk first: a crash mid-load must not leave partial rows
       // under an offset that claims more.
       this.counters = { offset: 0, recordCnt: 0, memUsed: 0, incomplete: true };
+      this.tail.clear();
       await this.db.put(META_STATE, encode(this.counters));
       await this.db.clear({ gte: ROW_START, lt: ROW_END });
       await this.db.clear({ gte: BINLOG_START, lt: BINLOG_END });
@@ -659,9 +670,10 @@ export class ReplicaStore {
   private async commitGroup(group: QueueItem[]): Promise<void> {
     const batch = this.db.batch();
     let counters = { ...this.counters };
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const outcomes: Array<{ ok: true; value: unknown; committed: Committed } | { ok: false; error: unknown }> = [];
     for (const item of group) {
       const staged: Array<[Buffer, Buffer]> = [];
+      const committed: Committed = [];
       const c = { ...counters };
       try {
         let value: unknown;
@@ -671,7 +683,7 @@ export class ReplicaStore {
             const entry: BinlogEntry = { offset: c.offset + 1, term: this.roleRecord.term, kind: 'put', ts: row.ts, values: row.values };
             if (row.writeId !== undefined) entry.writeId = row.writeId;
             if (row.dims !== undefined) entry.dims = row.dims;
-            this.stagePut(staged, entry, c);
+            this.stagePut(staged, entry, c, committed);
           }
           value = { firstOffset, lastOffset: c.offset };
         } else {
@@ -680,13 +692,13 @@ export class ReplicaStore {
             if (e.offset !== c.offset + 1) {
               throw new TesseraError('OFFSET_GAP', `append at ${e.offset} does not follow replica offset ${c.offset}`, { offset: c.offset });
             }
-            this.stagePut(staged, e as Extract<BinlogEntry, { kind: 'put' }>, c);
+            this.stagePut(staged, cleanPut(e as Extract<BinlogEntry, { kind: 'put' }>), c, committed);
           }
           value = c.offset;
         }
         for (const [k, v] of staged) batch.put(k, v);
         counters = c;
-        outcomes.push({ ok: true, value });
+        outcomes.push({ ok: true, value, committed });
       } catch (err) {
         outcomes.push({ ok: false, error: err });
       }
@@ -695,6 +707,7 @@ export class ReplicaStore {
       batch.put(META_STATE, encode(counters));
       await batch.write();
       this.counters = counters;
+      for (const o of outcomes) if (o.ok) for (const [entry, bytes] of o.committed) this.tail.push(entry, bytes);
     } catch (err) {
       const e = new TesseraError('STORAGE_IO', `batch write failed: ${(err as Error).message}`, undefined, { cause: err });
       for (const item of group) item.reject(e);
@@ -716,24 +729,30 @@ export class ReplicaStore {
       }
       const batch = this.db.batch();
       const counters = { ...this.counters };
+      const committed: Committed = [];
       if (e.kind === 'delete') {
         await this.applyDelete(batch, e, counters);
-        batch.put(binlogKey(e.offset), encodeEntry(e));
+        const clean: BinlogEntry = { offset: e.offset, term: e.term, kind: 'delete', indexNo: e.indexNo, key: e.key };
+        if (e.writeId !== undefined) clean.writeId = e.writeId;
+        const encoded = encodeEntry(clean);
+        batch.put(binlogKey(e.offset), encoded);
+        committed.push([clean, encoded.length]);
         counters.offset = e.offset;
       } else {
         const staged: Array<[Buffer, Buffer]> = [];
-        this.stagePut(staged, e, counters);
+        this.stagePut(staged, cleanPut(e), counters, committed);
         for (const [k, v] of staged) batch.put(k, v);
       }
       batch.put(META_STATE, encode(counters));
       await batch.write();
       this.counters = counters;
+      for (const [entry, bytes] of committed) this.tail.push(entry, bytes);
     }
     return this.counters.offset;
   }
 
   /** Stages one put entry: its binlog record, one row entry per index, the new counters. */
-  private stagePut(staged: Array<[Buffer, Buffer]>, e: Extract<BinlogEntry, { kind: 'put' }>, counters: ReplicaCounters): void {
+  private stagePut(staged: Array<[Buffer, Buffer]>, e: Extract<BinlogEntry, { kind: 'put' }>, counters: ReplicaCounters, committed: Committed): void {
     const value = encode([e.ts, ...e.values]);
     if (value.length > LIMITS.rowBytesMax) throw new TesseraError('LIMIT_EXCEEDED', `row of ${value.length} bytes is over ${LIMITS.rowBytesMax}`);
     const dims = e.dims ?? this.allDims;
@@ -748,7 +767,9 @@ export class ReplicaStore {
         counters.memUsed += 6 + keyBytes.length + value.length;
       }
     }
-    staged.push([binlogKey(e.offset), encodeEntry(e)]);
+    const encoded = encodeEntry(e);
+    staged.push([binlogKey(e.offset), encoded]);
+    committed.push([e, encoded.length]);
     counters.offset = e.offset;
   }
 
@@ -776,6 +797,17 @@ export class ReplicaStore {
     }
     return deleted;
   }
+}
+
+/** Binlog entries staged in a batch with their encoded bytes, for the tail once it is written. */
+type Committed = Array<[BinlogEntry, number]>;
+
+/** A replicated put entry with only the fields the binlog keeps (wire maps may carry more). */
+function cleanPut(e: Extract<BinlogEntry, { kind: 'put' }>): Extract<BinlogEntry, { kind: 'put' }> {
+  const out: Extract<BinlogEntry, { kind: 'put' }> = { offset: e.offset, term: e.term, kind: 'put', ts: e.ts, values: e.values };
+  if (e.writeId !== undefined) out.writeId = e.writeId;
+  if (e.dims !== undefined) out.dims = e.dims;
+  return out;
 }
 
 function hasDelete(entries: BinlogEntry[]): boolean {
