@@ -18,8 +18,8 @@ export interface DataRouteHooks {
   rememberOne(replica: Replica, writeId: string | undefined, offset: number): void;
   /** Called after a leader's local batch; resolves when the write may be acknowledged. */
   afterLocalWrite(replica: Replica, lastOffset: number): Promise<void>;
-  /** The highest binlog offset a read may see (a leader's commit point). */
-  visibleOffset(replica: Replica): Promise<number>;
+  /** The highest binlog offset a read may see (a leader's commit point): a number when known, else waited for. */
+  visibleOffset(replica: Replica): number | Promise<number>;
   /**
    * Called first by every read: refuses (or briefly confirms) a leader read while this tablet's
    * leader lease has lapsed (lease.ts); undefined at once on the hot path.
@@ -78,6 +78,40 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     return { lastOffset };
   });
 
+  /**
+   * Rows of several partitions led here, in one request (the SDK's coalesced puts): each
+   * partition is checked, written and acknowledged on its own, as a put_batch would be, and
+   * answered on its own: `{ results: [{ lastOffset } | { error }] }` in the order of `parts`.
+   */
+  app.post('/v1/data/put_multi', async (req) => {
+    const body = bodyObject(req.body);
+    const parts = body.parts;
+    if (!Array.isArray(parts) || parts.length === 0) throw invalidArgument('parts must be a non-empty list', { field: 'parts' });
+    if (parts.length > LIMITS.partitionsMax) throw new TesseraError('LIMIT_EXCEEDED', `a put_multi holds at most ${LIMITS.partitionsMax} parts`, { field: 'parts' });
+    let total = 0;
+    for (const part of parts) total += Array.isArray((part as { rows?: unknown })?.rows) ? (part as { rows: unknown[] }).rows.length : 0;
+    if (total > LIMITS.batchRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `a put_multi holds at most ${LIMITS.batchRowsMax} rows`, { field: 'parts' });
+    const now = Date.now();
+    const results = await Promise.all(parts.map(async (part: unknown) => {
+      try {
+        const p = bodyObject(part);
+        const { tid, pid } = tidPid(p);
+        const replica = replicas.require(tid, pid);
+        replica.assertWritable();
+        if (!Array.isArray(p.rows) || p.rows.length === 0) throw invalidArgument('rows must be a non-empty list', { field: 'rows' });
+        const rows = p.rows.map((r: unknown) => putRow(replica, r, now));
+        const lastOffset = await hooks.writeOnce(replica, rows);
+        await hooks.afterLocalWrite(replica, lastOffset);
+        return { lastOffset };
+      } catch (err) {
+        // A refusal answers for its partition only; anything else fails the request (and is logged).
+        if (err instanceof TesseraError) return err.toWire();
+        throw err;
+      }
+    }));
+    return { results };
+  });
+
   app.post('/v1/data/get', async (req) => {
     const body = bodyObject(req.body);
     const { tid, pid } = tidPid(body);
@@ -87,7 +121,8 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
     const ts = int(body, 'ts', 0);
-    const row = await replica.store.get(indexNo, key, ts, Date.now(), await hooks.visibleOffset(replica));
+    const v = hooks.visibleOffset(replica);
+    const row = await replica.store.get(indexNo, key, ts, Date.now(), typeof v === 'number' ? v : await v);
     return row ? { row: { ts: row.ts, values: row.values } } : { row: null };
   });
 
@@ -104,7 +139,8 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const limit = optUint(body, 'limit', LIMITS.scanRowsMax);
     if (limit > LIMITS.scanRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `scan limit is at most ${LIMITS.scanRowsMax}`, { field: 'limit' });
     if (st > 0 && et >= st) throw invalidArgument('st must be greater than et', { field: 'st' });
-    return { rows: rowsOut(await replica.store.scan(indexNo, key, st, et, limit === 0 ? LIMITS.scanRowsMax : limit, Date.now(), await hooks.visibleOffset(replica))) };
+    const v = hooks.visibleOffset(replica);
+    return { rows: rowsOut(await replica.store.scan(indexNo, key, st, et, limit === 0 ? LIMITS.scanRowsMax : limit, Date.now(), typeof v === 'number' ? v : await v)) };
   });
 
   app.post('/v1/data/count', async (req) => {
@@ -114,7 +150,9 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     replica.assertServing();
     await hooks.leaderRead(replica);
     const indexNo = findIndex(replica.store.schema, body.index);
-    return { count: await replica.store.count(indexNo, validateKey(body.key), Date.now(), await hooks.visibleOffset(replica)) };
+    const k = validateKey(body.key);
+    const v = hooks.visibleOffset(replica);
+    return { count: await replica.store.count(indexNo, k, Date.now(), typeof v === 'number' ? v : await v) };
   });
 
   app.post('/v1/data/preview', async (req) => {

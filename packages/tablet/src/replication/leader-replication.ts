@@ -75,6 +75,8 @@ export class LeaderReplication implements StreamHost {
   private readonly streams = new Map<string, FollowerStream>();
   private waiters: AckWaiter[] = [];
   private writeSignal: { promise: Promise<void>; resolve: () => void };
+  /** Resolved at the next follower acknowledgement or in-sync change (reads waiting for the commit point). */
+  private progressSignal: { promise: Promise<void>; resolve: () => void } | undefined;
   private deposedTerm: number | undefined;
   private stopped = false;
 
@@ -256,7 +258,19 @@ export class LeaderReplication implements StreamHost {
     return min;
   }
 
+  /** Resolves at the next follower acknowledgement, in-sync change or stop. */
+  nextProgress(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.progressSignal ??= signal();
+    return this.progressSignal.promise;
+  }
+
   private checkWaiters(): void {
+    const progressed = this.progressSignal;
+    if (progressed) {
+      this.progressSignal = undefined;
+      progressed.resolve();
+    }
     if (this.waiters.length === 0) return;
     const min = this.minWaitingAcked();
     const still: AckWaiter[] = [];
@@ -284,6 +298,7 @@ export class LeaderReplication implements StreamHost {
   async stop(reason: string): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.checkWaiters();
     this.failWaiters(new TesseraError('NOT_LEADER', `replica ${this.tid}_${this.pid} stopped leading: ${reason}`));
     this.wrote();
     await Promise.all([...this.streams.values()].map((s) => s.stop()));

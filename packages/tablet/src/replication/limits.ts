@@ -29,5 +29,6 @@ export const REPLICATION = {
   retentionCheckIntervalMs: 5_000,
   /** A read on a leader that just took over waits this long for its commit point, then fails (retryable). */
   readSettleWaitMs: 2_000,
-  readSettlePollMs: 5,
+  /** While it waits, a read is woken by follower acknowledgements and re-checks at least this often. */
+  readSettleRecheckMs: 50,
 } as const;

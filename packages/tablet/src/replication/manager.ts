@@ -246,21 +246,34 @@ export class ReplicationManager {
   }
 
   /**
-   * The highest offset a read on this replica may see: a leader's commit point (waited for,
-   * bounded, right after a takeover); no bound on a follower (reads are routed to leaders) or on
-   * a leader whose replication is not attached yet.
+   * The highest offset a read on this replica may see: a leader's commit point; no bound on a
+   * follower (reads are routed to leaders) or on a leader whose replication is not attached yet.
+   * A number at once when it is known (every read but those right after a takeover); otherwise a
+   * promise that waits, bounded, for the followers to confirm what the leader took over with.
    */
-  async visibleOffset(replica: Replica): Promise<number> {
+  visibleOffset(replica: Replica): number | Promise<number> {
+    const now = this.visibleNow(replica);
+    return now !== undefined ? now : this.visibleSettled(replica);
+  }
+
+  private visibleNow(replica: Replica): number | undefined {
+    const lr = this.leaders.get(key(replica));
+    if (!lr || lr.term !== replica.term || replica.role !== 'leader') return Infinity;
+    return lr.visibleOffset();
+  }
+
+  private async visibleSettled(replica: Replica): Promise<number> {
     const deadline = Date.now() + REPLICATION.readSettleWaitMs;
     for (;;) {
-      const lr = this.leaders.get(key(replica));
-      if (!lr || lr.term !== replica.term || replica.role !== 'leader') return Infinity;
-      const visible = lr.visibleOffset();
+      const visible = this.visibleNow(replica);
       if (visible !== undefined) return visible;
-      if (Date.now() >= deadline) {
+      const leftMs = deadline - Date.now();
+      if (leftMs <= 0) {
         throw new TesseraError('REPLICA_NOT_SERVING', `replica ${key(replica)} took over as leader and its followers do not yet hold what it took over with; reads wait for that`);
       }
-      await sleep(REPLICATION.readSettlePollMs);
+      // Woken by the next follower acknowledgement; the bound re-checks a replaced leader.
+      const lr = this.leaders.get(key(replica));
+      await Promise.race([lr ? lr.nextProgress() : Promise.resolve(), sleep(Math.min(leftMs, REPLICATION.readSettleRecheckMs))]);
     }
   }
 
