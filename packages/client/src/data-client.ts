@@ -6,10 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  backoffMs, encode, findIndex, HttpClient, requireRowTimes, sleep, TesseraError, lookupKey, type TableInfo, type Value,
+  backoffMs, encode, errorFromWire, findIndex, HttpClient, requireRowTimes, sleep, TesseraError, lookupKey, type TableInfo, type Value,
 } from '@tessera/common';
 import { leaderEndpoint, pidOf, splitByPartition } from './routing.js';
 import type { TableCache } from './table-cache.js';
+import { estimateRowBytes, PutCoalescer } from './put-coalescer.js';
 
 export const DATA_RETRY = {
   /** Attempts of one call across leader changes. */
@@ -41,11 +42,46 @@ export function newWriteId(): string {
   return `${writeIdPrefix}.${writeIdSeq.toString(36)}`;
 }
 
+/** The wire form of one row of one partition: `{ row, ts, writeId, dims? }` (dims only when not every index). */
+function putItem(values: Value[], tsMs: number, dims: number[], indexes: number): Record<string, unknown> {
+  const item: Record<string, unknown> = { row: values, ts: tsMs, writeId: newWriteId() };
+  if (dims.length !== indexes) item.dims = dims;
+  return item;
+}
+
+/** The partition's leader as the table metadata says, if it names an alive one. */
+function knownLeader(table: TableInfo, pid: number): string | undefined {
+  try {
+    return leaderEndpoint(table, pid);
+  } catch {
+    return undefined;
+  }
+}
+
 export class DataClient {
+  /** The table each coalesced put was last issued with, by tid (its first send uses it). */
+  private readonly putTables = new Map<number, TableInfo>();
+  private readonly coalescer: PutCoalescer;
+
   constructor(
     private readonly tables: TableCache,
     private readonly http: HttpClient,
-  ) {}
+  ) {
+    this.coalescer = new PutCoalescer({
+      sendMulti: async (endpoint, parts) => {
+        const body = encode({ parts: parts.map((p) => ({ tid: p.tid, pid: p.pid, rows: p.rows.map((r) => r.item) })) });
+        const res = await this.http.callRaw<{ results: unknown[] }>(endpoint, '/v1/data/put_multi', body);
+        return parts.map((_, i) => {
+          const r = res.results?.[i] as { error?: unknown } | undefined;
+          if (r === undefined) return new TesseraError('INTERNAL', 'put_multi answered fewer results than partitions');
+          return r.error === undefined ? undefined : errorFromWire(r, 500);
+        });
+      },
+      sendPart: (tid, pid, items) => this.withLeader(this.putTables.get(tid)!, pid, (ep, t) => this.http.callRaw(ep, '/v1/data/put_batch', encode({ tid: t.tid, pid, rows: items }))),
+      sendOne: (tid, pid, item) => this.withLeader(this.putTables.get(tid)!, pid, (ep, t) => this.http.call(ep, '/v1/data/put', { tid: t.tid, pid, ...item })),
+      retryable: (err) => RETRYABLE.has((err as TesseraError)?.code),
+    });
+  }
 
   /** Runs `fn` against the leader of (table, pid), following leader changes. */
   private async withLeader<T>(table: TableInfo, pid: number, fn: (endpoint: string, table: TableInfo) => Promise<T>): Promise<T> {
@@ -73,19 +109,26 @@ export class DataClient {
     throw lastErr;
   }
 
-  /** Writes one row to every partition one of its index keys hashes to. */
+  /** Coalesced put requests sent and the rows they carried. */
+  get putStats(): { requests: number; rows: number; partsResent: number } {
+    return { ...this.coalescer.stats };
+  }
+
+  /**
+   * Writes one row to every partition one of its index keys hashes to. Concurrent puts to partitions
+   * led by one tablet share a request (put-coalescer.ts); each row keeps its own write id.
+   */
   async put(table: TableInfo, values: Value[], tsMs: number): Promise<void> {
     requireRowTimes(table.schema, values);
     const split = splitByPartition(table, values);
-    await Promise.all(
-      [...split].map(([pid, dims]) => {
-        const writeId = newWriteId();
-        const dimsField = dims.length === table.schema.indexes.length ? undefined : dims;
-        return this.withLeader(table, pid, (ep, t) =>
-          this.http.call(ep, '/v1/data/put', { tid: t.tid, pid, row: values, ts: tsMs, writeId, ...(dimsField ? { dims: dimsField } : {}) }),
-        );
-      }),
-    );
+    this.putTables.set(table.tid, table);
+    const bytes = estimateRowBytes(values);
+    const all = table.schema.indexes.length;
+    if (split.size === 1) {
+      const [[pid, dims]] = split;
+      return this.coalescer.put(knownLeader(table, pid), table.tid, pid, putItem(values, tsMs, dims, all), bytes);
+    }
+    await Promise.all([...split].map(([pid, dims]) => this.coalescer.put(knownLeader(table, pid), table.tid, pid, putItem(values, tsMs, dims, all), bytes)));
   }
 
   /** Writes rows grouped into one batch per partition. */
