@@ -42,6 +42,8 @@ export interface StreamHost {
   deposed(term: number, by: string): void;
   /** The follower is about to be rebuilt from a snapshot: it holds nothing writes may count on. */
   rebuilding(endpoint: string): void;
+  /** Sends one encoded append body to a follower (coalesced with other partitions' appends: append-mux.ts). */
+  sendAppend<T>(endpoint: string, payload: Buffer): Promise<T>;
 }
 
 interface AppendResult {
@@ -101,8 +103,7 @@ export class FollowerStream {
   }
 
   private append(entries: BinlogEntry[]): Promise<AppendResult & { offsetTerm?: number; incomplete?: boolean }> {
-    const body = encode({ tid: this.host.tid, pid: this.host.pid, term: this.host.term, entries });
-    return this.http.callRaw(this.endpoint, '/v1/replica/append', body, { timeoutMs: REPLICATION.appendTimeoutMs });
+    return this.host.sendAppend(this.endpoint, encode({ tid: this.host.tid, pid: this.host.pid, term: this.host.term, entries }));
   }
 
   private noteAck(offset: number): void {

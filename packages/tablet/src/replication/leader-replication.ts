@@ -10,6 +10,7 @@ import { TesseraError, type HttpClient, type Logger, type ReplicaAck } from '@te
 import type { ReplicaStore } from '@tessera/storage';
 import { FollowerStream, type FollowerProgress, type StreamHost } from './follower-stream.js';
 import type { WriteIdIndex } from './write-ids.js';
+import type { AppendMux } from './append-mux.js';
 
 interface AckWaiter {
   offset: number;
@@ -37,6 +38,8 @@ export interface LeaderReplicationOptions {
   minInSyncReplicas: number;
   snapshotBytesPerSecondMax: number;
   http: HttpClient;
+  /** The tablet's coalescer of appends to each follower tablet. */
+  appends: AppendMux;
   log: Logger;
   /** Called once when a follower reveals a higher term. */
   onDeposed: (term: number, by: string) => void;
@@ -167,6 +170,10 @@ export class LeaderReplication implements StreamHost {
   }
 
   // ---- StreamHost
+
+  sendAppend<T>(endpoint: string, payload: Buffer): Promise<T> {
+    return this.o.appends.append<T>(endpoint, payload);
+  }
 
   waitForWrites(afterOffset: number, maxWaitMs: number): Promise<void> {
     if (this.store.offset > afterOffset || this.stopped) return Promise.resolve();

@@ -6,7 +6,7 @@
  * order `/v1/control/set_in_sync` (nameserver to tablet).
  */
 import {
-  bodyObject, HttpClient, invalidArgument, normalizeRow, sleep, TesseraError, type HttpServer, type Logger, type ReplicaAck,
+  bodyObject, HttpClient, invalidArgument, LIMITS, normalizeRow, sleep, TesseraError, type HttpServer, type Logger, type ReplicaAck,
 } from '@tessera/common';
 import { validateEntry, type BinlogEntry, type PutRow, type SnapshotChunk } from '@tessera/storage';
 import type { Replica } from '../replica.js';
@@ -18,6 +18,7 @@ import { LeaderReplication } from './leader-replication.js';
 import { REPLICATION } from './limits.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { WriteIdIndex } from './write-ids.js';
+import { AppendMux } from './append-mux.js';
 
 export interface ReplicationOptions {
   /** Binlog entries kept per replica; a follower further behind is rebuilt from a snapshot. */
@@ -53,6 +54,8 @@ export class ReplicationManager {
   /** Write ids of puts under way, so a concurrent retry waits for the first attempt. */
   private readonly inflightWrites = new Map<string, Promise<number>>();
   private readonly http = new HttpClient({ connectionsPerEndpoint: 8, timeoutMs: REPLICATION.appendTimeoutMs });
+  /** Appends of every leader replica here to each follower tablet, coalesced. */
+  private readonly appendMux = new AppendMux(this.http, REPLICATION.appendTimeoutMs);
   private readonly receiver: SnapshotReceiver;
   private readonly retentionTimer: NodeJS.Timeout;
   private readonly pruneTimer: NodeJS.Timeout;
@@ -109,7 +112,7 @@ export class ReplicationManager {
     const lr = new LeaderReplication({
       store: replica.store, tid: replica.tid, pid: replica.pid, term: replica.term,
       followers: replica.followers, inSync: inSync ?? replica.followers, replicaAck: replica.replicaAck, writeIds,
-      ackTimeoutMs: this.o.ackTimeoutMs, minInSyncReplicas: this.o.minInSyncReplicas, snapshotBytesPerSecondMax: this.o.snapshotBytesPerSecondMax, http: this.http, log: this.o.log,
+      ackTimeoutMs: this.o.ackTimeoutMs, minInSyncReplicas: this.o.minInSyncReplicas, snapshotBytesPerSecondMax: this.o.snapshotBytesPerSecondMax, http: this.http, appends: this.appendMux, log: this.o.log,
       onDeposed: (term) => void this.stepDown(replica, term),
     });
     this.leaders.set(k, lr);
@@ -287,36 +290,25 @@ export class ReplicationManager {
   // ------------------------------------------------------------ routes
 
   register(app: HttpServer, fence: EpochFence): void {
-    app.post('/v1/replica/append', async (req) => {
+    app.post('/v1/replica/append', async (req) => this.applyAppend(bodyObject(req.body)));
+
+    // Appends of several partitions from one leader tablet (append-mux.ts): each part is applied
+    // and answered on its own, `{ results: [{ offset, ... } | { error }] }` in the order of `parts`.
+    app.post('/v1/replica/append_multi', async (req) => {
       const body = bodyObject(req.body);
-      const { tid, pid } = tidPid(body);
-      const term = uint(body, 'term');
-      const replica = this.replicas.require(tid, pid);
-      if (!Array.isArray(body.entries)) throw invalidArgument('entries must be a list', { field: 'entries' });
-      const store = replica.store;
-      if (body.entries.length === 0) {
-        await this.acceptTerm(replica, term);
-        const offset = store.offset;
-        const offsetTerm = await store.termAt(offset);
-        return { offset, ...(offsetTerm !== undefined ? { offsetTerm } : {}), ...(store.incomplete ? { incomplete: true } : {}) };
+      const parts = body.parts;
+      if (!Array.isArray(parts) || parts.length === 0 || parts.length > LIMITS.partitionsMax) {
+        throw invalidArgument(`parts must be a list of 1 to ${LIMITS.partitionsMax} appends`, { field: 'parts' });
       }
-      if (replica.state === 'loading' || store.incomplete) throw new TesseraError('REPLICA_NOT_SERVING', `replica ${key(replica)} is being rebuilt`);
-      if (body.entries.length > REPLICATION.batchEntriesMax) throw new TesseraError('LIMIT_EXCEEDED', `at most ${REPLICATION.batchEntriesMax} entries per append`);
-      const columns = store.schema.columns.length;
-      const first = (body.entries[0] as { offset?: unknown }).offset;
-      if (typeof first !== 'number') throw invalidArgument('entries[0].offset must be a number');
-      const entries: BinlogEntry[] = body.entries.map((e: unknown, i: number) => {
-        const entry = validateEntry(e, first + i);
-        if (entry.kind === 'put') {
-          if (entry.values.length !== columns) throw invalidArgument(`entry ${entry.offset} has ${entry.values.length} values, table has ${columns} columns`);
-          // The leader checked the row; checking again keeps a hostile append from planting bad rows.
-          normalizeRow(store.schema, entry.values);
+      const results = await Promise.all(parts.map(async (part: unknown) => {
+        try {
+          return await this.applyAppend(bodyObject(part));
+        } catch (err) {
+          if (err instanceof TesseraError) return err.toWire();
+          throw err;
         }
-        return entry;
-      });
-      // Only a well-formed request may move this replica's term.
-      await this.acceptTerm(replica, term);
-      return { offset: await store.appendReplicated(entries) };
+      }));
+      return { results };
     });
 
     app.post('/v1/replica/snapshot_begin', async (req) => {
@@ -377,6 +369,38 @@ export class ReplicationManager {
    * Term fencing on the follower side: a lower term is refused (STALE_TERM, with ours); a higher
    * one is adopted, and a replica that still believed it led steps down.
    */
+  /** One append from a leader (`{ tid, pid, term, entries }`); no entries = a probe of this replica's offset. */
+  private async applyAppend(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const { tid, pid } = tidPid(body);
+    const term = uint(body, 'term');
+    const replica = this.replicas.require(tid, pid);
+    if (!Array.isArray(body.entries)) throw invalidArgument('entries must be a list', { field: 'entries' });
+    const store = replica.store;
+    if (body.entries.length === 0) {
+      await this.acceptTerm(replica, term);
+      const offset = store.offset;
+      const offsetTerm = await store.termAt(offset);
+      return { offset, ...(offsetTerm !== undefined ? { offsetTerm } : {}), ...(store.incomplete ? { incomplete: true } : {}) };
+    }
+    if (replica.state === 'loading' || store.incomplete) throw new TesseraError('REPLICA_NOT_SERVING', `replica ${key(replica)} is being rebuilt`);
+    if (body.entries.length > REPLICATION.batchEntriesMax) throw new TesseraError('LIMIT_EXCEEDED', `at most ${REPLICATION.batchEntriesMax} entries per append`);
+    const columns = store.schema.columns.length;
+    const first = (body.entries[0] as { offset?: unknown }).offset;
+    if (typeof first !== 'number') throw invalidArgument('entries[0].offset must be a number');
+    const entries: BinlogEntry[] = body.entries.map((e: unknown, i: number) => {
+      const entry = validateEntry(e, first + i);
+      if (entry.kind === 'put') {
+        if (entry.values.length !== columns) throw invalidArgument(`entry ${entry.offset} has ${entry.values.length} values, table has ${columns} columns`);
+        // The leader checked the row; checking again keeps a hostile append from planting bad rows.
+        normalizeRow(store.schema, entry.values);
+      }
+      return entry;
+    });
+    // Only a well-formed request may move this replica's term.
+    await this.acceptTerm(replica, term);
+    return { offset: await store.appendReplicated(entries) };
+  }
+
   private async acceptTerm(replica: Replica, term: number): Promise<void> {
     if (term < replica.term) throw new TesseraError('STALE_TERM', `term ${term} is lower than replica term ${replica.term}`, { term: replica.term });
     if (replica.state === 'unassigned') throw new TesseraError('REPLICA_NOT_SERVING', `replica ${key(replica)} is not assigned a role yet`);
