@@ -135,6 +135,7 @@ export async function benchCluster(): Promise<Record<string, number>> {
         await c.get(DB, table, { key: `k${Math.floor(Math.random() * KEYS)}` });
         return 1;
       })))) : await none();
+      if (process.env.TESSERA_BENCH_DEBUG) process.stdout.write(`get stats ${JSON.stringify(c.data.getStats)}\n`);
       const cpuUs = { put: putCpu, batch: batchCpu, get: getCpu };
       byMode[mode] = { put, batch, get, inSyncMin, cpuUs, rowsPerRequest };
     }

@@ -11,6 +11,7 @@ import {
 import { leaderEndpoint, pidOf, splitByPartition } from './routing.js';
 import type { TableCache } from './table-cache.js';
 import { estimateRowBytes, PutCoalescer } from './put-coalescer.js';
+import { GetCoalescer } from './get-coalescer.js';
 
 export const DATA_RETRY = {
   /** Attempts of one call across leader changes. */
@@ -62,6 +63,7 @@ export class DataClient {
   /** The table each coalesced put was last issued with, by tid (its first send uses it). */
   private readonly putTables = new Map<number, TableInfo>();
   private readonly coalescer: PutCoalescer;
+  private readonly getCoalescer: GetCoalescer<{ row: WireRow | null }>;
 
   constructor(
     private readonly tables: TableCache,
@@ -81,6 +83,23 @@ export class DataClient {
       sendOne: (tid, pid, item) => this.withLeader(this.putTables.get(tid)!, pid, (ep, t) => this.http.call(ep, '/v1/data/put', { tid: t.tid, pid, ...item })),
       retryable: (err) => RETRYABLE.has((err as TesseraError)?.code),
     });
+    this.getCoalescer = new GetCoalescer<{ row: WireRow | null }>({
+      sendMulti: async (endpoint, queries) => {
+        const res = await this.http.callRaw<{ results: unknown[] }>(endpoint, '/v1/data/get_multi', encode({ gets: queries }));
+        return queries.map((_, i) => {
+          const r = res.results?.[i] as { row?: WireRow | null; error?: unknown } | undefined;
+          if (r === undefined) return new TesseraError('INTERNAL', 'get_multi answered fewer results than gets');
+          return r.error === undefined ? { row: r.row ?? null } : errorFromWire(r, 500);
+        });
+      },
+      isError: (r): r is TesseraError => r instanceof TesseraError,
+      retryable: (err) => RETRYABLE.has((err as TesseraError)?.code),
+    });
+  }
+
+  /** Coalesced get requests sent and the gets they carried. */
+  get getStats(): { requests: number; gets: number } {
+    return { ...this.getCoalescer.stats };
   }
 
   /** Runs `fn` against the leader of (table, pid), following leader changes. */
@@ -156,9 +175,12 @@ export class DataClient {
     findIndex(table.schema, index);
     key = lookupKey(key);
     const pid = pidOf(table, key);
-    const res = await this.withLeader(table, pid, (ep, t) =>
+    // Concurrent gets to one tablet share a request (get-coalescer.ts); a get refused for a
+    // retryable reason goes again alone, following leader changes.
+    const alone = (): Promise<{ row: WireRow | null }> => this.withLeader(table, pid, (ep, t) =>
       this.http.call<{ row: WireRow | null }>(ep, '/v1/data/get', { tid: t.tid, pid, index, key, ...(ts ? { ts } : {}) }),
     );
+    const res = await this.getCoalescer.get(knownLeader(table, pid), { tid: table.tid, pid, index, key, ...(ts ? { ts } : {}) }, alone);
     return res.row ?? undefined;
   }
 

@@ -112,8 +112,8 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     return { results };
   });
 
-  app.post('/v1/data/get', async (req) => {
-    const body = bodyObject(req.body);
+  /** One get `{ tid, pid, index?, key, ts? }`: the newest row of the key up to the commit point. */
+  const getOne = async (body: Record<string, unknown>): Promise<{ row: { ts: number; values: unknown[] } | null }> => {
     const { tid, pid } = tidPid(body);
     const replica = replicas.require(tid, pid);
     replica.assertServing();
@@ -124,6 +124,28 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const v = hooks.visibleOffset(replica);
     const row = await replica.store.get(indexNo, key, ts, Date.now(), typeof v === 'number' ? v : await v);
     return row ? { row: { ts: row.ts, values: row.values } } : { row: null };
+  };
+
+  app.post('/v1/data/get', async (req) => getOne(bodyObject(req.body)));
+
+  /**
+   * Several gets in one request (the SDK's coalesced gets), each answered on its own:
+   * `{ results: [{ row } | { error }] }` in the order of `gets`.
+   */
+  app.post('/v1/data/get_multi', async (req) => {
+    const body = bodyObject(req.body);
+    const gets = body.gets;
+    if (!Array.isArray(gets) || gets.length === 0) throw invalidArgument('gets must be a non-empty list', { field: 'gets' });
+    if (gets.length > LIMITS.batchRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `a get_multi holds at most ${LIMITS.batchRowsMax} gets`, { field: 'gets' });
+    const results = await Promise.all(gets.map(async (g: unknown) => {
+      try {
+        return await getOne(bodyObject(g));
+      } catch (err) {
+        if (err instanceof TesseraError) return err.toWire();
+        throw err;
+      }
+    }));
+    return { results };
   });
 
   app.post('/v1/data/scan', async (req) => {
