@@ -10,7 +10,7 @@ import {
 } from '@tessera/common';
 import { leaderEndpoint, pidOf, splitByPartition } from './routing.js';
 import type { TableCache } from './table-cache.js';
-import { estimateRowBytes, PutCoalescer } from './put-coalescer.js';
+import { estimateRowBytes, PUT_COALESCE, PutCoalescer } from './put-coalescer.js';
 import { GetCoalescer } from './get-coalescer.js';
 
 export const DATA_RETRY = {
@@ -150,7 +150,7 @@ export class DataClient {
     await Promise.all([...split].map(([pid, dims]) => this.coalescer.put(knownLeader(table, pid), table.tid, pid, putItem(values, tsMs, dims, all), bytes)));
   }
 
-  /** Writes rows grouped into one batch per partition. */
+  /** Writes rows grouped into one batch per partition (partitions of one leader in one request when small). */
   async putBatch(table: TableInfo, rows: PutItem[]): Promise<void> {
     const byPid = new Map<number, Array<Record<string, unknown>>>();
     const all = table.schema.indexes.length;
@@ -164,11 +164,39 @@ export class DataClient {
         else byPid.set(pid, [item]);
       }
     }
-    await Promise.all(
-      [...byPid].map(([pid, items]) =>
-        this.withLeader(table, pid, (ep, t) => this.http.callRaw(ep, '/v1/data/put_batch', encode({ tid: t.tid, pid, rows: items }))),
-      ),
-    );
+    const onePartition = (pid: number, items: Array<Record<string, unknown>>): Promise<unknown> =>
+      this.withLeader(table, pid, (ep, t) => this.http.callRaw(ep, '/v1/data/put_batch', encode({ tid: t.tid, pid, rows: items })));
+    // Partitions led by one tablet share a put_multi request when the batch is small enough.
+    const byLeader = new Map<string, number[]>();
+    let bytes = 0;
+    for (const r of rows) bytes += estimateRowBytes(r.values);
+    const shared = bytes <= PUT_COALESCE.bytesMax && rows.length * all <= PUT_COALESCE.rowsMax * 2;
+    const alone: number[] = [];
+    for (const pid of byPid.keys()) {
+      const ep = shared ? knownLeader(table, pid) : undefined;
+      if (ep === undefined) alone.push(pid);
+      else byLeader.set(ep, [...(byLeader.get(ep) ?? []), pid]);
+    }
+    await Promise.all([
+      ...alone.map((pid) => onePartition(pid, byPid.get(pid)!)),
+      ...[...byLeader].map(async ([ep, pids]) => {
+        if (pids.length === 1) return onePartition(pids[0]!, byPid.get(pids[0]!)!);
+        let res: { results?: Array<{ error?: unknown }> };
+        try {
+          res = await this.http.callRaw(ep, '/v1/data/put_multi', encode({ parts: pids.map((pid) => ({ tid: table.tid, pid, rows: byPid.get(pid) })) }));
+        } catch {
+          // The request as a whole failed: each partition on its own, with the SDK's retries.
+          return Promise.all(pids.map((pid) => onePartition(pid, byPid.get(pid)!)));
+        }
+        return Promise.all(pids.map(async (pid, i) => {
+          const r = res.results?.[i];
+          if (r !== undefined && r.error === undefined) return;
+          const err = r === undefined ? new TesseraError('INTERNAL', 'put_multi answered fewer results than partitions') : errorFromWire(r, 500);
+          if (!RETRYABLE.has(err.code)) throw err;
+          await onePartition(pid, byPid.get(pid)!);
+        }));
+      }),
+    ]);
   }
 
   async get(table: TableInfo, index: string | undefined, key: string, ts?: number): Promise<WireRow | undefined> {
