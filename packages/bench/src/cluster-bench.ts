@@ -52,6 +52,8 @@ interface ModeFigures {
   cpuUs: Record<Phase, Record<string, number>>;
   /** Single-row puts the SDK sent per request (its coalescing). */
   rowsPerRequest: number;
+  /** Gets the SDK sent per request. */
+  getsPerRequest: number;
 }
 
 export async function benchCluster(): Promise<Record<string, number>> {
@@ -121,7 +123,6 @@ export async function benchCluster(): Promise<Record<string, number>> {
       })))) : await none();
       const statsAfter = c.data.putStats;
       const rowsPerRequest = (statsAfter.rows - statsBefore.rows) / Math.max(1, statsAfter.requests - statsBefore.requests);
-      if (process.env.TESSERA_BENCH_DEBUG) process.stdout.write(`put stats ${JSON.stringify(statsBefore)} -> ${JSON.stringify(statsAfter)}\n`);
       let inSyncMin = await inSyncNow();
       let batchResult: LoadResult = SKIPPED;
       const [batch, batchCpu] = runs(mode, 'batch') ? await measured(() => batchResult.ops, async () => (batchResult = await runLoad(8, DURATION_MS, track('putBatch', async () => {
@@ -131,13 +132,15 @@ export async function benchCluster(): Promise<Record<string, number>> {
       })))) : await none();
       inSyncMin = Math.min(inSyncMin, await inSyncNow());
       let getResult: LoadResult = SKIPPED;
+      const getsBefore = c.data.getStats;
       const [get, getCpu] = runs(mode, 'get') ? await measured(() => getResult.ops, async () => (getResult = await runLoad(64, DURATION_MS, track('get', async () => {
         await c.get(DB, table, { key: `k${Math.floor(Math.random() * KEYS)}` });
         return 1;
       })))) : await none();
-      if (process.env.TESSERA_BENCH_DEBUG) process.stdout.write(`get stats ${JSON.stringify(c.data.getStats)}\n`);
+      const getsAfter = c.data.getStats;
+      const getsPerRequest = (getsAfter.gets - getsBefore.gets) / Math.max(1, getsAfter.requests - getsBefore.requests);
       const cpuUs = { put: putCpu, batch: batchCpu, get: getCpu };
-      byMode[mode] = { put, batch, get, inSyncMin, cpuUs, rowsPerRequest };
+      byMode[mode] = { put, batch, get, inSyncMin, cpuUs, rowsPerRequest, getsPerRequest };
     }
 
     const limit = raw.rawBatchRowsPerS / REPLICAS;
@@ -157,6 +160,7 @@ export async function benchCluster(): Promise<Record<string, number>> {
         [`${mode}_put_batch100_p99_ms`]: m.batch.p99Ms,
         [`${mode}_get_per_s`]: round(m.get.perSecond),
         [`${mode}_get_p99_ms`]: m.get.p99Ms,
+        [`${mode}_gets_per_request`]: round(m.getsPerRequest, 1),
         [`${mode}_in_sync_followers_min`]: m.inSyncMin,
         [`${mode}_errors`]: m.put.errors + m.batch.errors + m.get.errors,
         [`ratio_batch_${mode}`]: round(m.batch.perSecond / limit, 3),
@@ -183,7 +187,7 @@ export async function benchCluster(): Promise<Record<string, number>> {
       process.stdout.write(`-- replica_ack=${mode} (${PARTITIONS} partitions × ${REPLICAS} replicas)\n`);
       printFigure('single-row puts, 64 in flight', figures[`${mode}_put_rows_per_s`]!, `rows/s (p50 ${m.put.p50Ms} ms, p99 ${m.put.p99Ms} ms; ${round(m.rowsPerRequest, 1)} rows a request)`);
       printFigure('putBatch of 100 rows, 8 in flight', figures[`${mode}_put_batch100_rows_per_s`]!, `rows/s (p99 ${m.batch.p99Ms} ms a batch)`);
-      printFigure('gets, 64 in flight', figures[`${mode}_get_per_s`]!, `gets/s (p99 ${m.get.p99Ms} ms)`);
+      printFigure('gets, 64 in flight', figures[`${mode}_get_per_s`]!, `gets/s (p99 ${m.get.p99Ms} ms; ${round(m.getsPerRequest, 1)} gets a request)`);
       printFigure('ratio batched / limit', figures[`ratio_batch_${mode}`]!);
       printFigure('ratio single puts / limit', figures[`ratio_put_${mode}`]!);
       printFigure('fewest in-sync followers seen', m.inSyncMin, `of ${REPLICAS - 1}`);

@@ -2,6 +2,7 @@
  * `pnpm bench <name> [options]`: runs one benchmark (options after the name go to it), prints its figures, and ends with one JSON line.
  */
 import { benchCluster } from './cluster-bench.js';
+import { benchCompare } from './compare-bench.js';
 import { benchFailover } from './failover-bench.js';
 import { benchMigrate } from './migrate-bench.js';
 import { benchScale } from './scale-bench.js';
@@ -13,6 +14,7 @@ const BENCHES: Record<string, (argv: string[]) => Promise<Record<string, number>
   migrate: benchMigrate,
   failover: benchFailover,
   scale: benchScale,
+  compare: benchCompare,
 };
 
 async function main(): Promise<void> {
