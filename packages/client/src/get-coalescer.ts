@@ -9,7 +9,9 @@
 import type { TesseraError } from '@tessera/common';
 
 export const GET_COALESCE = {
+  /** Requests unanswered per tablet before gets wait for an answer. */
   requestsInFlightMax: 2,
+  /** Gets in one request. */
   getsMax: 512,
 } as const;
 

@@ -2,7 +2,7 @@
  * Coalesces concurrent single-row puts into one request per leader tablet (Kafka's producer
  * batching with max.in.flight, TiKV's batched commands): rows queued in the same turn of the
  * event loop go out together at `setImmediate`; while `PUT_COALESCE.requestsInFlightMax`
- * requests to that tablet are unanswered, rows wait for the next answer, so a row's added wait is
+ * request to that tablet is unanswered, rows wait for its answer, so a row's added wait is
  * bounded by one request in flight. A request goes at once when it reaches `rowsMax` rows or
  * `bytesMax` estimated bytes. Rows of
  * several partitions led by one tablet share a `put_multi` request, whose answer says per
@@ -18,7 +18,7 @@ import type { TesseraError, Value } from '@tessera/common';
 
 export const PUT_COALESCE = {
   /** Coalesced requests unanswered per tablet before rows wait for an answer. */
-  requestsInFlightMax: 2,
+  requestsInFlightMax: 1,
   /** Rows in one coalesced request. */
   rowsMax: 512,
   /** Estimated body bytes of one coalesced request (well under LIMITS.httpBodyBytesMax). */
