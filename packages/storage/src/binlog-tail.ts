@@ -8,8 +8,12 @@
 import type { BinlogEntry } from './binlog.js';
 
 export const BINLOG_TAIL = {
-  /** Entries kept; older ones are read from LevelDB. */
-  entriesMax: 8192,
+  /**
+   * Entries kept per replica; older ones are read from LevelDB. Two full append batches of a
+   * streaming follower (REPLICATION.batchEntriesMax = 1,024); at ~300 bytes an entry in memory,
+   * ~0.6 MB a replica that has been written to.
+   */
+  entriesMax: 2048,
 } as const;
 
 export class BinlogTail {
