@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateSchema, type TableSchema } from '@tessera/common';
 import { openClassicLevel, openMemoryLevel, ReplicaStore, type Level, type ReplicaInfo, type BinlogEntry } from '../src/index.js';
+import { BINLOG_TAIL } from '../src/binlog-tail.js';
 
 const MIN = 60_000;
 
@@ -212,6 +213,29 @@ for (const backend of backends) {
       await s.put([row('c', 'm', 6)]);
       t.equal(await s.termAt(6), 7);
       t.equal(await s.termAt(5), 4, 'still known after new writes');
+    });
+
+    t.test('binlog tail: reads served from memory equal the binlog on disk, across truncation and snapshot loads', async (t) => {
+      const s = await open();
+      await s.setRole('leader', 2);
+      const n = BINLOG_TAIL.entriesMax + 102; // a multiple of the 50-row batches below
+      for (let i = 1; i <= n; i += 50) await s.put(Array.from({ length: 50 }, (_, j) => ({ ...row(`c${(i + j) % 7}`, 'm', i + j), writeId: `w${i + j}` })));
+      await s.delete(0, 'c3');
+      const disk = await s.readBinlog(1, n + 10, 1e9); // from offset 1: older than the tail, read from LevelDB
+      t.equal(disk.length, n + 1);
+      const mem = await s.readBinlog(n - 500, 1000, 1e9);
+      t.same(mem, disk.slice(n - 501), 'the newest entries, as on disk (delete included)');
+      t.equal((await s.readBinlog(n - 500, 1000, 1)).length, 1, 'byte bound');
+      t.equal((await s.readBinlog(n - 500, 3, 1e9)).length, 3, 'count bound');
+      t.equal(await s.termAt(n), 2);
+      await s.truncateBinlog(n - 10);
+      t.equal((await s.readBinlog(n - 500, 1000, 1e9))[0]!.offset, n - 10, 'truncated entries are gone from memory too');
+      const f = await open();
+      await f.loadSnapshot(s.snapshot());
+      t.same(await f.readBinlog(1, 100, 1e9), [], 'a loaded snapshot has no binlog');
+      await s.put([row('c1', 'm', 1)]);
+      t.equal(await f.appendReplicated(await s.readBinlog(n + 2, 10, 1e9)), n + 2);
+      t.same(await f.readBinlog(n + 2, 10, 1e9), await s.readBinlog(n + 2, 10, 1e9), 'the follower serves the appended entry');
     });
 
     t.test('replicated appends: in order, gaps refused with the offset, overlaps skipped, deletes applied', async (t) => {

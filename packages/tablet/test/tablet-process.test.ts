@@ -108,6 +108,35 @@ async function raw(endpoint: string, routePath: string, body: Buffer | string, c
   return { status: res.status, body: bytes.length ? (decode(bytes) as { error?: { code: string } }) : {} };
 }
 
+t.test('put_multi and get_multi answer each partition and each get on its own', async (t) => {
+  const tablet = await startTablet('multi');
+  const ep = tablet.endpoint;
+  await client.call(ep, '/v1/control/create_replica', { tid: 3, pid: 0, schema, role: 'leader', term: 1, nsEpoch: 1 });
+  await client.call(ep, '/v1/control/create_replica', { tid: 3, pid: 1, schema, role: 'leader', term: 1, nsEpoch: 1 });
+  await client.call(ep, '/v1/control/create_replica', { tid: 3, pid: 2, schema, role: 'follower', term: 1, nsEpoch: 1, leader: '127.0.0.1:1' });
+  type Result = { lastOffset?: number; row?: { ts: number; values: unknown[] } | null; error?: { code: string } };
+  const put = await client.call<{ results: Result[] }>(ep, '/v1/data/put_multi', {
+    parts: [
+      { tid: 3, pid: 0, rows: [{ row: ['a', 'm', 1, 1000], writeId: 'w1' }, { row: ['a', 'm', 2, 2000], writeId: 'w2' }] },
+      { tid: 3, pid: 1, rows: [{ row: ['b', 'm', 3, 3000] }, { row: ['b', 'm', 'not a double', 4000] }] },
+      { tid: 3, pid: 2, rows: [{ row: ['c', 'm', 5, 5000] }] },
+      { tid: 3, pid: 9, rows: [{ row: ['d', 'm', 6, 6000] }] },
+    ],
+  });
+  t.same(put.results.map((r) => r.lastOffset ?? r.error?.code), [2, 'INVALID_ARGUMENT', 'NOT_LEADER', 'TABLE_NOT_FOUND'], 'one outcome per partition, in order');
+  const again = await client.call<{ results: Result[] }>(ep, '/v1/data/put_multi', { parts: [{ tid: 3, pid: 0, rows: [{ row: ['a', 'm', 2, 2000], writeId: 'w2' }] }, { tid: 3, pid: 1, rows: [{ row: ['b', 'm', 3, 3000] }] }] });
+  t.same(again.results, [{ lastOffset: 2 }, { lastOffset: 1 }], 'a retried write id is applied once; the refused partition wrote nothing before');
+  const st = await client.call<{ replicas: Array<{ pid: number; offset: number }> }>(ep, '/v1/control/status', {});
+  t.same(st.replicas.filter((r) => r.pid < 2).map((r) => r.offset).sort(), [1, 2]);
+  const get = await client.call<{ results: Result[] }>(ep, '/v1/data/get_multi', {
+    gets: [{ tid: 3, pid: 0, index: 'card', key: 'a' }, { tid: 3, pid: 1, index: 'card', key: 'nobody' }, { tid: 3, pid: 0, index: 'nope', key: 'a' }, { tid: 3, pid: 9, key: 'a' }],
+  });
+  t.same(get.results.map((r) => (r.error ? r.error.code : r.row ? r.row.ts : null)), [2000, null, 'INVALID_ARGUMENT', 'TABLE_NOT_FOUND'], 'one answer per get, in order');
+  await rejects(t, client.call(ep, '/v1/data/put_multi', { parts: [] }), 'INVALID_ARGUMENT', 'no parts');
+  await rejects(t, client.call(ep, '/v1/data/get_multi', { gets: 'x' }), 'INVALID_ARGUMENT', 'gets not a list');
+  await tablet.stop();
+});
+
 t.test('bad input gets a 4xx with its code; the process stays up and the data unchanged', async (t) => {
   const tablet = await startTablet('bad');
   const ep = tablet.endpoint;
