@@ -19,11 +19,12 @@ import {
 } from '@tessera/common';
 import {
   BINLOG_END, BINLOG_START, binlogKey, indexPrefix, META_INFO, META_ROLE, META_STATE, offsetOfBinlogKey,
-  parseRowKey, prefixEnd, ROW_END, ROW_START, rowKey, rowKeyPrefix, rowKeyPrefixLength, rowSeekKey,
+  parseRowKey, prefixEnd, ROW_END, ROW_START, rowKey, rowKeyPrefix, rowKeyPrefixLength,
 } from './keys.js';
 import { decodeEntry, encodeEntry, type BinlogEntry } from './binlog.js';
 import { BinlogTail } from './binlog-tail.js';
-import { isExpired, needsPosition } from './ttl.js';
+import { isExpired } from './ttl.js';
+import { keyRowsStart, readKeyRows, rowValues, type KeyRowsQuery, type StoredRow } from './row-read.js';
 
 export type Level = AbstractLevel<Buffer | Uint8Array | string, Buffer, Buffer>;
 
@@ -51,11 +52,7 @@ export interface ReplicaCounters {
   base?: { offset: number; term: number };
 }
 
-/** A row as read back: its time in the index read, and its values in column order. */
-export interface StoredRow {
-  ts: number;
-  values: Value[];
-}
+export type { StoredRow } from './row-read.js';
 
 export interface PutRow {
   values: Value[];
@@ -252,44 +249,44 @@ export class ReplicaStore {
    * bound; et < 0 means no lower bound.
    */
   async scan(indexNo: number, key: string, st: number, et: number, limit: number, nowMs: number = NOW(), maxOffset = Infinity): Promise<StoredRow[]> {
-    this.checkIndex(indexNo);
-    const plan = this.plans[indexNo]!;
-    const limitRows = Math.min(Math.max(1, limit), LIMITS.scanRowsMax);
-    const keyBytes = Buffer.from(key, 'utf8');
-    const prefix = rowKeyPrefix(indexNo, keyBytes);
-    const countPositions = needsPosition(plan.ttl);
-    const start = !countPositions && st > 0 ? rowSeekKey(indexNo, keyBytes, st) : prefix;
-    const out: StoredRow[] = [];
+    const q = this.keyQuery(indexNo, key, st, et, limit, nowMs, maxOffset);
+    const { prefix, start } = keyRowsStart(q);
     const it = this.db.iterator({ gte: start, lt: prefixEnd(prefix) });
     try {
-      let position = 0;
-      // Read small first and grow: a get wants one entry, and every entry read costs a copy.
-      let chunkRows = countPositions ? Math.min(SCAN_CHUNK_ROWS, plan.ttl.latest + 1) : Math.min(limitRows, 16);
-      for (;;) {
-        const chunk = await it.nextv(chunkRows);
-        chunkRows = Math.min(SCAN_CHUNK_ROWS, chunkRows * 4);
-        if (chunk.length === 0) break;
-        for (const [k, v] of chunk) {
-          const parsed = parseRowKey(k);
-          if (parsed.offset > maxOffset) continue;
-          const pos = position++;
-          if (st > 0 && parsed.ts > st) continue;
-          if (parsed.ts <= et) return out;
-          if (isExpired(plan.ttl, parsed.ts, pos, nowMs)) {
-            if (plan.ttl.type === 'latest' || plan.ttl.type === 'absorlat') {
-              // Every older row of this key is expired too.
-              if (pos >= plan.ttl.latest && plan.ttl.latest > 0) return out;
-            }
-            continue;
-          }
-          out.push({ ts: parsed.ts, values: rowValues(v) });
-          if (out.length >= limitRows) return out;
+      return await readKeyRows(it, q, false);
+    } finally {
+      await it.close();
+    }
+  }
+
+  /**
+   * Several gets (as `get`) on one iterator, one seek each: every read sees the same moment, and
+   * no iterator is created per get. A get that is refused (a bad index) is its error in the result.
+   */
+  async getMany(gets: Array<{ indexNo: number; key: string; ts?: number }>, nowMs: number = NOW(), maxOffset = Infinity): Promise<Array<StoredRow | undefined | TesseraError>> {
+    const out: Array<StoredRow | undefined | TesseraError> = [];
+    const it = this.db.iterator({ gte: ROW_START, lt: ROW_END });
+    try {
+      for (const g of gets) {
+        let q: KeyRowsQuery;
+        try {
+          q = this.keyQuery(g.indexNo, g.key, g.ts && g.ts > 0 ? g.ts : 0, -1, 1, nowMs, maxOffset);
+        } catch (err) {
+          out.push(err as TesseraError);
+          continue;
         }
+        out.push((await readKeyRows(it, q, true))[0]);
       }
     } finally {
       await it.close();
     }
     return out;
+  }
+
+  private keyQuery(indexNo: number, key: string, st: number, et: number, limit: number, nowMs: number, maxOffset: number): KeyRowsQuery {
+    this.checkIndex(indexNo);
+    const limitRows = Math.min(Math.max(1, limit), LIMITS.scanRowsMax);
+    return { indexNo, plan: this.plans[indexNo]!, key, st, et, limitRows, nowMs, maxOffset };
   }
 
   /** Number of live rows of `key` in an index. */
@@ -814,7 +811,3 @@ function hasDelete(entries: BinlogEntry[]): boolean {
   return entries.some((e) => e.kind === 'delete');
 }
 
-function rowValues(v: Buffer): Value[] {
-  const a = decodeStored(v) as Value[];
-  return a.slice(1);
-}

@@ -215,6 +215,25 @@ for (const backend of backends) {
       t.equal(await s.termAt(5), 4, 'still known after new writes');
     });
 
+    t.test('getMany: one iterator, the same answers as get one by one', async (t) => {
+      for (const ttl of [{ type: 'absolute', absMinutes: 0, latest: 0 }, { type: 'latest', absMinutes: 0, latest: 2 }] as const) {
+        const s = await open(info(schemaOf(ttl)));
+        for (let i = 1; i <= 40; i++) await s.put([row(`c${i % 5}`, `m${i % 3}`, 1000 + i, i)]);
+        await s.put([row('c', 'm', 500)]); // 'c' is a prefix of every other card
+        const gets = [
+          { indexNo: 0, key: 'c1' }, { indexNo: 0, key: 'c1', ts: 1020 }, { indexNo: 0, key: 'nobody' }, { indexNo: 0, key: 'c' },
+          { indexNo: 1, key: 'm2' }, { indexNo: 2, key: 'c3|m0' }, { indexNo: 0, key: 'c4', ts: 1 }, { indexNo: 0, key: 'c0' },
+        ];
+        const one = await Promise.all(gets.map((g) => s.get(g.indexNo, g.key, g.ts, 2000)));
+        t.ok(one.filter((r) => r !== undefined).length >= 5, 'rows found (not for the unknown key, ts 1, nor an expired one)');
+        t.same(await s.getMany(gets, 2000), one, `ttl ${ttl.type}`);
+        t.same(await s.getMany(gets, 2000, 20), await Promise.all(gets.map((g) => s.get(g.indexNo, g.key, g.ts, 2000, 20))), `ttl ${ttl.type}, bounded by an offset`);
+        const bad = await s.getMany([{ indexNo: 9, key: 'c1' }, { indexNo: 0, key: 'c2' }], 2000);
+        t.equal((bad[0] as { code?: string }).code, 'INVALID_ARGUMENT', 'a bad index is its own error');
+        t.same(bad[1], await s.get(0, 'c2', 0, 2000));
+      }
+    });
+
     t.test('binlog tail: reads served from memory equal the binlog on disk, across truncation and snapshot loads', async (t) => {
       const s = await open();
       await s.setRole('leader', 2);
