@@ -157,6 +157,9 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     });
     await Promise.all([...byReplica].map(async ([replica, items]) => {
       try {
+        // The leader lease gates these reads as it gates /v1/data/get.
+        const leased = hooks.leaderRead(replica);
+        if (leased) await leased;
         const v = hooks.visibleOffset(replica);
         const rows = await replica.store.getMany(items, Date.now(), typeof v === 'number' ? v : await v);
         items.forEach((item, j) => {
