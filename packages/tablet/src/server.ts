@@ -14,7 +14,7 @@ import { LeaseKeeper, type LeaseToken } from './lease.js';
 import type { Replica } from './replica.js';
 
 /** Read routes whose answer from a leader is re-checked against the lease before it is sent. */
-const LEASED_READ_ROUTES = new Set(['/v1/data/get', '/v1/data/scan', '/v1/data/count', '/v1/data/preview']);
+const LEASED_READ_ROUTES = new Set(['/v1/data/get', '/v1/data/get_multi', '/v1/data/scan', '/v1/data/count', '/v1/data/preview']);
 
 export interface TabletOptions {
   /** host:port to listen on. */
@@ -84,9 +84,13 @@ export class TabletServer {
     this.app.addHook('preSerialization', async (req, reply, payload) => {
       const token = arrival.get(req);
       if (token === undefined || reply.statusCode >= 300) return payload;
-      const b = req.body as { tid?: unknown; pid?: unknown } | undefined;
-      const r = typeof b?.tid === 'number' && typeof b.pid === 'number' ? this.replicas.get(b.tid, b.pid) : undefined;
-      if (r !== undefined && ((r.role === 'leader' && !this.lease.holds()) || !this.lease.unchangedSince(token))) throw this.leaseRefusal(r);
+      const b = req.body as { tid?: unknown; pid?: unknown; gets?: unknown } | undefined;
+      // A get_multi is re-checked for every replica it read (refused whole: the SDK then sends each get alone).
+      const targets = (Array.isArray(b?.gets) ? b.gets : [b]) as Array<{ tid?: unknown; pid?: unknown } | undefined>;
+      for (const q of targets) {
+        const r = typeof q?.tid === 'number' && typeof q.pid === 'number' ? this.replicas.get(q.tid, q.pid) : undefined;
+        if (r !== undefined && ((r.role === 'leader' && !this.lease.holds()) || !this.lease.unchangedSince(token))) throw this.leaseRefusal(r);
+      }
       return payload;
     });
     registerControlRoutes(this.app, this.replicas, this.fence, {
