@@ -4,7 +4,8 @@
 # FLAGFILE defaults to conf/<role>.flags. The pid file and the log sit next to the flagfile
 # (conf/tablet.flags → conf/tablet.pid, conf/tablet.log), so several tablets on one machine each
 # have their own. `start` returns once the endpoint accepts connections; `stop` sends SIGTERM and
-# waits for the process to exit (SIGKILL after STOP_TIMEOUT_S, default 30).
+# waits for the process to exit (SIGKILL after STOP_TIMEOUT_S, default 30). The log is JSON lines;
+# after logrotate moves it, SIGHUP makes the process write a new one at the same path.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -42,7 +43,10 @@ do_start() {
   if pid="$(running_pid)"; then echo "$role is already running (pid $pid)"; return 0; fi
   mkdir -p "$(dirname "$logfile")"
   cd "$here" || return 1
-  nohup "$here/scripts/tessera" --role="$role" --flagfile="$flagfile" >>"$logfile" 2>&1 < /dev/null &
+  # The role writes its log (JSON lines) to $logfile itself and reopens it on SIGHUP (logrotate:
+  # move the file, then `kill -HUP $(cat $pidfile)`); anything printed outside the logger (a
+  # fatal startup error) is appended to the same file.
+  nohup "$here/scripts/tessera" --role="$role" --flagfile="$flagfile" --log_file="$logfile" >>"$logfile" 2>&1 < /dev/null &
   pid=$!
   echo "$pid" > "$pidfile"
   local deadline=$((SECONDS + START_TIMEOUT_S))

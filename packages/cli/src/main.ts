@@ -4,7 +4,8 @@
  * finds the role (also inside flagfiles), parses that role's flags strictly, and runs it. Bad
  * flags print a one-line reason and exit 1; nothing starts.
  */
-import { createLogger, findFlag, flagsHelp, isLogLevel, parseFlags, TesseraError, type FlagSpecs } from '@tessera/common';
+import { readFileSync } from 'node:fs';
+import { createLogger, findFlag, flagsHelp, isLogLevel, parseFlags, TesseraError, type FlagSpecs, type Logger, type LogLevel } from '@tessera/common';
 import { TABLET_FLAGS, TabletServer } from '@tessera/tablet';
 import { NAMESERVER_FLAGS, NameServer } from '@tessera/nameserver';
 import { runNsClientRole } from './ns-client-role.js';
@@ -34,7 +35,7 @@ async function runTablet(argv: string[]): Promise<void> {
   const flags = parseFlags({ ...ROLE_FLAG, ...TABLET_FLAGS }, argv);
   if (!flags.endpoint) fail('--endpoint is required for a tablet (host:port)');
   if (!isLogLevel(flags.log_level)) fail(`--log_level must be debug, info, warn or error`);
-  const logger = createLogger(`tablet ${flags.advertise_endpoint || flags.endpoint}`, flags.log_level);
+  const logger = roleLogger(`tablet ${flags.advertise_endpoint || flags.endpoint}`, flags.log_level, flags.log_file);
   const server = await TabletServer.start({
     endpoint: flags.endpoint,
     ...(flags.advertise_endpoint ? { advertiseEndpoint: flags.advertise_endpoint } : {}),
@@ -57,7 +58,7 @@ async function runNameserver(argv: string[]): Promise<void> {
   if (!flags.endpoint) fail('--endpoint is required for a nameserver (host:port)');
   if (!flags.zk_cluster) fail('--zk_cluster is required for a nameserver');
   if (!isLogLevel(flags.log_level)) fail(`--log_level must be debug, info, warn or error`);
-  const logger = createLogger(`nameserver ${flags.advertise_endpoint || flags.endpoint}`, flags.log_level);
+  const logger = roleLogger(`nameserver ${flags.advertise_endpoint || flags.endpoint}`, flags.log_level, flags.log_file);
   const ns = await NameServer.start({
     endpoint: flags.endpoint,
     ...(flags.advertise_endpoint ? { advertiseEndpoint: flags.advertise_endpoint } : {}),
@@ -97,8 +98,36 @@ async function runNsClientCli(argv: string[]): Promise<void> {
     format: flags.format,
   });
   process.exitCode = code;
-  // The ZooKeeper client's native handles may keep the loop alive a moment; nothing is left to do.
-  setImmediate(() => process.exit(code));
+  // The ZooKeeper client's native handles may keep the loop alive a moment; nothing is left to
+  // do but print. On a pipe stdout is asynchronous: exit only once everything written has been
+  // handed to the pipe (an empty write's callback runs after every earlier write), or a reader
+  // such as `| wc -c` gets the output cut.
+  await flushStdout();
+  process.exit(code);
+}
+
+/** The package version (the root package.json's), printed by --version and at startup. */
+export function tesseraVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The role's logger: JSON lines to --log_file (reopened on SIGHUP, for logrotate), or stdout. */
+function roleLogger(name: string, level: LogLevel, file: string): Logger {
+  const logger = createLogger(name, level, file ? { file } : {});
+  // logrotate moves the file and sends SIGHUP: go on in a new file at the same path.
+  process.on('SIGHUP', () => {
+    logger.reopen();
+    logger.info(`SIGHUP: log file ${file || '(stdout)'} reopened`);
+  });
+  logger.info(`tessera ${tesseraVersion()} starting (node ${process.version}, pid ${process.pid})`);
+  return logger;
+}
+
+function flushStdout(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdout.write('', () => resolve());
+  });
 }
 
 function installShutdown(logger: ReturnType<typeof createLogger>, stop: () => Promise<void>): void {
@@ -124,6 +153,10 @@ function installShutdown(logger: ReturnType<typeof createLogger>, stop: () => Pr
 }
 
 export async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--version') || argv.includes('-v')) {
+    process.stdout.write(`tessera ${tesseraVersion()}\n`);
+    return;
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`usage: scripts/tessera --role=${ROLES.join('|')} [--flagfile=FILE] [--flag=value ...]\n\ntablet flags:\n${flagsHelp(TABLET_FLAGS)}\n\nnameserver flags:\n${flagsHelp(NAMESERVER_FLAGS)}\n\nns_client flags:\n${flagsHelp(NS_CLIENT_FLAGS)}\n`);
     return;

@@ -9,12 +9,23 @@ import { decode, encode, MSGPACK_CONTENT_TYPE } from './codec.js';
 import { TesseraError, type ErrorCode } from './errors.js';
 import { LIMITS } from './limits.js';
 import type { Logger } from './log.js';
+import { UNMATCHED_ROUTE, type ServerMetrics } from './metrics.js';
 
 export interface ServerOptions {
   bodyBytesMax?: number;
   logger: Logger;
   /** Connections kept open without requests are closed after this long. */
   keepAliveTimeoutMs?: number;
+  /** Served at `GET /metrics` and fed by every request; absent = no metrics. */
+  metrics?: ServerMetrics;
+}
+
+/** Content types a route may set itself (`/metrics`, JSON health); everything else is msgpack. */
+const OWN_CONTENT_TYPES = ['text/plain', 'application/json'];
+
+/** True when the request's Accept asks for JSON (curl -H 'Accept: application/json', load balancers). */
+export function wantsJson(accept: string | undefined): boolean {
+  return accept !== undefined && accept.includes('application/json');
 }
 
 /** Control and admin routes carry small bodies: they get LIMITS.controlBodyBytesMax. */
@@ -80,9 +91,28 @@ export function createHttpServer(options: ServerOptions): FastifyInstance {
   // fastify's type says string; it sends any Buffer it is given as the body.
   app.setReplySerializer((payload) => encode(payload) as unknown as string);
   app.addHook('onSend', (_req, reply, payload, done) => {
-    reply.header('content-type', MSGPACK_CONTENT_TYPE);
+    const own = reply.getHeader('content-type');
+    if (typeof own !== 'string' || !OWN_CONTENT_TYPES.some((t) => own.startsWith(t))) reply.header('content-type', MSGPACK_CONTENT_TYPE);
     done(null, payload);
   });
+  const metrics = options.metrics;
+  // One hook for both: nothing is added to the request path when neither is on.
+  if (metrics || log.debugEnabled) {
+    const debug = log.debugEnabled;
+    app.addHook('onResponse', (req, reply, done) => {
+      const route = req.routeOptions.url ?? UNMATCHED_ROUTE;
+      const ms = reply.elapsedTime;
+      metrics?.observeRequest(req.method, route, reply.statusCode, ms / 1000);
+      if (debug) log.debug(`${req.method} ${req.url} ${reply.statusCode} ${ms.toFixed(2)} ms from ${req.ip}`);
+      done();
+    });
+  }
+  if (metrics) {
+    app.get('/metrics', async (_req, reply) => {
+      const { contentType, text } = await metrics.scrape();
+      return reply.type(contentType).serializer((p: unknown) => p as string).send(text);
+    });
+  }
   app.setErrorHandler((err, req, reply) => {
     const te = toTesseraError(err);
     if (te.code === 'INTERNAL') log.error(`${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
@@ -94,6 +124,17 @@ export function createHttpServer(options: ServerOptions): FastifyInstance {
     void reply.code(te.status).type(MSGPACK_CONTENT_TYPE).send(encode(te.toWire()));
   });
   return app;
+}
+
+/**
+ * `GET /v1/health`: the body in msgpack, or in JSON when the request's Accept asks for it (curl,
+ * load balancers).
+ */
+export function registerHealthRoute(app: FastifyInstance, body: () => Record<string, unknown>): void {
+  app.get('/v1/health', async (req, reply) => {
+    if (wantsJson(req.headers.accept)) return reply.type('application/json; charset=utf-8').serializer((p: unknown) => JSON.stringify(p)).send(body());
+    return body();
+  });
 }
 
 /** Reads the decoded body as a plain object, or refuses the request. */

@@ -13,3 +13,4 @@ export * from './meta.js';
 export * from './ns-api.js';
 export * from './endpoint.js';
 export * from './openmldb-texts.js';
+export * from './metrics.js';

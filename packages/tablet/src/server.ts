@@ -3,7 +3,7 @@
  * HTTP/msgpack, runs TTL GC on a timer, and shuts down cleanly (in-flight requests finish, every
  * database is closed). Replication and ZooKeeper registration plug in through hooks.
  */
-import { createHttpServer, parseEndpoint, TesseraError, type HttpServer, type Logger } from '@tessera/common';
+import { createHttpServer, parseEndpoint, registerHealthRoute, ServerMetrics, TesseraError, type HttpServer, type Logger } from '@tessera/common';
 import { CoordSession, retryWhileZkUnreachable, TabletRegistrar, zkLayout } from '@tessera/coord';
 import { ReplicaManager } from './replica-manager.js';
 import { registerDataRoutes } from './routes-data.js';
@@ -14,6 +14,7 @@ import { LeaseKeeper, type LeaseToken } from './lease.js';
 import type { Replica } from './replica.js';
 
 /** Read routes whose answer from a leader is re-checked against the lease before it is sent. */
+import { registerTabletMetrics } from './metrics.js';
 const LEASED_READ_ROUTES = new Set(['/v1/data/get', '/v1/data/get_multi', '/v1/data/scan', '/v1/data/count', '/v1/data/preview']);
 
 export interface TabletOptions {
@@ -45,6 +46,8 @@ export class TabletServer {
   readonly replicas: ReplicaManager;
   readonly fence = new EpochFence();
   readonly replication: ReplicationManager;
+  /** Served at GET /metrics. */
+  readonly metrics = new ServerMetrics('tablet');
   private readonly app: HttpServer;
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRunning = false;
@@ -56,7 +59,7 @@ export class TabletServer {
 
   private constructor(private readonly options: TabletOptions) {
     this.replicas = new ReplicaManager(options.dbRootPath, options.logger.child('replicas'));
-    this.app = createHttpServer({ logger: options.logger, bodyBytesMax: options.bodyBytesMax });
+    this.app = createHttpServer({ logger: options.logger, bodyBytesMax: options.bodyBytesMax, metrics: this.metrics });
     this.replication = new ReplicationManager(this.replicas, {
       binlogRetentionEntries: options.binlogRetentionEntries,
       ackTimeoutMs: options.replicaAckTimeoutMs,
@@ -109,7 +112,8 @@ export class TabletServer {
     });
     repl.register(this.app, this.fence);
     registerOpRoutes(this.app, this.replicas, this.fence, repl, this.endpoint);
-    this.app.get('/v1/health', async () => ({ ok: true, endpoint: this.endpoint, listenEndpoint: options.endpoint }));
+    registerTabletMetrics(this.metrics, this.replicas, repl);
+    registerHealthRoute(this.app, () => ({ ok: true, role: 'tablet', endpoint: this.endpoint, listenEndpoint: options.endpoint, replicas: this.replicas.all().length, zkConnected: this.coord ? this.coord.isConnected : null }));
     // A no-op round trip: the HTTP/msgpack floor that every data route pays (benchmarks use it).
     this.app.post('/v1/ping', async () => ({ ok: true }));
   }
@@ -147,6 +151,7 @@ export class TabletServer {
     });
     const lease = this.lease;
     this.registrar.on('registered', () => void lease.renew());
+    this.metrics.watchZkSession(this.coord);
     const registrar = this.registrar;
     await retryWhileZkUnreachable('register in ZooKeeper', () => registrar.start(), log);
     lease.start();

@@ -22,5 +22,6 @@ export const NAMESERVER_FLAGS = {
   partition_num: { type: 'int', default: 8, doc: 'default partitions of a new table' },
   replica_num: { type: 'int', default: 3, doc: 'default replicas of a new table (capped by healthy tablets)' },
   request_timeout: { type: 'int', default: 20000, doc: 'ms a control request to a tablet may take' },
-  log_level: { type: 'string', default: 'info', doc: 'debug | info | warn | error' },
+  log_level: { type: 'string', default: 'info', doc: 'debug | info | warn | error (debug adds one line per HTTP request)' },
+  log_file: { type: 'string', default: '', doc: 'file the log is appended to as JSON lines (reopened on SIGHUP, for logrotate); empty = stdout, readable lines on a terminal' },
 } as const satisfies FlagSpecs;

@@ -9,7 +9,7 @@
  * opens a new session and rejoins the election (as a standby when another nameserver leads).
  */
 import {
-  bodyObject, createHttpServer, NS_COMMANDS, parseEndpoint, nsRoute, TesseraError, type HttpServer, type Logger, type NsCommand,
+  bodyObject, createHttpServer, NS_COMMANDS, parseEndpoint, nsRoute, registerHealthRoute, ServerMetrics, TesseraError, type HttpServer, type Logger, type NsCommand,
   type ApplyRequest, type RebalanceRequest, type ScaleOutRequest,
 } from '@tessera/common';
 import { CoordSession, LeaderElection, readLeader, retryWhileZkUnreachable, zkLayout, type ZkLayout } from '@tessera/coord';
@@ -25,6 +25,7 @@ import { validateAdminBody } from './admin-validate.js';
 import { FailoverMonitor } from './failover.js';
 import { registerStatusPage } from './status-page.js';
 import { statusView } from './status-view.js';
+import { registerNameserverMetrics } from './metrics.js';
 import type { AdminCommand } from '../core/events.js';
 import { PlanStore } from './plans.js';
 import { AUTO_FAILOVER_ENABLED, refusedWithAutoFailover } from '../core/failover-gate.js';
@@ -63,6 +64,8 @@ const FAILOVER_CHECK_INTERVAL_MS = 500;
 const ASSIGN_RETRY_MS = 2000;
 
 export class NameServer {
+  /** Served at GET /metrics. */
+  readonly metrics = new ServerMetrics('nameserver');
   private readonly app: HttpServer;
   private readonly log: Logger;
   private session!: CoordSession;
@@ -88,8 +91,14 @@ export class NameServer {
 
   private constructor(private readonly options: NameServerOptions) {
     this.log = options.logger;
-    this.app = createHttpServer({ logger: options.logger, bodyBytesMax: 1024 * 1024 });
-    this.app.get('/v1/health', async () => ({ ok: true, endpoint: this.endpoint, listenEndpoint: options.endpoint, leader: this.leading }));
+    this.app = createHttpServer({ logger: options.logger, bodyBytesMax: 1024 * 1024, metrics: this.metrics });
+    registerHealthRoute(this.app, () => ({ ok: true, role: 'nameserver', endpoint: this.endpoint, listenEndpoint: options.endpoint, leader: this.leading, zkConnected: this.session?.isConnected ?? false }));
+    registerNameserverMetrics(this.metrics, {
+      isLeader: () => this.leading,
+      healthyTablets: () => this.tablets?.healthy().length ?? 0,
+      knownTablets: () => this.tablets?.all().length ?? 0,
+      ops: () => (this.leading ? this.ops.core.ops() : []),
+    });
   }
 
   static async start(options: NameServerOptions): Promise<NameServer> {
@@ -112,6 +121,7 @@ export class NameServer {
     const { host, port } = parseEndpoint(o.endpoint);
     parseEndpoint(this.endpoint);
     this.session = await CoordSession.connect({ zkCluster: o.zkCluster, rootPath: o.zkRootPath, sessionTimeoutMs: o.zkSessionTimeoutMs, logger: this.log.child('zk') });
+    this.metrics.watchZkSession(this.session);
     this.layout = zkLayout(o.zkRootPath);
     this.tablets = new TabletTracker(this.session, this.layout, this.log.child('tablets'));
     this.meta = new MetadataStore(this.session, this.layout, this.log.child('meta'));

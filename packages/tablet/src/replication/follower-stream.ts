@@ -44,6 +44,14 @@ export interface StreamHost {
   rebuilding(endpoint: string): void;
   /** Sends one encoded append body to a follower (coalesced with other partitions' appends: append-mux.ts). */
   sendAppend<T>(endpoint: string, payload: Buffer): Promise<T>;
+  /** Bytes sent to followers by this tablet (metrics), added to as requests go out. */
+  readonly sentBytes: SentBytes;
+}
+
+/** Replication bytes a tablet sent, binlog appends and snapshot chunks (never reset). */
+export interface SentBytes {
+  binlog: number;
+  snapshot: number;
 }
 
 interface AppendResult {
@@ -103,7 +111,9 @@ export class FollowerStream {
   }
 
   private append(entries: BinlogEntry[]): Promise<AppendResult & { offsetTerm?: number; incomplete?: boolean }> {
-    return this.host.sendAppend(this.endpoint, encode({ tid: this.host.tid, pid: this.host.pid, term: this.host.term, entries }));
+    const body = encode({ tid: this.host.tid, pid: this.host.pid, term: this.host.term, entries });
+    this.host.sentBytes.binlog += body.length;
+    return this.host.sendAppend(this.endpoint, body);
   }
 
   private noteAck(offset: number): void {
@@ -217,7 +227,9 @@ export class FollowerStream {
         const dueMs = (bytes / limit) * 1000 - (Date.now() - started);
         if (dueMs > 0) await sleep(dueMs);
       }
-      await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', encode({ ...base, seq: seq++, entries: chunk }), { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
+      const chunkBody = encode({ ...base, seq: seq++, entries: chunk });
+      this.host.sentBytes.snapshot += chunkBody.length;
+      await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', chunkBody, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
     }
     const res = await this.http.call<AppendResult>(this.endpoint, '/v1/replica/snapshot_end', { ...base, chunks: seq }, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
     this.progress.snapshotsSent++;

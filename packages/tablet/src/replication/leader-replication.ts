@@ -8,7 +8,7 @@
  */
 import { TesseraError, type HttpClient, type Logger, type ReplicaAck } from '@tessera/common';
 import type { ReplicaStore } from '@tessera/storage';
-import { FollowerStream, type FollowerProgress, type StreamHost } from './follower-stream.js';
+import { FollowerStream, type FollowerProgress, type StreamHost, type SentBytes } from './follower-stream.js';
 import type { WriteIdIndex } from './write-ids.js';
 import type { AppendMux } from './append-mux.js';
 
@@ -41,6 +41,8 @@ export interface LeaderReplicationOptions {
   /** The tablet's coalescer of appends to each follower tablet. */
   appends: AppendMux;
   log: Logger;
+  /** The tablet's replication byte counters (shared by every leader replica). */
+  sentBytes: SentBytes;
   /** Called once when a follower reveals a higher term. */
   onDeposed: (term: number, by: string) => void;
 }
@@ -52,6 +54,7 @@ export class LeaderReplication implements StreamHost {
   readonly term: number;
   readonly writeIds: WriteIdIndex;
   readonly snapshotBytesPerSecondMax: number;
+  readonly sentBytes: SentBytes;
   replicaAck: ReplicaAck;
   /** The in-sync set as the nameserver recorded it in ZooKeeper. */
   private confirmed: Set<string>;
@@ -90,6 +93,7 @@ export class LeaderReplication implements StreamHost {
     this.term = o.term;
     this.writeIds = o.writeIds;
     this.snapshotBytesPerSecondMax = o.snapshotBytesPerSecondMax;
+    this.sentBytes = o.sentBytes;
     this.replicaAck = o.replicaAck;
     this.confirmed = new Set(o.inSync.filter((e) => o.followers.includes(e)));
     this.acknowledged = o.store.offset;

@@ -13,7 +13,7 @@ import type { Replica } from '../replica.js';
 import type { ReplicaManager } from '../replica-manager.js';
 import type { EpochFence } from '../routes-control.js';
 import { strList, tidPid, uint } from '../validate.js';
-import type { FollowerProgress } from './follower-stream.js';
+import type { FollowerProgress, SentBytes } from './follower-stream.js';
 import { LeaderReplication } from './leader-replication.js';
 import { REPLICATION } from './limits.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
@@ -60,6 +60,8 @@ export class ReplicationManager {
   private readonly retentionTimer: NodeJS.Timeout;
   private readonly pruneTimer: NodeJS.Timeout;
   private stopped = false;
+  /** Bytes sent to followers since start (metrics). */
+  readonly sentBytes: SentBytes = { binlog: 0, snapshot: 0 };
 
   constructor(
     private readonly replicas: ReplicaManager,
@@ -112,7 +114,7 @@ export class ReplicationManager {
     const lr = new LeaderReplication({
       store: replica.store, tid: replica.tid, pid: replica.pid, term: replica.term,
       followers: replica.followers, inSync: inSync ?? replica.followers, replicaAck: replica.replicaAck, writeIds,
-      ackTimeoutMs: this.o.ackTimeoutMs, minInSyncReplicas: this.o.minInSyncReplicas, snapshotBytesPerSecondMax: this.o.snapshotBytesPerSecondMax, http: this.http, appends: this.appendMux, log: this.o.log,
+      ackTimeoutMs: this.o.ackTimeoutMs, minInSyncReplicas: this.o.minInSyncReplicas, snapshotBytesPerSecondMax: this.o.snapshotBytesPerSecondMax, http: this.http, appends: this.appendMux, log: this.o.log, sentBytes: this.sentBytes,
       onDeposed: (term) => void this.stepDown(replica, term),
     });
     this.leaders.set(k, lr);
