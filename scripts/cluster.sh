@@ -2,6 +2,8 @@
 # A whole local cluster on this machine, on 127.0.0.1 only:
 #   scripts/cluster.sh up [--dir DIR] [--base-port P] [--tablets N] [--nameservers M]
 #   scripts/cluster.sh down|status|add-tablet [--dir DIR]
+# `status` lists the processes and runs ns_client's healthcheck; it exits 0 healthy, 1 degraded,
+# 2 unavailable (STATUS_HEALTHCHECK_ARGS=--checksum adds replica checksums).
 # `up` installs what is missing and builds (as scripts/test.sh), starts a standalone ZooKeeper
 # from Debian's package (port P), M nameservers (ports P+1..P+M) and N tablets (ports
 # P+21..P+20+N) through scripts/start.sh with flagfiles generated under DIR, waits until every
@@ -172,11 +174,18 @@ case "$action" in
     zk_stop "$dir"
     ;;
   status)
+    # The processes, then ns_client's healthcheck of the cluster as a whole; exits as healthcheck
+    # does: 0 healthy, 1 degraded, 2 unavailable (ZooKeeper down or no nameserver answering).
     load_env
-    zk_status "$dir" "$BASE_PORT"
+    zk_status "$dir" "$BASE_PORT" || { echo "cluster status: unavailable (ZooKeeper is not running)"; exit 2; }
     for i in $(nameserver_indexes); do bash "$here/scripts/start.sh" status nameserver "$dir/nameserver-$i/nameserver.flags"; done
     for i in $(tablet_indexes); do bash "$here/scripts/start.sh" status tablet "$dir/tablet-$i/tablet.flags"; done
-    exit 0
+    echo
+    ns_client --zk_session_timeout="$ZK_SESSION_TIMEOUT_MS" --cmd="healthcheck ${STATUS_HEALTHCHECK_ARGS:-}"
+    code=$?
+    # ns_client itself failing (no leader to ask) is not a verdict: the cluster is unavailable.
+    [ "$code" -le 2 ] || code=2
+    exit "$code"
     ;;
   *) usage ;;
 esac

@@ -10,6 +10,7 @@ import { CoordSession, zkLayout, type ZkLayout } from '@tessera/coord';
 import { DataClient, NsAdminClient, TableCache } from '@tessera/client';
 import { HttpClient } from '@tessera/common';
 import { runNsClient } from './nsclient/index.js';
+import { clusterProbe } from './health-probe.js';
 
 export interface NsClientRoleOptions {
   zkCluster: string;
@@ -78,6 +79,7 @@ export async function runNsClientRole(o: NsClientRoleOptions): Promise<number> {
       interactive: o.interactive,
       leaderEndpoint: () => adminClient.cachedLeader,
       format: o.format,
+      probe: clusterProbe(session, layout, http),
     };
     if (o.database) opts.database = o.database;
     if (o.cmd !== undefined) opts.cmd = o.cmd;

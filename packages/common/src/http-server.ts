@@ -91,8 +91,10 @@ export function createHttpServer(options: ServerOptions): FastifyInstance {
   // fastify's type says string; it sends any Buffer it is given as the body.
   app.setReplySerializer((payload) => encode(payload) as unknown as string);
   app.addHook('onSend', (_req, reply, payload, done) => {
+    // Text a route serialized itself keeps its type; whatever the msgpack serializer made is msgpack
+    // (fastify would label it application/json).
     const own = reply.getHeader('content-type');
-    if (typeof own !== 'string' || !OWN_CONTENT_TYPES.some((t) => own.startsWith(t))) reply.header('content-type', MSGPACK_CONTENT_TYPE);
+    if (typeof payload !== 'string' || typeof own !== 'string' || !OWN_CONTENT_TYPES.some((t) => own.startsWith(t))) reply.header('content-type', MSGPACK_CONTENT_TYPE);
     done(null, payload);
   });
   const metrics = options.metrics;

@@ -25,6 +25,7 @@ import {
 } from '@tessera/common';
 import { kvGet, kvPreview, kvPut, kvScan } from './kv-commands.js';
 import { gettablepartition, settablepartition } from './partition-commands.js';
+import { healthcheck, HEALTHCHECK_USAGE, type ClusterProbe } from './healthcheck.js';
 import { parseBool, parseCommandLine, parsePidGroup, parseShortCreate, parseTableMetaFile, parseUint } from './parse.js';
 import { apply, rebalance, scalein, scaleout } from './scale.js';
 import { postUpgrade, preUpgrade } from './upgrade.js';
@@ -40,6 +41,8 @@ export interface CommandResult {
   code?: string;
   /** `quit` / `exit`: stop reading commands. */
   quit?: boolean;
+  /** The exit code this result asks for with `--cmd` (healthcheck: 0, 1, 2); default 0 ok, 1 failed. */
+  exitCode?: number;
 }
 
 export type OutputFormat = 'table' | 'json';
@@ -59,6 +62,8 @@ export interface CommandContext {
   nowMs(): number;
   /** Prints a progress line at once (long-running commands); absent = the lines go into the output. */
   progress?: (line: string) => void;
+  /** Tables from ZooKeeper and tablets' own reports (healthcheck); absent in tests without a cluster. */
+  probe?: ClusterProbe;
 }
 
 type Handler = (args: string[], ctx: CommandContext) => Promise<CommandResult>;
@@ -816,6 +821,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   apply: spec('plan_id', 'run exactly a plan made by scaleout/rebalance; refused if the cluster drifted', 1, 1, apply),
   disconnectzk: spec('', 'make the nameserver leave ZooKeeper (failover testing)', 0, 0, disconnectzk),
   connectzk: spec('', 'make the nameserver connect to ZooKeeper again', 0, 0, connectzk),
+  healthcheck: spec(HEALTHCHECK_USAGE, 'check the whole cluster (leaders, alive in-sync replicas, lag, metadata against tablets, optionally checksums); with --cmd exits 0 healthy, 1 degraded, 2 unavailable', 0, 2, healthcheck),
   help: spec('[cmd]', 'show the commands, or the usage of one', 0, 1, help),
   man: spec('[cmd]', 'same as help', 0, 1, help),
   quit: spec('', 'leave ns_client', 0, 0, quit),

@@ -11,6 +11,7 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { DataOps, NsAdmin } from '@tessera/common';
 import { formatResult, runCommand, type CommandContext, type OutputFormat } from './commands.js';
+import type { ClusterProbe } from './healthcheck.js';
 import { splitCommands } from './parse.js';
 
 export interface NsClientOptions {
@@ -34,6 +35,8 @@ export interface NsClientOptions {
   writeTextFile?: (path: string, text: string) => Promise<void>;
   /** Wall clock (default Date.now), for op execute times. */
   nowMs?: () => number;
+  /** Tables from ZooKeeper and tablets' reports, for healthcheck. */
+  probe?: ClusterProbe;
 }
 
 const HISTORY_LINES = 1000;
@@ -109,18 +112,20 @@ export async function runNsClient(opts: NsClientOptions): Promise<number> {
     writeTextFile: opts.writeTextFile ?? ((path, text) => writeFile(path, text, 'utf8')),
     nowMs: opts.nowMs ?? Date.now,
     ...(format === 'table' ? { progress: print } : {}),
+    ...(opts.probe ? { probe: opts.probe } : {}),
   };
 
   try {
     if (opts.cmd !== undefined) {
-      let failed = false;
+      // The highest code asked for: 1 for a failed command, healthcheck's own (0, 1, 2).
+      let code = 0;
       for (const command of splitCommands(opts.cmd)) {
         const result = await runCommand(command, ctx);
         print(formatResult(result, format));
-        if (!result.ok) failed = true;
+        code = Math.max(code, result.exitCode ?? (result.ok ? 0 : 1));
         if (result.quit) break;
       }
-      return failed ? 1 : 0;
+      return code;
     }
 
     if (format === 'table') print(`ns leader: ${opts.leaderEndpoint() ?? '-'}`);
