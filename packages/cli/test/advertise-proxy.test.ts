@@ -62,6 +62,9 @@ t.test('a tablet behind proxies: works through them, failed over when blackholed
   const known = await states();
   t.ok(known.has(victim), 'registered under its advertised endpoint');
   t.notOk(known.has(victimProc.endpoint), 'not under the one it listens on');
+  const tabletRows = (await client.admin.showtablet({})).tablets;
+  t.equal(tabletRows.find((x) => x.endpoint === victim)?.realEndpoint, victimProc.endpoint, "showtablet's real_endpoint is where it listens");
+  t.equal(tabletRows.find((x) => x.endpoint === t1)?.realEndpoint, undefined, 'absent for a tablet listening on its endpoint');
   t.same((await client.admin.showns({})).nameservers, [{ endpoint: nsFront.endpoint, role: 'leader' }], 'the nameserver leads under its advertised endpoint');
   t.ok(nsFront.counters().bytesToTarget > 0, 'admin commands reach it through its proxy');
 

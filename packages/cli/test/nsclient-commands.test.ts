@@ -400,13 +400,14 @@ async function cli(ns: FakeNs, data: FakeData, opts: Partial<NsClientOptions> & 
 }
 
 // The seed's outputs; showtable's figure is compared cell by cell (the seed's own columns are not
-// aligned to its data, and Tessera adds diskused).
-const SEED_SHOWTABLET = `  endpoint            state           age
--------------------------------------------
-  172.27.128.31:8541  kTabletHealthy  15d
-  172.27.128.32:8541  kTabletHealthy  15d
-  172.27.128.33:8541  kTabletHealthy  15d
-  172.27.128.37:8541  kTabletHealthy  1min
+// aligned to its data, and Tessera adds diskused). showtablet has OpenMLDB's later real_endpoint
+// column (the seed predates it): `-` where the tablet listens on its endpoint.
+const SEED_SHOWTABLET = `  endpoint            real_endpoint  state           age
+----------------------------------------------------------
+  172.27.128.31:8541  -              kTabletHealthy  15d
+  172.27.128.32:8541  -              kTabletHealthy  15d
+  172.27.128.33:8541  -              kTabletHealthy  15d
+  172.27.128.37:8541  -              kTabletHealthy  1min
 `;
 const SEED_SHOWOPSTATUS = `  op_id  op_type     name  pid  status  start_time      execute_time  end_time        cur_task
 ------------------------------------------------------------------------------------------------
@@ -737,7 +738,7 @@ t.test('databases, tables, schema, info; confirmations', async (t) => {
   await run('offlineendpoint 1.2.3.4:5');
   t.equal(asked.length, askedBefore, 'a tablet that is not healthy is taken offline without asking');
 
-  t.equal(await run('showns'), `  endpoint        role\n${'-'.repeat(25)}\n  127.0.0.1:9622  leader\n  127.0.0.1:9623  standby`);
+  t.equal(await run('showns'), `  endpoint        real_endpoint  role\n${'-'.repeat(40)}\n  127.0.0.1:9622  -              leader\n  127.0.0.1:9623  -              standby`);
 });
 
 t.test('--interactive=false drops without asking; interactive reads yes/no from the same input', async (t) => {

@@ -62,6 +62,8 @@ export interface TabletRegistration {
   startMs: number;
   /** True on the first registration after a process start (OpenMLDB's `startup_` mark). */
   startup: boolean;
+  /** Where the process listens, when it differs from `endpoint` (a proxy in front of it). */
+  listenEndpoint?: Endpoint;
 }
 
 export type ReplicaRole = 'leader' | 'follower';

@@ -98,6 +98,8 @@ export interface TabletRow {
   replicas?: number;
   /** Partitions it leads (alive leader replicas). */
   leaders?: number;
+  /** Where the tablet listens when it differs from `endpoint` (OpenMLDB's real_endpoint); absent otherwise. */
+  realEndpoint?: Endpoint;
 }
 
 export type ShowTabletRequest = EmptyRequest;
@@ -107,6 +109,8 @@ export interface ShowTabletResponse {
 
 export interface NameserverRow {
   endpoint: Endpoint;
+  /** Where the nameserver listens when it differs from `endpoint`; absent otherwise. */
+  realEndpoint?: Endpoint;
   role: 'leader' | 'standby';
 }
 

@@ -23,6 +23,8 @@ export interface TabletRegistrarOptions {
   startMs?: number;
   /** Bound on start() completing the first registration; default COORD_LIMITS.connectTimeoutMsDefault. */
   startTimeoutMs?: number;
+  /** Where the process listens, recorded when it differs from the endpoint (showtablet's real_endpoint). */
+  listenEndpoint?: string;
 }
 
 function parseRegistration(data: Buffer): TabletRegistration | undefined {
@@ -39,6 +41,7 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
   private readonly log: Logger;
   private readonly startMs: number;
   private readonly startTimeoutMs: number;
+  private readonly listenEndpoint: string | undefined;
   private readonly runner: SerialRunner;
   private running = false;
   private registeredInSession: string | undefined;
@@ -56,6 +59,7 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
     this.log = (opts.logger ?? silentLogger).child('registrar');
     this.startMs = opts.startMs ?? Math.round(performance.timeOrigin);
     this.startTimeoutMs = opts.startTimeoutMs ?? COORD_LIMITS.connectTimeoutMsDefault;
+    this.listenEndpoint = opts.listenEndpoint !== undefined && opts.listenEndpoint !== endpoint ? opts.listenEndpoint : undefined;
     this.runner = new SerialRunner(() => this.reconcile(), {
       retryBaseMs: COORD_LIMITS.watchRetryBaseMs,
       retryMaxMs: COORD_LIMITS.watchRetryMaxMs,
@@ -152,7 +156,7 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
     }
     await this.session.ensurePath(this.layout.nodes);
     if (!this.running) return;
-    const registration: TabletRegistration = { endpoint: this.endpoint, startMs: this.startMs, startup: !this.firstRegistrationDone };
+    const registration: TabletRegistration = { endpoint: this.endpoint, startMs: this.startMs, startup: !this.firstRegistrationDone, ...(this.listenEndpoint ? { listenEndpoint: this.listenEndpoint } : {}) };
     try {
       await this.session.create(this.path, registration, { ephemeral: true });
     } catch (err) {

@@ -142,7 +142,7 @@ export class TabletServer {
   private async joinCluster(zk: NonNullable<TabletOptions['zk']>): Promise<void> {
     const log = this.options.logger;
     this.coord = await CoordSession.connect({ zkCluster: zk.cluster, rootPath: zk.rootPath, sessionTimeoutMs: zk.sessionTimeoutMs, logger: log.child('zk') });
-    this.registrar = new TabletRegistrar(this.coord, zkLayout(zk.rootPath), this.endpoint, { logger: log });
+    this.registrar = new TabletRegistrar(this.coord, zkLayout(zk.rootPath), this.endpoint, { logger: log, listenEndpoint: this.options.endpoint });
     this.registrar.on('registered', (r) => log.info(`registered in ZooKeeper (startup=${r.startup})`));
     this.coord.on('expired', () => this.onSessionExpired());
     this.lease = new LeaseKeeper({

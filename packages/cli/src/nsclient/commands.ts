@@ -198,8 +198,11 @@ const showtablet: Handler = async (_args, ctx) => {
     const sorted = [...tablets].sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
     // replicas/leaders: what the tablet holds (0 after a scalein); absent from older nameservers.
     const counts = sorted.some((t) => t.replicas !== undefined);
-    const header = counts ? ['endpoint', 'state', 'age', 'replicas', 'leaders'] : ['endpoint', 'state', 'age'];
-    const rows = sorted.map((t) => (counts ? [t.endpoint, t.state, formatAge(t.ageMs), String(t.replicas ?? '-'), String(t.leaders ?? '-')] : [t.endpoint, t.state, formatAge(t.ageMs)]));
+    const header = counts ? ['endpoint', 'real_endpoint', 'state', 'age', 'replicas', 'leaders'] : ['endpoint', 'real_endpoint', 'state', 'age'];
+    const rows = sorted.map((t) => {
+      const base = [t.endpoint, t.realEndpoint ?? '-', t.state, formatAge(t.ageMs)];
+      return counts ? [...base, String(t.replicas ?? '-'), String(t.leaders ?? '-')] : base;
+    });
     return ok(renderTable(header, rows), { tablets: sorted });
   } catch (err) {
     return failWith('Fail to show tablets. error msg: ', err);
@@ -209,7 +212,7 @@ const showtablet: Handler = async (_args, ctx) => {
 const showns: Handler = async (_args, ctx) => {
   try {
     const { nameservers } = await ctx.admin.showns({});
-    return ok(renderTable(['endpoint', 'role'], nameservers.map((n) => [n.endpoint, n.role])), { nameservers });
+    return ok(renderTable(['endpoint', 'real_endpoint', 'role'], nameservers.map((n) => [n.endpoint, n.realEndpoint ?? '-', n.role])), { nameservers });
   } catch (err) {
     return failWith('Fail to show nameservers. error msg: ', err);
   }

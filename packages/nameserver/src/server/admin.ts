@@ -56,9 +56,13 @@ export class Admin {
       }
     }
     return {
-      tablets: this.d.tablets.all().map((t) => ({
-        endpoint: t.endpoint, state: t.state, ageMs: Math.max(0, now - t.sinceMs), replicas: replicas.get(t.endpoint) ?? 0, leaders: leaders.get(t.endpoint) ?? 0,
-      })),
+      tablets: this.d.tablets.all().map((t) => {
+        const real = t.registration?.listenEndpoint;
+        return {
+          endpoint: t.endpoint, state: t.state, ageMs: Math.max(0, now - t.sinceMs), replicas: replicas.get(t.endpoint) ?? 0, leaders: leaders.get(t.endpoint) ?? 0,
+          ...(real ? { realEndpoint: real } : {}),
+        };
+      }),
     };
   }
 
