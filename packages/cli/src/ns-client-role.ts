@@ -73,13 +73,18 @@ export async function runNsClientRole(o: NsClientRoleOptions): Promise<number> {
       admin.disconnectzk = (req) => http.call(target, nsRoute('disconnectzk'), req);
       admin.connectzk = (req) => http.call(target, nsRoute('connectzk'), req);
     }
+    const probe = clusterProbe(session, layout, http);
     const opts: Parameters<typeof runNsClient>[0] = {
       admin,
       data: dataOps(new DataClient(tables, http)),
       interactive: o.interactive,
       leaderEndpoint: () => adminClient.cachedLeader,
       format: o.format,
-      probe: clusterProbe(session, layout, http),
+      probe,
+      completion: {
+        tables: async (db) => (await probe.tables()).filter((t) => t.schema.db === db).map((t) => t.schema.name),
+        dbs: async () => (await admin.showdb({})).dbs,
+      },
     };
     if (o.database) opts.database = o.database;
     if (o.cmd !== undefined) opts.cmd = o.cmd;

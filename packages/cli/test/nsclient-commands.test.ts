@@ -296,6 +296,12 @@ class FakeNs implements NsAdmin {
     this.record('connectzk', req);
     return {};
   }
+  async setttl(req: Parameters<NsAdmin['setttl']>[0]) {
+    this.record('setttl', req);
+    const t = this.table(req.db, req.name);
+    for (const ix of t.schema.indexes) if (req.index === undefined || ix.name === req.index) ix.ttl = { ...req.ttl };
+    return {};
+  }
 }
 
 /** Rows per table in one list; reads compute index keys with the shared schema helpers. */

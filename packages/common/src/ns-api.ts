@@ -50,6 +50,7 @@ export const NS_COMMANDS = [
   'connectzk',
   'gettablepartition',
   'settablepartition',
+  'setttl',
 ] as const;
 
 export type NsCommand = (typeof NS_COMMANDS)[number];
@@ -420,6 +421,12 @@ export interface ApplyRequest {
   planId: number;
 }
 export type ApplyResponse = OpsCreatedResponse;
+/** setttl: the TTL of one index, or of every index when `index` is absent (OpenMLDB's setttl). */
+export interface SetTtlRequest extends TableRef {
+  ttl: TtlDef;
+  index?: string;
+}
+export type SetTtlResponse = EmptyResponse;
 
 export type DisconnectZkRequest = EmptyRequest;
 export type DisconnectZkResponse = EmptyResponse;
@@ -466,6 +473,7 @@ export interface NsApi {
   connectzk: { req: ConnectZkRequest; res: ConnectZkResponse };
   gettablepartition: { req: GetTablePartitionRequest; res: GetTablePartitionResponse };
   settablepartition: { req: SetTablePartitionRequest; res: SetTablePartitionResponse };
+  setttl: { req: SetTtlRequest; res: SetTtlResponse };
 }
 
 /** One async method per admin command; failures are thrown as TesseraError (nameserver's text). */
@@ -504,6 +512,7 @@ export interface NsAdmin {
   connectzk(req: ConnectZkRequest): Promise<ConnectZkResponse>;
   gettablepartition(req: GetTablePartitionRequest): Promise<GetTablePartitionResponse>;
   settablepartition(req: SetTablePartitionRequest): Promise<SetTablePartitionResponse>;
+  setttl(req: SetTtlRequest): Promise<SetTtlResponse>;
 }
 
 /** Compile-time proof that NsAdmin and NsApi list the same commands with the same types. */

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { AbstractLevel } from 'abstract-level';
 import {
   decodeStored, encode, indexKey, LIMITS, planIndexes, rowTime, TesseraError, validateSchema,
-  type CompressType, type IndexPlan, type TableSchema, type Value,
+  type CompressType, type IndexPlan, type TableSchema, type TtlDef, type Value,
 } from '@tessera/common';
 import {
   BINLOG_END, BINLOG_START, binlogKey, indexPrefix, META_INFO, META_ROLE, META_STATE, offsetOfBinlogKey,
@@ -88,9 +88,9 @@ const NOW = (): number => Date.now();
 const SCAN_CHUNK_ROWS = 256;
 
 export class ReplicaStore {
-  readonly info: ReplicaInfo;
+  info: ReplicaInfo;
   private readonly db: Level;
-  private readonly plans: IndexPlan[];
+  private plans: IndexPlan[];
   private readonly allDims: number[];
   private counters: ReplicaCounters;
   private roleRecord: ReplicaRoleRecord;
@@ -177,6 +177,21 @@ export class ReplicaStore {
 
   get schema(): TableSchema {
     return this.info.schema;
+  }
+
+  /**
+   * Changes the TTL of indexes (setttl): reads and GC apply it from now on; rows already gone
+   * stay gone. The schema is stored again, so a restart keeps it. Unknown index names are refused.
+   */
+  async setTtl(ttlByIndex: ReadonlyMap<string, TtlDef>): Promise<void> {
+    for (const name of ttlByIndex.keys()) {
+      if (!this.info.schema.indexes.some((x) => x.name === name)) throw new TesseraError('INVALID_ARGUMENT', `index ${name} does not exist in table ${this.info.schema.name}`, { index: name });
+    }
+    const schema = validateSchema({ ...this.info.schema, indexes: this.info.schema.indexes.map((x) => (ttlByIndex.has(x.name) ? { ...x, ttl: { ...ttlByIndex.get(x.name)! } } : x)) });
+    const info: ReplicaInfo = { ...this.info, schema };
+    await this.db.put(META_INFO, encode(info));
+    this.info = info;
+    this.plans = planIndexes(schema);
   }
 
   // ------------------------------------------------------------------ writes

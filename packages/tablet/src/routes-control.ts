@@ -5,7 +5,7 @@
  * connectzk: the registration vanishes until connectzk registers again). Each request carries the sender's nameserver epoch; a lower epoch than one already
  * seen is refused (STALE_NS_EPOCH), so a deposed nameserver cannot give orders.
  */
-import { type HttpServer, bodyObject, invalidArgument, TesseraError, validateSchema, type CompressType, type ReplicaAck } from '@tessera/common';
+import { type HttpServer, bodyObject, invalidArgument, TesseraError, validateSchema, type CompressType, type ReplicaAck, type TtlDef } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
 import type { Replica } from './replica.js';
 import type { LeaseStatus, LeaseToken } from './lease.js';
@@ -181,6 +181,18 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
 
   app.post('/v1/control/connectzk', async (req) => {
     await zkSessionFor(req.body, 'connectzk').reconnect();
+    return { ok: true };
+  });
+
+  /** setttl: new TTLs for named indexes of a replica (the nameserver sends it to every replica). */
+  app.post('/v1/control/set_ttl', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const changes = body.ttls;
+    if (changes === null || typeof changes !== 'object' || Array.isArray(changes)) throw invalidArgument('ttls must be a map of index name to ttl', { field: 'ttls' });
+    fence.check(body);
+    const replica = replicas.require(tid, pid);
+    await replica.store.setTtl(new Map(Object.entries(changes as Record<string, TtlDef>)));
     return { ok: true };
   });
 

@@ -26,6 +26,7 @@ import {
 import { kvGet, kvPreview, kvPut, kvScan } from './kv-commands.js';
 import { gettablepartition, settablepartition } from './partition-commands.js';
 import { healthcheck, HEALTHCHECK_USAGE, type ClusterProbe } from './healthcheck.js';
+import { setttl, SETTTL_USAGE } from './setttl.js';
 import { parseBool, parseCommandLine, parsePidGroup, parseShortCreate, parseTableMetaFile, parseUint } from './parse.js';
 import { apply, rebalance, scalein, scaleout } from './scale.js';
 import { postUpgrade, preUpgrade } from './upgrade.js';
@@ -824,6 +825,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   apply: spec('plan_id', 'run exactly a plan made by scaleout/rebalance; refused if the cluster drifted', 1, 1, apply),
   disconnectzk: spec('', 'make the nameserver leave ZooKeeper (failover testing)', 0, 0, disconnectzk),
   connectzk: spec('', 'make the nameserver connect to ZooKeeper again', 0, 0, connectzk),
+  setttl: spec(SETTTL_USAGE, 'change the TTL of an index (of every index when none is named), in the metadata and on every replica', 3, 5, setttl),
   healthcheck: spec(HEALTHCHECK_USAGE, 'check the whole cluster (leaders, alive in-sync replicas, lag, metadata against tablets, optionally checksums); with --cmd exits 0 healthy, 1 degraded, 2 unavailable', 0, 2, healthcheck),
   help: spec('[cmd]', 'show the commands, or the usage of one', 0, 1, help),
   man: spec('[cmd]', 'same as help', 0, 1, help),

@@ -10,7 +10,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { DataOps, NsAdmin } from '@tessera/common';
-import { formatResult, runCommand, type CommandContext, type OutputFormat } from './commands.js';
+import { COMMAND_NAMES, formatResult, runCommand, type CommandContext, type OutputFormat } from './commands.js';
+import { completer, type CompletionSource } from './completion.js';
 import type { ClusterProbe } from './healthcheck.js';
 import { splitCommands } from './parse.js';
 
@@ -37,6 +38,8 @@ export interface NsClientOptions {
   nowMs?: () => number;
   /** Tables from ZooKeeper and tablets' reports, for healthcheck. */
   probe?: ClusterProbe;
+  /** Table and database names for Tab completion on a terminal. */
+  completion?: CompletionSource;
 }
 
 const HISTORY_LINES = 1000;
@@ -50,10 +53,12 @@ class LineSource {
   private readonly waiters: Array<(line: string | undefined) => void> = [];
   private closed = false;
 
-  constructor(input: Readable, output: Writable) {
+  constructor(input: Readable, output: Writable, complete?: ReturnType<typeof completer>) {
     this.output = output;
     this.terminal = (input as { isTTY?: boolean }).isTTY === true && (output as { isTTY?: boolean }).isTTY === true;
-    this.rl = this.terminal ? createInterface({ input, output, terminal: true, historySize: HISTORY_LINES }) : createInterface({ input, terminal: false });
+    this.rl = this.terminal
+      ? createInterface({ input, output, terminal: true, historySize: HISTORY_LINES, ...(complete ? { completer: complete } : {}) })
+      : createInterface({ input, terminal: false });
     this.rl.on('line', (line) => {
       const w = this.waiters.shift();
       if (w) w(line);
@@ -93,7 +98,8 @@ export async function runNsClient(opts: NsClientOptions): Promise<number> {
   const output = opts.output ?? process.stdout;
   const format = opts.format ?? 'table';
   let lines: LineSource | undefined;
-  const source = (): LineSource => (lines ??= new LineSource(input, output));
+  // `ctx` is assigned below, before any line is read.
+  const source = (): LineSource => (lines ??= new LineSource(input, output, completer(COMMAND_NAMES, opts.completion, () => ctx.db)));
   const print = (text: string): void => {
     if (text !== '') output.write(`${text}\n`);
   };

@@ -290,6 +290,11 @@ export class NameserverEngine {
       case 'tableCreated':
         if (!this.tableMap.has(event.table.tid)) this.tableMap.set(event.table.tid, cloneJson(event.table));
         return;
+      case 'schemaChanged': {
+        const t = this.tableMap.get(event.tid);
+        if (t) this.tableMap.set(event.tid, { ...t, schema: cloneJson(event.schema) });
+        return;
+      }
       case 'inSyncChanged': {
         const t = this.tableMap.get(event.tid);
         if (t) {

@@ -30,6 +30,7 @@ import type {
   ReplicaStatus,
   ShowOpStatusRequest,
   TableInfo,
+  TableSchema,
   Tid,
   UpdateTableAliveRequest,
   UpgradeStepRequest,
@@ -111,6 +112,8 @@ export type EngineEvent =
   | { type: 'tableCreated'; table: TableInfo }
   /** The shell dropped a table; its ops are canceled without undo. */
   | { type: 'tableDropped'; tid: Tid }
+  /** setttl changed a table's schema (its TTLs); the metadata shell persists it. */
+  | { type: 'schemaChanged'; tid: Tid; schema: TableSchema }
   /**
    * The in-sync manager recorded a partition's in-sync set in ZooKeeper (it owns that field):
    * the engine's copy follows, so that elections choose from the recorded set.

@@ -5,7 +5,7 @@
  * replies — feeding each outcome back as an event. It holds no op logic of its own.
  */
 import {
-  TesseraError, isErrorCode, type Logger, type ReplicaStatus, type TableInfo,
+  TesseraError, isErrorCode, type Logger, type ReplicaStatus, type TableInfo, type TableSchema,
 } from '@tessera/common';
 import type { CoordSession, ZkLayout } from '@tessera/coord';
 import { NameserverEngine } from '../core/engine.js';
@@ -160,6 +160,13 @@ export class OpShell {
   /** The in-sync manager recorded a new in-sync set in ZooKeeper. */
   inSyncChanged(tid: number, pid: number, inSync: string[]): void {
     if (this.leading) this.post({ type: 'inSyncChanged', tid, pid, inSync });
+  }
+
+  /** setttl changed a table's schema: the engine's copy first, then ZooKeeper. */
+  async schemaChanged(tid: number, schema: TableSchema): Promise<void> {
+    this.post({ type: 'schemaChanged', tid, schema });
+    const t = this.engine.table(tid);
+    if (t) await this.meta.updateTable(this.withCurrentInSync(t));
   }
 
   tableDropped(tid: number): void {

@@ -26,6 +26,7 @@ import { FailoverMonitor } from './failover.js';
 import { registerStatusPage } from './status-page.js';
 import { statusView } from './status-view.js';
 import { registerNameserverMetrics } from './metrics.js';
+import { setTtl } from './setttl.js';
 import type { AdminCommand } from '../core/events.js';
 import { PlanStore } from './plans.js';
 import { AUTO_FAILOVER_ENABLED, refusedWithAutoFailover } from '../core/failover-gate.js';
@@ -299,6 +300,7 @@ export class NameServer {
       updatetablealive: (b) => a.updatetablealive(b),
       gettablepartition: (b) => a.gettablepartition(b),
       settablepartition: (b) => a.settablepartition(b),
+      setttl: (b) => setTtl(b, { meta: this.meta, ops: this.ops, control: this.control, tablets: this.tablets, log: this.log }),
       confget: (b) => a.confget(b),
       disconnectzk: async () => {
         await this.session.disconnect();
