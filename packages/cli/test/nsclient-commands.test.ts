@@ -945,3 +945,25 @@ t.test('never a stack trace: a handler bug or transport error is one failure lin
   const b = await runCommand('showdb', ctx);
   t.equal(b.output, 'Fail to show databases. error msg: connect ECONNREFUSED 127.0.0.1:9622');
 });
+
+t.test('setttl: OpenMLDB\'s arguments, one index or every index, failure texts', async (t) => {
+  const { ns, data } = await seedCluster();
+  const ctx = context(ns, data, { db: 'demo_db' });
+  const run = async (line: string): Promise<{ ok: boolean; output: string; code?: string }> => runCommand(line, ctx);
+  t.same(await run('setttl flow latest 5 mcc'), { ok: true, output: 'Set ttl ok', data: { ttl: { type: 'latest', absMinutes: 0, latest: 5 }, index: 'mcc' }, name: 'setttl' });
+  t.same(ns.calls.at(-1), ['setttl', { db: 'demo_db', name: 'flow', ttl: { type: 'latest', absMinutes: 0, latest: 5 }, index: 'mcc' }]);
+  t.match((await run('showschema flow')).output, /mcc\s+mcc\s+-\s+5\s+kLatestTime/);
+  t.equal((await run('setttl flow absorlat 60 3')).output, 'Set ttl ok');
+  t.same(ns.calls.at(-1), ['setttl', { db: 'demo_db', name: 'flow', ttl: { type: 'absorlat', absMinutes: 60, latest: 3 } }], 'no index: every index');
+  t.match((await run('showschema flow')).output, /card\s+card\s+-\s+60min\|\|3\s+kAbsOrLat[\s\S]*mcc\s+mcc\s+-\s+60min\|\|3\s+kAbsOrLat/);
+  t.equal((await run('setttl flow absolute 10')).output, 'Set ttl ok');
+  t.match(await run('setttl flow absorlat 60'), { ok: false, output: /^usage: setttl table_name ttl_type ttl \[index_name\]/ });
+  t.match(await run('setttl flow sometimes 5'), { ok: false, output: 'Set ttl failed. error msg: invalid ttl type' });
+  t.match(await run('setttl flow latest x'), { ok: false, output: /^Set ttl failed. error msg: / });
+  ns.failNext = nsError('INVALID_ARGUMENT', 'index nope does not exist in table flow');
+  t.same(await run('setttl flow latest 1 nope'), { ok: false, output: 'Set ttl failed. error msg: index nope does not exist in table flow', code: 'INVALID_ARGUMENT', name: 'setttl' });
+  ns.failNext = nsError('TABLE_NOT_FOUND', 'table does not exist');
+  t.match(await run('setttl nosuch latest 1'), { ok: false, output: 'table nosuch does not exist' });
+  const noDb = context(ns, data, {});
+  t.equal((await runCommand('setttl flow latest 1', noDb)).output, 'please enter database first');
+});
