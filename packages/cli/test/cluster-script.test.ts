@@ -29,6 +29,9 @@ t.test('cluster.sh up, a tablet stopped and started with start.sh, down', async 
   t.equal(stop.code, 0, stop.out);
   await waitFor(`${victim} offline`, async () => parseTable((await nsClient(zk, 'showtablet')).stdout, 'endpoint').find((r) => r.endpoint === victim)?.state === 'kTabletOffline', { timeoutMs: 20_000, intervalMs: 200 });
   t.pass(`${victim} shows kTabletOffline after start.sh stop`);
+  const degraded = await runScript('cluster.sh', ['status', '--dir', dir]);
+  t.equal(degraded.code, 1, 'status exits 1 (degraded) with a tablet stopped');
+  t.match(degraded.out, new RegExp(`DEGRADED +tablet ${victim.replace(/\./g, '\\.')}: kTabletOffline`));
   const start = await runScript('start.sh', ['start', 'tablet', flagfile]);
   t.equal(start.code, 0, start.out);
   await waitFor(`${victim} healthy`, async () => parseTable((await nsClient(zk, 'showtablet')).stdout, 'endpoint').find((r) => r.endpoint === victim)?.state === 'kTabletHealthy', { timeoutMs: 20_000, intervalMs: 200 });
@@ -41,8 +44,11 @@ t.test('cluster.sh up, a tablet stopped and started with start.sh, down', async 
   const status = await runScript('cluster.sh', ['status', '--dir', dir]);
   t.match(status.out, /zookeeper running/);
   t.equal((status.out.match(/tablet is running/g) ?? []).length, 4);
+  t.equal(status.code, 0, 'status exits 0 on a healthy cluster');
+  t.match(status.out, /status: healthy \(exit code 0\)\n[\s\S]*tablets: 4 of 4 healthy/);
   const down = await runScript('cluster.sh', ['down', '--dir', dir]);
   t.equal(down.code, 0, down.out);
   const after = await runScript('cluster.sh', ['status', '--dir', dir]);
   t.notMatch(after.out, /is running \(/, 'nothing left running');
+  t.equal(after.code, 2, 'status exits 2 (unavailable) with the cluster down');
 });

@@ -1,6 +1,8 @@
 /**
  * The ns_client loop. With `cmd` it runs each `;`-separated command in order (all of them, even
- * after a failure, until `quit`) and resolves to exit code 0 when every one succeeded, 1 otherwise.
+ * after a failure, until `quit`) and resolves to exit code 0 when every one succeeded, 1 otherwise,
+ * or the higher code a command asks for (healthcheck: 1 degraded, 2 unavailable). On a terminal,
+ * Tab completes command, table and database names (completion.ts).
  * Without `cmd` it prints `ns leader: <endpoint>` and then reads commands line by line after the
  * prompt `<leader endpoint> <db>> ` until `quit`/`exit` or end of input, resolving to 0.
  * Confirmations (`drop`, `dropdb`) read their `yes`/`no` from the same input when interactive.
