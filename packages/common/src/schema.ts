@@ -108,6 +108,11 @@ export const TTL_NEVER: TtlDef = Object.freeze({ type: 'absolute', absMinutes: 0
 
 function validateTtl(ttl: unknown, where: string): TtlDef {
   if (ttl === undefined) return { ...TTL_NEVER };
+  return validateTtlRequired(ttl, where);
+}
+
+/** Checks a TTL given on its own (setttl): a map with a known type and values in bounds. */
+export function validateTtlRequired(ttl: unknown, where: string): TtlDef {
   if (typeof ttl !== 'object' || ttl === null) throw invalidArgument(`${where}: ttl must be a map`);
   const t = ttl as Record<string, unknown>;
   const type = t.type;

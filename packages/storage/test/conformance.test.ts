@@ -331,6 +331,25 @@ for (const backend of backends) {
         await third.close();
         await t.rejects(ReplicaStore.create(b.reopen!(), info()), { code: 'TABLE_EXISTS' });
       });
+
+      t.test('setTtl: applies at once to reads, survives a reopen, refuses an unknown index', async (t) => {
+        const b = backend.make();
+        t.teardown(b.cleanup);
+        const s = await ReplicaStore.create(b.db, info());
+        await s.setRole('leader', 1);
+        await s.put([1000, 2000, 3000, 4000].map((ts) => row('c1', 'm1', ts)));
+        t.same((await s.scan(0, 'c1', 0, -1, 100)).map((x) => x.ts), [4000, 3000, 2000, 1000]);
+        await s.setTtl(new Map([['card', { type: 'latest', absMinutes: 0, latest: 2 }]]));
+        t.same((await s.scan(0, 'c1', 0, -1, 100)).map((x) => x.ts), [4000, 3000], 'latest 2 at once');
+        t.same(s.schema.indexes.map((x) => x.ttl.type), ['latest', 'absolute', 'absolute'], 'only the named index');
+        await t.rejects(s.setTtl(new Map([['nosuch', { type: 'latest', absMinutes: 0, latest: 1 }]])), { code: 'INVALID_ARGUMENT' });
+        await t.rejects(s.setTtl(new Map([['card', { type: 'latest', absMinutes: 0, latest: 100_000 }]])), { code: 'INVALID_ARGUMENT' }, 'bounds checked');
+        await s.close();
+        const again = (await ReplicaStore.open(b.reopen!()))!;
+        t.same(again.schema.indexes[0]!.ttl, { type: 'latest', absMinutes: 0, latest: 2 }, 'stored with the replica');
+        t.same((await again.scan(0, 'c1', 0, -1, 100)).map((x) => x.ts), [4000, 3000]);
+        await again.close();
+      });
     }
   });
 }

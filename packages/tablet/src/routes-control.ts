@@ -5,7 +5,7 @@
  * connectzk: the registration vanishes until connectzk registers again). Each request carries the sender's nameserver epoch; a lower epoch than one already
  * seen is refused (STALE_NS_EPOCH), so a deposed nameserver cannot give orders.
  */
-import { type HttpServer, bodyObject, invalidArgument, TesseraError, validateSchema, type CompressType, type ReplicaAck, type TtlDef } from '@tessera/common';
+import { type HttpServer, bodyObject, invalidArgument, TesseraError, validateSchema, type CompressType, type ReplicaAck, type TtlDef, validateTtlRequired } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
 import type { Replica } from './replica.js';
 import type { LeaseStatus, LeaseToken } from './lease.js';
@@ -189,10 +189,13 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     const body = bodyObject(req.body);
     const { tid, pid } = tidPid(body);
     const changes = body.ttls;
-    if (changes === null || typeof changes !== 'object' || Array.isArray(changes)) throw invalidArgument('ttls must be a map of index name to ttl', { field: 'ttls' });
+    if (changes === null || typeof changes !== 'object' || Array.isArray(changes) || Buffer.isBuffer(changes)) throw invalidArgument('ttls must be a map of index name to ttl', { field: 'ttls' });
+    // Every field is checked before the replica is looked up (unknown index names by the store).
+    const ttls = new Map<string, TtlDef>(Object.entries(changes as Record<string, unknown>).map(([index, ttl]) => [index, validateTtlRequired(ttl, `ttls.${index}`)]));
+    if (ttls.size === 0) throw invalidArgument('ttls names no index', { field: 'ttls' });
     fence.check(body);
     const replica = replicas.require(tid, pid);
-    await replica.store.setTtl(new Map(Object.entries(changes as Record<string, TtlDef>)));
+    await replica.store.setTtl(ttls);
     return { ok: true };
   });
 

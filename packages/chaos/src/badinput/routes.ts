@@ -152,6 +152,7 @@ export const TABLET_ROUTES: readonly RouteSpec[] = [
     base: (c) => ({ tid: c.v.tid, pid: 0 }), benign: () => ({ tid: UNKNOWN_TID, pid: 0 }), benignCodes: ['TABLE_NOT_FOUND'], fields: [TID, PID],
   },
   unknownReplicaRoute('/v1/control/pause_snapshot', () => ({}), []),
+  unknownReplicaRoute('/v1/control/set_ttl', () => ({ ttls: { card: { type: 'absolute', absMinutes: 0, latest: 0 } } }), [f('ttls.card', 'ttl', true)]),
   unknownReplicaRoute('/v1/control/recover_snapshot', () => ({}), []),
   unknownReplicaRoute('/v1/control/send_snapshot', (c) => ({ des: c.v.tablets[1] }), [f('des', 'endpoint', true)]),
   unknownReplicaRoute('/v1/control/add_replica', (c) => ({ follower: c.v.tablets[1] }), [f('follower', 'endpoint', true)]),
@@ -289,6 +290,12 @@ export const NS_ROUTES: readonly RouteSpec[] = [
   nsRoute('gettablepartition', {
     mode: 'required', base: (c) => ({ ...table(c), pid: 0 }), benign: (c) => ({ ...table(c), pid: 99 }), benignCodes: ['PARTITION_NOT_FOUND'],
     fields: [DB, NAME, f('pid', 'uint', true)],
+  }),
+  nsRoute('setttl', {
+    // Unspoiled it sets the TTL the index already has (no change); an unknown index is refused.
+    mode: 'required', base: (c) => ({ ...table(c), ttl: { type: 'absolute', absMinutes: 0, latest: 0 }, index: 'card' }),
+    benign: (c) => ({ ...table(c), ttl: { type: 'absolute', absMinutes: 0, latest: 0 }, index: 'chaos_no_such_index' }), benignCodes: ['INVALID_ARGUMENT'],
+    fields: [DB, NAME, f('ttl', 'ttl', true), f('index', 'indexName', false)],
   }),
   nsRoute('disconnectzk', { mode: 'optional-exec' }),
   nsRoute('connectzk', { mode: 'optional-exec' }),

@@ -6,7 +6,7 @@
  * down) keeps the old TTL; the command then fails naming those replicas, and running it again
  * once they are back finishes the change (it is idempotent).
  */
-import { invalidArgument, TesseraError, validateSchema, type Logger, type TtlDef } from '@tessera/common';
+import { invalidArgument, TesseraError, validateSchema, validateTtlRequired, type Logger, type TtlDef } from '@tessera/common';
 import type { MetadataStore } from './metadata.js';
 import type { OpShell } from './op-shell.js';
 import type { TabletControl } from './tablet-client.js';
@@ -30,6 +30,8 @@ export async function setTtl(body: Record<string, unknown>, d: SetTtlDeps): Prom
   const db = str(body, 'db');
   const name = str(body, 'name');
   const index = body.index === undefined || body.index === null ? undefined : str(body, 'index');
+  // Checked on its own first: an absent ttl is a mistake here, not "never expires".
+  const requested = validateTtlRequired(body.ttl, 'ttl');
   const stored = d.meta.requireTable(db, name);
   const table = d.ops.table(stored.tid) ?? stored;
   if (index !== undefined && !table.schema.indexes.some((x) => x.name === index)) {
@@ -37,7 +39,7 @@ export async function setTtl(body: Record<string, unknown>, d: SetTtlDeps): Prom
   }
   const names = index === undefined ? table.schema.indexes.map((x) => x.name) : [index];
   // validateSchema checks the TTL as create does (type, bounds).
-  const schema = validateSchema({ ...table.schema, indexes: table.schema.indexes.map((x) => (names.includes(x.name) ? { ...x, ttl: body.ttl } : x)) });
+  const schema = validateSchema({ ...table.schema, indexes: table.schema.indexes.map((x) => (names.includes(x.name) ? { ...x, ttl: requested } : x)) });
   const ttl: TtlDef = schema.indexes.find((x) => x.name === names[0])!.ttl;
   await d.ops.schemaChanged(table.tid, schema);
   const ttls = Object.fromEntries(names.map((n) => [n, ttl]));
