@@ -1,0 +1,51 @@
+// The logger and the metrics/health plumbing in process: pino JSON lines, the terminal format,
+// levels and child names; GET /metrics in Prometheus text with per-route counters and latency
+// (route patterns, `unmatched` for unknown paths), and /v1/health in JSON or msgpack by Accept.
+import t from 'tap';
+import { createHttpServer, createLogger, decode, MSGPACK_CONTENT_TYPE, prettyLine, registerHealthRoute, ServerMetrics, silentLogger } from '../src/index.js';
+
+t.test('logger: JSON lines with name and level; children; levels; terminal format', async (t) => {
+  const out: string[] = [];
+  const log = createLogger('tablet 127.0.0.1:9921', 'info', (l) => out.push(l));
+  log.info('serving');
+  log.debug('dropped');
+  log.child('replicas').warn('slow disk');
+  t.equal(out.length, 2);
+  const [a, b] = out.map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.match(a, { level: 30, name: 'tablet 127.0.0.1:9921', msg: 'serving', pid: process.pid });
+  t.match(b, { level: 40, name: 'tablet 127.0.0.1:9921.replicas', msg: 'slow disk' });
+  t.equal(Object.keys(b!).filter((k) => k === 'name').length, 1, 'one name key');
+  t.equal(log.debugEnabled, false);
+  t.equal(createLogger('x', 'debug', () => undefined).debugEnabled, true);
+  t.match(prettyLine(out[1]!), /^\d{4}-\d\d-\d\dT[\d:.]+Z WARN  \[tablet 127\.0\.0\.1:9921\.replicas\] slow disk\n$/);
+  const pretty: string[] = [];
+  createLogger('ns', 'info', { write: (l) => pretty.push(l), format: 'pretty' }).error('boom');
+  t.match(pretty[0], /ERROR \[ns\] boom\n$/);
+});
+
+t.test('/metrics and /v1/health', async (t) => {
+  const metrics = new ServerMetrics('tablet');
+  const app = createHttpServer({ logger: silentLogger, metrics });
+  app.post('/v1/data/get/:id', async () => ({ ok: true }));
+  registerHealthRoute(app, () => ({ ok: true, endpoint: '127.0.0.1:1' }));
+  t.teardown(() => app.close());
+  for (const id of ['a', 'b', 'c']) await app.inject({ method: 'POST', url: `/v1/data/get/${id}`, headers: { 'content-type': MSGPACK_CONTENT_TYPE }, payload: Buffer.from([0x80]) });
+  await app.inject({ method: 'GET', url: '/nope' });
+
+  const json = await app.inject({ method: 'GET', url: '/v1/health', headers: { accept: 'application/json' } });
+  t.match(json.headers['content-type'], /^application\/json/);
+  t.same(json.json(), { ok: true, endpoint: '127.0.0.1:1' });
+  const packed = await app.inject({ method: 'GET', url: '/v1/health' });
+  t.match(packed.headers['content-type'], /msgpack/);
+  t.same(decode(packed.rawPayload), { ok: true, endpoint: '127.0.0.1:1' });
+
+  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  const text = res.body;
+  t.match(text, /^tessera_http_requests_total\{method="POST",route="\/v1\/data\/get\/:id",code="200",role="tablet"\} 3$/m, 'one series per route pattern, not per URL');
+  t.match(text, /^tessera_http_requests_total\{method="GET",route="unmatched",code="404",role="tablet"\} 1$/m);
+  t.match(text, /^tessera_http_request_duration_seconds_count\{role="tablet",method="POST",route="\/v1\/data\/get\/:id"\} 3$/m);
+  t.match(text, /^tessera_zk_session_connected\{role="tablet"\} -1$/m, 'no ZooKeeper');
+  t.match(text, /^process_resident_memory_bytes\{role="tablet"\} \d+$/m);
+  t.match(text, /^# TYPE nodejs_eventloop_lag_seconds gauge$/m);
+});
