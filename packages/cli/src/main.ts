@@ -106,10 +106,17 @@ async function runNsClientCli(argv: string[]): Promise<void> {
   process.exit(code);
 }
 
-/** The package version (the root package.json's), printed by --version and at startup. */
+/**
+ * The version printed by --version and at startup: @tessera/cli's package.json (next to dist/ in
+ * the repository and in a `pnpm deploy` output alike; kept equal to the root package's version).
+ */
 export function tesseraVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The role's logger: JSON lines to --log_file (reopened on SIGHUP, for logrotate), or stdout. */
