@@ -79,7 +79,8 @@ export class TabletServer {
     // The read was checked on arrival; its answer is checked again before it leaves, so a leader
     // paused between the two (its lease lapsing meanwhile) never sends what it read.
     // A read that spans a step-down (the lease generation moved since it arrived) is refused too:
-    // it may have started as a leader read on the replica that is a follower by now.
+    // it may have started as a leader read on the replica that is a follower by now. So is one on a
+    // replica that stepped down meanwhile (deposed by a higher term: unassigned until told its role).
     const arrival = new WeakMap<object, LeaseToken>();
     this.app.addHook('onRequest', async (req) => {
       if (LEASED_READ_ROUTES.has(req.url)) arrival.set(req, this.lease.token());
@@ -92,7 +93,7 @@ export class TabletServer {
       const targets = (Array.isArray(b?.gets) ? b.gets : [b]) as Array<{ tid?: unknown; pid?: unknown } | undefined>;
       for (const q of targets) {
         const r = typeof q?.tid === 'number' && typeof q.pid === 'number' ? this.replicas.get(q.tid, q.pid) : undefined;
-        if (r !== undefined && ((r.role === 'leader' && !this.lease.holds()) || !this.lease.unchangedSince(token))) throw this.leaseRefusal(r);
+        if (r !== undefined && ((r.role === 'leader' && !this.lease.holds()) || r.state === 'unassigned' || !this.lease.unchangedSince(token))) throw this.leaseRefusal(r);
       }
       return payload;
     });

@@ -151,6 +151,10 @@ t.test('replication between three tablets', async (t) => {
     await waitFor('a stepped down', async () => (await status(leader)).role === 'follower', { timeoutMs: 20_000, intervalMs: 50 });
     const sa = await status(leader);
     t.equal(sa.term, 2, 'a adopted term 2');
-    await t.rejects(put(), { code: 'NOT_LEADER' });
+    t.equal(sa.state, 'unassigned', 'a serves nothing until it is told its role again');
+    const refused = await put().then(() => 'acknowledged', (err: TesseraError) => err.code);
+    t.ok(['NOT_LEADER', 'REPLICA_NOT_SERVING'].includes(refused), `a write on the deposed leader is refused (${refused})`);
+    const read = await http.call(a.endpoint, '/v1/data/get', { tid: TID, pid: PID, index: 'id', key: 'r1' }).then(() => 'answered', (err: TesseraError) => err.code);
+    t.equal(read, 'REPLICA_NOT_SERVING', 'a read on the deposed leader is refused, not answered as a follower read');
   });
 });

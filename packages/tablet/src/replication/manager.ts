@@ -133,11 +133,16 @@ export class ReplicationManager {
     await this.roleChanged(replica, undefined);
   }
 
-  /** A follower knows a higher term: stop leading, stop taking writes, wait for the nameserver. */
+  /**
+   * A follower knows a higher term: stop leading, stop taking writes, and serve nothing (reads
+   * too, as relinquish) until the nameserver assigns a role again — a deposed leader answering as
+   * a follower would hand out what the new leader has since replaced.
+   */
   private async stepDown(replica: Replica, term: number): Promise<void> {
     if (replica.role !== 'leader' || term <= replica.term) return;
     replica.role = 'follower';
     replica.leaderHint = undefined;
+    replica.state = 'unassigned';
     await replica.store.setRole('follower', term).catch(() => undefined);
     replica.term = term;
     await this.roleChanged(replica, undefined);
