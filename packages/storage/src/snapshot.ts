@@ -1,0 +1,90 @@
+/**
+ * Snapshots of one replica: streaming every live row at one consistent point (one LevelDB
+ * snapshot over the replica's key range), and replacing a replica's rows and binlog with such a
+ * stream. The wire keys are the replica's own keys (keys.ts), never the tablet-wide prefix.
+ */
+import { decodeStored, encode, TesseraError } from '@tessera/common';
+import { BINLOG_END, BINLOG_START, binlogKey, META_STATE, ROW_END, ROW_START, rowKeyPrefixLength } from './keys.js';
+import type { ReplicaCore } from './core.js';
+import type { ReplicaCounters, SnapshotChunk, SnapshotHeader } from './store-types.js';
+
+/**
+ * Streams every live row at one consistent point (a LevelDB snapshot), with the offset that
+ * point reflects. Writes go on meanwhile; the receiver catches up from the binlog after it.
+ */
+export async function* snapshotStream(core: ReplicaCore, nowMs: number, chunkBytesMax: number): AsyncGenerator<SnapshotHeader | SnapshotChunk> {
+  const db = core.db;
+  const snap = db.snapshot();
+  try {
+    const stateBytes = await db.get(META_STATE, { snapshot: snap });
+    const state = decodeStored(stateBytes!) as ReplicaCounters;
+    let term = 0;
+    if (state.offset > 0) {
+      const entry = await db.get(binlogKey(state.offset), { snapshot: snap });
+      term = entry !== undefined ? (decodeStored(entry) as number[])[0]! : state.base?.offset === state.offset ? state.base.term : core.roleRecord.term;
+    }
+    yield { tid: core.info.tid, pid: core.info.pid, offset: state.offset, term };
+    let chunk: SnapshotChunk = [];
+    let bytes = 0;
+    for await (const [k, v] of core.liveRows(ROW_START, nowMs, snap)) {
+      chunk.push([k, v]);
+      bytes += k.length + v.length;
+      if (bytes >= chunkBytesMax) {
+        yield chunk;
+        chunk = [];
+        bytes = 0;
+      }
+    }
+    if (chunk.length > 0) yield chunk;
+  } finally {
+    await snap.close();
+  }
+}
+
+/**
+ * Replaces the replica's rows and binlog with a snapshot stream (header first). The replica's
+ * offset becomes the snapshot's; counters are recomputed from what arrives. Run in the
+ * replica's queue (exclusive).
+ */
+export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<SnapshotHeader | SnapshotChunk>): Promise<number> {
+  const db = core.db;
+  let header: SnapshotHeader | undefined;
+  const counters: ReplicaCounters = { offset: 0, recordCnt: 0, memUsed: 0 };
+  // Mark the replica incomplete on disk first: a crash mid-load must not leave partial rows
+  // under an offset that claims more.
+  core.counters = { offset: 0, recordCnt: 0, memUsed: 0, incomplete: true };
+  core.tail.clear();
+  await db.put(META_STATE, encode(core.counters));
+  await db.clear({ gte: ROW_START, lt: ROW_END });
+  await db.clear({ gte: BINLOG_START, lt: BINLOG_END });
+  for await (const item of stream) {
+    if (!Array.isArray(item)) {
+      if (header) throw new TesseraError('INVALID_ARGUMENT', 'snapshot stream has two headers');
+      header = item;
+      if (header.tid !== core.info.tid || header.pid !== core.info.pid) {
+        throw new TesseraError('INVALID_ARGUMENT', `snapshot of ${header.tid}_${header.pid} sent to ${core.info.tid}_${core.info.pid}`);
+      }
+      continue;
+    }
+    if (!header) throw new TesseraError('INVALID_ARGUMENT', 'snapshot stream starts without a header');
+    const batch = db.batch();
+    for (const [k, v] of item) {
+      const kb = Buffer.from(k);
+      if (kb[0] !== ROW_START[0]) throw new TesseraError('INVALID_ARGUMENT', 'snapshot entry outside the row key space');
+      const vb = Buffer.from(v);
+      batch.put(kb, vb);
+      if (kb[1] === 0) {
+        counters.recordCnt++;
+        counters.memUsed += rowKeyPrefixLength(kb) + vb.length;
+      }
+    }
+    await batch.write();
+  }
+  if (!header) throw new TesseraError('INVALID_ARGUMENT', 'empty snapshot stream');
+  counters.offset = header.offset;
+  counters.base = { offset: header.offset, term: header.term };
+  await db.put(META_STATE, encode(counters));
+  core.counters = counters;
+  core.firstBinlogOffsetCache = undefined;
+  return header.offset;
+}
