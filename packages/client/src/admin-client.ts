@@ -6,7 +6,7 @@
 import {
   backoffMs, HttpClient, NS_COMMANDS, nsRoute, sleep, TesseraError, type NsAdmin, type NsApi, type NsCommand,
 } from '@tessera/common';
-import { readLeader, type CoordSession, type ZkLayout } from '@tessera/coord';
+import { readLeader, type Coord, type ZkLayout } from '@tessera/coord';
 
 export const ADMIN_RETRY = {
   /** Attempts of one command across leader changes. */
@@ -20,7 +20,7 @@ export class NsAdminClient {
   private readonly http: HttpClient;
 
   constructor(
-    private readonly session: CoordSession,
+    private readonly session: Coord,
     private readonly layout: ZkLayout,
     timeoutMs = 60_000,
   ) {

@@ -6,7 +6,7 @@
  * table. Lookups by (db, name) and tid are map lookups.
  */
 import { TesseraError, type TableInfo } from '@tessera/common';
-import { parseNotify, type CoordSession, type NotifyStamp, type ZkLayout } from '@tessera/coord';
+import { parseNotify, type Coord, type NotifyStamp, type ZkLayout } from '@tessera/coord';
 
 const nameKey = (db: string, name: string): string => `${db}\u0000${name}`;
 
@@ -23,7 +23,7 @@ export class TableCache {
   private waiters: Array<() => void> = [];
 
   constructor(
-    private readonly session: CoordSession,
+    private readonly session: Coord,
     private readonly layout: ZkLayout,
   ) {}
 

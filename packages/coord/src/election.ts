@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { TesseraError, silentLogger, type Logger } from '@tessera/common';
 import type { ZkLayout } from './layout.js';
 import { SerialRunner } from './serial-runner.js';
-import { COORD_LIMITS, type CoordSession } from './session.js';
+import { COORD_LIMITS, type Coord } from './coord.js';
 
 export interface LeaderElectionEvents {
   /** This candidate now leads. */
@@ -28,14 +28,14 @@ export interface LeaderElectionOptions {
 }
 
 /** Lock node names under the leader dir, lowest sequence first. */
-async function readLocks(session: CoordSession, layout: ZkLayout): Promise<string[]> {
+async function readLocks(session: Coord, layout: ZkLayout): Promise<string[]> {
   const names = (await session.children(layout.leaderDir)).filter((n) => n.startsWith(layout.leaderLockName));
   const seq = (name: string): number => Number(name.slice(layout.leaderLockName.length));
   return names.sort((a, b) => seq(a) - seq(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Endpoint of the current leader (value of the lowest lock node), or undefined if there is none. */
-export async function readLeader(session: CoordSession, layout: ZkLayout): Promise<string | undefined> {
+export async function readLeader(session: Coord, layout: ZkLayout): Promise<string | undefined> {
   for (const name of await readLocks(session, layout)) {
     const node = await session.get(`${layout.leaderDir}/${name}`);
     if (node !== undefined) return node.data.toString('utf8');
@@ -56,7 +56,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private stopWatch: (() => void) | undefined;
 
   constructor(
-    private readonly session: CoordSession,
+    private readonly session: Coord,
     private readonly layout: ZkLayout,
     readonly endpoint: string,
     opts: LeaderElectionOptions = {},

@@ -1,4 +1,6 @@
-/** Public face of @tessera/coord: ZooKeeper sessions, the typed layout, election, registration. */
+/** Public face of @tessera/coord: the Coord interface and its two backends (ZooKeeper, in-memory), the typed layout, election, registration. */
+export * from './coord.js';
+export * from './memory.js';
 export * from './layout.js';
 export * from './session.js';
 export * from './election.js';

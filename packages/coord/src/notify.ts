@@ -7,7 +7,7 @@
  */
 import { TesseraError, backoffMs, sleep } from '@tessera/common';
 import { parentPath } from './layout.js';
-import { COORD_LIMITS, isCoordError, type CoordSession } from './session.js';
+import { COORD_LIMITS, isCoordError, type Coord } from './coord.js';
 
 export interface NotifyStamp {
   seq: number;
@@ -41,7 +41,7 @@ export function parseNotify(data: Buffer | string | undefined): NotifyStamp | un
  * Bumps the seq by one with compare-and-set, naming `tid` (null: no table). A missing node starts
  * at seq 1. Returns the new stamp.
  */
-export async function bumpNotify(session: CoordSession, path: string, tid: number | null): Promise<NotifyStamp> {
+export async function bumpNotify(session: Coord, path: string, tid: number | null): Promise<NotifyStamp> {
   for (let attempt = 0; attempt < COORD_LIMITS.counterAttemptsMax; attempt++) {
     const node = await session.get(path);
     if (node === undefined) {

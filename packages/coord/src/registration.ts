@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { TesseraError, silentLogger, type Logger, type TabletRegistration } from '@tessera/common';
 import type { ZkLayout } from './layout.js';
 import { SerialRunner } from './serial-runner.js';
-import { COORD_LIMITS, isCoordError, type CoordSession } from './session.js';
+import { COORD_LIMITS, isCoordError, type Coord } from './coord.js';
 
 export interface TabletRegistrarEvents {
   /** The node now exists in the current session with this value. */
@@ -49,7 +49,7 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
   private stopWatch: (() => void) | undefined;
 
   constructor(
-    private readonly session: CoordSession,
+    private readonly session: Coord,
     private readonly layout: ZkLayout,
     readonly endpoint: string,
     opts: TabletRegistrarOptions = {},

@@ -4,7 +4,7 @@
  * exiting. Bounded by `COORD_RETRY_LIMITS.startupRetryMsMax`; other errors pass through at once.
  */
 import { backoffMs, sleep, type Logger } from '@tessera/common';
-import { isCoordError } from './session.js';
+import { isCoordError } from './coord.js';
 
 export const COORD_RETRY_LIMITS = {
   /** Longest a start-up step waits for ZooKeeper to be reachable again. */

@@ -14,50 +14,10 @@
 import { EventEmitter } from 'node:events';
 import ZooKeeper from 'zookeeper';
 import { TesseraError, backoffMs, invalidArgument, silentLogger, sleep, type Logger } from '@tessera/common';
+import { COORD_LIMITS, checkPath, coordErrorNamed, encodeData as encode, parseJson, type Coord, type CoordData, type CoordSessionEvents, type DeleteResult, type NodeData, type SetResult } from './coord.js';
 import { parentPath, zkLayout, type ZkLayout } from './layout.js';
 
 const C = ZooKeeper.constants;
-
-/** Bounds of this module, named once. */
-export const COORD_LIMITS = {
-  /** Default wait for the first connection in connect() / reconnect(). */
-  connectTimeoutMsDefault: 15_000,
-  /** Compare-and-set rounds of incrementCounter before it gives up under contention. */
-  counterAttemptsMax: 200,
-  counterBackoffBaseMs: 1,
-  counterBackoffMaxMs: 50,
-  /** Rounds of createOrSet / deleteRecursive when other writers race with them. */
-  raceAttemptsMax: 20,
-  /** Backoff between re-reads of a watch whose read failed while connected. */
-  watchRetryBaseMs: 50,
-  watchRetryMaxMs: 2_000,
-  /**
-   * The native wrapper gives a session up after this many consecutive empty reads (its default,
-   * 10, fires while the server is merely paused and loses sessions that would have survived).
-   */
-  nativeEmptyReadsMax: 10_000,
-  /**
-   * How often the native connection state is sampled. The native client does not always report a
-   * lost connection (its event stays queued while every reconnect attempt fails), so this class
-   * looks for itself; a sample is a field read, no I/O.
-   */
-  connectionPollMs: 100,
-  /** Bytes of one node's data (ZooKeeper's own jute.maxbuffer is 1 MiB including overhead). */
-  nodeDataBytesMax: 1_000_000,
-} as const;
-
-/** Data accepted by writes: bytes as is, a string as UTF-8, anything else as UTF-8 JSON. */
-export type CoordData = Buffer | string | object;
-
-export type SetResult = { ok: true; version: number } | { ok: false; reason: 'badVersion' | 'noNode' };
-export type DeleteResult = { ok: true } | { ok: false; reason: 'badVersion' | 'noNode' };
-
-export interface NodeData {
-  data: Buffer;
-  version: number;
-  /** Session id (hex, as `sessionId`) owning an ephemeral node; undefined for persistent nodes. */
-  ephemeralOwner: string | undefined;
-}
 
 export interface CoordSessionOptions {
   /** `host:port[,host:port...]`, OpenMLDB's `--zk_cluster`. */
@@ -69,15 +29,6 @@ export interface CoordSessionOptions {
   logger?: Logger;
   /** Bound on connect() and reconnect(); default COORD_LIMITS.connectTimeoutMsDefault. */
   connectTimeoutMs?: number;
-}
-
-export interface CoordSessionEvents {
-  /** The session is usable: after the first connect, after a reconnect, after a new session. */
-  connected: [info: { sessionId: string; newSession: boolean }];
-  /** The connection is lost (the session may still be alive) or was dropped on purpose. */
-  disconnected: [];
-  /** The session is gone with its ephemeral nodes and watches; a new one is being opened. */
-  expired: [info: { sessionId: string | undefined }];
 }
 
 type Mode = 'active' | 'disconnectedOnPurpose' | 'closed';
@@ -117,44 +68,13 @@ export function zkErrorName(rc: number): string {
   return ZK_ERROR_NAMES.get(rc) ?? `ZUNKNOWN(${rc})`;
 }
 
-/** True for a COORD_ERROR, optionally one carrying the given ZooKeeper error name. */
-export function isCoordError(err: unknown, zkError?: string): err is TesseraError {
-  return err instanceof TesseraError && err.code === 'COORD_ERROR' && (zkError === undefined || err.details?.['zkError'] === zkError);
-}
-
 function coordError(op: string, path: string, rc: number, why?: string): TesseraError {
-  const zkError = zkErrorName(rc);
-  return new TesseraError('COORD_ERROR', `ZooKeeper ${op} ${path} failed: ${why ?? zkError}`, { op, path, zkError, zkCode: rc });
-}
-
-function checkPath(path: string): void {
-  if (typeof path !== 'string' || !path.startsWith('/') || (path.length > 1 && path.endsWith('/')) || path.includes('//')) {
-    throw invalidArgument(`not an absolute ZooKeeper path: ${JSON.stringify(path)}`);
-  }
-}
-
-function encode(data: CoordData): Buffer {
-  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(typeof data === 'string' ? data : JSON.stringify(data), 'utf8');
-  if (bytes.length > COORD_LIMITS.nodeDataBytesMax) {
-    throw new TesseraError('LIMIT_EXCEEDED', `ZooKeeper node data of ${bytes.length} bytes exceeds nodeDataBytesMax`, {
-      limit: 'nodeDataBytesMax',
-      bytes: bytes.length,
-    });
-  }
-  return bytes;
+  return coordErrorNamed(op, path, zkErrorName(rc), why, { zkCode: rc });
 }
 
 function toBuffer(data: string | Buffer | null | undefined): Buffer {
   if (data === null || data === undefined) return Buffer.alloc(0);
   return Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
-}
-
-function parseJson<T>(path: string, data: Buffer): T {
-  try {
-    return JSON.parse(data.toString('utf8')) as T;
-  } catch (err) {
-    throw new TesseraError('INTERNAL', `ZooKeeper node ${path} does not hold JSON`, { path }, { cause: err });
-  }
 }
 
 function ownerOf(stat: stat): string | undefined {
@@ -163,7 +83,7 @@ function ownerOf(stat: stat): string | undefined {
 }
 
 /** A ZooKeeper session that survives reconnects and expiry; see the module header. */
-export class CoordSession extends EventEmitter<CoordSessionEvents> {
+export class CoordSession extends EventEmitter<CoordSessionEvents> implements Coord {
   readonly rootPath: string;
   readonly layout: ZkLayout;
   readonly sessionTimeoutMs: number;
