@@ -18,4 +18,8 @@ export * from './table-alive.js';
 export * from './table-partition.js';
 export * from './opstatus.js';
 export * from './engine.js';
+export * from './drive.js';
+export * from './writes.js';
+export * from './admin-direct.js';
+export * from './schedule.js';
 export * from './failover-gate.js';

@@ -11,7 +11,7 @@ import { currentTerm } from '@tessera/common';
 import type { Endpoint, PartitionMeta, TableInfo } from '@tessera/common';
 import type { ObservedView } from './observed.js';
 import type { TaskFields } from './op.js';
-import { aliveFollowers, aliveLeader } from './partition.js';
+import { aliveFollowers, aliveLeader, partitionOf } from './partition.js';
 
 export interface RepairPlan {
   tasks: TaskFields[];
@@ -63,4 +63,45 @@ export function repairPlan(table: TableInfo, partition: PartitionMeta, observed:
     reasons.push(`leader ${leader} left snapshot-paused`);
   }
   return { tasks, reasons };
+}
+
+export interface ReconcileView {
+  tables: ReadonlyMap<number, TableInfo>;
+  observed: ObservedView;
+  /** An unfinished op holds the partition. */
+  busy(key: string): boolean;
+  /** The repair gate lets the reconciler judge the partition now (repair-gate.ts). */
+  mayJudge(key: string): boolean;
+}
+
+/** A repair to create: the partition and its plan. */
+export interface RepairRequest {
+  table: TableInfo;
+  pid: number;
+  plan: RepairPlan;
+}
+
+/**
+ * The reconciler after a report from `endpoint`: each idle partition the tablet holds or leads
+ * whose tablets disagree with metadata gets one repair, in the order the report and the tables
+ * list them.
+ */
+export function reconcileAfterReport(endpoint: Endpoint, replicas: readonly { tid: number; pid: number }[], view: ReconcileView): RepairRequest[] {
+  if (!view.observed.isHealthy(endpoint)) return [];
+  const candidates = new Map<string, { tid: number; pid: number }>();
+  for (const r of replicas) candidates.set(`${r.tid}/${r.pid}`, r);
+  for (const table of view.tables.values()) {
+    for (const p of table.partitions) if (aliveLeader(p) === endpoint) candidates.set(`${table.tid}/${p.pid}`, { tid: table.tid, pid: p.pid });
+  }
+  const out: RepairRequest[] = [];
+  for (const [key, { tid, pid }] of candidates) {
+    const table = view.tables.get(tid);
+    const partition = table === undefined ? undefined : partitionOf(table, pid);
+    if (table === undefined || partition === undefined || view.busy(key)) continue;
+    if (!view.mayJudge(key)) continue;
+    const plan = repairPlan(table, partition, view.observed);
+    if (plan.tasks.length === 0) continue;
+    out.push({ table, pid, plan });
+  }
+  return out;
 }
