@@ -7,6 +7,8 @@
 #   zk_stop DIR          SIGTERM by pid file, wait (ZK_STOP_TIMEOUT_S), then SIGKILL
 #   zk_status DIR PORT   print `zookeeper running (...)` / `zookeeper stopped`; exit status 0 when
 #                        running and answering, 1 when running but not answering, 3 when stopped
+# ZK_CLIENT_PORT_ADDRESS (default 127.0.0.1) is the address it listens on; the chaos harness sets
+# 0.0.0.0 when it runs ZooKeeper in a network namespace of its own.
 # Settings match the test kit's server (packages/testkit/src/zookeeper.ts): tickTime 200 ms so
 # sessions may be as short as 0.4 s, four-letter commands ruok/srvr/stat/mntr/conf, no admin server.
 # Unlike the test server it keeps fsync on and purges old snapshots.
@@ -51,7 +53,7 @@ initLimit=10
 syncLimit=5
 dataDir=$dir/zk/data
 clientPort=$port
-clientPortAddress=127.0.0.1
+clientPortAddress=${ZK_CLIENT_PORT_ADDRESS:-127.0.0.1}
 admin.enableServer=false
 4lw.commands.whitelist=ruok,srvr,stat,mntr,conf
 maxClientCnxns=0

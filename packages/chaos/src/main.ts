@@ -4,16 +4,17 @@
  * mode name (or with `faults`) it runs the fault-injection harness.
  *
  *   [faults] [--seed S] [--duration 60s] [--scenario NAME|random] [--ack all|leader] [--keep]
- *            [--rate N] [--clients N] [--dir ROOT]          one fault run (src/harness/runner.ts)
+ *            [--rate N] [--clients N] [--dir ROOT] [--net auto|netns|proxy]
+ *                                                         one fault run (src/harness/runner.ts)
  *   check DIR                                             re-check a kept run directory
- *   plan [--seed S] [--duration 60s] [--scenario NAME]    print a seed's fault schedule
+ *   plan [--seed S] [--duration 60s] [--scenario NAME] [--net netns|proxy]  print a seed's fault schedule
  *   scenarios                                             list the scenarios
  *   badinput [--only=REGEX] [--verbose] [--list]          the bad-input suite (src/badinput)
  */
 import { badInputCases, formatReport, runBadInput } from './badinput/runner.js';
 import { checkRun, formatSummary, runChaos, TIMEOUTS } from './harness/runner.js';
 import { parseSeed } from './harness/prng.js';
-import { BASE_FAULT_KINDS, makeSchedule, PROXY_FAULT_KINDS, SCENARIOS } from './harness/schedule.js';
+import { BASE_FAULT_KINDS, makeSchedule, NETNS_FAULT_KINDS, PROXY_FAULT_KINDS, SCENARIOS } from './harness/schedule.js';
 
 interface Mode {
   help: string;
@@ -48,7 +49,7 @@ export function parseDurationMs(text: string): number {
   return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
 }
 
-const FAULT_OPTIONS = ['seed', 'duration', 'scenario', 'ack', 'keep', 'rate', 'clients', 'dir'];
+const FAULT_OPTIONS = ['seed', 'duration', 'scenario', 'ack', 'keep', 'rate', 'clients', 'dir', 'net'];
 
 async function runFaults(args: string[]): Promise<number> {
   const unknown = args.filter((a) => a.startsWith('--') && !FAULT_OPTIONS.includes(a.slice(2).split('=')[0]!));
@@ -59,6 +60,8 @@ async function runFaults(args: string[]): Promise<number> {
   const rate = option(args, 'rate');
   const clients = option(args, 'clients');
   const dir = option(args, 'dir');
+  const net = option(args, 'net') ?? 'auto';
+  if (net !== 'auto' && net !== 'netns' && net !== 'proxy') throw new Error('--net is auto, netns or proxy');
   const result = await runChaos({
     seed,
     durationMs: parseDurationMs(option(args, 'duration') ?? '60s'),
@@ -68,6 +71,7 @@ async function runFaults(args: string[]): Promise<number> {
     ...(rate ? { rateOpsPerS: Number(rate) } : {}),
     ...(clients ? { clients: Number(clients) } : {}),
     ...(dir ? { runRoot: dir } : {}),
+    net,
     log: (line) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`),
   });
   process.stdout.write(`${result.text}\n`);
@@ -79,7 +83,7 @@ async function runFaults(args: string[]): Promise<number> {
 
 const MODES: Record<string, Mode> = {
   faults: {
-    help: 'fault injection: [--seed S] [--duration 60s] [--scenario NAME|random] [--ack all|leader] [--keep] [--rate N] [--clients N] [--dir ROOT]',
+    help: 'fault injection: [--seed S] [--duration 60s] [--scenario NAME|random] [--ack all|leader] [--keep] [--rate N] [--clients N] [--dir ROOT] [--net auto|netns|proxy]',
     run: runFaults,
   },
   check: {
@@ -93,11 +97,11 @@ const MODES: Record<string, Mode> = {
     },
   },
   plan: {
-    help: 'print the fault schedule of a seed without running it: plan [--seed S] [--duration 60s] [--scenario NAME|random]',
+    help: 'print the fault schedule of a seed without running it: plan [--seed S] [--duration 60s] [--scenario NAME|random] [--net netns|proxy] (default netns: random draws link faults too)',
     async run(args) {
       const seed = parseSeed(option(args, 'seed') ?? '1');
       const { kinds, steps } = makeSchedule(seed, option(args, 'scenario') ?? 'random', parseDurationMs(option(args, 'duration') ?? '60s'), {
-        zkSessionTimeoutMs: TIMEOUTS.zkSessionTimeoutMs, available: [...BASE_FAULT_KINDS, ...PROXY_FAULT_KINDS],
+        zkSessionTimeoutMs: TIMEOUTS.zkSessionTimeoutMs, available: [...BASE_FAULT_KINDS, ...PROXY_FAULT_KINDS, ...(option(args, 'net') === 'proxy' ? [] : NETNS_FAULT_KINDS)],
       });
       process.stdout.write(`kinds: ${kinds.join(', ')}\n${steps.map((x) => `${(x.atMs / 1000).toFixed(1)}s\t${x.kind}\t${x.variant}\t${x.durationMs} ms`).join('\n')}\n`);
       return 0;

@@ -2,7 +2,7 @@
 // same steps, another seed other steps; a scenario draws only its kinds and allowed variants;
 // steps are ordered, within the duration and bounded; the PRNG's streams are reproducible.
 import t from 'tap';
-import { BASE_FAULT_KINDS, makeSchedule, PROXY_FAULT_KINDS, SCENARIOS } from '../src/harness/schedule.js';
+import { BASE_FAULT_KINDS, LINK_VARIANTS, makeSchedule, NETNS_FAULT_KINDS, PROXY_FAULT_KINDS, SCENARIOS } from '../src/harness/schedule.js';
 import { parseSeed, Prng } from '../src/harness/prng.js';
 
 const settings = { zkSessionTimeoutMs: 3000, available: [...BASE_FAULT_KINDS, ...PROXY_FAULT_KINDS] };
@@ -31,6 +31,18 @@ t.test('scenarios draw only their kinds and allowed variants', async (t) => {
   t.ok(steps > 1000, `${steps} steps drawn`);
   t.throws(() => makeSchedule(1, 'no-such-scenario', 60_000, settings));
   t.throws(() => makeSchedule(1, 'partition', 60_000, { ...settings, available: BASE_FAULT_KINDS }), 'a scenario needing the proxy where there is none');
+});
+
+t.test('link faults: only with namespaces; every variant drawn; the proxy-mode seeds keep their schedules', async (t) => {
+  t.throws(() => makeSchedule(1, 'link', 60_000, settings), 'link needs network namespaces');
+  const withNetns = { ...settings, available: [...settings.available, ...NETNS_FAULT_KINDS] };
+  const seen = new Set<string>();
+  for (let seed = 0; seed < 50; seed++) for (const s of makeSchedule(seed, 'link', 60_000, withNetns).steps) seen.add(s.variant);
+  t.same([...seen].sort(), [...LINK_VARIANTS].sort(), 'every link variant is drawn');
+  // A named scenario without link draws the same steps whether or not namespaces are there.
+  for (const seed of [101, 103, 210, 678]) {
+    for (const sc of ['processes', 'no-tablet-failover']) t.same(makeSchedule(seed, sc, 60_000, withNetns), makeSchedule(seed, sc, 60_000, settings), `seed ${seed} ${sc}`);
+  }
 });
 
 t.test('prng', async (t) => {

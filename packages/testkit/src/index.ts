@@ -7,3 +7,4 @@ export * from './nsclient.js';
 export * from './scripts.js';
 export * from './cluster.js';
 export * from './chromium.js';
+export * from './netns.js';

@@ -69,6 +69,10 @@ export interface ClusterOptions {
   extraFlags?: (name: string) => Record<string, string>;
   /** The advertised endpoint of a process (a proxy port), by name; default its endpoint. */
   advertise?: (name: string, endpoint: string) => string;
+  /** The address a process listens on, by name (its namespace's address); default 127.0.0.1. */
+  hostOf?: (name: string) => string;
+  /** A command prefix a process is started under (`ip netns exec NS`, which execs), by name. */
+  wrap?: (name: string) => string[];
 }
 
 function procStat(pid: number): { state: string } | undefined {
@@ -101,11 +105,12 @@ export class Cluster {
 
   private constructor(readonly options: ClusterOptions, basePort: number) {
     this.basePort = basePort;
-    this.zkConnect = `127.0.0.1:${basePort}`;
+    const hostOf = options.hostOf ?? ((): string => '127.0.0.1');
+    this.zkConnect = `${hostOf('zk')}:${basePort}`;
     const { runDir } = options;
     const add = (name: string, role: Role, port: number): void => {
       const dir = path.join(runDir, name);
-      const endpoint = `127.0.0.1:${port}`;
+      const endpoint = `${hostOf(name)}:${port}`;
       const pidFile = role === 'zk' ? path.join(dir, 'zk', 'zk.pid') : path.join(dir, `${role}.pid`);
       this.procs.push({
         name, role, endpoint, advertised: options.advertise?.(name, endpoint) ?? endpoint, dir, pidFile, pid: undefined,
@@ -189,13 +194,17 @@ export class Cluster {
   async start(p: Proc): Promise<void> {
     if (p.pid !== undefined && this.alive(p.pid)) throw new Error(`${p.name} is already running (pid ${p.pid})`);
     let args: string[];
+    const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_SKIP_SETUP: '1' };
     if (p.role === 'zk') {
       args = ['-c', 'source "$1" && zk_start "$2" "$3"', 'zk_start', path.join(REPO_ROOT, 'scripts/lib/zk.sh'), p.dir, String(this.basePort)];
+      // In a namespace of its own, ZooKeeper listens on every address of it (loopback for the script's checks).
+      if (this.options.wrap) env.ZK_CLIENT_PORT_ADDRESS = '0.0.0.0';
     } else {
       args = [path.join(REPO_ROOT, 'scripts/start.sh'), 'start', p.role, this.writeFlags(p)];
     }
+    const [file, ...argv] = [...(this.options.wrap?.(p.name) ?? []), 'bash', ...args];
     try {
-      await run('bash', args, { cwd: REPO_ROOT, timeout: CLUSTER_LIMITS.scriptTimeoutMs, env: { ...process.env, TESSERA_SKIP_SETUP: '1' } });
+      await run(file!, argv, { cwd: REPO_ROOT, timeout: CLUSTER_LIMITS.scriptTimeoutMs, env });
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message?: string };
       throw new Error(`starting ${p.name} failed: ${e.message ?? ''}\n${e.stdout ?? ''}${e.stderr ?? ''}`);

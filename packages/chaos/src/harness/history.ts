@@ -76,7 +76,8 @@ export type FaultKind =
   | 'zk-disconnect'
   | 'op-kill'
   | 'operator'
-  | 'partition';
+  | 'partition'
+  | 'link';
 
 export interface NemesisEvent {
   /** `start`/`stop` of a fault; `proc-start`/`proc-exit` of a process; `observe` of a change. */

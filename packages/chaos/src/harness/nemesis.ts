@@ -4,7 +4,8 @@
  * ZooKeeper session, a dropped ZooKeeper session without a kill (disconnectzk/connectzk on the
  * leader nameserver or a tablet), operator commands (migrate, changeleader, addreplica,
  * delreplica), a kill between two named tasks of an op (polling showopstatus for the op's current
- * task), and network partitions through the per-process proxies when the run has them. Every
+ * task), network partitions (nftables rules in the processes' namespaces, or the proxies) and
+ * faults on the link between a partition's leader and one follower (namespaces only). Every
  * fault is recorded (start with its target and the partitions whose leader it hit, stop), and
  * `heal()` undoes whatever is still in effect. Every wait is bounded.
  */
@@ -14,6 +15,7 @@ import type { Cluster, Proc } from './cluster.js';
 import type { FaultKind } from './history.js';
 import type { Recorder } from './recorder.js';
 import type { FaultStep } from './schedule.js';
+import type { NetworkControl } from './network.js';
 
 export const NEMESIS_LIMITS = {
   /** One admin or control call made by the nemesis. */
@@ -29,12 +31,6 @@ export const NEMESIS_LIMITS = {
   restartRetryMs: 1_000,
 } as const;
 
-/** Network faults, implemented by the runner's proxies (absent when the run has none). */
-export interface PartitionControl {
-  /** Cuts `target` off as `variant` says; returns what was cut, for the record. */
-  cut(target: Proc, variant: string): string;
-  healAll(): void;
-}
 
 export interface NemesisContext {
   cluster: Cluster;
@@ -42,7 +38,8 @@ export interface NemesisContext {
   rec: Recorder;
   db: string;
   table: string;
-  partitions?: PartitionControl;
+  /** Network faults (namespaces or proxies, network.ts); absent: none. */
+  partitions?: NetworkControl;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -158,6 +155,8 @@ export class Nemesis {
         return this.opKill(step);
       case 'partition':
         return this.partition(step);
+      case 'link':
+        return this.link(step);
     }
   }
 
@@ -250,18 +249,46 @@ export class Nemesis {
 
   private async partition(step: FaultStep): Promise<void> {
     const pc = this.ctx.partitions;
-    if (!pc) return this.skip(step, 'this run has no proxies');
+    if (!pc) return this.skip(step, 'this run has no network control');
     const info = await this.tableInfo();
     let victim: Proc | undefined;
     if (step.variant === 'ns-zk') victim = await this.leaderNs();
     else victim = await this.pickTablet(step, true, info);
     if (!victim) return this.skip(step, `no target for ${step.variant}`);
     const affected = victim.role === 'tablet' ? this.ledBy(info, victim) : this.allPids(info);
-    const what = pc.cut(victim, step.variant);
+    const what = await pc.cut(victim, step.variant);
     this.begin(step, victim.name, affected, `${what} ${step.durationMs} ms`);
     await this.sleepDuring(step.durationMs);
-    pc.healAll();
+    await pc.healAll();
     this.end(step, victim.name);
+  }
+
+  /** A fault on the link between a partition's leader and one of its followers (both still reach ZooKeeper). */
+  private async link(step: FaultStep): Promise<void> {
+    const pc = this.ctx.partitions;
+    const why = pc ? await pc.linkUnsupported(step.variant) : 'this run has no network control';
+    if (!pc?.link || why) return this.skip(step, why ?? 'no link faults here');
+    const info = await this.tableInfo();
+    const up = this.upTablets();
+    const procOf = (ep: string): Proc | undefined => up.find((p) => p.advertised === ep || p.endpoint === ep);
+    const pairs = info.partitions.flatMap((x) => {
+      const leader = x.replicas.find((r) => r.isLeader && r.isAlive);
+      const lp = leader ? procOf(leader.endpoint) : undefined;
+      if (!lp) return [];
+      return x.replicas.filter((r) => !r.isLeader && r.isAlive).map((r) => procOf(r.endpoint)).filter((f): f is Proc => f !== undefined).map((f) => ({ leader: lp, follower: f }));
+    });
+    const pair = Nemesis.choose(pairs, step.picks[0]);
+    if (!pair) return this.skip(step, 'no partition with an alive leader and follower up');
+    const { leader, follower } = pair;
+    // Hit: partitions led by either end that have a replica on the other.
+    const holds = (pid: number, p: Proc): boolean => info.partitions[pid]!.replicas.some((r) => r.endpoint === p.advertised || r.endpoint === p.endpoint);
+    const affected = [...new Set([...this.ledBy(info, leader).filter((pid) => holds(pid, follower)), ...this.ledBy(info, follower).filter((pid) => holds(pid, leader))])];
+    const what = await pc.link(leader, follower, step.variant, step.durationMs);
+    const target = `${leader.name}-${follower.name}`;
+    this.begin(step, target, affected, `${what} ${step.durationMs} ms`);
+    await this.sleepDuring(step.durationMs);
+    await pc.healAll();
+    this.end(step, target);
   }
 
   // --- operator commands and op-kill ---------------------------------------------------------
@@ -412,7 +439,7 @@ export class Nemesis {
   /** Undoes every fault still in effect: resumes, restarts, reconnects, heals the network. */
   async heal(): Promise<string[]> {
     const done: string[] = [];
-    this.ctx.partitions?.healAll();
+    await this.ctx.partitions?.healAll();
     const cluster = this.ctx.cluster;
     for (const p of cluster.procs) {
       if (p.paused) {

@@ -1,7 +1,7 @@
 /**
  * One chaos run (reliability.md §3.6): set up a cluster from the project's scripts in a fresh run
- * directory (ZooKeeper, 2 nameservers, 4 tablets; each tablet behind a TCP proxy it advertises,
- * each process reaching ZooKeeper through its own proxy), create a table of 8 partitions × 3
+ * directory (ZooKeeper, 2 nameservers, 4 tablets; each in a network namespace of its own where
+ * namespaces work, else on 127.0.0.1 behind proxies: network.ts), create a table of 8 partitions × 3
  * replicas, run the workload while the nemesis carries out the seed's schedule, heal, wait
  * (bounded) for convergence, read everything back (rows through the SDK, per-replica status and
  * content checksums from the tablets, ops and metadata), then check the recorded files
@@ -13,14 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { HttpClient, sleep, type ReplicaStatus, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
-import { Cluster, type Proc } from './cluster.js';
+import { Cluster } from './cluster.js';
 import { checkRun, formatSummary, type RunInfo, type Summary } from './figures.js';
 import type { FinalPartition, FinalState, RowRef } from './history.js';
-import { Nemesis, type PartitionControl } from './nemesis.js';
+import { Nemesis } from './nemesis.js';
+import { chooseNetMode, NamespaceNetwork, ProxyNetwork, type NetChoice, type NetworkControl } from './network.js';
 import { Prng } from './prng.js';
-import { startProxy, type Proxy } from './proxy.js';
 import { Recorder } from './recorder.js';
-import { BASE_FAULT_KINDS, makeSchedule, PROXY_FAULT_KINDS } from './schedule.js';
+import { BASE_FAULT_KINDS, makeSchedule, NETNS_FAULT_KINDS, PROXY_FAULT_KINDS } from './schedule.js';
 import { Workload } from './workload.js';
 
 export const RUN_LIMITS = {
@@ -58,6 +58,8 @@ export interface ChaosOptions {
   runRoot?: string;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /** Network mode (network.ts): namespaces, proxies, or namespaces where they work (default). */
+  net?: NetChoice;
 }
 
 export interface ChaosResult {
@@ -90,79 +92,41 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 
-/** The proxies of a run: one in front of each tablet, one per process on its way to ZooKeeper. */
-class Proxies implements PartitionControl {
-  readonly inbound = new Map<string, Proxy>();
-  readonly toZk = new Map<string, Proxy>();
-
-  all(): Proxy[] {
-    return [...this.inbound.values(), ...this.toZk.values()];
-  }
-
-  cut(target: Proc, variant: string): string {
-    const cut: string[] = [];
-    if (variant === 'tablet-peers' || variant === 'tablet-all') {
-      this.inbound.get(target.name)?.blackhole();
-      cut.push(`nobody reaches ${target.name}`);
-    }
-    if (variant === 'tablet-zk' || variant === 'tablet-all' || variant === 'ns-zk') {
-      this.toZk.get(target.name)?.blackhole();
-      cut.push(`${target.name} cannot reach ZooKeeper`);
-    }
-    return cut.join(', ');
-  }
-
-  healAll(): void {
-    for (const p of this.all()) if (p.mode !== 'pass') p.heal();
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.all().map((p) => p.close().catch(() => undefined)));
-  }
-}
-
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const log = o.log ?? ((): void => undefined);
   const root = o.runRoot ?? os.tmpdir();
   mkdirSync(root, { recursive: true });
   const dir = mkdtempSync(path.join(root, `tessera-chaos-${o.seed}-`));
   const rec = new Recorder(dir);
-  const available = [...BASE_FAULT_KINDS, ...PROXY_FAULT_KINDS];
+  const netMode = await chooseNetMode(o.net ?? 'auto');
+  log(`network: ${netMode.mode === 'netns' ? 'network namespaces (each process on its own address; faults are nftables rules)' : `proxies on 127.0.0.1 (${netMode.why})`}`);
+  const available = [...BASE_FAULT_KINDS, ...PROXY_FAULT_KINDS, ...(netMode.mode === 'netns' ? NETNS_FAULT_KINDS : [])];
   const { kinds, steps } = makeSchedule(o.seed, o.scenario, o.durationMs, { zkSessionTimeoutMs: TIMEOUTS.zkSessionTimeoutMs, available });
   const clients = o.clients ?? 8;
   const rateOpsPerS = o.rateOpsPerS ?? 200;
   const info: RunInfo = {
     seed: o.seed, scenario: o.scenario, ack: o.ack, durationMs: o.durationMs, kinds, steps, startedAt: new Date().toISOString(),
-    settings: { ...TIMEOUTS, sdkRequestTimeoutMs: SDK_REQUEST_TIMEOUT_MS, clients, rateOpsPerS, ...CLUSTER_SHAPE },
+    settings: { ...TIMEOUTS, sdkRequestTimeoutMs: SDK_REQUEST_TIMEOUT_MS, clients, rateOpsPerS, ...CLUSTER_SHAPE, network: netMode.mode, ...(netMode.why ? { networkWhy: netMode.why } : {}) },
   };
   const writeInfo = (): void => writeFileSync(path.join(dir, 'run.json'), `${JSON.stringify(info, null, 1)}\n`);
   writeInfo();
   log(`run directory ${dir}; scenario ${o.scenario} (${kinds.join(', ')}), ${steps.length} faults planned`);
 
-  const proxies = new Proxies();
+  const names = ['zk', ...Array.from({ length: CLUSTER_SHAPE.nameservers }, (_, i) => `ns${i + 1}`), ...Array.from({ length: CLUSTER_SHAPE.tablets }, (_, i) => `t${i + 1}`)];
+  const nsNet = netMode.mode === 'netns' ? await NamespaceNetwork.create(names) : undefined;
+  let network: NetworkControl | undefined = nsNet;
   const cluster = await Cluster.create({
     runDir: dir, tablets: CLUSTER_SHAPE.tablets, nameservers: CLUSTER_SHAPE.nameservers, timeouts: TIMEOUTS, rec, zkRootPath: ZK_ROOT,
+    ...(nsNet ? { hostOf: nsNet.hostOf, wrap: nsNet.wrap } : {}),
   });
-  // Ports: proxies use the cluster's spare range; tablets advertise their inbound proxy.
-  let spare = 0;
   const http = new HttpClient({ connectionsPerEndpoint: 4, timeoutMs: RUN_LIMITS.checkCallTimeoutMs });
   let client: Client | undefined;
   let nemesis: Nemesis | undefined;
   let workload: Workload | undefined;
   let observer: NodeJS.Timeout | undefined;
   try {
-    for (const p of cluster.procs) {
-      if (p.role === 'zk') continue;
-      const zkProxy = await startProxy({ targetHost: '127.0.0.1', targetPort: cluster.basePort, listenPort: cluster.sparePort(spare++) });
-      proxies.toZk.set(p.name, zkProxy);
-      if (p.role === 'tablet') {
-        const port = Number(p.endpoint.split(':')[1]);
-        const inbound = await startProxy({ targetHost: '127.0.0.1', targetPort: port, listenPort: cluster.sparePort(spare++) });
-        proxies.inbound.set(p.name, inbound);
-        p.advertised = inbound.endpoint;
-      }
-    }
-    cluster.options.extraFlags = (name) => ({ zk_cluster: proxies.toZk.get(name)!.endpoint });
+    // Proxy mode: the proxies use the cluster's spare ports; tablets advertise their inbound proxy.
+    network ??= await ProxyNetwork.create(cluster);
     log(`starting ZooKeeper ${cluster.zkConnect}, ${CLUSTER_SHAPE.nameservers} nameservers, ${CLUSTER_SHAPE.tablets} tablets`);
     await cluster.startAll();
     client = await Client.connect({ zkCluster: cluster.zkConnect, zkRootPath: ZK_ROOT, requestTimeoutMs: SDK_REQUEST_TIMEOUT_MS });
@@ -192,7 +156,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     observer = setInterval(() => void observe(), RUN_LIMITS.nsObservePollMs);
 
     workload = new Workload({ client: c, db: DB, table: TABLE, partitionNum: tableInfo.partitionNum, rec, prng: new Prng(o.seed).fork('workload'), clients, rateOpsPerS, keysPerPartition: 4 });
-    nemesis = new Nemesis({ cluster, client: c, rec, db: DB, table: TABLE, partitions: proxies });
+    nemesis = new Nemesis({ cluster, client: c, rec, db: DB, table: TABLE, partitions: network });
     log(`fault phase: ${o.durationMs / 1000} s, workload ${clients} clients at ≤ ${rateOpsPerS} calls/s on ${workload.keys.length} keys`);
     const phaseStart = Date.now();
     workload.start();
@@ -225,7 +189,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     info.harnessPeakRssKb = process.resourceUsage().maxRSS;
     writeInfo();
     await cluster.stopAll();
-    await proxies.close();
+    await network?.close().catch(() => undefined);
     await http.close();
   }
   const summary = checkRun(dir);

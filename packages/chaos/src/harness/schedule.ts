@@ -10,6 +10,14 @@ import { Prng } from './prng.js';
 /** Fault kinds that need no proxy. */
 export const BASE_FAULT_KINDS: readonly FaultKind[] = ['tablet-kill', 'ns-kill', 'pause-short', 'pause-long', 'zk-restart', 'zk-disconnect', 'op-kill', 'operator'];
 export const PROXY_FAULT_KINDS: readonly FaultKind[] = ['partition'];
+/** Fault kinds between two hosts: only when every process runs in a network namespace of its own. */
+export const NETNS_FAULT_KINDS: readonly FaultKind[] = ['link'];
+/**
+ * `link` variants: what a partition's leader and one of its followers send each other is dropped
+ * both ways, one way (leader → follower, or follower → leader), rejected (TCP reset) both ways, or
+ * delayed (where the kernel has tc netem). Both still reach ZooKeeper and everyone else.
+ */
+export const LINK_VARIANTS = ['drop-both', 'drop-leader-to-follower', 'drop-follower-to-leader', 'reject-both', 'delay-both'] as const;
 
 /** A scenario: the fault kinds it enables and, for some, the only variants it draws. */
 export interface Scenario {
@@ -43,11 +51,12 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   pause: { kinds: ['pause-short', 'pause-long'], doc: 'SIGSTOP/SIGCONT shorter and longer than the session timeout' },
   zk: { kinds: ['zk-restart', 'zk-disconnect'], doc: 'ZooKeeper killed and restarted; sessions dropped without a kill' },
   ops: { kinds: ['operator', 'op-kill'], doc: 'operator commands, and kills between named op tasks' },
-  partition: { kinds: ['partition'], doc: 'links cut through the proxies' },
+  partition: { kinds: ['partition'], doc: 'a process cut off (by the proxies, or nftables rules in its namespace)' },
+  network: { kinds: ['partition', 'link'], doc: 'processes cut off and links between two hosts cut, one way or both, or delayed (namespaces only)' },
   processes: { kinds: ['tablet-kill', 'ns-kill', 'pause-short', 'pause-long'], doc: 'every process fault' },
   'zk-net': { kinds: ['zk-restart', 'zk-disconnect', 'partition'], doc: 'every coordination and network fault' },
   'no-tablet-failover': NO_TABLET_FAILOVER,
-  ...Object.fromEntries([...BASE_FAULT_KINDS, ...PROXY_FAULT_KINDS].map((k) => [k, { kinds: [k], doc: `only ${k}` }])),
+  ...Object.fromEntries([...BASE_FAULT_KINDS, ...PROXY_FAULT_KINDS, ...NETNS_FAULT_KINDS].map((k) => [k, { kinds: [k], doc: `only ${k}` }])),
 };
 
 export const SCHEDULE_LIMITS = {
@@ -93,7 +102,7 @@ export interface FaultStep {
 
 export interface ScheduleSettings {
   zkSessionTimeoutMs: number;
-  /** Fault kinds that can run here (partition only when the proxy is available). */
+  /** Fault kinds that can run here (link only with network namespaces). */
   available: readonly FaultKind[];
 }
 
@@ -138,6 +147,7 @@ function durationOf(kind: FaultKind, variant: string, prng: Prng, sessionMs: num
     case 'zk-disconnect':
       return between(0.5 * sessionMs, 2 * sessionMs);
     case 'partition':
+    case 'link':
       return between(0.5 * sessionMs, 3 * sessionMs);
     case 'operator':
       return 0;
@@ -165,6 +175,8 @@ function variantOf(kind: FaultKind, prng: Prng): string {
       return prng.pick(OPERATOR_COMMANDS);
     case 'partition':
       return prng.pick(['tablet-peers', 'tablet-zk', 'tablet-all', 'ns-zk']);
+    case 'link':
+      return prng.pick(LINK_VARIANTS);
   }
 }
 
