@@ -68,12 +68,12 @@ function deadOwner(name: string, prefix: string): boolean {
 }
 
 /**
- * Removes namespaces `<prefix>n<pid>...` and bridges `<prefix>b<pid>` left by a process that was
+ * Removes namespaces `<prefix>n<pid>...` (and tc probes `<prefix>q<pid>`) and bridges `<prefix>b<pid>` left by a process that was
  * killed before it could clean up (its pid no longer runs).
  */
 export async function removeNetnsLeftovers(prefix: string): Promise<string[]> {
   const removed: string[] = [];
-  const nss = (await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${prefix}n`) && deadOwner(n, `${prefix}n`));
+  const nss = (await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0]!).filter((n) => ['n', 'q'].some((k) => n.startsWith(`${prefix}${k}`) && deadOwner(n, `${prefix}${k}`)));
   for (const ns of nss) if (await ip('netns', 'del', ns).then(() => true, () => false)) removed.push(ns);
   const bridges = (await ip('-br', 'link', 'show', 'type', 'bridge')).split('\n').map((l) => l.split(/\s+/)[0]!).filter((n) => n.startsWith(`${prefix}b`) && deadOwner(n, `${prefix}b`));
   for (const br of bridges) if (await ip('link', 'del', br).then(() => true, () => false)) removed.push(br);
