@@ -129,7 +129,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     network ??= await ProxyNetwork.create(cluster);
     log(`starting ZooKeeper ${cluster.zkConnect}, ${CLUSTER_SHAPE.nameservers} nameservers, ${CLUSTER_SHAPE.tablets} tablets`);
     await cluster.startAll();
-    client = await Client.connect({ zkCluster: cluster.zkConnect, zkRootPath: ZK_ROOT, requestTimeoutMs: SDK_REQUEST_TIMEOUT_MS });
+    client = await connectClient(cluster.zkConnect, RUN_LIMITS.setupTimeoutMs, log);
     const c = client;
     await waitUntil('tablets healthy', RUN_LIMITS.setupTimeoutMs, async () =>
       (await c.admin.showtablet({})).tablets.filter((t) => t.state === 'kTabletHealthy').length === CLUSTER_SHAPE.tablets);
@@ -197,6 +197,25 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const kept = summary.verdict === 'FAIL' || o.keep === true;
   if (!kept) rmSync(dir, { recursive: true, force: true });
   return { summary, dir, kept, text: formatSummary(summary, kept ? dir : undefined) };
+}
+
+/**
+ * The harness's SDK client. One Client.connect waits for a ZooKeeper session as long as the coord
+ * default (15 s; it waits on the right condition: the native state, polled, or its event); on a
+ * loaded machine a ZooKeeper just started can take longer to open a session (a run of seed 103
+ * aborted so). Connecting is a set-up step: it is tried again until the set-up bound, each failed
+ * attempt said.
+ */
+async function connectClient(zkConnect: string, timeoutMs: number, log: (line: string) => void): Promise<Client> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await Client.connect({ zkCluster: zkConnect, zkRootPath: ZK_ROOT, requestTimeoutMs: SDK_REQUEST_TIMEOUT_MS });
+    } catch (err) {
+      if (Date.now() >= deadline) throw new Error(`no ZooKeeper session at ${zkConnect} within ${timeoutMs} ms (${attempt} attempts): ${(err as Error).message}`);
+      log(`connecting to ZooKeeper ${zkConnect}: attempt ${attempt} failed (${(err as Error).message}); trying again`);
+    }
+  }
 }
 
 async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
@@ -306,7 +325,7 @@ async function readKey(c: Client, key: string, attempts: number, deadlineMs: num
 
 /** Reads back everything after quiesce, with a fresh client (metadata straight from ZooKeeper). */
 async function finalState(cluster: Cluster, http: HttpClient, keys: string[], converged: boolean, convergenceMs: number, notConvergedReasons: string[]): Promise<FinalState> {
-  const c = await Client.connect({ zkCluster: cluster.zkConnect, zkRootPath: ZK_ROOT, requestTimeoutMs: SDK_REQUEST_TIMEOUT_MS });
+  const c = await connectClient(cluster.zkConnect, RUN_LIMITS.setupTimeoutMs, () => undefined);
   try {
     const rows: Record<string, RowRef[]> = {};
     const readErrors: string[] = [];
