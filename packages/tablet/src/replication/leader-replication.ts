@@ -153,10 +153,20 @@ export class LeaderReplication implements StreamHost {
     this.checkWaiters();
   }
 
-  /** The nameserver changed the in-sync set (already recorded in ZooKeeper). */
+  /**
+   * The nameserver changed the in-sync set (already recorded in ZooKeeper). A follower it left
+   * out that holds everything this leader has is waited for again at once (expanding): it would
+   * otherwise rejoin only at its next acknowledgement, which an idle partition never sends. (The
+   * nameserver judges on a status report that may predate the follower's answer: right after a
+   * takeover it saw no acknowledgement yet, emptied the set, and the new leader's reads waited
+   * for a commit point that never came.)
+   */
   setInSync(inSync: string[]): void {
     this.confirmed = new Set(inSync.filter((e) => this.streams.has(e)));
     for (const f of this.confirmed) this.expanding.delete(f);
+    for (const [f, s] of this.streams) {
+      if (!this.confirmed.has(f) && s.progress.state === 'stream' && s.progress.ackedOffset >= Math.max(this.acknowledged, this.store.offset)) this.expanding.add(f);
+    }
     this.checkWaiters();
   }
 

@@ -1,0 +1,119 @@
+// A leader's replication in process (src/replication/leader-replication.ts) over memory-level
+// stores: the followers are real ReplicaStores that apply the leader's appends as the follower
+// route does (probe, then binlog batches), delivered in process instead of over HTTP.
+//
+// The case it pins (failover.test under load, whole-cluster restart): a new leader whose followers
+// already hold everything it has, the nameserver emptying the in-sync set on a status report taken
+// before the followers answered, the order arriving after they did, and no write after that. The
+// leader must still wait for those followers (so the nameserver adds them back) and serve reads
+// at its commit point; before, it dropped them for good and refused every read ("took over as
+// leader and its followers do not yet hold what it took over with").
+import t from 'tap';
+import { decode, HttpClient, silentLogger, validateSchema, waitFor } from '@tessera/common';
+import { openMemoryLevel, ReplicaStore, validateEntry, type BinlogEntry } from '@tessera/storage';
+import { LeaderReplication } from '../src/replication/leader-replication.js';
+import type { AppendMux } from '../src/replication/append-mux.js';
+import { WriteIdIndex } from '../src/replication/write-ids.js';
+
+const schema = validateSchema({
+  name: 'ev', db: 'db',
+  columns: [{ name: 'id', type: 'string' }, { name: 'n', type: 'int64' }, { name: 'at', type: 'timestamp' }],
+  indexes: [{ name: 'id', keys: ['id'], ts: 'at' }],
+});
+const ROWS = 20;
+
+async function store(role: 'leader' | 'follower'): Promise<ReplicaStore> {
+  const s = await ReplicaStore.create(openMemoryLevel(), { tid: 1, pid: 3, schema, compressType: 'kNoCompress' });
+  await s.setRole(role, 1);
+  return s;
+}
+
+/** Appends delivered to in-process follower stores, answered as /v1/replica/append answers. */
+function inProcessAppends(followers: Map<string, ReplicaStore>): AppendMux {
+  const append = async (endpoint: string, payload: Buffer): Promise<unknown> => {
+    const f = followers.get(endpoint)!;
+    const body = decode(payload) as { entries: unknown[] };
+    if (body.entries.length === 0) {
+      const offsetTerm = await f.termAt(f.offset);
+      return { offset: f.offset, ...(offsetTerm !== undefined ? { offsetTerm } : {}) };
+    }
+    const first = (body.entries[0] as { offset: number }).offset;
+    const entries: BinlogEntry[] = body.entries.map((e, i) => validateEntry(e, first + i));
+    return { offset: await f.appendReplicated(entries) };
+  };
+  return { append } as unknown as AppendMux;
+}
+
+t.test('a caught-up follower left out of the in-sync set on a stale report is waited for again; reads are served', async (t) => {
+  const leader = await store('leader');
+  await leader.put(Array.from({ length: ROWS }, (_, i) => ({ values: [`k${i}`, i, 1000 + i], ts: 1000 + i })));
+  const followers = new Map<string, ReplicaStore>();
+  for (const ep of ['127.0.0.1:1', '127.0.0.1:2']) {
+    const f = await store('follower');
+    await f.appendReplicated(await leader.readBinlog(1, 1000, 1 << 24));
+    followers.set(ep, f);
+  }
+  t.equal(followers.get('127.0.0.1:1')!.offset, ROWS, 'the followers hold everything the leader has');
+  const http = new HttpClient({ connectionsPerEndpoint: 1, timeoutMs: 1000 });
+  const lr = new LeaderReplication({
+    store: leader, tid: 1, pid: 3, term: 1, followers: [...followers.keys()], inSync: [...followers.keys()], replicaAck: 'all',
+    writeIds: new WriteIdIndex(), ackTimeoutMs: 1000, minInSyncReplicas: 2, snapshotBytesPerSecondMax: 0, http,
+    appends: inProcessAppends(followers), log: silentLogger, sentBytes: { binlog: 0, snapshot: 0 }, onDeposed: () => t.fail('not deposed'),
+  });
+  t.teardown(async () => {
+    await lr.stop('test over');
+    await http.close();
+  });
+  // What the nameserver's status poll saw right after the takeover: nothing acknowledged yet.
+  const staleReport = lr.progress();
+  t.ok(staleReport.every((f) => f.ackedOffset < 0), 'the first report shows no follower answer yet');
+  await waitFor('both followers matched and streaming', () => lr.progress().every((f) => f.state === 'stream' && f.ackedOffset === ROWS), { timeoutMs: 5000, intervalMs: 5 });
+
+  // The nameserver's order, decided on the stale report, arrives now; no write follows.
+  lr.setInSync([]);
+  t.same(lr.inSync, [], 'the recorded set is what the nameserver said');
+  t.same(lr.waitingFor.sort(), [...followers.keys()].sort(), 'followers holding everything are waited for again (the nameserver adds them back from waitingFor)');
+  t.equal(lr.visibleOffset(), ROWS, 'reads see the commit point at once instead of waiting for it');
+
+  // A follower that does not hold everything stays out until it acknowledges the rest.
+  await leader.put([{ values: ['late', 1, 5000], ts: 5000 }]);
+  lr.setInSync([]);
+  t.equal(lr.visibleOffset(), ROWS, 'the commit point stays where the followers are');
+  lr.wrote();
+  await waitFor('the new write acknowledged by the followers', () => lr.progress().every((f) => f.ackedOffset === ROWS + 1), { timeoutMs: 5000, intervalMs: 5 });
+  t.equal(lr.visibleOffset(), ROWS + 1, 'and moves once they hold the new write');
+});
+
+t.test('a follower that is behind is not waited for again on an in-sync change', async (t) => {
+  const leader = await store('leader');
+  await leader.put(Array.from({ length: ROWS }, (_, i) => ({ values: [`k${i}`, i, 1000 + i], ts: 1000 + i })));
+  const f = await store('follower');
+  const followers = new Map([['127.0.0.1:1', f]]);
+  const http = new HttpClient({ connectionsPerEndpoint: 1, timeoutMs: 1000 });
+  // Deliveries held back: the follower is probed (offset 0) but receives nothing.
+  const held = inProcessAppends(followers);
+  let deliver = false;
+  const gated = { append: async (ep: string, payload: Buffer) => {
+    const body = decode(payload) as { entries: unknown[] };
+    if (body.entries.length > 0 && !deliver) await waitFor('delivery allowed', () => deliver, { timeoutMs: 10_000, intervalMs: 5 });
+    return held.append(ep, payload);
+  } } as unknown as AppendMux;
+  const lr = new LeaderReplication({
+    store: leader, tid: 1, pid: 3, term: 1, followers: ['127.0.0.1:1'], inSync: [], replicaAck: 'all',
+    writeIds: new WriteIdIndex(), ackTimeoutMs: 1000, minInSyncReplicas: 2, snapshotBytesPerSecondMax: 0, http,
+    appends: gated, log: silentLogger, sentBytes: { binlog: 0, snapshot: 0 }, onDeposed: () => t.fail('not deposed'),
+  });
+  t.teardown(async () => {
+    deliver = true;
+    await lr.stop('test over');
+    await http.close();
+  });
+  await waitFor('probed', () => lr.progress()[0]!.state === 'stream', { timeoutMs: 5000, intervalMs: 5 });
+  lr.setInSync([]);
+  t.same(lr.waitingFor, [], 'a follower missing entries is not waited for');
+  t.equal(lr.visibleOffset(), undefined, 'no commit point before a follower holds what the leader took over with');
+  deliver = true;
+  await waitFor('caught up', () => lr.progress()[0]!.ackedOffset === ROWS, { timeoutMs: 5000, intervalMs: 5 });
+  t.same(lr.waitingFor, ['127.0.0.1:1'], 'it joins by its acknowledgement');
+  t.equal(lr.visibleOffset(), ROWS);
+});
