@@ -1,5 +1,5 @@
 // Endpoints other than 127.0.0.1: each tablet and the nameserver runs in its own network namespace
-// (created here: `ip netns add`, a veth pair to a bridge in the root namespace) on its own
+// (testkit NetLab: `ip netns add`, a veth pair to a bridge in the root namespace) on its own
 // address of a private /24 chosen free on this machine (10.231.X.0/24); ZooKeeper listens on the
 // bridge's address (.1). The SDK and ns_client run outside the namespaces, in the test's root
 // namespace: a table is created, written and read, and showtablet/showtable show the IP
@@ -8,103 +8,36 @@
 import t from 'tap';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { waitFor } from '@tessera/common';
-import { nsClient, parseTable, removeDir, spawnRole, startZooKeeper, stopAllRoles, tempDir, type RoleProcess, type ZkServer } from '@tessera/testkit';
+import { NetLab, netnsUnsupported, nsClient, parseTable, removeDir, spawnRole, startZooKeeper, stopAllRoles, tempDir, type RoleProcess, type ZkServer } from '@tessera/testkit';
 import { Client } from '@tessera/client';
 
 const run = promisify(execFile);
-const ip = (...args: string[]): Promise<unknown> => run('ip', args, { timeout: 10_000 });
 const TABLETS = 3;
 const ROLE_PORT = { tablet: 9921, nameserver: 9622 } as const;
 
-/** Why this machine cannot run the test, or undefined when it can (installs iproute2 as root if missing). */
-async function unsupported(): Promise<string | undefined> {
-  if (process.platform !== 'linux') return 'network namespaces are Linux only';
-  if (process.getuid?.() !== 0) return 'creating network namespaces needs root (not root here)';
-  try {
-    await run('ip', ['-V']);
-  } catch {
-    try {
-      await run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '-qq', '--no-install-recommends', 'iproute2'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 600_000 });
-    } catch (err) {
-      return `ip (iproute2) is missing and apt-get install iproute2 failed: ${(err as Error).message.split('\n')[0]}`;
-    }
-  }
-  const probe = `tsnprobe${process.pid}`;
-  try {
-    await ip('netns', 'add', probe);
-    await ip('netns', 'del', probe);
-  } catch (err) {
-    return `ip netns add failed (no network namespace support here): ${(err as Error).message.split('\n')[0]}`;
-  }
-  return undefined;
-}
-
-/** A 10.231.X.0/24 that no route on this machine uses yet (another test's bridge, say). */
-async function freeSubnet(): Promise<string> {
-  const { stdout } = await run('ip', ['-4', 'route', 'show']);
-  for (let i = 0; i < 250; i++) {
-    const x = (process.pid + i) % 250 + 1;
-    if (!stdout.includes(`10.231.${x}.`)) return `10.231.${x}`;
-  }
-  throw new Error('no free 10.231.X.0/24');
-}
-
-/**
- * Namespaces and bridges an earlier run of this test left behind when its process was killed
- * (their names carry its pid, which no longer runs): removed before this run.
- */
-async function removeLeftovers(): Promise<void> {
-  const dead = (name: string, prefix: string): boolean => {
-    const m = new RegExp(`^${prefix}(\\d+)`).exec(name);
-    return m !== null && Number(m[1]) !== process.pid && !existsSync(`/proc/${m[1]}`);
-  };
-  const { stdout: nss } = await run('ip', ['netns', 'list']);
-  for (const ns of nss.split('\n').map((l) => l.split(' ')[0]!).filter((n) => /^tsn\d+(n1|t\d)$/.test(n) && dead(n, 'tsn'))) await ip('netns', 'del', ns).catch(() => undefined);
-  const { stdout: links } = await run('ip', ['-br', 'link', 'show', 'type', 'bridge']);
-  for (const br of links.split('\n').map((l) => l.split(/\s+/)[0]!).filter((n) => /^tsb\d+$/.test(n) && dead(n, 'tsb'))) await ip('link', 'del', br).catch(() => undefined);
-}
-
-const reason = await unsupported();
-if (!reason) await removeLeftovers();
+const reason = await netnsUnsupported();
 
 t.test('tablets and a nameserver on their own IP addresses in network namespaces; SDK and ns_client outside', { skip: reason ?? false }, async (t) => {
-  const id = String(process.pid);
-  const net = await freeSubnet();
-  const bridge = `tsb${id}`;
-  const namespaces: string[] = [];
   const dir = tempDir('netns');
+  // The bridge (its address .1 is the root namespace's) and one namespace per role (testkit NetLab).
+  const lab = await NetLab.create('ts', { subnetSecondOctet: 231 });
+  const net = lab.subnet;
   let zk: ZkServer | undefined;
   let client: Client | undefined;
   t.teardown(async () => {
     await client?.close().catch(() => undefined);
     await stopAllRoles();
     await zk?.stop();
-    // Deleting a namespace deletes the veth end inside it, and with it the pair.
-    for (const ns of namespaces) await ip('netns', 'del', ns).catch(() => undefined);
-    await ip('link', 'del', bridge).catch(() => undefined);
+    await lab.destroy();
     if (t.passing()) removeDir(dir);
     else t.comment(`logs kept in ${dir}`);
   });
-
-  await ip('link', 'add', bridge, 'type', 'bridge');
-  await ip('addr', 'add', `${net}.1/24`, 'dev', bridge);
-  await ip('link', 'set', bridge, 'up');
   /** A namespace on the bridge with address `net.host`. */
   const addNamespace = async (name: string, host: number): Promise<string> => {
-    const ns = `tsn${id}${name}`;
-    const outer = `tsv${id}${name}`;
-    await ip('netns', 'add', ns);
-    namespaces.push(ns);
-    await ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-    await ip('link', 'set', outer, 'master', bridge);
-    await ip('link', 'set', outer, 'up');
-    await ip('-n', ns, 'link', 'set', 'lo', 'up');
-    await ip('-n', ns, 'addr', 'add', `${net}.${host}/24`, 'dev', 'eth0');
-    await ip('-n', ns, 'link', 'set', 'eth0', 'up');
-    return ns;
+    await lab.addHost(name, host);
+    return lab.namespace(name);
   };
 
   zk = await startZooKeeper({ dir: path.join(dir, 'zk'), host: `${net}.1` });
