@@ -1,19 +1,14 @@
 /**
  * The nameserver admin API over HTTP: finds the leader nameserver in ZooKeeper (`/leader`),
  * sends each command to it, and follows a leader change (NS_NOT_LEADER with the new leader's
- * endpoint, or an unreachable leader) with bounded retries.
+ * endpoint, or an unreachable leader) with bounded retries: the admin policy of retry-policy.ts.
  */
 import {
   backoffMs, HttpClient, NS_COMMANDS, nsRoute, sleep, TesseraError, type NsAdmin, type NsApi, type NsCommand,
 } from '@tessera/common';
 import { readLeader, type Coord, type ZkLayout } from '@tessera/coord';
+import { ADMIN_CALL, ADMIN_RETRY, shouldRetry } from './retry-policy.js';
 
-export const ADMIN_RETRY = {
-  /** Attempts of one command across leader changes. */
-  attemptsMax: 12,
-  backoffBaseMs: 50,
-  backoffMaxMs: 1000,
-} as const;
 
 export class NsAdminClient {
   private leader: string | undefined;
@@ -47,8 +42,8 @@ export class NsAdminClient {
         try {
           return await this.http.call<NsApi[K]['res']>(leader, nsRoute(cmd), req);
         } catch (err) {
+          if (!shouldRetry(err, ADMIN_CALL)) throw err;
           const e = err as TesseraError;
-          if (e.code !== 'NS_NOT_LEADER' && e.code !== 'UNAVAILABLE') throw err;
           lastErr = err;
           const hinted = e.details?.leader;
           if (typeof hinted === 'string' && hinted !== leader) {

@@ -2,7 +2,7 @@
  * Data calls routed to partition leaders: put (split by index key into per-partition puts),
  * batches, get, scan, count, preview, delete. A call that meets a leader change (NOT_LEADER, an
  * unreachable or not-yet-serving replica) refreshes the table metadata and retries with bounded,
- * jittered backoff. Writes carry a write id so that a retried write is applied once.
+ * jittered backoff, as the catalogue's retry meaning allows (retry-policy.ts). Writes carry a write id so that a retried write is applied once.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -12,17 +12,10 @@ import { leaderEndpoint, pidOf, splitByPartition } from './routing.js';
 import type { TableCache } from './table-cache.js';
 import { estimateRowBytes, PUT_COALESCE, PutCoalescer } from './put-coalescer.js';
 import { GetCoalescer } from './get-coalescer.js';
+import { DATA_CALL, DATA_RETRY, shouldRetry } from './retry-policy.js';
 
-export const DATA_RETRY = {
-  /** Attempts of one call across leader changes. */
-  attemptsMax: 10,
-  backoffBaseMs: 25,
-  backoffMaxMs: 1000,
-  /** Retries brought early by a metadata change that do not count as attempts. */
-  wakeupsMax: 20,
-} as const;
 
-const RETRYABLE = new Set(['NOT_LEADER', 'UNAVAILABLE', 'REPLICA_NOT_SERVING', 'TIMEOUT', 'OVERLOADED', 'TABLE_NOT_FOUND']);
+const retryable = (err: unknown): boolean => shouldRetry(err, DATA_CALL);
 
 export interface WireRow {
   ts: number;
@@ -81,7 +74,7 @@ export class DataClient {
       },
       sendPart: (tid, pid, items) => this.withLeader(this.putTables.get(tid)!, pid, (ep, t) => this.http.callRaw(ep, '/v1/data/put_batch', encode({ tid: t.tid, pid, rows: items }))),
       sendOne: (tid, pid, item) => this.withLeader(this.putTables.get(tid)!, pid, (ep, t) => this.http.call(ep, '/v1/data/put', { tid: t.tid, pid, ...item })),
-      retryable: (err) => RETRYABLE.has((err as TesseraError)?.code),
+      retryable,
     });
     this.getCoalescer = new GetCoalescer<{ row: WireRow | null }>({
       sendMulti: async (endpoint, queries) => {
@@ -93,7 +86,7 @@ export class DataClient {
         });
       },
       isError: (r): r is TesseraError => r instanceof TesseraError,
-      retryable: (err) => RETRYABLE.has((err as TesseraError)?.code),
+      retryable,
     });
   }
 
@@ -110,8 +103,7 @@ export class DataClient {
       try {
         return await fn(leaderEndpoint(current, pid), current);
       } catch (err) {
-        const code = (err as TesseraError).code;
-        if (!RETRYABLE.has(code)) throw err;
+        if (!retryable(err)) throw err;
         lastErr = err;
       }
       // Wait out the backoff, or less when the table metadata changes meanwhile (a new leader).
@@ -192,7 +184,7 @@ export class DataClient {
           const r = res.results?.[i];
           if (r !== undefined && r.error === undefined) return;
           const err = r === undefined ? new TesseraError('INTERNAL', 'put_multi answered fewer results than partitions') : errorFromWire(r, 500);
-          if (!RETRYABLE.has(err.code)) throw err;
+          if (!retryable(err)) throw err;
           await onePartition(pid, byPid.get(pid)!);
         }));
       }),

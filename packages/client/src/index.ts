@@ -4,3 +4,4 @@ export * from './admin-client.js';
 export * from './data-client.js';
 export * from './table-cache.js';
 export * from './routing.js';
+export * from './retry-policy.js';

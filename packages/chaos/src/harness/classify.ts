@@ -1,8 +1,8 @@
 /**
  * Which failed calls are definite (`fail`: the write did not and will not apply) and which are
- * indeterminate (`info`). The SDK (packages/client/src/data-client.ts) retries NOT_LEADER,
- * UNAVAILABLE, REPLICA_NOT_SERVING, TIMEOUT, OVERLOADED and TABLE_NOT_FOUND up to 10 times with
- * the same write id and throws the *last* error. An earlier attempt may have timed out after the
+ * indeterminate (`info`). The SDK (packages/client/src/retry-policy.ts) retries every code the
+ * error catalogue marks `same` or `refreshRouting` (NOT_LEADER, UNAVAILABLE, REPLICA_NOT_SERVING,
+ * TIMEOUT, OVERLOADED, ...) up to 10 times with the same write id and throws the *last* error. An earlier attempt may have timed out after the
  * leader applied the write (and a deposed leader's local write may even survive as the new
  * leader's if it was replicated), so a retryable code at the end says nothing about the attempts
  * before it: indeterminate. Transport errors (UNAVAILABLE on a reset, TIMEOUT) are indeterminate
