@@ -61,6 +61,19 @@ export function toTesseraError(err: unknown): TesseraError {
 /** A fastify instance that speaks msgpack and answers errors from the catalogue. */
 /** The server type every role builds routes on (fastify, kept behind common). */
 export type HttpServer = FastifyInstance;
+/** An in-process request and its answer (fastify's inject), for route tests. */
+export type { InjectOptions as InjectRequest, LightMyRequestResponse as InjectResponse } from 'fastify';
+
+/** Routes registered on each server, in registration order (registeredRoutes()). */
+const ROUTES = new WeakMap<FastifyInstance, Array<{ method: string; url: string }>>();
+
+/**
+ * Every route registered on a server made by createHttpServer (fastify's implicit HEAD routes
+ * left out): what the in-process route tests check their coverage against.
+ */
+export function registeredRoutes(app: FastifyInstance): Array<{ method: string; url: string }> {
+  return [...(ROUTES.get(app) ?? [])];
+}
 
 export function createHttpServer(options: ServerOptions): FastifyInstance {
   const log = options.logger;
@@ -74,6 +87,11 @@ export function createHttpServer(options: ServerOptions): FastifyInstance {
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 65_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+  });
+  const routes: Array<{ method: string; url: string }> = [];
+  ROUTES.set(app, routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of Array.isArray(r.method) ? r.method : [r.method]) if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(MSGPACK_CONTENT_TYPE, { parseAs: 'buffer' }, (req, body, done) => {

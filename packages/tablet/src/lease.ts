@@ -16,7 +16,7 @@
  * by a lagging ZooKeeper follower server proves the session only as that server saw it (ZooKeeper
  * followers drop their clients once they lose their leader). Only this tablet deletes its node.
  */
-import type { CoordSession } from '@tessera/coord';
+import type { Coord } from '@tessera/coord';
 
 /** Bounds of the lease, named once. */
 export const LEASE_LIMITS = {
@@ -121,7 +121,7 @@ export interface LeaseToken {
 
 export interface LeaseKeeperOptions {
   /** The session whose round trips grant the lease; undefined = standalone (always leased). */
-  session: CoordSession | undefined;
+  session: Coord | undefined;
   /** Path of this tablet's registration node. */
   nodePath: string;
   sessionTimeoutMs: number;

@@ -1,12 +1,13 @@
 /**
  * The tablet's replicas by (tid, pid): create, open from disk after a restart, drop, close. Owns
  * the directory layout under db_root_path and serialises lifecycle changes per replica, so that
- * a create racing a drop of the same replica cannot interleave.
+ * a create racing a drop of the same replica cannot interleave. With `storage: 'memory'` replicas
+ * live in memory-level and nothing touches the disk (in-process tests of the routes).
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TesseraError, type Logger } from '@tessera/common';
-import { openClassicLevel, parseReplicaDirName, replicaDirName, ReplicaStore, type ReplicaInfo } from '@tessera/storage';
+import { openClassicLevel, openMemoryLevel, parseReplicaDirName, replicaDirName, ReplicaStore, type ReplicaInfo } from '@tessera/storage';
 import { Replica } from './replica.js';
 
 export function replicaKey(tid: number, pid: number): string {
@@ -20,10 +21,12 @@ export class ReplicaManager {
   constructor(
     private readonly rootDir: string,
     private readonly log: Logger,
+    private readonly storage: 'leveldb' | 'memory' = 'leveldb',
   ) {}
 
   /** Opens every replica found on disk, as `unassigned`. */
   async loadFromDisk(): Promise<number> {
+    if (this.storage === 'memory') return 0;
     await mkdir(this.rootDir, { recursive: true });
     let n = 0;
     for (const name of await readdir(this.rootDir)) {
@@ -65,13 +68,16 @@ export class ReplicaManager {
     return this.locked(info.tid, info.pid, async () => {
       if (this.get(info.tid, info.pid)) throw new TesseraError('TABLE_EXISTS', `table tid ${info.tid} pid ${info.pid} already exists`, { tid: info.tid, pid: info.pid });
       const dir = join(this.rootDir, replicaDirName(info.tid, info.pid));
-      await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true });
+      const onDisk = this.storage === 'leveldb';
+      if (onDisk) {
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(dir, { recursive: true });
+      }
       let store: ReplicaStore;
       try {
-        store = await ReplicaStore.create(openClassicLevel(dir), info);
+        store = await ReplicaStore.create(onDisk ? openClassicLevel(dir) : openMemoryLevel(), info);
       } catch (err) {
-        await rm(dir, { recursive: true, force: true });
+        if (onDisk) await rm(dir, { recursive: true, force: true });
         throw err;
       }
       const replica = new Replica(store, dir, 'normal');
@@ -86,7 +92,7 @@ export class ReplicaManager {
       const r = this.require(tid, pid);
       this.replicas.delete(replicaKey(tid, pid));
       await r.store.close();
-      await rm(r.dir, { recursive: true, force: true });
+      if (this.storage === 'leveldb') await rm(r.dir, { recursive: true, force: true });
     });
   }
 

@@ -3,8 +3,8 @@
  * HTTP/msgpack, runs TTL GC on a timer, and shuts down cleanly (in-flight requests finish, every
  * database is closed). Replication and ZooKeeper registration plug in through hooks.
  */
-import { createHttpServer, parseEndpoint, registerHealthRoute, ServerMetrics, TesseraError, type HttpServer, type Logger } from '@tessera/common';
-import { CoordSession, retryWhileZkUnreachable, TabletRegistrar, zkLayout } from '@tessera/coord';
+import { createHttpServer, parseEndpoint, registeredRoutes, registerHealthRoute, ServerMetrics, TesseraError, type HttpServer, type InjectRequest, type InjectResponse, type Logger } from '@tessera/common';
+import { CoordSession, retryWhileZkUnreachable, TabletRegistrar, type Coord } from '@tessera/coord';
 import { ReplicaManager } from './replica-manager.js';
 import { registerDataRoutes } from './routes-data.js';
 import { EpochFence, registerControlRoutes } from './routes-control.js';
@@ -38,6 +38,8 @@ export interface TabletOptions {
   /** Replicas (leader included) that must hold a replica_ack=all write (capped by the partition's size). */
   minInSyncReplicas: number;
   logger: Logger;
+  /** Where replicas live: LevelDB under dbRootPath (default), or memory-level (in-process route tests). */
+  storage?: 'leveldb' | 'memory';
   /** ZooKeeper to register in; absent = a standalone tablet (tests, benchmarks). */
   zk?: { cluster: string; rootPath: string; sessionTimeoutMs: number };
 }
@@ -52,13 +54,13 @@ export class TabletServer {
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRunning = false;
   private stopped = false;
-  private coord: CoordSession | undefined;
+  private coord: Coord | undefined;
   private registrar: TabletRegistrar | undefined;
   /** Standalone (always leased) until joinCluster replaces it with one renewed from ZooKeeper. */
   private lease = new LeaseKeeper({ session: undefined, nodePath: '', sessionTimeoutMs: 0, onLost: () => undefined });
 
   private constructor(private readonly options: TabletOptions) {
-    this.replicas = new ReplicaManager(options.dbRootPath, options.logger.child('replicas'));
+    this.replicas = new ReplicaManager(options.dbRootPath, options.logger.child('replicas'), options.storage);
     this.app = createHttpServer({ logger: options.logger, bodyBytesMax: options.bodyBytesMax, metrics: this.metrics });
     this.replication = new ReplicationManager(this.replicas, {
       binlogRetentionEntries: options.binlogRetentionEntries,
@@ -119,6 +121,29 @@ export class TabletServer {
     this.app.post('/v1/ping', async () => ({ ok: true }));
   }
 
+  /**
+   * A tablet that does not listen: its routes answer fastify's inject(). Standalone, or registered
+   * through the given coordination session (the in-memory backend). For in-process tests, with
+   * `storage: 'memory'`.
+   */
+  static async open(options: Omit<TabletOptions, 'zk'>, coord?: Coord): Promise<TabletServer> {
+    const server = new TabletServer(options);
+    await server.replicas.loadFromDisk();
+    await server.app.ready();
+    if (coord !== undefined) await server.joinWith(coord);
+    return server;
+  }
+
+  /** Answers one request in process (fastify's inject), as the socket would. */
+  inject(request: InjectRequest): Promise<InjectResponse> {
+    return this.app.inject(request);
+  }
+
+  /** Every route this tablet registered (method and url). */
+  routes(): Array<{ method: string; url: string }> {
+    return registeredRoutes(this.app);
+  }
+
   static async start(options: TabletOptions): Promise<TabletServer> {
     const { host, port } = parseEndpoint(options.endpoint);
     if (options.advertiseEndpoint !== undefined) parseEndpoint(options.advertiseEndpoint);
@@ -142,12 +167,17 @@ export class TabletServer {
   /** Registers `/nodes/<advertised endpoint>` (ephemeral), re-registered by the registrar after expiry. */
   private async joinCluster(zk: NonNullable<TabletOptions['zk']>): Promise<void> {
     const log = this.options.logger;
-    this.coord = await CoordSession.connect({ zkCluster: zk.cluster, rootPath: zk.rootPath, sessionTimeoutMs: zk.sessionTimeoutMs, logger: log.child('zk') });
-    this.registrar = new TabletRegistrar(this.coord, zkLayout(zk.rootPath), this.endpoint, { logger: log, listenEndpoint: this.options.endpoint });
+    await this.joinWith(await CoordSession.connect({ zkCluster: zk.cluster, rootPath: zk.rootPath, sessionTimeoutMs: zk.sessionTimeoutMs, logger: log.child('zk') }));
+  }
+
+  private async joinWith(coord: Coord): Promise<void> {
+    const log = this.options.logger;
+    this.coord = coord;
+    this.registrar = new TabletRegistrar(this.coord, coord.layout, this.endpoint, { logger: log, listenEndpoint: this.options.endpoint });
     this.registrar.on('registered', (r) => log.info(`registered in ZooKeeper (startup=${r.startup})`));
     this.coord.on('expired', () => this.onSessionExpired());
     this.lease = new LeaseKeeper({
-      session: this.coord, nodePath: this.registrar.path, sessionTimeoutMs: zk.sessionTimeoutMs,
+      session: this.coord, nodePath: this.registrar.path, sessionTimeoutMs: coord.sessionTimeoutMs,
       onLost: (reason) => this.stepDownAll(`leader lease lapsed and not confirmed (${reason})`),
     });
     const lease = this.lease;
@@ -197,7 +227,7 @@ export class TabletServer {
   }
 
   /** The ZooKeeper session, when in a cluster (disconnectzk/connectzk use it). */
-  get coordSession(): CoordSession | undefined {
+  get coordSession(): Coord | undefined {
     return this.coord;
   }
 
