@@ -144,7 +144,8 @@ export class TabletServer {
     return registeredRoutes(this.app);
   }
 
-  static async start(options: TabletOptions): Promise<TabletServer> {
+  /** Listens on the endpoint; joins ZooKeeper when `options.zk` is set, or registers through `coord` (in-memory backend). */
+  static async start(options: TabletOptions, coord?: Coord): Promise<TabletServer> {
     const { host, port } = parseEndpoint(options.endpoint);
     if (options.advertiseEndpoint !== undefined) parseEndpoint(options.advertiseEndpoint);
     const server = new TabletServer(options);
@@ -153,9 +154,10 @@ export class TabletServer {
     const known = server.endpoint === options.endpoint ? '' : ` (known as ${server.endpoint})`;
     options.logger.info(`tablet ${options.endpoint}${known} serving; ${found} replica(s) found on disk under ${options.dbRootPath}, not served until assigned`);
     server.scheduleGc();
-    if (options.zk) {
+    if (options.zk || coord) {
       try {
-        await server.joinCluster(options.zk);
+        if (options.zk) await server.joinCluster(options.zk);
+        else await server.joinWith(coord!);
       } catch (err) {
         await server.stop();
         throw err;

@@ -8,7 +8,7 @@ import {
   type ShowTableResponse, type ShowTableRow, type ShowTabletResponse, type ReplicaStatus, type TableInfo, type UpdateTableAliveRequest, ttlText,
   type GetTablePartitionResponse, type SetTablePartitionRequest,
 } from '@tessera/common';
-import type { CoordSession, ZkLayout } from '@tessera/coord';
+import type { Coord, ZkLayout } from '@tessera/coord';
 import type { Random } from '../core/random.js';
 import type { MetadataStore } from './metadata.js';
 import type { StatusPoller } from './status-poller.js';
@@ -18,7 +18,7 @@ import { createTable, dropTable, type TableDefaults } from './tables.js';
 import type { OpShell } from './op-shell.js';
 
 export interface AdminDeps {
-  session: CoordSession;
+  session: Coord;
   layout: ZkLayout;
   meta: MetadataStore;
   tablets: TabletTracker;

@@ -13,7 +13,7 @@
  * at most every RETRY_MS.
  */
 import type { Logger } from '@tessera/common';
-import type { CoordSession, ZkLayout } from '@tessera/coord';
+import type { Coord, ZkLayout } from '@tessera/coord';
 import type { OpShell } from './op-shell.js';
 import type { TabletTracker } from './tablets.js';
 import type { MetadataStore } from './metadata.js';
@@ -41,7 +41,7 @@ export class FailoverMonitor {
   private checkAgain = false;
 
   constructor(
-    private readonly session: CoordSession,
+    private readonly session: Coord,
     private readonly layout: ZkLayout,
     private readonly tablets: TabletTracker,
     private readonly ops: OpShell,

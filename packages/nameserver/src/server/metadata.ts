@@ -6,7 +6,7 @@
  * coord/src/notify.ts): a create, update or drop costs O(that table) in ZooKeeper, never O(all).
  */
 import { TesseraError, validateName, type Logger, type TableInfo } from '@tessera/common';
-import { bumpNotify, type CoordSession, type ZkLayout } from '@tessera/coord';
+import { bumpNotify, type Coord, type ZkLayout } from '@tessera/coord';
 
 interface Versioned {
   info: TableInfo;
@@ -18,7 +18,7 @@ export class MetadataStore {
   private tables = new Map<number, Versioned>();
 
   constructor(
-    private readonly session: CoordSession,
+    private readonly session: Coord,
     private readonly layout: ZkLayout,
     private readonly log: Logger,
   ) {}

@@ -7,7 +7,7 @@
 import {
   TesseraError, isErrorCode, type Logger, type ReplicaStatus, type TableInfo, type TableSchema,
 } from '@tessera/common';
-import type { CoordSession, ZkLayout } from '@tessera/coord';
+import type { Coord, ZkLayout } from '@tessera/coord';
 import { NameserverEngine } from '../core/engine.js';
 import type { AdminCommand, EngineEffect, EngineEvent, ReplicaReport } from '../core/events.js';
 import type { Op, TabletCommand } from '../core/op.js';
@@ -74,7 +74,7 @@ export class OpShell {
   private leading = false;
 
   constructor(
-    private readonly session: CoordSession,
+    private readonly session: Coord,
     private readonly layout: ZkLayout,
     private readonly meta: MetadataStore,
     private readonly tablets: TabletTracker,

@@ -9,10 +9,10 @@
  * opens a new session and rejoins the election (as a standby when another nameserver leads).
  */
 import {
-  bodyObject, createHttpServer, NS_COMMANDS, parseEndpoint, nsRoute, registerHealthRoute, ServerMetrics, TesseraError, type HttpServer, type Logger, type NsCommand,
+  bodyObject, createHttpServer, NS_COMMANDS, parseEndpoint, nsRoute, registeredRoutes, registerHealthRoute, ServerMetrics, TesseraError, type HttpServer, type InjectRequest, type InjectResponse, type Logger, type NsCommand,
   type ApplyRequest, type RebalanceRequest, type ScaleOutRequest,
 } from '@tessera/common';
-import { CoordSession, LeaderElection, readLeader, retryWhileZkUnreachable, zkLayout, type ZkLayout } from '@tessera/coord';
+import { CoordSession, LeaderElection, readLeader, retryWhileZkUnreachable, zkLayout, type Coord, type ZkLayout } from '@tessera/coord';
 import { seededRandom } from '../core/random.js';
 import { Admin } from './admin.js';
 import { MetadataStore } from './metadata.js';
@@ -69,7 +69,7 @@ export class NameServer {
   readonly metrics = new ServerMetrics('nameserver');
   private readonly app: HttpServer;
   private readonly log: Logger;
-  private session!: CoordSession;
+  private session!: Coord;
   private layout!: ZkLayout;
   private election!: LeaderElection;
   private tablets!: TabletTracker;
@@ -104,8 +104,28 @@ export class NameServer {
 
   static async start(options: NameServerOptions): Promise<NameServer> {
     const ns = new NameServer(options);
-    await ns.init();
+    await ns.init(undefined);
     return ns;
+  }
+
+  /**
+   * A nameserver on the given coordination session (the in-memory backend) that does not listen:
+   * its routes answer fastify's inject(). For in-process tests of the shell; `zkCluster` unused.
+   */
+  static async open(options: NameServerOptions, coord: Coord): Promise<NameServer> {
+    const ns = new NameServer(options);
+    await ns.init(coord);
+    return ns;
+  }
+
+  /** Answers one request in process (fastify's inject), as the socket would. */
+  inject(request: InjectRequest): Promise<InjectResponse> {
+    return this.app.inject(request);
+  }
+
+  /** Every route this nameserver registered (method and url). */
+  routes(): Array<{ method: string; url: string }> {
+    return registeredRoutes(this.app);
   }
 
   /** The endpoint this nameserver is known by (the advertised one). */
@@ -117,11 +137,12 @@ export class NameServer {
     return this.leading;
   }
 
-  private async init(): Promise<void> {
+  /** Starts on `coord` without listening, or on its own ZooKeeper session listening on the endpoint. */
+  private async init(coord: Coord | undefined): Promise<void> {
     const o = this.options;
     const { host, port } = parseEndpoint(o.endpoint);
     parseEndpoint(this.endpoint);
-    this.session = await CoordSession.connect({ zkCluster: o.zkCluster, rootPath: o.zkRootPath, sessionTimeoutMs: o.zkSessionTimeoutMs, logger: this.log.child('zk') });
+    this.session = coord ?? await CoordSession.connect({ zkCluster: o.zkCluster, rootPath: o.zkRootPath, sessionTimeoutMs: o.zkSessionTimeoutMs, logger: this.log.child('zk') });
     this.metrics.watchZkSession(this.session);
     this.layout = zkLayout(o.zkRootPath);
     this.tablets = new TabletTracker(this.session, this.layout, this.log.child('tablets'));
@@ -155,7 +176,8 @@ export class NameServer {
         hasReport: (ep) => this.poller.hasReport(ep), ops: this.ops.core.ops(),
       }),
     });
-    await this.app.listen({ host, port });
+    if (coord === undefined) await this.app.listen({ host, port });
+    else await this.app.ready();
     await retryWhileZkUnreachable('watch the tablets', () => this.tablets.start(), this.log);
     this.tablets.on('up', (t) => this.onTabletUp(t));
     this.election = new LeaderElection(this.session, this.layout, this.endpoint, { logger: this.log });

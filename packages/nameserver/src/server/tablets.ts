@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger, TabletRegistration } from '@tessera/common';
-import type { CoordSession, ZkLayout } from '@tessera/coord';
+import type { Coord, ZkLayout } from '@tessera/coord';
 
 export type TabletState = 'kTabletHealthy' | 'kTabletOffline';
 
@@ -29,7 +29,7 @@ export class TabletTracker extends EventEmitter<TabletTrackerEvents> {
   private generation = 0;
 
   constructor(
-    private readonly session: CoordSession,
+    private readonly session: Coord,
     private readonly layout: ZkLayout,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
