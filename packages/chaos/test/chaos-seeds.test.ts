@@ -14,9 +14,9 @@ const RUN_TIMEOUT_MS = 400_000;
 /**
  * Seed, scenario and the fault kinds its schedule starts (`pnpm chaos plan --seed S --scenario
  * X`). All use `no-tablet-failover` (every kind but tablet-kill, in variants that depose no tablet
- * leader): a tablet leader paused past its session can still answer a stale read in the moment
- * before it learns its session expired (seed 101 of `processes`, open in the README's track
- * record), and a CI seed must not fail on a known bug.
+ * leader): seed 101 of `processes` (tablet-leader failovers) failed 8 of 20 runs on 6 Dec with
+ * stale reads around the restart of a killed tablet (open in the README's track record), and a CI
+ * seed must not fail on a known bug. The per-direction partition runs in chaos-oneway.test.
  */
 export const CI_SEEDS: ReadonlyArray<{ seed: number; scenario: string; covers: string }> = [
   { seed: 103, scenario: 'no-tablet-failover', covers: 'operator, zk-restart, pause-short, partition, op-kill, zk-disconnect, ns-kill' },
