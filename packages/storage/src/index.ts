@@ -1,5 +1,7 @@
-/** Public face of @tessera/storage: one partition replica on abstract-level. */
+/** Public face of @tessera/storage: partition replicas on abstract-level, in one LevelDB per tablet. */
 export * from './replica-store.js';
 export * from './binlog.js';
 export * from './ttl.js';
 export * from './open.js';
+export * from './tablet-store.js';
+export * from './migrate-layout.js';

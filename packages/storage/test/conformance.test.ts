@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateSchema, type TableSchema } from '@tessera/common';
-import { openClassicLevel, openMemoryLevel, ReplicaStore, type Level, type ReplicaInfo, type BinlogEntry } from '../src/index.js';
+import { openClassicLevel, openMemoryLevel, ReplicaStore, TabletStore, type Level, type ReplicaInfo, type BinlogEntry } from '../src/index.js';
 import { BINLOG_TAIL } from '../src/binlog-tail.js';
 
 const MIN = 60_000;
@@ -31,7 +31,13 @@ function info(schema: TableSchema = schemaOf()): ReplicaInfo {
 
 interface Backend {
   name: string;
-  make(): { db: Level; reopen?: () => Level; cleanup: () => void };
+  make(): Made | Promise<Made>;
+}
+
+interface Made {
+  db: Level;
+  reopen?: () => Level | Promise<Level>;
+  cleanup: () => void | Promise<void>;
 }
 
 const backends: Backend[] = [
@@ -43,14 +49,54 @@ const backends: Backend[] = [
     },
   },
   { name: 'memory-level', make: () => ({ db: openMemoryLevel(), cleanup: () => {} }) },
+  // A replica's range in a tablet's shared LevelDB, beside a neighbour that holds rows of its own
+  // with the same keys: everything above must hold there too, neighbours unseen.
+  {
+    name: 'classic-level, one range of a tablet store',
+    async make() {
+      const dir = mkdtempSync(join(tmpdir(), 'tessera-storage-shared-'));
+      let tablet = await TabletStore.openDir(dir);
+      await seedNeighbour(tablet);
+      return {
+        db: tablet.replicaLevel(1, 0),
+        reopen: async () => {
+          await tablet.close();
+          tablet = await TabletStore.openDir(dir);
+          return tablet.replicaLevel(1, 0);
+        },
+        cleanup: async () => {
+          await tablet.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'memory-level, one range of a tablet store',
+    async make() {
+      const tablet = await TabletStore.memory();
+      await seedNeighbour(tablet);
+      return { db: tablet.replicaLevel(1, 0), cleanup: () => tablet.close() };
+    },
+  },
 ];
+
+/** Replicas 1_1 and 10_0 (whose name starts like 1_0's) with rows under the keys the tests use. */
+async function seedNeighbour(tablet: TabletStore): Promise<void> {
+  for (const [tid, pid] of [[1, 1], [10, 0], [1, 10]] as const) {
+    const s = await ReplicaStore.create(tablet.replicaLevel(tid, pid), { ...info(), tid, pid });
+    await s.setRole('leader', 1);
+    await s.put(['c', 'c1', 'c2', 'k', 'x'].map((card) => ({ values: [card, 'm', 9.5, 5, 99], ts: 0 })));
+    await s.close();
+  }
+}
 
 const row = (card: string, mcc: string, ts: number, n = 0): { values: (string | number)[]; ts: number } => ({ values: [card, mcc, 1.5, ts, n], ts: 0 });
 
 for (const backend of backends) {
   t.test(backend.name, async (t) => {
     const open = async (i: ReplicaInfo = info()): Promise<ReplicaStore> => {
-      const b = backend.make();
+      const b = await backend.make();
       t.teardown(b.cleanup);
       const store = await ReplicaStore.create(b.db, i);
       t.teardown(() => store.close());
@@ -307,9 +353,9 @@ for (const backend of backends) {
       t.same(s.role, { role: 'follower', term: 5 });
     });
 
-    if (backend.name === 'classic-level') {
+    if (backend.name.startsWith('classic-level')) {
       t.test('reopen keeps rows, binlog, offset, counters and role', async (t) => {
-        const b = backend.make();
+        const b = await backend.make();
         t.teardown(b.cleanup);
         const s = await ReplicaStore.create(b.db, info());
         await s.setRole('leader', 2);
@@ -318,7 +364,7 @@ for (const backend of backends) {
         await s.put([row('d', 'm', 3)]);
         const sum = await s.checksum();
         await s.close();
-        const again = (await ReplicaStore.open(b.reopen!()))!;
+        const again = (await ReplicaStore.open(await b.reopen!()))!;
         t.equal(again.offset, 4);
         t.equal(again.recordCnt, 1);
         t.same(again.role, { role: 'leader', term: 2 });
@@ -326,14 +372,14 @@ for (const backend of backends) {
         t.equal((await again.readBinlog(1, 10, 1e9)).length, 4);
         await again.truncateBinlog(5);
         await again.close();
-        const third = (await ReplicaStore.open(b.reopen!()))!;
+        const third = (await ReplicaStore.open(await b.reopen!()))!;
         t.equal(await third.termAt(4), 2, 'the term at a freed offset survives a reopen');
         await third.close();
-        await t.rejects(ReplicaStore.create(b.reopen!(), info()), { code: 'TABLE_EXISTS' });
+        await t.rejects(ReplicaStore.create(await b.reopen!(), info()), { code: 'TABLE_EXISTS' });
       });
 
       t.test('setTtl: applies at once to reads, survives a reopen, refuses an unknown index', async (t) => {
-        const b = backend.make();
+        const b = await backend.make();
         t.teardown(b.cleanup);
         const s = await ReplicaStore.create(b.db, info());
         await s.setRole('leader', 1);
@@ -345,7 +391,7 @@ for (const backend of backends) {
         await t.rejects(s.setTtl(new Map([['nosuch', { type: 'latest', absMinutes: 0, latest: 1 }]])), { code: 'INVALID_ARGUMENT' });
         await t.rejects(s.setTtl(new Map([['card', { type: 'latest', absMinutes: 0, latest: 100_000 }]])), { code: 'INVALID_ARGUMENT' }, 'bounds checked');
         await s.close();
-        const again = (await ReplicaStore.open(b.reopen!()))!;
+        const again = (await ReplicaStore.open(await b.reopen!()))!;
         t.same(again.schema.indexes[0]!.ttl, { type: 'latest', absMinutes: 0, latest: 2 }, 'stored with the replica');
         t.same((await again.scan(0, 'c1', 0, -1, 100)).map((x) => x.ts), [4000, 3000]);
         await again.close();

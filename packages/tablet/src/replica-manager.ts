@@ -1,13 +1,14 @@
 /**
- * The tablet's replicas by (tid, pid): create, open from disk after a restart, drop, close. Owns
- * the directory layout under db_root_path and serialises lifecycle changes per replica, so that
- * a create racing a drop of the same replica cannot interleave. With `storage: 'memory'` replicas
- * live in memory-level and nothing touches the disk (in-process tests of the routes).
+ * The tablet's replicas by (tid, pid): create, open after a restart, drop, close. Owns the
+ * tablet's one LevelDB (storage's TabletStore at `<db_root_path>/store/`, every replica in its
+ * own key range) and the migration of an older per-replica layout into it on start, and
+ * serialises lifecycle changes per replica, so that a create racing a drop of the same replica
+ * cannot interleave. With `storage: 'memory'` the tablet store is memory-level and nothing touches
+ * the disk (in-process tests of the routes).
  */
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { TesseraError, type Logger } from '@tessera/common';
-import { openClassicLevel, openMemoryLevel, parseReplicaDirName, replicaDirName, ReplicaStore, type ReplicaInfo } from '@tessera/storage';
+import { migrateReplicaDirs, ReplicaStore, TabletStore, type ReplicaInfo } from '@tessera/storage';
 import { Replica } from './replica.js';
 
 export function replicaKey(tid: number, pid: number): string {
@@ -17,6 +18,7 @@ export function replicaKey(tid: number, pid: number): string {
 export class ReplicaManager {
   private readonly replicas = new Map<string, Replica>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  private storeOpening: Promise<TabletStore> | undefined;
 
   constructor(
     private readonly rootDir: string,
@@ -24,28 +26,48 @@ export class ReplicaManager {
     private readonly storage: 'leveldb' | 'memory' = 'leveldb',
   ) {}
 
-  /** Opens every replica found on disk, as `unassigned`. */
+  /** The tablet's LevelDB, opened (and an old layout migrated into it) once. */
+  private tabletStore(): Promise<TabletStore> {
+    this.storeOpening ??= (async () => {
+      if (this.storage === 'memory') return TabletStore.memory();
+      await mkdir(this.rootDir, { recursive: true });
+      const store = await TabletStore.openDir(this.rootDir);
+      const moved = await migrateReplicaDirs(this.rootDir, store, this.log);
+      if (moved > 0) this.log.info(`${moved} replica(s) migrated from per-replica directories into ${store.dir}`);
+      return store;
+    })();
+    return this.storeOpening;
+  }
+
+  /** Opens every replica the tablet's LevelDB holds, as `unassigned`; clears what an interrupted drop left. */
   async loadFromDisk(): Promise<number> {
-    if (this.storage === 'memory') return 0;
-    await mkdir(this.rootDir, { recursive: true });
+    const store = await this.tabletStore();
+    const { replicas, orphans } = await store.list();
+    for (const o of orphans) {
+      this.log.warn(`replica range ${o.tid}_${o.pid} holds no replica (an interrupted drop or create); cleared`);
+      await store.clearReplica(o.tid, o.pid);
+    }
     let n = 0;
-    for (const name of await readdir(this.rootDir)) {
-      const ids = parseReplicaDirName(name);
-      if (!ids) continue;
-      const dir = join(this.rootDir, name);
+    for (const ids of replicas) {
       try {
-        const store = await ReplicaStore.open(openClassicLevel(dir));
-        if (!store) {
-          this.log.warn(`directory ${dir} holds no replica; left alone`);
-          continue;
-        }
-        this.replicas.set(replicaKey(ids.tid, ids.pid), new Replica(store, dir, 'unassigned'));
+        const replica = await this.openReplica(store, ids.tid, ids.pid);
+        if (!replica) continue;
+        this.replicas.set(replicaKey(ids.tid, ids.pid), replica);
         n++;
       } catch (err) {
-        this.log.error(`cannot open replica ${dir}: ${(err as Error).message}`);
+        this.log.error(`cannot open replica ${ids.tid}_${ids.pid}: ${(err as Error).message}`);
       }
     }
     return n;
+  }
+
+  private async openReplica(store: TabletStore, tid: number, pid: number): Promise<Replica | undefined> {
+    const s = await ReplicaStore.open(store.replicaLevel(tid, pid));
+    return s ? new Replica(s, this.label(store, tid, pid), 'unassigned', () => store.diskUsed(tid, pid)) : undefined;
+  }
+
+  private label(store: TabletStore, tid: number, pid: number): string {
+    return `${store.dir ?? 'memory'}#${tid}_${pid}`;
   }
 
   get(tid: number, pid: number): Replica | undefined {
@@ -67,20 +89,18 @@ export class ReplicaManager {
   create(info: ReplicaInfo): Promise<Replica> {
     return this.locked(info.tid, info.pid, async () => {
       if (this.get(info.tid, info.pid)) throw new TesseraError('TABLE_EXISTS', `table tid ${info.tid} pid ${info.pid} already exists`, { tid: info.tid, pid: info.pid });
-      const dir = join(this.rootDir, replicaDirName(info.tid, info.pid));
-      const onDisk = this.storage === 'leveldb';
-      if (onDisk) {
-        await rm(dir, { recursive: true, force: true });
-        await mkdir(dir, { recursive: true });
-      }
+      const tablet = await this.tabletStore();
+      // A range left by an interrupted drop or create must not leak into the new replica.
+      await tablet.clearReplica(info.tid, info.pid);
       let store: ReplicaStore;
       try {
-        store = await ReplicaStore.create(onDisk ? openClassicLevel(dir) : openMemoryLevel(), info);
+        store = await ReplicaStore.create(tablet.replicaLevel(info.tid, info.pid), info);
       } catch (err) {
-        if (onDisk) await rm(dir, { recursive: true, force: true });
+        await tablet.clearReplica(info.tid, info.pid).catch(() => undefined);
         throw err;
       }
-      const replica = new Replica(store, dir, 'normal');
+      const { tid, pid } = info;
+      const replica = new Replica(store, this.label(tablet, tid, pid), 'normal', () => tablet.diskUsed(tid, pid));
       this.replicas.set(replicaKey(info.tid, info.pid), replica);
       return replica;
     });
@@ -92,7 +112,7 @@ export class ReplicaManager {
       const r = this.require(tid, pid);
       this.replicas.delete(replicaKey(tid, pid));
       await r.store.close();
-      if (this.storage === 'leveldb') await rm(r.dir, { recursive: true, force: true });
+      await (await this.tabletStore()).clearReplica(tid, pid);
     });
   }
 
@@ -100,6 +120,11 @@ export class ReplicaManager {
     const all = this.all();
     this.replicas.clear();
     await Promise.all(all.map((r) => r.store.close().catch((err) => this.log.error(`closing ${r.dir}: ${(err as Error).message}`))));
+    if (this.storeOpening) {
+      const store = await this.storeOpening.catch(() => undefined);
+      this.storeOpening = undefined;
+      await store?.close().catch((err) => this.log.error(`closing the tablet's LevelDB: ${(err as Error).message}`));
+    }
   }
 
   private locked<T>(tid: number, pid: number, fn: () => Promise<T>): Promise<T> {

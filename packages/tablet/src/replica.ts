@@ -18,7 +18,8 @@ export class Replica {
   /** A leader fenced for a hand-over: it refuses writes but keeps replicating. */
   fenced = false;
 
-  constructor(store: ReplicaStore, dir: string, state: ReplicaState) {
+  /** `dir`: where the replica lives (a label for logs); `diskUsed`: its bytes on disk. */
+  constructor(store: ReplicaStore, dir: string, state: ReplicaState, private readonly diskUsed: () => Promise<number> = () => diskUsage(dir)) {
     this.store = store;
     this.dir = dir;
     const r = store.role;
@@ -65,7 +66,7 @@ export class Replica {
       offset: s.offset,
       recordCnt: s.recordCnt,
       memUsed: s.memUsed,
-      diskUsed: await diskUsage(this.dir),
+      diskUsed: await this.diskUsed(),
       binlogFirstOffset: await s.firstBinlogOffset(),
       ...(this.role === 'leader' ? { followers: [...this.followers], fenced: this.fenced } : {}),
     };

@@ -4,7 +4,7 @@
 import t from 'tap';
 import path from 'node:path';
 import { HttpClient } from '@tessera/common';
-import { openClassicLevel, ReplicaStore } from '@tessera/storage';
+import { ReplicaStore, TabletStore } from '@tessera/storage';
 import { spawnRole, stopAllRoles, tempDir, removeDir } from '@tessera/testkit';
 
 const ROWS_TOTAL = 20_000;
@@ -30,6 +30,9 @@ t.test('acknowledged puts survive SIGKILL; binlog and rows agree', async (t) => 
   const tablet = await spawnRole('tablet', { db_root_path: dbRoot, zk_cluster: '' }, { logFile: path.join(dir, 'tablet.log') });
   const ep = tablet.endpoint;
   await client.call(ep, '/v1/control/create_replica', { tid: 7, pid: 3, schema, role: 'leader', term: 1 });
+  // A neighbour in the same LevelDB (one per tablet): the crash must leave its range as it was.
+  await client.call(ep, '/v1/control/create_replica', { tid: 7, pid: 4, schema, role: 'leader', term: 1 });
+  await client.call(ep, '/v1/data/put', { tid: 7, pid: 4, row: { id: 'neighbour', writer: 0, n: 1 }, ts: 1 });
 
   const acked = new Set<string>();
   let attempted = 0;
@@ -64,8 +67,13 @@ t.test('acknowledged puts survive SIGKILL; binlog and rows agree', async (t) => 
   t.ok(failed > 0, `${failed} rows in flight or after the kill were refused`);
   t.comment(`attempted ${attempted}, acknowledged ${acked.size}, failed ${failed}`);
 
-  // Inspect the replica's LevelDB directly while no process holds it.
-  const store = (await ReplicaStore.open(openClassicLevel(path.join(dbRoot, '7_3'))))!;
+  // Inspect the tablet's LevelDB directly while no process holds it.
+  const tabletStore = await TabletStore.openDir(dbRoot);
+  const neighbour = (await ReplicaStore.open(tabletStore.replicaLevel(7, 4)))!;
+  t.equal(neighbour.offset, 1, 'the neighbouring replica keeps its one entry');
+  t.same((await neighbour.get(0, 'neighbour'))?.values, ['neighbour', 0, 1], 'and its row');
+  await neighbour.close();
+  const store = (await ReplicaStore.open(tabletStore.replicaLevel(7, 3)))!;
   const offset = store.offset;
   const binlog = await store.readBinlog(1, ROWS_TOTAL * 2, 1e12);
   t.equal(binlog.length, offset, 'offset equals the number of binlog entries');
@@ -83,6 +91,7 @@ t.test('acknowledged puts survive SIGKILL; binlog and rows agree', async (t) => 
   for (const id of acked) if (!inBinlog.has(id)) lost++;
   t.equal(lost, 0, `no acknowledged row lost (${acked.size} acknowledged, ${binlog.length} stored)`);
   await store.close();
+  await tabletStore.close();
 
   // Restart: served again once told its role; every acknowledged row readable over HTTP.
   const again = await spawnRole('tablet', { db_root_path: dbRoot, zk_cluster: '', endpoint: ep }, { logFile: path.join(dir, 'tablet2.log') });
