@@ -63,7 +63,7 @@ export class ReplicaManager {
 
   private async openReplica(store: TabletStore, tid: number, pid: number): Promise<Replica | undefined> {
     const s = await ReplicaStore.open(store.replicaLevel(tid, pid));
-    return s ? new Replica(s, this.label(store, tid, pid), 'unassigned', () => store.diskUsed(tid, pid)) : undefined;
+    return s ? new Replica(s, this.label(store, tid, pid), 'unassigned', () => diskUsedOf(store, s)) : undefined;
   }
 
   private label(store: TabletStore, tid: number, pid: number): string {
@@ -100,7 +100,7 @@ export class ReplicaManager {
         throw err;
       }
       const { tid, pid } = info;
-      const replica = new Replica(store, this.label(tablet, tid, pid), 'normal', () => tablet.diskUsed(tid, pid));
+      const replica = new Replica(store, this.label(tablet, tid, pid), 'normal', () => diskUsedOf(tablet, store));
       this.replicas.set(replicaKey(info.tid, info.pid), replica);
       return replica;
     });
@@ -138,4 +138,14 @@ export class ReplicaManager {
     });
     return next;
   }
+}
+
+/**
+ * A replica's bytes on disk: LevelDB's estimate of its range in table files; while the range is
+ * only in the memtable (on disk in the shared write-ahead log, which LevelDB does not attribute),
+ * the bytes of its rows.
+ */
+async function diskUsedOf(tablet: TabletStore, store: ReplicaStore): Promise<number> {
+  const inTables = await tablet.diskUsed(store.info.tid, store.info.pid);
+  return inTables > 0 ? inTables : store.memUsed;
 }
