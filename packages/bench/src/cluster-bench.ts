@@ -15,6 +15,8 @@ import { printFigure, round, runLoad, type LoadResult } from './measure.js';
 import { cpuMeter, peakRssMiB } from './proc-stats.js';
 
 const DURATION_MS = Number(process.env.TESSERA_BENCH_DURATION_MS ?? 5000);
+/** Load run before each measured phase and not counted: the role processes' JIT warm-up. */
+const WARMUP_MS = Number(process.env.TESSERA_BENCH_WARMUP_MS ?? 2000);
 const DB = 'bench_db';
 const ZK_ROOT = '/bench';
 const PARTITIONS = 8;
@@ -62,7 +64,7 @@ export async function benchCluster(): Promise<Record<string, number>> {
   let client: Client | undefined;
   const firstErrors = new Map<string, string>();
   try {
-    process.stdout.write(`cluster benchmark: ${DURATION_MS} ms per figure; ZooKeeper, 1 nameserver, 3 tablets and the SDK all on this machine\n`);
+    process.stdout.write(`cluster benchmark: ${DURATION_MS} ms per figure after ${WARMUP_MS} ms of warm-up load; ZooKeeper, 1 nameserver, 3 tablets and the SDK all on this machine\n`);
     // A partial run (profiling) skips the bound, so that it does not show in the client's profile.
     const raw = ONLY.length === 0 ? await measureRawLevel(path.join(dir, 'raw'), 300_000, RAW_VALUE_BYTES, 100) : { rawBatchRowsPerS: 0 };
 
@@ -73,12 +75,23 @@ export async function benchCluster(): Promise<Record<string, number>> {
     for (let i = 1; i <= 3; i++) tablets.push(await spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`) }, { logFile: path.join(dir, `t${i}.log`) }));
     const pids: Record<string, number> = { nameserver: ns.pid, zookeeper: zk.pid };
     tablets.forEach((t, i) => (pids[`tablet${i + 1}`] = t.pid));
-    /** Runs one phase and its CPU cost per unit in each role (the three tablets summed). */
-    const measured = async (units: () => number, load: () => Promise<LoadResult>): Promise<[LoadResult, Record<string, number>]> => {
+    /**
+     * Runs one phase — `WARMUP_MS` of the same load first, not counted, so that the figures are
+     * of JIT-compiled code — and its CPU cost per unit in each role (the three tablets summed).
+     * `started` is called when the measured part starts.
+     */
+    const measured = async (concurrency: number, op: () => Promise<number>, started?: () => void): Promise<[LoadResult, Record<string, number>]> => {
+      if (WARMUP_MS > 0) await runLoad(concurrency, WARMUP_MS, op);
+      started?.();
       const meter = cpuMeter(pids);
-      const result = await load();
+      const startUs = process.hrtime.bigint() / 1000n;
+      if (ONLY.length > 0) process.stderr.write(`phase start monotonic_us ${startUs}\n`);
+      const result = await runLoad(concurrency, DURATION_MS, op);
       const used = meter.stop();
-      const n = Math.max(1, units());
+      // The phase's window on the monotonic clock that --cpu-prof timestamps use, so that every
+      // process's profile can be cut to it (docs/benchmarks.md, "Where the time goes").
+      if (ONLY.length > 0) process.stderr.write(`phase window monotonic_us ${startUs} ${process.hrtime.bigint() / 1000n}\n`);
+      const n = Math.max(1, result.ops);
       const perUnit: Record<string, number> = {
         tablets: round((used.tablet1! + used.tablet2! + used.tablet3!) / n, 1),
         nameserver: round(used.nameserver! / n, 1),
@@ -115,28 +128,25 @@ export async function benchCluster(): Promise<Record<string, number>> {
       };
       const inSyncNow = async (): Promise<number> => Math.min(...(await c.admin.showschema({ db: DB, name: table })).table.partitions.map((p) => p.inSync.length));
       const none = (): Promise<[LoadResult, Record<string, number>]> => Promise.resolve([SKIPPED, {}]);
-      let putResult: LoadResult = SKIPPED;
-      const statsBefore = c.data.putStats;
-      const [put, putCpu] = runs(mode, 'put') ? await measured(() => putResult.ops, async () => (putResult = await runLoad(64, DURATION_MS, track('put', async () => {
+      let statsBefore = c.data.putStats;
+      const [put, putCpu] = runs(mode, 'put') ? await measured(64, track('put', async () => {
         await c.put(DB, table, row(seq++));
         return 1;
-      })))) : await none();
+      }), () => (statsBefore = c.data.putStats)) : await none();
       const statsAfter = c.data.putStats;
       const rowsPerRequest = (statsAfter.rows - statsBefore.rows) / Math.max(1, statsAfter.requests - statsBefore.requests);
       let inSyncMin = await inSyncNow();
-      let batchResult: LoadResult = SKIPPED;
-      const [batch, batchCpu] = runs(mode, 'batch') ? await measured(() => batchResult.ops, async () => (batchResult = await runLoad(8, DURATION_MS, track('putBatch', async () => {
+      const [batch, batchCpu] = runs(mode, 'batch') ? await measured(8, track('putBatch', async () => {
         const rows = Array.from({ length: 100 }, () => row(seq++));
         await c.putBatch(DB, table, rows);
         return 100;
-      })))) : await none();
+      })) : await none();
       inSyncMin = Math.min(inSyncMin, await inSyncNow());
-      let getResult: LoadResult = SKIPPED;
-      const getsBefore = c.data.getStats;
-      const [get, getCpu] = runs(mode, 'get') ? await measured(() => getResult.ops, async () => (getResult = await runLoad(64, DURATION_MS, track('get', async () => {
+      let getsBefore = c.data.getStats;
+      const [get, getCpu] = runs(mode, 'get') ? await measured(64, track('get', async () => {
         await c.get(DB, table, { key: `k${Math.floor(Math.random() * KEYS)}` });
         return 1;
-      })))) : await none();
+      }), () => (getsBefore = c.data.getStats)) : await none();
       const getsAfter = c.data.getStats;
       const getsPerRequest = (getsAfter.gets - getsBefore.gets) / Math.max(1, getsAfter.requests - getsBefore.requests);
       const cpuUs = { put: putCpu, batch: batchCpu, get: getCpu };
