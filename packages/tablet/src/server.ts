@@ -84,20 +84,29 @@ export class TabletServer {
     // it may have started as a leader read on the replica that is a follower by now. So is one on a
     // replica that stepped down meanwhile (deposed by a higher term: unassigned until told its role).
     const arrival = new WeakMap<object, LeaseToken>();
-    this.app.addHook('onRequest', async (req) => {
+    // Both hooks take a callback, not a promise: they run on every request (writes too), and an
+    // async hook costs a promise and a microtask hop each time.
+    this.app.addHook('onRequest', (req, _reply, done) => {
       if (LEASED_READ_ROUTES.has(req.url)) arrival.set(req, this.lease.token());
+      done();
     });
-    this.app.addHook('preSerialization', async (req, reply, payload) => {
+    this.app.addHook('preSerialization', (req, reply, payload, done) => {
       const token = arrival.get(req);
-      if (token === undefined || reply.statusCode >= 300) return payload;
+      if (token === undefined || reply.statusCode >= 300) {
+        done(null, payload);
+        return;
+      }
       const b = req.body as { tid?: unknown; pid?: unknown; gets?: unknown } | undefined;
       // A get_multi is re-checked for every replica it read (refused whole: the SDK then sends each get alone).
       const targets = (Array.isArray(b?.gets) ? b.gets : [b]) as Array<{ tid?: unknown; pid?: unknown } | undefined>;
       for (const q of targets) {
         const r = typeof q?.tid === 'number' && typeof q.pid === 'number' ? this.replicas.get(q.tid, q.pid) : undefined;
-        if (r !== undefined && ((r.role === 'leader' && !this.lease.holds()) || r.state === 'unassigned' || !this.lease.unchangedSince(token))) throw this.leaseRefusal(r);
+        if (r !== undefined && ((r.role === 'leader' && !this.lease.holds()) || r.state === 'unassigned' || !this.lease.unchangedSince(token))) {
+          done(this.leaseRefusal(r));
+          return;
+        }
       }
-      return payload;
+      done(null, payload);
     });
     registerControlRoutes(this.app, this.replicas, this.fence, {
       roleChanged: (r, inSync) => repl.roleChanged(r, inSync),

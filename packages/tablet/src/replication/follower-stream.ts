@@ -42,6 +42,11 @@ export interface StreamHost {
   deposed(term: number, by: string): void;
   /** The follower is about to be rebuilt from a snapshot: it holds nothing writes may count on. */
   rebuilding(endpoint: string): void;
+  /**
+   * The msgpack body `{ tid, pid, term, entries }` of an append; the same bytes for every follower
+   * sent the same entries (encoded once: leader-replication.ts).
+   */
+  encodeAppend(entries: BinlogEntry[]): Buffer;
   /** Sends one encoded append body to a follower (coalesced with other partitions' appends: append-mux.ts). */
   sendAppend<T>(endpoint: string, payload: Buffer): Promise<T>;
   /** Bytes sent to followers by this tablet (metrics), added to as requests go out. */
@@ -111,7 +116,7 @@ export class FollowerStream {
   }
 
   private append(entries: BinlogEntry[]): Promise<AppendResult & { offsetTerm?: number; incomplete?: boolean }> {
-    const body = encode({ tid: this.host.tid, pid: this.host.pid, term: this.host.term, entries });
+    const body = this.host.encodeAppend(entries);
     this.host.sentBytes.binlog += body.length;
     return this.host.sendAppend(this.endpoint, body);
   }

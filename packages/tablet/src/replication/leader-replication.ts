@@ -6,8 +6,8 @@
  * controller). With replica_ack=leader a write is acknowledged after the local batch. Also keeps
  * the write-id index that makes retried writes apply once.
  */
-import { TesseraError, type HttpClient, type Logger, type ReplicaAck } from '@tessera/common';
-import type { ReplicaStore } from '@tessera/storage';
+import { encode, TesseraError, type HttpClient, type Logger, type ReplicaAck } from '@tessera/common';
+import type { BinlogEntry, ReplicaStore } from '@tessera/storage';
 import { FollowerStream, type FollowerProgress, type StreamHost, type SentBytes } from './follower-stream.js';
 import type { WriteIdIndex } from './write-ids.js';
 import type { AppendMux } from './append-mux.js';
@@ -85,6 +85,8 @@ export class LeaderReplication implements StreamHost {
   private progressSignal: { promise: Promise<void>; resolve: () => void } | undefined;
   private deposedTerm: number | undefined;
   private stopped = false;
+  /** The last append body encoded (encodeAppend). */
+  private lastAppend: { first: number; count: number; last: number; body: Buffer } | undefined;
 
   constructor(private readonly o: LeaderReplicationOptions) {
     this.store = o.store;
@@ -184,6 +186,22 @@ export class LeaderReplication implements StreamHost {
   }
 
   // ---- StreamHost
+
+  /**
+   * Followers in step read the same entries from the binlog tail one after the other: the body
+   * of the last append is kept and handed to the next stream that sends the same range. Entries
+   * at an offset never change while this leader leads (its term is in the body), so the range
+   * (first offset, count, last offset) names the body.
+   */
+  encodeAppend(entries: BinlogEntry[]): Buffer {
+    const first = entries.length > 0 ? entries[0]!.offset : -1;
+    const last = entries.length > 0 ? entries[entries.length - 1]!.offset : -1;
+    const c = this.lastAppend;
+    if (c !== undefined && c.first === first && c.count === entries.length && c.last === last) return c.body;
+    const body = encode({ tid: this.tid, pid: this.pid, term: this.term, entries });
+    this.lastAppend = { first, count: entries.length, last, body };
+    return body;
+  }
 
   sendAppend<T>(endpoint: string, payload: Buffer): Promise<T> {
     return this.o.appends.append<T>(endpoint, payload);

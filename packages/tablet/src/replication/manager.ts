@@ -51,8 +51,11 @@ function key(r: { tid: number; pid: number }): string {
 export class ReplicationManager {
   private readonly leaders = new Map<string, LeaderReplication>();
   private readonly attaching = new Map<string, Promise<void>>();
-  /** Write ids of puts under way, so a concurrent retry waits for the first attempt. */
-  private readonly inflightWrites = new Map<string, Promise<number>>();
+  /**
+   * Write ids of puts under way, so a concurrent retry waits for the first attempt: the put's
+   * batch and the row's place in it (one record per row, no promise per row).
+   */
+  private readonly inflightWrites = new Map<string, { put: Promise<{ firstOffset: number }>; index: number }>();
   private readonly http = new HttpClient({ connectionsPerEndpoint: 8, timeoutMs: REPLICATION.appendTimeoutMs });
   /** Appends of every leader replica here to each follower tablet, coalesced. */
   private readonly appendMux = new AppendMux(this.http, REPLICATION.appendTimeoutMs);
@@ -219,7 +222,7 @@ export class ReplicationManager {
       }
       const inflight = this.inflightWrites.get(r.writeId);
       if (inflight) {
-        const offset = await inflight.catch(() => undefined);
+        const offset = await inflight.put.then((res) => res.firstOffset + inflight.index, () => undefined);
         if (offset !== undefined) {
           waitOffset = Math.max(waitOffset, offset);
           continue;
@@ -233,7 +236,7 @@ export class ReplicationManager {
     fresh.forEach((r, i) => {
       if (r.writeId === undefined) return;
       ids.push(r.writeId);
-      this.inflightWrites.set(r.writeId, put.then((res) => res.firstOffset + i));
+      this.inflightWrites.set(r.writeId, { put, index: i });
     });
     try {
       const res = await put;
@@ -372,10 +375,6 @@ export class ReplicationManager {
     });
   }
 
-  /**
-   * Term fencing on the follower side: a lower term is refused (STALE_TERM, with ours); a higher
-   * one is adopted, and a replica that still believed it led steps down.
-   */
   /** One append from a leader (`{ tid, pid, term, entries }`); no entries = a probe of this replica's offset. */
   private async applyAppend(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     const { tid, pid } = tidPid(body);
@@ -404,23 +403,31 @@ export class ReplicationManager {
       return entry;
     });
     // Only a well-formed request may move this replica's term.
-    await this.acceptTerm(replica, term);
+    const adopting = this.acceptTerm(replica, term);
+    if (adopting) await adopting;
     return { offset: await store.appendReplicated(entries) };
   }
 
-  private async acceptTerm(replica: Replica, term: number): Promise<void> {
+  /**
+   * Term fencing on the follower side: a lower term is refused (STALE_TERM, with ours, thrown); a
+   * higher one is adopted, and a replica that still believed it led steps down. A promise only
+   * when a term is being adopted: the usual append costs no await here.
+   */
+  private acceptTerm(replica: Replica, term: number): Promise<void> | undefined {
     if (term < replica.term) throw new TesseraError('STALE_TERM', `term ${term} is lower than replica term ${replica.term}`, { term: replica.term });
     if (replica.state === 'unassigned') throw new TesseraError('REPLICA_NOT_SERVING', `replica ${key(replica)} is not assigned a role yet`);
     if (replica.role === 'leader' && term === replica.term) throw new TesseraError('PRECONDITION_FAILED', `replica ${key(replica)} is the leader of term ${term}`);
-    if (term > replica.term || replica.role === 'leader') {
-      const wasLeader = replica.role === 'leader';
-      await replica.store.setRole('follower', term);
-      replica.term = term;
-      replica.role = 'follower';
-      if (wasLeader) {
-        this.o.log.warn(`replica ${key(replica)} stepped down: a leader of term ${term} is appending`);
-        await this.roleChanged(replica, undefined);
-      }
+    return term > replica.term || replica.role === 'leader' ? this.adoptTerm(replica, term) : undefined;
+  }
+
+  private async adoptTerm(replica: Replica, term: number): Promise<void> {
+    const wasLeader = replica.role === 'leader';
+    await replica.store.setRole('follower', term);
+    replica.term = term;
+    replica.role = 'follower';
+    if (wasLeader) {
+      this.o.log.warn(`replica ${key(replica)} stepped down: a leader of term ${term} is appending`);
+      await this.roleChanged(replica, undefined);
     }
   }
 
