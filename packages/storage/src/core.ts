@@ -10,10 +10,11 @@ import {
   decodeStored, encode, indexKey, LIMITS, planIndexes, rowTime, TesseraError,
   type IndexPlan, type Value,
 } from '@tessera/common';
-import { binlogKey, META_STATE, parseRowKey, prefixEnd, ROW_END, rowKey, rowKeyPrefix, rowKeyPrefixLength } from './keys.js';
+import { binlogKey, META_STATE, parseRowKey, purgeKey, prefixEnd, ROW_END, rowKey, rowKeyPrefix, rowKeyPrefixLength } from './keys.js';
 import { encodeEntry, type BinlogEntry } from './binlog.js';
 import { BinlogTail } from './binlog-tail.js';
 import { isExpired } from './ttl.js';
+import { deletedAt, liveBytes, tombstoneValue } from './row-value.js';
 import type { Committed, Level, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord } from './store-types.js';
 
 interface QueueItem {
@@ -63,7 +64,7 @@ export class ReplicaCore {
     }
   }
 
-  /** Live row entries from `from` to the end of the row space: [key, value, ts]. */
+  /** Live row entries (not expired, not deleted) from `from` to the end of the row space: [key, value, ts]. */
   async *liveRows(from: Buffer, nowMs: number, snapshot?: ReturnType<Level['snapshot']>): AsyncGenerator<[Buffer, Buffer, number]> {
     const end = from.length === 1 ? ROW_END : prefixEnd(from);
     const it = this.db.iterator(snapshot ? { gte: from, lt: end, snapshot } : { gte: from, lt: end });
@@ -81,7 +82,7 @@ export class ReplicaCore {
           }
           const parsed = parseRowKey(k);
           const plan = this.plans[parsed.indexNo];
-          if (!plan) continue;
+          if (!plan || deletedAt(v) !== undefined) continue;
           if (isExpired(plan.ttl, parsed.ts, position++, nowMs)) continue;
           yield [k, v, parsed.ts];
         }
@@ -203,7 +204,7 @@ export class ReplicaCore {
       const counters = { ...this.counters };
       const committed: Committed = [];
       if (e.kind === 'delete') {
-        await this.applyDelete(batch, e, counters);
+        await this.applyDelete(batch, e, counters, false);
         const clean: BinlogEntry = { offset: e.offset, term: e.term, kind: 'delete', indexNo: e.indexNo, key: e.key };
         if (e.writeId !== undefined) clean.writeId = e.writeId;
         const encoded = encodeEntry(clean);
@@ -245,28 +246,45 @@ export class ReplicaCore {
     counters.offset = e.offset;
   }
 
-  async applyDelete(batch: ReturnType<Level['batch']>, e: Extract<BinlogEntry, { kind: 'delete' }>, counters: ReplicaCounters): Promise<number> {
+  /**
+   * Deletes every row of (indexNo, key), under every index it is stored in. `tombstone` (the
+   * leader's versioned delete): each entry becomes a tombstone of the delete's offset
+   * (row-value.ts), visible as deleted only to reads at or after it, and the keys are listed
+   * under the delete's purge key. Otherwise (a follower applying a replicated delete; its reads
+   * are not bounded by a commit point) the entries are removed at once. Entries a delete already
+   * tombstoned are not counted again.
+   */
+  async applyDelete(batch: ReturnType<Level['batch']>, e: Extract<BinlogEntry, { kind: 'delete' }>, counters: ReplicaCounters, tombstone: boolean): Promise<number> {
     if (e.indexNo < 0 || e.indexNo >= this.plans.length) return 0;
     const prefix = rowKeyPrefix(e.indexNo, Buffer.from(e.key, 'utf8'));
     let deleted = 0;
+    const tombstoned: Buffer[] = [];
     for await (const [k, v] of this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
+      const wasDeleted = deletedAt(v) !== undefined;
+      if (wasDeleted && tombstone) continue;
       const { offset } = parseRowKey(k);
-      const [writeTs, ...values] = decodeStored(v) as [number, ...Value[]];
+      const [writeTs, ...values] = decodeStored(liveBytes(v)) as [number, ...Value[]];
       for (let i = 0; i < this.plans.length; i++) {
         const plan = this.plans[i]!;
         const keyBytes = Buffer.from(indexKey(plan, values), 'utf8');
         const ts = rowTime(plan, values, writeTs);
         const rk = rowKey(i, keyBytes, ts < 0 ? 0 : ts, offset);
-        if (i === 0) {
-          const existing = await this.db.get(rk);
-          if (existing === undefined) continue;
+        const existing = await this.db.get(rk);
+        if (existing === undefined) continue; // not stored under this index here (dims)
+        const existingDeleted = deletedAt(existing) !== undefined;
+        if (i === 0 && !existingDeleted) {
           counters.recordCnt--;
           counters.memUsed -= 6 + keyBytes.length + existing.length;
         }
-        batch.del(rk);
+        if (!tombstone) batch.del(rk);
+        else if (!existingDeleted) {
+          batch.put(rk, tombstoneValue(e.offset, existing));
+          tombstoned.push(rk);
+        }
       }
-      deleted++;
+      if (!wasDeleted) deleted++;
     }
+    if (tombstoned.length > 0) batch.put(purgeKey(e.offset), encode(tombstoned));
     return deleted;
   }
 }

@@ -2,7 +2,8 @@
  * The byte layout of one replica's LevelDB. Three key spaces, each behind a one-byte tag:
  *   META   0x01 name                                  → msgpack (replica info, state, role)
  *   BINLOG 0x02 offset:u64be                          → msgpack binlog entry
- *   ROW    0x03 index:u8 keyLen:u32be key ts' off'    → msgpack [writeTs, ...values]
+ *   ROW    0x03 index:u8 keyLen:u32be key ts' off'    → msgpack [writeTs, ...values] (or its tombstone, row-value.ts)
+ *   PURGE  0x04 offset:u64be                          → msgpack [row keys] a delete at offset tombstoned
  * where ts' = MAX−ts and off' = MAX−offset (both u64be), so that within one key the newest row
  * comes first and two rows with the same ts stay distinct, newest write first. Nothing else in
  * the package builds keys by hand.
@@ -10,6 +11,7 @@
 export const TAG_META = 0x01;
 export const TAG_BINLOG = 0x02;
 export const TAG_ROW = 0x03;
+export const TAG_PURGE = 0x04;
 
 const TWO_32 = 2 ** 32;
 
@@ -120,3 +122,14 @@ export function parseRowKey(k: Buffer): ParsedRowKey {
 export function rowKeyPrefixLength(k: Buffer): number {
   return 6 + k.readUInt32BE(2);
 }
+
+/** The list of row keys the delete at `offset` tombstoned, removed once it is committed. */
+export function purgeKey(offset: number): Buffer {
+  const b = Buffer.allocUnsafe(9);
+  b[0] = TAG_PURGE;
+  writeU64(b, offset, 1);
+  return b;
+}
+
+export const PURGE_START = Buffer.from([TAG_PURGE]);
+export const PURGE_END = Buffer.from([TAG_PURGE + 1]);

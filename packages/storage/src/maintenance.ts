@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { encode } from '@tessera/common';
 import { indexPrefix, META_STATE, parseRowKey, prefixEnd, ROW_START, rowKeyPrefixLength } from './keys.js';
 import { isExpired } from './ttl.js';
+import { deletedAt } from './row-value.js';
 import { SCAN_CHUNK_ROWS, type ReplicaCore } from './core.js';
 import type { Level, ReplicaCounters } from './store-types.js';
 
@@ -51,6 +52,7 @@ async function gcChunk(core: ReplicaCore, indexNo: number, from: Buffer, end: Bu
           position = 0;
           keysSeen++;
         }
+        if (deletedAt(v) !== undefined) continue; // deleted: removed by purgeDeletes once committed
         const parsed = parseRowKey(k);
         if (isExpired(plan.ttl, parsed.ts, position++, nowMs)) {
           batch.del(k);

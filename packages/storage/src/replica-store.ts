@@ -15,8 +15,9 @@ import {
 } from '@tessera/common';
 import {
   BINLOG_END, BINLOG_START, binlogKey, indexPrefix, META_INFO, META_ROLE, META_STATE, offsetOfBinlogKey,
-  parseRowKey, prefixEnd, ROW_END, ROW_START, rowKeyPrefix,
+  parseRowKey, prefixEnd, PURGE_END, PURGE_START, purgeKey, ROW_END, ROW_START, rowKeyPrefix,
 } from './keys.js';
+import { deletedAt, deletedBy } from './row-value.js';
 import { decodeEntry, encodeEntry, type BinlogEntry } from './binlog.js';
 import { isExpired } from './ttl.js';
 import { keyRowsStart, readKeyRows, rowValues, type KeyRowsQuery, type StoredRow } from './row-read.js';
@@ -137,7 +138,11 @@ export class ReplicaStore {
     return this.core.enqueue({ kind: 'put', rows }) as Promise<{ firstOffset: number; lastOffset: number }>;
   }
 
-  /** Deletes every row of `key` in index `indexNo` (from every index), as one binlog entry. */
+  /**
+   * Deletes every row of `key` in index `indexNo` (from every index), as one binlog entry, as the
+   * leader: versioned (row-value.ts) — reads at a point below the delete's offset still see the
+   * rows, reads at or after it do not; `purgeDeletes` removes the entries once it is committed.
+   */
   delete(indexNo: number, key: string, writeId?: string): Promise<{ offset: number; deleted: number }> {
     this.core.checkIndex(indexNo);
     return this.core.exclusive(async () => {
@@ -146,7 +151,7 @@ export class ReplicaStore {
       if (writeId !== undefined) entry.writeId = writeId;
       const batch = this.core.db.batch();
       const counters = { ...this.core.counters };
-      const deleted = await this.core.applyDelete(batch, entry, counters);
+      const deleted = await this.core.applyDelete(batch, entry, counters, true);
       const encoded = encodeEntry(entry);
       batch.put(binlogKey(offset), encoded);
       counters.offset = offset;
@@ -155,6 +160,33 @@ export class ReplicaStore {
       this.core.counters = counters;
       this.core.tail.push(entry, encoded.length);
       return { offset, deleted };
+    });
+  }
+
+  /**
+   * Removes for good the entries of deletes at offsets ≤ `upToOffset` (call it with a committed
+   * offset: no read below it is served any more). Idempotent; returns the entries removed.
+   */
+  purgeDeletes(upToOffset: number): Promise<number> {
+    return this.core.exclusive(async () => {
+      const db = this.core.db;
+      const lt = Number.isFinite(upToOffset) ? purgeKey(Math.max(0, upToOffset) + 1) : PURGE_END;
+      let removed = 0;
+      for await (const [k, v] of db.iterator({ gte: PURGE_START, lt })) {
+        const at = offsetOfBinlogKey(k);
+        const batch = db.batch();
+        for (const raw of decodeStored(v) as Uint8Array[]) {
+          const rk = Buffer.from(raw);
+          const entry = await db.get(rk);
+          if (entry !== undefined && deletedAt(entry) === at) {
+            batch.del(rk);
+            removed++;
+          }
+        }
+        batch.del(k);
+        await batch.write();
+      }
+      return removed;
     });
   }
 
@@ -243,9 +275,9 @@ export class ReplicaStore {
     const prefix = rowKeyPrefix(indexNo, Buffer.from(key, 'utf8'));
     let n = 0;
     let position = 0;
-    for await (const k of this.core.db.keys({ gte: prefix, lt: prefixEnd(prefix) })) {
+    for await (const [k, v] of this.core.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
       const parsed = parseRowKey(k);
-      if (parsed.offset > maxOffset) continue;
+      if (parsed.offset > maxOffset || deletedBy(v, maxOffset)) continue;
       if (!isExpired(plan.ttl, parsed.ts, position++, nowMs)) n++;
     }
     return n;

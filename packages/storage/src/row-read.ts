@@ -1,6 +1,7 @@
 /**
  * Reading the rows of one key of one index from a LevelDB iterator, newest first, with the
- * bounds, TTL and commit-point filter of `ReplicaStore.scan`. The iterator is either limited to
+ * bounds, TTL and commit-point filter of `ReplicaStore.scan` (rows written after the read point are
+ * not seen, rows deleted at or before it are not either). The iterator is either limited to
  * the key's rows (a scan) or shared by several reads (`ReplicaStore.getMany`: one iterator, one
  * seek per key, rows of other keys ended by the prefix check), which saves creating and closing
  * an iterator per get.
@@ -9,6 +10,7 @@ import type { IndexPlan, Value } from '@tessera/common';
 import { decodeStored } from '@tessera/common';
 import { parseRowKey, rowKeyPrefix, rowSeekKey } from './keys.js';
 import { isExpired, needsPosition } from './ttl.js';
+import { deletedBy, liveBytes } from './row-value.js';
 
 /** A row as read back: its time in the index read, and its values in column order. */
 export interface StoredRow {
@@ -65,7 +67,7 @@ export async function readKeyRows(it: RowIterator, q: KeyRowsQuery, shared: bool
     for (const [k, v] of chunk) {
       if (shared && (k.length < prefix.length || k.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0)) return out;
       const parsed = parseRowKey(k);
-      if (parsed.offset > maxOffset) continue;
+      if (parsed.offset > maxOffset || deletedBy(v, maxOffset)) continue;
       const pos = position++;
       if (st > 0 && parsed.ts > st) continue;
       if (parsed.ts <= et) return out;
@@ -84,6 +86,6 @@ export async function readKeyRows(it: RowIterator, q: KeyRowsQuery, shared: bool
 }
 
 export function rowValues(v: Buffer): Value[] {
-  const a = decodeStored(v) as Value[];
+  const a = decodeStored(liveBytes(v)) as Value[];
   return a.slice(1);
 }

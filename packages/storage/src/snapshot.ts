@@ -1,10 +1,10 @@
 /**
  * Snapshots of one replica: streaming every live row at one consistent point (one LevelDB
- * snapshot over the replica's key range), and replacing a replica's rows and binlog with such a
+ * snapshot over the replica's key range; rows deleted at or before that point are left out), and replacing a replica's rows and binlog with such a
  * stream. The wire keys are the replica's own keys (keys.ts), never the tablet-wide prefix.
  */
 import { decodeStored, encode, TesseraError } from '@tessera/common';
-import { BINLOG_END, BINLOG_START, binlogKey, META_STATE, ROW_END, ROW_START, rowKeyPrefixLength } from './keys.js';
+import { BINLOG_END, BINLOG_START, binlogKey, META_STATE, PURGE_END, PURGE_START, ROW_END, ROW_START, rowKeyPrefixLength } from './keys.js';
 import type { ReplicaCore } from './core.js';
 import type { ReplicaCounters, SnapshotChunk, SnapshotHeader } from './store-types.js';
 
@@ -57,6 +57,7 @@ export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<
   await db.put(META_STATE, encode(core.counters));
   await db.clear({ gte: ROW_START, lt: ROW_END });
   await db.clear({ gte: BINLOG_START, lt: BINLOG_END });
+  await db.clear({ gte: PURGE_START, lt: PURGE_END });
   for await (const item of stream) {
     if (!Array.isArray(item)) {
       if (header) throw new TesseraError('INVALID_ARGUMENT', 'snapshot stream has two headers');

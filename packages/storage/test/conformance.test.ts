@@ -345,6 +345,49 @@ for (const backend of backends) {
       t.equal(follower.memUsed, leader.memUsed);
     });
 
+    t.test('versioned delete: unseen below its offset, gone at and after it, in every index, on followers and in snapshots', async (t) => {
+      const s = await open();
+      await s.setRole('leader', 1);
+      await s.put([row('c', 'm1', 1000), row('c', 'm2', 2000), row('d', 'm1', 3000)]);
+      const del = await s.delete(0, 'c');
+      t.same(del, { offset: 4, deleted: 2 });
+      t.equal(s.recordCnt, 1, 'counters as after the delete');
+      const keysOf = (rows: Array<{ ts: number }>): number[] => rows.map((r) => r.ts);
+      // A read point below the delete (the leader's commit point before the followers have it).
+      t.same(keysOf(await s.scan(0, 'c', 0, -1, 10, Date.now(), 3)), [2000, 1000], 'not yet committed: still seen');
+      t.equal((await s.get(0, 'c', 0, Date.now(), 3))?.ts, 2000);
+      t.equal(await s.count(1, 'm1', Date.now(), 3), 2, 'under another index too');
+      t.same((await s.getMany([{ indexNo: 2, key: 'c|m2' }], Date.now(), 3)).map((r) => (r as { ts: number } | undefined)?.ts), [2000]);
+      // At and after it.
+      for (const at of [4, Infinity]) {
+        t.same(await s.scan(0, 'c', 0, -1, 10, Date.now(), at), [], `read point ${at}: gone`);
+        t.equal(await s.get(0, 'c', 0, Date.now(), at), undefined);
+        t.equal(await s.count(1, 'm1', Date.now(), at), 1, 'under every index');
+        t.same((await s.scan(1, 'm1', 0, -1, 10, Date.now(), at)).map((r) => r.values[0]), ['d'], 'index mcc keeps only d');
+      }
+      t.same((await s.preview(10)).map((r) => r.values[0]), ['d'], 'preview shows the latest state');
+      // A follower applies the replicated delete; a snapshot carries the state at its offset.
+      const f = await open();
+      await f.appendReplicated(await s.readBinlog(1, 10, 1e9));
+      t.same(await f.checksum(), await s.checksum(), 'follower content equals the leader\'s');
+      t.equal(f.recordCnt, 1);
+      const loaded = await open();
+      const header = await loaded.loadSnapshot(s.snapshot());
+      t.equal(header, 4);
+      t.same(await loaded.checksum(), await s.checksum(), 'a snapshot leaves the deleted rows out');
+      t.same(await loaded.scan(0, 'c', 0, -1, 10), [], 'and they are gone after the load');
+      // Purge once committed; a second delete of the same key finds nothing more; a new put is seen.
+      const sum = await s.checksum();
+      t.equal(await s.purgeDeletes(3), 0, 'nothing at or below 3');
+      t.equal(await s.purgeDeletes(4), 6, 'two rows × three indexes removed for good');
+      t.equal(await s.purgeDeletes(4), 0, 'idempotent');
+      t.same(await s.checksum(), sum, 'the visible content does not change');
+      t.equal((await s.delete(0, 'c')).deleted, 0);
+      await s.put([row('c', 'm1', 5000)]);
+      t.same(keysOf(await s.scan(0, 'c', 0, -1, 10)), [5000]);
+      t.equal(s.recordCnt, 2);
+    });
+
     t.test('terms: a lower term is refused', async (t) => {
       const s = await open();
       await s.setRole('leader', 5);

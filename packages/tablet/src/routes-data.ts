@@ -230,6 +230,10 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const res = await replica.store.delete(indexNo, key, writeId);
     hooks.rememberOne(replica, writeId, res.offset);
     await hooks.afterLocalWrite(replica, res.offset);
+    // Versioned delete (docs/replication.md): reads below its offset still saw the rows; once
+    // the read point has passed it, the tombstoned entries can go for good.
+    const visible = hooks.visibleOffset(replica);
+    if (typeof visible === 'number') void replica.store.purgeDeletes(Math.min(visible, res.offset)).catch(() => undefined);
     return res;
   });
 }

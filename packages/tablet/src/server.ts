@@ -253,7 +253,7 @@ export class TabletServer {
     this.gcTimer.unref();
   }
 
-  /** One TTL GC pass over every replica. */
+  /** One GC pass over every replica: TTL-expired rows, and deletes committed since the last pass. */
   async runGc(): Promise<number> {
     if (this.gcRunning) return 0;
     this.gcRunning = true;
@@ -262,6 +262,9 @@ export class TabletServer {
       for (const r of this.replicas.all()) {
         try {
           removed += (await r.store.gc()).removed;
+          // Deletes the read point has passed (all of them on a follower, which reads unbounded).
+          const visible = this.replication.visibleOffset(r);
+          if (typeof visible === 'number') await r.store.purgeDeletes(visible);
         } catch (err) {
           this.options.logger.warn(`gc of ${r.tid}_${r.pid} failed: ${(err as Error).message}`);
         }

@@ -2,7 +2,8 @@
 // nameserver's part is played by the test): convergence with equal checksums, a follower killed
 // and restarted catches up, one kept down past binlog retention is rebuilt from a snapshot,
 // replica_ack=all waits for the in-sync set and goes on once the set shrinks, retried writes are
-// applied once, and a deposed leader is refused by its followers.
+// applied once, a delete is visible only once committed (on every replica, snapshots included),
+// and a deposed leader is refused by its followers.
 import t from 'tap';
 import path from 'node:path';
 import { HttpClient, TesseraError, waitFor } from '@tessera/common';
@@ -114,10 +115,18 @@ t.test('replication between three tablets', async (t) => {
     const get = async (id: string): Promise<unknown> => (await http.call<{ row: unknown }>(leader, '/v1/data/get', { tid: TID, pid: PID, key: id })).row;
     t.equal(await get('unacked-1'), null, 'the leader does not read a write its in-sync followers may not have (no dirty read)');
     t.equal((await http.call<{ count: number }>(leader, '/v1/data/count', { tid: TID, pid: PID, key: 'unacked-1' })).count, 0, 'nor count it');
+    // A delete goes through the binlog like a put: not committed, it is not visible (versioned deletes).
+    const del = await http.call(leader, '/v1/data/delete', { tid: TID, pid: PID, key: 'r5' }).then(() => 'acknowledged', (err: TesseraError) => err.code);
+    t.equal(del, 'TIMEOUT', 'a delete is not acknowledged while b is in sync and down');
+    t.not(await get('r5'), null, 'a delete not yet committed is not visible: the leader still reads the row');
+    t.equal((await http.call<{ count: number }>(leader, '/v1/data/count', { tid: TID, pid: PID, key: 'r5' })).count, 1, 'and counts it');
     await http.call(leader, '/v1/control/set_in_sync', { tid: TID, pid: PID, term: 1, inSync: [c.endpoint] });
     await put();
     t.pass('acknowledged once b left the in-sync set');
     t.not(await get('unacked-1'), null, 'the earlier write is committed (held by every in-sync follower) and read');
+    t.equal(await get('r5'), null, 'the delete is committed: the row is gone on the leader');
+    const onC = await http.call<{ row: unknown }>(c.endpoint, '/v1/data/get', { tid: TID, pid: PID, key: 'r5' });
+    t.equal(onC.row, null, 'and on the in-sync follower');
   });
 
   await t.test('a follower down past binlog retention is rebuilt from a snapshot', async (t) => {
@@ -133,6 +142,8 @@ t.test('replication between three tablets', async (t) => {
     const prog = (await status(leader)).replication!.followers.find((f) => f.endpoint === b2.endpoint)!;
     t.ok(prog.snapshotsSent >= 1, `rebuilt from ${prog.snapshotsSent} snapshot(s)`);
     t.same(await checksum(b2.endpoint), await checksum(leader), 'same content as the leader after the rebuild');
+    const onB = await http.call<{ row: unknown }>(b2.endpoint, '/v1/data/get', { tid: TID, pid: PID, key: 'r5' });
+    t.equal(onB.row, null, 'the delete b missed while down is in the snapshot it was rebuilt from');
   });
 
   await t.test('a deposed leader is refused by its followers and steps down', async (t) => {
