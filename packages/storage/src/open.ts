@@ -1,6 +1,7 @@
 /**
- * Opening the LevelDB of a replica at `<db_root_path>/<tid>_<pid>/`, and measuring its size on
- * disk. The only place that knows the directory naming.
+ * Opening one whole LevelDB (classic-level on disk, memory-level in tests), the naming of the
+ * per-replica directories of the layout before one LevelDB per tablet (`<db_root_path>/<tid>_<pid>/`,
+ * read only by migrate-layout.ts now), and measuring a directory's size on disk.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
