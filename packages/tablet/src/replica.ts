@@ -45,7 +45,22 @@ export class Replica {
     if (this.fenced) throw new TesseraError('NOT_LEADER', `replica ${this.tid}_${this.pid} is handing its leadership over`);
   }
 
-  /** Refuses a read unless this replica is serving (any role). */
+  /**
+   * Refuses a client read unless this replica is a serving leader. A follower answers at its own
+   * offset, which may be behind a write the leader acknowledged: a read addressed to it (stale
+   * routing, a leader just demoted, a restarted tablet recovering as a follower) is refused with
+   * `NOT_LEADER` and the leader hint, and the SDK refreshes its routing.
+   */
+  assertReadable(): void {
+    this.assertServing();
+    if (this.role !== 'leader') {
+      throw new TesseraError('NOT_LEADER', `replica ${this.tid}_${this.pid} is a ${this.role} and serves no reads`, this.leaderHint ? { leader: this.leaderHint } : undefined);
+    }
+    // Fenced for a hand-over, the next leader may already accept writes this one will never see.
+    if (this.fenced) throw new TesseraError('NOT_LEADER', `replica ${this.tid}_${this.pid} is handing its leadership over`);
+  }
+
+  /** Refuses a request unless this replica is serving (any role). */
   assertServing(): void {
     if (this.state === 'unassigned') {
       throw new TesseraError('REPLICA_NOT_SERVING', `replica ${this.tid}_${this.pid} is not assigned a role yet`);

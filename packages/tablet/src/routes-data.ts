@@ -116,7 +116,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
   const getOne = async (body: Record<string, unknown>): Promise<{ row: { ts: number; values: unknown[] } | null }> => {
     const { tid, pid } = tidPid(body);
     const replica = replicas.require(tid, pid);
-    replica.assertServing();
+    replica.assertReadable();
     await hooks.leaderRead(replica);
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
@@ -145,7 +145,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
         const q = bodyObject(g);
         const { tid, pid } = tidPid(q);
         const replica = replicas.require(tid, pid);
-        replica.assertServing();
+        replica.assertReadable();
         const item = { i, indexNo: findIndex(replica.store.schema, q.index), key: validateKey(q.key), ts: int(q, 'ts', 0) };
         const list = byReplica.get(replica);
         if (list) list.push(item);
@@ -178,7 +178,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const body = bodyObject(req.body);
     const { tid, pid } = tidPid(body);
     const replica = replicas.require(tid, pid);
-    replica.assertServing();
+    replica.assertReadable();
     await hooks.leaderRead(replica);
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
@@ -195,7 +195,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const body = bodyObject(req.body);
     const { tid, pid } = tidPid(body);
     const replica = replicas.require(tid, pid);
-    replica.assertServing();
+    replica.assertReadable();
     await hooks.leaderRead(replica);
     const indexNo = findIndex(replica.store.schema, body.index);
     const k = validateKey(body.key);
@@ -207,7 +207,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const body = bodyObject(req.body);
     const { tid, pid } = tidPid(body);
     const replica = replicas.require(tid, pid);
-    replica.assertServing();
+    replica.assertReadable();
     await hooks.leaderRead(replica);
     const limit = optUint(body, 'limit', LIMITS.previewRowsDefault);
     if (limit > LIMITS.previewRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `preview limit is at most ${LIMITS.previewRowsMax}`, { field: 'limit' });

@@ -98,10 +98,20 @@ export class TabletServer {
       }
       const b = req.body as { tid?: unknown; pid?: unknown; gets?: unknown } | undefined;
       // A get_multi is re-checked for every replica it read (refused whole: the SDK then sends each get alone).
+      // Gets already answered with an error (e.g. NOT_LEADER on a follower) have nothing to re-check.
+      const answers = (payload as { results?: Array<{ error?: unknown }> } | undefined)?.results;
       const targets = (Array.isArray(b?.gets) ? b.gets : [b]) as Array<{ tid?: unknown; pid?: unknown } | undefined>;
-      for (const q of targets) {
+      for (const [i, q] of targets.entries()) {
+        if (answers?.[i]?.error !== undefined) continue;
         const r = typeof q?.tid === 'number' && typeof q.pid === 'number' ? this.replicas.get(q.tid, q.pid) : undefined;
-        if (r !== undefined && ((r.role === 'leader' && !this.lease.holds()) || r.state === 'unassigned' || !this.lease.unchangedSince(token))) {
+        if (r === undefined) continue;
+        try {
+          r.assertReadable(); // demoted, fenced or unassigned since the read arrived: NOT_LEADER / REPLICA_NOT_SERVING
+        } catch (err) {
+          done(err as Error);
+          return;
+        }
+        if (!this.lease.holds() || !this.lease.unchangedSince(token)) {
           done(this.leaseRefusal(r));
           return;
         }

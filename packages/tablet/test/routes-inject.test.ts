@@ -120,6 +120,15 @@ t.test('tablet routes answer in process', async (t) => {
   const gm = await ok('/v1/data/get_multi', { gets: [{ tid: 1, pid: 0, key: 'c2' }, { tid: 7, pid: 0, key: 'c2' }] });
   t.match(gm.results, [{ row: { values: ['c2', 3.5, 3000] } }, { error: { code: 'TABLE_NOT_FOUND' } }]);
   await refused('/v1/data/get_multi', { gets: 'c2' }, 'INVALID_ARGUMENT', 'gets not a list');
+  // A follower answers at its own offset, which may miss what the leader acknowledged: no reads.
+  await refused('/v1/data/get', { tid: 1, pid: 1, key: 'c1' }, 'NOT_LEADER', 'a get on a follower');
+  const onFollower = await call(tablet, 'POST', '/v1/data/get', { tid: 1, pid: 1, key: 'c1' });
+  t.match(onFollower.body, { error: { details: { leader: PEER } } }, 'with the leader hint');
+  await refused('/v1/data/scan', { tid: 1, pid: 1, key: 'c1', st: 0, et: 0 }, 'NOT_LEADER', 'a scan on a follower');
+  await refused('/v1/data/count', { tid: 1, pid: 1, key: 'c1' }, 'NOT_LEADER', 'a count on a follower');
+  await refused('/v1/data/preview', { tid: 1, pid: 1 }, 'NOT_LEADER', 'a preview on a follower');
+  const gmf = await ok('/v1/data/get_multi', { gets: [{ tid: 1, pid: 0, key: 'c2' }, { tid: 1, pid: 1, key: 'c2' }] });
+  t.match(gmf.results, [{ row: { values: ['c2', 3.5, 3000] } }, { error: { code: 'NOT_LEADER' } }], 'a get_multi answers the leader part and refuses the follower part alone');
   const scan = await ok('/v1/data/scan', { tid: 1, pid: 0, key: 'c1', st: 0, et: 0 });
   t.same((scan.rows as Array<{ ts: number }>).map((r) => r.ts), [2000, 1000], 'newest first');
   await refused('/v1/data/scan', { tid: 1, pid: 0, key: 'c1', st: 1000, et: 2000 }, 'INVALID_ARGUMENT', 'st not above et');
