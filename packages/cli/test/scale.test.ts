@@ -2,7 +2,8 @@
 // under writers, placed on three tablets. `scaleout --dry-run` prints a plan onto the fourth and
 // moves nothing; a plan of a table dropped since is refused by `apply`; `apply <plan_id>` runs the
 // scale-out plan. `scalein --dry-run` prints the plan and moves nothing; `scalein` hands the leaderships of the
-// leaving tablet over and moves every replica to the three that stay; `showtablet` shows it holds
+// leaving tablet over and moves every replica to the three that stay (one parent op, a child op per
+// move; a first run canceled half-way with `cancelop <parent>` leaves nothing behind); `showtablet` shows it holds
 // nothing; stopping it then creates no failover op (auto_failover on). Zero failed writer calls,
 // every acknowledged write readable, every replica's checksum equal. Then a leader `migrate`
 // onto a fifth tablet: the chain addreplica → hand-over → delreplica, under the same writers.
@@ -98,13 +99,63 @@ t.test('scalein of a tablet holding leaders under replica_ack=all writers, then 
     t.match(refused.stdout + refused.stderr, /replica_num 3 but only 2 healthy tablets would stay/);
   });
 
-  let scaleOps: number[] = [];
+  await t.test('cancelop of a scale-in half-way: its children canceled, half-done moves undone, nothing left behind', async (t) => {
+    // One move at a time in the cluster, so that the scale-in is caught half-way.
+    t.equal((await cli('confset max_moves_per_cluster 1')).code, 0);
+    t.match((await cli('confget max_moves_per_cluster')).stdout, /max_moves_per_cluster\s+1/);
+    const running = cli(`scalein ${a}`);
+    let parentId = 0;
+    await waitFor('the scale-in half-way (a child done, others not)', async () => {
+      const ops = (await client.admin.showopstatus({})).ops;
+      const parent = ops.find((o) => o.opType === 'kScaleInOP' && o.status === 'kDoing');
+      if (parent === undefined) return false;
+      parentId = parent.opId;
+      const kids = ops.filter((o) => o.parentId === parent.opId);
+      return kids.some((o) => o.status === 'kDone') && kids.some((o) => o.status === 'kInited' || o.status === 'kDoing');
+    }, { timeoutMs: 60_000, intervalMs: 100 });
+    // cancelop is refused while auto_failover is on (failover-gate.ts): off, cancel, on.
+    t.equal((await cli('confset auto_failover false')).code, 0);
+    const cancel = await cli(`cancelop ${parentId}`);
+    t.equal((await cli('confset auto_failover true')).code, 0);
+    t.match(cancel.stdout, /Cancel op ok/, cancel.stdout + cancel.stderr);
+    const res = await running;
+    t.comment(res.stdout.trim());
+    t.not(res.code, 0, 'scalein reports the cancel');
+    t.match(res.stdout, new RegExp(`op ${parentId} kCanceled: canceled by admin`));
+    const ops = (await client.admin.showopstatus({})).ops;
+    t.match(ops.find((o) => o.opId === parentId), { opType: 'kScaleInOP', status: 'kCanceled' });
+    const kids = ops.filter((o) => o.parentId === parentId);
+    t.comment(kids.map((o) => `${o.opId}:${o.opType}:${o.pid}:${o.status}`).join(' '));
+    t.ok(kids.every((o) => o.status === 'kDone' || o.status === 'kCanceled'), 'every child ended done (its move stays) or canceled (undone)');
+    t.ok(kids.some((o) => o.status === 'kCanceled'), 'some child was canceled');
+    // Nothing left behind: every partition keeps three alive replicas, and no tablet holds a
+    // replica (loaded or loading) that metadata does not place on it.
+    const info = await table();
+    for (const p of info.partitions) {
+      t.equal(p.replicas.length, 3, `pid ${p.pid}: three replicas`);
+      t.ok(p.replicas.every((r) => r.isAlive), `pid ${p.pid}: every replica alive`);
+      t.equal(p.replicas.filter((r) => r.isLeader && r.isAlive).length, 1, `pid ${p.pid}: one leader`);
+    }
+    for (const ep of [a, b, c, d]) {
+      const { replicas } = await http.call<{ replicas: Array<{ tid: number; pid: number; state: string }> }>(ep, '/v1/control/status', {});
+      const held = replicas.filter((r) => r.tid === info.tid).map((r) => r.pid).sort();
+      const placed = info.partitions.filter((p) => p.replicas.some((r) => r.endpoint === ep)).map((p) => p.pid).sort();
+      t.same(held, placed, `${ep} holds exactly what metadata places on it`);
+    }
+    const rows = parseTable((await cli('showtablet')).stdout, 'endpoint');
+    t.equal(rows.reduce((n, r) => n + Number(r.replicas), 0), 12, 'twelve replicas in all');
+    t.equal((await cli('confset max_moves_per_cluster 4')).code, 0);
+  });
+
   await t.test('scalein moves every leadership and replica off the tablet', async (t) => {
     const res = await cli(`scalein ${a}`, { format: 'json' });
     t.equal(res.code, 0, res.stdout + res.stderr);
-    const out = JSON.parse(res.stdout.trim().split('\n').pop()!) as { data: { opIds: number[] } };
-    scaleOps = out.data.opIds;
-    t.ok(scaleOps.length >= 4, `ops: ${scaleOps.join(',')}`);
+    const out = JSON.parse(res.stdout.trim().split('\n').pop()!) as { data: { opIds: number[]; parentOpId: number } };
+    const parentId = out.data.parentOpId;
+    const ops = (await client.admin.showopstatus({})).ops;
+    t.match(ops.find((o) => o.opId === parentId), { opType: 'kScaleInOP', status: 'kDone' }, 'one parent op, done');
+    const kids = ops.filter((o) => o.parentId === parentId);
+    t.ok(kids.length >= 1 && kids.every((o) => o.status === 'kDone'), `children: ${kids.map((o) => `${o.opId}:${o.opType}`).join(',')}`);
     const info = await table();
     for (const p of info.partitions) {
       t.notOk(p.replicas.some((r) => r.endpoint === a), `pid ${p.pid}: nothing on ${a}`);

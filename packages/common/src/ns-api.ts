@@ -265,6 +265,8 @@ export interface OpStatusRow {
   curTask?: string;
   /** Why the op failed or was canceled (stored with the op); absent when none. */
   error?: string;
+  /** The op that made this one (a scale-in's move, a recovery's child); absent when none. */
+  parentId?: number;
 }
 
 /** Ops of `db` (all databases when absent), of one table, of one partition. */
@@ -363,7 +365,7 @@ export interface SetTablePartitionRequest extends TableRef {
 }
 export type SetTablePartitionResponse = EmptyResponse;
 
-/** scalein: drain tablets; one step per call (ns_client repeats it), or with dryRun the whole plan. */
+/** scalein: drain tablets as one parent op with a child op per move, or with dryRun the whole plan. */
 export interface ScaleInRequest {
   endpoints: Endpoint[];
   dryRun?: boolean;
@@ -390,6 +392,8 @@ export interface ScaleTabletCount {
 export interface ScaleInResponse extends UpgradeStepResponse {
   /** The whole remaining plan, from the metadata as it is now. */
   moves: ScaleMove[];
+  /** The scale-in already running for these endpoints (asked again); a new one is in `opIds`. */
+  parentOpId?: number;
   tablets: ScaleTabletCount[];
 }
 

@@ -808,7 +808,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   showopstatus: spec('[table_name [pid]]', 'show the ops and their state', 0, 2, showopstatus),
   cancelop: spec('op_id', 'cancel an op that has not finished', 1, 1, cancelop),
   deleteop: spec('op_id | done | failed | canceled', 'forget finished ops', 1, 1, deleteop),
-  confset: spec('auto_failover true|false', 'set a cluster setting', 2, 2, confset),
+  confset: spec('auto_failover true|false | max_moves_per_tablet N | max_moves_per_cluster N', 'set a cluster setting', 2, 2, confset),
   confget: spec('[auto_failover]', 'show cluster settings', 0, 1, confget),
   offlineendpoint: spec('endpoint [concurrency]', 'take every replica of a tablet out of service', 1, 2, offlineendpoint),
   recoverendpoint: spec('endpoint [need_restore] [concurrency]', 'bring the replicas of a tablet back into service', 1, 3, recoverendpoint),

@@ -1,13 +1,14 @@
 /**
- * ns_client's `scalein <endpoint ...> [--dry-run]`: drains tablets before they are stopped. The
- * nameserver checks and plans one step per call (nameserver core scalein.ts); this driver prints
- * the plan (every move, the per-tablet replica/leader counts before and after), then, unless
- * `--dry-run`, repeats the call, waits for the ops each step created, prints what changed, and
- * stops when the nameserver says nothing is left, when an op fails, or after SCALE_WAIT_MS_MAX.
- * Rerunning it is safe: each step is planned from the metadata as it is then.
+ * ns_client's `scalein <endpoint ...> [--dry-run]`: drains tablets before they are stopped. This
+ * driver prints the plan (every move, the per-tablet replica/leader counts before and after),
+ * then, unless `--dry-run`, asks the nameserver for the scale-in: one parent op (kScaleInOP, core
+ * parent.ts) making a child op per move. It follows the parent, printing each child as it ends,
+ * until the parent ends (kDone: the tablets hold nothing; kFailed with the error; kCanceled by
+ * `cancelop <parent>`) or SCALE_WAIT_MS_MAX passes. Rerunning it while the parent runs follows
+ * the same parent.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TesseraError, type ScaleInResponse, type ScaleMove, type ScaleTabletCount } from '@tessera/common';
+import { TesseraError, type OpStatusRow, type ScaleInResponse, type ScaleMove, type ScaleTabletCount } from '@tessera/common';
 import type { CommandContext, CommandResult } from './commands.js';
 import { renderTable } from './table-format.js';
 
@@ -46,6 +47,25 @@ async function waitOps(ctx: CommandContext, ids: readonly number[], deadlineMs: 
   }
 }
 
+/** Follows a scale-in parent op until it ends, printing each child op as it ends; its final row. */
+async function followParent(ctx: CommandContext, parentId: number, deadlineMs: number, say: (line: string) => void): Promise<OpStatusRow | 'timeout'> {
+  const reported = new Set<number>();
+  for (;;) {
+    const { ops } = await ctx.admin.showopstatus({});
+    for (const o of ops) {
+      if (o.parentId !== parentId || reported.has(o.opId) || !FINISHED.has(o.status)) continue;
+      reported.add(o.opId);
+      say(`op ${o.opId} ${o.opType} ${o.name} pid ${o.pid}: ${o.status}${o.error === undefined ? '' : ` (${o.error})`}`);
+    }
+    const parent = ops.find((o) => o.opId === parentId);
+    if (parent !== undefined && FINISHED.has(parent.status)) return parent;
+    if (ctx.nowMs() >= deadlineMs) return 'timeout';
+    await sleep(SCALE_POLL_INTERVAL_MS);
+  }
+}
+
+const FINISHED = new Set(['kDone', 'kFailed', 'kCanceled']);
+
 export const scalein = async (args: string[], ctx: CommandContext): Promise<CommandResult> => {
   const dryRun = args.includes('--dry-run');
   const endpoints = args.filter((a) => a !== '--dry-run');
@@ -67,37 +87,26 @@ export const scalein = async (args: string[], ctx: CommandContext): Promise<Comm
   }
   say(renderScalePlan(first.moves, first.tablets));
   if (dryRun) return { ok: true, output: output(`${name}: dry run, nothing moved`), data: { endpoints, dryRun, moves: first.moves, tablets: first.tablets } };
-  const deadlineMs = ctx.nowMs() + SCALE_WAIT_MS_MAX;
-  const opIds: number[] = [];
-  let shown = new Set<string>();
-  for (;;) {
-    let res: ScaleInResponse;
-    try {
-      res = await ctx.admin.scalein({ endpoints });
-    } catch (err) {
-      return errorResult(output('failed to scalein. error msg: '), err);
-    }
-    for (const line of res.steps) if (!shown.has(line)) say(line);
-    shown = new Set(res.steps);
-    if (res.done) return { ok: true, output: output(`${name} ok: the tablets hold no replica`), data: { endpoints, opIds, moves: first.moves, tablets: first.tablets, steps: log } };
-    opIds.push(...res.opIds);
-    try {
-      if (res.opIds.length > 0) {
-        const waited = await waitOps(ctx, res.opIds, deadlineMs);
-        if (waited !== 'timeout' && waited.length > 0) {
-          for (const line of waited) say(line);
-          return { ok: false, output: output(`failed to scalein. error msg: an op did not succeed; see showopstatus, then run ${name} again`), data: { endpoints, opIds, steps: log } };
-        }
-      } else {
-        await sleep(SCALE_POLL_INTERVAL_MS);
-      }
-    } catch (err) {
-      return errorResult(output('failed to scalein. error msg: '), err);
-    }
-    if (ctx.nowMs() >= deadlineMs) {
-      return { ok: false, output: output(`failed to scalein. error msg: not done after ${SCALE_WAIT_MS_MAX} ms; run ${name} again`), data: { endpoints, opIds, steps: log } };
-    }
+  let res: ScaleInResponse;
+  try {
+    res = await ctx.admin.scalein({ endpoints });
+  } catch (err) {
+    return errorResult(output('failed to scalein. error msg: '), err);
   }
+  if (res.done) return { ok: true, output: output(`${name} ok: the tablets hold no replica`), data: { endpoints, opIds: [], moves: first.moves, tablets: first.tablets, steps: log } };
+  const parentId = res.parentOpId ?? res.opIds[0];
+  if (parentId === undefined) return { ok: false, output: output('failed to scalein. error msg: the nameserver made no scale-in op') };
+  say(`scale-in op ${parentId}: one child op per move (cancelop ${parentId} cancels them all)`);
+  let end: OpStatusRow | 'timeout';
+  try {
+    end = await followParent(ctx, parentId, ctx.nowMs() + SCALE_WAIT_MS_MAX, say);
+  } catch (err) {
+    return errorResult(output('failed to scalein. error msg: '), err);
+  }
+  const data = { endpoints, opIds: [parentId], parentOpId: parentId, moves: first.moves, tablets: first.tablets, steps: log };
+  if (end === 'timeout') return { ok: false, output: output(`failed to scalein. error msg: op ${parentId} not done after ${SCALE_WAIT_MS_MAX} ms; see showopstatus`), data };
+  if (end.status === 'kDone') return { ok: true, output: output(`${name} ok: the tablets hold no replica`), data };
+  return { ok: false, output: output(`failed to scalein. error msg: op ${parentId} ${end.status}${end.error === undefined ? '' : `: ${end.error}`}`), data };
 };
 
 /** Waits for a plan's ops; the result of the command. */

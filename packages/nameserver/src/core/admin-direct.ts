@@ -8,7 +8,7 @@
 import { openmldbText, type ErrorCode, type Pid, type TableInfo } from '@tessera/common';
 import type { AdminCommand } from './events.js';
 import type { ObservedView } from './observed.js';
-import { isCommitted, type Op, type OpStatus } from './op.js';
+import { isCommitted, PARENT_TID, type Op, type OpStatus } from './op.js';
 import { opStatusRows } from './opstatus.js';
 import { planTableAlive } from './table-alive.js';
 import { planSetTablePartition } from './table-partition.js';
@@ -88,9 +88,28 @@ export function planCancel(opId: number, view: DirectView): DirectPlan {
   }
   const { op } = live;
   if (op.status === 'kInited') return { kind: 'cancel', targets: [{ opId, mode: 'drop' }], message: 'Cancel op ok' };
+  if (op.tid === PARENT_TID) return planCancelParent(op, view);
   if (op.rollback !== undefined) return refuse('OP_STATE', `op is already rolling back. op_id[${opId}]`);
   if (isCommitted(op) || live.committing) return refuse('OP_STATE', `op is past its commit task and can no longer be canceled. op_id[${opId}]`);
   return { kind: 'cancel', targets: [{ opId, mode: 'request' }], message: 'Cancel op ok' };
+}
+
+/**
+ * cancelop of a parent: the parent stops making children, and each unfinished child is canceled
+ * as cancelop would (waiting: dropped; running: undone unless past its commit task, in which case
+ * it finishes and its move stays). The parent ends kCanceled once they all ended.
+ */
+function planCancelParent(parent: Op, view: DirectView): DirectPlan {
+  if (parent.cancelRequested) return refuse('OP_STATE', `op is already being canceled. op_id[${parent.id}]`);
+  const targets: CancelTarget[] = [{ opId: parent.id, mode: 'request' }];
+  for (const child of view.ops()) {
+    if (child.parentId !== parent.id) continue;
+    const live = view.live(child.id);
+    if (live === undefined || live.finishing) continue;
+    if (child.status === 'kInited') targets.push({ opId: child.id, mode: 'drop' });
+    else if (!child.cancelRequested && child.rollback === undefined && !isCommitted(child) && !live.committing) targets.push({ opId: child.id, mode: 'request' });
+  }
+  return { kind: 'cancel', targets, message: 'Cancel op ok' };
 }
 
 function planDeleteOps(command: Extract<AdminCommand, { type: 'deleteop' }>, view: DirectView): DirectPlan {

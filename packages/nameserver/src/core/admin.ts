@@ -11,7 +11,7 @@ import type { EngineConfig } from './config.js';
 import { TASK_CONCURRENCY_MAX } from './config.js';
 import type { AdminCommand, ReplyError } from './events.js';
 import type { ObservedView } from './observed.js';
-import type { OpData, OpType, Task } from './op.js';
+import type { Op, OpData, OpOrigin, OpType, Task } from './op.js';
 import { aliveLeader, partitionOf, replicaOn } from './partition.js';
 import { planOp } from './plan.js';
 import type { Random } from './random.js';
@@ -31,6 +31,8 @@ export interface OpRequest {
   data: OpData;
   tasks: Task[];
   commitTaskIndex: number;
+  /** Priority class when the type does not say it (schedule.ts). */
+  origin?: OpOrigin;
 }
 
 export interface AdminView {
@@ -42,6 +44,8 @@ export interface AdminView {
   reservedTermMax(tid: number, pid: Pid): number;
   /** Whether an unfinished op holds the partition. */
   busy(tid: number, pid: Pid): boolean;
+  /** Every op known (unfinished and finished); absent where no planner needs it. */
+  ops?(): Iterable<Op>;
 }
 
 /** `data`: more fields of the reply besides the created ops' ids (pre-/post-upgrade's progress). */

@@ -34,6 +34,10 @@ export interface EngineConfig {
    * fails and the op undoes, so the level-triggered recovery can start a fresh op.
    */
   syncStallTimeoutMs: number;
+  /** Moves (ops that copy a replica) running at once that copy from or to one tablet (`confset max_moves_per_tablet`). */
+  maxMovesPerTablet: number;
+  /** Moves running at once in the cluster (`confset max_moves_per_cluster`). */
+  maxMovesPerCluster: number;
   /** Per task kind: the task fails (or, for an undo step, is skipped) after this long. */
   taskTimeoutMs: Record<TaskKind, number>;
 }
@@ -76,11 +80,16 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = {
   catchUpTimeoutMs: MINUTE_MS,
   repairBackoffMs: 30 * SECOND_MS,
   syncStallTimeoutMs: 20 * SECOND_MS,
+  maxMovesPerTablet: 2,
+  maxMovesPerCluster: 4,
   taskTimeoutMs: { ...DEFAULT_TASK_TIMEOUT_MS },
 };
 
 /** Upper bound of `taskConcurrency` (`name_server_task_max_concurrency`). */
 export const TASK_CONCURRENCY_MAX = 8;
+
+/** Upper bound of the move limits `confset` accepts. */
+export const MOVES_LIMIT_MAX = 64;
 
 /** The defaults with `overrides` applied; checks that every number is usable. */
 export function engineConfig(overrides: Partial<Omit<EngineConfig, 'taskTimeoutMs'>> & { taskTimeoutMs?: Partial<Record<TaskKind, number>> } = {}): EngineConfig {
@@ -91,6 +100,10 @@ export function engineConfig(overrides: Partial<Omit<EngineConfig, 'taskTimeoutM
   };
   if (!Number.isSafeInteger(config.taskConcurrency) || config.taskConcurrency < 1 || config.taskConcurrency > TASK_CONCURRENCY_MAX) {
     throw new RangeError(`taskConcurrency must be 1..${TASK_CONCURRENCY_MAX}`);
+  }
+  for (const name of ['maxMovesPerTablet', 'maxMovesPerCluster'] as const) {
+    const v = config[name];
+    if (!Number.isSafeInteger(v) || v < 1 || v > MOVES_LIMIT_MAX) throw new RangeError(`${name} must be 1..${MOVES_LIMIT_MAX}`);
   }
   for (const [name, value] of Object.entries(config)) {
     if (typeof value === 'number' && (!Number.isFinite(value) || value < 0)) throw new RangeError(`${name} must be a non-negative number`);

@@ -8,10 +8,10 @@
  */
 import type { ErrorCode, PartitionMeta, Pid, TableInfo, Term, Tid } from '@tessera/common';
 import type { OpRequest } from './admin.js';
-import { engineConfig, type EngineConfig } from './config.js';
+import { engineConfig, MOVES_LIMIT_MAX, type EngineConfig } from './config.js';
 import type { EngineEffect, PersistTarget, RequestId } from './events.js';
 import { ObservedCluster } from './observed.js';
-import { cloneJson, currentTask, isCommitted, partitionKey, transitionOp, type Op, type OpData, type OpStatus, type OpType } from './op.js';
+import { cloneJson, currentTask, isCommitted, PARENT_TID, partitionKey, transitionOp, type Op, type OpData, type OpStatus, type OpType } from './op.js';
 import { advanceTask, beginRollback, endOp, failCommittedTask, skipUndoStep } from './op-steps.js';
 import { partitionOf, samePartition } from './partition.js';
 import { planOp } from './plan.js';
@@ -46,11 +46,24 @@ export abstract class EngineOps {
   /** When the reconciler may judge each partition (after ops end; repair-gate.ts). */
   protected readonly repairGate = new RepairGate();
   protected effects: EngineEffect[] = [];
+  /** The move limits now (config, then `settingsChanged`). */
+  protected moveLimits: { maxMovesPerTablet: number; maxMovesPerCluster: number };
+  /** Why each waiting op did not start at the last scheduling pass (schedule.ts). */
+  protected blocked = new Map<number, string>();
 
   constructor(options: EngineOptions) {
     this.random = options.random;
     this.config = engineConfig(options.config);
     this.writes = new WriteTracker(this.config.persistRetryIntervalMs);
+    this.moveLimits = { maxMovesPerTablet: this.config.maxMovesPerTablet, maxMovesPerCluster: this.config.maxMovesPerCluster };
+  }
+
+  /** Applies the limits given (`confset`); a value out of 1..MOVES_LIMIT_MAX is ignored (the shell checks first). */
+  protected setMoveLimits(limits: { maxMovesPerTablet?: number; maxMovesPerCluster?: number }): void {
+    for (const key of ['maxMovesPerTablet', 'maxMovesPerCluster'] as const) {
+      const v = limits[key];
+      if (v !== undefined && Number.isSafeInteger(v) && v >= 1 && v <= MOVES_LIMIT_MAX) this.moveLimits[key] = v;
+    }
   }
 
   protected resetState(): void {
@@ -86,6 +99,7 @@ export abstract class EngineOps {
       data: req.data,
       progress: { tasksDone: 0, tasksTotal: req.tasks.length },
       cancelRequested: false,
+      ...(req.origin !== undefined ? { origin: req.origin } : {}),
     };
     this.liveOps.set(op.id, op);
     this.runtime.set(op.id, newRuntime(false));
@@ -171,6 +185,13 @@ export abstract class EngineOps {
 
   protected startOp(op: Op): void {
     const rt = this.runtime.get(op.id)!;
+    if (op.tid === PARENT_TID) {
+      // A parent holds no partition and has no task: it runs until its children are done (parent.ts).
+      transitionOp(op, 'kDoing', this.nowMs);
+      resetTaskRuntime(rt);
+      this.requestWrite(op, 'op');
+      return;
+    }
     const table = this.tableMap.get(op.tid);
     const partition = table === undefined ? undefined : partitionOf(table, op.pid);
     if (table === undefined || partition === undefined) {

@@ -29,7 +29,7 @@
  */
 import { TesseraError } from '@tessera/common';
 import type { Endpoint, Pid, TableInfo, Tid } from '@tessera/common';
-import { planAdminCommand, OP_CREATING_COMMANDS, type OpCreatingCommand } from './admin.js';
+import { planAdminCommand, OP_CREATING_COMMANDS, type AdminView, type OpCreatingCommand } from './admin.js';
 import { DIRECT_COMMANDS, planDirectCommand, type DirectCommand, type DirectView } from './admin-direct.js';
 import { decideDrive, driveFacts, type DriveAction } from './drive.js';
 import { EngineOps } from './engine-ops.js';
@@ -41,7 +41,8 @@ import { partitionOf } from './partition.js';
 import { reconcileAfterReport } from './repair.js';
 import { replyError } from './replies.js';
 import { newRuntime, type OpRuntime } from './runtime.js';
-import { opsToStart } from './schedule.js';
+import { isParentOp, schedule } from './schedule.js';
+import { decideParent } from './parent.js';
 import { specOf } from './tasks.js';
 
 /** Passes over the running ops per event; progress beyond this is a livelock bug. */
@@ -114,6 +115,16 @@ export class NameserverEngine extends EngineOps {
   table(tid: Tid): TableInfo | undefined {
     const t = this.tableMap.get(tid);
     return t === undefined ? undefined : cloneJson(t);
+  }
+
+  /** Why a waiting op has not started (a limit, a busy partition), as of the last scheduling pass. */
+  blockedBecause(opId: number): string | undefined {
+    return this.blocked.get(opId);
+  }
+
+  /** The move limits in force (`confset max_moves_per_tablet|max_moves_per_cluster`). */
+  limits(): { maxMovesPerTablet: number; maxMovesPerCluster: number } {
+    return { ...this.moveLimits };
   }
 
   /** What the engine observes of the tablets. */
@@ -193,6 +204,9 @@ export class NameserverEngine extends EngineOps {
       case 'tableDropped':
         this.onTableDropped(event.tid);
         return;
+      case 'settingsChanged':
+        this.setMoveLimits(event);
+        return;
     }
   }
 
@@ -203,6 +217,7 @@ export class NameserverEngine extends EngineOps {
     this.nowMs = event.nowMs;
     for (const t of event.tables) this.tableMap.set(t.tid, cloneJson(t));
     this.observedCluster.reset(event.tablets);
+    if (event.settings !== undefined) this.setMoveLimits(event.settings);
     this.opIndex = event.opIndex;
     const busy = new Set<string>();
     for (const loaded of [...event.ops].sort((a, b) => a.id - b.id)) {
@@ -323,15 +338,20 @@ export class NameserverEngine extends EngineOps {
     return (tid, pid) => busy.has(partitionKey(tid, pid));
   }
 
-  private createOpsFor(requestId: RequestId, command: OpCreatingCommand): void {
-    const plan = planAdminCommand(command, {
+  private adminView(): AdminView {
+    return {
       tables: [...this.tableMap.values()],
       observed: this.observedCluster,
       config: this.config,
       random: this.random,
       reservedTermMax: (tid, pid) => this.reservedTermMax(tid, pid),
       busy: this.busyPartitions(),
-    });
+      ops: () => this.allOps(),
+    };
+  }
+
+  private createOpsFor(requestId: RequestId, command: OpCreatingCommand): void {
+    const plan = planAdminCommand(command, this.adminView());
     if (!plan.ok) {
       this.replyError(requestId, plan.error.code, plan.error.message);
       return;
@@ -416,9 +436,29 @@ export class NameserverEngine extends EngineOps {
       const rt = this.runtime.get(op.id)!;
       return { op, created: rt.created, finishing: rt.finishing };
     });
-    const start = opsToStart(live, this.config.taskConcurrency);
+    const { start, blocked } = schedule(live, { taskConcurrency: this.config.taskConcurrency, ...this.moveLimits });
+    this.blocked = blocked;
     for (const op of start) this.startOp(op);
     return start.length > 0;
+  }
+
+  /** A parent op (parent.ts): makes its children, ends when they did; true if anything changed. */
+  private driveParent(op: Op): boolean {
+    const rt = this.runtime.get(op.id)!;
+    if (op.status !== 'kDoing' || rt.finishing) return false;
+    const children = this.allOps().filter((o) => o.parentId === op.id);
+    const action = decideParent(op, children, this.adminView());
+    switch (action.kind) {
+      case 'wait':
+        return false;
+      case 'spawn':
+        for (const req of action.requests) this.createOp(req, op.id);
+        return true;
+      case 'finish':
+        if (action.error !== undefined) op.error = appendError(op.error, action.error);
+        this.finishOp(op, rt, action.status);
+        return true;
+    }
   }
 
 
@@ -448,6 +488,7 @@ export class NameserverEngine extends EngineOps {
 
   /** Moves one running op forward as far as it can go now (drive.ts decides each step); true if anything changed. */
   private drive(op: Op): boolean {
+    if (isParentOp(op)) return this.driveParent(op);
     const rt = this.runtime.get(op.id)!;
     let changed = false;
     for (let step = 0; step < DRIVE_STEPS_MAX; step++) {

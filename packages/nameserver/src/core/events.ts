@@ -98,6 +98,8 @@ export type EngineEvent =
       tablets: TabletInfo[];
       /** Value of /op/op_index: the last op id allocated. */
       opIndex: number;
+      /** Settings read from ZooKeeper (`confset`); absent ones keep the config's. */
+      settings?: EngineSettings;
     }
   | { type: 'lostLeadership' }
   | { type: 'tabletUp'; endpoint: Endpoint; nowMs: number; startup: boolean }
@@ -118,7 +120,15 @@ export type EngineEvent =
    * The in-sync manager recorded a partition's in-sync set in ZooKeeper (it owns that field):
    * the engine's copy follows, so that elections choose from the recorded set.
    */
-  | { type: 'inSyncChanged'; tid: Tid; pid: number; inSync: Endpoint[] };
+  | { type: 'inSyncChanged'; tid: Tid; pid: number; inSync: Endpoint[] }
+  /** `confset` changed a setting the engine applies at once (move limits). */
+  | ({ type: 'settingsChanged' } & EngineSettings);
+
+/** The settings `confset` changes while the engine runs. */
+export interface EngineSettings {
+  maxMovesPerTablet?: number;
+  maxMovesPerCluster?: number;
+}
 
 export type EngineEventType = EngineEvent['type'];
 

@@ -22,4 +22,5 @@ export * from './drive.js';
 export * from './writes.js';
 export * from './admin-direct.js';
 export * from './schedule.js';
+export * from './parent.js';
 export * from './failover-gate.js';

@@ -28,6 +28,9 @@ export const OP_TYPES = [
   'kRecoverTableOP',
   // Ours: the partition reconciler's op (repair.ts).
   'kRepairPartitionOP',
+  // Ours: a scale-in, the parent of one child op per move (parent.ts). It has no partition and no
+  // task of its own: PARENT_TID/PARENT_PID, and it ends when its children are done.
+  'kScaleInOP',
 ] as const;
 export type OpType = (typeof OP_TYPES)[number];
 
@@ -204,7 +207,19 @@ export type OpData =
   | { kind: 'snapshot'; endOffset: Offset | null }
   /** Why the reconciler made the op. */
   | { kind: 'repair'; reasons: string[] }
-  | { kind: 'recoverTable'; endpoint: Endpoint; childOpId: number | null };
+  | { kind: 'recoverTable'; endpoint: Endpoint; childOpId: number | null }
+  /** A scale-in parent: the tablets being drained. */
+  | { kind: 'scaleIn'; endpoints: Endpoint[] };
+
+/**
+ * Who asked for an op, for the scheduler's priority (schedule.ts): repairs of lost redundancy
+ * first, then operator moves, then rebalance moves. Absent = judged from the op's type and data.
+ */
+export type OpOrigin = 'repair' | 'operator' | 'rebalance';
+
+/** The tid and pid of an op that holds no partition (a parent op). */
+export const PARENT_TID = -1;
+export const PARENT_PID = -1;
 
 export interface OpRollback {
   reason: 'failed' | 'canceled';
@@ -241,11 +256,13 @@ export interface Op {
   endMs: number;
   /** Epoch of the nameserver that created the op. */
   nsEpoch: number;
-  /** The op that created this one (RecoverTable's child), or null. */
+  /** The op that created this one (RecoverTable's child, a scale-in's move), or null. */
   parentId: number | null;
   data: OpData;
   progress: OpProgress;
   cancelRequested: boolean;
+  /** Set when the creator says (rebalance moves); otherwise the priority follows the type. */
+  origin?: OpOrigin;
   rollback?: OpRollback;
   error?: string;
 }

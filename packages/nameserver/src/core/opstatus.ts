@@ -23,6 +23,7 @@ export function opStatusRows(ops: Iterable<Op>, filter: ShowOpStatusRequest = {}
     const task = currentTask(op);
     if (op.status === 'kDoing' && task !== undefined) row.curTask = task.kind;
     if (op.error !== undefined && op.error !== '') row.error = op.error;
+    if (op.parentId !== null) row.parentId = op.parentId;
     rows.push(row);
   }
   return rows.sort((a, b) => a.opId - b.opId);

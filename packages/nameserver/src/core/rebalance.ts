@@ -178,7 +178,7 @@ export function planApply(moves: readonly RebalanceMove[], view: AdminView): Adm
       if (holds(m, mv.des!)) return drift(`${mv.des} already holds it`);
     }
     applyMove(m, mv);
-    const base = { tid: mv.tid, pid: mv.pid, db: mv.db, name: mv.table, tasks: [], commitTaskIndex: 0 };
+    const base = { tid: mv.tid, pid: mv.pid, db: mv.db, name: mv.table, tasks: [], commitTaskIndex: 0, origin: 'rebalance' as const };
     if (mv.action === 'changeleader') ops.push({ ...base, type: 'kChangeLeaderOP', data: changeLeaderTo(mv.des) });
     else if (mv.role === 'follower') ops.push({ ...base, type: 'kMigrateOP', data: { kind: 'migrate', src: mv.src!, des: mv.des! } });
     else {

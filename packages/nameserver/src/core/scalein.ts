@@ -6,6 +6,9 @@
  * between, until nothing is left. With `dryRun` the whole drain is simulated on a copy of the
  * metadata and returned as a list of moves and per-tablet counts before and after; nothing moves.
  *
+ * Since issue 12 a scale-in is one parent op (kScaleInOP, parent.ts) that plans these steps
+ * itself and makes one child op per move; `scalein` creates it and answers with its id.
+ *
  * Pre-checks (every call, refusing with PRECONDITION_FAILED / TABLET_NOT_HEALTHY and the reason):
  *   - every leaving endpoint is a known, healthy tablet (a replica is migrated FROM it);
  *   - the healthy tablets left hold at least every table's replica_num;
@@ -25,7 +28,7 @@
 import type { Endpoint, PartitionMeta, ScaleMove, ScaleTabletCount, TableInfo } from '@tessera/common';
 import type { AdminPlan, AdminView, OpRequest } from './admin.js';
 import { knownEndpoint } from './admin.js';
-import type { OpData, OpType } from './op.js';
+import { PARENT_PID, PARENT_TID, type OpData, type OpType } from './op.js';
 import { aliveLeader, replicaOn } from './partition.js';
 import { planOp } from './plan.js';
 import { changeLeaderTo } from './restore.js';
@@ -295,14 +298,18 @@ function opData(a: Exclude<Action, { kind: 'wait' | 'done' }>): OpData {
   }
 }
 
-/** One step of the drain (or, with dryRun, the whole plan and no op). */
-export function planScaleIn(endpoints: readonly Endpoint[], dryRun: boolean, view: AdminView): AdminPlan {
+/** One step of the drain: the ops to create now, a line per partition, and whether anything is left. */
+export type ScaleInStep = { ok: false; error: AdminPlan & { ok: false } } | { ok: true; ops: OpRequest[]; lines: string[]; pending: boolean };
+
+/**
+ * The next step of the drain: for each partition still on a leaving tablet and not held by an
+ * op, the next move as an op (planned against the metadata now). Pre-checks first.
+ */
+export function planScaleInStep(endpoints: readonly Endpoint[], view: AdminView, precheck = true): ScaleInStep {
   const eps = [...new Set(endpoints)];
-  const bad = checkScaleIn(eps, view);
-  if (bad !== undefined) return bad;
+  const bad = precheck ? checkScaleIn(eps, view) : undefined;
+  if (bad !== undefined) return { ok: false, error: bad as AdminPlan & { ok: false } };
   const leaving = new Set(eps);
-  const sim = simulateScaleIn(eps, view);
-  if (dryRun) return { ok: true, message: 'scalein plan (dry run)', ops: [], data: { done: sim.moves.length === 0, steps: sim.moves.map(describeMove), moves: sim.moves, tablets: sim.tablets } };
   const healthy = view.observed.healthyEndpoints();
   const staying = healthy.filter((e) => !leaving.has(e));
   const load = new Load(healthy, allParts(view));
@@ -337,8 +344,44 @@ export function planScaleIn(endpoints: readonly Endpoint[], dryRun: boolean, vie
     ops.push({ type, tid: part.table.tid, pid: part.pid, db: part.table.schema.db, name: part.table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex });
     lines.push(describeMove(move));
   }
-  // Replicas left on the leaving tablets in partitions without an alive leader were refused by the pre-check.
-  return { ok: true, message: pending ? 'scalein in progress' : 'scalein ok', ops, data: { done: !pending, steps: lines, moves: sim.moves, tablets: sim.tablets } };
+  // Replicas left on the leaving tablets in partitions without an alive leader were refused by the
+  // pre-check; one that lost its leader since waits for the failover.
+  for (const t of sortedTables(view)) {
+    for (const p of t.partitions) {
+      if (aliveLeader(p) !== undefined || !p.replicas.some((r) => leaving.has(r.endpoint))) continue;
+      pending = true;
+      lines.push(`${t.schema.name} pid ${p.pid}: no alive leader; waiting for its recovery`);
+    }
+  }
+  return { ok: true, ops, lines, pending };
+}
+
+/** The scale-in parent op of `endpoints` (parent.ts drives it: one child op per move). */
+export function scaleInParentRequest(endpoints: readonly Endpoint[]): OpRequest {
+  const eps = [...new Set(endpoints)].sort();
+  return { type: 'kScaleInOP', tid: PARENT_TID, pid: PARENT_PID, db: '', name: `scalein ${eps.join(',')}`, data: { kind: 'scaleIn', endpoints: eps }, tasks: [], commitTaskIndex: 0 };
+}
+
+/**
+ * scalein: with dryRun the whole plan and no op; otherwise, after the pre-checks, one parent op
+ * (kScaleInOP) that makes a child op per move until the tablets hold nothing. The same scale-in
+ * asked again while it runs answers with the running parent; another one is refused.
+ */
+export function planScaleIn(endpoints: readonly Endpoint[], dryRun: boolean, view: AdminView): AdminPlan {
+  const eps = [...new Set(endpoints)];
+  const bad = checkScaleIn(eps, view);
+  if (bad !== undefined) return bad;
+  const sim = simulateScaleIn(eps, view);
+  const data = { done: sim.moves.length === 0, steps: sim.moves.map(describeMove), moves: sim.moves, tablets: sim.tablets };
+  if (dryRun) return { ok: true, message: 'scalein plan (dry run)', ops: [], data };
+  const running = [...(view.ops?.() ?? [])].find((o) => o.type === 'kScaleInOP' && (o.status === 'kInited' || o.status === 'kDoing'));
+  if (running !== undefined) {
+    const same = running.data.kind === 'scaleIn' && running.data.endpoints.join(',') === [...eps].sort().join(',');
+    if (!same) return { ok: false, error: { code: 'OP_CONFLICT', message: `another scale-in is running: op ${running.id} (${running.name}); cancel it or wait for it` } };
+    return { ok: true, message: 'scalein in progress', ops: [], data: { ...data, done: false, parentOpId: running.id } };
+  }
+  if (sim.moves.length === 0 && partsOnLeaving(view, new Set(eps)).length === 0) return { ok: true, message: 'scalein ok', ops: [], data };
+  return { ok: true, message: 'scalein started', ops: [scaleInParentRequest(eps)], data: { ...data, done: false } };
 }
 
 /** Whether a leaving replica is held anywhere (scalein finished: the tablets hold nothing). */

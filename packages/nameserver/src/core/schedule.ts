@@ -1,9 +1,18 @@
 /**
- * Which waiting ops start now (pure): one op at a time per partition, at most `taskConcurrency`
- * running, waiting ops in (parent id, id) order so that a chain of ops (a leader migrate, a
- * recovery's child) runs in the order it was made.
+ * Which waiting ops start now (pure):
+ * - one op at a time per partition; at most `taskConcurrency` ops running (parent ops, which
+ *   hold no partition and send nothing, start at once and are not counted);
+ * - priority: repairs of lost redundancy (failover, recovery, the reconciler) before operator
+ *   ops (migrate, addreplica, changeleader, a scale-in's moves, ...) before rebalance moves
+ *   (`apply` of a scaleout/rebalance plan); within a class in (parent id, id) order, so that a
+ *   chain of ops (a leader migrate, a recovery's child) runs in the order it was made;
+ * - move limits: a move (an op that copies a replica: migrate, addreplica, re-add, recovery)
+ *   starts only while fewer than `maxMovesPerCluster` moves run and fewer than
+ *   `maxMovesPerTablet` moves run on each tablet it copies from or to. A move held by a limit
+ *   does not hold back ops behind it that need no slot.
+ * `blocked` says why each waiting op did not start (for the operator).
  */
-import { partitionKey, type Op } from './op.js';
+import { PARENT_TID, partitionKey, type Op, type OpOrigin } from './op.js';
 
 export interface ScheduledOp {
   op: Op;
@@ -13,28 +22,121 @@ export interface ScheduledOp {
   finishing: boolean;
 }
 
+export interface ScheduleLimits {
+  taskConcurrency: number;
+  maxMovesPerTablet: number;
+  maxMovesPerCluster: number;
+}
+
+export const PRIORITY_ORDER: readonly OpOrigin[] = ['repair', 'operator', 'rebalance'];
+
 /** Running: kDoing, or finishing after it had started (its partition stays held until its last write). */
 export function isRunningOp(s: ScheduledOp): boolean {
   return s.op.status === 'kDoing' || (s.finishing && s.op.startMs > 0);
 }
 
-/** The waiting ops to start now, in order. */
-export function opsToStart(live: readonly ScheduledOp[], taskConcurrency: number): Op[] {
-  const runningOps = live.filter(isRunningOp);
+export function isParentOp(op: Op): boolean {
+  return op.tid === PARENT_TID;
+}
+
+/** The priority class of an op. */
+export function priorityOf(op: Op): OpOrigin {
+  if (op.origin !== undefined) return op.origin;
+  switch (op.type) {
+    case 'kRecoverTableOP':
+    case 'kReAddReplicaOP':
+    case 'kReAddReplicaNoSendOP':
+    case 'kReAddReplicaWithDropOP':
+    case 'kReAddReplicaSimplifyOP':
+    case 'kReLoadTableOP':
+    case 'kOfflineReplicaOP':
+    case 'kUpdatePartitionStatusOP':
+    case 'kRepairPartitionOP':
+      return 'repair';
+    case 'kChangeLeaderOP':
+      return op.data.kind === 'changeLeader' && (op.data.request === 'deadLeader' || op.data.request === 'offline') ? 'repair' : 'operator';
+    default:
+      return 'operator';
+  }
+}
+
+/** The tablets a move copies from or to; null when the op is no move. */
+export function moveEndpoints(op: Op): string[] | null {
+  switch (op.type) {
+    case 'kMigrateOP':
+      return op.data.kind === 'migrate' ? [op.data.src, op.data.des] : [];
+    case 'kAddReplicaOP':
+    case 'kReAddReplicaOP':
+    case 'kReAddReplicaWithDropOP':
+      // (kRecoverTableOP only decides: its child re-add is the move.)
+      return op.data.kind === 'replica' ? [op.data.endpoint] : [];
+    default:
+      return null;
+  }
+}
+
+export interface ScheduleResult {
+  start: Op[];
+  /** Why a waiting op did not start, by op id. */
+  blocked: Map<number, string>;
+}
+
+/** The waiting ops to start now, in order, and why the others wait. */
+export function schedule(live: readonly ScheduledOp[], limits: ScheduleLimits): ScheduleResult {
+  const runningOps = live.filter((s) => isRunningOp(s) && !isParentOp(s.op));
   let running = runningOps.length;
   const busy = new Set(runningOps.map((s) => partitionKey(s.op.tid, s.op.pid)));
+  let moves = 0;
+  const movesOn = new Map<string, number>();
+  const countMove = (op: Op): void => {
+    const eps = moveEndpoints(op);
+    if (eps === null) return;
+    moves += 1;
+    for (const e of eps) movesOn.set(e, (movesOn.get(e) ?? 0) + 1);
+  };
+  for (const s of runningOps) countMove(s.op);
+  const rank = (op: Op): number => PRIORITY_ORDER.indexOf(priorityOf(op));
   const waiting = live
     .filter((s) => s.op.status === 'kInited' && s.created && !s.finishing)
     .map((s) => s.op)
-    .sort((a, b) => (a.parentId ?? a.id) - (b.parentId ?? b.id) || a.id - b.id);
+    .sort((a, b) => rank(a) - rank(b) || (a.parentId ?? a.id) - (b.parentId ?? b.id) || a.id - b.id);
   const start: Op[] = [];
+  const blocked = new Map<number, string>();
   for (const op of waiting) {
-    if (running >= taskConcurrency) break;
+    if (isParentOp(op)) {
+      start.push(op);
+      continue;
+    }
     const key = partitionKey(op.tid, op.pid);
-    if (busy.has(key)) continue;
+    if (busy.has(key)) {
+      blocked.set(op.id, 'another op holds the partition');
+      continue;
+    }
+    if (running >= limits.taskConcurrency) {
+      blocked.set(op.id, `task concurrency ${limits.taskConcurrency} reached`);
+      continue;
+    }
+    const eps = moveEndpoints(op);
+    if (eps !== null) {
+      if (moves >= limits.maxMovesPerCluster) {
+        blocked.set(op.id, `max_moves_per_cluster ${limits.maxMovesPerCluster} reached`);
+        continue;
+      }
+      const full = eps.find((e) => (movesOn.get(e) ?? 0) >= limits.maxMovesPerTablet);
+      if (full !== undefined) {
+        blocked.set(op.id, `max_moves_per_tablet ${limits.maxMovesPerTablet} reached on ${full}`);
+        continue;
+      }
+    }
     start.push(op);
     busy.add(key);
     running += 1;
+    countMove(op);
   }
-  return start;
+  return { start, blocked };
+}
+
+/** The waiting ops to start now, in order (without move limits). */
+export function opsToStart(live: readonly ScheduledOp[], taskConcurrency: number): Op[] {
+  return schedule(live, { taskConcurrency, maxMovesPerTablet: Infinity, maxMovesPerCluster: Infinity }).start;
 }

@@ -16,6 +16,7 @@ import type { TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
 import { createTable, dropTable, type TableDefaults } from './tables.js';
 import type { OpShell } from './op-shell.js';
+import { isMoveLimitKey, moveLimitRows, parseMoveLimit, writeMoveLimit } from './move-limits.js';
 
 export interface AdminDeps {
   session: Coord;
@@ -162,6 +163,11 @@ export class Admin {
   async confset(body: Record<string, unknown>): Promise<Record<string, never>> {
     const key = str(body, 'key');
     const value = str(body, 'value').toLowerCase();
+    if (isMoveLimitKey(key)) {
+      // The move limits (move-limits.ts): stored, then applied by the running engine at once.
+      this.d.ops.settings(await writeMoveLimit(this.d.session, this.d.layout, key, parseMoveLimit(key, value)));
+      return {};
+    }
     if (key !== 'auto_failover' || (value !== 'true' && value !== 'false')) throw invalidArgument('invalid parameter');
     await this.d.session.createOrSet(this.d.layout.autoFailover, value);
     return {};
@@ -169,8 +175,9 @@ export class Admin {
 
   async confget(body: Record<string, unknown>): Promise<ConfGetResponse> {
     const key = body.key === undefined || body.key === null || body.key === '' ? undefined : str(body, 'key');
-    if (key !== undefined && key !== 'auto_failover') throw new TesseraError('INVALID_ARGUMENT', `key ${key} does not exist`);
-    return { conf: [{ key: 'auto_failover', value: String(await this.autoFailover()) }] };
+    if (key !== undefined && key !== 'auto_failover' && !isMoveLimitKey(key)) throw new TesseraError('INVALID_ARGUMENT', `key ${key} does not exist`);
+    const conf = [{ key: 'auto_failover', value: String(await this.autoFailover()) }, ...(await moveLimitRows(this.d.session, this.d.layout))];
+    return { conf: key === undefined ? conf : conf.filter((c) => c.key === key) };
   }
 
   /**

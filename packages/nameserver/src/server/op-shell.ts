@@ -9,13 +9,14 @@ import {
 } from '@tessera/common';
 import type { Coord, ZkLayout } from '@tessera/coord';
 import { NameserverEngine } from '../core/engine.js';
-import type { AdminCommand, EngineEffect, EngineEvent, ReplicaReport } from '../core/events.js';
+import type { AdminCommand, EngineEffect, EngineEvent, EngineSettings, ReplicaReport } from '../core/events.js';
 import type { Op, TabletCommand } from '../core/op.js';
 import type { Random } from '../core/random.js';
 import type { MetadataStore } from './metadata.js';
 import type { StatusPoller } from './status-poller.js';
 import type { TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
+import { readMoveLimits } from './move-limits.js';
 
 export interface OpShellOptions {
   taskConcurrency: number;
@@ -125,15 +126,21 @@ export class OpShell {
     ops.push(...kept);
     const indexNode = await this.session.get(this.layout.opIndex);
     const opIndex = indexNode ? Number(indexNode.data.toString('utf8')) || 0 : 0;
+    const settings = await readMoveLimits(this.session, this.layout);
     this.engine = this.newEngine();
     this.leading = true;
     this.post({
-      type: 'becameLeader', nsEpoch, nowMs: Date.now(), tables: this.meta.allTables(), ops, opIndex,
+      type: 'becameLeader', nsEpoch, nowMs: Date.now(), tables: this.meta.allTables(), ops, opIndex, settings,
       tablets: this.tablets.all().map((t) => ({ endpoint: t.endpoint, healthy: t.state === 'kTabletHealthy', sinceMs: t.sinceMs })),
     });
     this.tickTimer = setInterval(() => this.post({ type: 'tick', nowMs: Date.now() }), this.options.tickIntervalMs);
     this.tickTimer.unref();
     this.log.info(`op engine leading: ${ops.length} op(s) loaded from ZooKeeper`);
+  }
+
+  /** `confset` of an engine setting (move limits): applied by the leading engine at once. */
+  settings(settings: EngineSettings): void {
+    if (this.leading) this.post({ type: 'settingsChanged', ...settings });
   }
 
   lostLeadership(): void {
