@@ -140,6 +140,11 @@ t.test('nameserver routes answer in process on the in-memory coordination backen
   await refused('confget', { key: 'no_such_key' }, 'INVALID_ARGUMENT', 'an unknown key');
   await ok('confset', { key: 'auto_failover', value: 'false' });
   await refused('confset', { key: 'auto_failover', value: 'maybe' }, 'INVALID_ARGUMENT', 'not true or false');
+  t.match((await ok('confget', { key: 'max_moves_per_cluster' })).conf, [{ key: 'max_moves_per_cluster', value: '4' }], 'the default move limit');
+  await ok('confset', { key: 'max_moves_per_tablet', value: '3' });
+  t.match((await ok('confget', { key: 'max_moves_per_tablet' })).conf, [{ key: 'max_moves_per_tablet', value: '3' }], 'a move limit set');
+  await refused('confset', { key: 'max_moves_per_cluster', value: '0' }, 'INVALID_ARGUMENT', 'a move limit out of 1..64');
+  await refused('confset', { key: 'max_moves_per_tablet', value: 'two' }, 'INVALID_ARGUMENT', 'a move limit not a number');
 
   // ---- ops, one partition each ----
   t.match(await ok('addreplica', { db: 'demo', name: 'flow', pids: [0], endpoint: c }), { opIds: [Number] });

@@ -4,7 +4,7 @@
  * handed to the engine at once when set (core/schedule.ts applies them to the ops it starts).
  */
 import { TesseraError } from '@tessera/common';
-import type { CoordSession, ZkLayout } from '@tessera/coord';
+import type { Coord, ZkLayout } from '@tessera/coord';
 import { DEFAULT_ENGINE_CONFIG, MOVES_LIMIT_MAX } from '../core/config.js';
 import type { EngineSettings } from '../core/events.js';
 
@@ -24,13 +24,13 @@ export function parseMoveLimit(key: MoveLimitKey, value: string): number {
   return n;
 }
 
-export async function writeMoveLimit(session: CoordSession, layout: ZkLayout, key: MoveLimitKey, value: number): Promise<EngineSettings> {
+export async function writeMoveLimit(session: Coord, layout: ZkLayout, key: MoveLimitKey, value: number): Promise<EngineSettings> {
   await session.createOrSet(pathOf(layout, key), String(value));
   return { [MOVE_LIMIT_KEYS[key]]: value };
 }
 
 /** The limits stored in ZooKeeper (absent or unreadable ones are left out: the engine keeps its defaults). */
-export async function readMoveLimits(session: CoordSession, layout: ZkLayout): Promise<EngineSettings> {
+export async function readMoveLimits(session: Coord, layout: ZkLayout): Promise<EngineSettings> {
   const out: EngineSettings = {};
   for (const key of Object.keys(MOVE_LIMIT_KEYS) as MoveLimitKey[]) {
     const node = await session.get(pathOf(layout, key)).catch(() => undefined);
@@ -45,7 +45,7 @@ export async function readMoveLimits(session: CoordSession, layout: ZkLayout): P
 }
 
 /** confget rows: the stored value, or the default. */
-export async function moveLimitRows(session: CoordSession, layout: ZkLayout): Promise<Array<{ key: string; value: string }>> {
+export async function moveLimitRows(session: Coord, layout: ZkLayout): Promise<Array<{ key: string; value: string }>> {
   const stored = await readMoveLimits(session, layout);
   return (Object.keys(MOVE_LIMIT_KEYS) as MoveLimitKey[]).map((key) => ({ key, value: String(stored[MOVE_LIMIT_KEYS[key]] ?? DEFAULT_ENGINE_CONFIG[MOVE_LIMIT_KEYS[key]]) }));
 }
