@@ -210,3 +210,28 @@ t.test('priority: repairs before operator moves before rebalance moves; a limit 
   const perTablet = schedule(live, { taskConcurrency: 8, maxMovesPerTablet: 1, maxMovesPerCluster: 8 });
   t.match(perTablet.blocked.get(rebalance.id), /max_moves_per_tablet 1 reached on a/, 'the rebalance move shares tablet a with the operator move');
 });
+
+t.test('a nameserver failover mid-way: the new leader goes on driving the parent to kDone', async (t) => {
+  for (const seed of [21, 22, 23]) {
+    const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed, asyncWrites: true });
+    h.createTable('flow', 4, 3);
+    for (let pid = 0; pid < 4; pid++) h.write(1, pid, 5);
+    h.replicateFully();
+    const ep = leaderOf(h, 1, 0);
+    h.admin({ type: 'scalein', endpoints: [ep] }, false);
+    // Run until the parent has children, some of them running, then kill the leader.
+    const midway = (): boolean => h.engine.ops().some((o) => o.parentId !== null && o.status === 'kDoing');
+    for (let i = 0; i < 200 && !midway(); i++) {
+      h.settleUntil(midway);
+      if (!midway()) h.tick();
+    }
+    t.ok(midway(), `seed ${seed}: children running`);
+    h.killNameserver();
+    h.runUntilIdle();
+    const parent = h.engine.ops().find((o) => o.type === 'kScaleInOP');
+    t.equal(parent?.status, 'kDone', `seed ${seed}: the parent ended kDone under the new leader (${parent?.error ?? ''})`);
+    t.same(metaHolds(h, ep), [], `seed ${seed}: the tablet holds nothing`);
+    t.same(strays(h), [], `seed ${seed}: nothing left behind`);
+    t.same(invariantViolations(h, { allAlive: true }), []);
+  }
+});
