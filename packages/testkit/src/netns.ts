@@ -20,6 +20,8 @@ export const NETNS_LIMITS = {
   commandTimeoutMs: 10_000,
   /** Third octet candidates of 10.<second>.X.0/24. */
   subnetsTried: 250,
+  /** Subnets given up because another process took the same one at the same moment. */
+  subnetRaceAttempts: 5,
 } as const;
 
 const IP_PATHS = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'];
@@ -81,11 +83,11 @@ export async function removeNetnsLeftovers(prefix: string): Promise<string[]> {
 }
 
 /** A 10.<second>.X.0/24 that no route on this machine uses yet. */
-async function freeSubnet(second: number): Promise<string> {
+async function freeSubnet(second: number, skip: ReadonlySet<string>): Promise<string> {
   const routes = await ip('-4', 'route', 'show');
   for (let i = 0; i < NETNS_LIMITS.subnetsTried; i++) {
     const x = ((process.pid + i) % 250) + 1;
-    if (!routes.includes(`10.${second}.${x}.`)) return `10.${second}.${x}`;
+    if (!routes.includes(`10.${second}.${x}.`) && !skip.has(`10.${second}.${x}`)) return `10.${second}.${x}`;
   }
   throw new Error(`no free 10.${second}.X.0/24`);
 }
@@ -108,20 +110,31 @@ export class NetLab {
   private netemChecked: string | null | undefined;
   private constructor(readonly prefix: string, readonly subnet: string, readonly bridge: string) {}
 
-  /** Creates the bridge with address `<subnet>.1` (the root namespace's address on it). */
+  /**
+   * Creates the bridge with address `<subnet>.1` (the root namespace's address on it). Another
+   * process choosing the same /24 at the same moment is noticed (its route beside ours) and the
+   * next free one is taken.
+   */
   static async create(prefix: string, opts: { subnetSecondOctet?: number } = {}): Promise<NetLab> {
     await removeNetnsLeftovers(prefix);
-    const subnet = await freeSubnet(opts.subnetSecondOctet ?? 232);
-    const lab = new NetLab(prefix, subnet, `${prefix}b${process.pid}`);
-    await ip('link', 'add', lab.bridge, 'type', 'bridge');
-    try {
-      await ip('addr', 'add', `${subnet}.1/24`, 'dev', lab.bridge);
-      await ip('link', 'set', lab.bridge, 'up');
-    } catch (err) {
+    const taken = new Set<string>();
+    for (let attempt = 0; ; attempt++) {
+      const subnet = await freeSubnet(opts.subnetSecondOctet ?? 232, taken);
+      const lab = new NetLab(prefix, subnet, `${prefix}b${process.pid}`);
+      try {
+        await ip('link', 'add', lab.bridge, 'type', 'bridge');
+        await ip('addr', 'add', `${subnet}.1/24`, 'dev', lab.bridge);
+        await ip('link', 'set', lab.bridge, 'up');
+        const routes = (await ip('-4', 'route', 'show', 'to', `${subnet}.0/24`)).trim().split('\n').filter((l) => l.length > 0);
+        if (routes.every((l) => l.includes(`dev ${lab.bridge} `) || l.endsWith(`dev ${lab.bridge}`))) return lab;
+        if (attempt >= NETNS_LIMITS.subnetRaceAttempts) throw new Error(`${subnet}.0/24 is also routed elsewhere: ${routes.join('; ')}`);
+        taken.add(subnet);
+      } catch (err) {
+        await lab.destroy();
+        throw err;
+      }
       await lab.destroy();
-      throw err;
     }
-    return lab;
   }
 
   /** The root namespace's address on the bridge (where the test or harness itself is reached from). */
