@@ -202,9 +202,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 /**
  * The harness's SDK client. One Client.connect waits for a ZooKeeper session as long as the coord
  * default (15 s; it waits on the right condition: the native state, polled, or its event); on a
- * loaded machine a ZooKeeper just started can take longer to open a session (a run of seed 103
- * aborted so). Connecting is a set-up step: it is tried again until the set-up bound, each failed
- * attempt said.
+ * loaded machine a ZooKeeper just started can take longer to open a session. Connecting is a
+ * set-up step: it is tried again until the set-up bound, each failed attempt said. (Open, README
+ * track record: after a slow ZooKeeper restart the harness process once opened no session at all
+ * for minutes while every tablet and nameserver did; retrying does not help that.)
  */
 async function connectClient(zkConnect: string, timeoutMs: number, log: (line: string) => void): Promise<Client> {
   const deadline = Date.now() + timeoutMs;
