@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { TesseraError, silentLogger, type Logger } from '@tessera/common';
 import type { ZkLayout } from './layout.js';
 import { SerialRunner } from './serial-runner.js';
+import { createOwned, firstEventWithin, SessionListeners } from './owned-node.js';
 import { COORD_LIMITS, type Coord } from './coord.js';
 
 export interface LeaderElectionEvents {
@@ -54,6 +55,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private myNode: string | undefined;
   private myNodeSession: string | undefined;
   private stopWatch: (() => void) | undefined;
+  private readonly sessionEvents: SessionListeners;
 
   constructor(
     private readonly session: Coord,
@@ -65,6 +67,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     layout.node(endpoint); // validates the endpoint
     this.log = (opts.logger ?? silentLogger).child('election');
     this.startTimeoutMs = opts.startTimeoutMs ?? COORD_LIMITS.connectTimeoutMsDefault;
+    this.sessionEvents = new SessionListeners(session, { connected: () => this.onConnected(), disconnected: () => this.onDisconnected(), expired: () => this.onExpired() });
     this.runner = new SerialRunner(() => this.reconcile(), {
       retryBaseMs: COORD_LIMITS.watchRetryBaseMs,
       retryMaxMs: COORD_LIMITS.watchRetryMaxMs,
@@ -88,27 +91,11 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    const decided = new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.off('leader', done);
-        this.off('standby', done);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.off('leader', done);
-        this.off('standby', done);
-        reject(new TesseraError('COORD_ERROR', `leader election for ${this.endpoint} undecided after ${this.startTimeoutMs} ms`, {
-          zkError: 'ZOPERATIONTIMEOUT',
-          endpoint: this.endpoint,
-        }));
-      }, this.startTimeoutMs);
-      this.on('leader', done);
-      this.on('standby', done);
-    });
-    this.session.on('connected', this.onConnected);
-    this.session.on('disconnected', this.onDisconnected);
-    this.session.on('expired', this.onExpired);
+    const decided = firstEventWithin(this, ['leader', 'standby'], this.startTimeoutMs, () => new TesseraError('COORD_ERROR', `leader election for ${this.endpoint} undecided after ${this.startTimeoutMs} ms`, {
+      zkError: 'ZOPERATIONTIMEOUT',
+      endpoint: this.endpoint,
+    }));
+    this.sessionEvents.attach();
     this.stopWatch = this.session.watchChildren(this.layout.leaderDir, () => this.runner.kick());
     this.runner.kick();
     try {
@@ -126,9 +113,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     this.runner.stop();
     this.stopWatch?.();
     this.stopWatch = undefined;
-    this.session.off('connected', this.onConnected);
-    this.session.off('disconnected', this.onDisconnected);
-    this.session.off('expired', this.onExpired);
+    this.sessionEvents.detach();
     this.leading = false;
     const node = this.myNode;
     this.myNode = undefined;
@@ -197,12 +182,9 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       }
     }
     if (!this.running) return;
-    const created = adopted ?? (await this.session.create(this.layout.leaderLockPrefix, this.endpoint, { ephemeral: true, sequential: true }));
-    if (!this.running) {
-      // stop() ran while the create was in flight: take the node back.
-      await this.session.delete(created);
-      return;
-    }
+    // stop() may run while the create is in flight: the node is taken back then.
+    const created = adopted ?? (await createOwned(this.session, this.layout.leaderLockPrefix, this.endpoint, { sequential: true }, () => this.running));
+    if (created === undefined || !this.running) return;
     this.myNode = created;
     this.myNodeSession = sessionId;
     this.log.info(`${this.endpoint} joined the election as ${this.myNode}`);

@@ -14,6 +14,7 @@ import {
   type Coord, type CoordData, type CoordSessionEvents, type DeleteResult, type NodeData, type SetResult,
 } from './coord.js';
 import { parentPath, zkLayout, type ZkLayout } from './layout.js';
+import { firstEventWithin } from './owned-node.js';
 
 interface MemNode {
   data: Buffer;
@@ -173,17 +174,7 @@ export class MemoryCoord extends EventEmitter<CoordSessionEvents> implements Coo
   waitConnected(timeoutMs: number): Promise<void> {
     if (this.isConnected) return Promise.resolve();
     if (this.mode !== 'active') return Promise.reject(this.unusable('waitConnected', this.rootPath));
-    return new Promise((resolve, reject) => {
-      const onConnected = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.off('connected', onConnected);
-        reject(new TesseraError('COORD_ERROR', `not connected within ${timeoutMs} ms`, { zkError: 'ZCONNECTIONLOSS' }));
-      }, timeoutMs);
-      this.once('connected', onConnected);
-    });
+    return firstEventWithin(this, ['connected'], timeoutMs, () => new TesseraError('COORD_ERROR', `not connected within ${timeoutMs} ms`, { zkError: 'ZCONNECTIONLOSS' }));
   }
 
   // ---- reads ----

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { TesseraError, silentLogger, type Logger, type TabletRegistration } from '@tessera/common';
 import type { ZkLayout } from './layout.js';
 import { SerialRunner } from './serial-runner.js';
+import { createOwned, firstEventWithin, SessionListeners } from './owned-node.js';
 import { COORD_LIMITS, isCoordError, type Coord } from './coord.js';
 
 export interface TabletRegistrarEvents {
@@ -47,6 +48,7 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
   private registeredInSession: string | undefined;
   private firstRegistrationDone = false;
   private stopWatch: (() => void) | undefined;
+  private readonly sessionEvents: SessionListeners;
 
   constructor(
     private readonly session: Coord,
@@ -60,6 +62,7 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
     this.startMs = opts.startMs ?? Math.round(performance.timeOrigin);
     this.startTimeoutMs = opts.startTimeoutMs ?? COORD_LIMITS.connectTimeoutMsDefault;
     this.listenEndpoint = opts.listenEndpoint !== undefined && opts.listenEndpoint !== endpoint ? opts.listenEndpoint : undefined;
+    this.sessionEvents = new SessionListeners(session, { connected: () => this.onConnected(), expired: () => this.onExpired() });
     this.runner = new SerialRunner(() => this.reconcile(), {
       retryBaseMs: COORD_LIMITS.watchRetryBaseMs,
       retryMaxMs: COORD_LIMITS.watchRetryMaxMs,
@@ -76,22 +79,11 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    const registered = new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.off('registered', done);
-        reject(new TesseraError('COORD_ERROR', `${this.endpoint} not registered in ZooKeeper after ${this.startTimeoutMs} ms`, {
-          zkError: 'ZOPERATIONTIMEOUT',
-          endpoint: this.endpoint,
-        }));
-      }, this.startTimeoutMs);
-      this.once('registered', done);
-    });
-    this.session.on('connected', this.onConnected);
-    this.session.on('expired', this.onExpired);
+    const registered = firstEventWithin(this, ['registered'], this.startTimeoutMs, () => new TesseraError('COORD_ERROR', `${this.endpoint} not registered in ZooKeeper after ${this.startTimeoutMs} ms`, {
+      zkError: 'ZOPERATIONTIMEOUT',
+      endpoint: this.endpoint,
+    }));
+    this.sessionEvents.attach();
     this.stopWatch = this.session.watchData(this.path, (value) => {
       if (value === undefined) this.registeredInSession = undefined;
       this.runner.kick();
@@ -112,8 +104,7 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
     this.runner.stop();
     this.stopWatch?.();
     this.stopWatch = undefined;
-    this.session.off('connected', this.onConnected);
-    this.session.off('expired', this.onExpired);
+    this.sessionEvents.detach();
     this.registeredInSession = undefined;
     if (!this.session.isConnected) return;
     try {
@@ -158,18 +149,14 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
     if (!this.running) return;
     const registration: TabletRegistration = { endpoint: this.endpoint, startMs: this.startMs, startup: !this.firstRegistrationDone, ...(this.listenEndpoint ? { listenEndpoint: this.listenEndpoint } : {}) };
     try {
-      await this.session.create(this.path, registration, { ephemeral: true });
+      // stop() may run while the create is in flight: the node is taken back then.
+      if ((await createOwned(this.session, this.path, registration, {}, () => this.running)) === undefined) return;
     } catch (err) {
       if (isCoordError(err, 'ZNODEEXISTS')) {
         this.runner.kick(); // someone was faster; look again
         return;
       }
       throw err;
-    }
-    if (!this.running) {
-      // stop() ran while the create was in flight: take the node back.
-      await this.session.delete(this.path);
-      return;
     }
     this.markRegistered(sessionId, registration);
   }

@@ -16,6 +16,7 @@ import ZooKeeper from 'zookeeper';
 import { TesseraError, backoffMs, invalidArgument, silentLogger, sleep, type Logger } from '@tessera/common';
 import { COORD_LIMITS, checkPath, coordErrorNamed, encodeData as encode, parseJson, type Coord, type CoordData, type CoordSessionEvents, type DeleteResult, type NodeData, type SetResult } from './coord.js';
 import { parentPath, zkLayout, type ZkLayout } from './layout.js';
+import { firstEventWithin } from './owned-node.js';
 
 const C = ZooKeeper.constants;
 
@@ -143,20 +144,10 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
   waitConnected(timeoutMs: number): Promise<void> {
     if (this.connectedNow) return Promise.resolve();
     if (this.mode !== 'active') return Promise.reject(this.unusableError('waitConnected', this.rootPath));
-    return new Promise((resolve, reject) => {
-      const onConnected = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.off('connected', onConnected);
-        reject(new TesseraError('COORD_ERROR', `not connected to ZooKeeper ${this.zkCluster} within ${timeoutMs} ms`, {
-          zkError: 'ZCONNECTIONLOSS',
-          zkCluster: this.zkCluster,
-        }));
-      }, timeoutMs);
-      this.once('connected', onConnected);
-    });
+    return firstEventWithin(this, ['connected'], timeoutMs, () => new TesseraError('COORD_ERROR', `not connected to ZooKeeper ${this.zkCluster} within ${timeoutMs} ms`, {
+      zkError: 'ZCONNECTIONLOSS',
+      zkCluster: this.zkCluster,
+    }));
   }
 
   // ---- reads ----

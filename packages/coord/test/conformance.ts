@@ -34,14 +34,14 @@ function observe(observer: Coord, endpoint: string): Recorder<TabletRegistration
   return seen;
 }
 
-interface Candidate {
+export interface Candidate {
   endpoint: string;
   session: Coord;
   election: LeaderElection;
   events: string[];
 }
 
-async function candidate(t: Test, session: Coord, endpoint: string): Promise<Candidate> {
+export async function candidate(t: Test, session: Coord, endpoint: string): Promise<Candidate> {
   const election = new LeaderElection(session, session.layout, endpoint, { logger: testLogger });
   const events: string[] = [];
   election.on('leader', () => events.push('leader'));
@@ -51,7 +51,7 @@ async function candidate(t: Test, session: Coord, endpoint: string): Promise<Can
   return { endpoint, session, election, events };
 }
 
-function leaders(cs: Candidate[]): Candidate[] {
+export function leaders(cs: Candidate[]): Candidate[] {
   return cs.filter((c) => c.election.isLeader);
 }
 

@@ -1,31 +1,11 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { waitFor } from '@tessera/common';
-import { CoordSession, LeaderElection } from '../src/index.js';
+import { CoordSession } from '../src/index.js';
+import { candidate, leaders } from './conformance.js';
 import { TcpProxy } from './proxy.js';
 import { WAIT_MS, connect, nextEvent, startZk, testLogger, uniqueRoot } from './helpers.js';
 
 const zkPromise = startZk(t);
-
-interface Candidate {
-  endpoint: string;
-  session: CoordSession;
-  election: LeaderElection;
-  events: string[];
-}
-
-async function candidate(t: Test, session: CoordSession, endpoint: string): Promise<Candidate> {
-  const election = new LeaderElection(session, session.layout, endpoint, { logger: testLogger });
-  const events: string[] = [];
-  election.on('leader', () => events.push('leader'));
-  election.on('standby', (leader) => events.push(`standby:${leader ?? '-'}`));
-  t.teardown(() => election.stop());
-  await election.start();
-  return { endpoint, session, election, events };
-}
-
-function leaders(cs: Candidate[]): Candidate[] {
-  return cs.filter((c) => c.election.isLeader);
-}
 
 t.test('a partitioned leader steps down at once; the next leads when its session expires', async (t) => {
   const zk = await zkPromise;
