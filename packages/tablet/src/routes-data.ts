@@ -52,11 +52,28 @@ function rowsOut(rows: Array<{ ts: number; values: unknown[] }>): Array<{ ts: nu
 }
 
 export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, hooks: DataRouteHooks): void {
-  app.post('/v1/data/put', async (req) => {
-    const body = bodyObject(req.body);
+  /**
+   * Every data route's preamble, in its one order: the body as a map, its (tid, pid), the replica
+   * (TABLE_NOT_FOUND), and the replica's check: writable, or readable (replica.ts says which).
+   */
+  function target(raw: unknown, use: 'write' | 'read'): { body: Record<string, unknown>; replica: Replica } {
+    const body = bodyObject(raw);
     const { tid, pid } = tidPid(body);
     const replica = replicas.require(tid, pid);
-    replica.assertWritable();
+    if (use === 'write') replica.assertWritable();
+    else replica.assertReadable();
+    return { body, replica };
+  }
+
+  /** A read's preamble: the target, then the leader lease (hooks.leaderRead). */
+  async function readTarget(raw: unknown): Promise<{ body: Record<string, unknown>; replica: Replica }> {
+    const t = target(raw, 'read');
+    await hooks.leaderRead(t.replica);
+    return t;
+  }
+
+  app.post('/v1/data/put', async (req) => {
+    const { body, replica } = target(req.body, 'write');
     const row = putRow(replica, body, Date.now());
     const offset = await hooks.writeOnce(replica, [row]);
     await hooks.afterLocalWrite(replica, offset);
@@ -64,10 +81,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
   });
 
   app.post('/v1/data/put_batch', async (req) => {
-    const body = bodyObject(req.body);
-    const { tid, pid } = tidPid(body);
-    const replica = replicas.require(tid, pid);
-    replica.assertWritable();
+    const { body, replica } = target(req.body, 'write');
     if (!Array.isArray(body.rows)) throw invalidArgument('rows must be a list', { field: 'rows' });
     if (body.rows.length === 0) throw invalidArgument('rows is empty', { field: 'rows' });
     if (body.rows.length > LIMITS.batchRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `a batch holds at most ${LIMITS.batchRowsMax} rows`, { field: 'rows' });
@@ -94,10 +108,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const now = Date.now();
     const results = await Promise.all(parts.map(async (part: unknown) => {
       try {
-        const p = bodyObject(part);
-        const { tid, pid } = tidPid(p);
-        const replica = replicas.require(tid, pid);
-        replica.assertWritable();
+        const { body: p, replica } = target(part, 'write');
         if (!Array.isArray(p.rows) || p.rows.length === 0) throw invalidArgument('rows must be a non-empty list', { field: 'rows' });
         const rows = p.rows.map((r: unknown) => putRow(replica, r, now));
         const lastOffset = await hooks.writeOnce(replica, rows);
@@ -113,11 +124,8 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
   });
 
   /** One get `{ tid, pid, index?, key, ts? }`: the newest row of the key up to the commit point. */
-  const getOne = async (body: Record<string, unknown>): Promise<{ row: { ts: number; values: unknown[] } | null }> => {
-    const { tid, pid } = tidPid(body);
-    const replica = replicas.require(tid, pid);
-    replica.assertReadable();
-    await hooks.leaderRead(replica);
+  const getOne = async (raw: unknown): Promise<{ row: { ts: number; values: unknown[] } | null }> => {
+    const { body, replica } = await readTarget(raw);
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
     const ts = int(body, 'ts', 0);
@@ -126,7 +134,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     return row ? { row: { ts: row.ts, values: row.values } } : { row: null };
   };
 
-  app.post('/v1/data/get', async (req) => getOne(bodyObject(req.body)));
+  app.post('/v1/data/get', async (req) => getOne(req.body));
 
   /**
    * Several gets in one request (the SDK's coalesced gets), each answered on its own:
@@ -142,10 +150,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     const byReplica = new Map<Replica, Array<{ i: number; indexNo: number; key: string; ts: number }>>();
     gets.forEach((g: unknown, i: number) => {
       try {
-        const q = bodyObject(g);
-        const { tid, pid } = tidPid(q);
-        const replica = replicas.require(tid, pid);
-        replica.assertReadable();
+        const { body: q, replica } = target(g, 'read');
         const item = { i, indexNo: findIndex(replica.store.schema, q.index), key: validateKey(q.key), ts: int(q, 'ts', 0) };
         const list = byReplica.get(replica);
         if (list) list.push(item);
@@ -175,11 +180,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
   });
 
   app.post('/v1/data/scan', async (req) => {
-    const body = bodyObject(req.body);
-    const { tid, pid } = tidPid(body);
-    const replica = replicas.require(tid, pid);
-    replica.assertReadable();
-    await hooks.leaderRead(replica);
+    const { body, replica } = await readTarget(req.body);
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
     const st = int(body, 'st', 0);
@@ -192,11 +193,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
   });
 
   app.post('/v1/data/count', async (req) => {
-    const body = bodyObject(req.body);
-    const { tid, pid } = tidPid(body);
-    const replica = replicas.require(tid, pid);
-    replica.assertReadable();
-    await hooks.leaderRead(replica);
+    const { body, replica } = await readTarget(req.body);
     const indexNo = findIndex(replica.store.schema, body.index);
     const k = validateKey(body.key);
     const v = hooks.visibleOffset(replica);
@@ -204,21 +201,14 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
   });
 
   app.post('/v1/data/preview', async (req) => {
-    const body = bodyObject(req.body);
-    const { tid, pid } = tidPid(body);
-    const replica = replicas.require(tid, pid);
-    replica.assertReadable();
-    await hooks.leaderRead(replica);
+    const { body, replica } = await readTarget(req.body);
     const limit = optUint(body, 'limit', LIMITS.previewRowsDefault);
     if (limit > LIMITS.previewRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `preview limit is at most ${LIMITS.previewRowsMax}`, { field: 'limit' });
     return { rows: rowsOut(await replica.store.preview(limit === 0 ? LIMITS.previewRowsDefault : limit)) };
   });
 
   app.post('/v1/data/delete', async (req) => {
-    const body = bodyObject(req.body);
-    const { tid, pid } = tidPid(body);
-    const replica = replicas.require(tid, pid);
-    replica.assertWritable();
+    const { body, replica } = target(req.body, 'write');
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
     const writeId = body.writeId === undefined || body.writeId === null ? undefined : str(body, 'writeId', 128);
