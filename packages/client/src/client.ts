@@ -115,26 +115,21 @@ export class Client {
     const req: CreateTableRequest = {
       schema: { db, name: def.name, columns: def.columns, indexes: def.indexes.map((i) => ({ ...i, ttl: i.ttl ?? { type: 'absolute', absMinutes: 0, latest: 0 } })) },
     };
-    if (def.partitionNum !== undefined) req.partitionNum = def.partitionNum;
-    if (def.replicaNum !== undefined) req.replicaNum = def.replicaNum;
-    if (def.compressType !== undefined) req.compressType = def.compressType;
-    if (def.replicaAck !== undefined) req.replicaAck = def.replicaAck;
     if (def.partitions !== undefined) req.partitions = def.partitions;
-    let tid: number;
-    try {
-      ({ tid } = await this.admin.createtable(req));
-    } catch (err) {
-      if (!(opts.ifNotExists && err instanceof TesseraError && err.code === 'TABLE_EXISTS')) throw err;
-      await this.tables.refresh();
-      return (await this.tables.require(db, def.name)).tid;
-    }
-    await this.tables.refreshTable(tid);
-    return tid;
+    return this.create(req, def, opts, () => this.tables.require(db, def.name));
   }
 
   /** Creates a key-value table (columns `key` and `value`, one index `key` timed by the write). */
   async createKvTable(db: string, def: KvTableDefinition, opts: CreateOptions = {}): Promise<number> {
     const req: CreateTableRequest = { schema: kvSchema(def.name, db, def.ttl ?? { type: 'absolute', absMinutes: 0, latest: 0 }) };
+    return this.create(req, def, opts, () => this.kvTable(db, def.name));
+  }
+
+  /**
+   * createtable with the definition's placement options; with `ifNotExists`, TABLE_EXISTS answers
+   * the existing table's tid (`existing`, after a refresh). Refreshes the new table's routing.
+   */
+  private async create(req: CreateTableRequest, def: Pick<TableDefinition, 'partitionNum' | 'replicaNum' | 'compressType' | 'replicaAck'>, opts: CreateOptions, existing: () => Promise<{ tid: number }>): Promise<number> {
     if (def.partitionNum !== undefined) req.partitionNum = def.partitionNum;
     if (def.replicaNum !== undefined) req.replicaNum = def.replicaNum;
     if (def.compressType !== undefined) req.compressType = def.compressType;
@@ -145,7 +140,7 @@ export class Client {
     } catch (err) {
       if (!(opts.ifNotExists && err instanceof TesseraError && err.code === 'TABLE_EXISTS')) throw err;
       await this.tables.refresh();
-      return (await this.kvTable(db, def.name)).tid;
+      return (await existing()).tid;
     }
     await this.tables.refreshTable(tid);
     return tid;
