@@ -24,6 +24,7 @@ import {
   type Value,
 } from '@tessera/common';
 import { kvGet, kvPreview, kvPut, kvScan } from './kv-commands.js';
+import { fail, failWith, messageOf, NO_DATABASE, ok } from './result.js';
 import { gettablepartition, settablepartition } from './partition-commands.js';
 import { healthcheck, HEALTHCHECK_USAGE, type ClusterProbe } from './healthcheck.js';
 import { setttl, SETTTL_USAGE } from './setttl.js';
@@ -82,24 +83,6 @@ interface CommandSpec {
 // Small helpers
 // ---------------------------------------------------------------------------------------------
 
-function ok(output: string, data?: unknown): CommandResult {
-  return data === undefined ? { ok: true, output } : { ok: true, output, data };
-}
-
-function fail(output: string, code?: string): CommandResult {
-  return code === undefined ? { ok: false, output } : { ok: false, output, code };
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** `prefix` + the error's own text (the nameserver's message), keeping its catalogue code. */
-function failWith(prefix: string, err: unknown): CommandResult {
-  return fail(prefix + messageOf(err), err instanceof TesseraError ? err.code : undefined);
-}
-
-const NO_DATABASE = 'please enter database first';
 
 /** Runs `body` with the current database, or fails when none is selected. */
 async function withDb(ctx: CommandContext, body: (db: string) => Promise<CommandResult>): Promise<CommandResult> {

@@ -7,22 +7,11 @@
  *   preview t [limit]      → a `# key ts data` table
  * The generic handlers in commands.ts hand a key-value table to these once they have its metadata.
  */
-import { KV_KEY_COLUMN, LIMITS, TesseraError, type DataRow, type TableInfo } from '@tessera/common';
+import { KV_KEY_COLUMN, LIMITS, type DataRow, type TableInfo } from '@tessera/common';
 import type { CommandContext, CommandResult } from './commands.js';
+import { fail, failWith, ok } from './result.js';
 import { parseUint } from './parse.js';
 import { renderNumberedTable } from './table-format.js';
-
-function ok(output: string, data?: unknown): CommandResult {
-  return data === undefined ? { ok: true, output } : { ok: true, output, data };
-}
-
-function fail(output: string, code?: string): CommandResult {
-  return code === undefined ? { ok: false, output } : { ok: false, output, code };
-}
-
-function failWith(prefix: string, err: unknown): CommandResult {
-  return fail(prefix + (err instanceof Error ? err.message : String(err)), err instanceof TesseraError ? err.code : undefined);
-}
 
 const VALUE_POSITION = 1;
 

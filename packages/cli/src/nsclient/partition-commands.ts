@@ -6,24 +6,10 @@
  * without changing anything — a file of another table or pid, unknown endpoints, two alive
  * leaders and the like (nameserver core/table-partition.ts), and runs only with auto_failover off.
  */
-import { TesseraError } from '@tessera/common';
 import type { CommandContext, CommandResult } from './commands.js';
+import { fail, failWith, NO_DATABASE, ok } from './result.js';
 import { parseUint } from './parse.js';
 import { parsePartitionFile, partitionFileName, renderPartitionFile } from './partition-file.js';
-
-function ok(output: string, data?: unknown): CommandResult {
-  return data === undefined ? { ok: true, output } : { ok: true, output, data };
-}
-
-function fail(output: string, code?: string): CommandResult {
-  return code === undefined ? { ok: false, output } : { ok: false, output, code };
-}
-
-function failWith(prefix: string, err: unknown): CommandResult {
-  return fail(prefix + (err instanceof Error ? err.message : String(err)), err instanceof TesseraError ? err.code : undefined);
-}
-
-const NO_DATABASE = 'please enter database first';
 
 export async function gettablepartition([name, pidText]: string[], ctx: CommandContext): Promise<CommandResult> {
   if (ctx.db === '') return fail(NO_DATABASE);
