@@ -96,18 +96,18 @@ class PinoBacked implements Logger {
  * tests) or the options.
  */
 export function createLogger(name: string, level: LogLevel = 'info', options: LoggerOptions | ((line: string) => void) = {}): Logger {
-  const o: LoggerOptions = typeof options === 'function' ? { write: options } : options;
+  const opts: LoggerOptions = typeof options === 'function' ? { write: options } : options;
   const pinoLevel = level === 'silent' ? 'silent' : level;
   let stream: DestinationStream;
   let reopen = (): void => undefined;
-  if (o.write) {
-    stream = new LineStream(o.write, o.format === 'pretty');
-  } else if (o.file) {
-    const dest = pino.destination({ dest: o.file, sync: true, mkdir: true, append: true });
-    stream = o.format === 'pretty' ? new LineStream((l) => dest.write(l), true) : dest;
+  if (opts.write) {
+    stream = new LineStream(opts.write, opts.format === 'pretty');
+  } else if (opts.file) {
+    const dest = pino.destination({ dest: opts.file, sync: true, mkdir: true, append: true });
+    stream = opts.format === 'pretty' ? new LineStream((l) => dest.write(l), true) : dest;
     reopen = () => dest.reopen();
   } else {
-    const pretty = o.format === 'pretty' || (o.format === undefined && process.stdout.isTTY === true);
+    const pretty = opts.format === 'pretty' || (opts.format === undefined && process.stdout.isTTY === true);
     stream = pretty ? new LineStream((l) => process.stdout.write(l), true) : pino.destination({ dest: 1, sync: true });
   }
   const root = pino({ level: pinoLevel, base: { pid: process.pid } }, stream);

@@ -137,16 +137,16 @@ export class LeaseKeeper {
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<boolean> | undefined;
 
-  constructor(private readonly o: LeaseKeeperOptions) {
-    this.state = new LeaseState(o.sessionTimeoutMs, o.session === undefined);
-    this.now = o.now ?? (() => performance.now());
+  constructor(private readonly options: LeaseKeeperOptions) {
+    this.state = new LeaseState(options.sessionTimeoutMs, options.session === undefined);
+    this.now = options.now ?? (() => performance.now());
   }
 
   start(): void {
-    const session = this.o.session;
+    const session = this.options.session;
     if (session === undefined || this.timer) return;
     session.on('expired', this.onExpired);
-    const everyMs = Math.max(1, Math.floor(this.o.sessionTimeoutMs / LEASE_LIMITS.renewalsPerSessionTimeout));
+    const everyMs = Math.max(1, Math.floor(this.options.sessionTimeoutMs / LEASE_LIMITS.renewalsPerSessionTimeout));
     this.timer = setInterval(() => void this.renew(), everyMs);
     this.timer.unref();
     void this.renew();
@@ -155,7 +155,7 @@ export class LeaseKeeper {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.o.session?.off('expired', this.onExpired);
+    this.options.session?.off('expired', this.onExpired);
   }
 
   private readonly onExpired = (): void => this.state.lost();
@@ -166,7 +166,7 @@ export class LeaseKeeper {
   }
 
   token(): LeaseToken {
-    return { generation: this.state.generation, sessionId: this.o.session?.sessionId };
+    return { generation: this.state.generation, sessionId: this.options.session?.sessionId };
   }
 
   /** True while no lease loss happened since `t` was taken. */
@@ -202,7 +202,7 @@ export class LeaseKeeper {
   }
 
   private async roundTrip(): Promise<boolean> {
-    const session = this.o.session;
+    const session = this.options.session;
     if (session === undefined) return true;
     const sentAtMs = this.now();
     const sessionId = session.sessionId;
@@ -210,9 +210,9 @@ export class LeaseKeeper {
     let reason = 'no session';
     if (sessionId !== undefined && session.isConnected) {
       try {
-        const node = await session.get(this.o.nodePath);
+        const node = await session.get(this.options.nodePath);
         confirmed = node !== undefined && node.ephemeralOwner === sessionId && session.sessionId === sessionId;
-        if (!confirmed) reason = node === undefined ? `${this.o.nodePath} is gone` : `${this.o.nodePath} is not owned by session ${sessionId}`;
+        if (!confirmed) reason = node === undefined ? `${this.options.nodePath} is gone` : `${this.options.nodePath} is not owned by session ${sessionId}`;
       } catch (err) {
         reason = (err as Error).message;
       }
@@ -223,7 +223,7 @@ export class LeaseKeeper {
       this.state.renewed(sentAtMs, sessionId!);
       return true;
     }
-    if (!this.holds()) this.o.onLost(reason);
+    if (!this.holds()) this.options.onLost(reason);
     return false;
   }
 }

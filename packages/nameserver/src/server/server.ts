@@ -14,7 +14,7 @@ import {
 } from '@tessera/common';
 import { CoordSession, LeaderElection, readLeader, retryWhileZkUnreachable, zkLayout, type Coord, type ZkLayout } from '@tessera/coord';
 import { seededRandom } from '../core/random.js';
-import { Admin } from './admin.js';
+import { MetadataCommands } from './metadata-commands.js';
 import { MetadataStore } from './metadata.js';
 import { StatusPoller } from './status-poller.js';
 import { TabletControl } from './tablet-client.js';
@@ -81,7 +81,7 @@ export class NameServer {
   /** scaleout/rebalance plans kept for `apply` (plans.ts). */
   private readonly plans = new PlanStore((c) => this.ops.admin(c));
   private failover!: FailoverMonitor;
-  private admin!: Admin;
+  private admin!: MetadataCommands;
   private epoch = 0;
   private leading = false;
   private leaderEndpoint: string | undefined;
@@ -162,7 +162,7 @@ export class NameServer {
     this.failover = new FailoverMonitor(this.session, this.layout, this.tablets, this.ops, this.meta, {
       heartbeatTimeoutMs: o.tabletHeartbeatTimeoutMs, checkIntervalMs: FAILOVER_CHECK_INTERVAL_MS,
     }, this.log.child('failover'));
-    this.admin = new Admin({
+    this.admin = new MetadataCommands({
       session: this.session, layout: this.layout, meta: this.meta, tablets: this.tablets, control: this.control, poller: this.poller,
       random, ops: this.ops, defaults: { partitionNum: o.partitionNumDefault, replicaNum: o.replicaNumDefault }, log: this.log,
     });

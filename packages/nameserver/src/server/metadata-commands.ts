@@ -18,7 +18,7 @@ import { createTable, dropTable, type TableDefaults } from './tables.js';
 import type { OpShell } from './op-shell.js';
 import { isMoveLimitKey, moveLimitRows, parseMoveLimit, writeMoveLimit } from './move-limits.js';
 
-export interface AdminDeps {
+export interface MetadataCommandsDeps {
   session: Coord;
   layout: ZkLayout;
   meta: MetadataStore;
@@ -40,8 +40,8 @@ function str(body: Record<string, unknown>, field: string): string {
   return v;
 }
 
-export class Admin {
-  constructor(private readonly d: AdminDeps) {}
+export class MetadataCommands {
+  constructor(private readonly d: MetadataCommandsDeps) {}
 
   showtablet(): ShowTabletResponse {
     const now = Date.now();
