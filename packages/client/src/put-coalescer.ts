@@ -1,7 +1,7 @@
 /**
  * Coalesces concurrent single-row puts into one request per leader tablet (Kafka's producer
- * batching with max.in.flight, TiKV's batched commands): rows queued in the same turn of the
- * event loop go out together at `setImmediate`; while `PUT_COALESCE.requestsInFlightMax`
+ * batching with max.in.flight, TiKV's batched commands; per-tablet-batcher.ts): rows queued in
+ * the same turn of the event loop go out together at `setImmediate`; while `PUT_COALESCE.requestsInFlightMax`
  * request to that tablet is unanswered, rows wait for its answer, so a row's added wait is
  * bounded by one request in flight. A request goes at once when it reaches `rowsMax` rows or
  * `bytesMax` estimated bytes. Rows of
@@ -15,6 +15,7 @@
  * partition) is re-sent row by row, so each caller gets the outcome of its own row only.
  */
 import type { TesseraError, Value } from '@tessera/common';
+import { PerTabletBatcher } from './per-tablet-batcher.js';
 
 export const PUT_COALESCE = {
   /** Coalesced requests unanswered per tablet before rows wait for an answer. */
@@ -67,30 +68,27 @@ export interface PutTransport {
 }
 
 export class PutCoalescer {
-  private readonly pending = new Map<string, Pending>();
-  /** Unanswered coalesced requests per tablet endpoint. */
-  private readonly inFlight = new Map<string, number>();
-  private scheduled = false;
+  /** Rows waiting per leader tablet; '' = no leader known now (sent every turn, uncounted). */
+  private readonly batcher: PerTabletBatcher<Pending>;
   /** Requests sent and rows they carried (rows ÷ requests = the batching achieved). */
   readonly stats = { requests: 0, rows: 0, partsResent: 0 };
 
-  constructor(private readonly transport: PutTransport) {}
+  constructor(private readonly transport: PutTransport) {
+    this.batcher = new PerTabletBatcher<Pending>({
+      requestsInFlightMax: PUT_COALESCE.requestsInFlightMax,
+      send: (endpoint, p, answered) => this.flush(endpoint, p, answered),
+      uncapped: (endpoint) => endpoint === '',
+    });
+  }
 
   /** Queues one row of partition (tid, pid) for `endpoint` (undefined: no leader known now). */
   put(endpoint: string | undefined, tid: number, pid: number, item: Record<string, unknown>, bytes: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const k = endpoint ?? '';
-      let p = this.pending.get(k);
-      if (p && (p.rows >= PUT_COALESCE.rowsMax || p.bytes + bytes > PUT_COALESCE.bytesMax)) {
-        // A full request goes now, whatever is in flight.
-        this.pending.delete(k);
-        this.flush(k, p);
-        p = undefined;
-      }
-      if (!p) {
-        p = new Pending();
-        this.pending.set(k, p);
-      }
+      const waiting = this.batcher.waiting(k);
+      // A full request goes now, whatever is in flight.
+      if (waiting && (waiting.rows >= PUT_COALESCE.rowsMax || waiting.bytes + bytes > PUT_COALESCE.bytesMax)) this.batcher.flushNow(k);
+      const p = this.batcher.batchFor(k, () => new Pending());
       const pk = `${tid}/${pid}`;
       let part = p.parts.get(pk);
       if (!part) {
@@ -100,27 +98,10 @@ export class PutCoalescer {
       part.rows.push({ item, resolve, reject });
       p.rows++;
       p.bytes += bytes;
-      this.schedule();
     });
   }
 
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.flushAll());
-  }
-
-  /** Sends what waits for every tablet with room for another request in flight. */
-  private flushAll(): void {
-    this.scheduled = false;
-    for (const [endpoint, p] of [...this.pending]) {
-      if (endpoint !== '' && (this.inFlight.get(endpoint) ?? 0) >= PUT_COALESCE.requestsInFlightMax) continue;
-      this.pending.delete(endpoint);
-      this.flush(endpoint, p);
-    }
-  }
-
-  private flush(endpoint: string, p: Pending): void {
+  private flush(endpoint: string, p: Pending, answered: () => void): void {
     const parts = [...p.parts.values()];
     this.stats.requests += endpoint === '' ? parts.length : 1;
     this.stats.rows += p.rows;
@@ -128,14 +109,6 @@ export class PutCoalescer {
       for (const part of parts) this.sendPart(part, false);
       return;
     }
-    this.inFlight.set(endpoint, (this.inFlight.get(endpoint) ?? 0) + 1);
-    const answered = (): void => {
-      const n = (this.inFlight.get(endpoint) ?? 1) - 1;
-      if (n <= 0) this.inFlight.delete(endpoint);
-      else this.inFlight.set(endpoint, n);
-      // Rows queued meanwhile (and rows the answered callers put next, in this turn) go now.
-      if (this.pending.has(endpoint)) this.schedule();
-    };
     if (parts.length === 1) {
       this.sendPart(parts[0]!, false).finally(answered);
       return;
