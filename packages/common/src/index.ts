@@ -14,3 +14,4 @@ export * from './ns-api.js';
 export * from './endpoint.js';
 export * from './openmldb-texts.js';
 export * from './metrics.js';
+export * as fields from './fields.js';

@@ -1,64 +1,17 @@
 /**
  * Field checks of the admin commands the op engine answers, so that a missing or wrong-typed
- * field is INVALID_ARGUMENT naming it (not a not-found from deeper down). Shapes from ns-api.
+ * field is INVALID_ARGUMENT naming it (not a not-found from deeper down). Shapes from ns-api;
+ * the checks are common's one field validator (common/src/fields.ts).
  */
-import { invalidArgument, parseEndpoint, type NsCommand } from '@tessera/common';
+import { fields, invalidArgument, type NsCommand } from '@tessera/common';
 
-type Body = Record<string, unknown>;
-type Check = (b: Body, f: string) => void;
+type Body = fields.Body;
+type Check = (b: Body, f: string) => unknown;
 
-const text: Check = (b, f) => {
-  if (typeof b[f] !== 'string' || (b[f] as string).length === 0 || (b[f] as string).length > 512) throw invalidArgument(`${f} must be a non-empty string`, { field: f });
-};
-const uint: Check = (b, f) => {
-  const v = b[f];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw invalidArgument(`${f} must be a non-negative integer`, { field: f });
-};
-const endpoint: Check = (b, f) => {
-  text(b, f);
-  try {
-    parseEndpoint(b[f] as string);
-  } catch {
-    throw invalidArgument(`${f} must be a host:port endpoint`, { field: f });
-  }
-};
-const pids: Check = (b, f) => {
-  const v = b[f];
-  if (!Array.isArray(v) || v.length === 0 || v.length > 1024 || v.some((x) => typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0)) {
-    throw invalidArgument(`${f} must be a non-empty list of partition ids`, { field: f });
-  }
-};
-/** Most endpoints one scalein names (far above any cluster this runs). */
-const ENDPOINTS_PER_COMMAND_MAX = 256;
-const endpointList: Check = (b, f) => {
-  const v = b[f];
-  if (!Array.isArray(v) || v.length === 0 || v.length > ENDPOINTS_PER_COMMAND_MAX) throw invalidArgument(`${f} must be a non-empty list of host:port endpoints`, { field: f });
-  v.forEach((_, i) => endpoint(v as unknown as Body, String(i)));
-};
-/** Most tables one rebalance names. */
-const TABLES_PER_COMMAND_MAX = 1024;
-const textList: Check = (b, f) => {
-  const v = b[f];
-  if (!Array.isArray(v) || v.length > TABLES_PER_COMMAND_MAX) throw invalidArgument(`${f} must be a list of names`, { field: f });
-  v.forEach((_, i) => text(v as unknown as Body, String(i)));
-};
-const bool: Check = (b, f) => {
-  if (typeof b[f] !== 'boolean') throw invalidArgument(`${f} must be true or false`, { field: f });
-};
-const optional = (c: Check): Check => (b, f) => {
-  if (b[f] !== undefined && b[f] !== null) c(b, f);
-};
+const { text, uint, endpoint, pids, endpointList, textList, bool, optional } = fields;
 
 const isUint = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isEndpoint = (v: unknown): boolean => {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 512) return false;
-  try {
-    parseEndpoint(v);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const isEndpoint = fields.isEndpoint;
 /** A PartitionMeta: pid, replicas { endpoint, isLeader, isAlive }, termOffsets { term, offset }, inSync (optional). */
 const partition: Check = (b, f) => {
   const bad = (what: string) => invalidArgument(`${f}.${what}`, { field: f });

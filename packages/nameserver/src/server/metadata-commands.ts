@@ -4,7 +4,7 @@
  * engine's shell. Texts follow OpenMLDB's so that ns_client prints what its operators know.
  */
 import {
-  TesseraError, invalidArgument, type ConfGetResponse, type CreateTableRequest, type InfoResponse, type Logger,
+  TesseraError, fields, invalidArgument, type ConfGetResponse, type CreateTableRequest, type InfoResponse, type Logger,
   type ShowTableResponse, type ShowTableRow, type ShowTabletResponse, type ReplicaStatus, type TableInfo, type UpdateTableAliveRequest, ttlText,
   type GetTablePartitionResponse, type SetTablePartitionRequest,
 } from '@tessera/common';
@@ -34,11 +34,8 @@ export interface MetadataCommandsDeps {
 /** showtable and info poll the tablets when their last report is older than this. */
 const STATUS_FRESH_MS = 50;
 
-function str(body: Record<string, unknown>, field: string): string {
-  const v = body[field];
-  if (typeof v !== 'string' || v.length === 0) throw invalidArgument(`${field} must be a non-empty string`, { field });
-  return v;
-}
+/** A non-empty string field (common's one field validator). */
+const str = fields.text;
 
 export class MetadataCommands {
   constructor(private readonly d: MetadataCommandsDeps) {}
