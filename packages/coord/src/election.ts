@@ -54,7 +54,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private announcedLeader: string | undefined | null = null;
   private myNode: string | undefined;
   private myNodeSession: string | undefined;
-  private stopWatch: (() => void) | undefined;
+  /** Session events and the node's watch, while running. */
   private readonly sessionEvents: SessionListeners;
 
   constructor(
@@ -95,8 +95,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       zkError: 'ZOPERATIONTIMEOUT',
       endpoint: this.endpoint,
     }));
-    this.sessionEvents.attach();
-    this.stopWatch = this.session.watchChildren(this.layout.leaderDir, () => this.runner.kick());
+    this.sessionEvents.attach(() => this.session.watchChildren(this.layout.leaderDir, () => this.runner.kick()));
     this.runner.kick();
     try {
       await decided;
@@ -111,8 +110,6 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     if (!this.running) return;
     this.running = false;
     this.runner.stop();
-    this.stopWatch?.();
-    this.stopWatch = undefined;
     this.sessionEvents.detach();
     this.leading = false;
     const node = this.myNode;

@@ -32,24 +32,29 @@ export function firstEventWithin(emitter: AnyEmitter, events: readonly string[],
   });
 }
 
-/** Listeners on a session's events, attached and detached together. */
+/** Listeners on a session's events, and the owner's watch, attached and detached together. */
 export class SessionListeners {
   private attached = false;
+  private stopWatch: (() => void) | undefined;
 
   constructor(
     private readonly session: Coord,
     private readonly handlers: { [K in keyof CoordSessionEvents]?: (...args: CoordSessionEvents[K]) => void },
   ) {}
 
-  attach(): void {
+  /** Attaches the listeners and opens the owner's watch (`watch` returns its stop()). */
+  attach(watch: () => () => void): void {
     if (this.attached) return;
     this.attached = true;
     for (const [event, fn] of Object.entries(this.handlers)) this.session.on(event as keyof CoordSessionEvents, fn as () => void);
+    this.stopWatch = watch();
   }
 
   detach(): void {
     if (!this.attached) return;
     this.attached = false;
+    this.stopWatch?.();
+    this.stopWatch = undefined;
     for (const [event, fn] of Object.entries(this.handlers)) this.session.off(event as keyof CoordSessionEvents, fn as () => void);
   }
 }

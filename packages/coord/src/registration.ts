@@ -47,7 +47,7 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
   private running = false;
   private registeredInSession: string | undefined;
   private firstRegistrationDone = false;
-  private stopWatch: (() => void) | undefined;
+  /** Session events and the node's watch, while running. */
   private readonly sessionEvents: SessionListeners;
 
   constructor(
@@ -83,11 +83,10 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
       zkError: 'ZOPERATIONTIMEOUT',
       endpoint: this.endpoint,
     }));
-    this.sessionEvents.attach();
-    this.stopWatch = this.session.watchData(this.path, (value) => {
+    this.sessionEvents.attach(() => this.session.watchData(this.path, (value) => {
       if (value === undefined) this.registeredInSession = undefined;
       this.runner.kick();
-    });
+    }));
     this.runner.kick();
     try {
       await registered;
@@ -102,8 +101,6 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
     if (!this.running) return;
     this.running = false;
     this.runner.stop();
-    this.stopWatch?.();
-    this.stopWatch = undefined;
     this.sessionEvents.detach();
     this.registeredInSession = undefined;
     if (!this.session.isConnected) return;
