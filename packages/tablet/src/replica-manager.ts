@@ -9,7 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import { TesseraError, type Logger } from '@tessera/common';
 import { migrateReplicaDirs, ReplicaStore, TabletStore, type ReplicaInfo } from '@tessera/storage';
-import { Replica } from './replica.js';
+import { Replica, type ReplicaChangeHook } from './replica.js';
 
 export function replicaKey(tid: number, pid: number): string {
   return `${tid}_${pid}`;
@@ -24,6 +24,8 @@ export class ReplicaManager {
     private readonly rootDir: string,
     private readonly log: Logger,
     private readonly storage: 'leveldb' | 'memory' = 'leveldb',
+    /** Told after every replica state transition (replica-state.ts); replication subscribes. */
+    private readonly onChange?: ReplicaChangeHook,
   ) {}
 
   /** The tablet's LevelDB, opened (and an old layout migrated into it) once. */
@@ -63,7 +65,7 @@ export class ReplicaManager {
 
   private async openReplica(store: TabletStore, tid: number, pid: number): Promise<Replica | undefined> {
     const s = await ReplicaStore.open(store.replicaLevel(tid, pid));
-    return s ? new Replica(s, this.label(store, tid, pid), 'unassigned', () => diskUsedOf(store, s)) : undefined;
+    return s ? new Replica(s, this.label(store, tid, pid), 'unassigned', () => diskUsedOf(store, s), this.onChange) : undefined;
   }
 
   private label(store: TabletStore, tid: number, pid: number): string {
@@ -100,7 +102,7 @@ export class ReplicaManager {
         throw err;
       }
       const { tid, pid } = info;
-      const replica = new Replica(store, this.label(tablet, tid, pid), 'normal', () => diskUsedOf(tablet, store));
+      const replica = new Replica(store, this.label(tablet, tid, pid), 'normal', () => diskUsedOf(tablet, store), this.onChange);
       this.replicas.set(replicaKey(info.tid, info.pid), replica);
       return replica;
     });

@@ -1,31 +1,57 @@
 /**
- * One replica as the tablet serves it: the store plus what the nameserver told it (role, term,
- * followers, leader hint) and its serving state. A replica found on disk after a restart is
+ * One replica as the tablet serves it: the store plus its state machine (replica-state.ts), which
+ * owns what the nameserver told it (role, term, followers, leader hint, replica_ack) and its
+ * serving state; this class only reads them. A replica found on disk after a restart is
  * `unassigned` and serves nothing until its role is set again.
  */
 import { TesseraError, type ReplicaRole, type ReplicaState, type ReplicaStatus, type ReplicaAck } from '@tessera/common';
 import { diskUsage, type ReplicaStore } from '@tessera/storage';
+import { ReplicaStateMachine, type ReplicaChange } from './replica-state.js';
+
+/** The one change hook: told after every transition of every replica (replication subscribes). */
+export type ReplicaChangeHook = (replica: Replica, change: ReplicaChange) => Promise<void> | void;
 
 export class Replica {
   readonly store: ReplicaStore;
   readonly dir: string;
-  role: ReplicaRole | 'none';
-  term: number;
-  state: ReplicaState;
-  followers: string[] = [];
-  leaderHint: string | undefined;
-  replicaAck: ReplicaAck = 'all';
-  /** A leader fenced for a hand-over: it refuses writes but keeps replicating. */
-  fenced = false;
+  /** The only writer of role, term, state, fence, followers, leader hint and replica_ack. */
+  readonly machine: ReplicaStateMachine;
 
   /** `dir`: where the replica lives (a label for logs); `diskUsed`: its bytes on disk. */
-  constructor(store: ReplicaStore, dir: string, state: ReplicaState, private readonly diskUsed: () => Promise<number> = () => diskUsage(dir)) {
+  constructor(store: ReplicaStore, dir: string, state: ReplicaState, private readonly diskUsed: () => Promise<number> = () => diskUsage(dir), onChange?: ReplicaChangeHook) {
     this.store = store;
     this.dir = dir;
     const r = store.role;
-    this.role = r.role;
-    this.term = r.term;
-    this.state = state;
+    this.machine = new ReplicaStateMachine(`${store.info.tid}_${store.info.pid}`, store, { role: r.role, term: r.term, state }, (c) => onChange?.(this, c));
+  }
+
+  get role(): ReplicaRole | 'none' {
+    return this.machine.role;
+  }
+
+  get term(): number {
+    return this.machine.term;
+  }
+
+  get state(): ReplicaState {
+    return this.machine.state;
+  }
+
+  /** A leader fenced for a hand-over: it refuses writes but keeps replicating. */
+  get fenced(): boolean {
+    return this.machine.fenced;
+  }
+
+  get followers(): readonly string[] {
+    return this.machine.followers;
+  }
+
+  get leaderHint(): string | undefined {
+    return this.machine.leaderHint;
+  }
+
+  get replicaAck(): ReplicaAck {
+    return this.machine.replicaAck;
   }
 
   get tid(): number {

@@ -12,8 +12,6 @@ import type { LeaseStatus, LeaseToken } from './lease.js';
 import { optEndpoint, optUint, strList, tidPid, uint } from './validate.js';
 
 export interface ControlRouteHooks {
-  /** Role, term or followers of a replica changed (replication reacts); inSync when given. */
-  roleChanged(replica: Replica, inSync: string[] | undefined): Promise<void>;
   /** Replication progress of a leader replica, for status reports. */
   progress(replica: Replica): unknown;
   /** A replica is about to be dropped. */
@@ -37,15 +35,16 @@ export interface LeaderGate {
 /**
  * A leader role is taken only if no lease loss (a step-down) happened between the order's arrival
  * and its effect: relinquish racing a role assignment cannot be overwritten by it. (Waiting for
- * a confirmed lease here as well refused assignments right after a restart; not done.)
+ * a confirmed lease here as well refused assignments right after a restart; not done.) The guard
+ * is checked by the state machine before the role is persisted and again before it takes effect.
  */
-async function gateLeader(gate: LeaderGate, token: LeaseToken, tid: number, pid: number, apply: () => Promise<void>): Promise<void> {
+function leaderGuard(gate: LeaderGate, token: LeaseToken, tid: number, pid: number): () => void {
   const what = `replica ${tid}_${pid}`;
-  if (!gate.unchangedSince(token)) throw new TesseraError('REPLICA_NOT_SERVING', `${what}: the ZooKeeper session or lease was lost since this order arrived; it waits for the nameserver`);
-  await apply();
-  if (!gate.unchangedSince(token)) {
-    throw new TesseraError('REPLICA_NOT_SERVING', `${what}: the ZooKeeper session or lease was lost while it took the leader role; it waits for the nameserver`);
-  }
+  let checks = 0;
+  return () => {
+    const when = checks++ === 0 ? 'since this order arrived' : 'while it took the leader role';
+    if (!gate.unchangedSince(token)) throw new TesseraError('REPLICA_NOT_SERVING', `${what}: the ZooKeeper session or lease was lost ${when}; it waits for the nameserver`);
+  };
 }
 
 /** The highest nameserver epoch seen by this tablet process. */
@@ -104,14 +103,8 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     fence.check(body);
     const token = hooks.lease.token();
     const replica = await replicas.create({ tid, pid, schema, compressType: ct });
-    if (r === 'leader') await gateLeader(hooks.lease, token, tid, pid, () => replica.store.setRole(r, term));
-    else await replica.store.setRole(r, term);
-    replica.role = r;
-    replica.term = term;
-    replica.followers = r === 'leader' ? followers : [];
-    replica.leaderHint = r === 'leader' ? undefined : leader;
-    replica.replicaAck = ack;
-    await hooks.roleChanged(replica, inSync);
+    if (r === 'leader') await replica.machine.becomeLeader({ term, followers, replicaAck: ack, inSync, guard: leaderGuard(hooks.lease, token, tid, pid) });
+    else await replica.machine.becomeFollower({ term, replicaAck: ack, inSync, ...(leader ? { leader } : {}) });
     return { ok: true };
   });
 
@@ -137,19 +130,10 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     const inSync = body.inSync === undefined ? undefined : strList(body, 'inSync');
     fence.check(body);
     const replica = replicas.require(tid, pid);
-    if (term < replica.term) {
-      throw new TesseraError('STALE_TERM', `term ${term} is lower than replica term ${replica.term}`, { term: replica.term });
-    }
-    if (r === 'leader') await gateLeader(hooks.lease, token, tid, pid, () => replica.store.setRole(r, term));
-    else await replica.store.setRole(r, term);
-    replica.role = r;
-    replica.term = term;
-    replica.followers = r === 'leader' ? followers : [];
-    replica.leaderHint = r === 'leader' ? undefined : leader;
-    replica.fenced = false;
-    if (ack) replica.replicaAck = ack;
-    if (replica.state === 'unassigned') replica.state = replica.store.incomplete ? 'loading' : 'normal';
-    await hooks.roleChanged(replica, inSync);
+    // The state machine refuses a lower term (STALE_TERM) and an illegal change; an unassigned
+    // replica starts serving (loading when its store holds an interrupted snapshot load).
+    if (r === 'leader') await replica.machine.becomeLeader({ term, followers, inSync, ...(ack ? { replicaAck: ack } : {}), guard: leaderGuard(hooks.lease, token, tid, pid) });
+    else await replica.machine.becomeFollower({ term, inSync, ...(ack ? { replicaAck: ack } : {}), ...(leader ? { leader } : {}) });
     return { ok: true };
   });
 

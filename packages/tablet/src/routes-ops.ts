@@ -41,22 +41,20 @@ export function registerOpRoutes(app: HttpServer, replicas: ReplicaManager, fenc
     const { r, tid, pid, f: follower } = target(raw, (b) => endpoint(b, 'follower'));
     requireLeader(r, tid, pid);
     if (r.followers.includes(follower) !== present) {
-      r.followers = present ? [...r.followers, follower] : r.followers.filter((x) => x !== follower);
-      await repl.roleChanged(r, undefined);
+      await r.machine.setFollowers(present ? [...r.followers, follower] : r.followers.filter((x) => x !== follower));
     }
     return { ok: true };
   }
 
   app.post('/v1/control/pause_snapshot', async (req) => {
-    const { r, tid, pid } = target(req.body, () => undefined);
-    if (r.state === 'normal') r.state = 'snapshotPaused';
-    else if (r.state !== 'snapshotPaused') throw new TesseraError('PRECONDITION_FAILED', `replica ${tid}_${pid} is ${r.state}, not normal`);
+    const { r } = target(req.body, () => undefined);
+    await r.machine.pauseSnapshot();
     return { ok: true };
   });
 
   app.post('/v1/control/recover_snapshot', async (req) => {
     const { r } = target(req.body, () => undefined);
-    if (r.state === 'snapshotPaused') r.state = 'normal';
+    await r.machine.resumeSnapshot();
     return { ok: true };
   });
 
@@ -72,9 +70,8 @@ export function registerOpRoutes(app: HttpServer, replicas: ReplicaManager, fenc
   app.post('/v1/control/del_replica', (req) => setFollower(req.body, false));
 
   app.post('/v1/control/fence_leader', async (req) => {
-    const { r, tid, pid, f: term } = target(req.body, (b) => uint(b, 'term'));
-    if (r.role !== 'leader' || r.term !== term) throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not the leader of term ${term}`);
-    r.fenced = true;
+    const { r, f: term } = target(req.body, (b) => uint(b, 'term'));
+    await r.machine.fence(term);
     return { ok: true };
   });
 

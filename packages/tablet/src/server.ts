@@ -60,7 +60,8 @@ export class TabletServer {
   private lease = new LeaseKeeper({ session: undefined, nodePath: '', sessionTimeoutMs: 0, onLost: () => undefined });
 
   private constructor(private readonly options: TabletOptions) {
-    this.replicas = new ReplicaManager(options.dbRootPath, options.logger.child('replicas'), options.storage);
+    // The one change hook of every replica's state machine: replication follows roles and terms.
+    this.replicas = new ReplicaManager(options.dbRootPath, options.logger.child('replicas'), options.storage, (r, change) => this.replication.replicaChanged(r, change));
     this.app = createHttpServer({ logger: options.logger, bodyBytesMax: options.bodyBytesMax, metrics: this.metrics });
     this.replication = new ReplicationManager(this.replicas, {
       binlogRetentionEntries: options.binlogRetentionEntries,
@@ -119,7 +120,6 @@ export class TabletServer {
       done(null, payload);
     });
     registerControlRoutes(this.app, this.replicas, this.fence, {
-      roleChanged: (r, inSync) => repl.roleChanged(r, inSync),
       progress: (r) => repl.progress(r),
       dropping: (r) => repl.dropping(r),
       zkSession: () => this.coord,
@@ -240,7 +240,7 @@ export class TabletServer {
    */
   private stepDownAll(why: string): void {
     // Unassigned replicas (found on disk after a restart, role not told yet) lead nothing.
-    const stepped = this.replicas.all().filter((r) => r.role === 'leader' && r.state !== 'unassigned');
+    const stepped = this.replicas.all().filter((r) => r.machine.allows('relinquish'));
     if (stepped.length === 0) return;
     this.lease.state.bump();
     for (const r of stepped) void this.replication.relinquish(r);

@@ -10,6 +10,7 @@ import {
 } from '@tessera/common';
 import { validateEntry, type BinlogEntry, type PutRow, type SnapshotChunk } from '@tessera/storage';
 import type { Replica } from '../replica.js';
+import type { ReplicaChange, TransitionName } from '../replica-state.js';
 import type { ReplicaManager } from '../replica-manager.js';
 import type { EpochFence } from '../routes-control.js';
 import { strList, tidPid, uint } from '../validate.js';
@@ -82,6 +83,14 @@ export class ReplicationManager {
 
   // ------------------------------------------------------------ role changes
 
+  /**
+   * The replicas' change hook (replica-state.ts): replication follows every transition that may
+   * change who leads, in which term, with which followers.
+   */
+  replicaChanged(replica: Replica, change: ReplicaChange): Promise<void> | void {
+    if (FOLLOWS.has(change.transition)) return this.roleChanged(replica, change.inSync);
+  }
+
   /** Brings replication in line with the replica's role, term, followers and in-sync set. */
   roleChanged(replica: Replica, inSync: string[] | undefined): Promise<void> {
     const k = key(replica);
@@ -104,7 +113,7 @@ export class ReplicationManager {
     }
     this.receiver.cancel(replica);
     if (current && current.term === replica.term) {
-      current.setFollowers(replica.followers);
+      current.setFollowers([...replica.followers]);
       if (inSync) current.setInSync(inSync);
       current.replicaAck = replica.replicaAck;
       return;
@@ -116,7 +125,7 @@ export class ReplicationManager {
     const writeIds = await WriteIdIndex.fromBinlog(replica.store);
     const lr = new LeaderReplication({
       store: replica.store, tid: replica.tid, pid: replica.pid, term: replica.term,
-      followers: replica.followers, inSync: inSync ?? replica.followers, replicaAck: replica.replicaAck, writeIds,
+      followers: [...replica.followers], inSync: inSync ?? [...replica.followers], replicaAck: replica.replicaAck, writeIds,
       ackTimeoutMs: this.o.ackTimeoutMs, minInSyncReplicas: this.o.minInSyncReplicas, snapshotBytesPerSecondMax: this.o.snapshotBytesPerSecondMax, http: this.http, appends: this.appendMux, log: this.o.log, sentBytes: this.sentBytes,
       onDeposed: (term) => void this.stepDown(replica, term),
     });
@@ -128,12 +137,7 @@ export class ReplicationManager {
    * same term and serve nothing until the nameserver assigns the replica's role again.
    */
   async relinquish(replica: Replica): Promise<void> {
-    if (replica.role !== 'leader') return;
-    replica.role = 'follower';
-    replica.leaderHint = undefined;
-    replica.state = 'unassigned';
-    await replica.store.setRole('follower', replica.term).catch(() => undefined);
-    await this.roleChanged(replica, undefined);
+    await replica.machine.relinquish().catch((err) => this.o.log.debug(`relinquish of ${key(replica)}: ${(err as Error).message}`));
   }
 
   /**
@@ -142,13 +146,8 @@ export class ReplicationManager {
    * a follower would hand out what the new leader has since replaced.
    */
   private async stepDown(replica: Replica, term: number): Promise<void> {
-    if (replica.role !== 'leader' || term <= replica.term) return;
-    replica.role = 'follower';
-    replica.leaderHint = undefined;
-    replica.state = 'unassigned';
-    await replica.store.setRole('follower', term).catch(() => undefined);
-    replica.term = term;
-    await this.roleChanged(replica, undefined);
+    // Refused (and ignored) when the replica no longer leads or already knows this term.
+    await replica.machine.stepDown(term).catch((err) => this.o.log.debug(`step-down of ${key(replica)}: ${(err as Error).message}`));
   }
 
   /**
@@ -329,7 +328,7 @@ export class ReplicationManager {
       const session = sessionId(body);
       const header = { tid, pid, offset: uint(body, 'offset'), term: uint(body, 'offsetTerm') };
       await this.acceptTerm(replica, term);
-      this.receiver.begin(replica, session, header);
+      await this.receiver.begin(replica, session, header);
       return { ok: true };
     });
 
@@ -409,26 +408,21 @@ export class ReplicationManager {
   }
 
   /**
-   * Term fencing on the follower side: a lower term is refused (STALE_TERM, with ours, thrown); a
-   * higher one is adopted, and a replica that still believed it led steps down. A promise only
-   * when a term is being adopted: the usual append costs no await here.
+   * Term fencing on the follower side: a lower term is refused (STALE_TERM, with ours, thrown);
+   * anything else is the replica state machine's followTerm (a higher term adopted, a leader of a
+   * lower one steps down, an unassigned replica refuses). A promise only when the machine has
+   * something to do: the usual append costs no await here.
    */
   private acceptTerm(replica: Replica, term: number): Promise<void> | undefined {
+    // A lower term first, whatever the state: it tells a deposed leader so.
     if (term < replica.term) throw new TesseraError('STALE_TERM', `term ${term} is lower than replica term ${replica.term}`, { term: replica.term });
-    if (replica.state === 'unassigned') throw new TesseraError('REPLICA_NOT_SERVING', `replica ${key(replica)} is not assigned a role yet`);
-    if (replica.role === 'leader' && term === replica.term) throw new TesseraError('PRECONDITION_FAILED', `replica ${key(replica)} is the leader of term ${term}`);
-    return term > replica.term || replica.role === 'leader' ? this.adoptTerm(replica, term) : undefined;
+    return replica.machine.followsTerm(term) ? undefined : this.adoptTerm(replica, term);
   }
 
   private async adoptTerm(replica: Replica, term: number): Promise<void> {
     const wasLeader = replica.role === 'leader';
-    await replica.store.setRole('follower', term);
-    replica.term = term;
-    replica.role = 'follower';
-    if (wasLeader) {
-      this.o.log.warn(`replica ${key(replica)} stepped down: a leader of term ${term} is appending`);
-      await this.roleChanged(replica, undefined);
-    }
+    await replica.machine.followTerm(term);
+    if (wasLeader && replica.role !== 'leader') this.o.log.warn(`replica ${key(replica)} stepped down: a leader of term ${term} is appending`);
   }
 
   private async enforceRetention(): Promise<void> {
@@ -457,6 +451,9 @@ export class ReplicationManager {
     await this.http.close();
   }
 }
+
+/** Transitions after which replication reconciles the replica (not fence, pause or snapshot loads). */
+const FOLLOWS: ReadonlySet<TransitionName> = new Set(['becomeLeader', 'becomeFollower', 'followTerm', 'stepDown', 'relinquish', 'setFollowers']);
 
 function sessionId(body: Record<string, unknown>): string {
   const s = body.session;

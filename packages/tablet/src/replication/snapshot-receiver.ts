@@ -78,12 +78,12 @@ export class SnapshotReceiver {
 
   constructor(private readonly log: Logger) {}
 
-  begin(replica: Replica, id: string, header: SnapshotHeader): void {
+  async begin(replica: Replica, id: string, header: SnapshotHeader): Promise<void> {
+    await replica.machine.beginSnapshotLoad();
     const key = `${replica.tid}_${replica.pid}`;
     const old = this.sessions.get(key);
     if (old) this.abort(key, old, 'a new transfer began');
     const queue = new HandOffQueue();
-    replica.state = 'loading';
     const loading = replica.store.loadSnapshot(queue.iterate());
     const session: Session = { id, replica, queue, loading, nextSeq: 0, idleTimer: this.idleTimer(key) };
     loading.catch((err) => this.log.warn(`snapshot load of ${key} failed: ${(err as Error).message}`));
@@ -106,7 +106,7 @@ export class SnapshotReceiver {
     const key = `${replica.tid}_${replica.pid}`;
     try {
       const offset = await s.loading;
-      replica.state = 'normal';
+      await replica.machine.endSnapshotLoad();
       return offset;
     } finally {
       clearTimeout(s.idleTimer);
