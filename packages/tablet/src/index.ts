@@ -4,5 +4,5 @@ export * from './server.js';
 export * from './replica.js';
 export * from './replica-manager.js';
 export * from './routes-control.js';
-export * from './replication/manager.js';
+export * from './replication/tablet-replication.js';
 export * from './replication/limits.js';

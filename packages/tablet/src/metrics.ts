@@ -8,9 +8,9 @@
 import { Counter, Gauge } from 'prom-client';
 import type { ServerMetrics } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
-import type { ReplicationManager } from './replication/manager.js';
+import type { TabletReplication } from './replication/tablet-replication.js';
 
-export function registerTabletMetrics(metrics: ServerMetrics, replicas: ReplicaManager, replication: ReplicationManager): void {
+export function registerTabletMetrics(metrics: ServerMetrics, replicas: ReplicaManager, replication: TabletReplication): void {
   const registers = [metrics.registry];
   const rp = ['tid', 'pid'] as const;
   // Its collect refreshes every per-replica gauge (it runs before any of them is read).

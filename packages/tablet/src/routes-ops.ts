@@ -15,11 +15,11 @@
 import { bodyObject, TesseraError, type HttpServer } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
 import type { EpochFence } from './routes-control.js';
-import type { ReplicationManager } from './replication/manager.js';
+import type { TabletReplication } from './replication/tablet-replication.js';
 import type { Replica } from './replica.js';
 import { endpoint, optUint, tidPid, uint } from './validate.js';
 
-export function registerOpRoutes(app: HttpServer, replicas: ReplicaManager, fence: EpochFence, repl: ReplicationManager, selfEndpoint: string): void {
+export function registerOpRoutes(app: HttpServer, replicas: ReplicaManager, fence: EpochFence, repl: TabletReplication, selfEndpoint: string): void {
   /**
    * Every command's preamble, in its one safe order: read the fields (refusing bad ones), pass
    * the epoch fence, then find the replica. Nothing changes before all three hold.

@@ -8,7 +8,7 @@ import { CoordSession, retryWhileZkUnreachable, TabletRegistrar, type Coord } fr
 import { ReplicaManager } from './replica-manager.js';
 import { registerDataRoutes } from './routes-data.js';
 import { EpochFence, registerControlRoutes } from './routes-control.js';
-import { ReplicationManager } from './replication/manager.js';
+import { TabletReplication } from './replication/tablet-replication.js';
 import { registerOpRoutes } from './routes-ops.js';
 import { LeaseKeeper, type LeaseToken } from './lease.js';
 import type { Replica } from './replica.js';
@@ -47,7 +47,7 @@ export interface TabletOptions {
 export class TabletServer {
   readonly replicas: ReplicaManager;
   readonly fence = new EpochFence();
-  readonly replication: ReplicationManager;
+  readonly replication: TabletReplication;
   /** Served at GET /metrics. */
   readonly metrics = new ServerMetrics('tablet');
   private readonly app: HttpServer;
@@ -63,7 +63,7 @@ export class TabletServer {
     // The one change hook of every replica's state machine: replication follows roles and terms.
     this.replicas = new ReplicaManager(options.dbRootPath, options.logger.child('replicas'), options.storage, (r, change) => this.replication.replicaChanged(r, change));
     this.app = createHttpServer({ logger: options.logger, bodyBytesMax: options.bodyBytesMax, metrics: this.metrics });
-    this.replication = new ReplicationManager(this.replicas, {
+    this.replication = new TabletReplication(this.replicas, {
       binlogRetentionEntries: options.binlogRetentionEntries,
       ackTimeoutMs: options.replicaAckTimeoutMs,
       snapshotBytesPerSecondMax: options.snapshotBytesPerSecondMax,

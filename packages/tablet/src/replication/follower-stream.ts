@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { backoffMs, encode, sleep, TesseraError, type HttpClient, type Logger } from '@tessera/common';
 import type { BinlogEntry, ReplicaStore, SnapshotChunk, SnapshotHeader } from '@tessera/storage';
 import { REPLICATION } from './limits.js';
+import { decideMatch } from './match.js';
 
 export type StreamState = 'match' | 'stream' | 'snapshot' | 'stopped';
 
@@ -139,22 +140,22 @@ export class FollowerStream {
     const res = await this.append([]);
     const store = this.host.store;
     const followerOffset = res.offset;
-    let rebuild = res.incomplete === true || followerOffset > store.offset;
-    if (!rebuild && followerOffset > 0) {
-      const d = this.delivered;
-      const justLoaded = d !== undefined && d.offset === followerOffset && d.term === res.offsetTerm;
-      const mine = await store.termAt(followerOffset);
-      rebuild = !justLoaded && (mine === undefined || mine !== res.offsetTerm);
-    }
-    if (!rebuild && followerOffset + 1 < (await store.firstBinlogOffset())) rebuild = true;
-    if (rebuild) {
+    const incomplete = res.incomplete === true;
+    // The leader's term there is read only where the decision needs it (match.ts).
+    const needsTerm = !incomplete && followerOffset > 0 && followerOffset <= store.offset;
+    const decision = decideMatch({
+      followerOffset, followerTerm: res.offsetTerm, followerIncomplete: incomplete, leaderOffset: store.offset,
+      leaderTermThere: needsTerm ? await store.termAt(followerOffset) : undefined, firstBinlogOffset: await store.firstBinlogOffset(), delivered: this.delivered,
+    });
+    if (decision.resume === 'snapshot') {
+      this.log.debug(`${this.endpoint} (${this.host.tid}_${this.host.pid}) is rebuilt: ${decision.why}`);
       this.startRebuild();
       return;
     }
     // Streaming from here: set before noting the ack, so a follower that already holds every
     // acknowledged write joins the waited-for set now, not at the next write (an idle partition
     // would otherwise never get it back in sync).
-    this.nextOffset = followerOffset + 1;
+    this.nextOffset = decision.nextOffset;
     this.progress.snapshotOffset = undefined;
     this.progress.state = 'stream';
     this.noteAck(followerOffset);

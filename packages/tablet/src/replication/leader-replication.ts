@@ -11,6 +11,7 @@ import type { BinlogEntry, ReplicaStore } from '@tessera/storage';
 import { FollowerStream, type FollowerProgress, type StreamHost, type SentBytes } from './follower-stream.js';
 import type { WriteIdIndex } from './write-ids.js';
 import type { AppendMux } from './append-mux.js';
+import { dropsFromExpanding, joinsAtAck, minWaitingAcked, nextCommitted, rejoinsAtOrder, retentionFloor } from './progress.js';
 
 interface AckWaiter {
   offset: number;
@@ -129,16 +130,7 @@ export class LeaderReplication implements StreamHost {
    * gets a snapshot when it returns.
    */
   retentionFloor(nowMs: number, activeMsMax: number): number | undefined {
-    let floor: number | undefined;
-    for (const s of this.streams.values()) {
-      const p = s.progress;
-      let need: number | undefined;
-      if (p.state === 'snapshot' && p.snapshotOffset !== undefined) need = p.snapshotOffset + 1;
-      else if (p.state === 'match' && p.snapshotOffset !== undefined && nowMs - p.lastAckMs < activeMsMax) need = p.snapshotOffset + 1;
-      else if (p.state === 'stream' && nowMs - p.lastAckMs < activeMsMax) need = p.ackedOffset + 1;
-      if (need !== undefined && (floor === undefined || need < floor)) floor = need;
-    }
-    return floor;
+    return retentionFloor([...this.streams.values()].map((s) => s.progress), nowMs, activeMsMax);
   }
 
   /** Adds or removes follower streams to match the nameserver's list. */
@@ -167,7 +159,7 @@ export class LeaderReplication implements StreamHost {
     this.confirmed = new Set(inSync.filter((e) => this.streams.has(e)));
     for (const f of this.confirmed) this.expanding.delete(f);
     for (const [f, s] of this.streams) {
-      if (!this.confirmed.has(f) && s.progress.state === 'stream' && s.progress.ackedOffset >= Math.max(this.acknowledged, this.store.offset)) this.expanding.add(f);
+      if (rejoinsAtOrder({ recorded: this.confirmed.has(f), state: s.progress.state, ackedOffset: s.progress.ackedOffset }, this.acknowledged, this.store.offset)) this.expanding.add(f);
     }
     this.checkWaiters();
   }
@@ -178,9 +170,7 @@ export class LeaderReplication implements StreamHost {
    */
   pruneExpanding(nowMs: number, lagEntriesMax: number, silentMsMax: number): void {
     for (const f of this.expanding) {
-      const p = this.streams.get(f)?.progress;
-      const behind = p ? this.store.offset - p.ackedOffset : Infinity;
-      if (!p || behind > lagEntriesMax || (behind > 0 && nowMs - p.lastAckMs > silentMsMax)) this.expanding.delete(f);
+      if (dropsFromExpanding(this.streams.get(f)?.progress, this.store.offset, nowMs, { lagEntriesMax, silentMsMax })) this.expanding.delete(f);
     }
     this.checkWaiters();
   }
@@ -219,7 +209,8 @@ export class LeaderReplication implements StreamHost {
   }
 
   acked(endpoint: string, offset: number): void {
-    if (!this.confirmed.has(endpoint) && !this.expanding.has(endpoint) && offset >= this.acknowledged && this.streams.get(endpoint)?.progress.state === 'stream') {
+    const state = this.streams.get(endpoint)?.progress.state;
+    if (state !== undefined && joinsAtAck({ waited: this.confirmed.has(endpoint) || this.expanding.has(endpoint), state, offset }, this.acknowledged)) {
       // It holds every acknowledged write: from now on writes wait for it too.
       this.expanding.add(endpoint);
     }
@@ -275,26 +266,13 @@ export class LeaderReplication implements StreamHost {
    */
   visibleOffset(): number | undefined {
     if (this.replicaAck === 'leader') return this.store.offset;
-    const min = this.minWaitingAcked();
-    if (min >= this.takeoverOffset && min > this.committed) this.committed = min;
+    this.committed = nextCommitted(this.committed, this.minWaitingAcked(), this.takeoverOffset);
     return this.committed >= 0 ? this.committed : undefined;
   }
 
   /** Lowest offset confirmed by every follower writes wait for (the leader's offset if none). */
   private minWaitingAcked(): number {
-    const required = Math.min(this.o.minInSyncReplicas - 1, this.streams.size);
-    let waited = 0;
-    for (const f of this.streams.keys()) if (this.confirmed.has(f) || this.expanding.has(f)) waited++;
-    if (waited < required) return -1;
-    let min = this.store.offset;
-    for (const set of [this.confirmed, this.expanding]) {
-      for (const f of set) {
-        const s = this.streams.get(f);
-        const acked = s ? s.progress.ackedOffset : -1;
-        if (acked < min) min = acked;
-      }
-    }
-    return min;
+    return minWaitingAcked({ streams: this.streams, confirmed: this.confirmed, expanding: this.expanding }, this.store.offset, this.o.minInSyncReplicas);
   }
 
   /** Resolves at the next follower acknowledgement, in-sync change or stop. */
