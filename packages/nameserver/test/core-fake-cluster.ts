@@ -7,7 +7,7 @@
  * replica status. Deterministic; no I/O.
  */
 import type { Endpoint, PartitionMeta, ReplicaRole, ReplicaState, TableInfo } from '@tessera/common';
-import type { ReplicaReport, TabletCommand } from '../src/core/index.js';
+import type { ReplicaReport, TabletCommand, TabletNotice } from '../src/core/index.js';
 import { partitionKey } from '../src/core/index.js';
 
 export interface FakeReplica {
@@ -23,6 +23,8 @@ export interface FakeReplica {
   followers: Set<Endpoint>;
   fenced: boolean;
   snapshotOffset: number;
+  /** Leader only: the in-sync set as last told (`set_in_sync`, or with its role). */
+  inSync: Set<Endpoint>;
 }
 
 interface Staged {
@@ -92,6 +94,7 @@ export class FakeTablet {
       r.state = 'unassigned';
       r.followers.clear();
       r.fenced = false;
+      r.inSync.clear();
     }
   }
 }
@@ -100,6 +103,8 @@ const serving = (r: FakeReplica | undefined): r is FakeReplica => r !== undefine
 
 export class FakeCluster {
   readonly tablets = new Map<Endpoint, FakeTablet>();
+  /** When each follower (endpoint/partition) last confirmed to its leader. */
+  private readonly lastAckMs = new Map<string, number>();
 
   constructor(endpoints: readonly Endpoint[]) {
     for (const e of endpoints) this.tablets.set(e, new FakeTablet(e));
@@ -134,6 +139,7 @@ export class FakeCluster {
           followers: new Set(meta.isLeader ? p.replicas.filter((r) => !r.isLeader).map((r) => r.endpoint) : []),
           fenced: false,
           snapshotOffset: 0,
+          inSync: new Set(meta.isLeader ? p.inSync : []),
         });
       }
     }
@@ -168,6 +174,51 @@ export class FakeCluster {
         }
       }
     }
+  }
+
+  /**
+   * A tablet's report as the real one: a leader adds its replication (Kafka's ISR, as
+   * docs/replication.md): each follower's confirmed offset, and `waitingFor` = the in-sync set it
+   * was told plus every streaming follower that holds all its entries (the leader's expanding set).
+   */
+  report(endpoint: Endpoint, nowMs: number): ReplicaReport[] {
+    const tablet = this.tablet(endpoint);
+    return tablet.report().map((out) => {
+      const r = tablet.replica(out.tid, out.pid)!;
+      if (out.role !== 'leader' || !serving(r)) return out;
+      const followers = [...r.followers].sort().map((e) => {
+        const t = this.tablets.get(e);
+        const f = t?.replica(r.tid, r.pid);
+        const streaming = t !== undefined && t.up && serving(f) && f.role === 'follower' && f.term <= r.term;
+        if (streaming) this.lastAckMs.set(`${e}/${partitionKey(r.tid, r.pid)}`, nowMs);
+        return { endpoint: e, state: streaming ? 'stream' : 'connecting', ackedOffset: streaming ? Math.min(f.log.length, r.log.length) : -1, lastAckMs: this.lastAckMs.get(`${e}/${partitionKey(r.tid, r.pid)}`) ?? 0, snapshotsSent: 0 };
+      });
+      const waitingFor = [...new Set([...r.inSync, ...followers.filter((f) => f.state === 'stream' && f.ackedOffset === r.log.length).map((f) => f.endpoint)])].sort();
+      return { ...out, replication: { term: r.term, offset: r.log.length, nowMs, inSync: [...r.inSync].sort(), waitingFor, followers } };
+    });
+  }
+
+  /** A notice outside any op (set_in_sync, a restarted replica's role), as the tablet takes it. */
+  notify(endpoint: Endpoint, nsEpoch: number, notice: TabletNotice): CommandResult {
+    const tablet = this.tablets.get(endpoint);
+    if (tablet === undefined || !tablet.up) return { ok: false, error: `UNAVAILABLE: ${endpoint} unreachable` };
+    if (nsEpoch < tablet.epochSeen) return { ok: false, error: `STALE_NS_EPOCH: ${nsEpoch} < ${tablet.epochSeen}` };
+    tablet.observeEpoch(nsEpoch);
+    const r = tablet.replica(notice.tid, notice.pid);
+    if (notice.type === 'SetInSync') {
+      if (!serving(r) || r.role !== 'leader' || r.term !== notice.term) return { ok: false, error: 'NOT_LEADER: not the leader at that term' };
+      r.inSync = new Set(notice.inSync);
+      return { ok: true };
+    }
+    if (r === undefined || (r.state !== 'unassigned' && !serving(r))) return { ok: false, error: 'TABLE_NOT_FOUND: no replica' };
+    if (notice.term < r.term) return { ok: false, error: `STALE_TERM: ${notice.term} < ${r.term}` };
+    r.state = 'normal';
+    r.role = notice.role;
+    r.term = notice.term;
+    r.followers = new Set(notice.role === 'leader' ? (notice.followers ?? []) : []);
+    r.inSync = new Set(notice.role === 'leader' ? (notice.inSync ?? []) : []);
+    r.fenced = false;
+    return { ok: true };
   }
 
   /** Executes one command on `endpoint` as a tablet would. */
@@ -215,6 +266,7 @@ export class FakeCluster {
           followers: new Set(),
           fenced: false,
           snapshotOffset: staged === undefined ? (onDisk?.snapshotOffset ?? 0) : log.length,
+          inSync: new Set(),
         });
         return { ok: true };
       }
@@ -225,6 +277,7 @@ export class FakeCluster {
       case 'DelReplica':
         if (!serving(r) || r.role !== 'leader') return fail('NOT_LEADER: table is follower');
         r.followers.delete(command.follower);
+        r.inSync.delete(command.follower);
         return { ok: true };
       case 'ChangeRole':
         // As the real tablet's change_role: a replica a restart left unassigned takes the role.
@@ -234,6 +287,7 @@ export class FakeCluster {
         r.role = command.role;
         r.term = command.term;
         r.followers = new Set(command.role === 'leader' ? command.followers : []);
+        r.inSync = new Set([...r.inSync].filter((e) => r.followers.has(e)));
         r.fenced = false;
         return { ok: true };
       case 'FenceLeader':

@@ -26,6 +26,7 @@ import {
   type Random,
   type RequestId,
   type TabletCommand,
+  type TabletNotice,
 } from '../src/core/index.js';
 import { FakeCluster, type CommandResult } from './core-fake-cluster.js';
 
@@ -52,6 +53,8 @@ export interface HarnessFaults {
   write?: (effect: Write) => boolean;
   /** Extra delay in ms for a command on the wire (FIFO per tablet is kept). */
   delayMs?: () => number;
+  /** True = this notice (set_in_sync, a role assignment) is lost on the way. */
+  notice?: (endpoint: Endpoint, notice: TabletNotice) => boolean;
 }
 
 interface WireMessage {
@@ -68,6 +71,8 @@ export interface HarnessOptions {
   startMs?: number;
   /** ZooKeeper writes are applied when the harness gets to them rather than at once (so a kill can lose them). */
   asyncWrites?: boolean;
+  /** `/config/auto_failover`: every tick also feeds a failoverCheck carrying it. */
+  autoFailover?: boolean;
 }
 
 export const TEST_CONFIG: Partial<Omit<EngineConfig, 'taskTimeoutMs'>> = {
@@ -160,7 +165,18 @@ export class Harness {
         this.log(e.ok ? `reply ${e.requestId} ok: ${e.message}` : `reply ${e.requestId} ${e.error.code}: ${e.error.message}`);
         this.replies.set(e.requestId, e);
         return;
-      default:
+      case 'notifyTablet': {
+        const dropped = this.faults.notice?.(e.endpoint, e.notice) === true;
+        const res = dropped ? { ok: false, error: 'INJECTED: lost' } : this.cluster.notify(e.endpoint, e.nsEpoch, e.notice);
+        this.log(`notify ${e.endpoint} ${JSON.stringify(e.notice)}${res.ok ? '' : ` FAILED ${res.error}`}`);
+        return;
+      }
+      case 'log':
+        this.log(`ns ${e.level}: ${e.message}`);
+        return;
+      case 'persistOp':
+      case 'persistTable':
+      case 'deleteOp':
         if (this.options.asyncWrites === true) this.writes.push(e);
         else this.completeWrite(e);
     }
@@ -259,6 +275,7 @@ export class Harness {
     this.cluster.replicate();
     this.reportAll();
     this.feed({ type: 'tick', nowMs: this.nowMs });
+    if (this.options.autoFailover !== undefined) this.feed({ type: 'failoverCheck', nowMs: this.nowMs, enabled: this.options.autoFailover });
     this.settle();
   }
 
@@ -266,7 +283,7 @@ export class Harness {
     const t = this.cluster.tablets.get(endpoint);
     if (t === undefined || !t.up) return;
     t.observeEpoch(this.epoch);
-    this.inbox.push({ type: 'tabletReport', endpoint, replicas: t.report() });
+    this.inbox.push({ type: 'tabletReport', endpoint, replicas: this.cluster.report(endpoint, this.nowMs) });
   }
 
   reportAll(): void {
@@ -435,10 +452,19 @@ export function invariantViolations(h: Harness, options: InvariantOptions): stri
       if (p.replicas.filter((r) => r.isLeader && r.isAlive).length > 1) out.push(`${where}: several alive replicas flagged leader`);
       const aliveFollowerSet = new Set(p.replicas.filter((r) => !r.isLeader && r.isAlive).map((r) => r.endpoint));
       for (const e of p.inSync) if (!aliveFollowerSet.has(e)) out.push(`${where}: in-sync ${e} is not an alive follower`);
+      // Never two serving leaders of one partition at one term (a term has one leader).
+      const byTerm = new Map<number, string[]>();
+      for (const tablet of h.cluster.tablets.values()) {
+        const r = tablet.replica(table.tid, p.pid);
+        if (!tablet.up || r === undefined || r.role !== 'leader' || r.state === 'unassigned') continue;
+        byTerm.set(r.term, [...(byTerm.get(r.term) ?? []), tablet.endpoint]);
+      }
+      for (const [t, eps] of byTerm) if (eps.length > 1) out.push(`${where}: ${eps.length} leaders at term ${t}: ${eps.join(',')}`);
       if (busy.has(partitionKey(table.tid, p.pid))) continue;
 
       const leaders = p.replicas.filter((r) => r.isLeader && r.isAlive);
-      if (leaders.length !== 1) out.push(`${where}: ${leaders.length} alive leaders in metadata`);
+      // No leader is right only while no replica is alive (the failover had no candidate: `leader no`).
+      if (leaders.length > 1 || (leaders.length === 0 && p.replicas.some((r) => r.isAlive))) out.push(`${where}: ${leaders.length} alive leaders in metadata`);
       if (options.allAlive && p.replicas.some((r) => !r.isAlive)) out.push(`${where}: replica not alive in metadata: ${h.layout(table.tid, p.pid).join(' ')}`);
       const term = currentTerm(p);
       for (const meta of p.replicas) {

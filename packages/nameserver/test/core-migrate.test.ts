@@ -242,6 +242,8 @@ t.test('addreplica: OpenMLDB task order, new follower alive and in sync', async 
   ]);
   t.same(h.sentCommands(), [`${leader} PauseSnapshot`, `${leader} SendSnapshot`, 'ep4 LoadTable', `${leader} AddReplica`, `${leader} RecoverSnapshot`]);
   t.ok(h.layout(1, 0).includes('ep4:F'));
+  // The op marks it alive; the in-sync checker records it once its leader waits for it (a report later).
+  for (let i = 0; i < 5 && !h.partition(1, 0).inSync.includes('ep4'); i++) h.tick();
   t.ok(h.partition(1, 0).inSync.includes('ep4'));
   t.same(invariantViolations(h, { allAlive: true }), []);
 

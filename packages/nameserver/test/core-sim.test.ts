@@ -4,7 +4,12 @@
  * (migrate, addreplica, delreplica, changeleader, makesnapshot; some invalid on purpose), cancels,
  * concurrent writes, failed / lost / delayed tablet commands, failed ZooKeeper writes and the
  * nameserver killed at random points — checking invariants after every tick, then a liveness
- * phase without faults in which every op must end within a bound of ticks. A failed seed is
+ * phase without faults in which every op must end within a bound of ticks. Half the seeds run
+ * with auto_failover on: tablets then also stay away past the heartbeat timeout or restart, and
+ * the engine's checkers (failover, recovery, role assignment, the in-sync rule) act on their own,
+ * with their invariants: a failover elects only from the recorded in-sync set, never two leaders
+ * at one term, every partition whose leader is lost and that has a live in-sync follower gets a
+ * leader within a bound, and at the end every replica is back without an operator. A failed seed is
  * printed with the end of its transcript; rerun one with TESSERA_SIM_SEED=<seed>.
  *
  * TESSERA_SIM_SEEDS=N runs N seeds (default 200); TESSERA_SIM_STEPS the ticks of the safety phase.
@@ -20,6 +25,12 @@ const SAFETY_TICKS = Number(process.env.TESSERA_SIM_STEPS ?? 120);
 /** Every op must be finished this many ticks after faults stop. */
 const LIVENESS_TICKS_MAX = 3_000;
 const TICK_MS = 100;
+/**
+ * With auto_failover on, a partition whose leader's tablet has been lost this long (heartbeat
+ * timeout, then ops on the partition that wait out their dead tablet's grace or time out, then
+ * the failover's own steps) must have a new leader when a live in-sync follower exists.
+ */
+const FAILOVER_WINDOW_MS = 12_000;
 /** A tablet/metadata mismatch left by a skipped step must be repaired within this many ticks. */
 const REPAIR_WINDOW_TICKS = 60;
 /** Violations of these kinds are what the reconciler repairs (see repair.ts). */
@@ -34,6 +45,11 @@ const SIM_CONFIG = {
   catchUpTimeoutMs: 3_000,
   repairBackoffMs: 1_000,
   syncDeltaEntriesMax: 2,
+  tabletHeartbeatTimeoutMs: 1_500,
+  failoverRetryMs: 500,
+  roleAssignRetryMs: 500,
+  inSyncLagEntriesMax: 6,
+  inSyncSilentMsMax: 1_000,
   taskTimeoutMs: {
     kPauseSnapshot: 4_000,
     kRecoverSnapshot: 4_000,
@@ -64,6 +80,12 @@ interface Mix {
   /** Chance per tick that a tablet loses its ZooKeeper session for a while (replicas stay loaded). */
   flapChance: number;
   flapTicksMax: number;
+  /** `/config/auto_failover`: the checkers fail over, recover and reassign on their own. */
+  autoFailover: boolean;
+  /** Chance that a flapping tablet comes back restarted (its replicas unassigned until told their roles). */
+  restartChance: number;
+  /** Chance that a notice (set_in_sync, a role assignment) is lost. */
+  noticeLossChance: number;
 }
 
 function chance(random: Random, p: number): boolean {
@@ -83,6 +105,22 @@ function mixFor(random: Random): Mix {
     writesPerTickMax: randomInt(random, 5),
     flapChance: [0, 0, 0.01, 0.03][randomInt(random, 4)]!,
     flapTicksMax: 5 + randomInt(random, 40),
+    autoFailover: false,
+    restartChance: 0,
+    noticeLossChance: 0,
+  };
+}
+
+/** A mix with auto_failover on: tablets lost past the heartbeat timeout, restarts, lost notices. */
+function failoverMixFor(random: Random): Mix {
+  const mix = mixFor(random);
+  return {
+    ...mix,
+    autoFailover: true,
+    flapChance: [0.01, 0.02, 0.04][randomInt(random, 3)]!,
+    flapTicksMax: 5 + randomInt(random, 80),
+    restartChance: [0, 0.3, 0.6][randomInt(random, 3)]!,
+    noticeLossChance: [0, 0.05, 0.2][randomInt(random, 3)]!,
   };
 }
 
@@ -128,7 +166,17 @@ interface SimResult {
   violations: string[];
   ops: number;
   kills: number;
+  /** What the checkers did (failovers, recoveries, role assignments, in-sync changes). */
+  checks: Record<CheckKind, number>;
 }
+
+type CheckKind = 'failover' | 'recovery' | 'roleAssigned' | 'inSyncChanged';
+const CHECK_LINES: Array<[CheckKind, RegExp]> = [
+  ['failover', /offline for \d+ ms/],
+  ['recovery', /is back: recovering/],
+  ['roleAssigned', /its role again/],
+  ['inSyncChanged', /in-sync set/],
+];
 
 /** One line per op: id, type, partition, status, tasks with their statuses, error. */
 function describeOps(h: Harness): string[] {
@@ -140,13 +188,14 @@ function describeOps(h: Harness): string[] {
 
 function runSeed(seed: number): { result: SimResult; transcript: string[]; harness: Harness } {
   const random = seededRandom(seed);
-  const mix = mixFor(random);
+  const mix = seed % 2 === 0 ? failoverMixFor(random) : mixFor(random);
   const endpoints = Array.from({ length: 4 + randomInt(random, 2) }, (_, i) => `ep${i + 1}`);
   const h = new Harness({
     tablets: endpoints,
     seed,
     asyncWrites: chance(random, 0.5),
     config: { ...SIM_CONFIG, taskConcurrency: 1 + randomInt(random, 3) },
+    ...(mix.autoFailover ? { autoFailover: true } : {}),
   });
   const violations: string[] = [];
   let kills = 0;
@@ -161,6 +210,27 @@ function runSeed(seed: number): { result: SimResult; transcript: string[]; harne
     retryable: () => chance(random, 0.5),
     write: () => faultsOn && chance(random, mix.writeFailChance),
     delayMs: () => (faultsOn && mix.delayMaxMs > 0 ? randomInt(random, mix.delayMaxMs) : 0),
+    notice: () => faultsOn && chance(random, mix.noticeLossChance),
+  };
+
+  // "A failover elects only from the recorded in-sync set": the set as last written per partition,
+  // against the leader a failover (ChangeLeader with a dead leader, not a hand-over) writes.
+  const recorded = new Map<string, { leader: string | undefined; inSync: string[] }>();
+  const checkElections = (table: { tid: number; partitions: Array<{ pid: number; inSync: string[]; replicas: Array<{ endpoint: string; isLeader: boolean; isAlive: boolean }> }> }): void => {
+    for (const p of table.partitions) {
+      const key = `${table.tid}/${p.pid}`;
+      const leader = p.replicas.find((r) => r.isLeader && r.isAlive)?.endpoint;
+      const before = recorded.get(key);
+      recorded.set(key, { leader, inSync: [...p.inSync] });
+      if (before === undefined || leader === undefined || leader === before.leader || before.inSync.length === 0) continue;
+      const failover = h.engine.opSummaries().some((o) => {
+        if (o.tid !== table.tid || o.pid !== p.pid || o.type !== 'kChangeLeaderOP' || o.status !== 'kDoing') return false;
+        const op = h.engine.op(o.id);
+        // An operator's explicit candidate is the operator's choice; the checker's failover is 'offline'.
+        return op?.data.kind === 'changeLeader' && !op.data.handOver && op.data.request !== 'candidate';
+      });
+      if (failover && !before.inSync.includes(leader)) violations.push(`t=${h.nowMs}: ${key} failed over to ${leader}, outside the recorded in-sync set [${before.inSync.join(',')}]`);
+    }
   };
 
   // "A failed or canceled op leaves the partition as before": the partition as each op starts
@@ -196,8 +266,11 @@ function runSeed(seed: number): { result: SimResult; transcript: string[]; harne
     const committedFailure = op.status === 'kFailed' && op.rollback === undefined && op.tasks.some((x) => x.status === 'kFailed');
     if (committedFailure || op.tasks.some((x) => x.undo === true && x.status === 'kFailed')) skipped.add(`${op.tid}/${op.pid}`);
   };
+  const checks: Record<CheckKind, number> = { failover: 0, recovery: 0, roleAssigned: 0, inSyncChanged: 0 };
   h.onStep = (effects) => {
     for (const e of effects) {
+      if (e.kind === 'log') for (const [kind, re] of CHECK_LINES) if (re.test(e.message)) checks[kind] += 1;
+      if (e.kind === 'persistTable') checkElections(e.table);
       if (e.kind === 'deleteOp' || (e.kind === 'persistOp' && e.op.status === 'kFailed')) {
         const done = h.engine.op(e.kind === 'deleteOp' ? e.opId : e.op.id);
         if (done !== undefined) {
@@ -220,16 +293,28 @@ function runSeed(seed: number): { result: SimResult; transcript: string[]; harne
   };
 
   // At most one tablet away at a time, back after a few ticks with its replicas intact.
-  let away: { endpoint: string; backAtTick: number } | undefined;
+  let away: { endpoint: string; backAtTick: number; sinceMs: number; restart: boolean } | undefined;
   const repairableSince = new Map<string, number>();
   let tickCount = 0;
   const tick = (): void => {
     tickCount += 1;
     if (away !== undefined && (tickCount >= away.backAtTick || !faultsOn)) {
-      h.tabletUp(away.endpoint, false);
+      h.tabletUp(away.endpoint, away.restart);
       away = undefined;
     }
     h.tick(TICK_MS);
+    if (mix.autoFailover && away !== undefined && h.nowMs - away.sinceMs > FAILOVER_WINDOW_MS) {
+      // Every partition the lost tablet led that has an in-sync follower on a live tablet has a new leader.
+      for (const table of h.zk.tables.values()) {
+        for (const p of table.partitions) {
+          const leader = p.replicas.find((r) => r.isLeader && r.isAlive)?.endpoint;
+          const candidates = p.inSync.filter((e) => e !== away!.endpoint && h.cluster.tablet(e).up);
+          if (leader === away.endpoint && candidates.length > 0) {
+            violations.push(`t=${h.nowMs}: ${table.tid}/${p.pid} still led by ${leader}, lost ${h.nowMs - away.sinceMs} ms ago, in-sync on live tablets: ${candidates.join(',')}`);
+          }
+        }
+      }
+    }
     const found = invariantViolations(h, { allAlive: false });
     const current = new Set<string>();
     for (const v of found) {
@@ -278,10 +363,10 @@ function runSeed(seed: number): { result: SimResult; transcript: string[]; harne
         if (failed.length > 0) h.admin({ type: 'deleteop', opId: pick(random, failed).id });
       }
       if (away === undefined && chance(random, mix.flapChance)) {
-        away = { endpoint: pick(random, endpoints), backAtTick: tickCount + 1 + randomInt(random, mix.flapTicksMax) };
+        away = { endpoint: pick(random, endpoints), backAtTick: tickCount + 1 + randomInt(random, mix.flapTicksMax), sinceMs: h.nowMs, restart: chance(random, mix.restartChance) };
         h.tabletDown(away.endpoint);
       }
-      if (chance(random, 0.05)) recoverDeadReplicas();
+      if (!mix.autoFailover && chance(random, 0.05)) recoverDeadReplicas();
       if (chance(random, mix.killChance)) {
         kills += 1;
         h.killNameserver();
@@ -294,7 +379,7 @@ function runSeed(seed: number): { result: SimResult; transcript: string[]; harne
     let ticks = 0;
     const unfinished = (): boolean => h.engine.opSummaries().some((o) => o.status === 'kInited' || o.status === 'kDoing');
     while (violations.length === 0 && (unfinished() || deadReplicas() > 0 || away !== undefined)) {
-      if (!unfinished()) recoverDeadReplicas();
+      if (!unfinished() && !mix.autoFailover) recoverDeadReplicas();
       if (ticks++ >= LIVENESS_TICKS_MAX) {
         const stuck = h.engine.opSummaries().filter((o) => o.status === 'kInited' || o.status === 'kDoing');
         violations.push(`ops not finished (or ${deadReplicas()} replicas not alive) ${LIVENESS_TICKS_MAX} ticks after faults stopped: ${stuck.map((o) => `${o.id}:${o.type}@${o.currentTask ?? '-'}`).join(', ')}`);
@@ -310,7 +395,7 @@ function runSeed(seed: number): { result: SimResult; transcript: string[]; harne
   } catch (err) {
     violations.push(`threw: ${(err as Error).stack ?? String(err)}`);
   }
-  return { result: { violations, ops: h.engine.opSummaries().length, kills }, transcript: h.transcript, harness: h };
+  return { result: { violations, ops: h.engine.opSummaries().length, kills, checks }, transcript: h.transcript, harness: h };
 }
 
 /** Generous per-seed allowance for the timeout (a seed takes a few tens of ms), also when run with plain node. */
@@ -322,11 +407,13 @@ t.test(`seeded simulation (${ONE_SEED === undefined ? `${SEEDS} seeds` : `seed $
   const seeds = ONE_SEED === undefined ? Array.from({ length: SEEDS }, (_, i) => i + 1) : [ONE_SEED];
   let ops = 0;
   let kills = 0;
+  const checks: Record<CheckKind, number> = { failover: 0, recovery: 0, roleAssigned: 0, inSyncChanged: 0 };
   const failedSeeds: number[] = [];
   for (const seed of seeds) {
     const { result, transcript, harness } = runSeed(seed);
     ops += result.ops;
     kills += result.kills;
+    for (const [kind] of CHECK_LINES) checks[kind] += result.checks[kind];
     if (result.violations.length > 0) {
       failedSeeds.push(seed);
       t.comment(`seed ${seed} failed; last ${TRANSCRIPT_TAIL_LINES} lines of its transcript (rerun with TESSERA_SIM_SEED=${seed}):`);
@@ -338,4 +425,8 @@ t.test(`seeded simulation (${ONE_SEED === undefined ? `${SEEDS} seeds` : `seed $
   }
   t.same(failedSeeds, [], `failing seeds: ${failedSeeds.join(' ')}`);
   t.ok(ops > seeds.length, `${ops} ops ran, ${kills} nameserver kills`);
+  if (ONE_SEED === undefined) {
+    // The checkers were exercised, not merely present.
+    for (const [kind] of CHECK_LINES) t.ok(checks[kind] > 0, `checker ${kind}: ${checks[kind]} time(s)`);
+  }
 });

@@ -7,7 +7,7 @@
 import t from 'tap';
 import type { PartitionMeta, ReplicationReport } from '@tessera/common';
 import { bestFollower, newTask, ObservedCluster, seededRandom, syncLagEntries, type ReplicaReport, type TaskContext, type TaskOf } from '../src/core/index.js';
-import { notInSync } from '../src/server/in-sync.js';
+import { notInSync } from '../src/core/in-sync.js';
 
 const TID = 1;
 const PID = 0;

@@ -40,6 +40,16 @@ export interface EngineConfig {
   maxMovesPerCluster: number;
   /** Per task kind: the task fails (or, for an undo step, is skipped) after this long. */
   taskTimeoutMs: Record<TaskKind, number>;
+  /** A tablet gone this long is failed over (`--tablet_heartbeat_timeout`). */
+  tabletHeartbeatTimeoutMs: number;
+  /** Least time between two offlineendpoint (recoverendpoint) plans for one tablet that still needs one. */
+  failoverRetryMs: number;
+  /** Least time between two role assignments to one tablet that still reports unassigned replicas. */
+  roleAssignRetryMs: number;
+  /** In-sync rule: a follower further behind leaves the set (`--in_sync_lag_entries`). */
+  inSyncLagEntriesMax: number;
+  /** In-sync rule: a follower behind and silent this long leaves the set (`--in_sync_silent_ms`). */
+  inSyncSilentMsMax: number;
 }
 
 const SECOND_MS = 1000;
@@ -83,6 +93,11 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = {
   maxMovesPerTablet: 2,
   maxMovesPerCluster: 4,
   taskTimeoutMs: { ...DEFAULT_TASK_TIMEOUT_MS },
+  tabletHeartbeatTimeoutMs: MINUTE_MS,
+  failoverRetryMs: 2 * SECOND_MS,
+  roleAssignRetryMs: 2 * SECOND_MS,
+  inSyncLagEntriesMax: 100_000,
+  inSyncSilentMsMax: 5 * SECOND_MS,
 };
 
 /** Upper bound of `taskConcurrency` (`name_server_task_max_concurrency`). */

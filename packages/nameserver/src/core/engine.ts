@@ -13,6 +13,8 @@
  *   repair.ts                  the reconciler after a tablet report
  *   writes.ts                  the ZooKeeper write pipeline (one write in flight per op / table)
  *   replies.ts                 replies held until their writes are confirmed
+ *   checkers.ts                failover, in-sync and role checkers (failover-check.ts, in-sync.ts,
+ *                              role-check.ts) and the notices that wait for a table write
  *
  * Rules it keeps:
  * - one op at a time per partition (tid, pid); at most `taskConcurrency` ops running; waiting ops
@@ -33,7 +35,9 @@ import { planAdminCommand, OP_CREATING_COMMANDS, type AdminView, type OpCreating
 import { DIRECT_COMMANDS, planDirectCommand, type DirectCommand, type DirectView } from './admin-direct.js';
 import { decideDrive, driveFacts, type DriveAction } from './drive.js';
 import { EngineOps } from './engine-ops.js';
-import type { AdminCommand, EngineEffect, EngineEvent, RequestId } from './events.js';
+import type { AdminCommand, EngineEffect, EngineEvent, PersistTarget, RequestId, TabletNotice } from './events.js';
+import { Checkers, TableNotices } from './checkers.js';
+import type { EngineOptions } from './engine-ops.js';
 import type { ObservedView } from './observed.js';
 import { cloneJson, currentTask, isCommitted, isTerminal, newTask, partitionKey, transitionTask, type Op, type OpData, type OpStatus, type OpType, type Task } from './op.js';
 import { appendError, finalStatus } from './op-steps.js';
@@ -64,6 +68,70 @@ export interface OpSummary {
 export type { EngineOptions } from './engine-ops.js';
 
 export class NameserverEngine extends EngineOps {
+  /** set_in_sync notices waiting for their table's write. */
+  private readonly notices = new TableNotices();
+  /** Failover, in-sync and role-assignment checkers (checkers.ts). */
+  private readonly checkers: Checkers;
+
+  constructor(options: EngineOptions) {
+    super(options);
+    this.checkers = new Checkers({
+      config: this.config,
+      observed: this.observedCluster,
+      nowMs: () => this.nowMs,
+      tables: () => this.tableMap.values(),
+      table: (tid) => this.tableMap.get(tid),
+      createOps: (command) => this.createOpsQuietly(command),
+      recordInSync: (tid, pid, inSync, after) => {
+        const table = this.tableMap.get(tid);
+        const p = table === undefined ? undefined : partitionOf(table, pid);
+        if (table === undefined || p === undefined) return;
+        this.tableMap.set(tid, { ...table, partitions: table.partitions.map((x) => (x.pid === pid ? { ...p, inSync: [...inSync] } : x)) });
+        if (after !== undefined) this.notices.add(tid, after);
+        this.requestTableWrite(tid, null);
+      },
+      noticePending: (tid, pid) => this.notices.pending(tid, pid),
+      notify: (endpoint, notice) => this.notify(endpoint, notice),
+      log: (level, message) => this.effects.push({ kind: 'log', level, message }),
+    });
+  }
+
+  private notify(endpoint: Endpoint, notice: TabletNotice): void {
+    this.effects.push({ kind: 'notifyTablet', endpoint, nsEpoch: this.nsEpoch, notice });
+  }
+
+  protected override resetState(): void {
+    super.resetState();
+    // Called from the base's own resets only after construction.
+    this.notices?.clear();
+    this.checkers?.reset();
+  }
+
+  protected override emitTableWrite(tid: Tid): void {
+    super.emitTableWrite(tid);
+    this.notices.sent(tid);
+  }
+
+  protected override onPersisted(what: PersistTarget, ok: boolean): void {
+    // Notices riding with this table write go out once it is confirmed (before a next write is sent).
+    if (what.kind === 'table') for (const n of this.notices.persisted(what.tid, ok)) this.notify(n.endpoint, n.notice);
+    super.onPersisted(what, ok);
+  }
+
+  /** A checker's command (failover, recovery): the same plan as an admin's, without a reply. */
+  private createOpsQuietly(command: OpCreatingCommand): { ok: true; ops: number } | { ok: false; message: string } {
+    const plan = planAdminCommand(command, {
+      tables: [...this.tableMap.values()],
+      observed: this.observedCluster,
+      config: this.config,
+      random: this.random,
+      reservedTermMax: (tid, pid) => this.reservedTermMax(tid, pid),
+      busy: this.busyPartitions(),
+    });
+    if (!plan.ok) return { ok: false, message: plan.error.message };
+    for (const req of plan.ops) this.createOp(req, null);
+    return { ok: true, ops: plan.ops.length };
+  }
   // -------------------------------------------------------------------------------------------
   // Public surface
   // -------------------------------------------------------------------------------------------
@@ -160,6 +228,7 @@ export class NameserverEngine extends EngineOps {
       case 'tabletUp':
         this.observedCluster.setHealthy(event.endpoint, true, this.nowMs, event.startup);
         if (event.startup) this.forgetInFlight(event.endpoint);
+        this.checkers.onTabletUp(event.endpoint);
         return;
       case 'tabletDown':
         this.observedCluster.setHealthy(event.endpoint, false, this.nowMs, false);
@@ -169,6 +238,10 @@ export class NameserverEngine extends EngineOps {
         this.observedCluster.setReport(event.endpoint, event.replicas);
         this.repairGate.reported(event.endpoint);
         this.reconcile(event.endpoint, event.replicas);
+        this.checkers.onReport(event.endpoint, event.replicas);
+        return;
+      case 'failoverCheck':
+        this.checkers.onFailoverCheck(event.enabled);
         return;
       case 'taskResult':
         this.onTaskResult(event);
@@ -182,25 +255,6 @@ export class NameserverEngine extends EngineOps {
       case 'tableCreated':
         if (!this.tableMap.has(event.table.tid)) this.tableMap.set(event.table.tid, cloneJson(event.table));
         return;
-      case 'schemaChanged': {
-        const t = this.tableMap.get(event.tid);
-        if (t) this.tableMap.set(event.tid, { ...t, schema: cloneJson(event.schema) });
-        return;
-      }
-      case 'inSyncChanged': {
-        const t = this.tableMap.get(event.tid);
-        if (t) {
-          this.tableMap.set(event.tid, {
-            ...t,
-            partitions: t.partitions.map((p) => {
-              if (p.pid !== event.pid) return p;
-              const alive = new Set(p.replicas.filter((r) => !r.isLeader && r.isAlive).map((r) => r.endpoint));
-              return { ...p, inSync: event.inSync.filter((e) => alive.has(e)) };
-            }),
-          });
-        }
-        return;
-      }
       case 'tableDropped':
         this.onTableDropped(event.tid);
         return;
@@ -307,6 +361,7 @@ export class NameserverEngine extends EngineOps {
   private onTableDropped(tid: Tid): void {
     this.tableMap.delete(tid);
     this.writes.dropTable(tid);
+    this.notices.drop(tid);
     for (const op of [...this.liveOps.values()]) {
       if (op.tid !== tid) continue;
       const rt = this.runtime.get(op.id)!;
@@ -322,7 +377,8 @@ export class NameserverEngine extends EngineOps {
 
   private onAdminCommand(requestId: RequestId, command: AdminCommand): void {
     try {
-      if (OP_CREATING_COMMANDS.has(command.type)) this.createOpsFor(requestId, command as OpCreatingCommand);
+      if (command.type === 'setschema') this.setSchema(requestId, command);
+      else if (OP_CREATING_COMMANDS.has(command.type)) this.createOpsFor(requestId, command as OpCreatingCommand);
       else if (DIRECT_COMMANDS.has(command.type)) this.runDirect(requestId, command as DirectCommand);
       else this.replyError(requestId, 'INVALID_ARGUMENT', `unsupported cmd ${(command as { type: string }).type}`);
     } catch (err) {
@@ -358,6 +414,15 @@ export class NameserverEngine extends EngineOps {
     }
     const opIds = plan.ops.map((req) => this.createOp(req, null).id);
     this.replies.add({ requestId, opIds, message: plan.message, data: { ...plan.data, opIds } });
+  }
+
+  /** setttl's schema: the engine's copy, then ZooKeeper; answered once the write is confirmed. */
+  private setSchema(requestId: RequestId, command: Extract<AdminCommand, { type: 'setschema' }>): void {
+    const t = this.tableMap.get(command.tid);
+    if (t === undefined) return this.replyError(requestId, 'TABLE_NOT_FOUND', `table tid ${command.tid} does not exist`);
+    this.tableMap.set(command.tid, { ...t, schema: cloneJson(command.schema) });
+    this.requestTableWrite(command.tid, null);
+    this.replies.add({ requestId, opIds: [], tid: command.tid, message: 'ok', data: {} });
   }
 
   private directView(): DirectView {

@@ -37,6 +37,9 @@ import type {
   SetTablePartitionRequest,
   ScaleInRequest,
   RebalanceMove,
+  ReplicaAck,
+  ReplicaRole,
+  Term,
 } from '@tessera/common';
 import type { Op, TabletCommand } from './op.js';
 
@@ -79,7 +82,9 @@ export type AdminCommand =
   | ({ type: 'settablepartition' } & SetTablePartitionRequest)
   | ({ type: 'scalein' } & ScaleInRequest)
   | { type: 'rebalanceplan'; db?: string; tables: string[]; destinations?: string[]; scaleout: boolean }
-  | { type: 'applyplan'; moves: RebalanceMove[] };
+  | { type: 'applyplan'; moves: RebalanceMove[] }
+  /** setttl's new schema (its TTLs): the engine's copy, then ZooKeeper; answered once written. */
+  | { type: 'setschema'; tid: Tid; schema: TableSchema };
 
 export type AdminCommandType = AdminCommand['type'];
 
@@ -114,13 +119,11 @@ export type EngineEvent =
   | { type: 'tableCreated'; table: TableInfo }
   /** The shell dropped a table; its ops are canceled without undo. */
   | { type: 'tableDropped'; tid: Tid }
-  /** setttl changed a table's schema (its TTLs); the metadata shell persists it. */
-  | { type: 'schemaChanged'; tid: Tid; schema: TableSchema }
   /**
-   * The in-sync manager recorded a partition's in-sync set in ZooKeeper (it owns that field):
-   * the engine's copy follows, so that elections choose from the recorded set.
+   * The shell's failover timer (and a timer at a lost tablet's heartbeat timeout): runs the
+   * failover checker (failover-check.ts) when `/config/auto_failover` is `enabled`.
    */
-  | { type: 'inSyncChanged'; tid: Tid; pid: number; inSync: Endpoint[] }
+  | { type: 'failoverCheck'; nowMs: number; enabled: boolean }
   /** `confset` changed a setting the engine applies at once (move limits). */
   | ({ type: 'settingsChanged' } & EngineSettings);
 
@@ -129,6 +132,15 @@ export interface EngineSettings {
   maxMovesPerTablet?: number;
   maxMovesPerCluster?: number;
 }
+
+/**
+ * A word to a tablet outside any op, sent after what it depends on is in ZooKeeper: the in-sync
+ * set (in-sync.ts) or a restarted replica's role (role-check.ts). Fire and forget: the checkers
+ * send it again while the tablet's reports still disagree.
+ */
+export type TabletNotice =
+  | { type: 'SetInSync'; tid: Tid; pid: number; term: Term; inSync: Endpoint[] }
+  | { type: 'AssignRole'; tid: Tid; pid: number; role: ReplicaRole; term: Term; followers?: Endpoint[]; inSync?: Endpoint[]; leader?: Endpoint; replicaAck: ReplicaAck };
 
 export type EngineEventType = EngineEvent['type'];
 
@@ -146,6 +158,10 @@ export type EngineEffect =
   | { kind: 'deleteOp'; opId: number }
   /** Write /table/db_table_data/<tid> and bump /table/notify. */
   | { kind: 'persistTable'; table: TableInfo }
+  /** Send `notice` to `endpoint`, carrying nsEpoch; no answer is fed back. */
+  | { kind: 'notifyTablet'; endpoint: Endpoint; nsEpoch: number; notice: TabletNotice }
+  /** Something the operator should see in the log (failover decisions, in-sync changes). */
+  | { kind: 'log'; level: 'info' | 'warn'; message: string }
   | { kind: 'reply'; requestId: RequestId; ok: true; message: string; data: unknown }
   | { kind: 'reply'; requestId: RequestId; ok: false; error: ReplyError };
 

@@ -24,3 +24,7 @@ export * from './admin-direct.js';
 export * from './schedule.js';
 export * from './parent.js';
 export * from './failover-gate.js';
+export * from './in-sync.js';
+export * from './failover-check.js';
+export * from './role-check.js';
+export * from './checkers.js';

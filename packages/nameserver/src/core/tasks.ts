@@ -211,7 +211,7 @@ function updateLeaderInfo(ctx: TaskContext): ApplyResult {
   if (data.oldLeader !== null && replicaOn(p, data.oldLeader) !== undefined) {
     // A hand-over makes the old leader an alive follower; a failover leaves it `leader no`, as
     // OpenMLDB, until RecoverTable brings it back as a follower.
-    p = withReplica(p, data.oldLeader, { isLeader: !data.handOver, isAlive: data.handOver }, data.handOver);
+    p = withReplica(p, data.oldLeader, { isLeader: !data.handOver, isAlive: data.handOver });
     if (!data.handOver || data.remember === true) p = withFormerLeader(p, data.oldLeader);
   }
   for (const e of sel.dropped) if (replicaOn(p, e) !== undefined) p = withReplica(p, e, { isLeader: false, isAlive: false });
@@ -440,7 +440,7 @@ export const TASK_SPECS: SpecTable = {
     endpoint: () => null,
     apply: (t, c) => {
       if (replicaOn(c.partition, t.des) === undefined) return { status: 'failed', error: `des_endpoint[${t.des}] is not in partition[${c.op.pid}]` };
-      const p = withReplica(withoutReplica(c.partition, t.src), t.des, { isLeader: false, isAlive: true }, true);
+      const p = withReplica(withoutReplica(c.partition, t.src), t.des, { isLeader: false, isAlive: true });
       return { status: 'done', partition: p };
     },
     isDone: (t, c) => replicaOn(c.partition, t.src) === undefined && replicaOn(c.partition, t.des)?.isAlive === true,
@@ -451,7 +451,7 @@ export const TASK_SPECS: SpecTable = {
     endpoint: () => null,
     apply: (t, c) => {
       if (replicaOn(c.partition, t.endpoint) === undefined) return { status: 'failed', error: `pid[${c.op.pid}] is not in ${t.endpoint}` };
-      return { status: 'done', partition: withReplica(c.partition, t.endpoint, { isLeader: t.isLeader, isAlive: t.isAlive }, true) };
+      return { status: 'done', partition: withReplica(c.partition, t.endpoint, { isLeader: t.isLeader, isAlive: t.isAlive }) };
     },
     isDone: (t, c) => {
       const r = replicaOn(c.partition, t.endpoint);

@@ -9,7 +9,7 @@ import {
 } from '@tessera/common';
 import type { Coord, ZkLayout } from '@tessera/coord';
 import { NameserverEngine } from '../core/engine.js';
-import type { AdminCommand, EngineEffect, EngineEvent, EngineSettings, ReplicaReport } from '../core/events.js';
+import type { AdminCommand, EngineEffect, EngineEvent, EngineSettings, ReplicaReport, TabletNotice } from '../core/events.js';
 import type { Op, TabletCommand } from '../core/op.js';
 import type { Random } from '../core/random.js';
 import type { MetadataStore } from './metadata.js';
@@ -25,6 +25,9 @@ export interface OpShellOptions {
   syncStallTimeoutMs?: number;
   /** EngineConfig.tabletDownTaskGraceMs: the failover's heartbeat timeout (a tablet lost that long is failed over). */
   tabletDownTaskGraceMs?: number;
+  /** EngineConfig.inSyncLagEntriesMax / inSyncSilentMsMax (`--in_sync_lag_entries`, `--in_sync_silent_ms`). */
+  inSyncLagEntriesMax?: number;
+  inSyncSilentMsMax?: number;
   tickIntervalMs: number;
 }
 
@@ -53,6 +56,12 @@ function route(cmd: TabletCommand): { path: string; body: Record<string, unknown
     case 'MakeSnapshot':
       return { path: '/v1/control/make_snapshot', body: cmd.endOffset === null ? base : { ...base, endOffset: cmd.endOffset } };
   }
+}
+
+/** The tablet route and body of a notice. */
+function noticeRoute(n: TabletNotice): { path: string; body: Record<string, unknown> } {
+  const { type, ...body } = n;
+  return { path: type === 'SetInSync' ? '/v1/control/set_in_sync' : '/v1/control/change_role', body };
 }
 
 /** Answers that mean "already so": the command is idempotent, so they count as success. */
@@ -86,7 +95,16 @@ export class OpShell {
     private readonly log: Logger,
   ) {
     this.engine = this.newEngine();
-    tablets.on('up', (t) => this.post({ type: 'tabletUp', endpoint: t.endpoint, nowMs: Date.now(), startup: t.registration?.startup === true }));
+    tablets.on('up', (t) => {
+      this.post({ type: 'tabletUp', endpoint: t.endpoint, nowMs: Date.now(), startup: t.registration?.startup === true });
+      // Its report at once (not at the next poll): a restarted tablet serves nothing until the
+      // engine's role assignment has seen its unassigned replicas.
+      if (this.leading) {
+        void poller.pollOne(t.endpoint).then((replicas) => {
+          if (replicas && this.leading && tablets.isHealthy(t.endpoint)) this.post({ type: 'tabletReport', endpoint: t.endpoint, replicas: replicas.map(toReport) });
+        });
+      }
+    });
     tablets.on('down', (t) => this.post({ type: 'tabletDown', endpoint: t.endpoint, nowMs: Date.now() }));
     poller.onPolled(() => {
       if (!this.leading) return;
@@ -102,7 +120,9 @@ export class OpShell {
       random: this.random,
       config: { taskConcurrency: this.options.taskConcurrency, syncDeltaEntriesMax: this.options.syncDeltaEntriesMax,
         ...(this.options.syncStallTimeoutMs === undefined ? {} : { syncStallTimeoutMs: this.options.syncStallTimeoutMs }),
-        ...(this.options.tabletDownTaskGraceMs === undefined ? {} : { tabletDownTaskGraceMs: this.options.tabletDownTaskGraceMs }) },
+        ...(this.options.tabletDownTaskGraceMs === undefined ? {} : { tabletDownTaskGraceMs: this.options.tabletDownTaskGraceMs, tabletHeartbeatTimeoutMs: this.options.tabletDownTaskGraceMs }),
+        ...(this.options.inSyncLagEntriesMax === undefined ? {} : { inSyncLagEntriesMax: this.options.inSyncLagEntriesMax }),
+        ...(this.options.inSyncSilentMsMax === undefined ? {} : { inSyncSilentMsMax: this.options.inSyncSilentMsMax }) },
     });
   }
 
@@ -164,16 +184,14 @@ export class OpShell {
     this.post({ type: 'tableCreated', table });
   }
 
-  /** The in-sync manager recorded a new in-sync set in ZooKeeper. */
-  inSyncChanged(tid: number, pid: number, inSync: string[]): void {
-    if (this.leading) this.post({ type: 'inSyncChanged', tid, pid, inSync });
+  /** setttl changed a table's schema: the engine records it (its copy, then ZooKeeper). */
+  async schemaChanged(tid: number, schema: TableSchema): Promise<void> {
+    await this.admin({ type: 'setschema', tid, schema });
   }
 
-  /** setttl changed a table's schema: the engine's copy first, then ZooKeeper. */
-  async schemaChanged(tid: number, schema: TableSchema): Promise<void> {
-    this.post({ type: 'schemaChanged', tid, schema });
-    const t = this.engine.table(tid);
-    if (t) await this.meta.updateTable(this.withCurrentInSync(t));
+  /** The failover timer: the engine's failover checker runs with `/config/auto_failover` as read now. */
+  failoverCheck(enabled: boolean): void {
+    if (this.leading) this.post({ type: 'failoverCheck', nowMs: Date.now(), enabled });
   }
 
   tableDropped(tid: number): void {
@@ -240,8 +258,19 @@ export class OpShell {
           () => this.post({ type: 'persisted', what: { kind: 'deleteOp', opId: effect.opId }, ok: false }),
         );
         return;
+      case 'notifyTablet': {
+        const { path, body } = noticeRoute(effect.notice);
+        this.control.command(effect.endpoint, path, body).catch((err: Error) => {
+          this.log.warn(`${effect.notice.type} ${effect.notice.tid}_${effect.notice.pid} on ${effect.endpoint}: ${err.message}`);
+        });
+        return;
+      }
+      case 'log':
+        if (effect.level === 'warn') this.log.warn(effect.message);
+        else this.log.info(effect.message);
+        return;
       case 'persistTable':
-        this.meta.updateTable(this.withCurrentInSync(effect.table)).then(
+        this.meta.updateTable(effect.table).then(
           () => this.post({ type: 'persisted', what: { kind: 'table', tid: effect.table.tid }, ok: true }),
           (err) => {
             this.log.warn(`writing table ${effect.table.tid} failed: ${(err as Error).message}`);
@@ -287,22 +316,6 @@ export class OpShell {
     const current = await this.session.get(this.layout.opIndex);
     const value = current ? Number(current.data.toString('utf8')) || 0 : 0;
     if (opIndex > value) await this.session.createOrSet(this.layout.opIndex, String(opIndex));
-  }
-
-  /**
-   * The in-sync set is the in-sync manager's (see in-sync.ts): the engine may only narrow it to
-   * the followers it keeps alive, never widen it from a stale copy.
-   */
-  private withCurrentInSync(table: TableInfo): TableInfo {
-    const current = this.meta.table(table.tid);
-    return {
-      ...table,
-      partitions: table.partitions.map((p) => {
-        const recorded = current?.partitions.find((x) => x.pid === p.pid)?.inSync ?? p.inSync;
-        const alive = new Set(p.replicas.filter((r) => !r.isLeader && r.isAlive).map((r) => r.endpoint));
-        return { ...p, inSync: recorded.filter((e) => alive.has(e)) };
-      }),
-    };
   }
 
   stop(): void {

@@ -18,11 +18,10 @@ import { MetadataCommands } from './metadata-commands.js';
 import { MetadataStore } from './metadata.js';
 import { StatusPoller } from './status-poller.js';
 import { TabletControl } from './tablet-client.js';
-import { TabletTracker, type TabletInfo } from './tablets.js';
-import { InSyncManager } from './in-sync.js';
+import { TabletTracker } from './tablets.js';
 import { OpShell } from './op-shell.js';
 import { validateAdminBody } from './admin-validate.js';
-import { FailoverMonitor } from './failover.js';
+import { FailoverTimer } from './failover.js';
 import { registerStatusPage } from './status-page.js';
 import { statusView } from './status-view.js';
 import { registerNameserverMetrics } from './metrics.js';
@@ -61,8 +60,6 @@ type Handler = (body: Record<string, unknown>) => unknown;
 const OP_TICK_INTERVAL_MS = 500;
 /** How often offline tablets are checked against tablet_heartbeat_timeout (OpenMLDB: 1 s). */
 const FAILOVER_CHECK_INTERVAL_MS = 500;
-/** Least time between two role assignments to one tablet that still reports unassigned replicas. */
-const ASSIGN_RETRY_MS = 2000;
 
 export class NameServer {
   /** Served at GET /metrics. */
@@ -76,18 +73,15 @@ export class NameServer {
   private meta!: MetadataStore;
   private control!: TabletControl;
   private poller!: StatusPoller;
-  private inSync!: InSyncManager;
   private ops!: OpShell;
   /** scaleout/rebalance plans kept for `apply` (plans.ts). */
   private readonly plans = new PlanStore((c) => this.ops.admin(c));
-  private failover!: FailoverMonitor;
+  private failover!: FailoverTimer;
   private admin!: MetadataCommands;
   private epoch = 0;
   private leading = false;
   private leaderEndpoint: string | undefined;
   private transition: Promise<void> = Promise.resolve();
-  /** When roles were last (re)assigned per tablet (the level-triggered retry's throttle). */
-  private readonly lastAssignMs = new Map<string, number>();
   private stopped = false;
 
   private constructor(private readonly options: NameServerOptions) {
@@ -149,17 +143,12 @@ export class NameServer {
     this.meta = new MetadataStore(this.session, this.layout, this.log.child('meta'));
     this.control = new TabletControl(() => this.epoch, o.requestTimeoutMs);
     this.poller = new StatusPoller(this.tablets, this.control, o.tableStatusIntervalMs, this.log.child('status'));
-    this.inSync = new InSyncManager(this.meta, this.tablets, this.poller, this.control, { lagEntriesMax: o.inSyncLagEntriesMax, silentMsMax: o.inSyncSilentMsMax, onChanged: (tid, pid, inSync) => this.ops.inSyncChanged(tid, pid, inSync) }, this.log.child('in-sync'));
-    this.poller.onPolled(() => {
-      if (!this.leading) return;
-      void this.inSync.reconcile();
-      this.assignRolesWhereUnassigned();
-    });
     const random = seededRandom(Date.now() >>> 0);
     this.ops = new OpShell(this.session, this.layout, this.meta, this.tablets, this.poller, this.control, random, {
       taskConcurrency: o.taskConcurrency, syncDeltaEntriesMax: o.syncDeltaEntriesMax, syncStallTimeoutMs: o.syncStallTimeoutMs, tabletDownTaskGraceMs: o.tabletHeartbeatTimeoutMs, tickIntervalMs: OP_TICK_INTERVAL_MS,
+      inSyncLagEntriesMax: o.inSyncLagEntriesMax, inSyncSilentMsMax: o.inSyncSilentMsMax,
     }, this.log.child('ops'));
-    this.failover = new FailoverMonitor(this.session, this.layout, this.tablets, this.ops, this.meta, {
+    this.failover = new FailoverTimer(this.session, this.layout, this.tablets, this.ops, {
       heartbeatTimeoutMs: o.tabletHeartbeatTimeoutMs, checkIntervalMs: FAILOVER_CHECK_INTERVAL_MS,
     }, this.log.child('failover'));
     this.admin = new MetadataCommands({
@@ -179,7 +168,6 @@ export class NameServer {
     if (coord === undefined) await this.app.listen({ host, port });
     else await this.app.ready();
     await retryWhileZkUnreachable('watch the tablets', () => this.tablets.start(), this.log);
-    this.tablets.on('up', (t) => this.onTabletUp(t));
     this.election = new LeaderElection(this.session, this.layout, this.endpoint, { logger: this.log });
     this.election.on('leader', () => this.queueTransition(() => this.becomeLeader()));
     this.election.on('standby', (leader) => {
@@ -222,8 +210,6 @@ export class NameServer {
     this.leaderEndpoint = this.endpoint;
     this.leading = true;
     this.log.info(`leading with epoch ${this.epoch}`);
-    // Tablets that are up already may hold replicas waiting for their role (after a restart).
-    for (const ep of this.tablets.healthy()) void this.assignRoles(ep);
   }
 
   private async becomeStandby(leader: string | undefined): Promise<void> {
@@ -240,52 +226,6 @@ export class NameServer {
     this.poller.stop();
     this.ops.lostLeadership();
     this.failover.stop();
-  }
-
-  private onTabletUp(t: TabletInfo): void {
-    if (this.leading) void this.assignRoles(t.endpoint);
-  }
-
-  /**
-   * A tablet that restarted serves nothing until told its replicas' roles: tell it what the
-   * metadata says for every alive replica it holds.
-   */
-  private async assignRoles(endpoint: string): Promise<void> {
-    // Replicas marked not alive (failed over) are skipped below: recoverendpoint ops bring them back.
-    this.lastAssignMs.set(endpoint, Date.now());
-    const reported = await this.poller.pollOne(endpoint);
-    if (!reported) return;
-    for (const st of reported) {
-      if (st.state !== 'unassigned') continue;
-      const table = this.meta.table(st.tid);
-      const p = table?.partitions.find((x) => x.pid === st.pid);
-      const r = p?.replicas.find((x) => x.endpoint === endpoint);
-      if (!table || !p || !r || !r.isAlive) continue;
-      const term = p.termOffsets[p.termOffsets.length - 1]?.term ?? 0;
-      const leader = p.replicas.find((x) => x.isLeader && x.isAlive);
-      try {
-        await this.control.changeRole(endpoint, r.isLeader
-          ? { tid: st.tid, pid: st.pid, role: 'leader', term, followers: p.replicas.filter((x) => !x.isLeader && x.isAlive).map((x) => x.endpoint), inSync: p.inSync, replicaAck: table.replicaAck }
-          : { tid: st.tid, pid: st.pid, role: 'follower', term, ...(leader ? { leader: leader.endpoint } : {}), replicaAck: table.replicaAck });
-        this.log.info(`assigned ${st.tid}_${st.pid} on ${endpoint} its role again (${r.isLeader ? 'leader' : 'follower'}, term ${term})`);
-      } catch (err) {
-        this.log.warn(`could not assign ${st.tid}_${st.pid} on ${endpoint}: ${(err as Error).message}`);
-      }
-    }
-  }
-
-  /**
-   * Level-triggered role assignment: a tablet reporting an unassigned replica that the metadata
-   * marks alive (it restarted and the assignment at its return was missed or failed) is told its
-   * roles again, at most every ASSIGN_RETRY_MS.
-   */
-  private assignRolesWhereUnassigned(): void {
-    const now = Date.now();
-    for (const ep of this.tablets.healthy()) {
-      if (now - (this.lastAssignMs.get(ep) ?? 0) < ASSIGN_RETRY_MS) continue;
-      const stranded = this.poller.replicasOf(ep).some((st) => st.state === 'unassigned' && this.meta.table(st.tid)?.partitions.find((p) => p.pid === st.pid)?.replicas.some((r) => r.endpoint === ep && r.isAlive));
-      if (stranded) void this.assignRoles(ep);
-    }
   }
 
   private handlers(): Partial<Record<NsCommand, Handler>> {
