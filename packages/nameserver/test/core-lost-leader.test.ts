@@ -85,13 +85,12 @@ t.test('a failover whose only candidate leaves fails; offlineendpoint again mark
   t.equal(h.engine.ops().length, before);
 
   // The three come back (their replicas loaded but unassigned, as after a lost session or a
-  // restart). The followers cannot be recovered before the leader is back...
+  // restart). The followers cannot be recovered before the leader is back: recoverendpoint leaves
+  // them for later rather than run an op that fails and holds the partition meanwhile...
   for (const ep of ['ep1', 'ep2', 'ep3']) h.tabletUp(ep, true);
   h.adminReply({ type: 'recoverendpoint', endpoint: others[1]! });
   h.runUntilIdle();
-  const refused = h.engine.ops().filter((o) => o.type === 'kRecoverTableOP' && o.pid === 0).at(-1)!;
-  t.equal(refused.status, 'kFailed');
-  t.match(refused.error, /leader endpoint is empty/);
+  t.same(h.engine.ops().filter((o) => o.type === 'kRecoverTableOP' && o.pid === 0), [], 'no recovery of a follower of a leaderless partition');
   // ...the flagged leader leads again, at a term above every known one, recorded in the history...
   const termBefore = Math.max(...h.partition(1, 0).termOffsets.map((x) => x.term));
   h.adminReply({ type: 'recoverendpoint', endpoint: leader });

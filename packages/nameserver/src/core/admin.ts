@@ -6,7 +6,7 @@
  * pre-upgrade/post-upgrade plan one step of a rolling upgrade (upgrade.ts). Which of these
  * commands run while auto_failover is on is decided in failover-gate.ts (the route applies it).
  */
-import { openmldbText, type Endpoint, type ErrorCode, type PartitionMeta, type Pid, type TableInfo } from '@tessera/common';
+import { currentTerm, openmldbText, type Endpoint, type ErrorCode, type PartitionMeta, type Pid, type TableInfo } from '@tessera/common';
 import type { EngineConfig } from './config.js';
 import { TASK_CONCURRENCY_MAX } from './config.js';
 import type { AdminCommand, ReplyError } from './events.js';
@@ -286,6 +286,12 @@ export function planRecoverEndpoint(endpoint: Endpoint, needRestore: boolean | u
       const replica = replicaOn(partition, endpoint);
       if (replica === undefined) continue;
       if (view.busy(table.tid, partition.pid)) continue;
+      // A leaderless partition is recovered from its last leader first (the flagged leader that
+      // reports the partition's current term; recoverDecision): any other replica's recovery has
+      // no leader to follow, fails, and while it runs it keeps that leader's recovery out of the
+      // partition (one op per partition). Left for a later recoverendpoint.
+      if (!replica.isAlive && partition.replicas.length > 1 && aliveLeader(partition) === undefined
+        && !(replica.isLeader && view.observed.replica(endpoint, table.tid, partition.pid)?.term === currentTerm(partition))) continue;
       if (replica.isAlive && partition.replicas.length > 1) {
         // need_restore on a replica already recovered (e.g. by the failover monitor): only the hand-back.
         const restore = needRestore === true ? restoreLeaderOp(table, partition, endpoint, view, false) : undefined;
