@@ -5,14 +5,17 @@
  * SDK until N tables of 8 partitions × 3 replicas exist and prints: create time per table (median
  * and p99 over that step's creates), `showtable` of one table and of the whole database (SDK →
  * nameserver; and `ns_client showtable` of the database, a process of its own), then each
- * process's RSS and open file descriptors (/proc/<pid>/status VmRSS, /proc/<pid>/fd). The
- * kill/failover half of issue 16 is not here. Last line: one JSON object.
+ * process's RSS and open file descriptors (/proc/<pid>/status VmRSS, /proc/<pid>/fd). Then the
+ * kill half (scale-kill.ts; `--no-kill` skips it): SIGKILL of the tablet leading the most
+ * partitions, time until every partition it led is writable again, ops created, sessions lost.
+ * Last line: one JSON object.
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@tessera/client';
 import { freePortRange, nsClient, runScript, tempDir, removeDir } from '@tessera/testkit';
 import { percentile, printFigure, round } from './measure.js';
+import { killLeaderTablet } from './scale-kill.js';
 
 const DEFAULT_STEPS = [100, 400, 1000];
 const DEFAULT_TABLETS = 3;
@@ -27,11 +30,12 @@ const REQUEST_TIMEOUT_MS = 120_000;
 export interface ScaleOptions {
   steps: number[];
   tablets: number;
+  kill: boolean;
 }
 
 /** `--steps a,b,c` and `--tablets n` from argv (after the bench name). */
 export function scaleOptions(argv: string[]): ScaleOptions {
-  const opts: ScaleOptions = { steps: DEFAULT_STEPS, tablets: DEFAULT_TABLETS };
+  const opts: ScaleOptions = { steps: DEFAULT_STEPS, tablets: DEFAULT_TABLETS, kill: true };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     const value = (): string => {
@@ -39,7 +43,9 @@ export function scaleOptions(argv: string[]): ScaleOptions {
       if (v === undefined) throw new Error(`${flag} needs a value`);
       return v;
     };
-    if (flag === '--steps') {
+    if (flag === '--no-kill') {
+      opts.kill = false;
+    } else if (flag === '--steps') {
       const steps = value().split(',').map((s) => Number(s.trim()));
       if (steps.length === 0 || steps.some((n, k) => !Number.isInteger(n) || n < 1 || (k > 0 && n <= steps[k - 1]!))) {
         throw new Error('--steps must be increasing positive integers, e.g. --steps 100,400,1000');
@@ -50,7 +56,7 @@ export function scaleOptions(argv: string[]): ScaleOptions {
       if (!Number.isInteger(n) || n < REPLICAS) throw new Error(`--tablets must be an integer ≥ ${REPLICAS}`);
       opts.tablets = n;
     } else {
-      throw new Error(`unknown option ${flag} (use --steps a,b,c and --tablets n)`);
+      throw new Error(`unknown option ${flag} (use --steps a,b,c, --tablets n and --no-kill)`);
     }
   }
   return opts;
@@ -92,7 +98,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 export async function benchScale(argv: string[] = []): Promise<Record<string, number>> {
-  const { steps, tablets } = scaleOptions(argv);
+  const { steps, tablets, kill } = scaleOptions(argv);
   const dir = tempDir('bench-scale');
   const base = await freePortRange(PORT_SPAN);
   const zkCluster = `127.0.0.1:${base}`;
@@ -139,6 +145,15 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
       figures[`n${n}_showtable_one_ms`] = round(oneMs, 1);
       figures[`n${n}_showtable_db_ms`] = round(allMs, 1);
       figures[`n${n}_nsclient_showtable_ms`] = round(cliMs, 1);
+    }
+    if (kill) {
+      const n = steps[steps.length - 1]!;
+      const killed = await killLeaderTablet(c, {
+        dir, db: DB, tableNames: Array.from({ length: n }, (_, i) => `t${i}`), partitions: PARTITIONS,
+        tablets: new Map(Array.from({ length: tablets }, (_, i) => [i + 1, `127.0.0.1:${base + 21 + i}`] as [number, string])),
+        nameservers: [`127.0.0.1:${base + 1}`, `127.0.0.1:${base + 2}`],
+      });
+      for (const [k, v] of Object.entries(killed)) figures[`n${n}_${k}`] = v;
     }
     ok = true;
     return figures;
