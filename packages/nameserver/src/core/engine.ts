@@ -91,6 +91,7 @@ export class NameserverEngine extends EngineOps {
         this.requestTableWrite(tid, null);
       },
       noticePending: (tid, pid) => this.notices.pending(tid, pid),
+      busy: (tid, pid) => [...this.liveOps.values()].some((o) => o.tid === tid && o.pid === pid),
       notify: (endpoint, notice) => this.notify(endpoint, notice),
       log: (level, message) => this.effects.push({ kind: 'log', level, message }),
     });

@@ -2,7 +2,8 @@
  * Role assignment, pure: a tablet that restarted serves nothing until told its replicas' roles
  * (its replicas report `unassigned`). From the tablet's report and table metadata this says, for
  * every unassigned replica the metadata marks alive, the role, term and peers to tell it.
- * Replicas marked not alive are left to the failover checker's recovery ops. The engine runs it
+ * Replicas marked not alive are left to the failover checker's recovery ops, and a partition an
+ * op holds to that op. The engine runs it
  * on every report of a tablet, at once after the tablet (re)appears or leadership is won, then
  * at most every `roleAssignRetryMs` per tablet while it still reports unassigned replicas.
  */
