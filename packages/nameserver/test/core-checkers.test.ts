@@ -61,3 +61,23 @@ t.test('a restarted tablet no failover touched gets its roles assigned', async (
   t.ok(h.transcript.some((l) => /its role again/.test(l)));
   t.same(invariantViolations(h, { allAlive: true }), []);
 });
+
+t.test('losing a tablet: one op per partition it held, none duplicated by the checker\'s retries', async (t) => {
+  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], autoFailover: true, config: { ...CONFIG, taskConcurrency: 1 } });
+  for (let i = 0; i < 10; i++) h.createTable(`t${i}`, 4, 3);
+  for (let i = 0; i < 5; i++) h.tick();
+  const held = [...h.zk.tables.values()].reduce((n, x) => n + x.partitions.filter((p) => p.replicas.some((r) => r.endpoint === 'ep2')).length, 0);
+  // Commands answer slowly, so the ops are still running when the checker retries.
+  h.faults = { delayMs: () => 400 };
+  h.tabletDown('ep2');
+  for (let i = 0; i < 60; i++) h.tick();
+  const ops = h.engine.opSummaries();
+  const perPartition = new Map<string, number>();
+  for (const o of ops) perPartition.set(`${o.tid}/${o.pid}`, (perPartition.get(`${o.tid}/${o.pid}`) ?? 0) + 1);
+  t.equal(ops.length, held, `${ops.length} ops for ${held} partitions held`);
+  t.same([...perPartition].filter(([, n]) => n > 1), [], 'no partition got a second op');
+  h.faults = {};
+  h.runUntilIdle();
+  t.ok(h.engine.opSummaries().every((o) => o.status === 'kDone'), 'every op done');
+  t.same(invariantViolations(h, { allAlive: false }), []);
+});
