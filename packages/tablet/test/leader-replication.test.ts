@@ -117,3 +117,42 @@ t.test('a follower that is behind is not waited for again on an in-sync change',
   t.same(lr.waitingFor, ['127.0.0.1:1'], 'it joins by its acknowledgement');
   t.equal(lr.visibleOffset(), ROWS);
 });
+
+t.test('a read never sees less than a write this leader acknowledged, whatever the in-sync set does after', async (t) => {
+  // Chaos seed 101: the read bound was raised only on reads, to the lowest offset of the followers
+  // waited for; when the nameserver then recorded a lagging follower in the in-sync set, a read
+  // answered below a write acknowledged before it.
+  const leader = await store('leader');
+  await leader.put(Array.from({ length: ROWS }, (_, i) => ({ values: [`k${i}`, i, 1000 + i], ts: 1000 + i })));
+  const a = await store('follower');
+  await a.appendReplicated(await leader.readBinlog(1, 1000, 1 << 24));
+  const b = await store('follower');
+  const followers = new Map([['127.0.0.1:1', a], ['127.0.0.1:2', b]]);
+  const http = new HttpClient({ connectionsPerEndpoint: 1, timeoutMs: 1000 });
+  const all = inProcessAppends(followers);
+  let deliverToB = false;
+  const gated = { append: async (ep: string, payload: Buffer) => {
+    const body = decode(payload) as { entries: unknown[] };
+    if (ep === '127.0.0.1:2' && body.entries.length > 0 && !deliverToB) await waitFor('delivery to b allowed', () => deliverToB, { timeoutMs: 10_000, intervalMs: 5 });
+    return all.append(ep, payload);
+  } } as unknown as AppendMux;
+  const lr = new LeaderReplication({
+    store: leader, tid: 1, pid: 3, term: 1, followers: [...followers.keys()], inSync: ['127.0.0.1:1'], replicaAck: 'all',
+    writeIds: new WriteIdIndex(), ackTimeoutMs: 5000, minInSyncReplicas: 2, snapshotBytesPerSecondMax: 0, http,
+    appends: gated, log: silentLogger, sentBytes: { binlog: 0, snapshot: 0 }, onDeposed: () => t.fail('not deposed'),
+  });
+  t.teardown(async () => {
+    deliverToB = true;
+    await lr.stop('test over');
+    await http.close();
+  });
+  await waitFor('a streaming and caught up', () => lr.progress().some((f) => f.endpoint === '127.0.0.1:1' && f.ackedOffset === ROWS), { timeoutMs: 5000, intervalMs: 5 });
+  t.equal(lr.visibleOffset(), ROWS, 'a read before the write sees the commit point');
+  await leader.put([{ values: ['new', 1, 5000], ts: 5000 }]);
+  lr.wrote();
+  await lr.waitAcked(ROWS + 1);
+  // No read between the acknowledgement and the nameserver recording the lagging b as in sync.
+  lr.setInSync(['127.0.0.1:1', '127.0.0.1:2']);
+  const visible = lr.visibleOffset();
+  t.ok(visible !== undefined && visible >= ROWS + 1, `a read after it sees the acknowledged write (visible ${visible}, acknowledged ${ROWS + 1})`);
+});
