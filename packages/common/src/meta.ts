@@ -99,7 +99,21 @@ export interface ReplicationReport {
   inSync: Endpoint[];
   /** Every follower writes wait for: recorded plus those the leader added on its own. */
   waitingFor: Endpoint[];
-  followers: Array<{ endpoint: Endpoint; state: string; ackedOffset: number; lastAckMs: number; snapshotsSent: number }>;
+  followers: Array<{ endpoint: Endpoint; state: string; ackedOffset: number; lastAckMs: number; snapshotsSent: number; snapshot?: SnapshotTransferReport }>;
+}
+
+/** A leader's snapshot transfer to one follower: the one in flight, or the last one sent. */
+export interface SnapshotTransferReport {
+  rowsSent: number;
+  rowsTotal: number;
+  bytesSent: number;
+  /** Estimated from the bytes per row sent so far; exact once `endedMs` is set. */
+  bytesTotal: number;
+  /** On the leader's clock (ReplicationReport.nowMs). */
+  startedMs: number;
+  endedMs?: number;
+  /** Waiting for the snapshot bandwidth limit (confset snapshot_bytes_per_sec). */
+  throttled: boolean;
 }
 
 export function leaderOf(p: PartitionMeta): ReplicaMeta | undefined {

@@ -23,7 +23,7 @@ export async function* snapshotStream(core: ReplicaCore, nowMs: number, chunkByt
       const entry = await db.get(binlogKey(state.offset), { snapshot: snap });
       term = entry !== undefined ? (decodeStored(entry) as number[])[0]! : state.base?.offset === state.offset ? state.base.term : core.roleRecord.term;
     }
-    yield { tid: core.info.tid, pid: core.info.pid, offset: state.offset, term };
+    yield { tid: core.info.tid, pid: core.info.pid, offset: state.offset, term, rows: state.recordCnt, entriesPerRow: Math.max(1, core.plans.length) };
     let chunk: SnapshotChunk = [];
     let bytes = 0;
     for await (const [k, v] of core.liveRows(ROW_START, nowMs, snap)) {

@@ -48,6 +48,10 @@ export interface SnapshotHeader {
   offset: number;
   /** Term of the binlog entry at `offset` (0 when offset is 0). */
   term: number;
+  /** Rows in the snapshot (record_cnt when it was taken; TTL-expired rows are left out of the chunks). */
+  rows?: number;
+  /** Entries per row in the chunks (one per index): chunk entries ÷ this = rows. */
+  entriesPerRow?: number;
 }
 
 /** Raw row entries of a snapshot: [key, value] pairs. */

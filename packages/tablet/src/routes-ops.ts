@@ -8,6 +8,9 @@
  *                                      then the binlog) once add_replica names it
  *   add_replica / del_replica           leader: start / stop replicating to a follower
  *   fence_leader {term}                 leader: refuse writes from now on, keep replicating
+ *   snapshot_limit {perStreamBytesPerSec, perDestinationBytesPerSec}
+ *                                      the tablet's snapshot bandwidth limits (0 = unlimited),
+ *                                      effective for running transfers within a throttle slice
  *   make_snapshot {endOffset}           release binlog below what every follower has (and
  *                                      endOffset): our LevelDB is the snapshot, so making one is
  *                                      freeing the log it no longer needs
@@ -73,6 +76,15 @@ export function registerOpRoutes(app: HttpServer, replicas: ReplicaManager, fenc
     const { r, f: term } = target(req.body, (b) => uint(b, 'term'));
     await r.machine.fence(term);
     return { ok: true };
+  });
+
+  app.post('/v1/control/snapshot_limit', async (req) => {
+    const body = bodyObject(req.body);
+    const perStreamBytesPerSec = uint(body, 'perStreamBytesPerSec');
+    const perDestinationBytesPerSec = uint(body, 'perDestinationBytesPerSec');
+    fence.check(body);
+    repl.snapshotThrottle.set({ perStreamBytesPerSec, perDestinationBytesPerSec });
+    return { ok: true, ...repl.snapshotThrottle.current };
   });
 
   app.post('/v1/control/make_snapshot', async (req) => {

@@ -12,6 +12,7 @@ import { backoffMs, encode, sleep, TesseraError, type HttpClient, type Logger } 
 import type { BinlogEntry, ReplicaStore, SnapshotChunk, SnapshotHeader } from '@tessera/storage';
 import { REPLICATION } from './limits.js';
 import { decideMatch } from './match.js';
+import type { SnapshotThrottle } from './snapshot-throttle.js';
 
 export type StreamState = 'match' | 'stream' | 'snapshot' | 'stopped';
 
@@ -25,6 +26,23 @@ export interface FollowerProgress {
   lastError: string | undefined;
   /** While a snapshot is in flight: its offset (the follower resumes the binlog after it). */
   snapshotOffset: number | undefined;
+  /** The snapshot being sent, or the last one sent (what `showop` shows as copied of the total). */
+  snapshot?: SnapshotTransfer;
+}
+
+/** Progress of one snapshot transfer: rows and bytes sent of the total, and whether it waits for the throttle. */
+export interface SnapshotTransfer {
+  rowsSent: number;
+  /** Rows the snapshot holds (record_cnt when taken). */
+  rowsTotal: number;
+  bytesSent: number;
+  /** Estimated from the bytes per row sent so far (exact once done). */
+  bytesTotal: number;
+  startedMs: number;
+  /** Set when the last chunk was confirmed. */
+  endedMs?: number;
+  /** True while the stream waits for the snapshot bandwidth limit. */
+  throttled: boolean;
 }
 
 export interface StreamHost {
@@ -33,8 +51,8 @@ export interface StreamHost {
   readonly pid: number;
   /** The leader's current term (constant while this stream lives). */
   readonly term: number;
-  /** Snapshot transfer rate limit, bytes/s (0 = unlimited; OpenMLDB's stream_bandwidth_limit). */
-  readonly snapshotBytesPerSecondMax: number;
+  /** Snapshot bandwidth limits (per stream and per destination tablet), changeable while streams run. */
+  readonly snapshotThrottle: SnapshotThrottle;
   /** Resolves at the next local write (or after `maxWaitMs`). */
   waitForWrites(afterOffset: number, maxWaitMs: number): Promise<void>;
   /** The follower confirmed everything up to `offset`. */
@@ -211,36 +229,45 @@ export class FollowerStream {
     const base = { tid: this.host.tid, pid: this.host.pid, term: this.host.term, session };
     let header: SnapshotHeader | undefined;
     let seq = 0;
-    let rows = 0;
+    let entries = 0;
     let bytes = 0;
     const started = Date.now();
+    const throttle = this.host.snapshotThrottle;
+    const debt = throttle.newStreamDebt();
+    const transfer: SnapshotTransfer = { rowsSent: 0, rowsTotal: 0, bytesSent: 0, bytesTotal: 0, startedMs: started, throttled: false };
+    this.progress.snapshot = transfer;
     this.log.info(`sending a snapshot of ${this.host.tid}_${this.host.pid} to ${this.endpoint}`);
     for await (const item of store.snapshot(Date.now(), REPLICATION.snapshotChunkBytesMax)) {
       if (this.stopped) return;
       if (!Array.isArray(item)) {
         header = item;
+        transfer.rowsTotal = header.rows ?? 0;
         // Retention keeps the binlog after this offset until the follower has matched again.
         this.progress.snapshotOffset = header.offset;
         await this.http.call(this.endpoint, '/v1/replica/snapshot_begin', { ...base, offset: header.offset, offsetTerm: header.term }, { timeoutMs: REPLICATION.appendTimeoutMs });
         continue;
       }
       const chunk = item as SnapshotChunk;
-      rows += chunk.length;
+      entries += chunk.length;
       for (const [k, v] of chunk) bytes += k.length + v.length;
-      const limit = this.host.snapshotBytesPerSecondMax;
-      if (limit > 0) {
-        // Hold the average rate at the limit: wait until the bytes sent so far are due.
-        const dueMs = (bytes / limit) * 1000 - (Date.now() - started);
-        if (dueMs > 0) await sleep(dueMs);
-      }
+      await throttle.acquire(debt, this.endpoint, () => this.stopped, (waiting) => { transfer.throttled = waiting; });
+      if (this.stopped) return;
       const chunkBody = encode({ ...base, seq: seq++, entries: chunk });
       this.host.sentBytes.snapshot += chunkBody.length;
+      throttle.sent(debt, this.endpoint, chunkBody.length);
       await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', chunkBody, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
+      transfer.rowsSent = Math.floor(entries / (header?.entriesPerRow ?? 1));
+      transfer.bytesSent = bytes;
+      transfer.bytesTotal = Math.max(bytes, transfer.rowsSent > 0 ? Math.round((bytes / transfer.rowsSent) * transfer.rowsTotal) : 0);
     }
     const res = await this.http.call<AppendResult>(this.endpoint, '/v1/replica/snapshot_end', { ...base, chunks: seq }, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
     this.progress.snapshotsSent++;
+    // Exact totals now: TTL-expired rows were left out of the chunks.
+    transfer.rowsTotal = transfer.rowsSent;
+    transfer.bytesTotal = bytes;
+    transfer.endedMs = Date.now();
     if (header !== undefined) this.delivered = { offset: header.offset, term: header.term };
-    this.log.info(`snapshot of ${this.host.tid}_${this.host.pid} at offset ${header?.offset} sent to ${this.endpoint}: ${rows} entries, ${bytes} bytes in ${Date.now() - started} ms`);
+    this.log.info(`snapshot of ${this.host.tid}_${this.host.pid} at offset ${header?.offset} sent to ${this.endpoint}: ${transfer.rowsSent} rows (${entries} entries), ${bytes} bytes in ${Date.now() - started} ms`);
     this.noteAck(res.offset);
     this.progress.state = 'match';
   }

@@ -12,6 +12,7 @@ import { FollowerStream, type FollowerProgress, type StreamHost, type SentBytes 
 import type { WriteIdIndex } from './write-ids.js';
 import type { AppendMux } from './append-mux.js';
 import { dropsFromExpanding, joinsAtAck, minWaitingAcked, nextCommitted, rejoinsAtOrder, retentionFloor } from './progress.js';
+import type { SnapshotThrottle } from './snapshot-throttle.js';
 
 interface AckWaiter {
   offset: number;
@@ -37,7 +38,7 @@ export interface LeaderReplicationOptions {
    * min.insync.replicas).
    */
   minInSyncReplicas: number;
-  snapshotBytesPerSecondMax: number;
+  snapshotThrottle: SnapshotThrottle;
   http: HttpClient;
   /** The tablet's coalescer of appends to each follower tablet. */
   appends: AppendMux;
@@ -54,7 +55,7 @@ export class LeaderReplication implements StreamHost {
   readonly pid: number;
   readonly term: number;
   readonly writeIds: WriteIdIndex;
-  readonly snapshotBytesPerSecondMax: number;
+  readonly snapshotThrottle: SnapshotThrottle;
   readonly sentBytes: SentBytes;
   replicaAck: ReplicaAck;
   /** The in-sync set as the nameserver recorded it in ZooKeeper. */
@@ -95,7 +96,7 @@ export class LeaderReplication implements StreamHost {
     this.pid = o.pid;
     this.term = o.term;
     this.writeIds = o.writeIds;
-    this.snapshotBytesPerSecondMax = o.snapshotBytesPerSecondMax;
+    this.snapshotThrottle = o.snapshotThrottle;
     this.sentBytes = o.sentBytes;
     this.replicaAck = o.replicaAck;
     this.confirmed = new Set(o.inSync.filter((e) => o.followers.includes(e)));

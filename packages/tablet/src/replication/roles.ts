@@ -14,6 +14,7 @@ import { REPLICATION } from './limits.js';
 import type { SnapshotReceiver } from './snapshot-receiver.js';
 import { WriteIdIndex } from './write-ids.js';
 import { AppendMux } from './append-mux.js';
+import { SnapshotThrottle } from './snapshot-throttle.js';
 
 export interface LeaderRoleOptions {
   /** How long a replica_ack=all write waits for the in-sync followers. */
@@ -52,11 +53,15 @@ export class LeaderRoles {
   private readonly appendMux = new AppendMux(this.http, REPLICATION.appendTimeoutMs);
   /** Bytes sent to followers since start (metrics). */
   readonly sentBytes: SentBytes = { binlog: 0, snapshot: 0 };
+  /** Snapshot bandwidth limits, shared by every stream of this tablet (snapshot-throttle.ts). */
+  readonly snapshotThrottle: SnapshotThrottle;
 
   constructor(
     private readonly receiver: SnapshotReceiver,
     private readonly o: LeaderRoleOptions,
-  ) {}
+  ) {
+    this.snapshotThrottle = new SnapshotThrottle(o.snapshotBytesPerSecondMax);
+  }
 
   /** The replication of a replica that leads here, if any (of any term). */
   get(replica: Replica): LeaderReplication | undefined {
@@ -110,7 +115,7 @@ export class LeaderRoles {
     const lr = new LeaderReplication({
       store: replica.store, tid: replica.tid, pid: replica.pid, term: replica.term,
       followers: [...replica.followers], inSync: inSync ?? [...replica.followers], replicaAck: replica.replicaAck, writeIds,
-      ackTimeoutMs: this.o.ackTimeoutMs, minInSyncReplicas: this.o.minInSyncReplicas, snapshotBytesPerSecondMax: this.o.snapshotBytesPerSecondMax, http: this.http, appends: this.appendMux, log: this.o.log, sentBytes: this.sentBytes,
+      ackTimeoutMs: this.o.ackTimeoutMs, minInSyncReplicas: this.o.minInSyncReplicas, snapshotThrottle: this.snapshotThrottle, http: this.http, appends: this.appendMux, log: this.o.log, sentBytes: this.sentBytes,
       onDeposed: (term) => void this.stepDown(replica, term),
     });
     this.leaders.set(k, lr);

@@ -18,6 +18,7 @@ import type { SentBytes } from './follower-stream.js';
 import { ReplicaRoutes } from './replica-routes.js';
 import { RetentionTimers } from './retention.js';
 import { LeaderRoles, type ReplicationProgress } from './roles.js';
+import type { SnapshotThrottle } from './snapshot-throttle.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import { WritePath } from './write-path.js';
 
@@ -48,6 +49,11 @@ export class TabletReplication {
     this.writes = new WritePath(this.roles);
     this.routes = new ReplicaRoutes(replicas, this.roles, this.receiver, o.log);
     this.retention = new RetentionTimers(replicas, this.roles, o);
+  }
+
+  /** The tablet's snapshot bandwidth limits (snapshot-throttle.ts; /v1/control/snapshot_limit). */
+  get snapshotThrottle(): SnapshotThrottle {
+    return this.roles.snapshotThrottle;
   }
 
   /** Bytes sent to followers since start (metrics). */
