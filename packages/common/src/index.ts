@@ -15,3 +15,4 @@ export * from './endpoint.js';
 export * from './openmldb-texts.js';
 export * from './metrics.js';
 export * as fields from './fields.js';
+export * from './op-detail.js';

@@ -14,10 +14,11 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 const ORDER: Record<LogLevel, number> = { debug: 20, info: 30, warn: 40, error: 50, silent: Infinity };
 
 export interface Logger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
+  /** `fields` become keys of the JSON line (structured logs: the op log, ...). */
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
   child(name: string): Logger;
   /** True when debug lines are written (callers skip building costly debug text otherwise). */
   readonly debugEnabled: boolean;
@@ -69,17 +70,21 @@ class PinoBacked implements Logger {
   get debugEnabled(): boolean {
     return this.p.isLevelEnabled('debug');
   }
-  debug(msg: string): void {
-    this.p.debug(msg);
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    if (fields === undefined) this.p.debug(msg);
+    else this.p.debug(fields, msg);
   }
-  info(msg: string): void {
-    this.p.info(msg);
+  info(msg: string, fields?: Record<string, unknown>): void {
+    if (fields === undefined) this.p.info(msg);
+    else this.p.info(fields, msg);
   }
-  warn(msg: string): void {
-    this.p.warn(msg);
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    if (fields === undefined) this.p.warn(msg);
+    else this.p.warn(fields, msg);
   }
-  error(msg: string): void {
-    this.p.error(msg);
+  error(msg: string, fields?: Record<string, unknown>): void {
+    if (fields === undefined) this.p.error(msg);
+    else this.p.error(fields, msg);
   }
   child(sub: string): Logger {
     const name = `${this.name}.${sub}`;

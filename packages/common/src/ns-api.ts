@@ -8,6 +8,7 @@
  * that `showtable`/`showschema` print, so that nameserver and client render it alike.
  */
 import type { Endpoint, PartitionMeta, Pid, TableInfo, Tid } from './meta.js';
+import type { OpDetail, ShowOpRequest, ShowOpResponse } from './op-detail.js';
 import type { CompressType, ReplicaAck, TableSchema, TtlDef, TtlType, Value } from './schema.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -31,6 +32,7 @@ export const NS_COMMANDS = [
   'delreplica',
   'changeleader',
   'showopstatus',
+  'showop',
   'cancelop',
   'deleteop',
   'confset',
@@ -274,9 +276,12 @@ export interface ShowOpStatusRequest {
   db?: string;
   name?: string;
   pid?: Pid;
+  /** Also return `details`, one OpDetail per row (`showopstatus --format=json`). */
+  detail?: boolean;
 }
 export interface ShowOpStatusResponse {
   ops: OpStatusRow[];
+  details?: OpDetail[];
 }
 
 export interface CancelOpRequest {
@@ -458,6 +463,7 @@ export interface NsApi {
   delreplica: { req: DelReplicaRequest; res: DelReplicaResponse };
   changeleader: { req: ChangeLeaderRequest; res: ChangeLeaderResponse };
   showopstatus: { req: ShowOpStatusRequest; res: ShowOpStatusResponse };
+  showop: { req: ShowOpRequest; res: ShowOpResponse };
   cancelop: { req: CancelOpRequest; res: CancelOpResponse };
   deleteop: { req: DeleteOpRequest; res: DeleteOpResponse };
   confset: { req: ConfSetRequest; res: ConfSetResponse };
@@ -497,6 +503,7 @@ export interface NsAdmin {
   delreplica(req: DelReplicaRequest): Promise<DelReplicaResponse>;
   changeleader(req: ChangeLeaderRequest): Promise<ChangeLeaderResponse>;
   showopstatus(req: ShowOpStatusRequest): Promise<ShowOpStatusResponse>;
+  showop(req: ShowOpRequest): Promise<ShowOpResponse>;
   cancelop(req: CancelOpRequest): Promise<CancelOpResponse>;
   deleteop(req: DeleteOpRequest): Promise<DeleteOpResponse>;
   confset(req: ConfSetRequest): Promise<ConfSetResponse>;

@@ -6,7 +6,7 @@
  * op's status changes (op-steps.ts). Which step comes next is decided in drive.ts; what the
  * engine does with events and admin commands is in engine.ts. No I/O, no clock.
  */
-import type { ErrorCode, PartitionMeta, Pid, TableInfo, Term, Tid } from '@tessera/common';
+import type { ErrorCode, OpIssuer, PartitionMeta, Pid, TableInfo, Term, Tid } from '@tessera/common';
 import type { OpRequest } from './admin.js';
 import { engineConfig, MOVES_LIMIT_MAX, type EngineConfig } from './config.js';
 import type { EngineEffect, PersistTarget, RequestId } from './events.js';
@@ -50,6 +50,8 @@ export abstract class EngineOps {
   protected moveLimits: { maxMovesPerTablet: number; maxMovesPerCluster: number };
   /** Why each waiting op did not start at the last scheduling pass (schedule.ts). */
   protected blocked = new Map<number, string>();
+  /** Who sent the admin command being handled (stamped on the ops it creates). */
+  protected issuer: OpIssuer | undefined;
 
   constructor(options: EngineOptions) {
     this.random = options.random;
@@ -100,6 +102,7 @@ export abstract class EngineOps {
       progress: { tasksDone: 0, tasksTotal: req.tasks.length },
       cancelRequested: false,
       ...(req.origin !== undefined ? { origin: req.origin } : {}),
+      ...(this.issuer === undefined ? {} : { issuedBy: { ...this.issuer } }),
     };
     this.liveOps.set(op.id, op);
     this.runtime.set(op.id, newRuntime(false));
@@ -348,20 +351,20 @@ export abstract class EngineOps {
   }
 
   protected completeTask(op: Op, rt: OpRuntime): void {
-    advanceTask(op);
+    advanceTask(op, this.nowMs);
     resetTaskRuntime(rt);
     this.requestWrite(op, 'op');
   }
 
   protected failTask(op: Op, rt: OpRuntime, error: string): void {
     if (currentTask(op)!.undo === true) {
-      skipUndoStep(op, error);
+      skipUndoStep(op, error, this.nowMs);
       resetTaskRuntime(rt);
       this.requestWrite(op, 'op');
       return;
     }
     if (isCommitted(op)) {
-      failCommittedTask(op, error);
+      failCommittedTask(op, error, this.nowMs);
       this.finishOp(op, rt, 'kFailed');
       return;
     }
@@ -370,7 +373,7 @@ export abstract class EngineOps {
 
   protected startRollback(op: Op, rt: OpRuntime, reason: 'failed' | 'canceled', error: string): void {
     const table = this.tableMap.get(op.tid);
-    beginRollback(op, table === undefined ? undefined : partitionOf(table, op.pid), reason, error);
+    beginRollback(op, table === undefined ? undefined : partitionOf(table, op.pid), reason, error, this.nowMs);
     resetTaskRuntime(rt);
     this.requestWrite(op, 'op');
   }

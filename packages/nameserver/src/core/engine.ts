@@ -219,7 +219,12 @@ export class NameserverEngine extends EngineOps {
           this.effects.push(replyError(event.requestId, 'NS_NOT_LEADER', 'nameserver is not leader'));
           return;
         }
-        this.onAdminCommand(event.requestId, event.command);
+        this.issuer = event.issuedBy;
+        try {
+          this.onAdminCommand(event.requestId, event.command);
+        } finally {
+          this.issuer = undefined;
+        }
         return;
       default:
         break;
@@ -574,7 +579,7 @@ export class NameserverEngine extends EngineOps {
         case 'startTask':
           rt.taskStartMs = this.nowMs;
           rt.taskStartReportSeq = this.observedCluster.reportSeq();
-          if (currentTask(op)!.status === 'kInited') transitionTask(op, op.taskIndex, 'kDoing');
+          if (currentTask(op)!.status === 'kInited') transitionTask(op, op.taskIndex, 'kDoing', this.nowMs);
           changed = true;
           continue;
         case 'failOp':

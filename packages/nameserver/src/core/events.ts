@@ -24,6 +24,7 @@ import type {
   MakeSnapshotRequest,
   MigrateRequest,
   Offset,
+  OpIssuer,
   OfflineEndpointRequest,
   RecoverEndpointRequest,
   RecoverTableRequest,
@@ -113,7 +114,7 @@ export type EngineEvent =
   | { type: 'tabletReport'; endpoint: Endpoint; replicas: ReplicaReport[] }
   | { type: 'taskResult'; opId: number; taskIndex: number; ok: boolean; error?: string; retryable?: boolean }
   | { type: 'tick'; nowMs: number }
-  | { type: 'adminCommand'; requestId: RequestId; command: AdminCommand; nowMs?: number }
+  | { type: 'adminCommand'; requestId: RequestId; command: AdminCommand; nowMs?: number; issuedBy?: OpIssuer }
   | { type: 'persisted'; what: PersistTarget; ok: boolean }
   /** The shell created a table (placement from placePartitions) and wrote it. */
   | { type: 'tableCreated'; table: TableInfo }

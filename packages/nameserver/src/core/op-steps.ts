@@ -12,8 +12,8 @@ export function appendError(before: string | undefined, more: string): string {
 }
 
 /** The current task is done; the next one becomes current. */
-export function advanceTask(op: Op): void {
-  transitionTask(op, op.taskIndex, 'kDone');
+export function advanceTask(op: Op, nowMs?: number): void {
+  transitionTask(op, op.taskIndex, 'kDone', nowMs);
   op.taskIndex += 1;
   op.progress.tasksDone = op.tasks.filter((t) => t.status === 'kDone').length;
   op.progress.tasksTotal = op.tasks.length;
@@ -21,19 +21,19 @@ export function advanceTask(op: Op): void {
 }
 
 /** An undo step that cannot succeed is skipped (recorded in the op's error); the next one runs. */
-export function skipUndoStep(op: Op, error: string): void {
+export function skipUndoStep(op: Op, error: string, nowMs?: number): void {
   const task = currentTask(op)!;
   task.error = error;
-  transitionTask(op, op.taskIndex, 'kFailed');
+  transitionTask(op, op.taskIndex, 'kFailed', nowMs);
   op.error = appendError(op.error, `undo step ${task.kind} skipped: ${error}`);
   op.taskIndex += 1;
 }
 
 /** A committed op's task failed for good: the task and the op record why (the op then ends kFailed). */
-export function failCommittedTask(op: Op, error: string): void {
+export function failCommittedTask(op: Op, error: string, nowMs?: number): void {
   const task = currentTask(op)!;
   task.error = error;
-  transitionTask(op, op.taskIndex, 'kFailed');
+  transitionTask(op, op.taskIndex, 'kFailed', nowMs);
   op.error = appendError(op.error, error);
 }
 
@@ -42,12 +42,12 @@ export function failCommittedTask(op: Op, error: string): void {
  * begun are canceled, and the undo steps of what was done (for `partition`, the metadata now)
  * are appended and become current.
  */
-export function beginRollback(op: Op, partition: PartitionMeta | undefined, reason: 'failed' | 'canceled', error: string): void {
+export function beginRollback(op: Op, partition: PartitionMeta | undefined, reason: 'failed' | 'canceled', error: string, nowMs?: number): void {
   const from = op.taskIndex;
   const task = op.tasks[from];
   if (task !== undefined) {
     if (reason === 'failed') task.error = error;
-    transitionTask(op, from, reason === 'canceled' && task.error === undefined ? 'kCanceled' : 'kFailed');
+    transitionTask(op, from, reason === 'canceled' && task.error === undefined ? 'kCanceled' : 'kFailed', nowMs);
   }
   const undo = partition === undefined ? [] : buildUndo(op, partition);
   for (let i = from + 1; i < op.tasks.length; i++) {
@@ -70,7 +70,7 @@ export function finalStatus(op: Op): OpStatus {
 export function endOp(op: Op, status: OpStatus, nowMs: number): void {
   for (let i = op.taskIndex; i < op.tasks.length; i++) {
     const t = op.tasks[i]!;
-    if (t.status === 'kDoing') transitionTask(op, i, status === 'kDone' ? 'kCanceled' : status);
+    if (t.status === 'kDoing') transitionTask(op, i, status === 'kDone' ? 'kCanceled' : status, nowMs);
     else if (t.status === 'kInited') transitionTask(op, i, 'kCanceled');
   }
   transitionOp(op, status, nowMs);

@@ -10,7 +10,7 @@
  * done so far are appended to `tasks` (flagged `undo`) and run like any other task; `rollback`
  * records why and where the undo begins. No I/O here.
  */
-import type { Endpoint, Offset, Pid, ReplicaRole, Term, Tid } from '@tessera/common';
+import type { Endpoint, Offset, OpIssuer, Pid, ReplicaRole, Term, Tid } from '@tessera/common';
 
 export const OP_TYPES = [
   'kMakeSnapshotOP',
@@ -64,11 +64,15 @@ export function transitionOp(op: Op, to: OpStatus, nowMs: number): void {
   if (isTerminal(to)) op.endMs = nowMs;
 }
 
-export function transitionTask(op: Op, index: number, to: TaskStatus): void {
+/** Moves a task to `to`; with `nowMs`, stamps startMs on kDoing and endMs on a terminal status. */
+export function transitionTask(op: Op, index: number, to: TaskStatus, nowMs?: number): void {
   const task = op.tasks[index];
   if (task === undefined) throw new Error(`op ${op.id} has no task ${index}`);
   checkTransition(`op ${op.id} task ${index} (${task.kind})`, task.status, to);
   task.status = to;
+  if (nowMs === undefined) return;
+  if (to === 'kDoing') task.startMs = nowMs;
+  if (isTerminal(to)) task.endMs = nowMs;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -108,6 +112,9 @@ interface TaskCommon {
   undo?: boolean;
   /** Why the task failed or was skipped. */
   error?: string;
+  /** When it became kDoing / reached a terminal status (absent on ops written before these fields). */
+  startMs?: number;
+  endMs?: number;
 }
 
 /** One step of an op. `endpoint` is the tablet a tablet task commands. */
@@ -145,7 +152,7 @@ export type Task = TaskCommon &
 export type TaskOf<K extends TaskKind> = Extract<Task, { kind: K }>;
 
 /** A task's own fields, without its status (distributes over the kinds). */
-export type TaskFields = Task extends infer T ? (T extends unknown ? Omit<T, 'status' | 'undo' | 'error'> : never) : never;
+export type TaskFields = Task extends infer T ? (T extends unknown ? Omit<T, 'status' | 'undo' | 'error' | 'startMs' | 'endMs'> : never) : never;
 
 /** Builds a task in kInited; `newTask({ kind: 'kDropTable', endpoint })`. */
 export function newTask(fields: TaskFields): Task {
@@ -265,6 +272,8 @@ export interface Op {
   origin?: OpOrigin;
   rollback?: OpRollback;
   error?: string;
+  /** Who asked for it (`--reason`, the client's address); absent for ops the nameserver made itself. */
+  issuedBy?: OpIssuer;
 }
 
 /** True once the op has done its commit task: it may no longer be undone or canceled. */

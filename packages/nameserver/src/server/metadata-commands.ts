@@ -17,6 +17,7 @@ import type { TabletTracker } from './tablets.js';
 import { createTable, dropTable, type TableDefaults } from './tables.js';
 import type { OpShell } from './op-shell.js';
 import { isMoveLimitKey, moveLimitRows, parseMoveLimit, writeMoveLimit } from './move-limits.js';
+import { isSnapshotLimitKey, parseBytesPerSec, SNAPSHOT_LIMIT_KEYS, type SnapshotLimits } from './snapshot-limits.js';
 
 export interface MetadataCommandsDeps {
   session: Coord;
@@ -29,6 +30,8 @@ export interface MetadataCommandsDeps {
   ops: OpShell;
   defaults: TableDefaults;
   log: Logger;
+  /** The snapshot bandwidth settings (confset snapshot_bytes_per_sec...). */
+  snapshotLimits?: SnapshotLimits;
 }
 
 /** showtable and info poll the tablets when their last report is older than this. */
@@ -160,6 +163,10 @@ export class MetadataCommands {
   async confset(body: Record<string, unknown>): Promise<Record<string, never>> {
     const key = str(body, 'key');
     const value = str(body, 'value').toLowerCase();
+    if (isSnapshotLimitKey(key) && this.d.snapshotLimits !== undefined) {
+      await this.d.snapshotLimits.set(key, parseBytesPerSec(value));
+      return {};
+    }
     if (isMoveLimitKey(key)) {
       // The move limits (move-limits.ts): stored, then applied by the running engine at once.
       this.d.ops.settings(await writeMoveLimit(this.d.session, this.d.layout, key, parseMoveLimit(key, value)));
@@ -172,8 +179,11 @@ export class MetadataCommands {
 
   async confget(body: Record<string, unknown>): Promise<ConfGetResponse> {
     const key = body.key === undefined || body.key === null || body.key === '' ? undefined : str(body, 'key');
+    const limits = this.d.snapshotLimits;
+    if (key !== undefined && isSnapshotLimitKey(key) && limits !== undefined) return { conf: [{ key, value: String(limits.get(key)) }] };
     if (key !== undefined && key !== 'auto_failover' && !isMoveLimitKey(key)) throw new TesseraError('INVALID_ARGUMENT', `key ${key} does not exist`);
     const conf = [{ key: 'auto_failover', value: String(await this.autoFailover()) }, ...(await moveLimitRows(this.d.session, this.d.layout))];
+    if (limits !== undefined) for (const k of SNAPSHOT_LIMIT_KEYS) conf.push({ key: k, value: String(limits.get(k)) });
     return { conf: key === undefined ? conf : conf.filter((c) => c.key === key) };
   }
 

@@ -17,6 +17,12 @@ import type { StatusPoller } from './status-poller.js';
 import type { TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
 import { readMoveLimits } from './move-limits.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { OpIssuer } from '@tessera/common';
+import { OpLog } from './op-log.js';
+
+/** Who sent the admin request being handled (set by the route, read when the command is posted). */
+export const issuerContext = new AsyncLocalStorage<OpIssuer>();
 
 export interface OpShellOptions {
   taskConcurrency: number;
@@ -82,6 +88,9 @@ export class OpShell {
   private nextRequestId = 1;
   private tickTimer: NodeJS.Timeout | undefined;
   private leading = false;
+  private readonly opLog: OpLog;
+  /** Current task of each running op when last looked at (the op log's cue to look again). */
+  private readonly lastTask = new Map<number, string | null>();
 
   constructor(
     private readonly session: Coord,
@@ -95,6 +104,7 @@ export class OpShell {
     private readonly log: Logger,
   ) {
     this.engine = this.newEngine();
+    this.opLog = new OpLog(log);
     tablets.on('up', (t) => {
       this.post({ type: 'tabletUp', endpoint: t.endpoint, nowMs: Date.now(), startup: t.registration?.startup === true });
       // Its report at once (not at the next poll): a restarted tablet serves nothing until the
@@ -148,6 +158,7 @@ export class OpShell {
     const opIndex = indexNode ? Number(indexNode.data.toString('utf8')) || 0 : 0;
     const settings = await readMoveLimits(this.session, this.layout);
     this.engine = this.newEngine();
+    for (const op of ops) this.opLog.remember(op);
     this.leading = true;
     this.post({
       type: 'becameLeader', nsEpoch, nowMs: Date.now(), tables: this.meta.allTables(), ops, opIndex, settings,
@@ -176,7 +187,8 @@ export class OpShell {
     const requestId = this.nextRequestId++;
     return new Promise((resolve, reject) => {
       this.pending.set(requestId, { resolve, reject });
-      this.post({ type: 'adminCommand', requestId, command, nowMs: Date.now() });
+      const issuedBy = issuerContext.getStore();
+      this.post({ type: 'adminCommand', requestId, command, nowMs: Date.now(), ...(issuedBy === undefined ? {} : { issuedBy }) });
     });
   }
 
@@ -221,9 +233,24 @@ export class OpShell {
         }
         for (const effect of effects) this.execute(effect);
       }
+      if (this.leading) this.logTaskChanges();
     } finally {
       this.processing = false;
     }
+  }
+
+  /** Running ops whose current task changed since the last look go to the op log (task starts). */
+  private logTaskChanges(): void {
+    const running = new Set<number>();
+    for (const s of this.engine.opSummaries()) {
+      if (s.status !== 'kDoing') continue;
+      running.add(s.id);
+      if (this.lastTask.get(s.id) === s.currentTask) continue;
+      this.lastTask.set(s.id, s.currentTask);
+      const op = this.engine.op(s.id);
+      if (op) this.opLog.observe(op);
+    }
+    for (const id of [...this.lastTask.keys()]) if (!running.has(id)) this.lastTask.delete(id);
   }
 
   private execute(effect: EngineEffect): void {
@@ -244,6 +271,7 @@ export class OpShell {
         return;
       }
       case 'persistOp':
+        this.opLog.observe(effect.op);
         this.persistOp(effect.op, effect.opIndex).then(
           () => this.post({ type: 'persisted', what: { kind: 'op', opId: effect.op.id }, ok: true }),
           (err) => {
@@ -252,12 +280,15 @@ export class OpShell {
           },
         );
         return;
-      case 'deleteOp':
+      case 'deleteOp': {
+        const op = this.engine.op(effect.opId);
+        if (op) this.opLog.observe(op);
         this.deleteOrKeepOp(effect.opId).then(
           () => this.post({ type: 'persisted', what: { kind: 'deleteOp', opId: effect.opId }, ok: true }),
           () => this.post({ type: 'persisted', what: { kind: 'deleteOp', opId: effect.opId }, ok: false }),
         );
         return;
+      }
       case 'notifyTablet': {
         const { path, body } = noticeRoute(effect.notice);
         this.control.command(effect.endpoint, path, body).catch((err: Error) => {

@@ -11,6 +11,7 @@
 import {
   bodyObject, createHttpServer, NS_COMMANDS, parseEndpoint, nsRoute, registeredRoutes, registerHealthRoute, ServerMetrics, TesseraError, type HttpServer, type InjectRequest, type InjectResponse, type Logger, type NsCommand,
   type ApplyRequest, type RebalanceRequest, type ScaleOutRequest,
+  type OpIssuer,
 } from '@tessera/common';
 import { CoordSession, LeaderElection, readLeader, retryWhileZkUnreachable, zkLayout, type Coord, type ZkLayout } from '@tessera/coord';
 import { seededRandom } from '../core/random.js';
@@ -19,7 +20,9 @@ import { MetadataStore } from './metadata.js';
 import { StatusPoller } from './status-poller.js';
 import { TabletControl } from './tablet-client.js';
 import { TabletTracker } from './tablets.js';
-import { OpShell } from './op-shell.js';
+import { issuerContext, OpShell } from './op-shell.js';
+import { OpView } from './op-view.js';
+import { SnapshotLimits } from './snapshot-limits.js';
 import { validateAdminBody } from './admin-validate.js';
 import { FailoverTimer } from './failover.js';
 import { registerStatusPage } from './status-page.js';
@@ -78,6 +81,8 @@ export class NameServer {
   private readonly plans = new PlanStore((c) => this.ops.admin(c));
   private failover!: FailoverTimer;
   private admin!: MetadataCommands;
+  private opView!: OpView;
+  private snapshotLimits!: SnapshotLimits;
   private epoch = 0;
   private leading = false;
   private leaderEndpoint: string | undefined;
@@ -151,9 +156,15 @@ export class NameServer {
     this.failover = new FailoverTimer(this.session, this.layout, this.tablets, this.ops, {
       heartbeatTimeoutMs: o.tabletHeartbeatTimeoutMs, checkIntervalMs: FAILOVER_CHECK_INTERVAL_MS,
     }, this.log.child('failover'));
+    this.opView = new OpView({ ops: this.ops, poller: this.poller, control: this.control, tablets: this.tablets, concurrencyMax: o.taskConcurrency, syncDeltaEntriesMax: o.syncDeltaEntriesMax });
+    this.snapshotLimits = new SnapshotLimits(this.session, this.layout, this.tablets, this.control, this.log.child('snapshot-limits'));
+    this.poller.onPolled(() => {
+      if (this.leading) void this.snapshotLimits.pushAll();
+    });
     this.admin = new MetadataCommands({
       session: this.session, layout: this.layout, meta: this.meta, tablets: this.tablets, control: this.control, poller: this.poller,
       random, ops: this.ops, defaults: { partitionNum: o.partitionNumDefault, replicaNum: o.replicaNumDefault }, log: this.log,
+      snapshotLimits: this.snapshotLimits,
     });
     this.registerRoutes();
     registerStatusPage(this.app, {
@@ -191,6 +202,7 @@ export class NameServer {
     if (!(await this.session.exists(this.layout.autoFailover))) {
       await this.session.createOrSet(this.layout.autoFailover, String(this.options.autoFailover));
     }
+    await this.snapshotLimits.load();
     this.poller.start();
     try {
       await this.ops.becomeLeader(this.epoch);
@@ -246,7 +258,14 @@ export class NameServer {
       addreplica: (b) => this.ops.admin({ type: 'addreplica', ...b } as AdminCommand),
       delreplica: (b) => this.ops.admin({ type: 'delreplica', ...b } as AdminCommand),
       changeleader: (b) => this.ops.admin({ type: 'changeleader', ...b } as AdminCommand),
-      showopstatus: (b) => this.ops.admin({ type: 'showopstatus', ...b } as AdminCommand),
+      showopstatus: async (b) => {
+        const { detail, ...filter } = b;
+        const res = (await this.ops.admin({ type: 'showopstatus', ...filter } as AdminCommand)) as { ops: Array<{ opId: number }> };
+        if (detail !== true) return res;
+        const ops = res.ops.map((r) => this.ops.core.op(r.opId)).filter((o) => o !== undefined);
+        return { ...res, details: this.opView.details(ops) };
+      },
+      showop: (b) => this.opView.detail(b.opId as number).then((op) => ({ op })),
       cancelop: (b) => this.ops.admin({ type: 'cancelop', ...b } as AdminCommand),
       deleteop: (b) => this.ops.admin({ type: 'deleteop', ...b } as AdminCommand),
       offlineendpoint: (b) => this.ops.admin({ type: 'offlineendpoint', ...b } as AdminCommand),
@@ -292,8 +311,10 @@ export class NameServer {
         }
         // OpenMLDB's order: not leader, then auto_failover, then the fields (core/failover-gate.ts).
         if (refusedWithAutoFailover(cmd) && (await this.admin.autoFailover())) throw new TesseraError('PRECONDITION_FAILED', AUTO_FAILOVER_ENABLED);
+        const issuedBy = issuerOf(body, req.ip, req.socket.remotePort);
+        delete body.reason;
         validateAdminBody(cmd, body);
-        return (await h(body)) ?? {};
+        return (await issuerContext.run(issuedBy, () => h(body))) ?? {};
       });
     }
   }
@@ -322,4 +343,18 @@ export class NameServer {
     await this.session?.close().catch(() => undefined);
     this.log.info('nameserver stopped');
   }
+}
+
+/** Longest `--reason` text kept with an op. */
+const REASON_CHARS_MAX = 512;
+
+/** Who sent an admin request: its `reason` field (`--reason`) and the client's address. */
+function issuerOf(body: Record<string, unknown>, ip: string, port: number | undefined): OpIssuer {
+  const reason = body.reason;
+  if (reason !== undefined && (typeof reason !== 'string' || reason.length > REASON_CHARS_MAX)) {
+    throw new TesseraError('INVALID_ARGUMENT', `reason must be a string of at most ${REASON_CHARS_MAX} characters`, { field: 'reason' });
+  }
+  const issuer: OpIssuer = { client: port === undefined ? ip : `${ip}:${port}` };
+  if (typeof reason === 'string' && reason !== '') issuer.reason = reason;
+  return issuer;
 }

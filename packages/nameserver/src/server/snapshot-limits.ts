@@ -1,0 +1,82 @@
+/**
+ * The snapshot bandwidth settings of the cluster (`confset snapshot_bytes_per_sec N` per op,
+ * `confset snapshot_bytes_per_sec_per_tablet N` per destination tablet; 0 = unlimited), kept in
+ * ZooKeeper under /config and pushed by the leading nameserver to every healthy tablet
+ * (`/v1/control/snapshot_limit`): at once on confset, and after each status poll to any tablet
+ * that has not yet acknowledged the current values (a tablet that came up, a push that failed).
+ * Tablets apply a new value to running transfers within a throttle slice (200 ms).
+ */
+import { invalidArgument, type Logger } from '@tessera/common';
+import type { CoordSession, ZkLayout } from '@tessera/coord';
+import type { TabletControl } from './tablet-client.js';
+import type { TabletTracker } from './tablets.js';
+
+export const SNAPSHOT_LIMIT_KEYS = ['snapshot_bytes_per_sec', 'snapshot_bytes_per_sec_per_tablet'] as const;
+export type SnapshotLimitKey = (typeof SNAPSHOT_LIMIT_KEYS)[number];
+
+/** Largest value accepted (bytes/s): 1 TiB/s, far above any link. */
+const BYTES_PER_SEC_MAX = 2 ** 40;
+
+export function isSnapshotLimitKey(key: string): key is SnapshotLimitKey {
+  return (SNAPSHOT_LIMIT_KEYS as readonly string[]).includes(key);
+}
+
+/** Parses a confset value: a non-negative integer of bytes/s (0 = unlimited). */
+export function parseBytesPerSec(value: string): number {
+  if (!/^\d{1,14}$/.test(value) || Number(value) > BYTES_PER_SEC_MAX) throw invalidArgument(`value must be bytes per second, an integer 0..${BYTES_PER_SEC_MAX} (0 = unlimited)`);
+  return Number(value);
+}
+
+export class SnapshotLimits {
+  private values: Record<SnapshotLimitKey, number> = { snapshot_bytes_per_sec: 0, snapshot_bytes_per_sec_per_tablet: 0 };
+  /** What each tablet acknowledged, as `perStream/perDestination`. */
+  private readonly pushed = new Map<string, string>();
+
+  constructor(
+    private readonly session: CoordSession,
+    private readonly layout: ZkLayout,
+    private readonly tablets: TabletTracker,
+    private readonly control: TabletControl,
+    private readonly log: Logger,
+  ) {
+    tablets.on('up', (t) => this.pushed.delete(t.endpoint));
+    tablets.on('down', (t) => this.pushed.delete(t.endpoint));
+  }
+
+  private path(key: SnapshotLimitKey): string {
+    return `${this.layout.configDir}/${key}`;
+  }
+
+  /** Reads the values from ZooKeeper (at takeover); tablets get them at the next push. */
+  async load(): Promise<void> {
+    for (const key of SNAPSHOT_LIMIT_KEYS) {
+      const node = await this.session.get(this.path(key));
+      this.values[key] = node === undefined ? 0 : Number(node.data.toString('utf8')) || 0;
+    }
+    this.pushed.clear();
+  }
+
+  get(key: SnapshotLimitKey): number {
+    return this.values[key];
+  }
+
+  async set(key: SnapshotLimitKey, bytesPerSec: number): Promise<void> {
+    await this.session.createOrSet(this.path(key), String(bytesPerSec));
+    this.values[key] = bytesPerSec;
+    await this.pushAll();
+  }
+
+  /** Pushes the values to every healthy tablet that does not hold them yet. */
+  async pushAll(): Promise<void> {
+    const body = { perStreamBytesPerSec: this.values.snapshot_bytes_per_sec, perDestinationBytesPerSec: this.values.snapshot_bytes_per_sec_per_tablet };
+    const want = `${body.perStreamBytesPerSec}/${body.perDestinationBytesPerSec}`;
+    await Promise.all(this.tablets.healthy().filter((ep) => this.pushed.get(ep) !== want).map(async (ep) => {
+      try {
+        await this.control.command(ep, '/v1/control/snapshot_limit', body);
+        this.pushed.set(ep, want);
+      } catch (err) {
+        this.log.debug(`snapshot limit to ${ep} failed: ${(err as Error).message}`);
+      }
+    }));
+  }
+}
