@@ -18,6 +18,7 @@ import {
   type TableInfo,
   type TabletRow,
   type Value,
+  type ShowOpResponse,
 } from '@tessera/common';
 import { runCommand, type CommandContext } from '../src/nsclient/commands.js';
 import { runNsClient, type NsClientOptions } from '../src/nsclient/repl.js';
@@ -206,6 +207,12 @@ class FakeNs implements NsAdmin {
     return {
       ops: this.ops.filter((o) => (req.db === undefined || o.db === req.db) && (req.name === undefined || o.name === req.name) && (req.pid === undefined || o.pid === req.pid)),
     };
+  }
+  async showop(req: { opId: number }): Promise<ShowOpResponse> {
+    this.record('showop', req);
+    const row = this.ops.find((o) => o.opId === req.opId);
+    if (!row) throw nsError('INVALID_ARGUMENT', `op ${req.opId} does not exist`);
+    return { op: { ...row, tid: 1, createdMs: row.startMs ?? 0, parentId: null, childIds: [], endpoints: [], tasks: [], tasksDone: row.status === 'kDone' ? 1 : 0, tasksTotal: 1 } };
   }
   async cancelop(req: { opId: number }) {
     this.record('cancelop', req);
@@ -536,7 +543,7 @@ t.test('wrong arguments print the usage line; unknown commands unsupported cmd',
   t.equal(h.output, 'desc: move follower replicas of partitions to another tablet\nusage: migrate src_endpoint table_name pid_group des_endpoint');
   const all = await runCommand('help', ctx);
   t.match(all.output, /^supported commands:\n/);
-  t.match(all.output, /\n {2}showopstatus \[table_name \[pid\]\]\n/);
+  t.match(all.output, /\n {2}showopstatus \[table_name \[pid\]\] \| --wait \[op_id\]\n/);
 });
 
 t.test('replica and op commands: success and nameserver failure texts', async (t) => {

@@ -30,6 +30,7 @@ import { healthcheck, HEALTHCHECK_USAGE, type ClusterProbe } from './healthcheck
 import { setttl, SETTTL_USAGE } from './setttl.js';
 import { parseBool, parseCommandLine, parsePidGroup, parseShortCreate, parseTableMetaFile, parseUint } from './parse.js';
 import { apply, rebalance, scalein, scaleout } from './scale.js';
+import { showop, takeReason, waitForOps, withReason } from './op-commands.js';
 import { postUpgrade, preUpgrade } from './upgrade.js';
 import { formatAge, formatBytes, formatLocalTime, formatOptional, formatSeconds, renderNumberedTable, renderTable, toJsonLine } from './table-format.js';
 
@@ -66,6 +67,12 @@ export interface CommandContext {
   progress?: (line: string) => void;
   /** Tables from ZooKeeper and tablets' own reports (healthcheck); absent in tests without a cluster. */
   probe?: ClusterProbe;
+  /** On a terminal: replaces the current line (`showopstatus --wait`); undefined ends it with a newline. */
+  redraw?: (line: string | undefined) => void;
+  /** The output format (`--format`): json asks the nameserver for each op's detail too. */
+  format?: OutputFormat;
+  /** Waits (tests pass a fake); default setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 type Handler = (args: string[], ctx: CommandContext) => Promise<CommandResult>;
@@ -533,7 +540,15 @@ const changeleader: Handler = async ([name, pidText, candidate], ctx) =>
 
 export const SHOWOPSTATUS_HEADER = ['op_id', 'op_type', 'name', 'pid', 'status', 'start_time', 'execute_time', 'end_time', 'cur_task'] as const;
 
-const showopstatus: Handler = async ([name, pidText], ctx) => {
+const showopstatus: Handler = async (rawArgs, ctx) => {
+  const wait = rawArgs.includes('--wait');
+  const args = rawArgs.filter((a) => a !== '--wait');
+  if (wait) {
+    if (args.length > 1 || (args[0] !== undefined && parseUint(args[0]) === undefined)) return fail('usage: showopstatus --wait [op_id]');
+    return waitForOps(args[0] === undefined ? undefined : parseUint(args[0]), ctx.db === '' ? {} : { db: ctx.db }, ctx);
+  }
+  const [name, pidText] = args;
+  if (args.length > 2) return usageOf('showopstatus');
   if (name !== undefined && ctx.db === '') return fail(NO_DATABASE);
   const req: { db?: string; name?: string; pid?: number } = {};
   if (ctx.db !== '') req.db = ctx.db;
@@ -544,7 +559,7 @@ const showopstatus: Handler = async ([name, pidText], ctx) => {
     req.pid = pid;
   }
   try {
-    const { ops } = await ctx.admin.showopstatus(req);
+    const { ops, details } = await ctx.admin.showopstatus(ctx.format === 'json' ? { ...req, detail: true } : req);
     const now = ctx.nowMs();
     const rows = ops.map((o) => [
       String(o.opId),
@@ -559,7 +574,7 @@ const showopstatus: Handler = async ([name, pidText], ctx) => {
     ]);
     // OpenMLDB's columns unchanged; the stored reason of each op that has one, below the table.
     const errors = ops.filter((o) => o.error !== undefined).map((o) => `op ${o.opId} ${o.status}: ${o.error}`);
-    return ok([renderTable(SHOWOPSTATUS_HEADER, rows), ...errors].join('\n'), { ops });
+    return ok([renderTable(SHOWOPSTATUS_HEADER, rows), ...errors].join('\n'), details === undefined ? { ops } : { ops, details });
   } catch (err) {
     return failWith('Fail to show tablets. error msg: ', err);
   }
@@ -788,7 +803,8 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   changeleader: spec('table_name pid [candidate_leader|auto]', 'select a new leader for a partition', 2, 3, changeleader),
   addreplica: spec('table_name pid_group endpoint', 'add a follower replica of partitions on a tablet', 3, 3, addreplica),
   delreplica: spec('table_name pid_group endpoint', 'remove a follower replica of partitions from a tablet', 3, 3, delreplica),
-  showopstatus: spec('[table_name [pid]]', 'show the ops and their state', 0, 2, showopstatus),
+  showopstatus: spec('[table_name [pid]] | --wait [op_id]', 'show the ops and their state; --wait draws progress until the op (or every unfinished op) ends', 0, 3, showopstatus),
+  showop: spec('op_id', 'show one op: parent/children, tasks with times and results, rows and bytes copied, lag, rate, ETA, blocked_because', 1, 1, showop),
   cancelop: spec('op_id', 'cancel an op that has not finished', 1, 1, cancelop),
   deleteop: spec('op_id | done | failed | canceled', 'forget finished ops', 1, 1, deleteop),
   confset: spec('auto_failover true|false | max_moves_per_tablet N | max_moves_per_cluster N', 'set a cluster setting', 2, 2, confset),
@@ -839,6 +855,12 @@ export async function runCommand(line: string, ctx: CommandContext): Promise<Com
   if (!parsed) return { ok: true, output: '' };
   const s = lookup(parsed.name);
   if (!s) return { ...fail('unsupported cmd'), name: parsed.name };
+  // `--reason <text>` on any command: its admin requests carry the text (kept with the ops).
+  const { args: rest, reason } = takeReason(parsed.args);
+  if (reason !== undefined) {
+    parsed = { ...parsed, args: rest };
+    ctx = { ...ctx, admin: withReason(ctx.admin, reason) };
+  }
   if (parsed.args.length < s.minArgs || parsed.args.length > s.maxArgs) return { ...usageOf(parsed.name), name: parsed.name };
   try {
     return { ...(await s.run(parsed.args, ctx)), name: parsed.name };

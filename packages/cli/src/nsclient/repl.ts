@@ -119,7 +119,11 @@ export async function runNsClient(opts: NsClientOptions): Promise<number> {
     readTextFile: opts.readTextFile ?? ((path) => readFile(path, 'utf8')),
     writeTextFile: opts.writeTextFile ?? ((path, text) => writeFile(path, text, 'utf8')),
     nowMs: opts.nowMs ?? Date.now,
+    format,
     ...(format === 'table' ? { progress: print } : {}),
+    ...(format === 'table' && (output as { isTTY?: boolean }).isTTY === true
+      ? { redraw: (line: string | undefined) => output.write(line === undefined ? '\n' : `\r\x1b[2K${line}`) }
+      : {}),
     ...(opts.probe ? { probe: opts.probe } : {}),
   };
 
