@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { HttpClient, waitFor, type OpStatusRow, type ReplicaStatus, type TableInfo } from '@tessera/common';
+import { HttpClient, waitFor, type OpDetail, type OpStatusRow, type ReplicaStatus, type TableInfo } from '@tessera/common';
 import { Client, type Row } from '@tessera/client';
 import { nsClient, parseTable, spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type ZkServer } from '@tessera/testkit';
 import { percentile, printFigure, round } from './measure.js';
@@ -54,9 +54,16 @@ const columns = [{ name: 'id', type: 'string' }, { name: 'pad', type: 'string' }
 const pads = Array.from({ length: PAD_POOL }, () => randomBytes(PAD_CHARS).toString('base64').slice(0, PAD_CHARS));
 const row = (i: number, prefix = 'r'): Row => ({ id: `${prefix}${String(i).padStart(10, '0')}`, pad: pads[i % PAD_POOL]!, at: 1_000_000 + i });
 
+/** The copy fraction at which the printed ETA is judged against the real end. */
+const ETA_JUDGED_AT_FRACTION = 0.25;
+
 interface MigrateRun {
   seconds: number;
   op: OpStatusRow;
+  /** showop at kDone: the copy's rows and bytes, its average rates. */
+  detail: OpDetail | undefined;
+  /** The first showop seen at ≥ 25% of the bytes copied: seconds since the migrate, the ETA it printed. */
+  etaAt25: { atS: number; etaS: number; line: string } | undefined;
   /** Seconds from issuing the migrate until each task was first seen current. */
   tasks: Array<[string, number]>;
 }
@@ -99,6 +106,7 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     };
     const migrate = async (name: string, tid: number): Promise<MigrateRun> => {
       const tasks: Array<[string, number]> = [];
+      let etaAt25: MigrateRun['etaAt25'];
       let progress = 'no report yet';
       let nextWatchMs = 0;
       let nextPrintMs = PROGRESS_PRINT_MS;
@@ -116,8 +124,16 @@ export async function benchMigrate(): Promise<Record<string, number>> {
           const l = await status(t1, tid);
           const f = l.replication?.followers.find((x) => x.endpoint === t4);
           progress = `${o?.curTask ?? o?.status}; leader offset ${l.offset}, binlog from ${l.binlogFirstOffset}; stream to tablet 4: ${f ? `${f.state}, acked offset ${f.ackedOffset}, ${f.snapshotsSent} snapshot(s) sent` : 'none'}`;
+          // What an operator sees: showop's copy, rate and ETA (the figure judged is the first ETA at ≥ 25%).
+          const d = (await c.admin.showop({ opId })).op;
+          const t = d.transfer;
+          if (etaAt25 === undefined && t !== undefined && !t.done && t.bytesTotal > 0 && t.bytesCopied / t.bytesTotal >= ETA_JUDGED_AT_FRACTION && d.etaMs !== undefined) {
+            etaAt25 = { atS: elapsedMs / 1000, etaS: d.etaMs / 1000, line: `${t.rowsCopied}/${t.rowsTotal} rows, ${t.bytesCopied}/${t.bytesTotal} bytes, ${d.bytesPerSec ?? '-'} B/s, eta ${round(d.etaMs / 1000, 1)} s` };
+            process.stdout.write(`  migrate of ${name}, ${round(elapsedMs / 1000)} s, showop at ≥ 25%: ${etaAt25.line}\n`);
+          }
           if (elapsedMs >= nextPrintMs) {
             nextPrintMs += PROGRESS_PRINT_MS;
+            if (t !== undefined) progress += `; showop: ${t.rowsCopied}/${t.rowsTotal} rows copied, ${d.rowsPerSec ?? '-'} rows/s, eta ${d.etaMs === undefined ? '-' : `${round(d.etaMs / 1000, 1)} s`}${d.blockedBecause ? `, blocked_because=${d.blockedBecause}` : ''}`;
             process.stdout.write(`  migrate of ${name}, ${round(elapsedMs / 1000)} s: ${progress}\n`);
           }
           if (f && f.snapshotsSent >= SNAPSHOTS_MAX) {
@@ -134,7 +150,8 @@ export async function benchMigrate(): Promise<Record<string, number>> {
       const layout = (await schema(name)).partitions[0]!.replicas.map((r) => `${r.endpoint}:${r.isLeader ? 'L' : 'F'}${r.isAlive ? '' : ':dead'}`).sort();
       const want = [`${t1}:L`, `${t2}:F`, `${t4}:F`].sort();
       if (layout.join() !== want.join()) throw new Error(`after migrating ${name}: replicas ${layout.join(', ')}, expected ${want.join(', ')}`);
-      return { seconds, op, tasks };
+      const detail = (await c.admin.showop({ opId }).catch(() => undefined))?.op;
+      return { seconds, op, tasks, detail, etaAt25 };
     };
 
     // 1. Empty partition.
@@ -229,6 +246,22 @@ export async function benchMigrate(): Promise<Record<string, number>> {
       ratio: round(loaded.seconds / raw.copyS, 2),
       role_log_warnings: warnings.length,
     };
+    const copy = loaded.detail?.transfer;
+    if (copy !== undefined) {
+      figures.showop_rows_copied = copy.rowsCopied;
+      figures.showop_bytes_copied = copy.bytesCopied;
+      figures.showop_copy_s = round(((copy.endMs ?? copy.startMs) - copy.startMs) / 1000, 3);
+    }
+    if (loaded.detail?.rowsPerSec !== undefined) figures.showop_rows_per_s = loaded.detail.rowsPerSec;
+    if (loaded.detail?.bytesPerSec !== undefined) figures.showop_bytes_per_s = loaded.detail.bytesPerSec;
+    if (loaded.etaAt25 !== undefined) {
+      // Predicted end (seen at + ETA) against the real end, as a fraction of the time that was left.
+      const predictedS = loaded.etaAt25.atS + loaded.etaAt25.etaS;
+      figures.eta_at_25pct_s = round(loaded.etaAt25.etaS, 2);
+      figures.eta_seen_at_s = round(loaded.etaAt25.atS, 2);
+      figures.eta_predicted_end_s = round(predictedS, 2);
+      figures.eta_error_pct = round(((predictedS - loaded.seconds) / Math.max(0.001, loaded.seconds - loaded.etaAt25.atS)) * 100, 1);
+    }
 
     process.stdout.write('-- 1. empty partition (1 × 3 replicas): migrate a follower to tablet 4\n');
     printFigure('migrate → kDone seen', figures.empty_partition_s!, `s (op's own start→end ${figures.empty_partition_op_s} s; OpenMLDB's doc: 12 s)`);
@@ -240,6 +273,8 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     printFigure('rows in the partition at kDone', rows, `(leader recordCnt; ${figures.row_bytes} bytes a row)`);
     printFigure('partition size', round(leaderAtDone.memUsed / 1e6, 1), `MB (leader memUsed: key + value bytes of the live rows, what the snapshot streams; leader dir on disk ${round(leaderAtDone.diskUsed / 1e6, 1)} MB)`);
     printFigure('moved', figures.rows_per_s!, `rows/s, ${figures.mb_per_s} MB/s (rows or memUsed ÷ migrate_s)`);
+    printFigure('showop: copy', figures.showop_rows_copied ?? 'none', copy === undefined ? '(no snapshot copy seen)' : `rows, ${figures.showop_bytes_copied} bytes in ${figures.showop_copy_s} s: ${figures.showop_rows_per_s ?? '-'} rows/s, ${figures.showop_bytes_per_s ?? '-'} B/s (the copy's own average, from showop)`);
+    printFigure('showop: ETA at 25%', figures.eta_at_25pct_s ?? 'not seen', loaded.etaAt25 === undefined ? '(no showop sample between 25% and the end of the copy)' : `s, seen at ${figures.eta_seen_at_s} s → predicted end ${figures.eta_predicted_end_s} s, real end ${figures.migrate_s} s (error ${figures.eta_error_pct}% of the time left)`);
     printFigure('snapshots sent to tablet 4', snapshotsToT4, snapshotsToT4 === 1 ? '(the new replica was built from a snapshot)' : snapshotsToT4 > 1 ? '(full snapshots: each one but the last ended behind the leader\'s retained binlog)' : '(NOT built from a snapshot)');
     printFigure('writer during the move', w.ok, `rows acknowledged (${figures.writer_rows_per_s} rows/s in ${w.calls} putBatch calls; ${writer.skipped} rows not issued: ${WRITER_CALLS_IN_FLIGHT_MAX} calls pending)`);
     printFigure('writer latency during the move', figures.writer_p99_ms!, `ms p99 a call (p50 ${figures.writer_p50_ms} ms, max ${figures.writer_max_ms} ms; before the move p99 ${figures.writer_baseline_p99_ms} ms)`);

@@ -4,7 +4,7 @@
 // owes takes effect at its next look; 0 means unlimited; acquire re-reads the limit between
 // slices, so lifting it while a sender waits releases the sender within one slice.
 import t from 'tap';
-import { SnapshotThrottle, WAIT_SLICE_MS } from '../src/replication/snapshot-throttle.js';
+import { PIECE_BYTES_MIN, SnapshotThrottle, splitChunk, WAIT_SLICE_MS } from '../src/replication/snapshot-throttle.js';
 
 t.test('per-stream debt drains at the limit', async (t) => {
   let now = 1000;
@@ -68,4 +68,18 @@ t.test('acquire waits in slices and sees a lifted limit', async (t) => {
   setTimeout(() => { stop = true; }, 20);
   await th.acquire(s, 'd:1', () => stop, () => undefined);
   t.pass('a stopped stream stops waiting');
+});
+
+t.test('a throttled copy goes in pieces of about one slice', async (t) => {
+  const th = new SnapshotThrottle(0);
+  t.equal(th.pieceBytesMax(), Number.POSITIVE_INFINITY, 'unlimited: whole chunks');
+  th.set({ perStreamBytesPerSec: 1_000_000, perDestinationBytesPerSec: 0 });
+  t.equal(th.pieceBytesMax(), 200_000, '1 MB/s: 200 kB a piece');
+  th.set({ perStreamBytesPerSec: 1_000_000, perDestinationBytesPerSec: 1000 });
+  t.equal(th.pieceBytesMax(), PIECE_BYTES_MIN, 'never below the floor');
+  const e = (n: number): [Buffer, Buffer] => [Buffer.alloc(4), Buffer.alloc(n - 4)];
+  const chunk = [e(10), e(10), e(10), e(30), e(10)];
+  t.same(splitChunk(chunk, 20).map((p) => p.length), [2, 1, 1, 1], 'pieces of at most 20 bytes; a bigger entry alone');
+  t.same(splitChunk(chunk, Number.POSITIVE_INFINITY).map((p) => p.length), [5]);
+  t.same(splitChunk([], 20), []);
 });

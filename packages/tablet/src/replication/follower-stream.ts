@@ -12,7 +12,7 @@ import { backoffMs, encode, sleep, TesseraError, type HttpClient, type Logger } 
 import type { BinlogEntry, ReplicaStore, SnapshotChunk, SnapshotHeader } from '@tessera/storage';
 import { REPLICATION } from './limits.js';
 import { decideMatch } from './match.js';
-import type { SnapshotThrottle } from './snapshot-throttle.js';
+import { splitChunk, type SnapshotThrottle } from './snapshot-throttle.js';
 
 export type StreamState = 'match' | 'stream' | 'snapshot' | 'stopped';
 
@@ -247,18 +247,20 @@ export class FollowerStream {
         await this.http.call(this.endpoint, '/v1/replica/snapshot_begin', { ...base, offset: header.offset, offsetTerm: header.term }, { timeoutMs: REPLICATION.appendTimeoutMs });
         continue;
       }
-      const chunk = item as SnapshotChunk;
-      entries += chunk.length;
-      for (const [k, v] of chunk) bytes += k.length + v.length;
-      await throttle.acquire(debt, this.endpoint, () => this.stopped, (waiting) => { transfer.throttled = waiting; });
-      if (this.stopped) return;
-      const chunkBody = encode({ ...base, seq: seq++, entries: chunk });
-      this.host.sentBytes.snapshot += chunkBody.length;
-      throttle.sent(debt, this.endpoint, chunkBody.length);
-      await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', chunkBody, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
-      transfer.rowsSent = Math.floor(entries / (header?.entriesPerRow ?? 1));
-      transfer.bytesSent = bytes;
-      transfer.bytesTotal = Math.max(bytes, transfer.rowsSent > 0 ? Math.round((bytes / transfer.rowsSent) * transfer.rowsTotal) : 0);
+      // Under a limit, in pieces of about one throttle slice (smooth pacing and progress).
+      for (const piece of splitChunk(item as SnapshotChunk, throttle.pieceBytesMax())) {
+        await throttle.acquire(debt, this.endpoint, () => this.stopped, (waiting) => { transfer.throttled = waiting; });
+        if (this.stopped) return;
+        const body = encode({ ...base, seq: seq++, entries: piece });
+        this.host.sentBytes.snapshot += body.length;
+        throttle.sent(debt, this.endpoint, body.length);
+        await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', body, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
+        entries += piece.length;
+        for (const [k, v] of piece) bytes += k.length + v.length;
+        transfer.rowsSent = Math.floor(entries / (header?.entriesPerRow ?? 1));
+        transfer.bytesSent = bytes;
+        transfer.bytesTotal = Math.max(bytes, transfer.rowsSent > 0 ? Math.round((bytes / transfer.rowsSent) * transfer.rowsTotal) : 0);
+      }
     }
     const res = await this.http.call<AppendResult>(this.endpoint, '/v1/replica/snapshot_end', { ...base, chunks: seq }, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
     this.progress.snapshotsSent++;

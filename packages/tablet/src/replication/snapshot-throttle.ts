@@ -14,6 +14,29 @@ import { sleep } from '@tessera/common';
 /** Longest single sleep of a throttled sender: how soon a changed limit takes effect. */
 export const WAIT_SLICE_MS = 200;
 
+/** Smallest piece a throttled chunk is split into. */
+export const PIECE_BYTES_MIN = 16 * 1024;
+
+/** Splits a chunk's [key, value] entries into pieces of at most `bytesMax` bytes (at least one entry each). */
+export function splitChunk<T extends [Buffer, Buffer]>(entries: T[], bytesMax: number): T[][] {
+  if (!Number.isFinite(bytesMax)) return [entries];
+  const out: T[][] = [];
+  let piece: T[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    const n = e[0].length + e[1].length;
+    if (piece.length > 0 && bytes + n > bytesMax) {
+      out.push(piece);
+      piece = [];
+      bytes = 0;
+    }
+    piece.push(e);
+    bytes += n;
+  }
+  if (piece.length > 0) out.push(piece);
+  return out;
+}
+
 export interface SnapshotLimits {
   /** Bytes/s of one snapshot stream (one op); 0 = unlimited. */
   perStreamBytesPerSec: number;
@@ -50,6 +73,17 @@ export class SnapshotThrottle {
 
   get current(): SnapshotLimits {
     return { ...this.limits };
+  }
+
+  /**
+   * Largest snapshot request under the current limits: about one wait slice's worth of bytes (at
+   * least PIECE_BYTES_MIN), so that a throttled copy moves, and reports progress, in small steps
+   * rather than one 1 MiB chunk every few seconds; unlimited when no limit is set.
+   */
+  pieceBytesMax(): number {
+    const rates = [this.limits.perStreamBytesPerSec, this.limits.perDestinationBytesPerSec].filter((r) => r > 0);
+    if (rates.length === 0) return Number.POSITIVE_INFINITY;
+    return Math.max(PIECE_BYTES_MIN, Math.floor((Math.min(...rates) * WAIT_SLICE_MS) / 1000));
   }
 
   set(limits: SnapshotLimits): void {
