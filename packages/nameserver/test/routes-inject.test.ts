@@ -166,6 +166,17 @@ t.test('nameserver routes answer in process on the in-memory coordination backen
   t.ok(ops.length >= 6, `${ops.length} ops listed`);
   t.same(ops.filter((o) => o.status !== 'kDone').map((o) => `${o.opType}:${o.status}`), [], 'every op done');
   await refused('showopstatus', { pid: -1 }, 'INVALID_ARGUMENT', 'a negative pid');
+  const detailed = await ok('showopstatus', { db: 'demo', name: 'flow', detail: true });
+  t.equal((detailed.details as unknown[]).length, ops.length, 'detail: one OpDetail per row');
+  const one = (await ok('showop', { opId: ops[0]!.opId })).op as { opId: number; tasks: Array<{ startMs?: number; endMs?: number }> };
+  t.equal(one.opId, ops[0]!.opId, 'showop answers the op');
+  t.ok(one.tasks.every((x) => x.startMs !== undefined && x.endMs !== undefined), 'with each task\'s start and end');
+  await refused('showop', { opId: 99_999 }, 'INVALID_ARGUMENT', 'an unknown op');
+  await refused('showop', { opId: 'x' }, 'INVALID_ARGUMENT', 'opId not a number');
+  await ok('confset', { key: 'snapshot_bytes_per_sec', value: '1000000' });
+  t.match((await ok('confget', { key: 'snapshot_bytes_per_sec' })).conf, [{ key: 'snapshot_bytes_per_sec', value: '1000000' }]);
+  await refused('confset', { key: 'snapshot_bytes_per_sec', value: 'fast' }, 'INVALID_ARGUMENT', 'not a number of bytes/s');
+  await ok('confset', { key: 'snapshot_bytes_per_sec', value: '0' });
   // cancelop: an op that is done cannot be canceled; one that has not started can.
   await refused('cancelop', { opId: ops[0]!.opId }, 'OP_STATE', 'an op that is done');
   await refused('cancelop', { opId: 'x' }, 'INVALID_ARGUMENT', 'opId not a number');

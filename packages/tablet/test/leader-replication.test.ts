@@ -14,6 +14,7 @@ import { openMemoryLevel, ReplicaStore, validateEntry, type BinlogEntry } from '
 import { LeaderReplication } from '../src/replication/leader-replication.js';
 import type { AppendMux } from '../src/replication/append-mux.js';
 import { WriteIdIndex } from '../src/replication/write-ids.js';
+import { SnapshotThrottle } from '../src/replication/snapshot-throttle.js';
 
 const schema = validateSchema({
   name: 'ev', db: 'db',
@@ -57,7 +58,7 @@ t.test('a caught-up follower left out of the in-sync set on a stale report is wa
   const http = new HttpClient({ connectionsPerEndpoint: 1, timeoutMs: 1000 });
   const lr = new LeaderReplication({
     store: leader, tid: 1, pid: 3, term: 1, followers: [...followers.keys()], inSync: [...followers.keys()], replicaAck: 'all',
-    writeIds: new WriteIdIndex(), ackTimeoutMs: 1000, minInSyncReplicas: 2, snapshotBytesPerSecondMax: 0, http,
+    writeIds: new WriteIdIndex(), ackTimeoutMs: 1000, minInSyncReplicas: 2, snapshotThrottle: new SnapshotThrottle(0), http,
     appends: inProcessAppends(followers), log: silentLogger, sentBytes: { binlog: 0, snapshot: 0 }, onDeposed: () => t.fail('not deposed'),
   });
   t.teardown(async () => {
@@ -100,7 +101,7 @@ t.test('a follower that is behind is not waited for again on an in-sync change',
   } } as unknown as AppendMux;
   const lr = new LeaderReplication({
     store: leader, tid: 1, pid: 3, term: 1, followers: ['127.0.0.1:1'], inSync: [], replicaAck: 'all',
-    writeIds: new WriteIdIndex(), ackTimeoutMs: 1000, minInSyncReplicas: 2, snapshotBytesPerSecondMax: 0, http,
+    writeIds: new WriteIdIndex(), ackTimeoutMs: 1000, minInSyncReplicas: 2, snapshotThrottle: new SnapshotThrottle(0), http,
     appends: gated, log: silentLogger, sentBytes: { binlog: 0, snapshot: 0 }, onDeposed: () => t.fail('not deposed'),
   });
   t.teardown(async () => {

@@ -57,11 +57,20 @@ export function endpointsOf(op: Op): Endpoint[] {
   return out;
 }
 
+/** The tablet a task commands, or null (also when it depends on a choice not made yet: a leader to select). */
+function taskEndpointOf(task: Task, op: Op): Endpoint | null {
+  try {
+    return specOf(task).endpoint(task, op);
+  } catch {
+    return null;
+  }
+}
+
 export function taskDetails(op: Op): OpTaskDetail[] {
   return op.tasks.map((t, index) => {
     const d: OpTaskDetail = { index, kind: t.kind, status: t.status };
     if (t.undo === true) d.undo = true;
-    const ep = specOf(t).endpoint(t, op);
+    const ep = taskEndpointOf(t, op);
     if (ep !== null) d.endpoint = ep;
     if (t.startMs !== undefined) d.startMs = t.startMs;
     if (t.endMs !== undefined) d.endMs = t.endMs;
@@ -165,7 +174,7 @@ export class OpView {
       if (eta !== undefined) detail.etaMs = eta;
     }
     const task = op.tasks[op.taskIndex];
-    const taskEp = task === undefined ? null : specOf(task).endpoint(task, op);
+    const taskEp = task === undefined ? null : taskEndpointOf(task, op);
     const blocked = blockedBecause(op, {
       running: all.filter((o) => o.status === 'kDoing').map((o) => ({ id: o.id, tid: o.tid, pid: o.pid })),
       concurrencyMax: this.d.concurrencyMax,

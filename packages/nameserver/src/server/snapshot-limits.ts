@@ -7,7 +7,7 @@
  * Tablets apply a new value to running transfers within a throttle slice (200 ms).
  */
 import { invalidArgument, type Logger } from '@tessera/common';
-import type { CoordSession, ZkLayout } from '@tessera/coord';
+import type { Coord, ZkLayout } from '@tessera/coord';
 import type { TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
 
@@ -33,7 +33,7 @@ export class SnapshotLimits {
   private readonly pushed = new Map<string, string>();
 
   constructor(
-    private readonly session: CoordSession,
+    private readonly session: Coord,
     private readonly layout: ZkLayout,
     private readonly tablets: TabletTracker,
     private readonly control: TabletControl,
