@@ -212,7 +212,7 @@ class FakeNs implements NsAdmin {
     this.record('showop', req);
     const row = this.ops.find((o) => o.opId === req.opId);
     if (!row) throw nsError('INVALID_ARGUMENT', `op ${req.opId} does not exist`);
-    return { op: { ...row, tid: 1, createdMs: row.startMs ?? 0, parentId: null, childIds: [], endpoints: [], tasks: [], tasksDone: row.status === 'kDone' ? 1 : 0, tasksTotal: 1 } };
+    return { op: { ...row, tid: 1, createdMs: row.startMs ?? 0, childIds: [], endpoints: [], tasks: [], tasksDone: row.status === 'kDone' ? 1 : 0, tasksTotal: 1 } };
   }
   async cancelop(req: { opId: number }) {
     this.record('cancelop', req);

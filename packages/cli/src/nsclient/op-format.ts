@@ -62,7 +62,7 @@ export function opDetailText(d: OpDetail, nowMs: number): string {
   kv('pid', String(d.pid));
   kv('status', d.status);
   kv('endpoints', d.endpoints.join(', ') || '-');
-  kv('parent', d.parentId === null ? '-' : String(d.parentId));
+  kv('parent', d.parentId === undefined ? '-' : String(d.parentId));
   kv('children', d.childIds.length === 0 ? '-' : d.childIds.join(', '));
   kv('start_time', timeOr(d.startMs));
   kv('end_time', timeOr(d.endMs));
