@@ -139,7 +139,7 @@ t.test('a read never sees less than a write this leader acknowledged, whatever t
   } } as unknown as AppendMux;
   const lr = new LeaderReplication({
     store: leader, tid: 1, pid: 3, term: 1, followers: [...followers.keys()], inSync: ['127.0.0.1:1'], replicaAck: 'all',
-    writeIds: new WriteIdIndex(), ackTimeoutMs: 5000, minInSyncReplicas: 2, snapshotBytesPerSecondMax: 0, http,
+    writeIds: new WriteIdIndex(), ackTimeoutMs: 5000, minInSyncReplicas: 2, snapshotThrottle: new SnapshotThrottle(0), http,
     appends: gated, log: silentLogger, sentBytes: { binlog: 0, snapshot: 0 }, onDeposed: () => t.fail('not deposed'),
   });
   t.teardown(async () => {
