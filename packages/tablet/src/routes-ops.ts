@@ -80,8 +80,11 @@ export function registerOpRoutes(app: HttpServer, replicas: ReplicaManager, fenc
 
   app.post('/v1/control/snapshot_limit', async (req) => {
     const body = bodyObject(req.body);
-    const perStreamBytesPerSec = uint(body, 'perStreamBytesPerSec');
-    const perDestinationBytesPerSec = uint(body, 'perDestinationBytesPerSec');
+    // A limit the nameserver does not send (never set with confset) stays as it is: the
+    // --stream_bandwidth_limit flag for the per-stream one.
+    const now = repl.snapshotThrottle.current;
+    const perStreamBytesPerSec = optUint(body, 'perStreamBytesPerSec', now.perStreamBytesPerSec);
+    const perDestinationBytesPerSec = optUint(body, 'perDestinationBytesPerSec', now.perDestinationBytesPerSec);
     fence.check(body);
     repl.snapshotThrottle.set({ perStreamBytesPerSec, perDestinationBytesPerSec });
     return { ok: true, ...repl.snapshotThrottle.current };

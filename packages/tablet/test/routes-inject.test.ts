@@ -157,6 +157,7 @@ t.test('tablet routes answer in process', async (t) => {
   await refused('/v1/control/make_snapshot', { tid: 1, pid: 0, endOffset: 'x' }, 'INVALID_ARGUMENT', 'endOffset not a number');
   t.match(await ok('/v1/control/snapshot_limit', { perStreamBytesPerSec: 1000, perDestinationBytesPerSec: 0, nsEpoch: 1 }), { perStreamBytesPerSec: 1000, perDestinationBytesPerSec: 0 });
   await refused('/v1/control/snapshot_limit', { perStreamBytesPerSec: -1, perDestinationBytesPerSec: 0, nsEpoch: 1 }, 'INVALID_ARGUMENT', 'a negative limit');
+  t.match(await ok('/v1/control/snapshot_limit', { perDestinationBytesPerSec: 5, nsEpoch: 1 }), { perStreamBytesPerSec: 1000, perDestinationBytesPerSec: 5 }, 'a limit not sent (never set with confset) stays as it is');
   await ok('/v1/control/snapshot_limit', { perStreamBytesPerSec: 0, perDestinationBytesPerSec: 0, nsEpoch: 1 });
   await ok('/v1/control/set_in_sync', { tid: 1, pid: 0, term: 2, inSync: [SELF], nsEpoch: 1 });
   await refused('/v1/control/set_in_sync', { tid: 1, pid: 0, term: 1, inSync: [], nsEpoch: 1 }, 'NOT_LEADER', 'an old term');

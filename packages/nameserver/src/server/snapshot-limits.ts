@@ -29,6 +29,12 @@ export function parseBytesPerSec(value: string): number {
 
 export class SnapshotLimits {
   private values: Record<SnapshotLimitKey, number> = { snapshot_bytes_per_sec: 0, snapshot_bytes_per_sec_per_tablet: 0 };
+  /**
+   * The keys an operator set with confset. Only these are pushed: a tablet keeps its own
+   * `--stream_bandwidth_limit` for a key never set (pushing the default 0 undid that flag on every
+   * tablet after the first status poll, so throttled migrates ran unthrottled: ops-faults.test).
+   */
+  private readonly setKeys = new Set<SnapshotLimitKey>();
   /** What each tablet acknowledged, as `perStream/perDestination`. */
   private readonly pushed = new Map<string, string>();
 
@@ -52,6 +58,8 @@ export class SnapshotLimits {
     for (const key of SNAPSHOT_LIMIT_KEYS) {
       const node = await this.session.get(this.path(key));
       this.values[key] = node === undefined ? 0 : Number(node.data.toString('utf8')) || 0;
+      if (node === undefined) this.setKeys.delete(key);
+      else this.setKeys.add(key);
     }
     this.pushed.clear();
   }
@@ -63,13 +71,17 @@ export class SnapshotLimits {
   async set(key: SnapshotLimitKey, bytesPerSec: number): Promise<void> {
     await this.session.createOrSet(this.path(key), String(bytesPerSec));
     this.values[key] = bytesPerSec;
+    this.setKeys.add(key);
     await this.pushAll();
   }
 
-  /** Pushes the values to every healthy tablet that does not hold them yet. */
+  /** Pushes the values set with confset to every healthy tablet that does not hold them yet. */
   async pushAll(): Promise<void> {
-    const body = { perStreamBytesPerSec: this.values.snapshot_bytes_per_sec, perDestinationBytesPerSec: this.values.snapshot_bytes_per_sec_per_tablet };
-    const want = `${body.perStreamBytesPerSec}/${body.perDestinationBytesPerSec}`;
+    if (this.setKeys.size === 0) return;
+    const body: { perStreamBytesPerSec?: number; perDestinationBytesPerSec?: number } = {};
+    if (this.setKeys.has('snapshot_bytes_per_sec')) body.perStreamBytesPerSec = this.values.snapshot_bytes_per_sec;
+    if (this.setKeys.has('snapshot_bytes_per_sec_per_tablet')) body.perDestinationBytesPerSec = this.values.snapshot_bytes_per_sec_per_tablet;
+    const want = `${body.perStreamBytesPerSec ?? '-'}/${body.perDestinationBytesPerSec ?? '-'}`;
     await Promise.all(this.tablets.healthy().filter((ep) => this.pushed.get(ep) !== want).map(async (ep) => {
       try {
         await this.control.command(ep, '/v1/control/snapshot_limit', body);
