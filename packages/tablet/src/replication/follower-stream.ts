@@ -8,7 +8,7 @@
  * this leader it has been deposed.
  */
 import { randomBytes } from 'node:crypto';
-import { backoffMs, encode, sleep, TesseraError, type HttpClient, type Logger } from '@tessera/common';
+import { backoffMs, encode, sleep, TesseraError, type HttpClient, type Logger, type SnapshotTransferReport } from '@tessera/common';
 import type { BinlogEntry, ReplicaStore, SnapshotChunk, SnapshotHeader } from '@tessera/storage';
 import { REPLICATION } from './limits.js';
 import { decideMatch } from './match.js';
@@ -30,20 +30,8 @@ export interface FollowerProgress {
   snapshot?: SnapshotTransfer;
 }
 
-/** Progress of one snapshot transfer: rows and bytes sent of the total, and whether it waits for the throttle. */
-export interface SnapshotTransfer {
-  rowsSent: number;
-  /** Rows the snapshot holds (record_cnt when taken). */
-  rowsTotal: number;
-  bytesSent: number;
-  /** Estimated from the bytes per row sent so far (exact once done). */
-  bytesTotal: number;
-  startedMs: number;
-  /** Set when the last chunk was confirmed. */
-  endedMs?: number;
-  /** True while the stream waits for the snapshot bandwidth limit. */
-  throttled: boolean;
-}
+/** Progress of one snapshot transfer: the shape the tablet reports to the nameserver (@tessera/common). */
+export type SnapshotTransfer = SnapshotTransferReport;
 
 export interface StreamHost {
   readonly store: ReplicaStore;
