@@ -5,11 +5,10 @@
  * In the same run, the raw classic-level chained-batch rate in one process bounds them: every row
  * is written three times on this one machine, so raw ÷ 3 is the limit. Last line: one JSON object.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { waitFor, type TableInfo } from '@tessera/common';
-import { Client } from '@tessera/client';
-import { spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type ZkServer } from '@tessera/testkit';
+import { waitFor } from '@tessera/common';
+import { tempDir, removeDir } from '@tessera/testkit';
+import { fullyReplicated, roleLogWarnings, startRoleCluster, type RoleCluster } from './bench-cluster.js';
 import { measureRawLevel } from './raw-level.js';
 import { printFigure, round, runLoad, type LoadResult } from './measure.js';
 import { cpuMeter, peakRssMiB } from './proc-stats.js';
@@ -60,19 +59,15 @@ interface ModeFigures {
 
 export async function benchCluster(): Promise<Record<string, number>> {
   const dir = tempDir('bench-cluster');
-  let zk: ZkServer | undefined;
-  let client: Client | undefined;
+  let cluster: RoleCluster | undefined;
   const firstErrors = new Map<string, string>();
   try {
     process.stdout.write(`cluster benchmark: ${DURATION_MS} ms per figure after ${WARMUP_MS} ms of warm-up load; ZooKeeper, 1 nameserver, 3 tablets and the SDK all on this machine\n`);
     // A partial run (profiling) skips the bound, so that it does not show in the client's profile.
     const raw = ONLY.length === 0 ? await measureRawLevel(path.join(dir, 'raw'), 300_000, RAW_VALUE_BYTES, 100) : { rawBatchRowsPerS: 0 };
 
-    zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
-    const common = { zk_cluster: zk.connectString, zk_root_path: ZK_ROOT, log_level: 'warn' };
-    const ns = await spawnRole('nameserver', common, { logFile: path.join(dir, 'ns.log') });
-    const tablets = [];
-    for (let i = 1; i <= 3; i++) tablets.push(await spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`) }, { logFile: path.join(dir, `t${i}.log`) }));
+    cluster = await startRoleCluster(dir, { zkRoot: ZK_ROOT, db: DB, tablets: 3, connectionsPerTablet: 64, requestTimeoutMs: 30_000 });
+    const { zk, nameserver: ns, tablets, client: c } = cluster;
     const pids: Record<string, number> = { nameserver: ns.pid, zookeeper: zk.pid };
     tablets.forEach((t, i) => (pids[`tablet${i + 1}`] = t.pid));
     /**
@@ -100,12 +95,9 @@ export async function benchCluster(): Promise<Record<string, number>> {
       };
       return [result, perUnit];
     };
-    const c = (client = await Client.connect({ zkCluster: zk.connectString, zkRootPath: ZK_ROOT, connectionsPerTablet: 64, requestTimeoutMs: 30_000 }));
-    await waitFor('3 healthy tablets', async () => (await c.admin.showtablet({})).tablets.filter((x) => x.state === 'kTabletHealthy').length === 3, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100 });
-    await c.createDatabase(DB);
     for (const mode of MODES) {
       await c.createTable(DB, { name: `bench_${mode}`, partitionNum: PARTITIONS, replicaNum: REPLICAS, replicaAck: mode, columns: [...columns], indexes: [{ name: 'key', keys: ['key'], ts: 'ts' }] });
-      await waitFor(`bench_${mode}: every partition with a leader and 2 alive in-sync followers`, async () => fullyReplicated((await c.admin.showschema({ db: DB, name: `bench_${mode}` })).table), { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100 });
+      await waitFor(`bench_${mode}: every partition with a leader and 2 alive in-sync followers`, async () => fullyReplicated((await c.admin.showschema({ db: DB, name: `bench_${mode}` })).table, PARTITIONS, REPLICAS), { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100 });
       // One row per key, so that gets find rows and every leader is known to serve.
       await waitFor(`bench_${mode}: warm-up writes accepted`, async () => {
         for (let k = 0; k < KEYS; k += 500) await c.putBatch(DB, `bench_${mode}`, Array.from({ length: 500 }, (_, i) => row(k + i)));
@@ -189,7 +181,7 @@ export async function benchCluster(): Promise<Record<string, number>> {
     figures.peak_rss_mib_tablet_max = round(Math.max(...tablets.map((t) => peakRssMiB(t.pid))), 1);
     figures.peak_rss_mib_nameserver = round(peakRssMiB(ns.pid), 1);
     figures.peak_rss_mib_zookeeper = round(peakRssMiB(zk.pid), 1);
-    const warnings = ['ns', 't1', 't2', 't3'].flatMap((f) => readFileSync(path.join(dir, `${f}.log`), 'utf8').split('\n').filter((l) => / (WARN|ERROR) /.test(l)).map((l) => `${f}: ${l}`));
+    const warnings = roleLogWarnings(dir, ['ns', 't1', 't2', 't3']).map(({ file, line }) => `${file}: ${line}`);
     figures.role_log_warnings = warnings.length;
 
     for (const mode of MODES) {
@@ -219,18 +211,11 @@ export async function benchCluster(): Promise<Record<string, number>> {
     for (const l of warnings.slice(0, 5)) process.stdout.write(`  ${l.slice(0, 300)}\n`);
     return figures;
   } finally {
-    await client?.close().catch(() => undefined);
-    await stopAllRoles();
-    await zk?.stop();
+    await cluster?.stop();
     removeDir(dir);
   }
 }
 
 function row(n: number): Record<string, string | number> {
   return { key: `k${n % KEYS}`, ts: 1_000_000 + n, payload: PAYLOAD, n };
-}
-
-function fullyReplicated(t: TableInfo): boolean {
-  return t.partitions.length === PARTITIONS && t.partitions.every((p) =>
-    p.replicas.length === REPLICAS && p.replicas.every((r) => r.isAlive) && p.replicas.filter((r) => r.isLeader).length === 1 && p.inSync.length === REPLICAS - 1);
 }

@@ -13,12 +13,13 @@
  *      checksum equals its leader's.
  * Last line: one JSON object.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HttpClient, pidOfKey, sleep, waitFor, type TableInfo } from '@tessera/common';
 import { Client, type Row } from '@tessera/client';
-import { freePortRange, runScript, tempDir, removeDir } from '@tessera/testkit';
+import { runScript, tempDir, removeDir } from '@tessera/testkit';
 import { percentile, printFigure, round } from './measure.js';
+import { clusterScriptUp, loadInBatches, sameChecksums, type ScriptCluster } from './bench-cluster.js';
 
 const ROWS = Number(process.env.TESSERA_BENCH_FAILOVER_ROWS ?? 100_000);
 const ROUNDS = Number(process.env.TESSERA_BENCH_FAILOVER_ROUNDS ?? 3);
@@ -29,11 +30,8 @@ const DB = 'bench_db';
 const TABLE = 'fo';
 /** cluster.sh's default root path. */
 const ZK_ROOT = '/tessera';
-/** ZooKeeper at P, nameservers at P+1.., tablets at P+21.. (cluster.sh's layout). */
-const PORT_SPAN = 30;
 const PAD = 'p'.repeat(60);
-const LOAD_BATCH_ROWS = 1000;
-const LOAD_IN_FLIGHT = 4;
+const LOAD = { batchRows: 1000, inFlight: 4, retries: 0 };
 const WRITER_LOOPS = 16;
 const PROBE_INTERVAL_MS = 20;
 const FAILOVER_TIMEOUT_MS = 60_000;
@@ -57,19 +55,17 @@ export async function benchFailover(): Promise<Record<string, number>> {
   if (!Number.isInteger(ROWS) || ROWS < 0) throw new Error('TESSERA_BENCH_FAILOVER_ROWS must be an integer ≥ 0');
   if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('TESSERA_BENCH_FAILOVER_ROUNDS must be an integer ≥ 1');
   const dir = tempDir('bench-failover');
-  const base = await freePortRange(PORT_SPAN);
-  const zkCluster = `127.0.0.1:${base}`;
-  const tabletEp = (i: number): string => `127.0.0.1:${base + 20 + i}`;
   const flagfile = (i: number): string => path.join(dir, `tablet-${i}`, 'tablet.flags');
   const pidOf = (i: number): number => Number(readFileSync(path.join(dir, `tablet-${i}`, 'tablet.pid'), 'utf8').trim());
   const http = new HttpClient({ timeoutMs: 30_000 });
   let client: Client | undefined;
+  let cluster: ScriptCluster | undefined;
   let ok = false;
   try {
     process.stdout.write(`failover benchmark: cluster.sh defaults, ${TABLETS} tablets, ${PARTITIONS}×3 replica_ack=all, ${ROWS} rows, ${ROUNDS} kill/restart rounds, writer ${WRITER_ROWS_PER_S} rows/s\n`);
-    const up = await runScript('cluster.sh', ['up', '--dir', dir, '--base-port', String(base), '--tablets', String(TABLETS)]);
-    if (up.code !== 0) throw new Error(`cluster.sh up failed:\n${up.out}`);
-    const c = (client = await Client.connect({ zkCluster, zkRootPath: ZK_ROOT, requestTimeoutMs: 15_000 }));
+    cluster = await clusterScriptUp(dir, TABLETS);
+    const tabletEp = cluster.tabletEndpoint;
+    const c = (client = await Client.connect({ zkCluster: cluster.zkCluster, zkRootPath: ZK_ROOT, requestTimeoutMs: 15_000 }));
     await c.createDatabase(DB);
     await c.createTable(DB, {
       name: TABLE, partitionNum: PARTITIONS, replicaNum: 3, replicaAck: 'all',
@@ -80,19 +76,11 @@ export async function benchFailover(): Promise<Record<string, number>> {
     await waitFor('every partition fully in sync', async () => (await table()).partitions.every((p) => p.inSync.length === 2), { timeoutMs: 60_000, intervalMs: 100 });
 
     const acked: string[] = [];
-    const loadStart = performance.now();
-    let next = 0;
-    await Promise.all(Array.from({ length: LOAD_IN_FLIGHT }, async () => {
-      while (next < ROWS) {
-        const from = next;
-        next = Math.min(ROWS, next + LOAD_BATCH_ROWS);
-        const rows: Row[] = [];
-        for (let i = from; i < next; i++) rows.push(row(`r${i}`, i));
-        await c.putBatch(DB, TABLE, rows);
-        for (const r of rows) acked.push(r.id as string);
-      }
-    }));
-    const loadSeconds = (performance.now() - loadStart) / 1000;
+    const { seconds: loadSeconds } = await loadInBatches(ROWS, LOAD, async (from, to) => {
+      const rows = Array.from({ length: to - from }, (_, j) => row(`r${from + j}`, from + j));
+      await c.putBatch(DB, TABLE, rows);
+      for (const r of rows) acked.push(r.id as string);
+    });
     printFigure('load (putBatch, replica_ack=all)', round(ROWS / loadSeconds), 'rows/s');
 
     // The paced writer: unique ids, each acknowledged id remembered, failures counted.
@@ -167,10 +155,7 @@ export async function benchFailover(): Promise<Record<string, number>> {
     const info = await table();
     let convergedPartitions = 0;
     for (const p of info.partitions) {
-      const same = await waitFor(`pid ${p.pid}: every replica's checksum equal`, async () => {
-        const sums = await Promise.all(p.replicas.map(async (x) => (await http.call<{ sha256: string }>(x.endpoint, '/v1/control/checksum', { tid: info.tid, pid: p.pid })).sha256));
-        return new Set(sums).size === 1;
-      }, { timeoutMs: CONVERGE_TIMEOUT_MS, intervalMs: 200 }).then(() => true, () => false);
+      const same = await waitFor(`pid ${p.pid}: every replica's checksum equal`, () => sameChecksums(http, p.replicas.map((x) => x.endpoint), info.tid, p.pid), { timeoutMs: CONVERGE_TIMEOUT_MS, intervalMs: 200 }).then(() => true, () => false);
       if (same) convergedPartitions++;
     }
 
@@ -206,7 +191,7 @@ export async function benchFailover(): Promise<Record<string, number>> {
   } finally {
     await client?.close().catch(() => undefined);
     await http.close();
-    if (existsSync(path.join(dir, 'cluster.env'))) await runScript('cluster.sh', ['down', '--dir', dir]);
+    await cluster?.down();
     if (ok) removeDir(dir);
   }
 }

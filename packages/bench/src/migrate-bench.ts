@@ -15,13 +15,14 @@
  * `showopstatus` reports the op kDone, polled every 25 ms. Last line: one JSON object.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { HttpClient, waitFor, type OpDetail, type OpStatusRow, type ReplicaStatus, type TableInfo } from '@tessera/common';
-import { Client, type Row } from '@tessera/client';
-import { nsClient, parseTable, spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type ZkServer } from '@tessera/testkit';
+import type { Client, Row } from '@tessera/client';
+import { nsClient, parseTable, tempDir, removeDir } from '@tessera/testkit';
 import { percentile, printFigure, round } from './measure.js';
+import { fullyReplicated, loadInBatches, roleLogWarnings, sameChecksums, startRoleCluster, type RoleCluster } from './bench-cluster.js';
 
 const ROWS = Number(process.env.TESSERA_BENCH_MIGRATE_ROWS ?? 1_000_000);
 const DB = 'bench_db';
@@ -32,8 +33,7 @@ const POLL_MS = 25;
 /** Characters of random padding per row: with the id and timestamp a row stores ~100 bytes. */
 const PAD_CHARS = 52;
 const PAD_POOL = 1024;
-const LOAD_BATCH_ROWS = 1000;
-const LOAD_IN_FLIGHT = 4;
+const LOAD = { batchRows: 1000, inFlight: 4, retries: 3 };
 const WRITER_ROWS_PER_S = Number(process.env.TESSERA_BENCH_MIGRATE_WRITER_RPS ?? 1000);
 const WRITER_TICK_MS = 10;
 const WRITER_CALLS_IN_FLIGHT_MAX = 200;
@@ -46,6 +46,8 @@ const RAW_KEY_BYTES = 16;
 /** A migrate that has sent this many full snapshots to its new replica is not converging. */
 const SNAPSHOTS_MAX = 3;
 const PROGRESS_PRINT_MS = 10_000;
+/** startRoleCluster's log files (without .log). */
+const ROLE_LOGS = ['ns', 't1', 't2', 't3', 't4'];
 
 /** Returned (not thrown: waitFor retries a check that throws) to end a wait at once. */
 class GiveUp extends Error {}
@@ -73,35 +75,20 @@ export async function benchMigrate(): Promise<Record<string, number>> {
   if (!(WRITER_ROWS_PER_S >= 0)) throw new Error('TESSERA_BENCH_MIGRATE_WRITER_RPS must be a number ≥ 0');
   const dir = tempDir('bench-migrate');
   const http = new HttpClient({ timeoutMs: 60_000 });
-  let zk: ZkServer | undefined;
-  let client: Client | undefined;
-  let clusterUp = false;
-  const stopCluster = async (): Promise<void> => {
-    if (!clusterUp) return;
-    clusterUp = false;
-    await client?.close().catch(() => undefined);
-    await stopAllRoles();
-    await zk?.stop();
-  };
+  let cluster: RoleCluster | undefined;
   try {
     process.stdout.write(`migrate benchmark: ${ROWS} rows; ZooKeeper, 1 nameserver, 4 tablets (binlog_retention_entries ${RETENTION_ENTRIES}) and the SDK all on this machine\n`);
-    clusterUp = true;
-    zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
-    const common = { zk_cluster: zk.connectString, zk_root_path: ZK_ROOT, log_level: 'warn' };
-    await spawnRole('nameserver', { ...common, get_table_status_interval: STATUS_INTERVAL_MS }, { logFile: path.join(dir, 'ns.log') });
-    const tablets: string[] = [];
-    for (let i = 1; i <= 4; i++) {
-      tablets.push((await spawnRole('tablet', { ...common, db_root_path: path.join(dir, `t${i}`), binlog_retention_entries: RETENTION_ENTRIES }, { logFile: path.join(dir, `t${i}.log`) })).endpoint);
-    }
-    const [t1, t2, t3, t4] = tablets as [string, string, string, string];
-    const c = (client = await Client.connect({ zkCluster: zk.connectString, zkRootPath: ZK_ROOT, connectionsPerTablet: 16, requestTimeoutMs: 30_000 }));
-    await waitFor('4 healthy tablets', async () => (await c.admin.showtablet({})).tablets.filter((x) => x.state === 'kTabletHealthy').length === 4, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100 });
-    await c.createDatabase(DB);
+    cluster = await startRoleCluster(dir, {
+      zkRoot: ZK_ROOT, db: DB, tablets: 4, connectionsPerTablet: 16, requestTimeoutMs: 30_000,
+      nameserverFlags: { get_table_status_interval: STATUS_INTERVAL_MS }, tabletFlags: { binlog_retention_entries: RETENTION_ENTRIES },
+    });
+    const { zk, client: c } = cluster;
+    const [t1, t2, t3, t4] = cluster.tablets.map((t) => t.endpoint) as [string, string, string, string];
     const schema = async (name: string): Promise<TableInfo> => (await c.admin.showschema({ db: DB, name })).table;
     const status = async (endpoint: string, tid: number): Promise<ReplicaStatus> => (await http.call<{ replicas: ReplicaStatus[] }>(endpoint, '/v1/control/status', { tid, pid: 0 })).replicas[0]!;
     const createTable = async (name: string): Promise<number> => {
       const tid = await c.createTable(DB, { name, partitionNum: 1, replicaNum: 3, partitions: [{ pid: 0, leader: t1, followers: [t2, t3] }], columns: [...columns], indexes: [{ name: 'id', keys: ['id'], ts: 'at' }] });
-      await waitFor(`${name}: a leader and 2 alive in-sync followers`, async () => fullyReplicated(await schema(name)), { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100 });
+      await waitFor(`${name}: a leader and 2 alive in-sync followers`, async () => fullyReplicated(await schema(name), 1, 3), { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100 });
       return tid;
     };
     const migrate = async (name: string, tid: number): Promise<MigrateRun> => {
@@ -160,31 +147,11 @@ export async function benchMigrate(): Promise<Record<string, number>> {
 
     // 2. Loaded partition.
     const tid = await createTable('loaded_t');
-    let next = 0;
-    let loadRetries = 0;
-    const loadT0 = performance.now();
-    await Promise.all(Array.from({ length: LOAD_IN_FLIGHT }, async () => {
-      for (;;) {
-        const from = next;
-        if (from >= ROWS) return;
-        next = Math.min(ROWS, from + LOAD_BATCH_ROWS);
-        const rows = Array.from({ length: next - from }, (_, j) => row(from + j));
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await c.putBatch(DB, 'loaded_t', rows);
-            break;
-          } catch (err) {
-            if (attempt >= 3) throw err;
-            loadRetries++;
-          }
-        }
-      }
-    }));
-    const loadS = (performance.now() - loadT0) / 1000;
+    const { seconds: loadS, retried: loadRetries } = await loadInBatches(ROWS, LOAD, (from, to) => c.putBatch(DB, 'loaded_t', Array.from({ length: to - from }, (_, j) => row(from + j))));
     process.stdout.write(`loaded ${ROWS} rows in ${round(loadS, 1)} s; waiting for the leader to truncate its binlog and the followers to catch up\n`);
     await waitFor('leader binlog truncated, followers caught up and in sync', async () => {
       const [l, f2, f3] = await Promise.all([status(t1, tid), status(t2, tid), status(t3, tid)]);
-      return (l.binlogFirstOffset ?? 1) > 1 && l.recordCnt === ROWS && f2.offset === l.offset && f3.offset === l.offset && fullyReplicated(await schema('loaded_t'));
+      return (l.binlogFirstOffset ?? 1) > 1 && l.recordCnt === ROWS && f2.offset === l.offset && f3.offset === l.offset && fullyReplicated(await schema('loaded_t'), 1, 3);
     }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200 });
 
     const writer = new PacedWriter(c, 'loaded_t', ROWS);
@@ -199,18 +166,15 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     await writer.stop();
     const snapshotsToT4 = leaderAtDone.replication?.followers.find((f) => f.endpoint === t4)?.snapshotsSent ?? 0;
     // Converged: leader, the remaining follower and the new one hold the same rows.
-    const sums = await waitFor('replicas converged (same checksum on t1, t2, t4)', async () => {
-      const s = await Promise.all([t1, t2, t4].map((e) => http.call<{ rows: number; sha256: string; offset: number }>(e, '/v1/control/checksum', { tid, pid: 0 })));
-      return new Set(s.map((x) => x.sha256)).size === 1 ? s : undefined;
-    }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200 });
+    const sums = await waitFor('replicas converged (same checksum on t1, t2, t4)', () => sameChecksums(http, [t1, t2, t4], tid, 0), { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200 });
     const expectedRows = ROWS + writer.acked;
     const cliT0 = performance.now();
     const cliOp = parseTable((await nsClient(zk.connectString, 'showopstatus loaded_t', { database: DB }, ZK_ROOT)).stdout, 'op_id').find((r) => r.op_id === String(loaded.op.opId));
     const cliS = (performance.now() - cliT0) / 1000;
     const w = writer.window(moveStartMs, moveEndMs);
     const base = writer.window(0, moveStartMs);
-    const warnings = ['ns', 't1', 't2', 't3', 't4'].flatMap((f) => readFileSync(path.join(dir, `${f}.log`), 'utf8').split('\n').filter((l) => / (WARN|ERROR) /.test(l)).map((l) => `${f}: ${l}`));
-    await stopCluster();
+    const warnings = roleLogWarnings(dir, ROLE_LOGS).map(({ file, line }) => `${file}: ${line}`);
+    await cluster.stop();
 
     // 3. The limit: the same rows, same bytes a row, copied from one LevelDB into another.
     const rows = leaderAtDone.recordCnt;
@@ -267,7 +231,7 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     printFigure('migrate → kDone seen', figures.empty_partition_s!, `s (op's own start→end ${figures.empty_partition_op_s} s; OpenMLDB's doc: 12 s)`);
     printTasks(empty.tasks);
     process.stdout.write(`-- 2. loaded partition (1 × 3 replicas, leader binlog truncated to ${RETENTION_ENTRIES} entries), writer at ${WRITER_ROWS_PER_S} rows/s\n`);
-    printFigure('load through putBatch', figures.load_rows_per_s!, `rows/s (${LOAD_BATCH_ROWS} rows a batch, ${LOAD_IN_FLIGHT} in flight, replica_ack all; ${loadRetries} retried batches)`);
+    printFigure('load through putBatch', figures.load_rows_per_s!, `rows/s (${LOAD.batchRows} rows a batch, ${LOAD.inFlight} in flight, replica_ack all; ${loadRetries} retried batches)`);
     printFigure('migrate → kDone seen', figures.migrate_s!, `s (op's own start→end ${figures.migrate_op_s} s)`);
     printTasks(loaded.tasks);
     printFigure('rows in the partition at kDone', rows, `(leader recordCnt; ${figures.row_bytes} bytes a row)`);
@@ -292,13 +256,13 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     return figures;
   } catch (err) {
     // What the roles said, before their logs are removed with the temp dir.
-    for (const f of ['ns', 't1', 't2', 't3', 't4']) {
-      const lines = existsSync(path.join(dir, `${f}.log`)) ? readFileSync(path.join(dir, `${f}.log`), 'utf8').split('\n').filter((l) => / (WARN|ERROR) /.test(l)) : [];
+    for (const f of ROLE_LOGS) {
+      const lines = roleLogWarnings(dir, [f]).map((w) => w.line);
       if (lines.length > 0) process.stderr.write(`${f}.log: ${lines.length} WARN/ERROR lines, the last ones:\n${lines.slice(-5).map((l) => `  ${l.slice(0, 400)}`).join('\n')}\n`);
     }
     throw err;
   } finally {
-    await stopCluster();
+    await cluster?.stop();
     await http.close();
     removeDir(dir);
   }
@@ -306,11 +270,6 @@ export async function benchMigrate(): Promise<Record<string, number>> {
 
 function printTasks(tasks: Array<[string, number]>): void {
   process.stdout.write(`  tasks first seen at (s): ${tasks.map(([t, s]) => `${t} ${round(s, 2)}`).join(', ')}\n`);
-}
-
-function fullyReplicated(t: TableInfo): boolean {
-  const p = t.partitions[0];
-  return p !== undefined && p.replicas.length === 3 && p.replicas.every((r) => r.isAlive) && p.replicas.filter((r) => r.isLeader).length === 1 && p.inSync.length === 2;
 }
 
 /**
@@ -390,9 +349,9 @@ async function rawCopy(dir: string, rows: number, valueBytes: number): Promise<{
   try {
     const values = Array.from({ length: PAD_POOL }, () => Buffer.from(randomBytes(valueBytes).toString('base64').slice(0, valueBytes)));
     let t0 = performance.now();
-    for (let i = 0; i < rows; i += LOAD_BATCH_ROWS) {
+    for (let i = 0; i < rows; i += LOAD.batchRows) {
       const b = src.batch();
-      for (let j = i; j < Math.min(rows, i + LOAD_BATCH_ROWS); j++) b.put(Buffer.from(`k${String(j).padStart(RAW_KEY_BYTES - 1, '0')}`), values[j % PAD_POOL]!);
+      for (let j = i; j < Math.min(rows, i + LOAD.batchRows); j++) b.put(Buffer.from(`k${String(j).padStart(RAW_KEY_BYTES - 1, '0')}`), values[j % PAD_POOL]!);
       await b.write();
     }
     const writeS = (performance.now() - t0) / 1000;

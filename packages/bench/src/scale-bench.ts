@@ -13,8 +13,9 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@tessera/client';
-import { freePortRange, nsClient, runScript, tempDir, removeDir } from '@tessera/testkit';
+import { nsClient, tempDir, removeDir } from '@tessera/testkit';
 import { percentile, printFigure, round } from './measure.js';
+import { clusterScriptUp, type ScriptCluster } from './bench-cluster.js';
 import { killLeaderTablet } from './scale-kill.js';
 
 const DEFAULT_STEPS = [100, 400, 1000];
@@ -23,8 +24,6 @@ const PARTITIONS = 8;
 const REPLICAS = 3;
 const DB = 'scale_db';
 const ZK_ROOT = '/tessera';
-/** ZooKeeper at P, nameservers at P+1.., tablets at P+21.. (cluster.sh's layout). */
-const PORT_SPAN = 60;
 const REQUEST_TIMEOUT_MS = 120_000;
 
 export interface ScaleOptions {
@@ -100,15 +99,14 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 export async function benchScale(argv: string[] = []): Promise<Record<string, number>> {
   const { steps, tablets, kill } = scaleOptions(argv);
   const dir = tempDir('bench-scale');
-  const base = await freePortRange(PORT_SPAN);
-  const zkCluster = `127.0.0.1:${base}`;
+  let cluster: ScriptCluster | undefined;
   let client: Client | undefined;
   let ok = false;
   const figures: Record<string, number> = {};
   try {
     process.stdout.write(`scale benchmark: cluster.sh defaults, ${tablets} tablets, tables of ${PARTITIONS}×${REPLICAS}, steps ${steps.join(',')}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
-    const up = await runScript('cluster.sh', ['up', '--dir', dir, '--base-port', String(base), '--tablets', String(tablets)]);
-    if (up.code !== 0) throw new Error(`cluster.sh up failed:\n${up.out}`);
+    const cl = (cluster = await clusterScriptUp(dir, tablets));
+    const zkCluster = cl.zkCluster;
     const c = (client = await Client.connect({ zkCluster, zkRootPath: ZK_ROOT, requestTimeoutMs: REQUEST_TIMEOUT_MS }));
     await c.createDatabase(DB);
     let made = 0;
@@ -150,8 +148,8 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
       const n = steps[steps.length - 1]!;
       const killed = await killLeaderTablet(c, {
         dir, db: DB, tableNames: Array.from({ length: n }, (_, i) => `t${i}`), partitions: PARTITIONS,
-        tablets: new Map(Array.from({ length: tablets }, (_, i) => [i + 1, `127.0.0.1:${base + 21 + i}`] as [number, string])),
-        nameservers: [`127.0.0.1:${base + 1}`, `127.0.0.1:${base + 2}`],
+        tablets: new Map(Array.from({ length: tablets }, (_, i) => [i + 1, cl.tabletEndpoint(i + 1)] as [number, string])),
+        nameservers: [cl.nameserverEndpoint(1), cl.nameserverEndpoint(2)],
       });
       for (const [k, v] of Object.entries(killed)) figures[`n${n}_${k}`] = v;
     }
@@ -159,7 +157,7 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
     return figures;
   } finally {
     await client?.close().catch(() => undefined);
-    if (existsSync(path.join(dir, 'cluster.env'))) await runScript('cluster.sh', ['down', '--dir', dir]);
+    await cluster?.down();
     if (ok) removeDir(dir);
   }
 }
