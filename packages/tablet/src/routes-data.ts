@@ -25,6 +25,11 @@ export interface DataRouteHooks {
    * leader lease has lapsed (lease.ts); undefined at once on the hot path.
    */
   leaderRead(replica: Replica): Promise<void> | undefined;
+  /**
+   * A read of `request` answered from `replica` (called once per replica a get_multi read, after
+   * the read): its answer is re-checked against the lease and the replica's role before it leaves.
+   */
+  readFrom(request: object, replica: Replica): void;
 }
 
 /** Reads one wire row `{ row, ts?, writeId? }` into a stored row. */
@@ -65,10 +70,11 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     return { body, replica };
   }
 
-  /** A read's preamble: the target, then the leader lease (hooks.leaderRead). */
-  async function readTarget(raw: unknown): Promise<{ body: Record<string, unknown>; replica: Replica }> {
-    const t = target(raw, 'read');
+  /** A read's preamble: the target, then the leader lease (hooks.leaderRead); the answer's re-check is named (hooks.readFrom). */
+  async function readTarget(req: { body: unknown }): Promise<{ body: Record<string, unknown>; replica: Replica }> {
+    const t = target(req.body, 'read');
     await hooks.leaderRead(t.replica);
+    hooks.readFrom(req, t.replica);
     return t;
   }
 
@@ -124,8 +130,8 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
   });
 
   /** One get `{ tid, pid, index?, key, ts? }`: the newest row of the key up to the commit point. */
-  const getOne = async (raw: unknown): Promise<{ row: { ts: number; values: unknown[] } | null }> => {
-    const { body, replica } = await readTarget(raw);
+  const getOne = async (req: { body: unknown }): Promise<{ row: { ts: number; values: unknown[] } | null }> => {
+    const { body, replica } = await readTarget(req);
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
     const ts = int(body, 'ts', 0);
@@ -134,7 +140,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
     return row ? { row: { ts: row.ts, values: row.values } } : { row: null };
   };
 
-  app.post('/v1/data/get', async (req) => getOne(req.body));
+  app.post('/v1/data/get', async (req) => getOne(req));
 
   /**
    * Several gets in one request (the SDK's coalesced gets), each answered on its own:
@@ -167,6 +173,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
         if (leased) await leased;
         const v = hooks.visibleOffset(replica);
         const rows = await replica.store.getMany(items, Date.now(), typeof v === 'number' ? v : await v);
+        hooks.readFrom(req, replica);
         items.forEach((item, j) => {
           const r = rows[j];
           results[item.i] = r instanceof TesseraError ? r.toWire() : r ? { row: { ts: r.ts, values: r.values } } : { row: null };
@@ -180,7 +187,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
   });
 
   app.post('/v1/data/scan', async (req) => {
-    const { body, replica } = await readTarget(req.body);
+    const { body, replica } = await readTarget(req);
     const indexNo = findIndex(replica.store.schema, body.index);
     const key = validateKey(body.key);
     const st = int(body, 'st', 0);
@@ -193,7 +200,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
   });
 
   app.post('/v1/data/count', async (req) => {
-    const { body, replica } = await readTarget(req.body);
+    const { body, replica } = await readTarget(req);
     const indexNo = findIndex(replica.store.schema, body.index);
     const k = validateKey(body.key);
     const v = hooks.visibleOffset(replica);
@@ -201,7 +208,7 @@ export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, ho
   });
 
   app.post('/v1/data/preview', async (req) => {
-    const { body, replica } = await readTarget(req.body);
+    const { body, replica } = await readTarget(req);
     const limit = optUint(body, 'limit', LIMITS.previewRowsDefault);
     if (limit > LIMITS.previewRowsMax) throw new TesseraError('LIMIT_EXCEEDED', `preview limit is at most ${LIMITS.previewRowsMax}`, { field: 'limit' });
     return { rows: rowsOut(await replica.store.preview(limit === 0 ? LIMITS.previewRowsDefault : limit)) };

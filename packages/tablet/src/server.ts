@@ -71,6 +71,14 @@ export class TabletServer {
       log: options.logger.child('replication'),
     });
     const repl = this.replication;
+    // A leased read is checked on arrival; its answer is checked again before it leaves, so a leader
+    // paused between the two (its lease lapsing meanwhile) never sends what it read.
+    // A read that spans a step-down (the lease generation moved since it arrived) is refused too:
+    // it may have started as a leader read on the replica that is a follower by now. So is one on a
+    // replica that stepped down meanwhile (deposed by a higher term: unassigned until told its role).
+    // The route names the replicas it answered from (hooks.readFrom): the check decodes nothing again.
+    // A get_multi is re-checked for every replica it read and refused whole (the SDK then sends each get alone).
+    const leasedReads = new WeakMap<object, { token: LeaseToken; replicas: Replica[] }>();
     registerDataRoutes(this.app, this.replicas, {
       writeOnce: (r, rows) => repl.writeOnce(r, rows),
       knownWrite: (r, id) => repl.knownWrite(r, id),
@@ -78,41 +86,30 @@ export class TabletServer {
       afterLocalWrite: (r, offset) => repl.afterLocalWrite(r, offset),
       visibleOffset: (r) => repl.visibleOffset(r),
       leaderRead: (r) => (r.role === 'leader' && !this.lease.holds() ? this.confirmLeaderRead(r, this.lease.token()) : undefined),
+      readFrom: (req, r) => {
+        leasedReads.get(req)?.replicas.push(r);
+      },
     });
-    // The read was checked on arrival; its answer is checked again before it leaves, so a leader
-    // paused between the two (its lease lapsing meanwhile) never sends what it read.
-    // A read that spans a step-down (the lease generation moved since it arrived) is refused too:
-    // it may have started as a leader read on the replica that is a follower by now. So is one on a
-    // replica that stepped down meanwhile (deposed by a higher term: unassigned until told its role).
-    const arrival = new WeakMap<object, LeaseToken>();
     // Both hooks take a callback, not a promise: they run on every request (writes too), and an
     // async hook costs a promise and a microtask hop each time.
     this.app.addHook('onRequest', (req, _reply, done) => {
-      if (LEASED_READ_ROUTES.has(req.url)) arrival.set(req, this.lease.token());
+      if (LEASED_READ_ROUTES.has(req.url)) leasedReads.set(req, { token: this.lease.token(), replicas: [] });
       done();
     });
     this.app.addHook('preSerialization', (req, reply, payload, done) => {
-      const token = arrival.get(req);
-      if (token === undefined || reply.statusCode >= 300) {
+      const read = leasedReads.get(req);
+      if (read === undefined || reply.statusCode >= 300) {
         done(null, payload);
         return;
       }
-      const b = req.body as { tid?: unknown; pid?: unknown; gets?: unknown } | undefined;
-      // A get_multi is re-checked for every replica it read (refused whole: the SDK then sends each get alone).
-      // Gets already answered with an error (e.g. NOT_LEADER on a follower) have nothing to re-check.
-      const answers = (payload as { results?: Array<{ error?: unknown }> } | undefined)?.results;
-      const targets = (Array.isArray(b?.gets) ? b.gets : [b]) as Array<{ tid?: unknown; pid?: unknown } | undefined>;
-      for (const [i, q] of targets.entries()) {
-        if (answers?.[i]?.error !== undefined) continue;
-        const r = typeof q?.tid === 'number' && typeof q.pid === 'number' ? this.replicas.get(q.tid, q.pid) : undefined;
-        if (r === undefined) continue;
+      for (const r of read.replicas) {
         try {
           r.assertReadable(); // demoted, fenced or unassigned since the read arrived: NOT_LEADER / REPLICA_NOT_SERVING
         } catch (err) {
           done(err as Error);
           return;
         }
-        if (!this.lease.holds() || !this.lease.unchangedSince(token)) {
+        if (!this.lease.holds() || !this.lease.unchangedSince(read.token)) {
           done(this.leaseRefusal(r));
           return;
         }

@@ -211,6 +211,32 @@ t.test('a tablet registered through the in-memory coordination backend: disconne
   await waitFor('registered again', async () => observer.exists(node), { timeoutMs: 10_000 });
 });
 
+t.test('a read whose replica steps down while it is under way is refused before its answer leaves', async (t) => {
+  const tablet = await TabletServer.open(options('127.0.0.1:19003'));
+  t.teardown(() => tablet.stop());
+  const send = (url: string, body: unknown): Promise<Answer> => call(tablet, 'POST', url, body);
+  t.equal((await send('/v1/control/create_replica', { tid: 3, pid: 0, schema, role: 'leader', term: 1, replicaAck: 'leader', nsEpoch: 1 })).status, 200);
+  t.equal((await send('/v1/data/put', { tid: 3, pid: 0, row: ['c1', 1.5, 1000] })).status, 200);
+  const store = tablet.replicas.get(3, 0)!.store;
+  // Hold the reads inside the store (after the arrival check), step the replica down, let them go.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let inStore = 0;
+  const get = store.get.bind(store);
+  const getMany = store.getMany.bind(store);
+  store.get = async (...a: Parameters<typeof get>) => { inStore++; await held; return get(...a); };
+  store.getMany = async (...a: Parameters<typeof getMany>) => { inStore++; await held; return getMany(...a); };
+  const single = send('/v1/data/get', { tid: 3, pid: 0, key: 'c1' });
+  const multi = send('/v1/data/get_multi', { gets: [{ tid: 3, pid: 0, key: 'c1' }] });
+  await waitFor('both reads in the store', () => inStore === 2, { timeoutMs: 5_000 });
+  t.equal((await send('/v1/control/change_role', { tid: 3, pid: 0, role: 'follower', term: 2, leader: PEER, nsEpoch: 1 })).status, 200);
+  release();
+  t.equal(errorCode(await single), 'NOT_LEADER', 'the get read as a leader, answered as a follower: refused');
+  t.equal(errorCode(await multi), 'NOT_LEADER', 'the get_multi too (refused whole)');
+  t.equal((await send('/v1/control/change_role', { tid: 3, pid: 0, role: 'leader', term: 3, replicaAck: 'leader', nsEpoch: 1 })).status, 200);
+  t.same((await send('/v1/data/get', { tid: 3, pid: 0, key: 'c1' })).body.row, { ts: 1000, values: ['c1', 1.5, 1000] }, 'a leader again answers');
+});
+
 t.test('every registered tablet route was answered in process, with a success and a catalogue code', async (t) => {
   const tablet = await TabletServer.open(options(SELF));
   t.teardown(() => tablet.stop());
