@@ -89,12 +89,40 @@ function planEach(view: AdminView, table: TableInfo, pids: readonly Pid[], type:
   for (const pid of [...new Set(pids)].sort((a, b) => a - b)) {
     const partition = partitionOf(table, pid);
     if (partition === undefined) return refuse('INVALID_ARGUMENT', 'invalid parameter');
-    const d = data(partition);
-    const plan = planOp(type, d, { table, partition, observed: view.observed, config: view.config, random: view.random, reservedTermMax: view.reservedTermMax(table.tid, partition.pid) });
-    if (!plan.ok) return { ok: false, error: plan.error };
-    ops.push({ type, tid: table.tid, pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex });
+    const planned = planRequest(view, table, partition, type, data(partition));
+    if (!planned.ok) return planned;
+    ops.push(planned.request);
   }
   return { ok: true, message, ops };
+}
+
+/** One op on one partition, planned against current metadata (plan.ts), as a request to create. */
+function planRequest(view: AdminView, table: TableInfo, partition: PartitionMeta, type: OpType, data: OpData): { ok: true; request: OpRequest } | { ok: false; error: ReplyError } {
+  const plan = planOp(type, data, { table, partition, observed: view.observed, config: view.config, random: view.random, reservedTermMax: view.reservedTermMax(table.tid, partition.pid) });
+  if (!plan.ok) return { ok: false, error: plan.error };
+  return { ok: true, request: { type, tid: table.tid, pid: partition.pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex } };
+}
+
+/**
+ * offlineendpoint's and recoverendpoint's common start: the endpoint is known (and healthy, for
+ * a recovery), the concurrency in range; then every partition with a replica on the endpoint
+ * that no unfinished op holds, tables by tid.
+ */
+function endpointPartitions(
+  view: AdminView, endpoint: Endpoint, concurrency: number | undefined, mustBeHealthy: boolean,
+): { ok: true; found: Array<{ table: TableInfo; partition: PartitionMeta; replica: NonNullable<ReturnType<typeof replicaOn>> }> } | { ok: false; error: ReplyError } {
+  if (!knownEndpoint(view, endpoint)) return { ok: false, error: { code: 'TABLET_NOT_HEALTHY', message: 'endpoint does not exist' } };
+  if (mustBeHealthy && !view.observed.isHealthy(endpoint)) return { ok: false, error: { code: 'TABLET_NOT_HEALTHY', message: 'tablet is not healthy' } };
+  const bad = checkConcurrency(concurrency);
+  if (bad !== undefined && !bad.ok) return bad;
+  const found = [];
+  for (const table of [...view.tables].sort((a, b) => a.tid - b.tid)) {
+    for (const partition of table.partitions) {
+      const replica = replicaOn(partition, endpoint);
+      if (replica !== undefined && !view.busy(table.tid, partition.pid)) found.push({ table, partition, replica });
+    }
+  }
+  return { ok: true, found };
 }
 
 function pidList(pids: unknown): Pid[] | undefined {
@@ -234,37 +262,27 @@ function checkConcurrency(concurrency: number | undefined): AdminPlan | undefine
  * runs offlineendpoint again (level-triggered) while a lost tablet still holds alive replicas.
  */
 export function planOffline(endpoint: Endpoint, concurrency: number | undefined, view: AdminView): AdminPlan {
-  if (!knownEndpoint(view, endpoint)) return refuse('TABLET_NOT_HEALTHY', 'endpoint does not exist');
-  const bad = checkConcurrency(concurrency);
-  if (bad !== undefined) return bad;
+  const candidates = endpointPartitions(view, endpoint, concurrency, false);
+  if (!candidates.ok) return candidates;
   const ops: OpRequest[] = [];
-  for (const table of [...view.tables].sort((a, b) => a.tid - b.tid)) {
-    for (const partition of table.partitions) {
-      const replica = replicaOn(partition, endpoint);
-      if (replica === undefined || !replica.isAlive) continue;
-      if (view.busy(table.tid, partition.pid)) continue;
-      let type: OpType;
-      let data: OpData;
-      if (partition.replicas.length === 1) {
-        type = 'kUpdatePartitionStatusOP';
-        data = { kind: 'partitionStatus', endpoint, isLeader: replica.isLeader, isAlive: false };
-      } else if (replica.isLeader || aliveLeader(partition) === undefined) {
-        type = 'kChangeLeaderOP';
-        data = { kind: 'changeLeader', request: 'offline', candidate: null, oldLeader: null, oldTerm: 0, handOver: false, followersBefore: [], selected: null };
-      } else {
-        type = 'kOfflineReplicaOP';
-        data = { kind: 'replica', endpoint };
-      }
-      const ctx = { table, partition, observed: view.observed, config: view.config, random: view.random, reservedTermMax: view.reservedTermMax(table.tid, partition.pid) };
-      let plan = planOp(type, data, ctx);
-      if (!plan.ok && type !== 'kUpdatePartitionStatusOP') {
-        type = 'kUpdatePartitionStatusOP';
-        data = { kind: 'partitionStatus', endpoint, isLeader: replica.isLeader, isAlive: false };
-        plan = planOp(type, data, ctx);
-      }
-      if (!plan.ok) continue;
-      ops.push({ type, tid: table.tid, pid: partition.pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex });
+  for (const { table, partition, replica } of candidates.found) {
+    if (!replica.isAlive) continue;
+    const markDown: OpData = { kind: 'partitionStatus', endpoint, isLeader: replica.isLeader, isAlive: false };
+    let type: OpType;
+    let data: OpData;
+    if (partition.replicas.length === 1) {
+      type = 'kUpdatePartitionStatusOP';
+      data = markDown;
+    } else if (replica.isLeader || aliveLeader(partition) === undefined) {
+      type = 'kChangeLeaderOP';
+      data = { kind: 'changeLeader', request: 'offline', candidate: null, oldLeader: null, oldTerm: 0, handOver: false, followersBefore: [], selected: null };
+    } else {
+      type = 'kOfflineReplicaOP';
+      data = { kind: 'replica', endpoint };
     }
+    let planned = planRequest(view, table, partition, type, data);
+    if (!planned.ok && type !== 'kUpdatePartitionStatusOP') planned = planRequest(view, table, partition, 'kUpdatePartitionStatusOP', markDown);
+    if (planned.ok) ops.push(planned.request);
   }
   return { ok: true, message: 'offline endpoint ok', ops };
 }
@@ -276,36 +294,28 @@ export function planOffline(endpoint: Endpoint, concurrency: number | undefined,
  * healthy tablet are not alive — rather than judged on metadata that op is about to change.
  */
 export function planRecoverEndpoint(endpoint: Endpoint, needRestore: boolean | undefined, concurrency: number | undefined, view: AdminView): AdminPlan {
-  if (!knownEndpoint(view, endpoint)) return refuse('TABLET_NOT_HEALTHY', 'endpoint does not exist');
-  if (!view.observed.isHealthy(endpoint)) return refuse('TABLET_NOT_HEALTHY', 'tablet is not healthy');
-  const bad = checkConcurrency(concurrency);
-  if (bad !== undefined) return bad;
+  const candidates = endpointPartitions(view, endpoint, concurrency, true);
+  if (!candidates.ok) return candidates;
   const ops: OpRequest[] = [];
-  for (const table of [...view.tables].sort((a, b) => a.tid - b.tid)) {
-    for (const partition of table.partitions) {
-      const replica = replicaOn(partition, endpoint);
-      if (replica === undefined) continue;
-      if (view.busy(table.tid, partition.pid)) continue;
-      // A leaderless partition is recovered from its last leader first (the flagged leader that
-      // reports the partition's current term; recoverDecision): any other replica's recovery has
-      // no leader to follow, fails, and while it runs it keeps that leader's recovery out of the
-      // partition (one op per partition). Left for a later recoverendpoint.
-      if (!replica.isAlive && partition.replicas.length > 1 && aliveLeader(partition) === undefined
-        && !(replica.isLeader && view.observed.replica(endpoint, table.tid, partition.pid)?.term === currentTerm(partition))) continue;
-      if (replica.isAlive && partition.replicas.length > 1) {
-        // need_restore on a replica already recovered (e.g. by the failover monitor): only the hand-back.
-        const restore = needRestore === true ? restoreLeaderOp(table, partition, endpoint, view, false) : undefined;
-        if (restore !== undefined) ops.push(restore);
-        continue;
-      }
-      const data: OpData = { kind: 'recoverTable', endpoint, childOpId: null };
-      const plan = planOp('kRecoverTableOP', data, { table, partition, observed: view.observed, config: view.config, random: view.random, reservedTermMax: view.reservedTermMax(table.tid, partition.pid) });
-      if (!plan.ok) continue;
-      ops.push({ type: 'kRecoverTableOP', tid: table.tid, pid: partition.pid, db: table.schema.db, name: table.schema.name, data: plan.data, tasks: plan.tasks, commitTaskIndex: plan.commitTaskIndex });
-      // need_restore: the hand-back is queued right behind the recovery (restore.ts).
-      const restore = needRestore === true ? restoreLeaderOp(table, partition, endpoint, view, true) : undefined;
+  for (const { table, partition, replica } of candidates.found) {
+    // A leaderless partition is recovered from its last leader first (the flagged leader that
+    // reports the partition's current term; recoverDecision): any other replica's recovery has
+    // no leader to follow, fails, and while it runs it keeps that leader's recovery out of the
+    // partition (one op per partition). Left for a later recoverendpoint.
+    if (!replica.isAlive && partition.replicas.length > 1 && aliveLeader(partition) === undefined
+      && !(replica.isLeader && view.observed.replica(endpoint, table.tid, partition.pid)?.term === currentTerm(partition))) continue;
+    if (replica.isAlive && partition.replicas.length > 1) {
+      // need_restore on a replica already recovered (e.g. by the failover monitor): only the hand-back.
+      const restore = needRestore === true ? restoreLeaderOp(table, partition, endpoint, view, false) : undefined;
       if (restore !== undefined) ops.push(restore);
+      continue;
     }
+    const planned = planRequest(view, table, partition, 'kRecoverTableOP', { kind: 'recoverTable', endpoint, childOpId: null });
+    if (!planned.ok) continue;
+    ops.push(planned.request);
+    // need_restore: the hand-back is queued right behind the recovery (restore.ts).
+    const restore = needRestore === true ? restoreLeaderOp(table, partition, endpoint, view, true) : undefined;
+    if (restore !== undefined) ops.push(restore);
   }
   return { ok: true, message: 'recover endpoint ok', ops };
 }

@@ -3,8 +3,11 @@
  * `step(event) → effects`: events in (leadership, tablet membership and reports, task results,
  * admin commands, write confirmations, ticks carrying the time), effects out (tablet commands,
  * ZooKeeper writes, replies). No I/O, no timers, no clock, no Math.random(): time arrives in
- * events and randomness through the injected `Random`. This file is the short front; the
- * decisions live in pure parts:
+ * events and randomness through the injected `Random`. This file is the short front (event
+ * dispatch and the read surface) over three layers and the pure parts they call:
+ *   engine-admin.ts            admin commands carried out (the one planner view)
+ *   engine-drive.ts            the run loop: schedule, then drive each op (drive.ts decides)
+ *   engine-ops.ts              the state and the moves on one op (start, send, apply, finish)
  *   admin.ts, admin-direct.ts  admin commands → ops to create / direct actions
  *   schedule.ts                which waiting op starts
  *   plan.ts, tasks.ts          an op's tasks, and what each task does
@@ -29,31 +32,18 @@
  * - a task does not start its undo while its command is in flight: the answer (or the timeout)
  *   comes first, so an undo never overtakes the command it undoes.
  */
-import { TesseraError } from '@tessera/common';
 import type { Endpoint, Pid, TableInfo, Tid } from '@tessera/common';
-import { planAdminCommand, OP_CREATING_COMMANDS, type AdminView, type OpCreatingCommand } from './admin.js';
-import { DIRECT_COMMANDS, planDirectCommand, type DirectCommand, type DirectView } from './admin-direct.js';
-import { decideDrive, driveFacts, type DriveAction } from './drive.js';
-import { EngineOps } from './engine-ops.js';
-import type { AdminCommand, EngineEffect, EngineEvent, PersistTarget, RequestId, TabletNotice } from './events.js';
 import { Checkers, TableNotices } from './checkers.js';
+import { EngineAdmin } from './engine-admin.js';
 import type { EngineOptions } from './engine-ops.js';
+import type { EngineEffect, EngineEvent, PersistTarget, TabletNotice } from './events.js';
 import type { ObservedView } from './observed.js';
-import { cloneJson, currentTask, isCommitted, isTerminal, newTask, partitionKey, transitionTask, type Op, type OpData, type OpStatus, type OpType, type Task } from './op.js';
-import { appendError, finalStatus } from './op-steps.js';
+import { cloneJson, currentTask, isTerminal, newTask, partitionKey, type Op, type OpData, type OpStatus, type OpType, type Task } from './op.js';
+import { appendError } from './op-steps.js';
 import { partitionOf } from './partition.js';
 import { reconcileAfterReport } from './repair.js';
 import { replyError } from './replies.js';
-import { newRuntime, type OpRuntime } from './runtime.js';
-import { isParentOp, schedule } from './schedule.js';
-import { decideParent } from './parent.js';
-import { specOf } from './tasks.js';
-
-/** Passes over the running ops per event; progress beyond this is a livelock bug. */
-const PUMP_ROUNDS_MAX = 10_000;
-
-/** Decisions per op per pass (a drive step that keeps asking again is a bug). */
-const DRIVE_STEPS_MAX = 100;
+import { newRuntime } from './runtime.js';
 
 /** An op at a glance. */
 export interface OpSummary {
@@ -67,7 +57,7 @@ export interface OpSummary {
 
 export type { EngineOptions } from './engine-ops.js';
 
-export class NameserverEngine extends EngineOps {
+export class NameserverEngine extends EngineAdmin {
   /** set_in_sync notices waiting for their table's write. */
   private readonly notices = new TableNotices();
   /** Failover, in-sync and role-assignment checkers (checkers.ts). */
@@ -119,20 +109,6 @@ export class NameserverEngine extends EngineOps {
     super.onPersisted(what, ok);
   }
 
-  /** A checker's command (failover, recovery): the same plan as an admin's, without a reply. */
-  private createOpsQuietly(command: OpCreatingCommand): { ok: true; ops: number } | { ok: false; message: string } {
-    const plan = planAdminCommand(command, {
-      tables: [...this.tableMap.values()],
-      observed: this.observedCluster,
-      config: this.config,
-      random: this.random,
-      reservedTermMax: (tid, pid) => this.reservedTermMax(tid, pid),
-      busy: this.busyPartitions(),
-    });
-    if (!plan.ok) return { ok: false, message: plan.error.message };
-    for (const req of plan.ops) this.createOp(req, null);
-    return { ok: true, ops: plan.ops.length };
-  }
   // -------------------------------------------------------------------------------------------
   // Public surface
   // -------------------------------------------------------------------------------------------
@@ -311,43 +287,6 @@ export class NameserverEngine extends EngineOps {
   }
 
 
-  /** A command sent to a tablet that went away or restarted will not be answered: send it again later. */
-  private forgetInFlight(endpoint: Endpoint): void {
-    for (const op of this.liveOps.values()) {
-      const rt = this.runtime.get(op.id)!;
-      const task = currentTask(op);
-      if (op.status !== 'kDoing' || task === undefined || rt.finishing) continue;
-      if (specOf(task).endpoint(task, op) !== endpoint) continue;
-      rt.inFlight = false;
-      if (!rt.commandDone) {
-        rt.recheck = true;
-        rt.recheckSinceMs = null;
-      }
-    }
-  }
-
-  private onTaskResult(event: Extract<EngineEvent, { type: 'taskResult' }>): void {
-    const op = this.liveOps.get(event.opId);
-    const rt = this.runtime.get(event.opId);
-    if (op === undefined || rt === undefined || op.status !== 'kDoing' || rt.finishing) return;
-    if (op.taskIndex !== event.taskIndex || rt.taskStartMs === null || rt.commandDone) return;
-    const task = currentTask(op)!;
-    rt.inFlight = false;
-    if (event.ok) {
-      rt.commandDone = true;
-      return;
-    }
-    const error = event.error ?? 'task failed on the tablet';
-    // After the commit point and for undo steps there is no way back: insist until the timeout.
-    const retryable = event.retryable === true || task.undo === true || isCommitted(op);
-    if (retryable) {
-      task.error = error;
-      rt.retryAtMs = this.nowMs + this.config.taskResendIntervalMs;
-      return;
-    }
-    this.failTask(op, rt, `${task.kind} failed: ${error}`);
-  }
-
   /** The reconciler (repair.ts); the partition is then left alone for repairBackoffMs after the repair ends. */
   private reconcile(endpoint: Endpoint, replicas: readonly { tid: Tid; pid: Pid }[]): void {
     const busy = new Set([...this.liveOps.values()].map((o) => partitionKey(o.tid, o.pid)));
@@ -376,257 +315,4 @@ export class NameserverEngine extends EngineOps {
       this.finishOp(op, rt, 'kCanceled');
     }
   }
-
-  // -------------------------------------------------------------------------------------------
-  // Admin commands (planned in admin.ts and admin-direct.ts)
-  // -------------------------------------------------------------------------------------------
-
-  private onAdminCommand(requestId: RequestId, command: AdminCommand): void {
-    try {
-      if (command.type === 'setschema') this.setSchema(requestId, command);
-      else if (OP_CREATING_COMMANDS.has(command.type)) this.createOpsFor(requestId, command as OpCreatingCommand);
-      else if (DIRECT_COMMANDS.has(command.type)) this.runDirect(requestId, command as DirectCommand);
-      else this.replyError(requestId, 'INVALID_ARGUMENT', `unsupported cmd ${(command as { type: string }).type}`);
-    } catch (err) {
-      // Malformed input that slipped past the shell's validation must not take the engine down.
-      if (err instanceof TesseraError) this.replyError(requestId, err.code, err.message);
-      else if (err instanceof TypeError) this.replyError(requestId, 'INVALID_ARGUMENT', `malformed command: ${err.message}`);
-      else throw err;
-    }
-  }
-
-  private busyPartitions(): (tid: Tid, pid: Pid) => boolean {
-    const busy = new Set([...this.liveOps.values()].map((o) => partitionKey(o.tid, o.pid)));
-    return (tid, pid) => busy.has(partitionKey(tid, pid));
-  }
-
-  private adminView(): AdminView {
-    return {
-      tables: [...this.tableMap.values()],
-      observed: this.observedCluster,
-      config: this.config,
-      random: this.random,
-      reservedTermMax: (tid, pid) => this.reservedTermMax(tid, pid),
-      busy: this.busyPartitions(),
-      ops: () => this.allOps(),
-    };
-  }
-
-  private createOpsFor(requestId: RequestId, command: OpCreatingCommand): void {
-    const plan = planAdminCommand(command, this.adminView());
-    if (!plan.ok) {
-      this.replyError(requestId, plan.error.code, plan.error.message);
-      return;
-    }
-    const opIds = plan.ops.map((req) => this.createOp(req, null).id);
-    this.replies.add({ requestId, opIds, message: plan.message, data: { ...plan.data, opIds } });
-  }
-
-  /** setttl's schema: the engine's copy, then ZooKeeper; answered once the write is confirmed. */
-  private setSchema(requestId: RequestId, command: Extract<AdminCommand, { type: 'setschema' }>): void {
-    const t = this.tableMap.get(command.tid);
-    if (t === undefined) return this.replyError(requestId, 'TABLE_NOT_FOUND', `table tid ${command.tid} does not exist`);
-    this.tableMap.set(command.tid, { ...t, schema: cloneJson(command.schema) });
-    this.requestTableWrite(command.tid, null);
-    this.replies.add({ requestId, opIds: [], tid: command.tid, message: 'ok', data: {} });
-  }
-
-  private directView(): DirectView {
-    return {
-      tables: this.tableMap.values(),
-      observed: this.observedCluster,
-      busy: this.busyPartitions(),
-      ops: () => this.allOps(),
-      done: () => this.doneOps,
-      live: (opId) => {
-        const op = this.liveOps.get(opId);
-        const rt = this.runtime.get(opId);
-        if (op === undefined || rt === undefined) return undefined;
-        return { op, finishing: rt.finishing, committing: op.taskIndex === op.commitTaskIndex && rt.applyWaitTid !== null };
-      },
-    };
-  }
-
-  private runDirect(requestId: RequestId, command: DirectCommand): void {
-    const plan = planDirectCommand(command, this.directView());
-    switch (plan.kind) {
-      case 'refuse':
-        return this.replyError(requestId, plan.code, plan.message);
-      case 'reply':
-        return this.reply(requestId, plan.message, plan.data);
-      case 'cancel':
-        for (const target of plan.targets) {
-          const op = this.liveOps.get(target.opId)!;
-          if (target.mode === 'drop') {
-            op.error = 'canceled by admin';
-            this.finishOp(op, this.runtime.get(op.id)!, 'kCanceled');
-          } else {
-            op.cancelRequested = true;
-            this.requestWrite(op, 'op');
-          }
-        }
-        this.replies.add({ requestId, opIds: plan.targets.map((t) => t.opId), message: plan.message, data: {} });
-        return;
-      case 'deleteOps': {
-        const gone = new Set(plan.opIds);
-        this.doneOps = this.doneOps.filter((o) => !gone.has(o.id));
-        for (const opId of plan.opIds) this.effects.push({ kind: 'deleteOp', opId });
-        return this.reply(requestId, plan.message, {});
-      }
-      case 'writeTable':
-        this.tableMap.set(plan.table.tid, plan.table);
-        this.requestTableWrite(plan.table.tid, null);
-        this.replies.add({ requestId, opIds: [], tid: plan.table.tid, message: plan.message, data: plan.data });
-        return;
-    }
-  }
-
-
-
-
-
-  // -------------------------------------------------------------------------------------------
-  // Scheduling (schedule.ts) and driving ops (drive.ts)
-  // -------------------------------------------------------------------------------------------
-
-  private pump(): void {
-    for (let round = 0; ; round++) {
-      if (round >= PUMP_ROUNDS_MAX) throw new Error(`engine did not settle after ${PUMP_ROUNDS_MAX} rounds`);
-      let progressed = this.schedule();
-      for (const op of [...this.liveOps.values()].sort((a, b) => a.id - b.id)) {
-        if (this.drive(op)) progressed = true;
-      }
-      if (!progressed) break;
-    }
-    this.flushReplies();
-    this.checkInvariants();
-  }
-
-  private schedule(): boolean {
-    const live = [...this.liveOps.values()].map((op) => {
-      const rt = this.runtime.get(op.id)!;
-      return { op, created: rt.created, finishing: rt.finishing };
-    });
-    const { start, blocked } = schedule(live, { taskConcurrency: this.config.taskConcurrency, ...this.moveLimits });
-    this.blocked = blocked;
-    for (const op of start) this.startOp(op);
-    return start.length > 0;
-  }
-
-  /** A parent op (parent.ts): makes its children, ends when they did; true if anything changed. */
-  private driveParent(op: Op): boolean {
-    const rt = this.runtime.get(op.id)!;
-    if (op.status !== 'kDoing' || rt.finishing) return false;
-    const children = this.allOps().filter((o) => o.parentId === op.id);
-    const action = decideParent(op, children, this.adminView());
-    switch (action.kind) {
-      case 'wait':
-        return false;
-      case 'spawn':
-        for (const req of action.requests) this.createOp(req, op.id);
-        return true;
-      case 'finish':
-        if (action.error !== undefined) op.error = appendError(op.error, action.error);
-        this.finishOp(op, rt, action.status);
-        return true;
-    }
-  }
-
-
-
-
-  private nextAction(op: Op, rt: OpRuntime): DriveAction {
-    const task = currentTask(op);
-    const table = this.tableMap.get(op.tid);
-    const observed = this.observedCluster;
-    return decideDrive(
-      driveFacts({
-        op,
-        rt,
-        task,
-        spec: task === undefined ? undefined : specOf(task),
-        nowMs: this.nowMs,
-        config: this.config,
-        writePending: this.writes.opPending(op.id),
-        childCreated: rt.spawnWaitOpId !== null && this.runtime.get(rt.spawnWaitOpId)?.created !== false,
-        tableExists: table !== undefined && partitionOf(table, op.pid) !== undefined,
-        healthy: (e) => observed.isHealthy(e),
-        hasReported: (e) => observed.hasReported(e),
-        healthSinceMs: (e) => observed.healthSinceMs(e),
-      }),
-    );
-  }
-
-  /** Moves one running op forward as far as it can go now (drive.ts decides each step); true if anything changed. */
-  private drive(op: Op): boolean {
-    if (isParentOp(op)) return this.driveParent(op);
-    const rt = this.runtime.get(op.id)!;
-    let changed = false;
-    for (let step = 0; step < DRIVE_STEPS_MAX; step++) {
-      const action = this.nextAction(op, rt);
-      switch (action.kind) {
-        case 'idle':
-          return changed;
-        case 'wait':
-          if (action.reason === 'report') rt.recheckSinceMs ??= this.nowMs;
-          return changed;
-        case 'finishOp':
-          this.finishOp(op, rt, finalStatus(op));
-          return true;
-        case 'completeTask':
-          this.completeTask(op, rt);
-          return true;
-        case 'startTask':
-          rt.taskStartMs = this.nowMs;
-          rt.taskStartReportSeq = this.observedCluster.reportSeq();
-          if (currentTask(op)!.status === 'kInited') transitionTask(op, op.taskIndex, 'kDoing', this.nowMs);
-          changed = true;
-          continue;
-        case 'failOp':
-          op.error = appendError(op.error, action.error);
-          this.finishOp(op, rt, 'kFailed');
-          return true;
-        case 'failTask':
-          this.failTask(op, rt, this.failureText(op, rt, action.reason));
-          return true;
-        case 'recheck': {
-          rt.recheckSinceMs ??= this.nowMs;
-          rt.recheck = false;
-          const task = currentTask(op)!;
-          if (specOf(task).isDone(task, this.taskContext(op, rt)!)) {
-            this.completeTask(op, rt);
-            return true;
-          }
-          changed = true;
-          continue;
-        }
-        case 'cancel':
-          this.startRollback(op, rt, 'canceled', 'canceled by admin');
-          return true;
-        case 'send':
-          this.send(op, rt);
-          return true;
-        case 'apply':
-          return this.applyTask(op, rt) || changed;
-        case 'observe':
-          return this.observeTask(op, rt) || changed;
-      }
-    }
-    throw new Error(`op ${op.id}: drive did not settle after ${DRIVE_STEPS_MAX} steps`);
-  }
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 }
