@@ -99,7 +99,8 @@ export interface ReplicationReport {
   inSync: Endpoint[];
   /** Every follower writes wait for: recorded plus those the leader added on its own. */
   waitingFor: Endpoint[];
-  followers: Array<{ endpoint: Endpoint; state: string; ackedOffset: number; lastAckMs: number; snapshotsSent: number; snapshot?: SnapshotTransferReport }>;
+  /** Per follower; `sinceMs` is when this leader began streaming to it (silence before the first answer counts from there). */
+  followers: Array<{ endpoint: Endpoint; state: string; ackedOffset: number; lastAckMs: number; sinceMs: number; snapshotsSent: number; snapshot?: SnapshotTransferReport }>;
 }
 
 /** A leader's snapshot transfer to one follower: the one in flight, or the last one sent. */

@@ -105,6 +105,8 @@ export class FakeCluster {
   readonly tablets = new Map<Endpoint, FakeTablet>();
   /** When each follower (endpoint/partition) last confirmed to its leader. */
   private readonly lastAckMs = new Map<string, number>();
+  /** When a leader (endpoint, term) first reported a follower: its stream's start. */
+  private readonly streamSinceMs = new Map<string, number>();
 
   constructor(endpoints: readonly Endpoint[]) {
     for (const e of endpoints) this.tablets.set(e, new FakeTablet(e));
@@ -191,7 +193,12 @@ export class FakeCluster {
         const f = t?.replica(r.tid, r.pid);
         const streaming = t !== undefined && t.up && serving(f) && f.role === 'follower' && f.term <= r.term;
         if (streaming) this.lastAckMs.set(`${e}/${partitionKey(r.tid, r.pid)}`, nowMs);
-        return { endpoint: e, state: streaming ? 'stream' : 'connecting', ackedOffset: streaming ? Math.min(f.log.length, r.log.length) : -1, lastAckMs: this.lastAckMs.get(`${e}/${partitionKey(r.tid, r.pid)}`) ?? 0, snapshotsSent: 0 };
+        const streamKey = `${endpoint}@${r.term}>${e}/${partitionKey(r.tid, r.pid)}`;
+        if (!this.streamSinceMs.has(streamKey)) this.streamSinceMs.set(streamKey, nowMs);
+        return {
+          endpoint: e, state: streaming ? 'stream' : 'connecting', ackedOffset: streaming ? Math.min(f.log.length, r.log.length) : -1,
+          lastAckMs: this.lastAckMs.get(`${e}/${partitionKey(r.tid, r.pid)}`) ?? 0, sinceMs: this.streamSinceMs.get(streamKey)!, snapshotsSent: 0,
+        };
       });
       const waitingFor = [...new Set([...r.inSync, ...followers.filter((f) => f.state === 'stream' && f.ackedOffset === r.log.length).map((f) => f.endpoint)])].sort();
       return { ...out, replication: { term: r.term, offset: r.log.length, nowMs, inSync: [...r.inSync].sort(), waitingFor, followers } };

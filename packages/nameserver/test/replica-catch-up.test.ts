@@ -47,7 +47,7 @@ function lag(observed: ObservedCluster): number | undefined {
 }
 
 t.test('kCheckBinlogSyncProgress: caught up only once the leader streams to the follower', async (t) => {
-  const stream = (state: string, ackedOffset: number) => replication([{ endpoint: F, state, ackedOffset, lastAckMs: NOW, snapshotsSent: 1 }]);
+  const stream = (state: string, ackedOffset: number) => replication([{ endpoint: F, state, ackedOffset, lastAckMs: NOW, sinceMs: NOW - 60_000, snapshotsSent: 1 }]);
   // The follower's own report says normal at the leader's offset (between two reloads).
   const follower = replicaReport('follower', 'normal', 300);
   t.equal(lag(observedWith(replicaReport('leader', 'normal', 300, stream('snapshot', -1)), follower)), undefined, 'being rebuilt: not caught up');
@@ -61,11 +61,15 @@ t.test('kCheckBinlogSyncProgress: caught up only once the leader streams to the 
 
 t.test('in-sync set: a follower being rebuilt leaves it at once', async (t) => {
   const limits = { lagEntriesMax: 1000, silentMsMax: 5000 };
-  const f = (state: string, ackedOffset: number): ReplicationReport => replication([{ endpoint: F, state, ackedOffset, lastAckMs: NOW, snapshotsSent: 0 }]);
+  const f = (state: string, ackedOffset: number, sinceMs = NOW - 60_000, snapshotsSent = 0): ReplicationReport =>
+    replication([{ endpoint: F, state, ackedOffset, lastAckMs: NOW, sinceMs, snapshotsSent }]);
   t.equal(notInSync(f('stream', 300), F, limits), false, 'streaming, caught up');
   t.equal(notInSync(f('stream', 299), F, limits), false, 'streaming, one behind, answering');
   t.equal(notInSync(f('snapshot', 300), F, limits), true, 'being rebuilt (even with an old confirmed offset)');
-  t.equal(notInSync(f('match', -1), F, limits), true, 'nothing confirmed since it was told to rebuild');
+  t.equal(notInSync(f('match', -1), F, limits), true, 'nothing confirmed for longer than silentMsMax since the stream began');
+  t.equal(notInSync(f('match', -1, NOW - 100), F, limits), false, "a new leader's first report, before the follower's first answer: kept (writes wait for it)");
+  t.equal(notInSync(f('match', -1, NOW - 5001), F, limits), true, 'no first answer within silentMsMax: out');
+  t.equal(notInSync(f('match', -1, NOW - 100, 1), F, limits), true, 'rebuilt from a snapshot and not matched since: out at once');
   t.equal(notInSync(f('stream', 300), G, limits), true, 'no stream to it');
   t.equal(notInSync(f('stream', 200), F, { lagEntriesMax: 50, silentMsMax: 5000 }), true, 'too far behind');
 });

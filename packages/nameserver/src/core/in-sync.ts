@@ -18,12 +18,16 @@ export interface InSyncLimits {
 
 /**
  * Whether the leader's report rules `endpoint` out of the in-sync set: no stream to it, being
- * rebuilt from a snapshot or nothing confirmed since it was told to be (it holds nothing writes
- * may count on), more than `lagEntriesMax` behind, or behind and silent for `silentMsMax`.
+ * rebuilt from a snapshot (or rebuilt and not matched since), no answer for `silentMsMax` since the stream began (a new leader's
+ * first reports come before its followers' first answers: a recorded member is not dropped for
+ * that, and writes wait for it meanwhile), more than `lagEntriesMax` behind, or behind and silent
+ * for `silentMsMax`.
  */
 export function notInSync(report: ReplicationReport, endpoint: Endpoint, limits: InSyncLimits): boolean {
   const f = report.followers.find((x) => x.endpoint === endpoint);
-  if (!f || f.state === 'snapshot' || f.ackedOffset < 0) return true;
+  if (!f || f.state === 'snapshot') return true;
+  // Never answered this leader: out once silent too long, or at once after a rebuild (its content was replaced).
+  if (f.ackedOffset < 0) return f.snapshotsSent > 0 || report.nowMs - f.sinceMs > limits.silentMsMax;
   const behind = report.offset - f.ackedOffset;
   return behind > limits.lagEntriesMax || (behind > 0 && report.nowMs - f.lastAckMs > limits.silentMsMax);
 }

@@ -22,6 +22,8 @@ export interface FollowerProgress {
   /** Highest offset the follower confirmed; -1 before the first answer. */
   ackedOffset: number;
   lastAckMs: number;
+  /** When this leader began streaming to the follower (its clock): silence is counted from here until the first answer. */
+  sinceMs: number;
   snapshotsSent: number;
   lastError: string | undefined;
   /** While a snapshot is in flight: its offset (the follower resumes the binlog after it). */
@@ -88,7 +90,7 @@ export class FollowerStream {
     private readonly http: HttpClient,
     private readonly log: Logger,
   ) {
-    this.progress = { endpoint, state: 'match', ackedOffset: -1, lastAckMs: 0, snapshotsSent: 0, lastError: undefined, snapshotOffset: undefined };
+    this.progress = { endpoint, state: 'match', ackedOffset: -1, lastAckMs: 0, sinceMs: Date.now(), snapshotsSent: 0, lastError: undefined, snapshotOffset: undefined };
     this.done = this.run();
   }
 
