@@ -1,6 +1,6 @@
 # One image for every Tessera role (docker-compose.yml runs it as nameservers, tablets and
 # ns_client). The build stage compiles the workspace; `pnpm deploy --prod` then copies only
-# @tessera/cli, the workspace packages it runs and their production dependencies (no tap,
+# @tessera/roles (the role launcher), the workspace packages it runs and their production dependencies (no tap,
 # TypeScript or test tools) into /out, which is all the final image carries. It runs as the
 # unprivileged `tessera` user; tablet data goes to /data (a volume).
 FROM node:20-bookworm-slim AS build
@@ -9,7 +9,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 WORKDIR /src
 COPY . .
 RUN pnpm install --frozen-lockfile && pnpm exec tsc -b \
-  && pnpm --filter @tessera/cli deploy --prod /out
+  && pnpm --filter @tessera/roles deploy --prod /out
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

@@ -1,5 +1,5 @@
 /**
- * Real role processes for integration tests: spawns `node packages/cli/dist/src/main.js
+ * Real role processes for integration tests: spawns `node packages/roles/dist/src/main.js
  * --role=...` (what scripts/tessera runs) with flags, logs to a file, waits (bounded) until the
  * endpoint answers, and stops or kills it by pid. Every process started here is tracked so a
  * test's teardown can stop them all.
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-export const MAIN_JS = path.join(REPO_ROOT, 'packages/cli/dist/src/main.js');
+export const MAIN_JS = path.join(REPO_ROOT, 'packages/roles/dist/src/main.js');
 
 export type FlagMap = Record<string, string | number | boolean>;
 
@@ -69,7 +69,7 @@ export async function spawnRole(role: string, flags: FlagMap, options: {
     const endpoint = chooseEndpoint ? `127.0.0.1:${await freePort()}` : String(flags.endpoint);
     const allFlags: FlagMap = role === 'ns_client' ? { ...flags } : { ...flags, endpoint };
     const fd = openSync(options.logFile, 'a');
-    // The role exits by itself if this process dies without stopping it (packages/cli parent-watch).
+    // The role exits by itself if this process dies without stopping it (packages/roles parent-watch).
     const env = { ...process.env, TESSERA_EXIT_WITH_PARENT: String(process.pid) };
     const argv = [process.execPath, ...ROLE_NODE_ARGS, MAIN_JS, `--role=${role}`, ...toArgs(allFlags)];
     const [cmd, ...args] = [...(options.wrap ?? []), ...argv];

@@ -28,13 +28,13 @@ t.test('the Dockerfile: non-root, health check, and a pnpm deploy --prod that ru
   t.match(final, /\nUSER tessera\n/, 'the final stage runs as the tessera user');
   t.match(final, /\nHEALTHCHECK .*container-probe\.js/, 'the final stage has a HEALTHCHECK');
   t.match(final, /COPY --from=build [^\n]*\/out /, 'the final stage carries only the deploy output');
-  const deployCmd = /pnpm --filter @tessera\/cli deploy --prod \/out/.exec(dockerfile);
+  const deployCmd = /pnpm --filter @tessera\/roles deploy --prod \/out/.exec(dockerfile);
   t.ok(deployCmd, 'the build stage runs pnpm deploy --prod');
 
   const dir = tempDir('deploy');
   t.teardown(() => removeDir(dir));
   const out = path.join(dir, 'out');
-  await run('pnpm', ['--filter', '@tessera/cli', 'deploy', '--prod', out], { cwd: REPO_ROOT, timeout: 180_000 });
+  await run('pnpm', ['--filter', '@tessera/roles', 'deploy', '--prod', out], { cwd: REPO_ROOT, timeout: 180_000 });
   for (const dev of ['tap', 'typescript', 'puppeteer-core', '@tessera/testkit', '@tessera/chaos']) {
     t.notOk(existsSync(path.join(out, 'node_modules', dev)), `no ${dev} in the deployed tree`);
   }

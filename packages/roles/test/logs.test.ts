@@ -70,8 +70,8 @@ t.test('info level leaves requests out', async (t) => {
 });
 
 t.test('--version', async (t) => {
-  const version = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'packages/cli/package.json'), 'utf8')) as { version: string }).version;
-  t.equal((JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version, version, 'the root package and @tessera/cli carry the same version');
+  const version = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'packages/roles/package.json'), 'utf8')) as { version: string }).version;
+  t.equal((JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version, version, 'the root package and @tessera/roles carry the same version');
   const a = await run(path.join(REPO_ROOT, 'scripts/tessera'), ['--version']);
   t.equal(a.stdout, `tessera ${version}\n`);
   for (const role of ['tablet', 'nameserver', 'ns_client']) {
