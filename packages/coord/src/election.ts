@@ -9,10 +9,9 @@
  * children, so missed or duplicated watch events cannot leave a wrong state behind.
  */
 import { EventEmitter } from 'node:events';
-import { TesseraError, silentLogger, type Logger } from '@tessera/common';
+import { silentLogger, type Logger } from '@tessera/common';
 import type { ZkLayout } from './layout.js';
-import { SerialRunner } from './serial-runner.js';
-import { createOwned, firstEventWithin, SessionListeners } from './owned-node.js';
+import { createOwned, OwnedNodeKeeper } from './owned-node.js';
 import { COORD_LIMITS, type Coord } from './coord.js';
 
 export interface LeaderElectionEvents {
@@ -46,16 +45,13 @@ export async function readLeader(session: Coord, layout: ZkLayout): Promise<stri
 
 export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private readonly log: Logger;
-  private readonly startTimeoutMs: number;
-  private readonly runner: SerialRunner;
-  private running = false;
   private leading = false;
   /** Leader endpoint last announced with `standby`; null before the first announcement. */
   private announcedLeader: string | undefined | null = null;
   private myNode: string | undefined;
   private myNodeSession: string | undefined;
-  /** Session events and the node's watch, while running. */
-  private readonly sessionEvents: SessionListeners;
+  /** Runs the passes over session events and the leader dir's watch, from start() to stop(). */
+  private readonly keeper: OwnedNodeKeeper;
 
   constructor(
     private readonly session: Coord,
@@ -66,13 +62,20 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     super();
     layout.node(endpoint); // validates the endpoint
     this.log = (opts.logger ?? silentLogger).child('election');
-    this.startTimeoutMs = opts.startTimeoutMs ?? COORD_LIMITS.connectTimeoutMsDefault;
-    this.sessionEvents = new SessionListeners(session, { connected: () => this.onConnected(), disconnected: () => this.onDisconnected(), expired: () => this.onExpired() });
-    this.runner = new SerialRunner(() => this.reconcile(), {
-      retryBaseMs: COORD_LIMITS.watchRetryBaseMs,
-      retryMaxMs: COORD_LIMITS.watchRetryMaxMs,
-      onError: (err) => this.log.warn(`election step failed, will retry: ${(err as Error).message}`),
+    this.keeper = new OwnedNodeKeeper(session, {
+      endpoint,
+      startTimeoutMs: opts.startTimeoutMs ?? COORD_LIMITS.connectTimeoutMsDefault,
+      log: this.log,
+      pass: 'election step',
+      reconcile: () => this.reconcile(),
+      watch: (kick) => session.watchChildren(layout.leaderDir, kick),
+      sessionEvents: { disconnected: () => this.stepDown('ZooKeeper connection lost'), expired: () => this.onExpired() },
+      release: () => this.release(),
     });
+  }
+
+  private get running(): boolean {
+    return this.keeper.running;
   }
 
   get isLeader(): boolean {
@@ -88,29 +91,16 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
    * Joins the election and resolves once it has decided (`leader` or `standby` emitted); on
    * timeout it leaves the election again and rejects with COORD_ERROR.
    */
-  async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    const decided = firstEventWithin(this, ['leader', 'standby'], this.startTimeoutMs, () => new TesseraError('COORD_ERROR', `leader election for ${this.endpoint} undecided after ${this.startTimeoutMs} ms`, {
-      zkError: 'ZOPERATIONTIMEOUT',
-      endpoint: this.endpoint,
-    }));
-    this.sessionEvents.attach(() => this.session.watchChildren(this.layout.leaderDir, () => this.runner.kick()));
-    this.runner.kick();
-    try {
-      await decided;
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
+  start(): Promise<void> {
+    return this.keeper.start(this, ['leader', 'standby'], `leader election for ${this.endpoint} undecided`);
   }
 
   /** Leaves the election: deletes this candidate's node (if reachable) and stops emitting. */
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.runner.stop();
-    this.sessionEvents.detach();
+  stop(): Promise<void> {
+    return this.keeper.stop();
+  }
+
+  private async release(): Promise<void> {
     this.leading = false;
     const node = this.myNode;
     this.myNode = undefined;
@@ -122,10 +112,6 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       }
     }
   }
-
-  private readonly onConnected = (): void => this.runner.kick();
-
-  private readonly onDisconnected = (): void => this.stepDown('ZooKeeper connection lost');
 
   private readonly onExpired = (): void => {
     this.myNode = undefined;
@@ -149,7 +135,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     if (!this.running || this.myNode === undefined) return;
     const mine = this.baseName(this.myNode);
     if (!locks.includes(mine)) {
-      this.runner.kick(); // deleted between create and read; the next run joins again
+      this.keeper.kick(); // deleted between create and read; the next run joins again
       return;
     }
     if (locks[0] === mine) {
@@ -158,7 +144,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     }
     const leaderNode = await this.session.get(`${this.layout.leaderDir}/${locks[0]}`);
     if (leaderNode === undefined) {
-      this.runner.kick(); // the leader just left; decide again
+      this.keeper.kick(); // the leader just left; decide again
       return;
     }
     if (this.running) this.becomeStandby(leaderNode.data.toString('utf8'));

@@ -15,6 +15,7 @@ import {
 } from './coord.js';
 import { parentPath, zkLayout, type ZkLayout } from './layout.js';
 import { firstEventWithin } from './owned-node.js';
+import { deliverIfChanged, WatchRegistry, type WatchBase, type WatchKind, type WatchValue } from './watch-registry.js';
 
 interface MemNode {
   data: Buffer;
@@ -30,14 +31,13 @@ interface MemNode {
 
 type Mode = 'active' | 'disconnectedOnPurpose' | 'closed';
 
-interface MemWatch {
-  readonly kind: 'children' | 'data';
-  readonly path: string;
-  readonly deliver: (value: string[] | Buffer | undefined) => void;
-  active: boolean;
+interface MemWatch extends WatchBase {
   scheduled: boolean;
-  fingerprint: string | undefined;
 }
+
+const deactivate = (w: MemWatch): void => {
+  w.active = false;
+};
 
 /** One node tree shared by the sessions opened on it. */
 export class MemoryCoordServer {
@@ -148,7 +148,7 @@ export class MemoryCoord extends EventEmitter<CoordSessionEvents> implements Coo
   readonly layout: ZkLayout;
   private mode: Mode = 'active';
   private currentSessionId: string | undefined;
-  private readonly watches = new Map<string, Set<MemWatch>>();
+  private readonly watches = new WatchRegistry<MemWatch>();
 
   /** @internal use MemoryCoordServer.connect(). */
   constructor(
@@ -299,8 +299,7 @@ export class MemoryCoord extends EventEmitter<CoordSessionEvents> implements Coo
     const owner = this.currentSessionId;
     this.mode = 'closed';
     this.currentSessionId = undefined;
-    for (const set of this.watches.values()) for (const w of set) w.active = false;
-    this.watches.clear();
+    this.watches.clear(deactivate);
     if (owner !== undefined) this.server.dropEphemerals(owner);
     this.server.forget(this);
     if (wasConnected) this.safeEmit('disconnected');
@@ -319,8 +318,8 @@ export class MemoryCoord extends EventEmitter<CoordSessionEvents> implements Coo
 
   /** @internal a node changed: refresh the watches on it, and the children watches on its parent. */
   nodeChanged(path: string, parent: string | undefined): void {
-    for (const w of this.watches.get(path) ?? []) this.schedule(w);
-    if (parent !== undefined) for (const w of this.watches.get(parent) ?? []) if (w.kind === 'children') this.schedule(w);
+    for (const w of this.watches.at(path)) this.schedule(w);
+    if (parent !== undefined) for (const w of this.watches.at(parent)) if (w.kind === 'children') this.schedule(w);
   }
 
   private endSession(why: string): void {
@@ -336,7 +335,7 @@ export class MemoryCoord extends EventEmitter<CoordSessionEvents> implements Coo
     const sessionId = this.server.newSessionId();
     this.currentSessionId = sessionId;
     this.safeEmit('connected', { sessionId, newSession: true });
-    for (const set of this.watches.values()) for (const w of set) this.schedule(w);
+    for (const w of this.watches.all()) this.schedule(w);
   }
 
   /** mkdir -p in one step (no other call runs in between). */
@@ -366,23 +365,13 @@ export class MemoryCoord extends EventEmitter<CoordSessionEvents> implements Coo
       : new TesseraError('COORD_ERROR', `ZooKeeper ${op} ${path}: disconnected on purpose`, { op, path, zkError: 'ZINVALIDSTATE' });
   }
 
-  private addWatch(kind: MemWatch['kind'], path: string, deliver: MemWatch['deliver']): () => void {
+  private addWatch(kind: WatchKind, path: string, deliver: (value: WatchValue) => void): () => void {
     checkPath(path);
     if (this.mode === 'closed') throw this.unusable(kind === 'children' ? 'watchChildren' : 'watchData', path);
     const w: MemWatch = { kind, path, deliver, active: true, scheduled: false, fingerprint: undefined };
-    let set = this.watches.get(path);
-    if (set === undefined) {
-      set = new Set();
-      this.watches.set(path, set);
-    }
-    set.add(w);
+    const remove = this.watches.add(w, deactivate);
     this.schedule(w);
-    return () => {
-      w.active = false;
-      const current = this.watches.get(path);
-      current?.delete(w);
-      if (current?.size === 0) this.watches.delete(path);
-    };
+    return remove;
   }
 
   /** Delivers the watch's current value on the next turn (changes in one turn coalesce). */
@@ -392,7 +381,7 @@ export class MemoryCoord extends EventEmitter<CoordSessionEvents> implements Coo
     setImmediate(() => {
       w.scheduled = false;
       if (!w.active || !this.isConnected) return;
-      let value: string[] | Buffer | undefined;
+      let value: WatchValue;
       let fingerprint: string;
       if (w.kind === 'children') {
         const children = this.server.childrenOf(w.path) ?? [];
@@ -403,13 +392,7 @@ export class MemoryCoord extends EventEmitter<CoordSessionEvents> implements Coo
         value = node === undefined ? undefined : Buffer.from(node.data);
         fingerprint = node === undefined ? 'none' : `${node.czxid}:${node.mzxid}`;
       }
-      if (fingerprint === w.fingerprint) return;
-      w.fingerprint = fingerprint;
-      try {
-        w.deliver(value);
-      } catch (err) {
-        this.log.error(`watch callback for ${w.path} threw: ${(err as Error).stack ?? String(err)}`);
-      }
+      deliverIfChanged(w, value, fingerprint, this.log);
     });
   }
 

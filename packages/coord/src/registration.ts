@@ -7,10 +7,9 @@
  * rather than waited for; a node of this endpoint that holds something else is waited for.
  */
 import { EventEmitter } from 'node:events';
-import { TesseraError, silentLogger, type Logger, type TabletRegistration } from '@tessera/common';
+import { silentLogger, type Logger, type TabletRegistration } from '@tessera/common';
 import type { ZkLayout } from './layout.js';
-import { SerialRunner } from './serial-runner.js';
-import { createOwned, firstEventWithin, SessionListeners } from './owned-node.js';
+import { createOwned, OwnedNodeKeeper } from './owned-node.js';
 import { COORD_LIMITS, isCoordError, type Coord } from './coord.js';
 
 export interface TabletRegistrarEvents {
@@ -41,14 +40,11 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
   readonly path: string;
   private readonly log: Logger;
   private readonly startMs: number;
-  private readonly startTimeoutMs: number;
   private readonly listenEndpoint: string | undefined;
-  private readonly runner: SerialRunner;
-  private running = false;
   private registeredInSession: string | undefined;
   private firstRegistrationDone = false;
-  /** Session events and the node's watch, while running. */
-  private readonly sessionEvents: SessionListeners;
+  /** Runs the passes over session events and the node's watch, from start() to stop(). */
+  private readonly keeper: OwnedNodeKeeper;
 
   constructor(
     private readonly session: Coord,
@@ -60,14 +56,25 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
     this.path = layout.node(endpoint);
     this.log = (opts.logger ?? silentLogger).child('registrar');
     this.startMs = opts.startMs ?? Math.round(performance.timeOrigin);
-    this.startTimeoutMs = opts.startTimeoutMs ?? COORD_LIMITS.connectTimeoutMsDefault;
     this.listenEndpoint = opts.listenEndpoint !== undefined && opts.listenEndpoint !== endpoint ? opts.listenEndpoint : undefined;
-    this.sessionEvents = new SessionListeners(session, { connected: () => this.onConnected(), expired: () => this.onExpired() });
-    this.runner = new SerialRunner(() => this.reconcile(), {
-      retryBaseMs: COORD_LIMITS.watchRetryBaseMs,
-      retryMaxMs: COORD_LIMITS.watchRetryMaxMs,
-      onError: (err) => this.log.warn(`registration of ${this.endpoint} failed, will retry: ${(err as Error).message}`),
+    this.keeper = new OwnedNodeKeeper(session, {
+      endpoint,
+      startTimeoutMs: opts.startTimeoutMs ?? COORD_LIMITS.connectTimeoutMsDefault,
+      log: this.log,
+      pass: `registration of ${endpoint}`,
+      reconcile: () => this.reconcile(),
+      watch: (kick) =>
+        session.watchData(this.path, (value) => {
+          if (value === undefined) this.registeredInSession = undefined;
+          kick();
+        }),
+      sessionEvents: { expired: () => (this.registeredInSession = undefined) },
+      release: () => this.release(),
     });
+  }
+
+  private get running(): boolean {
+    return this.keeper.running;
   }
 
   /** True while the node exists in the current session. */
@@ -76,32 +83,16 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
   }
 
   /** Registers and resolves once the node exists; on timeout it stops again and rejects with COORD_ERROR. */
-  async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    const registered = firstEventWithin(this, ['registered'], this.startTimeoutMs, () => new TesseraError('COORD_ERROR', `${this.endpoint} not registered in ZooKeeper after ${this.startTimeoutMs} ms`, {
-      zkError: 'ZOPERATIONTIMEOUT',
-      endpoint: this.endpoint,
-    }));
-    this.sessionEvents.attach(() => this.session.watchData(this.path, (value) => {
-      if (value === undefined) this.registeredInSession = undefined;
-      this.runner.kick();
-    }));
-    this.runner.kick();
-    try {
-      await registered;
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
+  start(): Promise<void> {
+    return this.keeper.start(this, ['registered'], `${this.endpoint} not registered in ZooKeeper`);
   }
 
   /** Stops keeping the node alive and deletes it if it is ours and reachable. */
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.runner.stop();
-    this.sessionEvents.detach();
+  stop(): Promise<void> {
+    return this.keeper.stop();
+  }
+
+  private async release(): Promise<void> {
     this.registeredInSession = undefined;
     if (!this.session.isConnected) return;
     try {
@@ -111,12 +102,6 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
       this.log.warn(`could not delete ${this.path} (it goes away with the session): ${(err as Error).message}`);
     }
   }
-
-  private readonly onConnected = (): void => this.runner.kick();
-
-  private readonly onExpired = (): void => {
-    this.registeredInSession = undefined;
-  };
 
   /** One idempotent pass: make the node exist in the current session. */
   private async reconcile(): Promise<void> {
@@ -138,7 +123,7 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
       this.log.warn(`deleting ${this.path} left by dead session ${node.ephemeralOwner ?? '-'} (OpenMLDB #2439)`);
       const deleted = await this.session.delete(this.path, node.version);
       if (!deleted.ok && deleted.reason === 'badVersion') {
-        this.runner.kick();
+        this.keeper.kick();
         return;
       }
     }
@@ -150,7 +135,7 @@ export class TabletRegistrar extends EventEmitter<TabletRegistrarEvents> {
       if ((await createOwned(this.session, this.path, registration, {}, () => this.running)) === undefined) return;
     } catch (err) {
       if (isCoordError(err, 'ZNODEEXISTS')) {
-        this.runner.kick(); // someone was faster; look again
+        this.keeper.kick(); // someone was faster; look again
         return;
       }
       throw err;

@@ -17,6 +17,8 @@ import { TesseraError, backoffMs, invalidArgument, silentLogger, sleep, type Log
 import { COORD_LIMITS, checkPath, coordErrorNamed, encodeData as encode, parseJson, type Coord, type CoordData, type CoordSessionEvents, type DeleteResult, type NodeData, type SetResult } from './coord.js';
 import { parentPath, zkLayout, type ZkLayout } from './layout.js';
 import { firstEventWithin } from './owned-node.js';
+import { SessionWatches, type WatchSnapshot } from './session-watches.js';
+import type { WatchKind } from './watch-registry.js';
 
 const C = ZooKeeper.constants;
 
@@ -33,25 +35,6 @@ export interface CoordSessionOptions {
 }
 
 type Mode = 'active' | 'disconnectedOnPurpose' | 'closed';
-type WatchKind = 'children' | 'data';
-
-interface Watch {
-  readonly kind: WatchKind;
-  readonly path: string;
-  readonly deliver: (value: string[] | Buffer | undefined) => void;
-  active: boolean;
-  reading: boolean;
-  dirty: boolean;
-  /** What was last delivered: children list, or czxid:mzxid of the node. */
-  fingerprint: string | undefined;
-  retryAttempt: number;
-  retryTimer: NodeJS.Timeout | undefined;
-}
-
-interface Snapshot {
-  value: string[] | Buffer | undefined;
-  fingerprint: string;
-}
 
 type Done<T> = (rc: number, value?: T) => void;
 
@@ -100,7 +83,7 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
   private connectedNow = false;
   private currentSessionId: string | undefined;
   private readonly pending = new Map<number, Set<(rc: number) => void>>();
-  private readonly watches = new Map<string, Set<Watch>>();
+  private readonly watches: SessionWatches;
 
   private constructor(opts: CoordSessionOptions) {
     super();
@@ -114,6 +97,12 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
     this.sessionTimeoutMs = opts.sessionTimeoutMs;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? COORD_LIMITS.connectTimeoutMsDefault;
     this.log = opts.logger ?? silentLogger;
+    this.watches = new SessionWatches({
+      read: (kind, path) => (kind === 'children' ? this.readChildrenArmed(path) : this.readDataArmed(path)),
+      usable: () => this.mode === 'active',
+      connected: () => this.connectedNow,
+      log: this.log,
+    });
   }
 
   /** Resolves once connected and the root path exists; rejects with COORD_ERROR after connectTimeoutMs. */
@@ -350,8 +339,7 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
     this.mode = 'closed';
     this.connectedNow = false;
     this.currentSessionId = undefined;
-    for (const set of this.watches.values()) for (const w of set) this.deactivate(w);
-    this.watches.clear();
+    this.watches.closeAll();
     this.closeHandle();
     if (wasConnected) this.safeEmit('disconnected');
   }
@@ -373,7 +361,7 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
     zk.on('connecting', () => current() && this.markDisconnected());
     zk.on('close', (_zk: unknown, code: number) => this.onHandleClosed(generation, code));
     for (const event of ['created', 'deleted', 'changed', 'child', 'notwatching'] as const) {
-      zk.on(event, (_zk: unknown, path: string) => current() && this.onWatchEvent(event, path));
+      zk.on(event, (_zk: unknown, path: string) => current() && this.watches.onNativeEvent(event, path));
     }
     zk.on('error', (err: unknown) => this.log.error(`native ZooKeeper client error: ${String(err)}`));
     this.handle = zk;
@@ -416,7 +404,7 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
     this.currentSessionId = sessionId;
     this.log.info(`ZooKeeper ${this.zkCluster} connected, session ${sessionId}${newSession ? ' (new)' : ''}`);
     this.safeEmit('connected', { sessionId, newSession });
-    for (const set of this.watches.values()) for (const w of set) this.refresh(w);
+    this.watches.refreshAll();
   }
 
   private markDisconnected(): void {
@@ -503,95 +491,16 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
     }
   }
 
-  // ---- internals: watches ----
+  // ---- internals: the reads that arm watches (session-watches.ts keeps the watches) ----
 
-  private addWatch(kind: WatchKind, path: string, deliver: Watch['deliver']): () => void {
+  private addWatch(kind: WatchKind, path: string, deliver: (value: string[] | Buffer | undefined) => void): () => void {
     checkPath(path);
     if (this.mode === 'closed') throw this.unusableError(kind === 'children' ? 'watchChildren' : 'watchData', path);
-    const w: Watch = { kind, path, deliver, active: true, reading: false, dirty: false, fingerprint: undefined, retryAttempt: 0, retryTimer: undefined };
-    let set = this.watches.get(path);
-    if (set === undefined) {
-      set = new Set();
-      this.watches.set(path, set);
-    }
-    set.add(w);
-    this.refresh(w);
-    return () => {
-      this.deactivate(w);
-      const current = this.watches.get(path);
-      current?.delete(w);
-      if (current?.size === 0) this.watches.delete(path);
-    };
-  }
-
-  private deactivate(w: Watch): void {
-    w.active = false;
-    if (w.retryTimer !== undefined) clearTimeout(w.retryTimer);
-    w.retryTimer = undefined;
-  }
-
-  private onWatchEvent(event: 'created' | 'deleted' | 'changed' | 'child' | 'notwatching', path: string): void {
-    const set = this.watches.get(path);
-    if (set === undefined) return;
-    for (const w of set) {
-      if (event === 'child' && w.kind !== 'children') continue;
-      if (event === 'changed' && w.kind !== 'data') continue;
-      this.refresh(w);
-    }
-  }
-
-  /** Re-reads a watch (arming it again); coalesces requests that arrive during a read. */
-  private refresh(w: Watch): void {
-    if (!w.active) return;
-    if (w.reading) {
-      w.dirty = true;
-      return;
-    }
-    w.reading = true;
-    void this.readWatch(w);
-  }
-
-  private async readWatch(w: Watch): Promise<void> {
-    try {
-      do {
-        w.dirty = false;
-        if (!w.active || this.mode !== 'active') return;
-        const snapshot = w.kind === 'children' ? await this.readChildrenArmed(w.path) : await this.readDataArmed(w.path);
-        if (snapshot === undefined) {
-          w.dirty = true; // the node appeared or vanished between the two reads
-          continue;
-        }
-        w.retryAttempt = 0;
-        if (w.active && snapshot.fingerprint !== w.fingerprint) {
-          w.fingerprint = snapshot.fingerprint;
-          try {
-            w.deliver(snapshot.value);
-          } catch (err) {
-            this.log.error(`watch callback for ${w.path} threw: ${(err as Error).stack ?? String(err)}`);
-          }
-        }
-      } while (w.dirty && w.active);
-    } catch (err) {
-      this.scheduleWatchRetry(w, err);
-    } finally {
-      w.reading = false;
-    }
-  }
-
-  /** A failed read while connected is retried with backoff; otherwise the next connect re-reads. */
-  private scheduleWatchRetry(w: Watch, err: unknown): void {
-    if (!w.active || this.mode !== 'active') return;
-    this.log.debug(`watch read of ${w.path} failed: ${(err as Error).message}`);
-    if (!this.connectedNow || w.retryTimer !== undefined) return;
-    const delayMs = backoffMs(w.retryAttempt++, COORD_LIMITS.watchRetryBaseMs, COORD_LIMITS.watchRetryMaxMs);
-    w.retryTimer = setTimeout(() => {
-      w.retryTimer = undefined;
-      this.refresh(w);
-    }, delayMs);
+    return this.watches.add(kind, path, deliver);
   }
 
   /** getChildren with the watch flag; while the node is missing, an exists watch waits for it. */
-  private async readChildrenArmed(path: string): Promise<Snapshot | undefined> {
+  private async readChildrenArmed(path: string): Promise<WatchSnapshot> {
     const { rc, value } = await this.call<string[]>('getChildren', path, (zk, done) =>
       zk.a_get_children(path, true, (rc, _e, children) => done(rc, children)),
     );
@@ -603,7 +512,7 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
     return (await this.armExists(path)) ? undefined : { value: [], fingerprint: '[]' };
   }
 
-  private async readDataArmed(path: string): Promise<Snapshot | undefined> {
+  private async readDataArmed(path: string): Promise<WatchSnapshot> {
     const { rc, value } = await this.call<[stat, string | Buffer | null]>('get', path, (zk, done) =>
       zk.a_get(path, true, (rc, _e, st, data) => done(rc, [st, data])),
     );
