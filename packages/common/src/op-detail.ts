@@ -3,7 +3,7 @@
  * `showopstatus` columns: parent and children, every task with its start, end and result, the
  * snapshot copy (rows and bytes of the total), the destination's lag, the rate, the ETA, and why
  * the op waits when it does. Built by the nameserver from the op record and the tablets' reports
- * (nameserver/src/server/op-view.ts); the arithmetic is nameserver/src/core/op-progress.ts.
+ * (nameserver/src/core/op-detail.ts, fed by server/op-view.ts); the arithmetic is nameserver/src/core/op-progress.ts.
  */
 import type { Endpoint, Pid, Tid } from './meta.js';
 import type { OpStatusRow } from './ns-api.js';

@@ -237,6 +237,31 @@ t.test('nameserver routes answer in process on the in-memory coordination backen
   t.equal((await post('showns', {}, standby)).status, 200);
 });
 
+t.test('the shell stamps events and pages with the clock it is given, not the process clock', async (t) => {
+  const coord = new MemoryCoordServer();
+  const tablet = await TabletServer.start({
+    endpoint: `127.0.0.1:${await freePort()}`, dbRootPath: '/nonexistent/in-memory', storage: 'memory', gcIntervalMinutes: 60, bodyBytesMax: 1024 * 1024, shutdownTimeoutMs: 2_000,
+    binlogRetentionEntries: 10_000, replicaAckTimeoutMs: 2_000, snapshotBytesPerSecondMax: 0, minInSyncReplicas: 1, logger,
+  }, await coord.connect({ rootPath: ROOT, sessionTimeoutMs: 4_000 }));
+  const skewMs = 7 * 24 * 3_600_000; // a week ahead: nothing else in this process reads that time
+  const ns = await NameServer.open({ ...nsOptions('127.0.0.1:19102'), clock: { nowMs: () => Date.now() + skewMs } }, await coord.connect({ rootPath: ROOT, sessionTimeoutMs: 4_000 }));
+  t.teardown(async () => {
+    await ns.stop();
+    await tablet.stop();
+  });
+  const post = async (cmd: NsCommand, body: unknown = {}): Promise<Record<string, unknown>> => (await call(ns, 'POST', nsRoute(cmd), body)).body;
+  await waitFor('the tablet is healthy', async () => ((await post('showtablet')).tablets as unknown[] | undefined)?.length === 1, { timeoutMs: WAIT_MS, intervalMs: 100 });
+  const before = Date.now() + skewMs;
+  await post('createdb', { db: 'clock' });
+  t.type((await post('createtable', { schema: schema('timed', 'clock'), partitionNum: 1, replicaNum: 1 })).tid, 'number');
+  const [opId] = (await post('makesnapshot', { db: 'clock', name: 'timed', pid: 0 })).opIds as number[];
+  const op = (await post('showop', { opId })).op as { createdMs: number };
+  t.ok(op.createdMs >= before && op.createdMs <= Date.now() + skewMs, `the op was created at the shell clock's time (${op.createdMs - before} ms after the request)`);
+  const page = (await call(ns, 'GET', '/status.json')).body as { nowMs?: number; text?: string };
+  const nowMs = page.nowMs ?? (JSON.parse(page.text ?? '{}') as { nowMs?: number }).nowMs;
+  t.ok(nowMs !== undefined && nowMs >= before, `the status page is at the shell clock's time (${nowMs})`);
+});
+
 t.test('every registered nameserver route was answered in process, with a success and a catalogue code', async (t) => {
   t.ok(registered.length >= 40, `${registered.length} routes registered`);
   /** Routes that take no input, so nothing can be refused: a success is all there is. */

@@ -1,7 +1,7 @@
 /**
  * The arithmetic behind `showop`: rates from progress samples, the ETA, and why an op waits.
- * Pure (no clock, no I/O): the shell (server/op-view.ts) passes the samples it took and the
- * cluster facts it read. Rates are taken over the last RATE_WINDOW_MS of samples, so a copy that
+ * Pure (no clock, no I/O): op-detail.ts passes the samples it took (at the times the shell gave)
+ * and the cluster facts the shell read. Rates are taken over the last RATE_WINDOW_MS of samples, so a copy that
  * sped up or slowed down shows its current pace, not its average.
  */
 import type { BlockedBecause, Endpoint, OpTransferDetail } from '@tessera/common';

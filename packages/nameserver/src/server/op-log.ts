@@ -8,7 +8,7 @@
  */
 import type { Logger } from '@tessera/common';
 import { isTerminal, type Op } from '../core/op.js';
-import { endpointsOf } from './op-view.js';
+import { endpointsOf } from '../core/op-detail.js';
 
 /** Ops whose logged state is remembered (finished ones are forgotten first). */
 const REMEMBERED_OPS_MAX = 10_000;

@@ -20,6 +20,7 @@ import { readMoveLimits } from './move-limits.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { OpIssuer } from '@tessera/common';
 import { OpLog } from './op-log.js';
+import type { Clock } from './clock.js';
 
 /** Who sent the admin request being handled (set by the route, read when the command is posted). */
 export const issuerContext = new AsyncLocalStorage<OpIssuer>();
@@ -35,6 +36,8 @@ export interface OpShellOptions {
   inSyncLagEntriesMax?: number;
   inSyncSilentMsMax?: number;
   tickIntervalMs: number;
+  /** Stamps every event posted to the engine (`nowMs`). */
+  clock: Clock;
 }
 
 /** The tablet route and body of each engine command. */
@@ -106,7 +109,7 @@ export class OpShell {
     this.engine = this.newEngine();
     this.opLog = new OpLog(log);
     tablets.on('up', (t) => {
-      this.post({ type: 'tabletUp', endpoint: t.endpoint, nowMs: Date.now(), startup: t.registration?.startup === true });
+      this.post({ type: 'tabletUp', endpoint: t.endpoint, nowMs: this.nowMs(), startup: t.registration?.startup === true });
       // Its report at once (not at the next poll): a restarted tablet serves nothing until the
       // engine's role assignment has seen its unassigned replicas.
       if (this.leading) {
@@ -115,7 +118,7 @@ export class OpShell {
         });
       }
     });
-    tablets.on('down', (t) => this.post({ type: 'tabletDown', endpoint: t.endpoint, nowMs: Date.now() }));
+    tablets.on('down', (t) => this.post({ type: 'tabletDown', endpoint: t.endpoint, nowMs: this.nowMs() }));
     poller.onPolled(() => {
       if (!this.leading) return;
       for (const ep of tablets.healthy()) {
@@ -161,10 +164,10 @@ export class OpShell {
     for (const op of ops) this.opLog.remember(op);
     this.leading = true;
     this.post({
-      type: 'becameLeader', nsEpoch, nowMs: Date.now(), tables: this.meta.allTables(), ops, opIndex, settings,
+      type: 'becameLeader', nsEpoch, nowMs: this.nowMs(), tables: this.meta.allTables(), ops, opIndex, settings,
       tablets: this.tablets.all().map((t) => ({ endpoint: t.endpoint, healthy: t.state === 'kTabletHealthy', sinceMs: t.sinceMs })),
     });
-    this.tickTimer = setInterval(() => this.post({ type: 'tick', nowMs: Date.now() }), this.options.tickIntervalMs);
+    this.tickTimer = setInterval(() => this.post({ type: 'tick', nowMs: this.nowMs() }), this.options.tickIntervalMs);
     this.tickTimer.unref();
     this.log.info(`op engine leading: ${ops.length} op(s) loaded from ZooKeeper`);
   }
@@ -188,7 +191,7 @@ export class OpShell {
     return new Promise((resolve, reject) => {
       this.pending.set(requestId, { resolve, reject });
       const issuedBy = issuerContext.getStore();
-      this.post({ type: 'adminCommand', requestId, command, nowMs: Date.now(), ...(issuedBy === undefined ? {} : { issuedBy }) });
+      this.post({ type: 'adminCommand', requestId, command, nowMs: this.nowMs(), ...(issuedBy === undefined ? {} : { issuedBy }) });
     });
   }
 
@@ -203,7 +206,7 @@ export class OpShell {
 
   /** The failover timer: the engine's failover checker runs with `/config/auto_failover` as read now. */
   failoverCheck(enabled: boolean): void {
-    if (this.leading) this.post({ type: 'failoverCheck', nowMs: Date.now(), enabled });
+    if (this.leading) this.post({ type: 'failoverCheck', nowMs: this.nowMs(), enabled });
   }
 
   tableDropped(tid: number): void {
@@ -216,6 +219,11 @@ export class OpShell {
   }
 
   // ---------------------------------------------------------------- the event loop
+
+  /** The time every event is stamped with (the injected clock). */
+  private nowMs(): number {
+    return this.options.clock.nowMs();
+  }
 
   private post(event: EngineEvent): void {
     this.queue.push(event);

@@ -25,6 +25,7 @@ import { OpView } from './op-view.js';
 import { SnapshotLimits } from './snapshot-limits.js';
 import { validateAdminBody } from './admin-validate.js';
 import { FailoverTimer } from './failover.js';
+import { systemClock, type Clock } from './clock.js';
 import { registerStatusPage } from './status-page.js';
 import { statusView } from './status-view.js';
 import { registerNameserverMetrics } from './metrics.js';
@@ -55,6 +56,8 @@ export interface NameServerOptions {
   replicaNumDefault: number;
   requestTimeoutMs: number;
   logger: Logger;
+  /** Wall time for the whole shell (server/clock.ts); default the process clock. Tests drive their own. */
+  clock?: Clock;
 }
 
 type Handler = (body: Record<string, unknown>) => unknown;
@@ -144,19 +147,20 @@ export class NameServer {
     this.session = coord ?? await CoordSession.connect({ zkCluster: o.zkCluster, rootPath: o.zkRootPath, sessionTimeoutMs: o.zkSessionTimeoutMs, logger: this.log.child('zk') });
     this.metrics.watchZkSession(this.session);
     this.layout = zkLayout(o.zkRootPath);
-    this.tablets = new TabletTracker(this.session, this.layout, this.log.child('tablets'));
+    const clock = o.clock ?? systemClock;
+    this.tablets = new TabletTracker(this.session, this.layout, this.log.child('tablets'), clock);
     this.meta = new MetadataStore(this.session, this.layout, this.log.child('meta'));
     this.control = new TabletControl(() => this.epoch, o.requestTimeoutMs);
-    this.poller = new StatusPoller(this.tablets, this.control, o.tableStatusIntervalMs, this.log.child('status'));
-    const random = seededRandom(Date.now() >>> 0);
+    this.poller = new StatusPoller(this.tablets, this.control, o.tableStatusIntervalMs, clock, this.log.child('status'));
+    const random = seededRandom(clock.nowMs() >>> 0);
     this.ops = new OpShell(this.session, this.layout, this.meta, this.tablets, this.poller, this.control, random, {
-      taskConcurrency: o.taskConcurrency, syncDeltaEntriesMax: o.syncDeltaEntriesMax, syncStallTimeoutMs: o.syncStallTimeoutMs, tabletDownTaskGraceMs: o.tabletHeartbeatTimeoutMs, tickIntervalMs: OP_TICK_INTERVAL_MS,
+      taskConcurrency: o.taskConcurrency, syncDeltaEntriesMax: o.syncDeltaEntriesMax, syncStallTimeoutMs: o.syncStallTimeoutMs, tabletDownTaskGraceMs: o.tabletHeartbeatTimeoutMs, tickIntervalMs: OP_TICK_INTERVAL_MS, clock,
       inSyncLagEntriesMax: o.inSyncLagEntriesMax, inSyncSilentMsMax: o.inSyncSilentMsMax,
     }, this.log.child('ops'));
     this.failover = new FailoverTimer(this.session, this.layout, this.tablets, this.ops, {
       heartbeatTimeoutMs: o.tabletHeartbeatTimeoutMs, checkIntervalMs: FAILOVER_CHECK_INTERVAL_MS,
     }, this.log.child('failover'));
-    this.opView = new OpView({ ops: this.ops, poller: this.poller, control: this.control, tablets: this.tablets, concurrencyMax: o.taskConcurrency, syncDeltaEntriesMax: o.syncDeltaEntriesMax });
+    this.opView = new OpView({ ops: this.ops, poller: this.poller, control: this.control, tablets: this.tablets, clock, concurrencyMax: o.taskConcurrency, syncDeltaEntriesMax: o.syncDeltaEntriesMax });
     this.snapshotLimits = new SnapshotLimits(this.session, this.layout, this.tablets, this.control, this.log.child('snapshot-limits'));
     this.poller.onPolled(() => {
       if (this.leading) void this.snapshotLimits.pushAll();
@@ -171,7 +175,7 @@ export class NameServer {
       leading: () => this.leading,
       leader: async () => this.leaderEndpoint ?? (await readLeader(this.session, this.layout).catch(() => undefined)),
       view: async () => statusView({
-        nowMs: Date.now(), leader: this.endpoint, epoch: this.epoch, tablets: this.admin.showtablet().tablets, tables: this.meta.allTables(),
+        nowMs: clock.nowMs(), leader: this.endpoint, epoch: this.epoch, tablets: this.admin.showtablet().tablets, tables: this.meta.allTables(),
         replica: (ep, tid, pid) => this.poller.replica(ep, tid, pid), replicasOf: (ep) => this.poller.replicasOf(ep),
         hasReport: (ep) => this.poller.hasReport(ep), ops: this.ops.core.ops(),
       }),

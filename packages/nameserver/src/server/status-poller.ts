@@ -1,13 +1,15 @@
 /**
  * Keeps the latest replica status report of every healthy tablet, polled every
  * `get_table_status_interval`: what `showtable` prints (offset, record_cnt, memused, diskused) and
- * what ops judge progress by. Reports older than a few intervals are dropped.
+ * what ops judge progress by. Reports older than a few intervals are not read
+ * (core/report-age.ts decides, at the shell clock's now).
  */
 import type { Logger, ReplicaStatus, TableInfo } from '@tessera/common';
+import { pollIsOlderThan, reportIsFresh } from '../core/report-age.js';
+import type { Clock } from './clock.js';
 import type { TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
 
-const STALE_AFTER_INTERVALS = 5;
 /** A status poll gets at least this long (and at most one interval beyond it) to answer. */
 const STATUS_TIMEOUT_MS_MIN = 1000;
 
@@ -27,6 +29,7 @@ export class StatusPoller {
     private readonly tablets: TabletTracker,
     private readonly control: TabletControl,
     private readonly intervalMs: number,
+    private readonly clock: Clock,
     private readonly log: Logger,
   ) {
     // A tablet that went away or restarted holds anything now: its old report must not be read
@@ -50,7 +53,7 @@ export class StatusPoller {
   pollNow(): Promise<void> {
     if (!this.polling) {
       this.polling = Promise.all(this.tablets.healthy().map((ep) => this.pollOne(ep))).then(() => {
-        this.lastPollMs = Date.now();
+        this.lastPollMs = this.clock.nowMs();
         this.polling = undefined;
         for (const l of this.listeners) l();
       });
@@ -65,13 +68,13 @@ export class StatusPoller {
 
   /** Polls now unless the last poll is younger than `maxAgeMs` (admin commands want fresh figures). */
   async refreshIfOlderThan(maxAgeMs: number): Promise<void> {
-    if (Date.now() - this.lastPollMs > maxAgeMs) await this.pollNow();
+    if (pollIsOlderThan(this.lastPollMs, this.clock.nowMs(), maxAgeMs)) await this.pollNow();
   }
 
   async pollOne(endpoint: string): Promise<ReplicaStatus[] | undefined> {
     try {
       const replicas = await this.control.status(endpoint, Math.max(STATUS_TIMEOUT_MS_MIN, this.intervalMs));
-      this.reports.set(endpoint, { atMs: Date.now(), replicas: new Map(replicas.map((r) => [`${r.tid}_${r.pid}`, r])) });
+      this.reports.set(endpoint, { atMs: this.clock.nowMs(), replicas: new Map(replicas.map((r) => [`${r.tid}_${r.pid}`, r])) });
       return replicas;
     } catch (err) {
       this.log.debug(`status of ${endpoint} failed: ${(err as Error).message}`);
@@ -109,7 +112,7 @@ export class StatusPoller {
   /** The last report of one replica, if fresh. */
   replica(endpoint: string, tid: number, pid: number): ReplicaStatus | undefined {
     const r = this.reports.get(endpoint);
-    if (!r || Date.now() - r.atMs > this.intervalMs * STALE_AFTER_INTERVALS) return undefined;
+    if (!r || !reportIsFresh(r.atMs, this.clock.nowMs(), this.intervalMs)) return undefined;
     return r.replicas.get(`${tid}_${pid}`);
   }
 

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger, TabletRegistration } from '@tessera/common';
 import type { Coord, ZkLayout } from '@tessera/coord';
+import { systemClock, type Clock } from './clock.js';
 
 export type TabletState = 'kTabletHealthy' | 'kTabletOffline';
 
@@ -32,7 +33,7 @@ export class TabletTracker extends EventEmitter<TabletTrackerEvents> {
     private readonly session: Coord,
     private readonly layout: ZkLayout,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {
     super();
   }
@@ -60,7 +61,7 @@ export class TabletTracker extends EventEmitter<TabletTrackerEvents> {
       }
     }
     if (gen !== this.generation) return; // a newer listing superseded this one
-    const now = this.now();
+    const now = this.clock.nowMs();
     for (const ep of present) {
       const prev = this.tablets.get(ep);
       const registration = regs.get(ep);
@@ -86,7 +87,7 @@ export class TabletTracker extends EventEmitter<TabletTrackerEvents> {
 
   /** Records an endpoint known from metadata but never seen registered (offline). */
   noteKnown(endpoint: string): void {
-    if (!this.tablets.has(endpoint)) this.tablets.set(endpoint, { endpoint, state: 'kTabletOffline', sinceMs: this.now(), registration: undefined });
+    if (!this.tablets.has(endpoint)) this.tablets.set(endpoint, { endpoint, state: 'kTabletOffline', sinceMs: this.clock.nowMs(), registration: undefined });
   }
 
   get(endpoint: string): TabletInfo | undefined {
