@@ -9,7 +9,7 @@ import {
 } from '@tessera/common';
 import type { Coord, ZkLayout } from '@tessera/coord';
 import { NameserverEngine } from '../core/engine.js';
-import type { AdminCommand, EngineEffect, EngineEvent, EngineSettings, ReplicaReport, TabletNotice } from '../core/events.js';
+import type { AdminCommand, EngineEffect, EngineEvent, EngineSettings, PersistTarget, ReplicaReport, TabletNotice } from '../core/events.js';
 import type { Op, TabletCommand } from '../core/op.js';
 import type { Random } from '../core/random.js';
 import type { MetadataStore } from './metadata.js';
@@ -280,21 +280,12 @@ export class OpShell {
       }
       case 'persistOp':
         this.opLog.observe(effect.op);
-        this.persistOp(effect.op, effect.opIndex).then(
-          () => this.post({ type: 'persisted', what: { kind: 'op', opId: effect.op.id }, ok: true }),
-          (err) => {
-            this.log.warn(`writing op ${effect.op.id} failed: ${(err as Error).message}`);
-            this.post({ type: 'persisted', what: { kind: 'op', opId: effect.op.id }, ok: false });
-          },
-        );
+        this.confirmWrite(this.persistOp(effect.op, effect.opIndex), { kind: 'op', opId: effect.op.id }, `op ${effect.op.id}`);
         return;
       case 'deleteOp': {
         const op = this.engine.op(effect.opId);
         if (op) this.opLog.observe(op);
-        this.deleteOrKeepOp(effect.opId).then(
-          () => this.post({ type: 'persisted', what: { kind: 'deleteOp', opId: effect.opId }, ok: true }),
-          () => this.post({ type: 'persisted', what: { kind: 'deleteOp', opId: effect.opId }, ok: false }),
-        );
+        this.confirmWrite(this.deleteOrKeepOp(effect.opId), { kind: 'deleteOp', opId: effect.opId });
         return;
       }
       case 'notifyTablet': {
@@ -309,13 +300,7 @@ export class OpShell {
         else this.log.info(effect.message);
         return;
       case 'persistTable':
-        this.meta.updateTable(effect.table).then(
-          () => this.post({ type: 'persisted', what: { kind: 'table', tid: effect.table.tid }, ok: true }),
-          (err) => {
-            this.log.warn(`writing table ${effect.table.tid} failed: ${(err as Error).message}`);
-            this.post({ type: 'persisted', what: { kind: 'table', tid: effect.table.tid }, ok: false });
-          },
-        );
+        this.confirmWrite(this.meta.updateTable(effect.table), { kind: 'table', tid: effect.table.tid }, `table ${effect.table.tid}`);
         return;
       case 'reply': {
         const p = this.pending.get(effect.requestId as number);
@@ -326,6 +311,20 @@ export class OpShell {
         return;
       }
     }
+  }
+
+  /**
+   * Feeds a ZooKeeper write's outcome back to the engine (`persisted`, ok or not: the engine
+   * retries a failed write); a failed write of a named thing is logged.
+   */
+  private confirmWrite(write: Promise<unknown>, what: PersistTarget, name?: string): void {
+    write.then(
+      () => this.post({ type: 'persisted', what, ok: true }),
+      (err) => {
+        if (name !== undefined) this.log.warn(`writing ${name} failed: ${(err as Error).message}`);
+        this.post({ type: 'persisted', what, ok: false });
+      },
+    );
   }
 
   /**

@@ -8,6 +8,7 @@
  */
 import { invalidArgument, type Logger } from '@tessera/common';
 import type { Coord, ZkLayout } from '@tessera/coord';
+import { PerTablet } from './per-tablet.js';
 import type { TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
 
@@ -35,8 +36,8 @@ export class SnapshotLimits {
    * tablet after the first status poll, so throttled migrates ran unthrottled: ops-faults.test).
    */
   private readonly setKeys = new Set<SnapshotLimitKey>();
-  /** What each tablet acknowledged, as `perStream/perDestination`. */
-  private readonly pushed = new Map<string, string>();
+  /** What each tablet acknowledged, as `perStream/perDestination` (forgotten when it comes up or goes down). */
+  private readonly pushed: PerTablet<string>;
 
   constructor(
     private readonly session: Coord,
@@ -45,8 +46,7 @@ export class SnapshotLimits {
     private readonly control: TabletControl,
     private readonly log: Logger,
   ) {
-    tablets.on('up', (t) => this.pushed.delete(t.endpoint));
-    tablets.on('down', (t) => this.pushed.delete(t.endpoint));
+    this.pushed = new PerTablet(tablets);
   }
 
   private path(key: SnapshotLimitKey): string {

@@ -7,6 +7,7 @@
 import type { Logger, ReplicaStatus, TableInfo } from '@tessera/common';
 import { pollIsOlderThan, reportIsFresh } from '../core/report-age.js';
 import type { Clock } from './clock.js';
+import { PerTablet } from './per-tablet.js';
 import type { TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
 
@@ -19,7 +20,8 @@ interface Report {
 }
 
 export class StatusPoller {
-  private readonly reports = new Map<string, Report>();
+  /** A tablet that went away or restarted holds anything now: its old report is not read (a restarted replica is unassigned until told its role again). */
+  private readonly reports: PerTablet<Report>;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private lastPollMs = 0;
@@ -32,10 +34,7 @@ export class StatusPoller {
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
-    // A tablet that went away or restarted holds anything now: its old report must not be read
-    // as current (a restarted replica is unassigned until told its role again).
-    tablets.on('down', (t) => this.reports.delete(t.endpoint));
-    tablets.on('up', (t) => this.reports.delete(t.endpoint));
+    this.reports = new PerTablet(tablets);
   }
 
   start(): void {
