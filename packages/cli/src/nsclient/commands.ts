@@ -1,81 +1,27 @@
 /**
- * The ns_client commands: one handler per command, each turning its words into nameserver admin
- * calls (`NsAdmin`) or data calls (`DataOps`) and its answer into OpenMLDB's text — the same
+ * The ns_client commands: the command table (usage, help, argument counts, handler), the line
+ * runner and the output formats, with the handlers of the cluster, database, table, op, conf and
+ * ZooKeeper commands; the data commands are in data-commands.ts, the replica and endpoint commands
+ * in replica-commands.ts, the others in the modules named by their imports. One handler per
+ * command, each turning its words into nameserver admin calls (`NsAdmin`) or data calls
+ * (`DataOps`) and its answer into OpenMLDB's text — the same
  * tables, the same success lines (`Create table ok`, `partition migrate ok`) and failure lines
  * (`failed to migrate partition. error msg: <nameserver text>`). Wrong arguments print the
  * command's usage line, an unknown command `unsupported cmd`; nothing ever prints a stack trace.
  * A handler answers `{ ok, output }` plus, for `--format=json`, the structured `data` it printed.
  */
-import {
-  LIMITS,
-  normalizeValue,
-  openmldbReturnCode,
-  openmldbText,
-  TesseraError,
-  ttlText,
-  ttlTypeName,
-  type ColumnDef,
-  type DataOps,
-  type DataRow,
-  type NsAdmin,
-  type TableInfo,
-  type TableSchema,
-  type TtlDef,
-  type Value,
-} from '@tessera/common';
-import { kvGet, kvPreview, kvPut, kvScan } from './kv-commands.js';
-import { fail, failWith, messageOf, NO_DATABASE, ok } from './result.js';
+import { openmldbReturnCode, openmldbText, TesseraError, ttlText, ttlTypeName, type TtlDef } from '@tessera/common';
+import { fail, failWith, messageOf, NO_DATABASE, ok, usageLine, withDb, withTable, type CommandContext, type CommandResult, type Handler, type OutputFormat } from './result.js';
+import { count, del, get, GET_USAGE, preview, put, scan, SCAN_USAGE } from './data-commands.js';
+import { addreplica, changeleader, delreplica, makesnapshot, migrate, offlineendpoint, recoverendpoint, recovertable, updatetablealive } from './replica-commands.js';
 import { gettablepartition, settablepartition } from './partition-commands.js';
-import { healthcheck, HEALTHCHECK_USAGE, type ClusterProbe } from './healthcheck.js';
+import { healthcheck, HEALTHCHECK_USAGE } from './healthcheck.js';
 import { setttl, SETTTL_USAGE } from './setttl.js';
-import { parseBool, parseCommandLine, parsePidGroup, parseShortCreate, parseTableMetaFile, parseUint } from './parse.js';
+import { parseBool, parseCommandLine, parseShortCreate, parseTableMetaFile, parseUint } from './parse.js';
 import { apply, rebalance, scalein, scaleout } from './scale.js';
 import { showop, takeReason, waitForOps, withReason } from './op-commands.js';
 import { postUpgrade, preUpgrade } from './upgrade.js';
 import { formatAge, formatBytes, formatLocalTime, formatOptional, formatSeconds, renderNumberedTable, renderTable, toJsonLine } from './table-format.js';
-
-export interface CommandResult {
-  ok: boolean;
-  /** What ns_client prints (no final newline); empty prints nothing. */
-  output: string;
-  /** The structured answer behind the text, for `--format=json`. */
-  data?: unknown;
-  /** Catalogue code of the failure, when the nameserver or SDK gave one. */
-  code?: string;
-  /** `quit` / `exit`: stop reading commands. */
-  quit?: boolean;
-  /** The exit code this result asks for with `--cmd` (healthcheck: 0, 1, 2); default 0 ok, 1 failed. */
-  exitCode?: number;
-}
-
-export type OutputFormat = 'table' | 'json';
-
-/** What a handler may use; `db` is the current database and `use` changes it. */
-export interface CommandContext {
-  admin: NsAdmin;
-  data: DataOps;
-  db: string;
-  /** Ask before dropping (OpenMLDB's `--interactive`). */
-  interactive: boolean;
-  /** Prints the question and reads the answer; true only for `yes`. */
-  confirm(question: string): Promise<boolean>;
-  readTextFile(path: string): Promise<string>;
-  /** Writes a file (gettablepartition's `<table>_<pid>.txt`), relative to the current directory. */
-  writeTextFile?(path: string, text: string): Promise<void>;
-  nowMs(): number;
-  /** Prints a progress line at once (long-running commands); absent = the lines go into the output. */
-  progress?: (line: string) => void;
-  /** Tables from ZooKeeper and tablets' own reports (healthcheck); absent in tests without a cluster. */
-  probe?: ClusterProbe;
-  /** On a terminal: replaces the current line (`showopstatus --wait`); undefined ends it with a newline. */
-  redraw?: (line: string | undefined) => void;
-  /** The output format (`--format`): json asks the nameserver for each op's detail too. */
-  format?: OutputFormat;
-  /** Waits (tests pass a fake); default setTimeout. */
-  sleep?: (ms: number) => Promise<void>;
-}
-
-type Handler = (args: string[], ctx: CommandContext) => Promise<CommandResult>;
 
 interface CommandSpec {
   /** Arguments after the command name. */
@@ -84,85 +30,6 @@ interface CommandSpec {
   minArgs: number;
   maxArgs: number;
   run: Handler;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small helpers
-// ---------------------------------------------------------------------------------------------
-
-
-/** Runs `body` with the current database, or fails when none is selected. */
-async function withDb(ctx: CommandContext, body: (db: string) => Promise<CommandResult>): Promise<CommandResult> {
-  if (ctx.db === '') return fail(NO_DATABASE);
-  return body(ctx.db);
-}
-
-/** Runs `body` with the table's metadata; `table <name> does not exist` when there is none. */
-async function withTable(ctx: CommandContext, name: string, failPrefix: string, body: (t: TableInfo) => Promise<CommandResult>): Promise<CommandResult> {
-  return withDb(ctx, async (db) => {
-    let table: TableInfo;
-    try {
-      table = (await ctx.admin.showschema({ db, name })).table;
-    } catch (err) {
-      if (err instanceof TesseraError && err.code === 'TABLE_NOT_FOUND') return fail(`table ${name} does not exist`, err.code);
-      return failWith(failPrefix, err);
-    }
-    return body(table);
-  });
-}
-
-function opsData(res: { opIds: number[] }): unknown {
-  return { opIds: res.opIds };
-}
-
-/** A stored value as a table cell. */
-function cell(v: Value | undefined): string {
-  if (v === null || v === undefined) return 'NULL';
-  return typeof v === 'string' ? v : String(v);
-}
-
-function rowsTable(schema: TableSchema, rows: readonly DataRow[]): string {
-  return renderNumberedTable(['ts', ...schema.columns.map((c) => c.name)], rows.map((r) => [String(r.tsMs), ...schema.columns.map((_, i) => cell(r.values[i]))]));
-}
-
-function rowsData(schema: TableSchema, rows: readonly DataRow[]): unknown {
-  return { rows: rows.map((r) => ({ ts: r.tsMs, values: Object.fromEntries(schema.columns.map((c, i) => [c.name, r.values[i] ?? null])) })) };
-}
-
-function indexExists(table: TableInfo, index: string): boolean {
-  return table.schema.indexes.some((x) => x.name === index);
-}
-
-const INT_RE = /^-?\d+$/;
-const NULL_WORD = 'null';
-
-/** A word of `put` as the value of its column, typed by the schema. */
-function typedValue(col: ColumnDef, text: string): Value {
-  if (col.type !== 'string' && text.toLowerCase() === NULL_WORD) return normalizeValue(col, null);
-  const bad = (): TesseraError => new TesseraError('INVALID_ARGUMENT', `column ${col.name} expects ${col.type}, got '${text}'`, { column: col.name });
-  switch (col.type) {
-    case 'string':
-    case 'date':
-      return normalizeValue(col, text);
-    case 'int32':
-      if (!INT_RE.test(text)) throw bad();
-      return normalizeValue(col, Number(text));
-    case 'int64':
-    case 'timestamp':
-      if (!INT_RE.test(text)) throw bad();
-      return normalizeValue(col, BigInt(text));
-    case 'float':
-    case 'double': {
-      const n = Number(text);
-      if (text.trim() === '' || !Number.isFinite(n)) throw bad();
-      return normalizeValue(col, n);
-    }
-    case 'bool': {
-      const b = parseBool(text);
-      if (b === undefined) throw bad();
-      return b;
-    }
-  }
 }
 
 /** A TTL's value as `showschema` prints it next to its type. */
@@ -367,177 +234,6 @@ const info: Handler = async ([name], ctx) =>
     }
   });
 
-// ---------------------------------------------------------------------------------------------
-// Data
-// ---------------------------------------------------------------------------------------------
-
-const put: Handler = async (args, ctx) =>
-  withTable(ctx, args[0]!, 'Put failed. error msg: ', async (table) => {
-    if (table.schema.kv) return kvPut(args, table, ctx);
-    const [name, tsText, ...words] = args;
-    const ts = parseUint(tsText!);
-    if (ts === undefined) return fail('Put failed. error msg: ts should be an unsigned integer');
-    const cols = table.schema.columns;
-    if (words.length !== cols.length) return fail(`Put failed. error msg: table ${name} has ${cols.length} columns, got ${words.length} values`);
-    let values: Value[];
-    try {
-      values = cols.map((c, i) => typedValue(c, words[i]!));
-    } catch (err) {
-      return failWith('Put failed. error msg: ', err);
-    }
-    try {
-      await ctx.data.put(table, ts, values);
-      return ok('Put ok');
-    } catch (err) {
-      return failWith('Put failed. error msg: ', err);
-    }
-  });
-
-const get: Handler = async (args, ctx) =>
-  withTable(ctx, args[0]!, 'Fail to get value! error msg: ', async (table) => {
-    if (table.schema.kv) return kvGet(args, table, ctx);
-    if (args.length !== 4) return usageOf('get');
-    const [, key, index, tsText] = args;
-    if (!indexExists(table, index!)) return fail(openmldbText('getFailed') + openmldbText('idxNameNotFound'));
-    const ts = parseUint(tsText!);
-    if (ts === undefined) return fail('Fail to get value! error msg: ts should be an unsigned integer');
-    try {
-      const row = await ctx.data.get(table, key!, index!, ts === 0 ? undefined : ts);
-      if (!row) return fail('Fail to get value! error msg: key not found');
-      return ok(rowsTable(table.schema, [row]), rowsData(table.schema, [row]));
-    } catch (err) {
-      return failWith('Fail to get value! error msg: ', err);
-    }
-  });
-
-const scan: Handler = async (args, ctx) =>
-  withTable(ctx, args[0]!, 'Fail to scan table. error msg: ', async (table) => {
-    if (table.schema.kv) return kvScan(args, table, ctx);
-    if (args.length < 5) return usageOf('scan');
-    const [, key, index, stText, etText, limitText] = args;
-    if (!indexExists(table, index!)) return fail(openmldbText('scanFailed') + openmldbText('idxNameNotFound'));
-    const st = parseUint(stText!);
-    const et = parseUint(etText!);
-    if (st === undefined || et === undefined) return fail('Fail to scan table. error msg: st and et should be unsigned integers');
-    const limit = limitText === undefined ? LIMITS.scanRowsMax : parseUint(limitText);
-    if (limit === undefined || limit < 1) return fail('Fail to scan table. error msg: limit should be greater than 0');
-    try {
-      const rows = await ctx.data.scan(table, key!, index!, st, et, Math.min(limit, LIMITS.scanRowsMax));
-      return ok(rowsTable(table.schema, rows), rowsData(table.schema, rows));
-    } catch (err) {
-      return failWith('Fail to scan table. error msg: ', err);
-    }
-  });
-
-const count: Handler = async ([name, key, index, filterText], ctx) =>
-  withTable(ctx, name!, 'Count failed. error msg: ', async (table) => {
-    const idx = index ?? table.schema.indexes[0]!.name;
-    if (!indexExists(table, idx)) return fail(openmldbText('countFailed') + openmldbText('idxNameNotFound'));
-    const filterExpired = filterText === undefined ? false : parseBool(filterText);
-    if (filterExpired === undefined) return fail('Count failed. error msg: filter_expired_data should be true or false');
-    try {
-      const n = await ctx.data.count(table, key!, idx, filterExpired);
-      return ok(`count: ${n}`, { count: n });
-    } catch (err) {
-      return failWith('Count failed. error msg: ', err);
-    }
-  });
-
-const preview: Handler = async ([name, limitText], ctx) =>
-  withTable(ctx, name!, 'Fail to preview table. error msg: ', async (table) => {
-    const limit = limitText === undefined ? LIMITS.previewRowsDefault : parseUint(limitText);
-    if (limit === undefined || limit < 1) return fail('Fail to preview table. error msg: limit should be greater than 0');
-    if (table.schema.kv) return kvPreview(table, Math.min(limit, LIMITS.previewRowsMax), ctx);
-    try {
-      const rows = await ctx.data.preview(table, Math.min(limit, LIMITS.previewRowsMax));
-      return ok(rowsTable(table.schema, rows), rowsData(table.schema, rows));
-    } catch (err) {
-      return failWith('Fail to preview table. error msg: ', err);
-    }
-  });
-
-const del: Handler = async ([name, key, index], ctx) =>
-  withTable(ctx, name!, 'Fail to delete. error msg: ', async (table) => {
-    const idx = index ?? table.schema.indexes[0]!.name;
-    if (!indexExists(table, idx)) return fail(openmldbText('deleteIdxNotExist', idx));
-    try {
-      await ctx.data.delete(table, key!, idx);
-      return ok('delete ok');
-    } catch (err) {
-      return failWith('Fail to delete. error msg: ', err);
-    }
-  });
-
-// ---------------------------------------------------------------------------------------------
-// Replicas and ops
-// ---------------------------------------------------------------------------------------------
-
-/** Parses a pid group, or answers with OpenMLDB's line (printed alone, without the command's prefix). */
-function pidsOr(text: string): number[] | CommandResult {
-  let pids: number[];
-  try {
-    pids = parsePidGroup(text);
-  } catch (err) {
-    return failWith('', err);
-  }
-  return pids.length === 0 ? fail(openmldbText('pidGroupEmpty')) : pids;
-}
-
-const migrate: Handler = async ([src, name, group, des], ctx) =>
-  withDb(ctx, async (db) => {
-    if (src === des) return fail('migrate error. src_endpoint is same as des_endpoint');
-    const pids = pidsOr(group!);
-    if (!Array.isArray(pids)) return pids;
-    try {
-      const res = await ctx.admin.migrate({ db, name: name!, src: src!, des: des!, pids });
-      return ok('partition migrate ok', opsData(res));
-    } catch (err) {
-      return failWith(openmldbText('migrateFailed'), err);
-    }
-  });
-
-const addreplica: Handler = async ([name, group, endpoint], ctx) =>
-  withDb(ctx, async (db) => {
-    const pids = pidsOr(group!);
-    if (!Array.isArray(pids)) return pids;
-    try {
-      const res = await ctx.admin.addreplica({ db, name: name!, pids, endpoint: endpoint! });
-      return ok('AddReplica ok', opsData(res));
-    } catch (err) {
-      return failWith(openmldbText('addreplicaFailed'), err);
-    }
-  });
-
-const delreplica: Handler = async ([name, group, endpoint], ctx) =>
-  withDb(ctx, async (db) => {
-    const pids = pidsOr(group!);
-    if (!Array.isArray(pids)) return pids;
-    try {
-      const res = await ctx.admin.delreplica({ db, name: name!, pids, endpoint: endpoint! });
-      return ok('DelReplica ok', opsData(res));
-    } catch (err) {
-      return failWith(openmldbText('delreplicaFailed'), err);
-    }
-  });
-
-const changeleader: Handler = async ([name, pidText, candidate], ctx) =>
-  withDb(ctx, async (db) => {
-    const pid = parseUint(pidText!);
-    if (pid === undefined) return fail('Invalid args. pid should be uint32_t');
-    const req =
-      candidate === undefined
-        ? { db, name: name!, pid }
-        : candidate.toLowerCase() === 'auto'
-          ? { db, name: name!, pid, auto: true }
-          : { db, name: name!, pid, candidate };
-    try {
-      const res = await ctx.admin.changeleader(req);
-      return ok('change leader ok. If there are writing operations while changing a leader, it may cause data loss.', opsData(res));
-    } catch (err) {
-      return failWith(openmldbText('changeleaderFailed'), err);
-    }
-  });
-
 export const SHOWOPSTATUS_HEADER = ['op_id', 'op_type', 'name', 'pid', 'status', 'start_time', 'execute_time', 'end_time', 'cur_task'] as const;
 
 const showopstatus: Handler = async (rawArgs, ctx) => {
@@ -637,115 +333,18 @@ const confget: Handler = async ([key], ctx) => {
   }
 };
 
-const INT32_MAX = 2 ** 31 - 1;
-const UINT32_MAX = 2 ** 32 - 1;
-
-/** offlineendpoint's concurrency word as OpenMLDB reads it (an int32 > 0), or the failure line. */
-function offlineConcurrencyOr(text: string | undefined): number | undefined | CommandResult {
-  if (text === undefined) return undefined;
-  const n = /^-?\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || Math.abs(n) > INT32_MAX) return fail(openmldbText('offlineConcurrencyNotUint'));
-  if (n <= 0) return fail(openmldbText('offlineConcurrencyNotPositive'));
-  return n;
-}
-
-/** recoverendpoint's concurrency word as OpenMLDB reads it (a uint32; 0 means the default), or the failure line. */
-function recoverConcurrencyOr(text: string | undefined): number | undefined | CommandResult {
-  if (text === undefined) return undefined;
-  const n = parseUint(text);
-  if (n === undefined || n > UINT32_MAX) return fail(openmldbText('recoverConcurrencyNotUint'));
-  return n === 0 ? undefined : n;
-}
-
-const offlineendpoint: Handler = async ([endpoint, concText], ctx) => {
-  const concurrency = offlineConcurrencyOr(concText);
-  if (typeof concurrency === 'object') return concurrency;
-  if (ctx.interactive) {
-    // On a tablet that is still healthy this is a planned hand-over of its leaderships: ask first.
-    const healthy = await ctx.admin.showtablet({}).then((r) => r.tablets.some((x) => x.endpoint === endpoint && x.state === 'kTabletHealthy'), () => false);
-    if (healthy && !(await ctx.confirm(`${endpoint} is healthy: offline it and hand its leaderships over? yes/no`))) return fail("'offlineendpoint' cmd is canceled!");
-  }
+/** disconnectzk / connectzk: the nameserver leaves ZooKeeper, or connects again. */
+const zkSwitch = (command: 'disconnectzk' | 'connectzk', words: string): Handler => async (_args, ctx) => {
   try {
-    const res = await ctx.admin.offlineendpoint(concurrency === undefined ? { endpoint: endpoint! } : { endpoint: endpoint!, concurrency });
-    return ok('offline endpoint ok', opsData(res));
+    await ctx.admin[command]({});
+    return ok(`${words} ok`);
   } catch (err) {
-    return failWith(openmldbText('offlineFailed'), err);
+    return failWith(`${words} failed. error msg: `, err);
   }
 };
 
-const recoverendpoint: Handler = async ([endpoint, restoreText, concText], ctx) => {
-  const needRestore = restoreText === undefined ? undefined : parseBool(restoreText);
-  if (restoreText !== undefined && needRestore === undefined) return fail('Invalid args. need_restore should be true or false');
-  const concurrency = recoverConcurrencyOr(concText);
-  if (typeof concurrency === 'object') return concurrency;
-  const req: { endpoint: string; needRestore?: boolean; concurrency?: number } = { endpoint: endpoint! };
-  if (needRestore !== undefined) req.needRestore = needRestore;
-  if (concurrency !== undefined) req.concurrency = concurrency;
-  try {
-    const res = await ctx.admin.recoverendpoint(req);
-    return ok('recover endpoint ok', opsData(res));
-  } catch (err) {
-    return failWith(openmldbText('recoverendpointFailed'), err);
-  }
-};
-
-const recovertable: Handler = async ([name, pidText, endpoint], ctx) =>
-  withDb(ctx, async (db) => {
-    const pid = parseUint(pidText!);
-    if (pid === undefined) return fail('Invalid args. pid should be uint32_t');
-    try {
-      const res = await ctx.admin.recovertable({ db, name: name!, pid, endpoint: endpoint! });
-      return ok('recover table ok', opsData(res));
-    } catch (err) {
-      return failWith(openmldbText('recovertableFailed'), err);
-    }
-  });
-
-const updatetablealive: Handler = async ([name, pidText, endpoint, aliveText], ctx) =>
-  withDb(ctx, async (db) => {
-    const pid = pidText === '*' ? undefined : parseUint(pidText!);
-    if (pidText !== '*' && pid === undefined) return fail('Invalid args. pid should be uint32_t');
-    const a = aliveText!.toLowerCase();
-    if (a !== 'yes' && a !== 'no') return fail('is_alive should be yes or no');
-    const req: { db: string; name: string; endpoint: string; isAlive: boolean; pid?: number } = { db, name: name!, endpoint: endpoint!, isAlive: a === 'yes' };
-    if (pid !== undefined) req.pid = pid;
-    try {
-      await ctx.admin.updatetablealive(req);
-      return ok('update ok');
-    } catch (err) {
-      return failWith('Fail to update table alive. error msg: ', err);
-    }
-  });
-
-const makesnapshot: Handler = async ([name, pidText], ctx) =>
-  withDb(ctx, async (db) => {
-    const pid = parseUint(pidText!);
-    if (pid === undefined) return fail('Invalid args. pid should be uint32_t');
-    try {
-      const res = await ctx.admin.makesnapshot({ db, name: name!, pid });
-      return ok('MakeSnapshot ok', opsData(res));
-    } catch (err) {
-      return failWith(openmldbText('makesnapshotFailed'), err);
-    }
-  });
-
-const disconnectzk: Handler = async (_args, ctx) => {
-  try {
-    await ctx.admin.disconnectzk({});
-    return ok('disconnect zk ok');
-  } catch (err) {
-    return failWith('disconnect zk failed. error msg: ', err);
-  }
-};
-
-const connectzk: Handler = async (_args, ctx) => {
-  try {
-    await ctx.admin.connectzk({});
-    return ok('connect zk ok');
-  } catch (err) {
-    return failWith('connect zk failed. error msg: ', err);
-  }
-};
+const disconnectzk = zkSwitch('disconnectzk', 'disconnect zk');
+const connectzk = zkSwitch('connectzk', 'connect zk');
 
 // ---------------------------------------------------------------------------------------------
 // The command table
@@ -788,9 +387,9 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   showschema: spec('table_name', 'show the columns and indexes of a table', 1, 1, showschema),
   info: spec('table_name', 'show the settings and size of a table', 1, 1, info),
   put: spec('table_name ts value1 value2 ... | table_name key ts value (key-value table)', 'write a row; values in column order', 3, ANY, put),
-  get: spec('table_name key index_name ts | table_name key ts (key-value table)', 'read the newest row of a key at or before ts (0 = newest)', 3, 4, get),
+  get: spec(GET_USAGE, 'read the newest row of a key at or before ts (0 = newest)', 3, 4, get),
   scan: spec(
-    'table_name key index_name start_time end_time [limit] | table_name key start_time end_time [limit] (key-value table)',
+    SCAN_USAGE,
     'read the rows of a key with end_time < ts <= start_time, newest first',
     4,
     6,
@@ -837,8 +436,7 @@ function lookup(name: string): CommandSpec | undefined {
 }
 
 function usageOf(name: string): CommandResult {
-  const s = lookup(name)!;
-  return fail(`usage: ${name} ${s.usage}`.trimEnd());
+  return usageLine(name, lookup(name)!.usage);
 }
 
 /** The names of every command ns_client understands. */
@@ -883,3 +481,5 @@ export function formatResult(result: CommandResult & { name?: string }, format: 
   }
   return toJsonLine(base);
 }
+
+export type { CommandContext, CommandResult, OutputFormat } from './result.js';

@@ -5,7 +5,7 @@
  * verdict. Its exit code with `--cmd` is the verdict's: 0 healthy, 1 degraded, 2 unavailable.
  */
 import { TesseraError, type ReplicaStatus, type TableInfo, type TabletRow, type NameserverRow } from '@tessera/common';
-import type { CommandContext, CommandResult } from './commands.js';
+import type { CommandContext, CommandResult } from './result.js';
 import { evaluateHealth, HEALTH_LAG_ENTRIES_MAX_DEFAULT, renderHealth, type ChecksumResult, type TabletReport } from './health-core.js';
 import { parseUint } from './parse.js';
 

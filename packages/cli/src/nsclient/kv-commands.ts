@@ -8,7 +8,7 @@
  * The generic handlers in commands.ts hand a key-value table to these once they have its metadata.
  */
 import { KV_KEY_COLUMN, LIMITS, type DataRow, type TableInfo } from '@tessera/common';
-import type { CommandContext, CommandResult } from './commands.js';
+import type { CommandContext, CommandResult } from './result.js';
 import { fail, failWith, ok } from './result.js';
 import { parseUint } from './parse.js';
 import { renderNumberedTable } from './table-format.js';

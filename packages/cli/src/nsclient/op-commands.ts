@@ -5,26 +5,14 @@
  * in place; otherwise one plain line per change) until the op — or every op listed — ends.
  * Also `--reason <text>`: any command's admin requests carry it, and the ops they create keep it.
  */
-import { TesseraError, type NsAdmin, type OpDetail } from '@tessera/common';
-import type { CommandContext, CommandResult } from './commands.js';
+import type { NsAdmin, OpDetail } from '@tessera/common';
+import { fail, failWith, ok, type CommandContext, type CommandResult } from './result.js';
+import { OP_FINISHED } from './op-wait.js';
 import { opDetailText, progressLine } from './op-format.js';
 import { parseUint } from './parse.js';
 
 /** How often `--wait` asks again. */
 export const WAIT_POLL_MS = 1000;
-const TERMINAL = new Set(['kDone', 'kFailed', 'kCanceled']);
-
-function ok(output: string, data?: unknown): CommandResult {
-  return data === undefined ? { ok: true, output } : { ok: true, output, data };
-}
-
-function fail(output: string, code?: string): CommandResult {
-  return code === undefined ? { ok: false, output } : { ok: false, output, code };
-}
-
-function failWith(prefix: string, err: unknown): CommandResult {
-  return fail(prefix + (err instanceof Error ? err.message : String(err)), err instanceof TesseraError ? err.code : undefined);
-}
 
 export async function showop([idText]: string[], ctx: CommandContext): Promise<CommandResult> {
   const opId = parseUint(idText ?? '');
@@ -55,7 +43,7 @@ export async function waitForOps(opId: number | undefined, filter: { db?: string
       else {
         const res = await ctx.admin.showopstatus({ ...filter, detail: true });
         const all = res.details ?? [];
-        watched ??= new Set(all.filter((d) => !TERMINAL.has(d.status)).map((d) => d.opId));
+        watched ??= new Set(all.filter((d) => !OP_FINISHED.has(d.status)).map((d) => d.opId));
         details = all.filter((d) => watched!.has(d.opId));
       }
       const lines = details.map(progressLine);
@@ -66,7 +54,7 @@ export async function waitForOps(opId: number | undefined, filter: { db?: string
           lastLine.set(d.opId, lines[i]!);
         });
       }
-      if (details.every((d) => TERMINAL.has(d.status))) {
+      if (details.every((d) => OP_FINISHED.has(d.status))) {
         finals = details;
         break;
       }

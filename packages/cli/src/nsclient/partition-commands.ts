@@ -6,7 +6,7 @@
  * without changing anything — a file of another table or pid, unknown endpoints, two alive
  * leaders and the like (nameserver core/table-partition.ts), and runs only with auto_failover off.
  */
-import type { CommandContext, CommandResult } from './commands.js';
+import type { CommandContext, CommandResult } from './result.js';
 import { fail, failWith, NO_DATABASE, ok } from './result.js';
 import { parseUint } from './parse.js';
 import { parsePartitionFile, partitionFileName, renderPartitionFile } from './partition-file.js';

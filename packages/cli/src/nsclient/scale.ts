@@ -8,19 +8,13 @@
  * the same parent.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TesseraError, type OpStatusRow, type ScaleInResponse, type ScaleMove, type ScaleTabletCount } from '@tessera/common';
-import type { CommandContext, CommandResult } from './commands.js';
+import type { OpStatusRow, ScaleInResponse, ScaleMove, ScaleTabletCount } from '@tessera/common';
+import { failWith, type CommandContext, type CommandResult } from './result.js';
+import { OP_FINISHED, OP_POLL_INTERVAL_MS, printer, waitOps, type Printer } from './op-wait.js';
 import { renderTable } from './table-format.js';
 
 /** The longest one scalein waits for its ops and replicas. */
 export const SCALE_WAIT_MS_MAX = 30 * 60_000;
-/** Pause between two polls of the ops and of the plan. */
-export const SCALE_POLL_INTERVAL_MS = 300;
-
-function errorResult(output: string, err: unknown): CommandResult {
-  const message = err instanceof Error ? err.message : String(err);
-  return err instanceof TesseraError ? { ok: false, output: output + message, code: err.code } : { ok: false, output: output + message };
-}
 
 /** The plan as text: the moves, then the per-tablet counts before and after. */
 export function renderScalePlan(moves: readonly ScaleMove[], tablets: readonly ScaleTabletCount[]): string {
@@ -34,37 +28,22 @@ export function renderScalePlan(moves: readonly ScaleMove[], tablets: readonly S
   return `${movesText}\n${counts}`;
 }
 
-/** Waits until every op in `ids` ended; the ones that did not end kDone, as lines. */
-async function waitOps(ctx: CommandContext, ids: readonly number[], deadlineMs: number): Promise<string[] | 'timeout'> {
-  for (;;) {
-    const { ops } = await ctx.admin.showopstatus({});
-    const mine = ops.filter((o) => ids.includes(o.opId));
-    if (mine.every((o) => o.status === 'kDone' || o.status === 'kFailed' || o.status === 'kCanceled')) {
-      return mine.filter((o) => o.status !== 'kDone').map((o) => `op ${o.opId} ${o.opType} ${o.name} pid ${o.pid}: ${o.status}`);
-    }
-    if (ctx.nowMs() >= deadlineMs) return 'timeout';
-    await sleep(SCALE_POLL_INTERVAL_MS);
-  }
-}
-
 /** Follows a scale-in parent op until it ends, printing each child op as it ends; its final row. */
 async function followParent(ctx: CommandContext, parentId: number, deadlineMs: number, say: (line: string) => void): Promise<OpStatusRow | 'timeout'> {
   const reported = new Set<number>();
   for (;;) {
     const { ops } = await ctx.admin.showopstatus({});
     for (const o of ops) {
-      if (o.parentId !== parentId || reported.has(o.opId) || !FINISHED.has(o.status)) continue;
+      if (o.parentId !== parentId || reported.has(o.opId) || !OP_FINISHED.has(o.status)) continue;
       reported.add(o.opId);
       say(`op ${o.opId} ${o.opType} ${o.name} pid ${o.pid}: ${o.status}${o.error === undefined ? '' : ` (${o.error})`}`);
     }
     const parent = ops.find((o) => o.opId === parentId);
-    if (parent !== undefined && FINISHED.has(parent.status)) return parent;
+    if (parent !== undefined && OP_FINISHED.has(parent.status)) return parent;
     if (ctx.nowMs() >= deadlineMs) return 'timeout';
-    await sleep(SCALE_POLL_INTERVAL_MS);
+    await sleep(OP_POLL_INTERVAL_MS);
   }
 }
-
-const FINISHED = new Set(['kDone', 'kFailed', 'kCanceled']);
 
 export const scalein = async (args: string[], ctx: CommandContext): Promise<CommandResult> => {
   const dryRun = args.includes('--dry-run');
@@ -72,18 +51,13 @@ export const scalein = async (args: string[], ctx: CommandContext): Promise<Comm
   const unknown = endpoints.find((a) => a.startsWith('--'));
   if (unknown !== undefined) return { ok: false, output: `failed to scalein. error msg: unknown option ${unknown}`, code: 'INVALID_ARGUMENT' };
   if (endpoints.length === 0) return { ok: false, output: 'failed to scalein. error msg: no endpoint given', code: 'INVALID_ARGUMENT' };
-  const log: string[] = [];
-  const say = (line: string): void => {
-    log.push(line);
-    ctx.progress?.(line);
-  };
-  const output = (last: string): string => (ctx.progress === undefined ? [...log, last].join('\n') : last);
+  const { say, output, lines: log } = printer(ctx);
   const name = `scalein ${endpoints.join(' ')}`;
   let first: ScaleInResponse;
   try {
     first = await ctx.admin.scalein({ endpoints, dryRun: true });
   } catch (err) {
-    return errorResult('failed to scalein. error msg: ', err);
+    return failWith('failed to scalein. error msg: ', err);
   }
   say(renderScalePlan(first.moves, first.tablets));
   if (dryRun) return { ok: true, output: output(`${name}: dry run, nothing moved`), data: { endpoints, dryRun, moves: first.moves, tablets: first.tablets } };
@@ -91,7 +65,7 @@ export const scalein = async (args: string[], ctx: CommandContext): Promise<Comm
   try {
     res = await ctx.admin.scalein({ endpoints });
   } catch (err) {
-    return errorResult(output('failed to scalein. error msg: '), err);
+    return failWith(output('failed to scalein. error msg: '), err);
   }
   if (res.done) return { ok: true, output: output(`${name} ok: the tablets hold no replica`), data: { endpoints, opIds: [], moves: first.moves, tablets: first.tablets, steps: log } };
   const parentId = res.parentOpId ?? res.opIds[0];
@@ -101,7 +75,7 @@ export const scalein = async (args: string[], ctx: CommandContext): Promise<Comm
   try {
     end = await followParent(ctx, parentId, ctx.nowMs() + SCALE_WAIT_MS_MAX, say);
   } catch (err) {
-    return errorResult(output('failed to scalein. error msg: '), err);
+    return failWith(output('failed to scalein. error msg: '), err);
   }
   const data = { endpoints, opIds: [parentId], parentOpId: parentId, moves: first.moves, tablets: first.tablets, steps: log };
   if (end === 'timeout') return { ok: false, output: output(`failed to scalein. error msg: op ${parentId} not done after ${SCALE_WAIT_MS_MAX} ms; see showopstatus`), data };
@@ -110,7 +84,7 @@ export const scalein = async (args: string[], ctx: CommandContext): Promise<Comm
 };
 
 /** Waits for a plan's ops; the result of the command. */
-async function finishPlan(name: string, planId: number, opIds: readonly number[], ctx: CommandContext, say: (line: string) => void, output: (last: string) => string, data: Record<string, unknown>): Promise<CommandResult> {
+async function finishPlan(name: string, planId: number, opIds: readonly number[], ctx: CommandContext, { say, output }: Printer, data: Record<string, unknown>): Promise<CommandResult> {
   say(`plan ${planId} applied: ${opIds.length} ops (${opIds.join(',') || '-'})`);
   try {
     const waited = await waitOps(ctx, opIds, ctx.nowMs() + SCALE_WAIT_MS_MAX);
@@ -120,20 +94,9 @@ async function finishPlan(name: string, planId: number, opIds: readonly number[]
       return { ok: false, output: output(`failed to ${name}. error msg: an op did not succeed; see showopstatus`), data };
     }
   } catch (err) {
-    return errorResult(output(`failed to ${name}. error msg: `), err);
+    return failWith(output(`failed to ${name}. error msg: `), err);
   }
   return { ok: true, output: output(`${name} ok`), data };
-}
-
-function printer(ctx: CommandContext): { say: (line: string) => void; output: (last: string) => string } {
-  const log: string[] = [];
-  return {
-    say: (line) => {
-      log.push(line);
-      ctx.progress?.(line);
-    },
-    output: (last) => (ctx.progress === undefined ? [...log, last].join('\n') : last),
-  };
 }
 
 async function planCommand(name: 'scaleout' | 'rebalance', args: string[], ctx: CommandContext): Promise<CommandResult> {
@@ -142,20 +105,21 @@ async function planCommand(name: 'scaleout' | 'rebalance', args: string[], ctx: 
   const unknown = rest.find((a) => a.startsWith('--'));
   if (unknown !== undefined) return { ok: false, output: `failed to ${name}. error msg: unknown option ${unknown}`, code: 'INVALID_ARGUMENT' };
   if (name === 'rebalance' && rest.length > 0 && ctx.db === '') return { ok: false, output: 'please enter database first' };
-  const { say, output } = printer(ctx);
+  const print = printer(ctx);
+  const { say, output } = print;
   let res;
   try {
     res = name === 'scaleout'
       ? await ctx.admin.scaleout({ ...(rest.length > 0 ? { endpoints: rest } : {}), dryRun })
       : await ctx.admin.rebalance({ ...(ctx.db !== '' ? { db: ctx.db } : {}), ...(rest.length > 0 ? { tables: rest } : {}), dryRun });
   } catch (err) {
-    return errorResult(`failed to ${name}. error msg: `, err);
+    return failWith(`failed to ${name}. error msg: `, err);
   }
   say(`plan ${res.planId}`);
   say(renderScalePlan(res.moves, res.tablets));
   const data = { planId: res.planId, moves: res.moves, tablets: res.tablets, opIds: res.opIds, applied: res.applied };
   if (dryRun) return { ok: true, output: output(`dry run: nothing moved; apply ${res.planId} runs exactly this plan`), data };
-  return finishPlan(name, res.planId, res.opIds, ctx, say, output, data);
+  return finishPlan(name, res.planId, res.opIds, ctx, print, data);
 }
 
 export const scaleout = (args: string[], ctx: CommandContext): Promise<CommandResult> => planCommand('scaleout', args, ctx);
@@ -164,12 +128,12 @@ export const rebalance = (args: string[], ctx: CommandContext): Promise<CommandR
 export const apply = async ([planText]: string[], ctx: CommandContext): Promise<CommandResult> => {
   const planId = Number(planText);
   if (!Number.isSafeInteger(planId) || planId < 0) return { ok: false, output: 'failed to apply. error msg: plan_id should be a non-negative integer', code: 'INVALID_ARGUMENT' };
-  const { say, output } = printer(ctx);
+  const print = printer(ctx);
   let opIds: number[];
   try {
     ({ opIds } = await ctx.admin.apply({ planId }));
   } catch (err) {
-    return errorResult('failed to apply. error msg: ', err);
+    return failWith('failed to apply. error msg: ', err);
   }
-  return finishPlan('apply', planId, opIds, ctx, say, output, { planId, opIds });
+  return finishPlan('apply', planId, opIds, ctx, print, { planId, opIds });
 };

@@ -5,7 +5,7 @@
  * on every replica; it applies at once (reads and the next GC).
  */
 import { TesseraError } from '@tessera/common';
-import type { CommandContext, CommandResult } from './commands.js';
+import type { CommandContext, CommandResult } from './result.js';
 import { parseTtl } from './parse.js';
 
 export const SETTTL_USAGE = 'table_name ttl_type ttl [index_name]   (ttl_type absolute|latest: one number; absandlat|absorlat: minutes rows)';

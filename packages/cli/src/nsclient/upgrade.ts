@@ -7,44 +7,20 @@
  * Rerunning either command is safe: a step already done is not planned again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TesseraError, type UpgradeStepResponse } from '@tessera/common';
-import type { CommandContext, CommandResult } from './commands.js';
+import type { UpgradeStepResponse } from '@tessera/common';
+import { failWith, type CommandContext, type CommandResult } from './result.js';
+import { OP_POLL_INTERVAL_MS, printer, waitOps } from './op-wait.js';
 
 /** The longest one pre-upgrade or post-upgrade waits for its ops and replicas. */
 export const UPGRADE_WAIT_MS_MAX = 10 * 60_000;
-/** Pause between two polls of the ops and of the plan. */
-export const UPGRADE_POLL_INTERVAL_MS = 300;
 
 type Kind = 'preupgrade' | 'postupgrade';
 
 const NAMES: Record<Kind, string> = { preupgrade: 'pre-upgrade', postupgrade: 'post-upgrade' };
 
-function errorResult(output: string, err: unknown): CommandResult {
-  const message = err instanceof Error ? err.message : String(err);
-  return err instanceof TesseraError ? { ok: false, output: output + message, code: err.code } : { ok: false, output: output + message };
-}
-
-/** Waits until every op in `ids` ended; the ones that did not end kDone, as lines. */
-async function waitOps(ctx: CommandContext, ids: readonly number[], deadlineMs: number): Promise<string[] | 'timeout'> {
-  for (;;) {
-    const { ops } = await ctx.admin.showopstatus({});
-    const mine = ops.filter((o) => ids.includes(o.opId));
-    if (mine.every((o) => o.status === 'kDone' || o.status === 'kFailed' || o.status === 'kCanceled')) {
-      return mine.filter((o) => o.status !== 'kDone').map((o) => `op ${o.opId} ${o.opType} ${o.name} pid ${o.pid}: ${o.status}`);
-    }
-    if (ctx.nowMs() >= deadlineMs) return 'timeout';
-    await sleep(UPGRADE_POLL_INTERVAL_MS);
-  }
-}
-
 async function run(kind: Kind, endpoint: string, ctx: CommandContext): Promise<CommandResult> {
   const name = NAMES[kind];
-  const log: string[] = [];
-  const say = (line: string): void => {
-    log.push(line);
-    ctx.progress?.(line);
-  };
-  const output = (last: string): string => (ctx.progress === undefined ? [...log, last].join('\n') : last);
+  const { say, output, lines: log } = printer(ctx);
   const deadlineMs = ctx.nowMs() + UPGRADE_WAIT_MS_MAX;
   const opIds: number[] = [];
   let shown = new Set<string>();
@@ -53,7 +29,7 @@ async function run(kind: Kind, endpoint: string, ctx: CommandContext): Promise<C
     try {
       res = await ctx.admin[kind]({ endpoint });
     } catch (err) {
-      return errorResult(output(`failed to ${name}. error msg: `), err);
+      return failWith(output(`failed to ${name}. error msg: `), err);
     }
     // Only what changed since the last round: a partition waiting says so once.
     for (const line of res.steps) if (!shown.has(line)) say(line);
@@ -68,10 +44,10 @@ async function run(kind: Kind, endpoint: string, ctx: CommandContext): Promise<C
           return { ok: false, output: output(`failed to ${name}. error msg: an op did not succeed; see showopstatus, then run ${name} ${endpoint} again`), data: { endpoint, opIds, steps: log } };
         }
       } else {
-        await sleep(UPGRADE_POLL_INTERVAL_MS);
+        await sleep(OP_POLL_INTERVAL_MS);
       }
     } catch (err) {
-      return errorResult(output(`failed to ${name}. error msg: `), err);
+      return failWith(output(`failed to ${name}. error msg: `), err);
     }
     if (ctx.nowMs() >= deadlineMs) {
       return { ok: false, output: output(`failed to ${name}. error msg: not done after ${UPGRADE_WAIT_MS_MAX} ms; run ${name} ${endpoint} again`), data: { endpoint, opIds, steps: log } };
