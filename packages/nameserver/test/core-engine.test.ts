@@ -6,14 +6,10 @@
  */
 import t from 'tap';
 import { NameserverEngine, engineConfig, seededRandom, type EngineEffect } from '../src/core/index.js';
-import { Harness, invariantViolations } from './core-harness.js';
+import { Harness, invariantViolations, writtenCluster } from './core-harness.js';
 
 function cluster(options: ConstructorParameters<typeof Harness>[0] = { tablets: ['ep1', 'ep2', 'ep3', 'ep4', 'ep5'], seed: 21 }) {
-  const h = new Harness(options);
-  h.createTable('flow', 4, 3);
-  for (let pid = 0; pid < 4; pid++) h.write(1, pid, 3);
-  h.replicateFully();
-  return h;
+  return writtenCluster(options, [{ name: 'flow', partitions: 4, replicas: 3, rows: 3 }]);
 }
 
 const followerOf = (h: Harness, pid: number, n = 0): string => h.partition(1, pid).replicas.filter((r) => !r.isLeader)[n]!.endpoint;

@@ -412,6 +412,38 @@ export class Harness {
   }
 }
 
+/** A table of a written cluster: its name, partitions, replicas and the rows written to each partition. */
+export interface WrittenTable {
+  name: string;
+  partitions: number;
+  replicas: number;
+  rows: number;
+}
+
+/**
+ * The start most transcript tests share: a harness holding `tables` (created in order, so tids
+ * 1, 2, ...), each partition written `rows` rows, everything replicated.
+ */
+export function writtenCluster(options: HarnessOptions, tables: WrittenTable[]): Harness {
+  const h = new Harness(options);
+  const tids = tables.map((x) => h.createTable(x.name, x.partitions, x.replicas).tid);
+  tables.forEach((x, i) => {
+    for (let pid = 0; pid < x.partitions; pid++) h.write(tids[i]!, pid, x.rows);
+  });
+  h.replicateFully();
+  return h;
+}
+
+/** The partition's leader marked alive in metadata, if any. */
+export function aliveLeaderOf(h: Harness, tid: number, pid: number): Endpoint | undefined {
+  return h.partition(tid, pid).replicas.find((r) => r.isLeader && r.isAlive)?.endpoint;
+}
+
+/** The ops after `fromId`, as `id:type:status`. */
+export function opTypes(h: Harness, fromId = 0): string[] {
+  return h.engine.ops().filter((o) => o.id > fromId).map((o) => `${o.id}:${o.type}:${o.status}`);
+}
+
 export function describeCommand(c: TabletCommand): string {
   const { type, tid: _tid, pid: _pid, ...rest } = c;
   void _tid;

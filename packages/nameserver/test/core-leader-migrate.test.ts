@@ -6,17 +6,12 @@
  */
 import t from 'tap';
 import { opStatusRows } from '../src/core/opstatus.js';
-import { Harness, invariantViolations } from './core-harness.js';
+import { Harness, aliveLeaderOf, invariantViolations, writtenCluster } from './core-harness.js';
 
-const leaderOf = (h: Harness, pid: number): string | undefined => h.partition(1, pid).replicas.find((r) => r.isLeader && r.isAlive)?.endpoint;
+const leaderOf = (h: Harness, pid: number): string | undefined => aliveLeaderOf(h, 1, pid);
 
 function cluster(seed = 2) {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed });
-  h.createTable('flow', 2, 3);
-  h.write(1, 0, 5);
-  h.write(1, 1, 5);
-  h.replicateFully();
-  return h;
+  return writtenCluster({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed }, [{ name: 'flow', partitions: 2, replicas: 3, rows: 5 }]);
 }
 
 t.test('migrate of a leader: addreplica, hand-over changeleader, delreplica; the destination leads', async (t) => {

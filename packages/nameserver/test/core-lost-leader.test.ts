@@ -9,17 +9,12 @@
 import t from 'tap';
 import { NameserverEngine, TASK_SPECS, engineConfig, newTask, seededRandom, type Op, type TaskContext, type TaskOf } from '../src/core/index.js';
 import { ObservedCluster } from '../src/core/observed.js';
-import { Harness, invariantViolations } from './core-harness.js';
+import { invariantViolations, writtenCluster, type Harness } from './core-harness.js';
 
 void NameserverEngine;
 
 function cluster(seed = 11) {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed });
-  h.createTable('flow', 2, 3);
-  h.write(1, 0, 5);
-  h.write(1, 1, 5);
-  h.replicateFully();
-  return h;
+  return writtenCluster({ tablets: ['ep1', 'ep2', 'ep3'], seed }, [{ name: 'flow', partitions: 2, replicas: 3, rows: 5 }]);
 }
 
 const leaderOf = (h: Harness, pid: number): string => h.partition(1, pid).replicas.find((r) => r.isLeader)!.endpoint;

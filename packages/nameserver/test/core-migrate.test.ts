@@ -4,7 +4,8 @@
  * OpenMLDB's texts, failures and cancels undone, and a nameserver killed between any two tasks.
  */
 import t from 'tap';
-import { Harness, invariantViolations } from './core-harness.js';
+import type { TabletCommand } from '../src/core/index.js';
+import { Harness, invariantViolations, type CommandFault } from './core-harness.js';
 
 const MIGRATE_TASKS = [
   'kPauseSnapshot',
@@ -35,6 +36,16 @@ function scaleOutCluster(options: { asyncWrites?: boolean; config?: ConstructorP
 }
 
 const migrate = (src: string, des: string, pids: number[] = [0]) => ({ type: 'migrate' as const, db: 'demo_db', name: 'flow', src, des, pids });
+
+/** A migrate of pid 0 to ep4 run to its end while every `command` meets `fault`; with the partition as it was before. */
+function migrateWithFault(command: TabletCommand['type'], fault: CommandFault) {
+  const c = scaleOutCluster();
+  const before = c.h.layout(1, 0);
+  c.h.faults.command = (_ep, x) => (x.type === command ? fault : 'deliver');
+  c.h.adminReply(migrate(c.src, 'ep4'));
+  c.h.runUntilIdle();
+  return { ...c, before };
+}
 
 t.test('migrate (scale-out): OpenMLDB task order, follower moved, op kDone', async (t) => {
   const { h, leader, src } = scaleOutCluster();
@@ -98,11 +109,7 @@ t.test('migrate refusals, and all pids are validated before any op is created', 
 });
 
 t.test('migrate fails at LoadTable: undo drops the copy on des and resumes snapshots', async (t) => {
-  const { h, leader, src } = scaleOutCluster();
-  const before = h.layout(1, 0);
-  h.faults.command = (_ep, c) => (c.type === 'LoadTable' ? 'failBefore' : 'deliver');
-  h.adminReply(migrate(src, 'ep4'));
-  h.runUntilIdle();
+  const { h, leader, before } = migrateWithFault('LoadTable', 'failBefore');
   const op = h.engine.op(1)!;
   t.equal(op.status, 'kFailed');
   t.match(op.error, /kLoadTable failed: INJECTED/);
@@ -116,11 +123,7 @@ t.test('migrate fails at LoadTable: undo drops the copy on des and resumes snaps
 });
 
 t.test('migrate: AddReplica took effect but its answer says failed: undo removes the replication', async (t) => {
-  const { h, leader, src } = scaleOutCluster();
-  const before = h.layout(1, 0);
-  h.faults.command = (_ep, c) => (c.type === 'AddReplica' ? 'failAfter' : 'deliver');
-  h.adminReply(migrate(src, 'ep4'));
-  h.runUntilIdle();
+  const { h, leader, before } = migrateWithFault('AddReplica', 'failAfter');
   t.equal(h.engine.op(1)!.status, 'kFailed');
   t.same(h.sentCommands().slice(4), [`${leader} AddReplica`, `${leader} DelReplica`, 'ep4 DropTable', `${leader} RecoverSnapshot`]);
   t.same(h.layout(1, 0), before);

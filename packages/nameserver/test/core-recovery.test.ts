@@ -5,19 +5,14 @@
  * kReAddReplicaWithDropOP, kReLoadTableOP) and makesnapshot (kMakeSnapshotOP).
  */
 import t from 'tap';
-import { Harness, invariantViolations } from './core-harness.js';
+import { aliveLeaderOf, invariantViolations, opTypes, writtenCluster, Harness } from './core-harness.js';
 
 function cluster(seed = 7) {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed });
-  h.createTable('flow', 2, 3);
-  h.write(1, 0, 5);
-  h.write(1, 1, 5);
-  h.replicateFully();
-  return h;
+  return writtenCluster({ tablets: ['ep1', 'ep2', 'ep3'], seed }, [{ name: 'flow', partitions: 2, replicas: 3, rows: 5 }]);
 }
 
-const leaderOf = (h: Harness, pid: number): string => h.partition(1, pid).replicas.find((r) => r.isLeader && r.isAlive)!.endpoint;
-const typesOf = (h: Harness): string[] => h.engine.ops().map((o) => `${o.id}:${o.type}:${o.status}`);
+const leaderOf = (h: Harness, pid: number): string => aliveLeaderOf(h, 1, pid)!;
+const typesOf = (h: Harness): string[] => opTypes(h);
 
 t.test('a tablet lost and restarted: offlineendpoint, then recoverendpoint re-adds its replicas from their own disk', async (t) => {
   const h = cluster();

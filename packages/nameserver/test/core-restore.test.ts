@@ -6,19 +6,12 @@
  */
 import t from 'tap';
 import type { AdminCommand } from '../src/core/events.js';
-import { Harness, invariantViolations } from './core-harness.js';
+import { aliveLeaderOf as leaderOf, invariantViolations, opTypes as typesOf, writtenCluster, Harness } from './core-harness.js';
 
 function cluster(seed = 7) {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed });
-  h.createTable('flow', 2, 3);
-  h.write(1, 0, 5);
-  h.write(1, 1, 5);
-  h.replicateFully();
-  return h;
+  return writtenCluster({ tablets: ['ep1', 'ep2', 'ep3'], seed }, [{ name: 'flow', partitions: 2, replicas: 3, rows: 5 }]);
 }
 
-const leaderOf = (h: Harness, tid: number, pid: number): string | undefined => h.partition(tid, pid).replicas.find((r) => r.isLeader && r.isAlive)?.endpoint;
-const typesOf = (h: Harness, fromId = 0): string[] => h.engine.ops().filter((o) => o.id > fromId).map((o) => `${o.id}:${o.type}:${o.status}`);
 const lastOpId = (h: Harness): number => h.engine.ops().reduce((m, o) => Math.max(m, o.id), 0);
 
 t.test('failover records the replaced leader; recoverendpoint <ep> true recovers and then hands the leadership back', async (t) => {

@@ -9,19 +9,13 @@
 import t from 'tap';
 import type { OpStatusRow } from '@tessera/common';
 import { PARENT_TID, moveEndpoints, schedule, type Op } from '../src/core/index.js';
-import { Harness, invariantViolations } from './core-harness.js';
+import { Harness, aliveLeaderOf, invariantViolations, writtenCluster } from './core-harness.js';
 
 function cluster(seed = 3, config: Record<string, number> = {}) {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed, config });
-  h.createTable('flow', 4, 3);
-  h.createTable('one', 2, 1);
-  for (let pid = 0; pid < 4; pid++) h.write(1, pid, 5);
-  for (let pid = 0; pid < 2; pid++) h.write(2, pid, 5);
-  h.replicateFully();
-  return h;
+  return writtenCluster({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed, config }, [{ name: 'flow', partitions: 4, replicas: 3, rows: 5 }, { name: 'one', partitions: 2, replicas: 1, rows: 5 }]);
 }
 
-const leaderOf = (h: Harness, tid: number, pid: number): string => h.partition(tid, pid).replicas.find((r) => r.isLeader && r.isAlive)!.endpoint;
+const leaderOf = (h: Harness, tid: number, pid: number): string => aliveLeaderOf(h, tid, pid)!;
 
 /** Partitions whose metadata names the endpoint. */
 function metaHolds(h: Harness, ep: string): string[] {

@@ -7,7 +7,7 @@
 import t from 'tap';
 import type { ScaleMove, ScaleTabletCount } from '@tessera/common';
 import type { AdminCommand } from '../src/core/events.js';
-import { Harness, invariantViolations } from './core-harness.js';
+import { Harness, aliveLeaderOf as leaderOf, invariantViolations, writtenCluster } from './core-harness.js';
 
 const holders = (h: Harness, ep: string): string[] => {
   const out: string[] = [];
@@ -39,16 +39,9 @@ function runSteps(h: Harness, command: AdminCommand, roundsMax = 40): { lines: s
 }
 
 function cluster(seed = 3) {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed });
-  h.createTable('flow', 4, 3);
-  h.createTable('one', 2, 1);
-  for (let pid = 0; pid < 4; pid++) h.write(1, pid, 5);
-  for (let pid = 0; pid < 2; pid++) h.write(2, pid, 5);
-  h.replicateFully();
-  return h;
+  return writtenCluster({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed }, [{ name: 'flow', partitions: 4, replicas: 3, rows: 5 }, { name: 'one', partitions: 2, replicas: 1, rows: 5 }]);
 }
 
-const leaderOf = (h: Harness, tid: number, pid: number): string | undefined => h.partition(tid, pid).replicas.find((r) => r.isLeader && r.isAlive)?.endpoint;
 
 t.test('dry run: every move listed, counts before and after, nothing created', async (t) => {
   const h = cluster();

@@ -7,17 +7,12 @@
  * again.
  */
 import t from 'tap';
-import { Harness, invariantViolations } from './core-harness.js';
+import { invariantViolations, writtenCluster, Harness } from './core-harness.js';
 
 const STALL_MS = 3_000;
 
 function cluster(taskConcurrency = 1) {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed: 3, config: { taskConcurrency, syncStallTimeoutMs: STALL_MS } });
-  h.createTable('flow', 2, 3);
-  h.write(1, 0, 5);
-  h.write(1, 1, 5);
-  h.replicateFully();
-  return h;
+  return writtenCluster({ tablets: ['ep1', 'ep2', 'ep3'], seed: 3, config: { taskConcurrency, syncStallTimeoutMs: STALL_MS } }, [{ name: 'flow', partitions: 2, replicas: 3, rows: 5 }]);
 }
 
 const leaderOf = (h: Harness, pid: number): string => h.partition(1, pid).replicas.find((r) => r.isLeader)!.endpoint;

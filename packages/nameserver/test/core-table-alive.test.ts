@@ -6,14 +6,10 @@
  */
 import t from 'tap';
 import type { TableInfo } from '@tessera/common';
-import { Harness } from './core-harness.js';
+import { writtenCluster, type Harness } from './core-harness.js';
 
 function cluster(): Harness {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed: 5 });
-  h.createTable('flow', 3, 2);
-  for (let pid = 0; pid < 3; pid++) h.write(1, pid, 2);
-  h.replicateFully();
-  return h;
+  return writtenCluster({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed: 5 }, [{ name: 'flow', partitions: 3, replicas: 2, rows: 2 }]);
 }
 
 const alive = (info: TableInfo | undefined): string[] =>

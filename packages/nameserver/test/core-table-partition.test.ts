@@ -8,14 +8,10 @@
  */
 import t from 'tap';
 import type { PartitionMeta, SetTablePartitionRequest } from '@tessera/common';
-import { Harness } from './core-harness.js';
+import { writtenCluster, type Harness } from './core-harness.js';
 
 function cluster(): Harness {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed: 7 });
-  h.createTable('flow', 3, 3);
-  for (let pid = 0; pid < 3; pid++) h.write(1, pid, 2);
-  h.replicateFully();
-  return h;
+  return writtenCluster({ tablets: ['ep1', 'ep2', 'ep3', 'ep4'], seed: 7 }, [{ name: 'flow', partitions: 3, replicas: 3, rows: 2 }]);
 }
 
 const cmd = (partition: SetTablePartitionRequest['partition'], extra: Partial<SetTablePartitionRequest> = {}) =>
