@@ -70,6 +70,28 @@ export interface OpDetail extends OpStatusRow {
   blockedDetail?: string;
   /** Who asked for it: the `--reason` text and the client's address. */
   issuedBy?: OpIssuer;
+  /** After a move: the new replica's checksum against its leader's at one offset (a mismatch fails the op). */
+  checksums?: ChecksumCheck[];
+}
+
+/** One replica's content checksum at a binlog offset. */
+export interface ReplicaChecksum {
+  endpoint: Endpoint;
+  rows: number;
+  sha256: string;
+}
+
+/** A leader's `compare_checksum` answer: a new replica's checksum and its own at one binlog offset. */
+export interface ChecksumComparison {
+  offset: number;
+  leader: ReplicaChecksum;
+  replica: ReplicaChecksum;
+}
+
+/** A move's verification as the op stores it (`showop`'s `checksums`): equal or not, and which task took it. */
+export interface ChecksumCheck extends ChecksumComparison {
+  match: boolean;
+  taskIndex: number;
 }
 
 export interface OpIssuer {

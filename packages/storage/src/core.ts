@@ -64,8 +64,12 @@ export class ReplicaCore {
     }
   }
 
-  /** Live row entries (not expired, not deleted) from `from` to the end of the row space: [key, value, ts]. */
-  async *liveRows(from: Buffer, nowMs: number, snapshot?: ReturnType<Level['snapshot']>): AsyncGenerator<[Buffer, Buffer, number]> {
+  /**
+   * Live row entries (not expired, not deleted) from `from` to the end of the row space: [key,
+   * value, ts]. With `atOffset`, as they were at that offset: rows written after it are left out,
+   * and a row a delete after it tombstoned is live (its live bytes are yielded).
+   */
+  async *liveRows(from: Buffer, nowMs: number, snapshot?: ReturnType<Level['snapshot']>, atOffset?: number): AsyncGenerator<[Buffer, Buffer, number]> {
     const end = from.length === 1 ? ROW_END : prefixEnd(from);
     const it = this.db.iterator(snapshot ? { gte: from, lt: end, snapshot } : { gte: from, lt: end });
     let currentPrefix: Buffer | undefined;
@@ -82,9 +86,11 @@ export class ReplicaCore {
           }
           const parsed = parseRowKey(k);
           const plan = this.plans[parsed.indexNo];
-          if (!plan || deletedAt(v) !== undefined) continue;
+          if (!plan || (atOffset !== undefined && parsed.offset > atOffset)) continue;
+          const deleted = deletedAt(v);
+          if (deleted !== undefined && (atOffset === undefined || deleted <= atOffset)) continue;
           if (isExpired(plan.ttl, parsed.ts, position++, nowMs)) continue;
-          yield [k, v, parsed.ts];
+          yield [k, deleted === undefined ? v : liveBytes(v), parsed.ts];
         }
       }
     } finally {

@@ -1,12 +1,14 @@
 /**
  * Maintenance of one replica's rows: TTL garbage collection in chunks (each chunk one exclusive
- * step of the replica's queue, so writes interleave) and the content checksum replicas compare.
+ * step of the replica's queue, so writes interleave) and the content checksums replicas compare
+ * (now, or as of one binlog offset).
  */
 import { createHash } from 'node:crypto';
-import { encode } from '@tessera/common';
-import { indexPrefix, META_STATE, parseRowKey, prefixEnd, ROW_START, rowKeyPrefixLength } from './keys.js';
+import { decodeStored, encode } from '@tessera/common';
+import { binlogKey, indexPrefix, META_STATE, offsetOfBinlogKey, parseRowKey, purgeKey, prefixEnd, ROW_START, rowKeyPrefixLength } from './keys.js';
 import { isExpired } from './ttl.js';
 import { deletedAt } from './row-value.js';
+import { decodeEntry } from './binlog.js';
 import { SCAN_CHUNK_ROWS, type ReplicaCore } from './core.js';
 import type { Level, ReplicaCounters } from './store-types.js';
 
@@ -86,12 +88,66 @@ async function writeGc(core: ReplicaCore, batch: ReturnType<Level['batch']>, cou
  * hold the same rows, whatever their binlog or GC history.
  */
 export async function contentChecksum(core: ReplicaCore, nowMs: number): Promise<{ rows: number; sha256: string }> {
+  return hashRows(core.liveRows(ROW_START, nowMs));
+}
+
+async function hashRows(rows: AsyncIterable<[Buffer, Buffer, number]>): Promise<{ rows: number; sha256: string }> {
   const h = createHash('sha256');
-  let rows = 0;
-  for await (const [k, v] of core.liveRows(ROW_START, nowMs)) {
+  let n = 0;
+  for await (const [k, v] of rows) {
     h.update(k);
     h.update(v);
-    rows++;
+    n++;
   }
-  return { rows, sha256: h.digest('hex') };
+  return { rows: n, sha256: h.digest('hex') };
+}
+
+/** The content checksum of a replica as of one binlog offset (`checksumAt`), or why it cannot be taken. */
+export type ChecksumAtOffset =
+  | { ok: true; offset: number; rows: number; sha256: string }
+  /** `behind`: the replica has not reached the offset yet; `inconclusive`: its content at the offset is not known exactly. */
+  | { ok: false; reason: 'behind' | 'inconclusive'; offset: number; detail: string };
+
+/**
+ * The checksum of the content as it was at binlog offset `atOffset` (the replica's own offset
+ * when undefined), from one LevelDB snapshot whose counters record the offset it reflects. Rows
+ * written after the offset are left out and rows a later delete tombstoned count as live, so a
+ * leader ahead of a follower sums the follower's content exactly — unless a delete after the
+ * offset already removed rows for good (a follower applies deletes at once; a leader purges
+ * them once committed): such a delete between the offset and the snapshot makes the answer
+ * `inconclusive`, and the caller takes another point. TTLs are judged at `ttlAtMs` on both
+ * sides, so a GC run before that time removed only rows both leave out.
+ */
+export async function checksumAt(core: ReplicaCore, atOffset: number | undefined, ttlAtMs: number): Promise<ChecksumAtOffset> {
+  const snapshot = core.db.snapshot();
+  try {
+    const stateBytes = await core.db.get(META_STATE, { snapshot });
+    const state = stateBytes === undefined ? undefined : (decodeStored(stateBytes) as ReplicaCounters);
+    if (state === undefined || state.incomplete === true) return { ok: false, reason: 'inconclusive', offset: state?.offset ?? 0, detail: 'the replica is being loaded' };
+    const at = atOffset ?? state.offset;
+    if (at > state.offset) return { ok: false, reason: 'behind', offset: state.offset, detail: `the replica is at offset ${state.offset}, below ${at}` };
+    if (at < state.offset) {
+      const gap = await deleteAfter(core, snapshot, at, state.offset);
+      if (gap !== undefined) return { ok: false, reason: 'inconclusive', offset: state.offset, detail: gap };
+    }
+    return { ok: true, offset: at, ...(await hashRows(core.liveRows(ROW_START, ttlAtMs, snapshot, at))) };
+  } finally {
+    await snapshot.close();
+  }
+}
+
+/** Why the binlog (from, to] of the snapshot does not show that no delete ran there, or undefined. */
+async function deleteAfter(core: ReplicaCore, snapshot: ReturnType<Level['snapshot']>, from: number, to: number): Promise<string | undefined> {
+  let expected = from + 1;
+  for await (const [k, v] of core.db.iterator({ gte: binlogKey(from + 1), lte: binlogKey(to), snapshot })) {
+    const offset = offsetOfBinlogKey(k);
+    if (offset !== expected) return `binlog entries ${expected}..${offset - 1} are gone`;
+    // A leader's delete keeps its rows as tombstones, listed under its purge key, until it is
+    // committed; without that key (purged, or a follower's delete) the rows may be gone for good.
+    if (decodeEntry(offset, v).kind === 'delete' && (await core.db.get(purgeKey(offset), { snapshot })) === undefined) {
+      return `the rows of the delete at offset ${offset} (after offset ${from}) are gone`;
+    }
+    expected++;
+  }
+  return expected === to + 1 ? undefined : `binlog entries ${expected}..${to} are gone`;
 }

@@ -23,7 +23,8 @@ import { isExpired } from './ttl.js';
 import { keyRowsStart, readKeyRows, rowValues, type KeyRowsQuery, type StoredRow } from './row-read.js';
 import { ReplicaCore } from './core.js';
 import { loadSnapshotInto, snapshotStream } from './snapshot.js';
-import { contentChecksum, gcExpired } from './maintenance.js';
+import { checksumAt, contentChecksum, gcExpired, type ChecksumAtOffset } from './maintenance.js';
+export type { ChecksumAtOffset } from './maintenance.js';
 import type { Level, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord, SnapshotChunk, SnapshotHeader } from './store-types.js';
 
 export type { Level, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord, SnapshotChunk, SnapshotHeader } from './store-types.js';
@@ -410,6 +411,14 @@ export class ReplicaStore {
    */
   checksum(nowMs: number = NOW()): Promise<{ rows: number; sha256: string }> {
     return contentChecksum(this.core, nowMs);
+  }
+
+  /**
+   * The checksum as of binlog offset `atOffset` (this replica's own offset when undefined), TTLs
+   * judged at `ttlAtMs` (maintenance.ts checksumAt): what a new replica and its leader compare.
+   */
+  checksumAt(atOffset: number | undefined, ttlAtMs: number): Promise<ChecksumAtOffset> {
+    return checksumAt(this.core, atOffset, ttlAtMs);
   }
 
   /** Waits for queued changes, then closes the database (a sublevel: only its handle). */

@@ -388,6 +388,31 @@ for (const backend of backends) {
       t.equal(s.recordCnt, 2);
     });
 
+    t.test('checksum at an offset: a leader ahead of its follower sums the follower\'s content exactly, tombstones as live; a purged delete after the offset is not exact', async (t) => {
+      const leader = await open();
+      const follower = await open();
+      await leader.setRole('leader', 1);
+      for (let i = 1; i <= 20; i++) await leader.put([row(`c${i % 4}`, `m${i % 3}`, i * 10)]);
+      await follower.appendReplicated(await leader.readBinlog(1, 12, 1e9));
+      await leader.delete(0, 'c1');
+      await leader.put([row('late', 'm', 999)]);
+      const ttlAtMs = Date.now();
+      const theirs = await follower.checksumAt(undefined, ttlAtMs);
+      t.match(theirs, { ok: true, offset: 12 }, 'the follower at its own offset');
+      t.same(await leader.checksumAt(12, ttlAtMs), theirs, 'the leader at 12 (8 puts, a delete and a put later): the same rows and checksum');
+      t.same(await follower.checksumAt(undefined, ttlAtMs), await follower.checksumAt(12, ttlAtMs), 'at its own offset, given or not');
+      t.match(await follower.checksumAt(13, ttlAtMs), { ok: false, reason: 'behind', offset: 12 });
+      const now = await leader.checksumAt(undefined, ttlAtMs);
+      t.equal(now.ok && now.offset, 22);
+      t.same(now.ok && { rows: now.rows, sha256: now.sha256 }, await leader.checksum(ttlAtMs), 'at its own offset: the plain content checksum');
+      await follower.appendReplicated(await leader.readBinlog(13, 100, 1e9));
+      t.same(await follower.checksumAt(undefined, ttlAtMs), now, 'caught up: equal at 22');
+      t.match(await follower.checksumAt(12, ttlAtMs), { ok: false, reason: 'inconclusive' }, 'the follower applied the delete at 21 at once: not exact at 12');
+      await leader.purgeDeletes(21);
+      t.match(await leader.checksumAt(12, ttlAtMs), { ok: false, reason: 'inconclusive' }, 'purged on the leader: not exact at 12 either');
+      t.same(await leader.checksumAt(21, ttlAtMs), await follower.checksumAt(21, ttlAtMs), 'after the delete: exact on both');
+    });
+
     t.test('terms: a lower term is refused', async (t) => {
       const s = await open();
       await s.setRole('leader', 5);

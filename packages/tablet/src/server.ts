@@ -10,6 +10,7 @@ import { registerDataRoutes } from './routes-data.js';
 import { EpochFence, registerControlRoutes } from './routes-control.js';
 import { TabletReplication } from './replication/tablet-replication.js';
 import { registerOpRoutes } from './routes-ops.js';
+import { registerChecksumRoutes } from './checksum-routes.js';
 import { LeaseKeeper, type LeaseToken } from './lease.js';
 import type { Replica } from './replica.js';
 
@@ -53,6 +54,8 @@ export class TabletServer {
   private readonly app: HttpServer;
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRunning = false;
+  /** The move checks' routes (checksum-routes.ts); their peer client closes with the tablet. */
+  private readonly checksums: { close(): Promise<void> };
   private stopped = false;
   private coord: Coord | undefined;
   private registrar: TabletRegistrar | undefined;
@@ -131,6 +134,7 @@ export class TabletServer {
     });
     repl.register(this.app, this.fence);
     registerOpRoutes(this.app, this.replicas, this.fence, repl, this.endpoint);
+    this.checksums = registerChecksumRoutes(this.app, this.replicas, this.fence, this.endpoint);
     registerTabletMetrics(this.metrics, this.replicas, repl);
     registerHealthRoute(this.app, () => ({ ok: true, role: 'tablet', endpoint: this.endpoint, listenEndpoint: options.endpoint, replicas: this.replicas.all().length, zkConnected: this.coord ? this.coord.isConnected : null }));
     // A no-op round trip: the HTTP/msgpack floor that every data route pays (benchmarks use it).
@@ -301,6 +305,7 @@ export class TabletServer {
     if (timer) clearTimeout(timer);
     if (outcome === 'timeout') log.warn(`in-flight requests did not finish within ${this.options.shutdownTimeoutMs} ms`);
     await this.replication.stop();
+    await this.checksums.close().catch(() => undefined);
     await this.replicas.closeAll();
     log.info('tablet stopped; databases closed');
   }

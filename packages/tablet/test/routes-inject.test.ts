@@ -147,6 +147,29 @@ t.test('tablet routes answer in process', async (t) => {
   await refused('/v1/control/recover_snapshot', { tid: 5, pid: 0, nsEpoch: 1 }, 'TABLE_NOT_FOUND', 'an unknown replica');
   await ok('/v1/control/send_snapshot', { tid: 1, pid: 0, des: des.endpoint, nsEpoch: 1 });
   t.equal(des.replicas.get(1, 0)?.role, 'follower', 'the replica exists on des as a follower');
+  // The check a move ends with: des, made a follower, catches up; the leader compares at des's offset.
+  await ok('/v1/control/add_replica', { tid: 1, pid: 0, follower: des.endpoint, nsEpoch: 1 });
+  const compared = await waitFor('des caught up to offset 5 and compared', async () => {
+    const a = await call(tablet, 'POST', '/v1/control/compare_checksum', { tid: 1, pid: 0, replica: des.endpoint, opId: 7, nsEpoch: 1 });
+    return a.status === 200 && a.body.offset === 5 ? a.body : undefined;
+  }, { timeoutMs: 20_000, intervalMs: 100 });
+  const [mine, theirs] = [compared.leader, compared.replica] as Array<{ endpoint: string; rows: number; sha256: string }>;
+  t.equal(mine!.endpoint, SELF);
+  t.equal(theirs!.endpoint, des.endpoint);
+  t.equal(mine!.rows, 3, 'three live rows at offset 5 (the fourth was deleted there)');
+  t.same(theirs, { ...mine, endpoint: des.endpoint }, 'same rows and checksum on both at the same offset');
+  await refused('/v1/control/compare_checksum', { tid: 1, pid: 1, replica: des.endpoint, nsEpoch: 1 }, 'NOT_LEADER', 'on a follower');
+  await refused('/v1/control/compare_checksum', { tid: 1, pid: 0, replica: PEER, nsEpoch: 1 }, 'PRECONDITION_FAILED', 'a replica that is not a follower here');
+  await refused('/v1/control/compare_checksum', { tid: 1, pid: 0, replica: 'x', nsEpoch: 1 }, 'INVALID_ARGUMENT', 'replica not an endpoint');
+  await ok('/v1/control/del_replica', { tid: 1, pid: 0, follower: des.endpoint, nsEpoch: 1 });
+  const ttlAtMs = Date.now();
+  const now5 = await ok('/v1/control/checksum_at', { tid: 1, pid: 0, ttlAtMs });
+  t.match(now5, { ok: true, offset: 5, rows: 3, sha256: mine!.sha256 }, 'at its own offset: the leader\'s figures');
+  // replica_ack=leader: the delete at 5 was committed, and its rows purged, at once.
+  t.match(await ok('/v1/control/checksum_at', { tid: 1, pid: 0, ttlAtMs, offset: 4 }), { ok: false, reason: 'inconclusive' }, 'before a purged delete: not exact');
+  t.match(await ok('/v1/control/checksum_at', { tid: 1, pid: 0, ttlAtMs, offset: 9 }), { ok: false, reason: 'behind', offset: 5 }, 'an offset not reached');
+  await refused('/v1/control/checksum_at', { tid: 9, pid: 0, ttlAtMs }, 'TABLE_NOT_FOUND', 'an unknown replica');
+  await refused('/v1/control/checksum_at', { tid: 1, pid: 0, ttlAtMs: -1 }, 'INVALID_ARGUMENT', 'a negative time');
   await refused('/v1/control/send_snapshot', { tid: 1, pid: 0, des: SELF, nsEpoch: 1 }, 'INVALID_ARGUMENT', 'to itself');
   await refused('/v1/control/send_snapshot', { tid: 1, pid: 1, des: PEER, nsEpoch: 1 }, 'NOT_LEADER', 'from a follower');
   await ok('/v1/control/del_replica', { tid: 1, pid: 0, follower: PEER, nsEpoch: 1 });

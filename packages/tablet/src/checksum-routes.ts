@@ -1,0 +1,99 @@
+/**
+ * The check a replica move ends with (issue 12): the new replica's content checksum against its
+ * leader's at one binlog offset. The nameserver's kCheckChecksum task asks the leader:
+ *   checksum_at {tid, pid, ttlAtMs, offset?}   any replica: its checksum as of `offset` (its own
+ *                                             offset when absent), from one LevelDB snapshot
+ *                                             (storage maintenance.ts checksumAt)
+ *   compare_checksum {tid, pid, replica, opId} leader: asks `replica` for its checksum at its own
+ *                                             offset Y, takes its own at Y, answers both
+ * The follower goes first because it is never ahead of its leader: the leader, holding every
+ * entry up to Y, sums its rows as of Y. A point where that is not exact (a delete ran between Y
+ * and the leader's snapshot, the follower is loading) is given up and another taken, at most
+ * COMPARE_ATTEMPTS_MAX times, then TIMEOUT (the nameserver sends again). TTLs are judged on both
+ * sides at one time CHECKSUM_TTL_HORIZON_MS ahead, so a GC pass on either side meanwhile cannot
+ * make them differ. A compare already running for the same replica is joined, and its answer kept
+ * for ANSWER_KEPT_MS, so a command the same op resends does not start a second scan.
+ */
+import { bodyObject, HttpClient, TesseraError, type ChecksumComparison, type HttpServer } from '@tessera/common';
+import type { ChecksumAtOffset } from '@tessera/storage';
+import type { ReplicaManager } from './replica-manager.js';
+import type { EpochFence } from './routes-control.js';
+import { endpoint, optUint, tidPid, uint } from './validate.js';
+
+/** TTLs are judged this far ahead of the leader's clock on both sides. */
+export const CHECKSUM_TTL_HORIZON_MS = 10 * 60_000;
+/** Points tried before the leader answers TIMEOUT. */
+export const COMPARE_ATTEMPTS_MAX = 5;
+/** Pause between two points. */
+const ATTEMPT_PAUSE_MS = 200;
+/** Bound on the follower's scan (it reads every row of the replica). */
+export const CHECKSUM_CALL_TIMEOUT_MS = 5 * 60_000;
+/** A finished compare is answered again for this long (a resend after a lost answer). */
+const ANSWER_KEPT_MS = 60_000;
+
+export function registerChecksumRoutes(app: HttpServer, replicas: ReplicaManager, fence: EpochFence, selfEndpoint: string): { close(): Promise<void> } {
+  const http = new HttpClient({ connectionsPerEndpoint: 1, timeoutMs: CHECKSUM_CALL_TIMEOUT_MS });
+  const running = new Map<string, { promise: Promise<ChecksumComparison>; doneMs?: number }>();
+
+  app.post('/v1/control/checksum_at', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const ttlAtMs = uint(body, 'ttlAtMs');
+    const offset = body.offset === undefined || body.offset === null ? undefined : optUint(body, 'offset', 0);
+    return replicas.require(tid, pid).store.checksumAt(offset, ttlAtMs);
+  });
+
+  async function compare(tid: number, pid: number, replica: string): Promise<ChecksumComparison> {
+    let last = '';
+    for (let attempt = 0; attempt < COMPARE_ATTEMPTS_MAX; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, ATTEMPT_PAUSE_MS));
+      const r = replicas.require(tid, pid);
+      if (r.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
+      const ttlAtMs = Date.now() + CHECKSUM_TTL_HORIZON_MS;
+      const theirs = await http.call<ChecksumAtOffset>(replica, '/v1/control/checksum_at', { tid, pid, ttlAtMs });
+      if (!theirs.ok) {
+        last = `${replica}: ${theirs.detail}`;
+        continue;
+      }
+      const mine = await r.store.checksumAt(theirs.offset, ttlAtMs);
+      if (!mine.ok) {
+        if (mine.reason === 'behind') throw new TesseraError('PRECONDITION_FAILED', `${replica} is at offset ${theirs.offset}, ahead of its leader (${mine.offset})`);
+        last = `${selfEndpoint}: ${mine.detail}`;
+        continue;
+      }
+      return {
+        offset: theirs.offset,
+        leader: { endpoint: selfEndpoint, rows: mine.rows, sha256: mine.sha256 },
+        replica: { endpoint: replica, rows: theirs.rows, sha256: theirs.sha256 },
+      };
+    }
+    throw new TesseraError('TIMEOUT', `no offset to compare ${tid}_${pid} with ${replica} at in ${COMPARE_ATTEMPTS_MAX} tries (${last})`);
+  }
+
+  app.post('/v1/control/compare_checksum', async (req) => {
+    const body = bodyObject(req.body);
+    const { tid, pid } = tidPid(body);
+    const replica = endpoint(body, 'replica');
+    const opId = optUint(body, 'opId', 0);
+    fence.check(body);
+    const r = replicas.require(tid, pid);
+    if (r.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
+    if (!r.followers.includes(replica)) throw new TesseraError('PRECONDITION_FAILED', `${replica} is not a follower of ${tid}_${pid} here`);
+    const key = `${tid}_${pid}_${replica}_${opId}`;
+    const nowMs = Date.now();
+    for (const [k, v] of running) if (v.doneMs !== undefined && nowMs - v.doneMs > ANSWER_KEPT_MS) running.delete(k);
+    let entry = running.get(key);
+    if (entry === undefined) {
+      const e: { promise: Promise<ChecksumComparison>; doneMs?: number } = { promise: compare(tid, pid, replica) };
+      e.promise.then(
+        () => { e.doneMs = Date.now(); },
+        () => { running.delete(key); },
+      );
+      running.set(key, e);
+      entry = e;
+    }
+    return entry.promise;
+  });
+
+  return { close: () => http.close() };
+}
