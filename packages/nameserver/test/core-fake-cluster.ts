@@ -37,6 +37,8 @@ export interface CommandResult {
   ok: boolean;
   error?: string;
   retryable?: boolean;
+  /** What the tablet answered (CompareChecksum's comparison). */
+  detail?: unknown;
 }
 
 /** Entries a leader pushes to one follower per replication round. */
@@ -47,6 +49,8 @@ export class FakeTablet {
   epochSeen = 0;
   readonly replicas = new Map<string, FakeReplica>();
   readonly staged = new Map<string, Staged>();
+  /** Partitions whose replica here sums differently from its rows (a corrupt copy, for the checksum check). */
+  readonly corruptChecksums = new Set<string>();
 
   constructor(readonly endpoint: Endpoint) {}
 
@@ -311,6 +315,18 @@ export class FakeCluster {
         if (r.state !== 'normal') return fail('PRECONDITION_FAILED: table status is not kNormal');
         r.snapshotOffset = r.log.length;
         return { ok: true };
+      case 'CompareChecksum': {
+        // As the real leader: the replica's checksum at its own offset, its own at that offset.
+        if (!serving(r) || r.role !== 'leader') return fail('NOT_LEADER: not a serving leader');
+        if (!r.followers.has(command.replica)) return fail(`PRECONDITION_FAILED: ${command.replica} is not a follower`);
+        const other = this.tablets.get(command.replica);
+        const theirs = other?.up === true ? other.replica(command.tid, command.pid) : undefined;
+        if (theirs === undefined) return fail(`UNAVAILABLE: ${command.replica} unreachable`, true);
+        const offset = theirs.log.length;
+        if (offset > r.log.length) return fail(`PRECONDITION_FAILED: ${command.replica} is ahead of its leader`);
+        const sum = (t: FakeTablet, log: number[]) => ({ endpoint: t.endpoint, rows: log.length, sha256: `${t.corruptChecksums.has(key) ? 'x' : ''}${log.join('.')}` });
+        return { ok: true, detail: { offset, leader: sum(tablet, r.log.slice(0, offset)), replica: sum(other!, theirs.log) } };
+      }
     }
   }
 }

@@ -218,6 +218,7 @@ export class Harness {
     this.log(`  ${effect.endpoint} ${effect.command.type} -> ${result.ok ? 'ok' : result.error}${fault === 'dropReply' ? ' (reply dropped)' : ''}`);
     if (m.engineGeneration === this.generation && fault !== 'dropReply') {
       const ev: EngineEvent = { type: 'taskResult', opId: effect.opId, taskIndex: effect.taskIndex, ok: result.ok };
+      if (result.detail !== undefined) ev.detail = result.detail;
       if (!result.ok) {
         ev.error = result.error ?? 'failed';
         if (result.retryable === true) ev.retryable = true;

@@ -15,6 +15,7 @@ const MIGRATE_TASKS = [
   'kAddReplica',
   'kAddTableInfo',
   'kCheckBinlogSyncProgress',
+  'kCheckChecksum',
   'kDelReplica',
   'kUpdateTableInfo',
   'kDropTable',
@@ -64,9 +65,11 @@ t.test('migrate (scale-out): OpenMLDB task order, follower moved, op kDone', asy
     `${leader} RecoverSnapshot`,
     'ep4 LoadTable',
     `${leader} AddReplica`,
+    `${leader} CompareChecksum`,
     `${leader} DelReplica`,
     `${src} DropTable`,
   ]);
+  t.match(op.checksums, [{ taskIndex: 7, offset: 5, match: true, leader: { endpoint: leader, rows: 5 }, replica: { endpoint: 'ep4', rows: 5 } }], 'the new replica compared with its leader at its offset, stored in the op');
   t.same(h.layout(1, 0), [...before.filter((x) => !x.startsWith(src)), 'ep4:F'].sort());
   t.notOk(h.zk.ops.has(1), 'a done op is deleted from ZooKeeper');
   t.equal(h.cluster.tablet(src).replica(1, 0), undefined, 'dropped on src');
@@ -113,8 +116,8 @@ t.test('migrate fails at LoadTable: undo drops the copy on des and resumes snaps
   const op = h.engine.op(1)!;
   t.equal(op.status, 'kFailed');
   t.match(op.error, /kLoadTable failed: INJECTED/);
-  t.same(op.rollback, { reason: 'failed', fromTaskIndex: 3, undoStartIndex: 10 });
-  t.same(op.tasks.slice(10).map((x) => `${x.kind} ${'endpoint' in x ? x.endpoint : ''}`), ['kDropTable ep4', `kRecoverSnapshot ${leader}`]);
+  t.same(op.rollback, { reason: 'failed', fromTaskIndex: 3, undoStartIndex: 11 });
+  t.same(op.tasks.slice(11).map((x) => `${x.kind} ${'endpoint' in x ? x.endpoint : ''}`), ['kDropTable ep4', `kRecoverSnapshot ${leader}`]);
   t.same(h.sentCommands().slice(3), ['ep4 LoadTable', 'ep4 DropTable', `${leader} RecoverSnapshot`]);
   t.same(h.layout(1, 0), before, 'partition as before');
   t.equal(h.cluster.tablet('ep4').staged.size, 0, 'no staged snapshot left');
@@ -241,9 +244,11 @@ t.test('addreplica: OpenMLDB task order, new follower alive and in sync', async 
     'kRecoverSnapshot',
     'kAddTableInfo',
     'kCheckBinlogSyncProgress',
+    'kCheckChecksum',
     'kUpdatePartitionStatus',
   ]);
-  t.same(h.sentCommands(), [`${leader} PauseSnapshot`, `${leader} SendSnapshot`, 'ep4 LoadTable', `${leader} AddReplica`, `${leader} RecoverSnapshot`]);
+  t.same(h.sentCommands(), [`${leader} PauseSnapshot`, `${leader} SendSnapshot`, 'ep4 LoadTable', `${leader} AddReplica`, `${leader} RecoverSnapshot`, `${leader} CompareChecksum`]);
+  t.match(op.checksums, [{ taskIndex: 7, match: true, replica: { endpoint: 'ep4' } }]);
   t.ok(h.layout(1, 0).includes('ep4:F'));
   // The op marks it alive; the in-sync checker records it once its leader waits for it (a report later).
   for (let i = 0; i < 5 && !h.partition(1, 0).inSync.includes('ep4'); i++) h.tick();

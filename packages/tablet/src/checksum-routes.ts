@@ -12,7 +12,8 @@
  * COMPARE_ATTEMPTS_MAX times, then TIMEOUT (the nameserver sends again). TTLs are judged on both
  * sides at one time CHECKSUM_TTL_HORIZON_MS ahead, so a GC pass on either side meanwhile cannot
  * make them differ. A compare already running for the same replica is joined, and its answer kept
- * for ANSWER_KEPT_MS, so a command the same op resends does not start a second scan.
+ * for ANSWER_KEPT_MS, so a command the same op resends does not start a second scan; a request
+ * waits at most COMPARE_ANSWER_WAIT_MS for it (TIMEOUT, retried by the nameserver, after that).
  */
 import { bodyObject, HttpClient, TesseraError, type ChecksumComparison, type HttpServer } from '@tessera/common';
 import type { ChecksumAtOffset } from '@tessera/storage';
@@ -28,8 +29,12 @@ export const COMPARE_ATTEMPTS_MAX = 5;
 const ATTEMPT_PAUSE_MS = 200;
 /** Bound on the follower's scan (it reads every row of the replica). */
 export const CHECKSUM_CALL_TIMEOUT_MS = 5 * 60_000;
+/** A request waits this long for its compare; a longer one is answered TIMEOUT and then when asked again. */
+export const COMPARE_ANSWER_WAIT_MS = 5_000;
 /** A finished compare is answered again for this long (a resend after a lost answer). */
 const ANSWER_KEPT_MS = 60_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 export function registerChecksumRoutes(app: HttpServer, replicas: ReplicaManager, fence: EpochFence, selfEndpoint: string): { close(): Promise<void> } {
   const http = new HttpClient({ connectionsPerEndpoint: 1, timeoutMs: CHECKSUM_CALL_TIMEOUT_MS });
@@ -46,7 +51,7 @@ export function registerChecksumRoutes(app: HttpServer, replicas: ReplicaManager
   async function compare(tid: number, pid: number, replica: string): Promise<ChecksumComparison> {
     let last = '';
     for (let attempt = 0; attempt < COMPARE_ATTEMPTS_MAX; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, ATTEMPT_PAUSE_MS));
+      if (attempt > 0) await sleep(ATTEMPT_PAUSE_MS);
       const r = replicas.require(tid, pid);
       if (r.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
       const ttlAtMs = Date.now() + CHECKSUM_TTL_HORIZON_MS;
@@ -92,7 +97,11 @@ export function registerChecksumRoutes(app: HttpServer, replicas: ReplicaManager
       running.set(key, e);
       entry = e;
     }
-    return entry.promise;
+    // A long scan is not waited for on one request (it would hold one of the nameserver's few
+    // connections to this tablet): TIMEOUT, and the nameserver's resend gets the answer.
+    const answer = await Promise.race([entry.promise, sleep(COMPARE_ANSWER_WAIT_MS).then(() => undefined)]);
+    if (answer === undefined) throw new TesseraError('TIMEOUT', `still comparing ${tid}_${pid} with ${replica}; ask again`);
+    return answer;
   });
 
   return { close: () => http.close() };

@@ -79,6 +79,10 @@ export function opDetailText(d: OpDetail, nowMs: number): string {
   if (d.etaMs !== undefined) kv('eta', formatDurationMs(d.etaMs));
   if (d.blockedBecause !== undefined) kv('blocked_because', `${d.blockedBecause}${d.blockedDetail === undefined ? '' : ` (${d.blockedDetail})`}`);
   if (d.issuedBy !== undefined) kv('issued_by', `${d.issuedBy.client ?? '-'}${d.issuedBy.reason === undefined ? '' : ` reason: ${d.issuedBy.reason}`}`);
+  for (const c of d.checksums ?? []) {
+    const side = (r: { endpoint: string; rows: number; sha256: string }): string => `${r.endpoint} ${r.rows} rows ${r.sha256.slice(0, 16)}`;
+    kv('checksum', `${c.match ? 'equal' : 'MISMATCH'} at offset ${c.offset}: leader ${side(c.leader)}, new replica ${side(c.replica)}`);
+  }
   if (d.error !== undefined) kv('error', d.error);
   lines.push('tasks:');
   for (const t of d.tasks) {

@@ -77,6 +77,7 @@ export const DEFAULT_TASK_TIMEOUT_MS: Readonly<Record<TaskKind, number>> = {
   kDemoteLeader: MINUTE_MS,
   kChangeRole: MINUTE_MS,
   kRestoreLeader: MINUTE_MS,
+  kCheckChecksum: 30 * MINUTE_MS,
 };
 
 export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = {

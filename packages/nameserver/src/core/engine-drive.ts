@@ -4,6 +4,7 @@
  * now, carrying out the next action drive.ts decides for it (or parent.ts for a parent op); also
  * what a task result or a lost tablet means for the op in flight. No I/O, no clock.
  */
+import { checkTaskAnswer } from './checksum-check.js';
 import type { Endpoint } from '@tessera/common';
 import { decideDrive, driveFacts, type DriveAction } from './drive.js';
 import { EngineOps } from './engine-ops.js';
@@ -63,13 +64,15 @@ export abstract class EngineDrive extends EngineOps {
     if (op.taskIndex !== event.taskIndex || rt.taskStartMs === null || rt.commandDone) return;
     const task = currentTask(op)!;
     rt.inFlight = false;
-    if (event.ok) {
+    // A move's checksum comparison is stored in the op; a mismatch fails it (checksum-check.ts).
+    const answer = checkTaskAnswer(op, op.taskIndex, task, event);
+    if (answer.ok) {
       rt.commandDone = true;
       return;
     }
-    const error = event.error ?? 'task failed on the tablet';
+    const error = answer.error ?? 'task failed on the tablet';
     // After the commit point and for undo steps there is no way back: insist until the timeout.
-    const retryable = event.retryable === true || task.undo === true || isCommitted(op);
+    const retryable = answer.retryable === true || task.undo === true || isCommitted(op);
     if (retryable) {
       task.error = error;
       rt.retryAtMs = this.nowMs + this.config.taskResendIntervalMs;

@@ -112,7 +112,8 @@ export type EngineEvent =
   | { type: 'tabletDown'; endpoint: Endpoint; nowMs: number }
   /** Everything the tablet holds; replaces its previous report. */
   | { type: 'tabletReport'; endpoint: Endpoint; replicas: ReplicaReport[] }
-  | { type: 'taskResult'; opId: number; taskIndex: number; ok: boolean; error?: string; retryable?: boolean }
+  /** `detail`: what the tablet answered (a CompareChecksum's ChecksumComparison; checksum-check.ts). */
+  | { type: 'taskResult'; opId: number; taskIndex: number; ok: boolean; error?: string; retryable?: boolean; detail?: unknown }
   | { type: 'tick'; nowMs: number }
   | { type: 'adminCommand'; requestId: RequestId; command: AdminCommand; nowMs?: number; issuedBy?: OpIssuer }
   | { type: 'persisted'; what: PersistTarget; ok: boolean }

@@ -28,3 +28,4 @@ export * from './in-sync.js';
 export * from './failover-check.js';
 export * from './role-check.js';
 export * from './checkers.js';
+export * from './checksum-check.js';

@@ -110,6 +110,7 @@ export class OpProgressBook {
     };
     if (op.parentId !== null) detail.parentId = op.parentId;
     if (op.issuedBy !== undefined) detail.issuedBy = op.issuedBy;
+    if (op.checksums !== undefined) detail.checksums = op.checksums;
     const leaderStatus = f.leaderStatus;
     const follower = des === undefined ? undefined : leaderStatus?.replication?.followers.find((x) => x.endpoint === des);
     let throttled = false;

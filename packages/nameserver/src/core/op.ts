@@ -10,7 +10,7 @@
  * done so far are appended to `tasks` (flagged `undo`) and run like any other task; `rollback`
  * records why and where the undo begins. No I/O here.
  */
-import type { Endpoint, Offset, OpIssuer, Pid, ReplicaRole, Term, Tid } from '@tessera/common';
+import type { ChecksumCheck, Endpoint, Offset, OpIssuer, Pid, ReplicaRole, Term, Tid } from '@tessera/common';
 
 export const OP_TYPES = [
   'kMakeSnapshotOP',
@@ -103,6 +103,8 @@ export const TASK_KINDS = [
   'kDemoteLeader',
   'kChangeRole',
   'kRestoreLeader',
+  // Ours: a move's new replica compared with its leader at one offset (checksum-check.ts).
+  'kCheckChecksum',
 ] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
@@ -147,6 +149,8 @@ export type Task = TaskCommon &
     | { kind: 'kSelectLeader' }
     | { kind: 'kUpdateLeaderInfo' }
     | { kind: 'kRecoverTable'; endpoint: Endpoint }
+    /** The leader (`endpoint`) compares `replica`'s checksum with its own at one offset; a mismatch fails the op. */
+    | { kind: 'kCheckChecksum'; endpoint: Endpoint; replica: Endpoint }
   );
 
 export type TaskOf<K extends TaskKind> = Extract<Task, { kind: K }>;
@@ -274,6 +278,8 @@ export interface Op {
   error?: string;
   /** Who asked for it (`--reason`, the client's address); absent for ops the nameserver made itself. */
   issuedBy?: OpIssuer;
+  /** What each kCheckChecksum task found (checksum-check.ts). */
+  checksums?: ChecksumCheck[];
 }
 
 /** True once the op has done its commit task: it may no longer be undone or canceled. */
@@ -326,6 +332,8 @@ export type TabletCommand =
   | { type: 'FenceLeader'; tid: Tid; pid: Pid; term: Term }
   /** Remove the replica and any staged snapshot; absent is fine. */
   | { type: 'DropTable'; tid: Tid; pid: Pid }
-  | { type: 'MakeSnapshot'; tid: Tid; pid: Pid; endOffset: Offset | null };
+  | { type: 'MakeSnapshot'; tid: Tid; pid: Pid; endOffset: Offset | null }
+  /** Leader: `replica`'s checksum and its own at the replica's offset (answered as a ChecksumComparison). */
+  | { type: 'CompareChecksum'; tid: Tid; pid: Pid; replica: Endpoint; opId: number };
 
 export type TabletCommandType = TabletCommand['type'];

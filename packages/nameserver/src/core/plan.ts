@@ -1,7 +1,8 @@
 /**
  * The op planner: op type + data + current metadata and observations → preconditions checked
  * (with OpenMLDB's refusal texts, openmldb.md §3.4) and the task list (openmldb.md §4.2, same
- * order and names). It runs when an admin command asks for an op and again when the op starts,
+ * order and names; a move — migrate, addreplica — ends with our kCheckChecksum before its commit
+ * task, checksum-check.ts). It runs when an admin command asks for an op and again when the op starts,
  * so a queued op never runs on stale preconditions or against a leader that has since changed.
  */
 import { LIMITS, currentTerm } from '@tessera/common';
@@ -78,6 +79,7 @@ function planMigrate(ctx: PlanContext, data: Extract<OpData, { kind: 'migrate' }
       { kind: 'kAddReplica', endpoint: leader, follower: des },
       { kind: 'kAddTableInfo', endpoint: des },
       { kind: 'kCheckBinlogSyncProgress', endpoint: des, deltaEntriesMax: delta, leaderFenced: false },
+      { kind: 'kCheckChecksum', endpoint: leader, replica: des },
       { kind: 'kDelReplica', endpoint: leader, follower: src },
       { kind: 'kUpdateTableInfo', src, des },
       { kind: 'kDropTable', endpoint: src },
@@ -104,6 +106,7 @@ function planAddReplica(ctx: PlanContext, data: Extract<OpData, { kind: 'replica
     { kind: 'kRecoverSnapshot', endpoint: leader },
     { kind: 'kAddTableInfo', endpoint: ep },
     { kind: 'kCheckBinlogSyncProgress', endpoint: ep, deltaEntriesMax: ctx.config.syncDeltaEntriesMax, leaderFenced: false },
+    { kind: 'kCheckChecksum', endpoint: leader, replica: ep },
     { kind: 'kUpdatePartitionStatus', endpoint: ep, isLeader: false, isAlive: true },
   ];
   return planned(tasks, 'last', data);

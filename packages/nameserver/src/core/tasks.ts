@@ -27,6 +27,7 @@ import {
 } from './partition.js';
 import { isTemporaryAdd, withFormerLeader, withTempReplica } from './restore.js';
 import { randomInt, type Random } from './random.js';
+import { checksumMatched } from './checksum-check.js';
 
 export interface TaskContext {
   readonly op: Op;
@@ -484,6 +485,13 @@ export const TASK_SPECS: SpecTable = {
       const sel = selection(c.op);
       return leaderEntry(c.partition)?.endpoint === sel.candidate && aliveLeader(c.partition) === sel.candidate && currentTerm(c.partition) >= sel.newTerm;
     },
+    undo: none,
+    timeoutMs: byKind,
+  },
+  kCheckChecksum: {
+    endpoint: (t) => t.endpoint,
+    command: (t, c) => ({ type: 'CompareChecksum', tid: c.op.tid, pid: c.op.pid, replica: t.replica, opId: c.op.id }),
+    isDone: (t, c) => checksumMatched(c.op, t.replica),
     undo: none,
     timeoutMs: byKind,
   },

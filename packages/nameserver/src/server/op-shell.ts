@@ -64,6 +64,8 @@ function route(cmd: TabletCommand): { path: string; body: Record<string, unknown
       return { path: '/v1/control/drop_replica', body: base };
     case 'MakeSnapshot':
       return { path: '/v1/control/make_snapshot', body: cmd.endOffset === null ? base : { ...base, endOffset: cmd.endOffset } };
+    case 'CompareChecksum':
+      return { path: '/v1/control/compare_checksum', body: { ...base, replica: cmd.replica, opId: cmd.opId } };
   }
 }
 
@@ -266,7 +268,7 @@ export class OpShell {
       case 'sendTask': {
         const { path, body } = route(effect.command);
         this.control.command(effect.endpoint, path, body).then(
-          () => this.post({ type: 'taskResult', opId: effect.opId, taskIndex: effect.taskIndex, ok: true }),
+          (detail) => this.post({ type: 'taskResult', opId: effect.opId, taskIndex: effect.taskIndex, ok: true, detail }),
           (err: TesseraError) => {
             if (alreadyDone(effect.command, err)) {
               this.post({ type: 'taskResult', opId: effect.opId, taskIndex: effect.taskIndex, ok: true });
