@@ -5,7 +5,9 @@
 // raising the limit while it runs finishes the copy within seconds; `showopstatus --wait <id>`
 // (no terminal: plain lines) returns when the op is done; `showop --format=json` then has every
 // task with start, end and result, the finished copy with exact totals, and who issued it; the
-// nameserver's log has one JSON line per op and task start and end with the op's fields.
+// nameserver's log has one JSON line per op and task start and end with the op's fields. A writer
+// runs from the copy's start to the op's end: the op stores the new replica's checksum and its leader's at
+// one offset past the loaded rows (kCheckChecksum), equal, and `showop` prints them.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -49,6 +51,14 @@ t.test('showop, showopstatus --wait, the op log and the live throttle during a m
     const d = await showop();
     return d.transfer !== undefined && d.transfer.rowsCopied > 0 && !d.transfer.done && d.blockedBecause === 'throttle' ? d : undefined;
   }, { timeoutMs: WAIT_MS, intervalMs: 300 });
+  // A writer from the copy's start to the op's end (its rows reach the new replica by the binlog).
+  let writing = true;
+  let acked = 0;
+  const writer = (async () => {
+    for (let i = 0; writing; i++) {
+      await client.put('db', 'm', { card: `w${i}`, pad: 'w', at: 5_000_000 + i }).then(() => acked++, () => undefined);
+    }
+  })();
   t.equal(throttled.status, 'kDoing');
   t.equal(throttled.transfer!.src, t1, 'copied from the leader');
   t.equal(throttled.transfer!.des, t3, 'to the destination');
@@ -74,8 +84,18 @@ t.test('showop, showopstatus --wait, the op log and the live throttle during a m
   t.notMatch(waited.stdout, /\r|\x1b\[/, 'plain lines without a terminal (no redraw)');
   t.ok(tookMs < 30_000, `done ${tookMs} ms after the limit was lifted (the rest at ${SLOW_BYTES_PER_SEC} B/s would take far longer)`);
 
+  writing = false;
+  await writer;
   const done = await showop();
   t.equal(done.status, 'kDone');
+  t.ok(acked > 0, `${acked} writes acknowledged during the migrate`);
+  t.equal(done.checksums?.length, 1, `one checksum check stored: ${JSON.stringify(done.checksums)}`);
+  const sum = done.checksums![0]!;
+  t.equal(sum.match, true, 'the new replica equals its leader');
+  t.match(sum, { leader: { endpoint: t1 }, replica: { endpoint: t3 } });
+  t.same([sum.replica.rows, sum.replica.sha256], [sum.leader.rows, sum.leader.sha256], 'same rows and sha256 at the same offset');
+  t.ok(sum.offset > ROWS && sum.leader.rows > ROWS, `taken at offset ${sum.offset} (${sum.leader.rows} rows), past the ${ROWS} loaded rows: under the writer`);
+  t.equal(done.tasks[sum.taskIndex]?.kind, 'kCheckChecksum');
   t.ok(done.tasks.length > 0 && done.tasks.every((x) => x.status === 'kDone' && x.startMs !== undefined && x.endMs !== undefined && x.endMs >= x.startMs), 'every task done with its start and end');
   t.equal(done.transfer?.done, true, 'the copy is done');
   t.equal(done.transfer?.rowsCopied, ROWS, 'every row copied');
@@ -85,6 +105,7 @@ t.test('showop, showopstatus --wait, the op log and the live throttle during a m
   const text = (await cli(`showop ${opId}`)).stdout;
   t.match(text, /copied_rows\s+20000 of 20000/);
   t.match(text, /issued_by\s+127\.0\.0\.1:\d+ reason: disk swap on t2/);
+  t.match(text, new RegExp(`checksum\\s+equal at offset ${sum.offset}: leader ${t1} ${sum.leader.rows} rows [0-9a-f]{16}, new replica ${t3} ${sum.leader.rows} rows`), 'showop prints the check');
   const listed = (await json('showopstatus m')).data as { ops: unknown[]; details?: OpDetail[] };
   t.ok(listed.details?.some((d) => d.opId === opId && d.tasks.length === done.tasks.length), 'showopstatus --format=json carries each op\'s detail');
   t.match((await cli('showop 99999')).stdout, /op 99999 does not exist/);
