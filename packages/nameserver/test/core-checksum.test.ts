@@ -7,7 +7,7 @@
 import t from 'tap';
 import type { ChecksumComparison } from '@tessera/common';
 import { checkTaskAnswer, newTask, type Op, type Task } from '../src/core/index.js';
-import { Harness, invariantViolations } from './core-harness.js';
+import { Harness, invariantViolations, scaleOutCluster } from './core-harness.js';
 
 const check = newTask({ kind: 'kCheckChecksum', endpoint: 'L:1', replica: 'N:1' });
 const other = newTask({ kind: 'kAddReplica', endpoint: 'L:1', follower: 'N:1' });
@@ -46,18 +46,7 @@ t.test('the verdict on a compare_checksum answer', async (t) => {
   t.equal(op.checksums!.length, 1);
 });
 
-/** Three tablets holding `flow` (2 partitions x 3 replicas) with writes, and a fresh fourth tablet. */
-function cluster() {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed: 3 });
-  h.createTable('flow', 2, 3);
-  h.cluster.addTablet('ep4');
-  h.tabletUp('ep4', true);
-  h.write(1, 0, 5);
-  h.write(1, 1, 3);
-  h.replicateFully();
-  const p0 = h.partition(1, 0);
-  return { h, leader: p0.replicas.find((r) => r.isLeader)!.endpoint, src: p0.replicas.find((r) => !r.isLeader)!.endpoint };
-}
+const cluster = () => scaleOutCluster();
 
 t.test('migrate whose new copy sums differently: failed at kCheckChecksum and undone; both checksums in the op', async (t) => {
   const { h, leader, src } = cluster();

@@ -543,3 +543,21 @@ export function invariantViolations(h: Harness, options: InvariantOptions): stri
   }
   return out;
 }
+
+/**
+ * Three tablets holding `flow` (2 partitions x 3 replicas) with a few writes, and a fresh fourth
+ * tablet (ep4) to move onto; `leader` leads pid 0 and `src` is one of its followers.
+ */
+export function scaleOutCluster(options: { asyncWrites?: boolean; config?: ConstructorParameters<typeof Harness>[0]['config']; seed?: number } = {}): { h: Harness; leader: string; src: string } {
+  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed: options.seed ?? 3, asyncWrites: options.asyncWrites ?? false, config: options.config });
+  h.createTable('flow', 2, 3);
+  h.cluster.addTablet('ep4');
+  h.tabletUp('ep4', true);
+  h.write(1, 0, 5);
+  h.write(1, 1, 3);
+  h.replicateFully();
+  const p0 = h.partition(1, 0);
+  const leader = p0.replicas.find((r) => r.isLeader)!.endpoint;
+  const src = p0.replicas.find((r) => !r.isLeader)!.endpoint;
+  return { h, leader, src };
+}

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import type { TabletCommand } from '../src/core/index.js';
-import { Harness, invariantViolations, type CommandFault } from './core-harness.js';
+import { invariantViolations, scaleOutCluster, type CommandFault } from './core-harness.js';
 
 const MIGRATE_TASKS = [
   'kPauseSnapshot',
@@ -20,21 +20,6 @@ const MIGRATE_TASKS = [
   'kUpdateTableInfo',
   'kDropTable',
 ];
-
-/** Three tablets holding `flow` (2 partitions x 3 replicas) with a few writes, and a fresh fourth tablet. */
-function scaleOutCluster(options: { asyncWrites?: boolean; config?: ConstructorParameters<typeof Harness>[0]['config']; seed?: number } = {}) {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed: options.seed ?? 3, asyncWrites: options.asyncWrites ?? false, config: options.config });
-  h.createTable('flow', 2, 3);
-  h.cluster.addTablet('ep4');
-  h.tabletUp('ep4', true);
-  h.write(1, 0, 5);
-  h.write(1, 1, 3);
-  h.replicateFully();
-  const p0 = h.partition(1, 0);
-  const leader = p0.replicas.find((r) => r.isLeader)!.endpoint;
-  const src = p0.replicas.find((r) => !r.isLeader)!.endpoint;
-  return { h, leader, src };
-}
 
 const migrate = (src: string, des: string, pids: number[] = [0]) => ({ type: 'migrate' as const, db: 'demo_db', name: 'flow', src, des, pids });
 
