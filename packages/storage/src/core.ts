@@ -16,6 +16,7 @@ import { BinlogTail } from './binlog-tail.js';
 import { isExpired } from './ttl.js';
 import { deletedAt, liveBytes, tombstoneValue } from './row-value.js';
 import type { Committed, Level, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord } from './store-types.js';
+import { batchWriter, type BatchPut } from './shared-batch.js';
 
 interface QueueItem {
   kind: 'put' | 'replicated' | 'exclusive';
@@ -41,6 +42,8 @@ export class ReplicaCore {
   readonly tail = new BinlogTail();
   private readonly queue: QueueItem[] = [];
   private draining = false;
+  /** Writes a group commit: in the tablet's shared batch of this turn (shared-batch.ts). */
+  private readonly writeBatch: (ops: BatchPut[]) => Promise<void>;
 
   constructor(db: Level, info: ReplicaInfo, counters: ReplicaCounters, role: ReplicaRoleRecord) {
     this.db = db;
@@ -49,6 +52,7 @@ export class ReplicaCore {
     this.allDims = this.plans.map((_, i) => i);
     this.counters = counters;
     this.roleRecord = role;
+    this.writeBatch = batchWriter(db);
   }
 
   checkDims(dims: number[]): void {
@@ -147,7 +151,7 @@ export class ReplicaCore {
    * others still commit.
    */
   private async commitGroup(group: QueueItem[]): Promise<void> {
-    const batch = this.db.batch();
+    const ops: BatchPut[] = [];
     let counters = { ...this.counters };
     const outcomes: Array<{ ok: true; value: unknown; committed: Committed } | { ok: false; error: unknown }> = [];
     for (const item of group) {
@@ -175,7 +179,7 @@ export class ReplicaCore {
           }
           value = c.offset;
         }
-        for (const [k, v] of staged) batch.put(k, v);
+        for (const [key, value] of staged) ops.push({ type: 'put', key, value });
         counters = c;
         outcomes.push({ ok: true, value, committed });
       } catch (err) {
@@ -183,8 +187,8 @@ export class ReplicaCore {
       }
     }
     try {
-      batch.put(META_STATE, encode(counters));
-      await batch.write();
+      ops.push({ type: 'put', key: META_STATE, value: encode(counters) });
+      await this.writeBatch(ops);
       this.counters = counters;
       for (const o of outcomes) if (o.ok) for (const [entry, bytes] of o.committed) this.tail.push(entry, bytes);
     } catch (err) {

@@ -5,3 +5,4 @@ export * from './ttl.js';
 export * from './open.js';
 export * from './tablet-store.js';
 export * from './migrate-layout.js';
+export * from './shared-batch.js';

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateSchema } from '@tessera/common';
-import { migrateReplicaDirs, MIGRATION, openClassicLevel, ReplicaStore, TabletStore, type ReplicaInfo } from '../src/index.js';
+import { migrateReplicaDirs, MIGRATION, openClassicLevel, ReplicaStore, sharedBatchStats, TabletStore, type ReplicaInfo } from '../src/index.js';
 
 const schema = validateSchema({
   name: 'flow', db: 'demo_db',
@@ -149,4 +149,34 @@ t.test('migration after a crash: a partial copy is redone; a marked copy is trus
   await still.close();
   t.same(await tablet.named(MIGRATION.markerLevel).keys().all(), [], 'no marker left');
   await tablet.close();
+});
+
+t.test('group commits of several replicas issued in one turn are one LevelDB batch of the tablet (shared-batch.ts)', async (t) => {
+  const root = tempRoot(t);
+  const tablet = await TabletStore.openDir(root);
+  const stores = [];
+  for (let pid = 0; pid < 3; pid++) {
+    const s = await ReplicaStore.create(tablet.replicaLevel(1, pid), info(1, pid));
+    await s.setRole('leader', 1);
+    stores.push(s);
+  }
+  const before = sharedBatchStats(tablet.root);
+  // As put_multi issues them: every partition's put in the same turn.
+  const results = await Promise.all(stores.map((s, pid) => s.put([row(`c${pid}`, 'm', 1000), row(`d${pid}`, 'm', 2000)])));
+  const after = sharedBatchStats(tablet.root);
+  t.same(results, [{ firstOffset: 1, lastOffset: 2 }, { firstOffset: 1, lastOffset: 2 }, { firstOffset: 1, lastOffset: 2 }]);
+  t.same({ batches: after.batches - before.batches, commits: after.commits - before.commits }, { batches: 1, commits: 3 }, 'one batch carried the three replicas\' commits');
+  // Each replica's rows and counters, after a reopen (what was written is what each committed).
+  for (const s of stores) await s.close();
+  await tablet.close();
+  const again = await TabletStore.openDir(root);
+  t.teardown(() => again.close());
+  for (let pid = 0; pid < 3; pid++) {
+    const s = (await ReplicaStore.open(again.replicaLevel(1, pid)))!;
+    t.equal(s.offset, 2, `replica 1_${pid} holds its two entries`);
+    t.equal((await s.get(0, `c${pid}`))?.values[0], `c${pid}`);
+    t.equal(await s.get(0, `c${(pid + 1) % 3}`), undefined, 'and nothing of the others');
+    t.equal((await s.readBinlog(1, 10, 1 << 20)).length, 2);
+    await s.close();
+  }
 });
