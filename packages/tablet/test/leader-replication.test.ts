@@ -12,7 +12,7 @@ import t from 'tap';
 import { decode, HttpClient, silentLogger, validateSchema, waitFor } from '@tessera/common';
 import { openMemoryLevel, ReplicaStore, validateEntry, type BinlogEntry } from '@tessera/storage';
 import { LeaderReplication } from '../src/replication/leader-replication.js';
-import type { AppendMux } from '../src/replication/append-mux.js';
+import type { AppendMux, AppendSource } from '../src/replication/append-mux.js';
 import { WriteIdIndex } from '../src/replication/write-ids.js';
 import { SnapshotThrottle } from '../src/replication/snapshot-throttle.js';
 
@@ -29,9 +29,13 @@ async function store(role: 'leader' | 'follower'): Promise<ReplicaStore> {
   return s;
 }
 
-/** Appends delivered to in-process follower stores, answered as /v1/replica/append answers. */
+/**
+ * Appends delivered to in-process follower stores, answered as /v1/replica/append answers: the
+ * body the leader encodes for the wire, decoded and checked as the follower route does.
+ */
 function inProcessAppends(followers: Map<string, ReplicaStore>): AppendMux {
-  const append = async (endpoint: string, payload: Buffer): Promise<unknown> => {
+  const append = async (endpoint: string, source: AppendSource, sent: BinlogEntry[]): Promise<unknown> => {
+    const payload = source.encodeAppend(sent);
     const f = followers.get(endpoint)!;
     const body = decode(payload) as { entries: unknown[] };
     if (body.entries.length === 0) {
@@ -94,10 +98,9 @@ t.test('a follower that is behind is not waited for again on an in-sync change',
   // Deliveries held back: the follower is probed (offset 0) but receives nothing.
   const held = inProcessAppends(followers);
   let deliver = false;
-  const gated = { append: async (ep: string, payload: Buffer) => {
-    const body = decode(payload) as { entries: unknown[] };
-    if (body.entries.length > 0 && !deliver) await waitFor('delivery allowed', () => deliver, { timeoutMs: 10_000, intervalMs: 5 });
-    return held.append(ep, payload);
+  const gated = { append: async (ep: string, source: AppendSource, entries: BinlogEntry[]) => {
+    if (entries.length > 0 && !deliver) await waitFor('delivery allowed', () => deliver, { timeoutMs: 10_000, intervalMs: 5 });
+    return held.append(ep, source, entries);
   } } as unknown as AppendMux;
   const lr = new LeaderReplication({
     store: leader, tid: 1, pid: 3, term: 1, followers: ['127.0.0.1:1'], inSync: [], replicaAck: 'all',
@@ -132,10 +135,9 @@ t.test('a read never sees less than a write this leader acknowledged, whatever t
   const http = new HttpClient({ connectionsPerEndpoint: 1, timeoutMs: 1000 });
   const all = inProcessAppends(followers);
   let deliverToB = false;
-  const gated = { append: async (ep: string, payload: Buffer) => {
-    const body = decode(payload) as { entries: unknown[] };
-    if (ep === '127.0.0.1:2' && body.entries.length > 0 && !deliverToB) await waitFor('delivery to b allowed', () => deliverToB, { timeoutMs: 10_000, intervalMs: 5 });
-    return all.append(ep, payload);
+  const gated = { append: async (ep: string, source: AppendSource, entries: BinlogEntry[]) => {
+    if (ep === '127.0.0.1:2' && entries.length > 0 && !deliverToB) await waitFor('delivery to b allowed', () => deliverToB, { timeoutMs: 10_000, intervalMs: 5 });
+    return all.append(ep, source, entries);
   } } as unknown as AppendMux;
   const lr = new LeaderReplication({
     store: leader, tid: 1, pid: 3, term: 1, followers: [...followers.keys()], inSync: ['127.0.0.1:1'], replicaAck: 'all',

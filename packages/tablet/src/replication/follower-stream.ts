@@ -56,8 +56,12 @@ export interface StreamHost {
    * sent the same entries (encoded once: leader-replication.ts).
    */
   encodeAppend(entries: BinlogEntry[]): Buffer;
-  /** Sends one encoded append body to a follower (coalesced with other partitions' appends: append-mux.ts). */
-  sendAppend<T>(endpoint: string, payload: Buffer): Promise<T>;
+  /**
+   * Sends entries to a follower (none: a probe), coalesced with other partitions' appends and
+   * merged with this stream's own pipelined ones (append-mux.ts), which encodes them
+   * (`encodeAppend`) and counts their bytes when the request goes.
+   */
+  sendAppend<T>(endpoint: string, entries: BinlogEntry[]): Promise<T>;
   /** Bytes sent to followers by this tablet (metrics), added to as requests go out. */
   readonly sentBytes: SentBytes;
 }
@@ -125,9 +129,7 @@ export class FollowerStream {
   }
 
   private append(entries: BinlogEntry[]): Promise<AppendResult & { offsetTerm?: number; incomplete?: boolean }> {
-    const body = this.host.encodeAppend(entries);
-    this.host.sentBytes.binlog += body.length;
-    return this.host.sendAppend(this.endpoint, body);
+    return this.host.sendAppend(this.endpoint, entries);
   }
 
   private noteAck(offset: number): void {

@@ -194,8 +194,8 @@ export class LeaderReplication implements StreamHost {
     return body;
   }
 
-  sendAppend<T>(endpoint: string, payload: Buffer): Promise<T> {
-    return this.o.appends.append<T>(endpoint, payload);
+  sendAppend<T>(endpoint: string, entries: BinlogEntry[]): Promise<T> {
+    return this.o.appends.append<T>(endpoint, this, entries);
   }
 
   waitForWrites(afterOffset: number, maxWaitMs: number): Promise<void> {
