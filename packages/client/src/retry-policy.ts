@@ -4,7 +4,10 @@
  * and the call may be sent twice. Data calls are idempotent (writes carry a write id, reads change
  * nothing), so the SDK retries `same` and `refreshRouting`; admin commands are not (a createtable
  * sent twice answers TABLE_EXISTS), so the admin client retries only `refreshRouting`, where the
- * request reached a server that did not serve it. The bounds of each client are named here too.
+ * request reached a server that did not serve it. A tablet that does not hold the replica a data
+ * call names answers REPLICA_NOT_HERE (refreshRouting), so a replica moved off by a migrate or a
+ * scale-in needs no special case here; the SDK fails with TABLE_NOT_FOUND only when the refreshed
+ * metadata has no such table (data-client.ts withLeader). The bounds of each client are named here too.
  */
 import { TesseraError, type RetryMeaning } from '@tessera/common';
 
@@ -29,23 +32,14 @@ export const ADMIN_RETRY = {
 export interface CallKind {
   /** True when sending the call twice has the effect of sending it once. */
   idempotent: boolean;
-  /**
-   * Codes that mean "routed to the wrong server" for this kind of call, whatever the catalogue says
-   * of them elsewhere. A tablet answers `TABLE_NOT_FOUND` for a replica it does not hold: to a data
-   * call routed by cached metadata that is stale routing (the replica was moved off by a migrate or
-   * a scale-in), not a missing table; the SDK refreshes the table and fails with `TABLE_NOT_FOUND`
-   * only when the refreshed metadata has no such table (data-client.ts withLeader).
-   */
-  staleRoutingCodes?: ReadonlySet<string>;
 }
 
-export const DATA_CALL: CallKind = { idempotent: true, staleRoutingCodes: new Set(['TABLE_NOT_FOUND']) };
+export const DATA_CALL: CallKind = { idempotent: true };
 export const ADMIN_CALL: CallKind = { idempotent: false };
 
 /** How to retry `err` for a call of this kind: 'no', or the catalogue's meaning. Non-Tessera errors: 'no'. */
 export function retryFor(err: unknown, kind: CallKind): RetryMeaning {
   if (!(err instanceof TesseraError)) return 'no';
-  if (kind.staleRoutingCodes?.has(err.code)) return 'refreshRouting';
   const meaning = err.retry;
   if (meaning === 'same' && !kind.idempotent) return 'no';
   return meaning;

@@ -7,8 +7,7 @@ t.test('data calls retry same and refreshRouting; admin commands only refreshRou
   for (const code of Object.keys(ERROR_CATALOGUE) as ErrorCode[]) {
     const err = new TesseraError(code, 'x');
     const meaning = ERROR_CATALOGUE[code].retry;
-    if (code === 'TABLE_NOT_FOUND') t.equal(retryFor(err, DATA_CALL), 'refreshRouting', 'TABLE_NOT_FOUND from a tablet is stale routing for the SDK');
-    else t.equal(retryFor(err, DATA_CALL), meaning, `${code}: the SDK follows the catalogue`);
+    t.equal(retryFor(err, DATA_CALL), meaning, `${code}: the SDK follows the catalogue, no code excepted`);
     t.equal(retryFor(err, ADMIN_CALL), meaning === 'same' ? 'no' : meaning, `${code}: admin retries only what was sent to the wrong server`);
     t.equal(err.retryable, meaning !== 'no');
   }
@@ -16,7 +15,8 @@ t.test('data calls retry same and refreshRouting; admin commands only refreshRou
 
 t.test('the cases the clients used to list by hand', async (t) => {
   const e = (code: ErrorCode): TesseraError => new TesseraError(code, 'x');
-  t.equal(retryFor(e('TABLE_NOT_FOUND'), DATA_CALL), 'refreshRouting', 'a replica a tablet no longer holds (moved by a scale-in) sends the SDK to refreshed routing (scale.test)');
+  t.equal(retryFor(e('REPLICA_NOT_HERE'), DATA_CALL), 'refreshRouting', 'a replica a tablet no longer holds (moved by a scale-in) sends the SDK to refreshed routing (scale.test)');
+  t.equal(retryFor(e('TABLE_NOT_FOUND'), DATA_CALL), 'no', 'a table the refreshed metadata does not have is final for the SDK');
   t.equal(retryFor(e('TABLE_NOT_FOUND'), ADMIN_CALL), 'no', 'a table the nameserver does not know is final');
   for (const code of ['NOT_LEADER', 'UNAVAILABLE', 'REPLICA_NOT_SERVING', 'TIMEOUT', 'OVERLOADED'] as const) t.ok(shouldRetry(e(code), DATA_CALL), `SDK retries ${code}`);
   for (const code of ['NS_NOT_LEADER', 'UNAVAILABLE'] as const) t.ok(shouldRetry(e(code), ADMIN_CALL), `admin retries ${code}`);

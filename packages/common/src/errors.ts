@@ -32,7 +32,7 @@ export const ERROR_CATALOGUE = {
   INVALID_ARGUMENT: { status: 400, retry: 'no', doc: 'A field is missing, of the wrong type or out of range; details name it.' },
   ROUTE_NOT_FOUND: { status: 404, retry: 'no', doc: 'No such route or method.' },
   // --- tables and replicas ---
-  TABLE_NOT_FOUND: { status: 404, retry: 'no', doc: 'No table (or replica tid/pid) of that name or id here.' },
+  TABLE_NOT_FOUND: { status: 404, retry: 'no', doc: 'No table of that name or id (a tablet\'s control and replication routes: no replica of that tid/pid here).' },
   TABLE_EXISTS: { status: 409, retry: 'no', doc: 'A table (or replica) of that name or id already exists.' },
   PARTITION_NOT_FOUND: { status: 404, retry: 'no', doc: 'The pid is outside the table\'s partitions.' },
   DATABASE_NOT_FOUND: { status: 404, retry: 'no', doc: 'No database of that name.' },
@@ -42,6 +42,7 @@ export const ERROR_CATALOGUE = {
   // --- roles, terms, fencing ---
   NOT_LEADER: { status: 409, retry: 'refreshRouting', doc: 'This replica is not the partition leader; details.leader hints the leader.' },
   REPLICA_NOT_SERVING: { status: 503, retry: 'refreshRouting', doc: 'The replica is on disk but not yet told its role, or is loading.' },
+  REPLICA_NOT_HERE: { status: 404, retry: 'refreshRouting', doc: 'A data route: this tablet holds no replica of that tid/pid (it moved off, or the routing is stale); TABLE_NOT_FOUND only when refreshed metadata has no such table.' },
   STALE_TERM: { status: 409, retry: 'no', doc: 'The request carries a term lower than the replica\'s: it comes from a deposed leader.' },
   STALE_NS_EPOCH: { status: 409, retry: 'no', doc: 'The control request comes from a nameserver epoch older than one already seen.' },
   OFFSET_GAP: { status: 409, retry: 'same', doc: 'An append does not start right after the follower\'s offset; details.offset says where it is.' },

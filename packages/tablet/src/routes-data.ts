@@ -59,12 +59,14 @@ function rowsOut(rows: Array<{ ts: number; values: unknown[] }>): Array<{ ts: nu
 export function registerDataRoutes(app: HttpServer, replicas: ReplicaManager, hooks: DataRouteHooks): void {
   /**
    * Every data route's preamble, in its one order: the body as a map, its (tid, pid), the replica
-   * (TABLE_NOT_FOUND), and the replica's check: writable, or readable (replica.ts says which).
+   * (REPLICA_NOT_HERE: a client's routing is stale, not the table gone — the SDK refreshes and
+   * retries), and the replica's check: writable, or readable (replica.ts says which).
    */
   function target(raw: unknown, use: 'write' | 'read'): { body: Record<string, unknown>; replica: Replica } {
     const body = bodyObject(raw);
     const { tid, pid } = tidPid(body);
-    const replica = replicas.require(tid, pid);
+    const replica = replicas.get(tid, pid);
+    if (replica === undefined) throw new TesseraError('REPLICA_NOT_HERE', `this tablet holds no replica of tid ${tid} pid ${pid}`, { tid, pid });
     if (use === 'write') replica.assertWritable();
     else replica.assertReadable();
     return { body, replica };

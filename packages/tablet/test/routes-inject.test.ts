@@ -106,6 +106,7 @@ t.test('tablet routes answer in process', async (t) => {
   const put = await ok('/v1/data/put', { tid: 1, pid: 0, row: ['c1', 1.5, 1000], writeId: 'w1' });
   t.equal(put.offset, 1);
   await refused('/v1/data/put', { tid: 1, pid: 1, row: ['c1', 1.5, 1000] }, 'NOT_LEADER', 'a write to a follower');
+  await refused('/v1/data/put', { tid: 7, pid: 0, row: ['c1', 1.5, 1000] }, 'REPLICA_NOT_HERE', 'a write for a replica this tablet does not hold (stale routing)');
   await refused('/v1/data/put', { tid: 1, pid: 0, row: ['c1', 'x', 1000] }, 'INVALID_ARGUMENT', 'a string for a double');
   const batch = await ok('/v1/data/put_batch', { tid: 1, pid: 0, rows: [{ row: ['c1', 2.5, 2000] }, { row: ['c2', 3.5, 3000] }] });
   t.equal(batch.lastOffset, 3);
@@ -118,7 +119,7 @@ t.test('tablet routes answer in process', async (t) => {
   t.same(got.row, { ts: 2000, values: ['c1', 2.5, 2000] }, 'the newest row of the key');
   await refused('/v1/data/get', { tid: 1, pid: 0, index: 'nope', key: 'c1' }, 'INVALID_ARGUMENT', 'an unknown index');
   const gm = await ok('/v1/data/get_multi', { gets: [{ tid: 1, pid: 0, key: 'c2' }, { tid: 7, pid: 0, key: 'c2' }] });
-  t.match(gm.results, [{ row: { values: ['c2', 3.5, 3000] } }, { error: { code: 'TABLE_NOT_FOUND' } }]);
+  t.match(gm.results, [{ row: { values: ['c2', 3.5, 3000] } }, { error: { code: 'REPLICA_NOT_HERE' } }], 'a replica not held here: REPLICA_NOT_HERE (stale routing), not TABLE_NOT_FOUND');
   await refused('/v1/data/get_multi', { gets: 'c2' }, 'INVALID_ARGUMENT', 'gets not a list');
   // A follower answers at its own offset, which may miss what the leader acknowledged: no reads.
   await refused('/v1/data/get', { tid: 1, pid: 1, key: 'c1' }, 'NOT_LEADER', 'a get on a follower');

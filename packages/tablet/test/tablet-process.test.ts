@@ -63,7 +63,7 @@ t.test('replica lifecycle and data routes', async (t) => {
   } catch (err) {
     t.same((err as TesseraError).details, { leader: '127.0.0.1:1' }, 'leader hint');
   }
-  await rejects(t, client.call(ep, '/v1/data/get', { tid: 9, pid: 0, key: 'c1' }), 'TABLE_NOT_FOUND', 'unknown tid');
+  await rejects(t, client.call(ep, '/v1/data/get', { tid: 9, pid: 0, key: 'c1' }), 'REPLICA_NOT_HERE', 'unknown tid');
 
   const status = await client.call<{ replicas: Array<{ pid: number; role: string; offset: number; recordCnt: number; diskUsed: number }> }>(ep, '/v1/control/status', {});
   const p0 = status.replicas.find((r) => r.pid === 0)!;
@@ -88,7 +88,7 @@ t.test('replica lifecycle and data routes', async (t) => {
   await client.call(ep, '/v1/control/change_role', { tid: 1, pid: 0, role: 'leader', term: 2, nsEpoch: 6 });
   t.equal((await client.call<{ count: number }>(ep, '/v1/data/count', { tid: 1, pid: 0, key: 'c1' })).count, 1);
   await client.call(ep, '/v1/control/drop_replica', { tid: 1, pid: 1, nsEpoch: 6 });
-  await rejects(t, client.call(ep, '/v1/data/get', { tid: 1, pid: 1, key: 'c1' }), 'TABLE_NOT_FOUND', 'dropped');
+  await rejects(t, client.call(ep, '/v1/data/get', { tid: 1, pid: 1, key: 'c1' }), 'REPLICA_NOT_HERE', 'dropped');
   await again.stop();
 });
 
@@ -123,7 +123,7 @@ t.test('put_multi and get_multi answer each partition and each get on its own', 
       { tid: 3, pid: 9, rows: [{ row: ['d', 'm', 6, 6000] }] },
     ],
   });
-  t.same(put.results.map((r) => r.lastOffset ?? r.error?.code), [2, 'INVALID_ARGUMENT', 'NOT_LEADER', 'TABLE_NOT_FOUND'], 'one outcome per partition, in order');
+  t.same(put.results.map((r) => r.lastOffset ?? r.error?.code), [2, 'INVALID_ARGUMENT', 'NOT_LEADER', 'REPLICA_NOT_HERE'], 'one outcome per partition, in order');
   const again = await client.call<{ results: Result[] }>(ep, '/v1/data/put_multi', { parts: [{ tid: 3, pid: 0, rows: [{ row: ['a', 'm', 2, 2000], writeId: 'w2' }] }, { tid: 3, pid: 1, rows: [{ row: ['b', 'm', 3, 3000] }] }] });
   t.same(again.results, [{ lastOffset: 2 }, { lastOffset: 1 }], 'a retried write id is applied once; the refused partition wrote nothing before');
   const st = await client.call<{ replicas: Array<{ pid: number; offset: number }> }>(ep, '/v1/control/status', {});
@@ -131,7 +131,7 @@ t.test('put_multi and get_multi answer each partition and each get on its own', 
   const get = await client.call<{ results: Result[] }>(ep, '/v1/data/get_multi', {
     gets: [{ tid: 3, pid: 0, index: 'card', key: 'a' }, { tid: 3, pid: 1, index: 'card', key: 'nobody' }, { tid: 3, pid: 0, index: 'nope', key: 'a' }, { tid: 3, pid: 9, key: 'a' }],
   });
-  t.same(get.results.map((r) => (r.error ? r.error.code : r.row ? r.row.ts : null)), [2000, null, 'INVALID_ARGUMENT', 'TABLE_NOT_FOUND'], 'one answer per get, in order');
+  t.same(get.results.map((r) => (r.error ? r.error.code : r.row ? r.row.ts : null)), [2000, null, 'INVALID_ARGUMENT', 'REPLICA_NOT_HERE'], 'one answer per get, in order');
   await rejects(t, client.call(ep, '/v1/data/put_multi', { parts: [] }), 'INVALID_ARGUMENT', 'no parts');
   await rejects(t, client.call(ep, '/v1/data/get_multi', { gets: 'x' }), 'INVALID_ARGUMENT', 'gets not a list');
   await tablet.stop();
@@ -156,7 +156,7 @@ t.test('bad input gets a 4xx with its code; the process stays up and the data un
     ['missing key column', '/v1/data/put', encode({ tid: 2, pid: 0, row: { amt: 1, ts: 5 } }), 'INVALID_ARGUMENT'],
     ['int64 beyond range', '/v1/data/put', encode({ tid: 2, pid: 0, row: { card: 'c', mcc: 'm', amt: 1, ts: 2n ** 64n - 1n } }), 'INVALID_ARGUMENT'],
     ['__proto__ key', '/v1/data/put', Buffer.concat([Buffer.from([0x83, 0xa3]), Buffer.from('tid'), Buffer.from([0x02, 0xa3]), Buffer.from('pid'), Buffer.from([0x00, 0xa9]), Buffer.from('__proto__'), encode({ isLeader: true })]), 'INVALID_ARGUMENT'],
-    ['unknown tid', '/v1/data/put', encode({ tid: 77, pid: 0, row: ['c', 'm', 1, 1] }), 'TABLE_NOT_FOUND'],
+    ['unknown tid', '/v1/data/put', encode({ tid: 77, pid: 0, row: ['c', 'm', 1, 1] }), 'REPLICA_NOT_HERE'],
     ['negative pid', '/v1/data/get', encode({ tid: 2, pid: -1, key: 'c' }), 'INVALID_ARGUMENT'],
     ['pid out of range', '/v1/data/get', encode({ tid: 2, pid: 1e9, key: 'c' }), 'INVALID_ARGUMENT'],
     ['tid as string', '/v1/data/get', encode({ tid: '2', pid: 0, key: 'c' }), 'INVALID_ARGUMENT'],

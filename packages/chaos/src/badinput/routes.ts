@@ -80,7 +80,7 @@ const p1 = (c: BuildContext) => c.v.parts[1]!;
 const unknownTid = (body: (c: BuildContext) => Body) => (c: BuildContext): Body => ({ ...body(c), tid: UNKNOWN_TID });
 
 const dataRoute = (path: string, base: (c: BuildContext) => Body, fields: FieldSpec[], representative = false): RouteSpec => ({
-  server: 'tablet', path, at: 'p0leader', mode: 'required', limit: DATA_LIMIT, base, benign: unknownTid(base), benignCodes: ['TABLE_NOT_FOUND'], fields, representative,
+  server: 'tablet', path, at: 'p0leader', mode: 'required', limit: DATA_LIMIT, base, benign: unknownTid(base), benignCodes: ['REPLICA_NOT_HERE'], fields, representative,
 });
 
 /** A control route on an unknown replica: every field is checked before the replica is looked up. */

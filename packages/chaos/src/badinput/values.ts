@@ -121,13 +121,14 @@ const KINDS: Record<KindName, BadValue[]> = {
   tid: [
     ...ABSENT, ...NOT_UINT, ...NOT_NUMBERS,
     v('2^31 (over the tid range)', 2 ** 31, 'range', { core: true }),
-    v('unknown tid 999999', 999_999, 'exact', { codes: ['TABLE_NOT_FOUND'], core: true }),
+    // REPLICA_NOT_HERE on a tablet's data routes, TABLE_NOT_FOUND elsewhere.
+    v('unknown tid 999999', 999_999, 'exact', { codes: ['TABLE_NOT_FOUND', 'REPLICA_NOT_HERE'], core: true }),
   ],
   pid: [
     ...ABSENT, ...NOT_UINT, ...NOT_NUMBERS,
     v('1024 (= partitionsMax)', 1024, 'range', { core: true }),
     v('2^31', 2 ** 31, 'range'),
-    v('7 (no such partition)', 7, 'exact', { codes: ['TABLE_NOT_FOUND', 'PARTITION_NOT_FOUND'], core: true }),
+    v('7 (no such partition)', 7, 'exact', { codes: ['TABLE_NOT_FOUND', 'PARTITION_NOT_FOUND', 'REPLICA_NOT_HERE'], core: true }),
   ],
   scanLimit: [...NOT_UINT, ...NOT_NUMBERS, v('10001 (over scanRowsMax)', 10_001, 'limit')],
   previewLimit: [...NOT_UINT, ...NOT_NUMBERS, v('1001 (over previewRowsMax)', 1001, 'limit')],
