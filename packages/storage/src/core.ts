@@ -10,10 +10,11 @@ import {
   decodeStored, encode, indexKey, LIMITS, planIndexes, rowTime, TesseraError,
   type IndexPlan, type Value,
 } from '@tessera/common';
-import { binlogKey, META_STATE, parseRowKey, purgeKey, prefixEnd, ROW_END, rowKey, rowKeyPrefix, rowKeyPrefixLength } from './keys.js';
+import { binlogKey, META_STATE, parseRowKey, purgeKey, prefixEnd, ROW_END, rowKey, rowKeyPrefix } from './keys.js';
 import { encodeEntry, type BinlogEntry } from './binlog.js';
 import { BinlogTail } from './binlog-tail.js';
 import { isExpired } from './ttl.js';
+import { walkRows } from './row-walk.js';
 import { deletedAt, liveBytes, tombstoneValue } from './row-value.js';
 import type { Committed, Level, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord } from './store-types.js';
 import { batchWriter, type BatchPut } from './shared-batch.js';
@@ -27,7 +28,6 @@ interface QueueItem {
   reject: (e: unknown) => void;
 }
 
-export const SCAN_CHUNK_ROWS = 256;
 
 export class ReplicaCore {
   info: ReplicaInfo;
@@ -75,30 +75,11 @@ export class ReplicaCore {
    */
   async *liveRows(from: Buffer, nowMs: number, snapshot?: ReturnType<Level['snapshot']>, atOffset?: number): AsyncGenerator<[Buffer, Buffer, number]> {
     const end = from.length === 1 ? ROW_END : prefixEnd(from);
-    const it = this.db.iterator(snapshot ? { gte: from, lt: end, snapshot } : { gte: from, lt: end });
-    let currentPrefix: Buffer | undefined;
-    let position = 0;
-    try {
-      for (;;) {
-        const chunk = await it.nextv(SCAN_CHUNK_ROWS);
-        if (chunk.length === 0) break;
-        for (const [k, v] of chunk) {
-          const plen = rowKeyPrefixLength(k);
-          if (!currentPrefix || currentPrefix.length !== plen || k.compare(currentPrefix, 0, plen, 0, plen) !== 0) {
-            currentPrefix = Buffer.from(k.subarray(0, plen));
-            position = 0;
-          }
-          const parsed = parseRowKey(k);
-          const plan = this.plans[parsed.indexNo];
-          if (!plan || (atOffset !== undefined && parsed.offset > atOffset)) continue;
-          const deleted = deletedAt(v);
-          if (deleted !== undefined && (atOffset === undefined || deleted <= atOffset)) continue;
-          if (isExpired(plan.ttl, parsed.ts, position++, nowMs)) continue;
-          yield [k, deleted === undefined ? v : liveBytes(v), parsed.ts];
-        }
-      }
-    } finally {
-      await it.close();
+    for await (const r of walkRows(this.db, snapshot ? { gte: from, lt: end, snapshot } : { gte: from, lt: end }, atOffset)) {
+      if (!r.live) continue;
+      const plan = this.plans[r.indexNo];
+      if (!plan || isExpired(plan.ttl, r.ts, r.position, nowMs)) continue;
+      yield [r.key, r.tombstoned ? liveBytes(r.value) : r.value, r.ts];
     }
   }
 

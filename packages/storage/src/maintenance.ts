@@ -5,11 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { decodeStored, encode } from '@tessera/common';
-import { binlogKey, indexPrefix, META_STATE, offsetOfBinlogKey, parseRowKey, purgeKey, prefixEnd, ROW_START, rowKeyPrefixLength } from './keys.js';
+import { binlogKey, indexPrefix, META_STATE, offsetOfBinlogKey, purgeKey, prefixEnd, ROW_START } from './keys.js';
 import { isExpired } from './ttl.js';
-import { deletedAt } from './row-value.js';
 import { decodeEntry } from './binlog.js';
-import { SCAN_CHUNK_ROWS, type ReplicaCore } from './core.js';
+import type { ReplicaCore } from './core.js';
+import { walkRows } from './row-walk.js';
 import type { Level, ReplicaCounters } from './store-types.js';
 
 /** Removes expired rows (per index TTL). Runs in chunks so writes interleave. */
@@ -36,38 +36,23 @@ async function gcChunk(core: ReplicaCore, indexNo: number, from: Buffer, end: Bu
   const counters = { ...core.counters };
   let removed = 0;
   let keysSeen = 0;
-  let currentPrefix: Buffer | undefined;
-  let position = 0;
-  const it = core.db.iterator({ gte: from, lt: end });
-  try {
-    for (;;) {
-      const chunk = await it.nextv(SCAN_CHUNK_ROWS);
-      if (chunk.length === 0) break;
-      for (const [k, v] of chunk) {
-        const plen = rowKeyPrefixLength(k);
-        if (!currentPrefix || currentPrefix.length !== plen || k.compare(currentPrefix, 0, plen, 0, plen) !== 0) {
-          if (keysSeen >= chunkKeysMax) {
-            await writeGc(core, batch, counters, removed);
-            return { removed, next: Buffer.from(k.subarray(0, plen)) };
-          }
-          currentPrefix = Buffer.from(k.subarray(0, plen));
-          position = 0;
-          keysSeen++;
-        }
-        if (deletedAt(v) !== undefined) continue; // deleted: removed by purgeDeletes once committed
-        const parsed = parseRowKey(k);
-        if (isExpired(plan.ttl, parsed.ts, position++, nowMs)) {
-          batch.del(k);
-          removed++;
-          if (indexNo === 0) {
-            counters.recordCnt--;
-            counters.memUsed -= plen + v.length;
-          }
-        }
+  for await (const r of walkRows(core.db, { gte: from, lt: end })) {
+    if (r.groupStart) {
+      if (keysSeen >= chunkKeysMax) {
+        await writeGc(core, batch, counters, removed);
+        return { removed, next: Buffer.from(r.key.subarray(0, r.prefixLength)) };
+      }
+      keysSeen++;
+    }
+    if (!r.live) continue; // deleted: removed by purgeDeletes once committed
+    if (isExpired(plan.ttl, r.ts, r.position, nowMs)) {
+      batch.del(r.key);
+      removed++;
+      if (indexNo === 0) {
+        counters.recordCnt--;
+        counters.memUsed -= r.prefixLength + r.value.length;
       }
     }
-  } finally {
-    await it.close();
   }
   await writeGc(core, batch, counters, removed);
   return { removed };

@@ -11,6 +11,7 @@ import { decodeStored } from '@tessera/common';
 import { parseRowKey, rowKeyPrefix, rowSeekKey } from './keys.js';
 import { isExpired, needsPosition } from './ttl.js';
 import { deletedBy, liveBytes } from './row-value.js';
+import { SCAN_CHUNK_ROWS } from './row-walk.js';
 
 /** A row as read back: its time in the index read, and its values in column order. */
 export interface StoredRow {
@@ -36,8 +37,6 @@ export interface RowIterator {
   nextv(size: number): Promise<Array<[Buffer, Buffer]>>;
   seek(target: Buffer): void;
 }
-
-const SCAN_CHUNK_ROWS = 256;
 
 /** The key's prefix and the key the read starts at (the first row with ts ≤ st when positions need not be counted). */
 export function keyRowsStart(q: KeyRowsQuery): { prefix: Buffer; start: Buffer } {

@@ -187,6 +187,20 @@ for (const backend of backends) {
       t.equal(s.recordCnt, 2);
     });
 
+    t.test('GC in chunks of one key: latest N per key, rows a delete tombstoned neither counted nor removed', async (t) => {
+      const s = await open(info(schemaOf({ type: 'latest', absMinutes: 0, latest: 2 })));
+      await s.put([7, 8, 9].map((ts) => row('c1', 'm-c1', ts)));
+      await s.delete(0, 'c1'); // c1's rows stay as tombstones until purged, newer than what follows
+      for (const card of ['c1', 'c2', 'c3', 'c4']) await s.put([1, 2, 3].map((ts) => row(card, `m-${card}`, ts)));
+      t.equal(s.recordCnt, 12);
+      await s.gc(Date.now(), 1);
+      t.equal(s.recordCnt, 8, 'one row beyond the latest 2 removed per card');
+      t.same((await s.scan(0, 'c1', 0, -1, 10)).map((r) => r.ts), [3, 2], 'the newer tombstoned rows did not count towards latest');
+      for (const card of ['c2', 'c3', 'c4']) t.same((await s.scan(0, card, 0, -1, 10)).map((r) => r.ts), [3, 2], `${card}: its 2 newest`);
+      const purged = await s.purgeDeletes(Number.POSITIVE_INFINITY);
+      t.ok(purged >= 3, `the tombstones were left to purgeDeletes (${purged})`);
+    });
+
     t.test('TTL absandlat and absorlat', async (t) => {
       const now = 1000 * MIN;
       const and = await open(info(schemaOf({ type: 'absandlat', absMinutes: 10, latest: 1 })));

@@ -1,0 +1,76 @@
+/**
+ * The one walk over a replica's stored row entries in key order (read in chunks of
+ * SCAN_CHUNK_ROWS): for each entry, its parsed key, where its key group (index and key, before
+ * the time) starts, whether it is live — now, or as of one binlog offset — and its place among
+ * the group's live entries (what a `latest` TTL counts). Used by the live-row reader (core.ts:
+ * snapshots, checksums now and at an offset, record counts) and TTL garbage collection
+ * (maintenance.ts).
+ */
+import { parseRowKey, rowKeyPrefixLength } from './keys.js';
+import { deletedAt } from './row-value.js';
+import type { Level } from './store-types.js';
+
+/** Entries read per iterator call. */
+export const SCAN_CHUNK_ROWS = 256;
+
+/** One row entry met by the walk. The same object is handed out again for the next entry: copy what you keep. */
+export interface RowStep {
+  key: Buffer;
+  value: Buffer;
+  indexNo: number;
+  ts: number;
+  /** Length of the key's group prefix (`key.subarray(0, prefixLength)` names the group). */
+  prefixLength: number;
+  /** The first entry of its key group in this walk. */
+  groupStart: boolean;
+  /** Carries a versioned delete's tombstone (kept until purged). */
+  tombstoned: boolean;
+  /**
+   * Live in the view walked: not tombstoned; as of an offset, written at or before it and not
+   * tombstoned by a delete at or before it (a later delete's tombstone still counts as live).
+   */
+  live: boolean;
+  /** Among the group's live entries, this one's place (0 = newest); not counted when not live. */
+  position: number;
+}
+
+export interface RowWalkRange {
+  gte: Buffer;
+  lt: Buffer;
+  snapshot?: ReturnType<Level['snapshot']>;
+}
+
+/** Walks the row entries of `range` in key order, live now or (with `atOffset`) as of that offset. Leaving the loop early closes the iterator. */
+export async function* walkRows(db: Level, range: RowWalkRange, atOffset?: number): AsyncGenerator<RowStep> {
+  const it = db.iterator(range);
+  const step: RowStep = { key: Buffer.alloc(0), value: Buffer.alloc(0), indexNo: 0, ts: 0, prefixLength: 0, groupStart: false, tombstoned: false, live: false, position: 0 };
+  let currentPrefix: Buffer | undefined;
+  let nextPosition = 0;
+  try {
+    for (;;) {
+      const chunk = await it.nextv(SCAN_CHUNK_ROWS);
+      if (chunk.length === 0) break;
+      for (const [k, v] of chunk) {
+        const plen = rowKeyPrefixLength(k);
+        step.groupStart = !currentPrefix || currentPrefix.length !== plen || k.compare(currentPrefix, 0, plen, 0, plen) !== 0;
+        if (step.groupStart) {
+          currentPrefix = Buffer.from(k.subarray(0, plen));
+          nextPosition = 0;
+        }
+        const parsed = parseRowKey(k);
+        const deleted = deletedAt(v);
+        step.key = k;
+        step.value = v;
+        step.indexNo = parsed.indexNo;
+        step.ts = parsed.ts;
+        step.prefixLength = plen;
+        step.tombstoned = deleted !== undefined;
+        step.live = atOffset === undefined ? deleted === undefined : parsed.offset <= atOffset && (deleted === undefined || deleted > atOffset);
+        step.position = step.live ? nextPosition++ : nextPosition;
+        yield step;
+      }
+    }
+  } finally {
+    await it.close();
+  }
+}
