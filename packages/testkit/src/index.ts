@@ -8,3 +8,4 @@ export * from './scripts.js';
 export * from './cluster.js';
 export * from './chromium.js';
 export * from './netns.js';
+export * from './inject.js';
