@@ -218,6 +218,11 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     }
     if (loaded.detail?.rowsPerSec !== undefined) figures.showop_rows_per_s = loaded.detail.rowsPerSec;
     if (loaded.detail?.bytesPerSec !== undefined) figures.showop_bytes_per_s = loaded.detail.bytesPerSec;
+    const check = loaded.detail?.checksums?.at(-1);
+    if (check !== undefined) {
+      figures.showop_checksum_match = check.match ? 1 : 0;
+      figures.showop_checksum_offset = check.offset;
+    }
     if (loaded.etaAt25 !== undefined) {
       // Predicted end (seen at + ETA) against the real end, as a fraction of the time that was left.
       const predictedS = loaded.etaAt25.atS + loaded.etaAt25.etaS;
@@ -239,6 +244,7 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     printFigure('moved', figures.rows_per_s!, `rows/s, ${figures.mb_per_s} MB/s (rows or memUsed ÷ migrate_s)`);
     printFigure('showop: copy', figures.showop_rows_copied ?? 'none', copy === undefined ? '(no snapshot copy seen)' : `rows, ${figures.showop_bytes_copied} bytes in ${figures.showop_copy_s} s: ${figures.showop_rows_per_s ?? '-'} rows/s, ${figures.showop_bytes_per_s ?? '-'} B/s (the copy's own average, from showop)`);
     printFigure('showop: ETA at 25%', figures.eta_at_25pct_s ?? 'not seen', loaded.etaAt25 === undefined ? '(no showop sample between 25% and the end of the copy)' : `s, seen at ${figures.eta_seen_at_s} s → predicted end ${figures.eta_predicted_end_s} s, real end ${figures.migrate_s} s (error ${figures.eta_error_pct}% of the time left)`);
+    printFigure('showop: checksum check', check === undefined ? 'none' : check.match ? 'equal' : 'MISMATCH', check === undefined ? '(no kCheckChecksum result in the op)' : `at offset ${check.offset}: leader ${check.leader.rows} rows, new replica ${check.replica.rows} rows`);
     printFigure('snapshots sent to tablet 4', snapshotsToT4, snapshotsToT4 === 1 ? '(the new replica was built from a snapshot)' : snapshotsToT4 > 1 ? '(full snapshots: each one but the last ended behind the leader\'s retained binlog)' : '(NOT built from a snapshot)');
     printFigure('writer during the move', w.ok, `rows acknowledged (${figures.writer_rows_per_s} rows/s in ${w.calls} putBatch calls; ${writer.skipped} rows not issued: ${WRITER_CALLS_IN_FLIGHT_MAX} calls pending)`);
     printFigure('writer latency during the move', figures.writer_p99_ms!, `ms p99 a call (p50 ${figures.writer_p50_ms} ms, max ${figures.writer_max_ms} ms; before the move p99 ${figures.writer_baseline_p99_ms} ms)`);

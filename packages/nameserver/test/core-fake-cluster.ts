@@ -321,7 +321,7 @@ export class FakeCluster {
         if (!r.followers.has(command.replica)) return fail(`PRECONDITION_FAILED: ${command.replica} is not a follower`);
         const other = this.tablets.get(command.replica);
         const theirs = other?.up === true ? other.replica(command.tid, command.pid) : undefined;
-        if (theirs === undefined) return fail(`UNAVAILABLE: ${command.replica} unreachable`, true);
+        if (theirs === undefined) return fail(`PRECONDITION_FAILED: new replica ${command.replica} does not answer`);
         const offset = theirs.log.length;
         if (offset > r.log.length) return fail(`PRECONDITION_FAILED: ${command.replica} is ahead of its leader`);
         const sum = (t: FakeTablet, log: number[]) => ({ endpoint: t.endpoint, rows: log.length, sha256: `${t.corruptChecksums.has(key) ? 'x' : ''}${log.join('.')}` });

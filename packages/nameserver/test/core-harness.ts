@@ -548,8 +548,8 @@ export function invariantViolations(h: Harness, options: InvariantOptions): stri
  * Three tablets holding `flow` (2 partitions x 3 replicas) with a few writes, and a fresh fourth
  * tablet (ep4) to move onto; `leader` leads pid 0 and `src` is one of its followers.
  */
-export function scaleOutCluster(options: { asyncWrites?: boolean; config?: ConstructorParameters<typeof Harness>[0]['config']; seed?: number } = {}): { h: Harness; leader: string; src: string } {
-  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed: options.seed ?? 3, asyncWrites: options.asyncWrites ?? false, config: options.config });
+export function scaleOutCluster(options: { asyncWrites?: boolean; config?: ConstructorParameters<typeof Harness>[0]['config']; seed?: number; autoFailover?: boolean } = {}): { h: Harness; leader: string; src: string } {
+  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed: options.seed ?? 3, asyncWrites: options.asyncWrites ?? false, config: options.config, ...(options.autoFailover === undefined ? {} : { autoFailover: options.autoFailover }) });
   h.createTable('flow', 2, 3);
   h.cluster.addTablet('ep4');
   h.tabletUp('ep4', true);

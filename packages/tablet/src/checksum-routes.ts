@@ -55,7 +55,12 @@ export function registerChecksumRoutes(app: HttpServer, replicas: ReplicaManager
       const r = replicas.require(tid, pid);
       if (r.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
       const ttlAtMs = Date.now() + CHECKSUM_TTL_HORIZON_MS;
-      const theirs = await http.call<ChecksumAtOffset>(replica, '/v1/control/checksum_at', { tid, pid, ttlAtMs });
+      const theirs = await http.call<ChecksumAtOffset>(replica, '/v1/control/checksum_at', { tid, pid, ttlAtMs }).catch((err: TesseraError) => {
+        // A new replica whose tablet does not answer cannot be checked: the move fails (and is
+        // undone) now rather than resending until the task's timeout.
+        if (err.code === 'UNAVAILABLE') throw new TesseraError('PRECONDITION_FAILED', `new replica ${replica} does not answer: ${err.message}`);
+        throw err;
+      });
       if (!theirs.ok) {
         last = `${replica}: ${theirs.detail}`;
         continue;

@@ -56,7 +56,7 @@ export class Checkers {
     if (!enabled) return;
     const h = this.host;
     const now = h.nowMs();
-    const actions = failoverCheck(now, h.observed.tabletStates(), h.tables(), this.failover, h.config);
+    const actions = failoverCheck(now, h.observed.tabletStates(), h.tables(), this.failover, h.config, (tid, pid) => h.busy(tid, pid));
     for (const o of actions.offline) {
       h.log('warn', `tablet ${o.endpoint} offline for ${o.lostForMs} ms: ${o.again ? 'replicas still alive in metadata, failing them over again' : 'failing over its partitions'}`);
       const res = h.createOps({ type: 'offlineendpoint', endpoint: o.endpoint });
@@ -68,7 +68,7 @@ export class Checkers {
   /** A tablet registered again. */
   onTabletUp(endpoint: Endpoint): void {
     this.lastAssignMs.delete(endpoint);
-    if (this.autoFailover && handlesReturn(this.failover, endpoint, this.host.tables())) this.recover(endpoint);
+    if (this.autoFailover && handlesReturn(this.failover, endpoint, this.host.tables(), (tid, pid) => this.host.busy(tid, pid))) this.recover(endpoint);
   }
 
   private recover(endpoint: Endpoint): void {

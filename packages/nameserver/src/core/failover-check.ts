@@ -6,7 +6,9 @@
  * registers again its replicas are recovered. Both directions are level-triggered: a lost tablet
  * that metadata still credits with an alive replica (a failover op failed, or its partition was
  * busy) is taken offline again, and a healthy tablet holding replicas marked not alive is
- * recovered again, each at most every `failoverRetryMs`. The engine runs it on every
+ * recovered again, each at most every `failoverRetryMs`. A not-alive replica of a partition an
+ * unfinished op holds is that op's (a move's destination while it is built): it makes no tablet a
+ * recovery candidate. The engine runs it on every
  * `failoverCheck` event (the shell's timer, carrying `/config/auto_failover`) and on a tablet's
  * return; the memory below is the engine's, reset when leadership is won.
  */
@@ -36,15 +38,22 @@ export interface FailoverLimits {
   failoverRetryMs: number;
 }
 
-/** Per endpoint: whether metadata credits it with an alive replica, and with a dead one. */
-export function replicaFlags(tables: Iterable<TableInfo>): Map<Endpoint, { alive: boolean; dead: boolean }> {
+/** Whether an unfinished op holds the partition (a move builds its destination as a not-alive replica). */
+export type BusyPartition = (tid: number, pid: number) => boolean;
+
+/**
+ * Per endpoint: whether metadata credits it with an alive replica, and with a dead one. A dead
+ * replica of a partition an op holds is the op's (a move's destination being built, a replica a
+ * failover is taking offline): not counted, so the monitor neither recovers it nor logs it.
+ */
+export function replicaFlags(tables: Iterable<TableInfo>, busy: BusyPartition = () => false): Map<Endpoint, { alive: boolean; dead: boolean }> {
   const out = new Map<Endpoint, { alive: boolean; dead: boolean }>();
   for (const t of tables) {
     for (const p of t.partitions) {
       for (const r of p.replicas) {
         const f = out.get(r.endpoint) ?? { alive: false, dead: false };
         if (r.isAlive) f.alive = true;
-        else f.dead = true;
+        else if (!busy(t.tid, p.pid)) f.dead = true;
         out.set(r.endpoint, f);
       }
     }
@@ -53,8 +62,8 @@ export function replicaFlags(tables: Iterable<TableInfo>): Map<Endpoint, { alive
 }
 
 /** Whether a returning tablet's replicas are the checker's to bring back (not a plain role assignment). */
-export function handlesReturn(memory: FailoverMemory, endpoint: Endpoint, tables: Iterable<TableInfo>): boolean {
-  return memory.offlined.has(endpoint) || replicaFlags(tables).get(endpoint)?.dead === true;
+export function handlesReturn(memory: FailoverMemory, endpoint: Endpoint, tables: Iterable<TableInfo>, busy?: BusyPartition): boolean {
+  return memory.offlined.has(endpoint) || replicaFlags(tables, busy).get(endpoint)?.dead === true;
 }
 
 export interface FailoverActions {
@@ -63,8 +72,8 @@ export interface FailoverActions {
 }
 
 /** One check at `nowMs`; records what it decides in `memory`. */
-export function failoverCheck(nowMs: number, tablets: readonly TabletState[], tables: Iterable<TableInfo>, memory: FailoverMemory, limits: FailoverLimits): FailoverActions {
-  const flags = replicaFlags(tables);
+export function failoverCheck(nowMs: number, tablets: readonly TabletState[], tables: Iterable<TableInfo>, memory: FailoverMemory, limits: FailoverLimits, busy?: BusyPartition): FailoverActions {
+  const flags = replicaFlags(tables, busy);
   const out: FailoverActions = { offline: [], recover: [] };
   for (const t of tablets) {
     if (t.healthy || nowMs - t.sinceMs < limits.tabletHeartbeatTimeoutMs) continue;

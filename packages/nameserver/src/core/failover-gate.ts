@@ -5,10 +5,13 @@
  * `auto_failover is enabled`; Tessera keeps that for the commands that would race the failover
  * monitor or take a partition away from it, and lets planned hand-overs run (the op engine runs
  * one op per partition at a time, so the monitor's ops and an operator's wait for each other).
- * Pure data; the HTTP shell applies it to the admin routes only, never to the monitor's own ops.
+ * Pure data; the HTTP shell applies it to the admin routes only, never to the monitor's own ops;
+ * cancelop, allowed, is refused for the monitor's own ops (cancelRefusedWithAutoFailover).
  * docs/ns_client.md holds the table as `renderFailoverGateDoc` prints it (a test compares them).
  */
 import { openmldbText, type NsCommand } from '@tessera/common';
+import type { Op } from './op.js';
+import { priorityOf } from './schedule.js';
 
 /** OpenMLDB's refusal text (ReturnCode 301 kAutoFailoverIsEnabled). */
 export const AUTO_FAILOVER_ENABLED = openmldbText('autoFailoverEnabled');
@@ -64,9 +67,9 @@ export const FAILOVER_GATE = {
     why: 'Same as recoverendpoint, for one replica: the monitor recovers it on its own.',
   },
   cancelop: {
-    allowed: false,
+    allowed: true,
     openmldb: 'refuses',
-    why: 'Canceling a failover op (change-leader, offline-replica, recover) leaves the partition without an alive leader or replica, and the monitor does not start that failover again for a tablet it already took offline. To cancel an op (a migrate too), turn auto_failover off, cancel, turn it on.',
+    why: 'A move or other operator op (migrate, addreplica, delreplica, a hand-over changeleader, scalein and its children, the moves of rebalance and apply) is canceled and undone: the monitor leaves a partition alone while an op holds it (a move\'s destination, recorded not alive while it is built, is no tablet back to recover), and the undone move leaves nothing for it. The monitor\'s own ops (failover, recovery, repair) are refused with `auto_failover is enabled`: canceling one leaves the partition without an alive leader or replica, and the monitor does not start that failover again for a tablet it already took offline.',
   },
   preupgrade: {
     allowed: true,
@@ -91,6 +94,14 @@ export const FAILOVER_GATE = {
 } as const satisfies Partial<Record<NsCommand, GateRule>>;
 
 export type GatedCommand = { [K in keyof typeof FAILOVER_GATE]: (typeof FAILOVER_GATE)[K]['allowed'] extends false ? K : never }[keyof typeof FAILOVER_GATE];
+
+/**
+ * cancelop while auto_failover is on: refused for the monitor's own ops (the repair class of the
+ * scheduler: failover, recovery, the reconciler's repairs), run for moves and other operator ops.
+ */
+export function cancelRefusedWithAutoFailover(op: Op): boolean {
+  return priorityOf(op) === 'repair';
+}
 
 /** Whether `command` is refused while auto_failover is on. */
 export function refusedWithAutoFailover(command: string): boolean {

@@ -32,7 +32,7 @@ import { registerNameserverMetrics } from './metrics.js';
 import { setTtl } from './setttl.js';
 import type { AdminCommand } from '../core/events.js';
 import { PlanStore } from './plans.js';
-import { AUTO_FAILOVER_ENABLED, refusedWithAutoFailover } from '../core/failover-gate.js';
+import { AUTO_FAILOVER_ENABLED, cancelRefusedWithAutoFailover, refusedWithAutoFailover } from '../core/failover-gate.js';
 
 
 export interface NameServerOptions {
@@ -315,6 +315,10 @@ export class NameServer {
         }
         // OpenMLDB's order: not leader, then auto_failover, then the fields (core/failover-gate.ts).
         if (refusedWithAutoFailover(cmd) && (await this.admin.autoFailover())) throw new TesseraError('PRECONDITION_FAILED', AUTO_FAILOVER_ENABLED);
+        if (cmd === 'cancelop' && typeof body.opId === 'number') {
+          const op = this.ops.core.op(body.opId);
+          if (op !== undefined && cancelRefusedWithAutoFailover(op) && (await this.admin.autoFailover())) throw new TesseraError('PRECONDITION_FAILED', AUTO_FAILOVER_ENABLED);
+        }
         const issuedBy = issuerOf(body, req.ip, req.socket.remotePort);
         delete body.reason;
         validateAdminBody(cmd, body);
