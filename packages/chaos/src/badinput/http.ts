@@ -28,6 +28,8 @@ export interface RawAnswer {
   status: number;
   /** `error.code` of the answer body, when it is a catalogue error. */
   code: string | undefined;
+  /** For a 2xx answer with a `results` list (the multi routes): each result's `error.code` (undefined: answered). */
+  partCodes?: Array<string | undefined>;
   /** What went wrong when there is no usable answer (transport error, body not msgpack). */
   problem: string | undefined;
   ms: number;
@@ -47,9 +49,14 @@ function splitEndpoint(endpoint: string): { host: string; port: number } {
 function answerOf(status: number, bytes: Buffer): Omit<RawAnswer, 'ms'> {
   if (bytes.length === 0) return { status, code: undefined, problem: status >= 400 ? 'empty error body' : undefined };
   try {
-    const body = decode(bytes) as { error?: { code?: unknown } } | null;
+    const body = decode(bytes) as { error?: { code?: unknown }; results?: unknown } | null;
     const code = body && typeof body === 'object' && body.error && typeof body.error.code === 'string' ? body.error.code : undefined;
-    return { status, code, problem: status >= 400 && code === undefined ? 'error answer without a catalogue code' : undefined };
+    const results = body && typeof body === 'object' && Array.isArray(body.results) ? (body.results as unknown[]) : undefined;
+    const partCodes = results?.map((r) => {
+      const c = (r as { error?: { code?: unknown } } | null)?.error?.code;
+      return typeof c === 'string' ? c : undefined;
+    });
+    return { status, code, ...(partCodes ? { partCodes } : {}), problem: status >= 400 && code === undefined ? 'error answer without a catalogue code' : undefined };
   } catch {
     return { status, code: undefined, problem: `answer is not msgpack: ${JSON.stringify(bytes.subarray(0, 80).toString('latin1'))}` };
   }

@@ -55,6 +55,12 @@ export interface Expectation {
   codes: readonly ErrorCode[];
   /** Also accepted: this HTTP status with no catalogue body (e.g. 431 from Node's parser). */
   bareStatus?: number;
+  /**
+   * The route answers several requests in one (put_multi, get_multi, append_multi) and refuses a
+   * bad one in its own `results` entry: a 2xx answer whose every result is a refusal with one of
+   * `codes` counts as refused.
+   */
+  perPart?: boolean;
 }
 
 export interface HttpCase {

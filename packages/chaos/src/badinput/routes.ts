@@ -56,6 +56,8 @@ export interface RouteSpec {
   fieldPhase?: Phase;
   /** Gets every transport case, not only the short list. */
   representative?: boolean;
+  /** Answers several requests in one and refuses a bad one in its own `results` entry (Expectation.perPart). */
+  perPart?: boolean;
 }
 
 const DATA_LIMIT = LIMITS.httpBodyBytesMax;
@@ -97,6 +99,17 @@ const replicaRoute = (path: string, extra: (c: BuildContext) => Body, fields: Fi
     fields: [TID, PID, TERM, ...fields], representative,
   };
 };
+
+/**
+ * A route that carries one request per partition in the list `key` (put_multi, get_multi,
+ * append_multi): the list itself is spoiled, and each field of its first element; a bad element
+ * is refused in its own result (`perPart`).
+ */
+const multiRoute = (path: string, at: At, key: string, part: (c: BuildContext) => Body, fields: FieldSpec[]): RouteSpec => ({
+  server: 'tablet', path, at, mode: 'required', limit: DATA_LIMIT, perPart: true,
+  base: (c) => ({ [key]: [part(c)] }), benign: (c) => ({ [key]: [{ ...part(c), tid: UNKNOWN_TID }] }), benignCodes: ['TABLE_NOT_FOUND'],
+  fields: [f(key, 'parts', true), ...fields.map((x) => ({ ...x, path: `${key}.0.${x.path}` }))],
+});
 
 export const TABLET_ROUTES: readonly RouteSpec[] = [
   dataRoute('/v1/data/put', (c) => ({ tid: c.v.tid, pid: 0, row: { ...ROW } }), [
@@ -171,6 +184,19 @@ export const TABLET_ROUTES: readonly RouteSpec[] = [
     f('session', 'session', true), f('seq', 'uint', true), f('entries', 'chunkEntries', true),
   ]),
   replicaRoute('/v1/replica/snapshot_end', () => ({ session: 'c0ffee', chunks: 0 }), [f('session', 'session', true), f('chunks', 'uint', true)]),
+  {
+    // Without nsEpoch every request is refused as from an older nameserver: nothing changes.
+    server: 'tablet', path: '/v1/control/snapshot_limit', at: 'tabletA', mode: 'required', limit: CONTROL_LIMIT,
+    base: () => ({ perStreamBytesPerSec: 0, perDestinationBytesPerSec: 0 }), benign: () => ({ perStreamBytesPerSec: 0 }), benignCodes: ['STALE_NS_EPOCH'],
+    fields: [f('perStreamBytesPerSec', 'uintOpt', false), f('perDestinationBytesPerSec', 'uintOpt', false), EPOCH],
+  },
+  multiRoute('/v1/data/put_multi', 'p0leader', 'parts', (c) => ({ tid: c.v.tid, pid: 0, rows: [{ row: { ...ROW } }] }), [TID, PID, f('rows', 'rows', true)]),
+  multiRoute('/v1/data/get_multi', 'p0leader', 'gets', (c) => ({ tid: c.v.tid, pid: 0, index: 'card', key: c.v.storedKey, ts: 0 }), [
+    TID, PID, f('index', 'indexName', false), f('key', 'key', true), f('ts', 'intOpt', false),
+  ]),
+  multiRoute('/v1/replica/append_multi', 'p1follower', 'parts', (c) => ({ tid: c.v.tid, pid: 1, term: c.live.term(p1(c).follower, c.v.tid, 1), entries: [] }), [
+    TID, PID, TERM, f('entries', 'entries', true),
+  ]),
 ];
 
 // ------------------------------------------------------------------------------------ nameserver
@@ -296,6 +322,31 @@ export const NS_ROUTES: readonly RouteSpec[] = [
     mode: 'required', base: (c) => ({ ...table(c), ttl: { type: 'absolute', absMinutes: 0, latest: 0 }, index: 'card' }),
     benign: (c) => ({ ...table(c), ttl: { type: 'absolute', absMinutes: 0, latest: 0 }, index: 'chaos_no_such_index' }), benignCodes: ['INVALID_ARGUMENT'],
     fields: [DB, NAME, f('ttl', 'ttl', true), f('index', 'indexName', false)],
+  }),
+  nsRoute('showop', { mode: 'required', base: () => ({ opId: 999_999 }), benign: () => ({ opId: 999_999 }), benignCodes: ['INVALID_ARGUMENT', 'OP_NOT_FOUND'], fields: [f('opId', 'uint', true)] }),
+  // Plans only (dryRun): a spoiled value wrongly taken makes a plan, moves nothing.
+  nsRoute('scalein', {
+    mode: 'required', fieldPhase: 'risky', base: () => ({ endpoints: [NO_TABLET], dryRun: true }), benign: () => ({ endpoints: [NO_TABLET], dryRun: true }),
+    benignCodes: [...NF_TABLET, 'PRECONDITION_FAILED', 'INVALID_ARGUMENT'],
+    fields: [f('endpoints', 'endpointList', true, { notFound: [...NF_TABLET, 'PRECONDITION_FAILED'] }), f('dryRun', 'bool', false, { also: [...NF_TABLET, 'PRECONDITION_FAILED'] })],
+  }),
+  // Every field is optional: an empty body is a valid request (a plan applied at once).
+  nsRoute('scaleout', {
+    mode: 'optional', fieldPhase: 'risky', base: () => ({ endpoints: [NO_TABLET], dryRun: true }), benign: () => ({ endpoints: [NO_TABLET], dryRun: true }),
+    benignCodes: [...NF_TABLET, 'PRECONDITION_FAILED', 'INVALID_ARGUMENT'],
+    fields: [f('endpoints', 'endpointList', false, { notFound: [...NF_TABLET, 'PRECONDITION_FAILED'] }), f('dryRun', 'bool', false, { also: [...NF_TABLET, 'PRECONDITION_FAILED'] })],
+  }),
+  nsRoute('rebalance', {
+    mode: 'optional', fieldPhase: 'risky', base: () => ({ db: 'chaos_no_such_db', dryRun: true }), benign: () => ({ db: 'chaos_no_such_db', dryRun: true }),
+    benignCodes: NF_DB,
+    fields: [f('db', 'nameLookupOpt', false, { notFound: NF_DB }), f('dryRun', 'bool', false, { also: NF_DB })],
+  }),
+  nsRoute('apply', { mode: 'required', base: () => ({ planId: 987_654 }), benign: () => ({ planId: 987_654 }), benignCodes: ['PRECONDITION_FAILED'], fields: [f('planId', 'uint', true)] }),
+  nsRoute('settablepartition', {
+    // On a table that does not exist: a spoiled value wrongly taken changes no table.
+    mode: 'required', base: (c) => ({ ...noTable(c), partition: { pid: 0, replicas: [], termOffsets: [] } }),
+    benign: (c) => ({ ...noTable(c), partition: { pid: 0, replicas: [], termOffsets: [] } }), benignCodes: ['TABLE_NOT_FOUND'],
+    fields: [DB, NAME, f('tid', 'uintOpt', false, { also: NF_TABLE })],
   }),
   nsRoute('disconnectzk', { mode: 'optional-exec' }),
   nsRoute('connectzk', { mode: 'optional-exec' }),

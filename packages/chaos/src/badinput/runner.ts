@@ -103,8 +103,11 @@ async function runHttp(c: HttpCase, ctx: BuildContext): Promise<{ why: string[];
   const got = ans.status === 0 ? (ans.problem ?? 'no answer') : `${ans.status} ${ans.code ?? ans.problem ?? ''}`.trim();
   const why: string[] = [];
   const bare = c.expect.bareStatus !== undefined && ans.status === c.expect.bareStatus && ans.code === undefined;
+  const parts = ans.partCodes ?? [];
+  const refusedPerPart = c.expect.perPart === true && !overLimit && ans.status >= 200 && ans.status < 300 && parts.length > 0 && parts.every((p) => p !== undefined && expected.includes(p as ErrorCode));
+  if (refusedPerPart) return { why, got: `${ans.status} results [${parts.join(', ')}]` };
   if (ans.status === 0) why.push(`no HTTP answer: ${ans.problem}`);
-  else if (ans.status < 400) why.push(`accepted (HTTP ${ans.status}); expected ${expected.join(' or ')}`);
+  else if (ans.status < 400) why.push(`accepted (HTTP ${ans.status}${parts.length > 0 ? `, results [${parts.map((p) => p ?? 'ok').join(', ')}]` : ''}); expected ${expected.join(' or ')}`);
   else if (ans.status >= 500) why.push(`server error HTTP ${ans.status} ${ans.code ?? ''}; expected ${expected.join(' or ')}`);
   else if (!bare && (ans.code === undefined || !expected.includes(ans.code as ErrorCode))) {
     why.push(`answered ${got}; expected ${expected.join(' or ')}`);

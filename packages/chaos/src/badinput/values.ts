@@ -109,7 +109,7 @@ export type KindName =
   | 'key' | 'indexName' | 'nameCreate' | 'nameLookup' | 'nameLookupOpt' | 'str' | 'strOpt'
   | 'endpoint' | 'endpointOpt' | 'endpointList' | 'enum' | 'enumOpt' | 'bool'
   | 'pids' | 'session' | 'writeId' | 'dims'
-  | 'row' | 'rows' | 'schema' | 'columns' | 'indexes' | 'ttl' | 'entries' | 'chunkEntries' | 'placement';
+  | 'row' | 'rows' | 'schema' | 'columns' | 'indexes' | 'ttl' | 'entries' | 'chunkEntries' | 'placement' | 'parts';
 
 const COL_OK = { card: 'k', mcc: 'm', amt: 1.5, ts: 1000 };
 const row = (patch: Record<string, MpValue>): Record<string, MpValue> => ({ ...COL_OK, ...patch });
@@ -250,6 +250,13 @@ const KINDS: Record<KindName, BadValue[]> = {
   chunkEntries: [
     ...ABSENT, v('string', 'x'), v('[1]', [1]), v('[[1, 2]]', [[1, 2]]), v('[[bin]]', [[BIN]]),
     v('[[bin, bin, bin]]', [[BIN, BIN, BIN]]), v('[["a", "b"]]', [['a', 'b']]), v('[nil]', [null]),
+  ],
+  // The list of per-partition requests of put_multi / get_multi / append_multi: a bad element is
+  // refused for its part only (a 2xx answer whose results are all refusals counts as refused).
+  parts: [
+    ...ABSENT, v('string', 'x'), v('map', { tid: 1 }), v('[] (empty)', [], 'range', { core: true }),
+    v('[1]', [1], 'type', { core: true }), v('[nil]', [null]), v('[{}]', [{}]),
+    v('10001 empty parts (over every multi limit)', Array.from({ length: 10_001 }, () => ({})), 'limit'),
   ],
   // `@A` is replaced by the first tablet's endpoint when the case is built.
   placement: [

@@ -280,7 +280,11 @@ export class NameServer {
       postupgrade: (b) => this.ops.admin({ type: 'postupgrade', ...b } as AdminCommand),
       scalein: (b) => this.ops.admin({ type: 'scalein', ...b } as AdminCommand),
       scaleout: (b) => this.plans.scaleout(b as ScaleOutRequest),
-      rebalance: (b) => this.plans.rebalance(b as RebalanceRequest),
+      rebalance: (b) => {
+        // A database that does not exist is a typo, not an empty plan (the tables are looked up in it).
+        if (typeof b.db === 'string') this.meta.requireDb(b.db);
+        return this.plans.rebalance(b as RebalanceRequest);
+      },
       apply: (b) => this.plans.apply(b as unknown as ApplyRequest),
       updatetablealive: (b) => a.updatetablealive(b),
       gettablepartition: (b) => a.gettablepartition(b),
