@@ -185,6 +185,15 @@ export const TABLET_ROUTES: readonly RouteSpec[] = [
   ]),
   replicaRoute('/v1/replica/snapshot_end', () => ({ session: 'c0ffee', chunks: 0 }), [f('session', 'session', true), f('chunks', 'uint', true)]),
   {
+    // Read-only (no nsEpoch): a checksum of an unknown replica.
+    server: 'tablet', path: '/v1/control/checksum_at', at: 'tabletA', mode: 'required', limit: CONTROL_LIMIT,
+    base: () => ({ tid: UNKNOWN_TID, pid: 0, ttlAtMs: 0, offset: 0 }), benign: () => ({ tid: UNKNOWN_TID, pid: 0, ttlAtMs: 0 }), benignCodes: ['TABLE_NOT_FOUND'],
+    fields: [TID, PID, f('ttlAtMs', 'uint', true), f('offset', 'uintOpt', false)],
+  },
+  unknownReplicaRoute('/v1/control/compare_checksum', (c) => ({ replica: c.v.tablets[1], opId: 0 }), [
+    f('replica', 'endpoint', true, { notFound: ['TABLE_NOT_FOUND'] }), f('opId', 'uintOpt', false),
+  ]),
+  {
     // Without nsEpoch every request is refused as from an older nameserver: nothing changes.
     server: 'tablet', path: '/v1/control/snapshot_limit', at: 'tabletA', mode: 'required', limit: CONTROL_LIMIT,
     base: () => ({ perStreamBytesPerSec: 0, perDestinationBytesPerSec: 0 }), benign: () => ({ perStreamBytesPerSec: 0 }), benignCodes: ['STALE_NS_EPOCH'],
