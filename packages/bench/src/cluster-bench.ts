@@ -53,6 +53,8 @@ interface ModeFigures {
   cpuUs: Record<Phase, Record<string, number>>;
   /** Single-row puts the SDK sent per request (its coalescing). */
   rowsPerRequest: number;
+  /** Per coalesced put request of the SDK: the batching at the next hops (tablets' counters). */
+  hops: PutHops;
   /** Gets the SDK sent per request. */
   getsPerRequest: number;
 }
@@ -70,14 +72,15 @@ export async function benchCluster(): Promise<Record<string, number>> {
     const { zk, nameserver: ns, tablets, client: c } = cluster;
     const pids: Record<string, number> = { nameserver: ns.pid, zookeeper: zk.pid };
     tablets.forEach((t, i) => (pids[`tablet${i + 1}`] = t.pid));
+    const tabletEndpoints = tablets.map((t) => t.endpoint);
     /**
      * Runs one phase — `WARMUP_MS` of the same load first, not counted, so that the figures are
      * of JIT-compiled code — and its CPU cost per unit in each role (the three tablets summed).
      * `started` is called when the measured part starts.
      */
-    const measured = async (concurrency: number, op: () => Promise<number>, started?: () => void): Promise<[LoadResult, Record<string, number>]> => {
+    const measured = async (concurrency: number, op: () => Promise<number>, started?: () => void | Promise<void>): Promise<[LoadResult, Record<string, number>]> => {
       if (WARMUP_MS > 0) await runLoad(concurrency, WARMUP_MS, op);
-      started?.();
+      await started?.();
       const meter = cpuMeter(pids);
       const startUs = process.hrtime.bigint() / 1000n;
       if (ONLY.length > 0) process.stderr.write(`phase start monotonic_us ${startUs}\n`);
@@ -121,11 +124,16 @@ export async function benchCluster(): Promise<Record<string, number>> {
       const inSyncNow = async (): Promise<number> => Math.min(...(await c.admin.showschema({ db: DB, name: table })).table.partitions.map((p) => p.inSync.length));
       const none = (): Promise<[LoadResult, Record<string, number>]> => Promise.resolve([SKIPPED, {}]);
       let statsBefore = c.data.putStats;
+      let hopsBefore = await hopCounters(tabletEndpoints);
       const [put, putCpu] = runs(mode, 'put') ? await measured(64, track('put', async () => {
         await c.put(DB, table, row(seq++));
         return 1;
-      }), () => (statsBefore = c.data.putStats)) : await none();
+      }), async () => {
+        statsBefore = c.data.putStats;
+        hopsBefore = await hopCounters(tabletEndpoints);
+      }) : await none();
       const statsAfter = c.data.putStats;
+      const hops = perRequest(hopsBefore, await hopCounters(tabletEndpoints), statsAfter.requests - statsBefore.requests);
       const rowsPerRequest = (statsAfter.rows - statsBefore.rows) / Math.max(1, statsAfter.requests - statsBefore.requests);
       let inSyncMin = await inSyncNow();
       const [batch, batchCpu] = runs(mode, 'batch') ? await measured(8, track('putBatch', async () => {
@@ -138,11 +146,11 @@ export async function benchCluster(): Promise<Record<string, number>> {
       const [get, getCpu] = runs(mode, 'get') ? await measured(64, track('get', async () => {
         await c.get(DB, table, { key: `k${Math.floor(Math.random() * KEYS)}` });
         return 1;
-      }), () => (getsBefore = c.data.getStats)) : await none();
+      }), () => { getsBefore = c.data.getStats; }) : await none();
       const getsAfter = c.data.getStats;
       const getsPerRequest = (getsAfter.gets - getsBefore.gets) / Math.max(1, getsAfter.requests - getsBefore.requests);
       const cpuUs = { put: putCpu, batch: batchCpu, get: getCpu };
-      byMode[mode] = { put, batch, get, inSyncMin, cpuUs, rowsPerRequest, getsPerRequest };
+      byMode[mode] = { put, batch, get, inSyncMin, cpuUs, rowsPerRequest, hops, getsPerRequest };
     }
 
     const limit = raw.rawBatchRowsPerS / REPLICAS;
@@ -158,6 +166,11 @@ export async function benchCluster(): Promise<Record<string, number>> {
         [`${mode}_put_p50_ms`]: m.put.p50Ms,
         [`${mode}_put_p99_ms`]: m.put.p99Ms,
         [`${mode}_put_rows_per_request`]: round(m.rowsPerRequest, 1),
+        [`${mode}_put_append_requests_per_request`]: m.hops.appendRequests,
+        [`${mode}_put_append_parts_per_append_request`]: m.hops.partsPerAppendRequest,
+        [`${mode}_put_entries_per_append_part`]: m.hops.entriesPerPart,
+        [`${mode}_put_leveldb_batches_per_request`]: m.hops.batches,
+        [`${mode}_put_commits_per_leveldb_batch`]: m.hops.commitsPerBatch,
         [`${mode}_put_batch100_rows_per_s`]: round(m.batch.perSecond),
         [`${mode}_put_batch100_p99_ms`]: m.batch.p99Ms,
         [`${mode}_get_per_s`]: round(m.get.perSecond),
@@ -188,6 +201,7 @@ export async function benchCluster(): Promise<Record<string, number>> {
       const m = byMode[mode];
       process.stdout.write(`-- replica_ack=${mode} (${PARTITIONS} partitions × ${REPLICAS} replicas)\n`);
       printFigure('single-row puts, 64 in flight', figures[`${mode}_put_rows_per_s`]!, `rows/s (p50 ${m.put.p50Ms} ms, p99 ${m.put.p99Ms} ms; ${round(m.rowsPerRequest, 1)} rows a request)`);
+      printFigure('  each put request then made', m.hops.appendRequests, `append requests (${m.hops.partsPerAppendRequest} partitions of ${m.hops.entriesPerPart} entries each), ${m.hops.batches} LevelDB batches (${m.hops.commitsPerBatch} replica commits each) in the three tablets`);
       printFigure('putBatch of 100 rows, 8 in flight', figures[`${mode}_put_batch100_rows_per_s`]!, `rows/s (p99 ${m.batch.p99Ms} ms a batch)`);
       printFigure('gets, 64 in flight', figures[`${mode}_get_per_s`]!, `gets/s (p99 ${m.get.p99Ms} ms; ${round(m.getsPerRequest, 1)} gets a request)`);
       printFigure('ratio batched / limit', figures[`ratio_batch_${mode}`]!);
@@ -219,3 +233,36 @@ export async function benchCluster(): Promise<Record<string, number>> {
 function row(n: number): Record<string, string | number> {
   return { key: `k${n % KEYS}`, ts: 1_000_000 + n, payload: PAYLOAD, n };
 }
+
+/** The tablets' batching counters (docs/benchmarks.md: the hops of a put), summed. */
+interface HopCounters { requests: number; parts: number; entries: number; batches: number; commits: number }
+interface PutHops { appendRequests: number; partsPerAppendRequest: number; entriesPerPart: number; batches: number; commitsPerBatch: number }
+
+const HOP_METRICS: Record<keyof HopCounters, string> = {
+  requests: 'tessera_replication_append_requests_total', parts: 'tessera_replication_append_parts_total',
+  entries: 'tessera_replication_append_entries_total', batches: 'tessera_storage_batches_total', commits: 'tessera_storage_commits_total',
+};
+
+async function hopCounters(endpoints: string[]): Promise<HopCounters> {
+  const sum: HopCounters = { requests: 0, parts: 0, entries: 0, batches: 0, commits: 0 };
+  for (const ep of endpoints) {
+    const text = await (await fetch(`http://${ep}/metrics`)).text();
+    for (const [k, name] of Object.entries(HOP_METRICS) as Array<[keyof HopCounters, string]>) {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+      if (m) sum[k] += Number(m[1]);
+    }
+  }
+  return sum;
+}
+
+function perRequest(a: HopCounters, b: HopCounters, requests: number): PutHops {
+  const d = (k: keyof HopCounters): number => b[k] - a[k];
+  return {
+    appendRequests: round(d('requests') / Math.max(1, requests), 2),
+    partsPerAppendRequest: round(d('parts') / Math.max(1, d('requests')), 2),
+    entriesPerPart: round(d('entries') / Math.max(1, d('parts')), 1),
+    batches: round(d('batches') / Math.max(1, requests), 2),
+    commitsPerBatch: round(d('commits') / Math.max(1, d('batches')), 2),
+  };
+}
+

@@ -1,12 +1,15 @@
 /**
- * One LevelDB batch for the group commits of every replica of a tablet issued in the same turn of
- * the event loop (issue 11). The replicas of a tablet share one LevelDB (tablet-store.ts), each
+ * One LevelDB batch for the group commits of every replica of a tablet issued together
+ * (issue 11). The replicas of a tablet share one LevelDB (tablet-store.ts), each
  * in its own sublevel; a coalesced client request (`put_multi`) or a coalesced append from a
  * leader tablet (`append_multi`) touches several partitions, and each replica's committer used to
- * write a batch of its own. Writes queued in one turn now go down as one batch of the shared
- * database at `setImmediate` — one native call, one hand-off to LevelDB's thread — and every
- * caller is answered when it is written. Atomicity only grows (each replica's changes are still
- * all or nothing); a failed batch fails every caller in it, as each would have failed alone.
+ * write a batch of its own. Writes queued in one synchronous run now go down as one batch of the
+ * shared database — one native call, one hand-off to LevelDB's thread — and every caller is
+ * answered when it is written. The batch goes at the next microtask, so it adds no turn of the
+ * event loop to a write: the partitions of one request are queued in the same synchronous run
+ * (the route issues every part before its first await), and so are the commits that follow a
+ * written batch (each replica's committer continues in the microtasks of its answer). Atomicity
+ * only grows (each replica's changes are still all or nothing); a failed batch fails every caller in it, as each would have failed alone.
  *
  * A database that is not a sublevel (a replica alone in its LevelDB, as in tests) writes its own
  * batches; the coalescing is per shared parent database.
@@ -30,7 +33,7 @@ class SharedBatch {
 
   write(ops: BatchPut[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.waiting.length === 0) setImmediate(() => this.flush());
+      if (this.waiting.length === 0) queueMicrotask(() => this.flush());
       this.waiting.push({ ops, resolve, reject });
     });
   }

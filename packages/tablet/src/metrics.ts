@@ -23,8 +23,21 @@ export function registerTabletMetrics(metrics: ServerMetrics, replicas: ReplicaM
   const lag = new Gauge({ name: 'tessera_replica_follower_lag_entries', help: 'On a leader: binlog entries a follower has not confirmed', labelNames: fl, registers });
   const inSync = new Gauge({ name: 'tessera_replica_follower_in_sync', help: 'On a leader: 1 when writes wait for the follower (in-sync set)', labelNames: fl, registers });
   const sent = new Counter({ name: 'tessera_replication_sent_bytes_total', help: 'Replication bytes sent to followers, by kind (binlog, snapshot)', labelNames: ['kind'], registers });
+  // The batching at each hop (issue 11; pnpm bench cluster prints it per phase).
+  const appendCounters = {
+    requests: new Counter({ name: 'tessera_replication_append_requests_total', help: 'Append requests sent to follower tablets (append_multi or append)', registers }),
+    parts: new Counter({ name: 'tessera_replication_append_parts_total', help: 'Parts (one partition each) those requests carried', registers }),
+    appends: new Counter({ name: 'tessera_replication_appends_total', help: 'Appends of follower streams those parts carried (a stream\'s pipelined appends merge into one part)', registers }),
+    entries: new Counter({ name: 'tessera_replication_append_entries_total', help: 'Binlog entries those requests carried', registers }),
+  };
+  const batchCounters = {
+    batches: new Counter({ name: 'tessera_storage_batches_total', help: 'LevelDB batches written for the replicas\' group commits (one per turn of the event loop)', registers }),
+    commits: new Counter({ name: 'tessera_storage_commits_total', help: 'Replica group commits those batches carried', registers }),
+  };
 
   let sentSeen = { binlog: 0, snapshot: 0 };
+  let appendSeen = { requests: 0, parts: 0, appends: 0, entries: 0 };
+  let batchSeen = { batches: 0, commits: 0 };
   const refresh = (): void => {
     for (const g of [offset, rows, bytes, leader, serving, lag, inSync]) g.reset();
     for (const r of replicas.all()) {
@@ -46,5 +59,11 @@ export function registerTabletMetrics(metrics: ServerMetrics, replicas: ReplicaM
     sent.inc({ kind: 'binlog' }, now.binlog - sentSeen.binlog);
     sent.inc({ kind: 'snapshot' }, now.snapshot - sentSeen.snapshot);
     sentSeen = { ...now };
+    const appends = replication.appendStats;
+    for (const k of ['requests', 'parts', 'appends', 'entries'] as const) appendCounters[k].inc(appends[k] - appendSeen[k]);
+    appendSeen = appends;
+    const batches = replicas.sharedBatches;
+    for (const k of ['batches', 'commits'] as const) batchCounters[k].inc(batches[k] - batchSeen[k]);
+    batchSeen = batches;
   };
 }

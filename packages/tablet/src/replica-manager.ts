@@ -8,7 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { TesseraError, type Logger } from '@tessera/common';
-import { migrateReplicaDirs, ReplicaStore, TabletStore, type ReplicaInfo } from '@tessera/storage';
+import { migrateReplicaDirs, ReplicaStore, sharedBatchStats, TabletStore, type ReplicaInfo } from '@tessera/storage';
 import { Replica, type ReplicaChangeHook } from './replica.js';
 
 export function replicaKey(tid: number, pid: number): string {
@@ -19,6 +19,8 @@ export class ReplicaManager {
   private readonly replicas = new Map<string, Replica>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private storeOpening: Promise<TabletStore> | undefined;
+  /** The tablet's LevelDB once open (metrics read its shared-batch counters). */
+  private storeOpened: TabletStore | undefined;
 
   constructor(
     private readonly rootDir: string,
@@ -37,8 +39,13 @@ export class ReplicaManager {
       const moved = await migrateReplicaDirs(this.rootDir, store, this.log);
       if (moved > 0) this.log.info(`${moved} replica(s) migrated from per-replica directories into ${store.dir}`);
       return store;
-    })();
+    })().then((store) => (this.storeOpened = store));
     return this.storeOpening;
+  }
+
+  /** LevelDB batches the tablet wrote for its replicas' group commits, and the commits they carried (shared-batch.ts). */
+  get sharedBatches(): { batches: number; commits: number } {
+    return this.storeOpened ? sharedBatchStats(this.storeOpened.root) : { batches: 0, commits: 0 };
   }
 
   /** Opens every replica the tablet's LevelDB holds, as `unassigned`; clears what an interrupted drop left. */

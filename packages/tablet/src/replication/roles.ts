@@ -53,6 +53,11 @@ export class LeaderRoles {
   private readonly appendMux = new AppendMux(this.http, REPLICATION.appendTimeoutMs);
   /** Bytes sent to followers since start (metrics). */
   readonly sentBytes: SentBytes = { binlog: 0, snapshot: 0 };
+
+  /** Append requests sent to followers, the parts, appends and entries they carried (metrics). */
+  get appendStats(): AppendMux['stats'] {
+    return { ...this.appendMux.stats };
+  }
   /** Snapshot bandwidth limits, shared by every stream of this tablet (snapshot-throttle.ts). */
   readonly snapshotThrottle: SnapshotThrottle;
 

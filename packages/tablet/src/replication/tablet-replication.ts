@@ -61,6 +61,11 @@ export class TabletReplication {
     return this.roles.sentBytes;
   }
 
+  /** Append requests sent to follower tablets and what they carried (metrics; append-mux.ts). */
+  get appendStats(): { requests: number; parts: number; appends: number; entries: number } {
+    return this.roles.appendStats;
+  }
+
   // ---- role lifecycle (roles.ts)
 
   /** The replicas' one change hook (replica-state.ts). */
