@@ -105,9 +105,9 @@ const replicaRoute = (path: string, extra: (c: BuildContext) => Body, fields: Fi
  * append_multi): the list itself is spoiled, and each field of its first element; a bad element
  * is refused in its own result (`perPart`).
  */
-const multiRoute = (path: string, at: At, key: string, part: (c: BuildContext) => Body, fields: FieldSpec[]): RouteSpec => ({
+const multiRoute = (path: string, at: At, key: string, part: (c: BuildContext) => Body, fields: FieldSpec[], unknownReplica: ErrorCode): RouteSpec => ({
   server: 'tablet', path, at, mode: 'required', limit: DATA_LIMIT, perPart: true,
-  base: (c) => ({ [key]: [part(c)] }), benign: (c) => ({ [key]: [{ ...part(c), tid: UNKNOWN_TID }] }), benignCodes: ['TABLE_NOT_FOUND'],
+  base: (c) => ({ [key]: [part(c)] }), benign: (c) => ({ [key]: [{ ...part(c), tid: UNKNOWN_TID }] }), benignCodes: [unknownReplica],
   fields: [f(key, 'parts', true), ...fields.map((x) => ({ ...x, path: `${key}.0.${x.path}` }))],
 });
 
@@ -199,13 +199,13 @@ export const TABLET_ROUTES: readonly RouteSpec[] = [
     base: () => ({ perStreamBytesPerSec: 0, perDestinationBytesPerSec: 0 }), benign: () => ({ perStreamBytesPerSec: 0 }), benignCodes: ['STALE_NS_EPOCH'],
     fields: [f('perStreamBytesPerSec', 'uintOpt', false), f('perDestinationBytesPerSec', 'uintOpt', false), EPOCH],
   },
-  multiRoute('/v1/data/put_multi', 'p0leader', 'parts', (c) => ({ tid: c.v.tid, pid: 0, rows: [{ row: { ...ROW } }] }), [TID, PID, f('rows', 'rows', true)]),
+  multiRoute('/v1/data/put_multi', 'p0leader', 'parts', (c) => ({ tid: c.v.tid, pid: 0, rows: [{ row: { ...ROW } }] }), [TID, PID, f('rows', 'rows', true)], 'REPLICA_NOT_HERE'),
   multiRoute('/v1/data/get_multi', 'p0leader', 'gets', (c) => ({ tid: c.v.tid, pid: 0, index: 'card', key: c.v.storedKey, ts: 0 }), [
     TID, PID, f('index', 'indexName', false), f('key', 'key', true), f('ts', 'intOpt', false),
-  ]),
+  ], 'REPLICA_NOT_HERE'),
   multiRoute('/v1/replica/append_multi', 'p1follower', 'parts', (c) => ({ tid: c.v.tid, pid: 1, term: c.live.term(p1(c).follower, c.v.tid, 1), entries: [] }), [
     TID, PID, TERM, f('entries', 'entries', true),
-  ]),
+  ], 'TABLE_NOT_FOUND'),
 ];
 
 // ------------------------------------------------------------------------------------ nameserver
