@@ -1,8 +1,9 @@
 // Issue 16's failover at CI size, on real processes: N tables of 8 partitions × 3 replicas on 3
 // tablets (TESSERA_FAILOVER_SCALE_TABLES, default 50: 1,200 replicas), auto_failover on, SIGKILL of
 // the tablet leading the most partitions. Checks: every partition it led is writable again; the
-// ops created are at most one per partition it held a replica of and every one of them is done
-// (no duplicate op for a partition, none failed); nothing else fails over — no other process loses
+// failover ran in bulk (kFailoverEndpointOP, issue 16): at most one op per table in all, at most one
+// per partition it held a replica of, and every one of them is done (no duplicate op for a
+// partition, none failed); nothing else fails over — no other process loses
 // its ZooKeeper session, the nameserver keeps leading, and no partition the victim did not lead
 // changes leader. Prints the time to writable and the ops by type.
 import t from 'tap';
@@ -87,7 +88,26 @@ t.test(`SIGKILL of the busiest tablet with ${TABLES} tables of ${PARTITIONS}×3`
   for (const o of ops) byType.set(o.opType, (byType.get(o.opType) ?? 0) + 1);
   t.comment(`${victim.endpoint} led ${led.length} partitions and held ${held} replicas: all writable ${writableMs} ms after SIGKILL; ${ops.length} ops (${[...byType].map(([k, v]) => `${v} ${k}`).join(', ')})`);
 
+  // Where the time went: when the first op was created and started, when the last ended, how
+  // long ops waited to start, and the summed wall time of each task kind.
+  const details = ((await client.admin.showopstatus({ detail: true })).details ?? []).filter((d) => d.opId > opsBefore);
+  if (details.length > 0) {
+    const killedEpochMs = Date.now() - (performance.now() - killedAt);
+    const rel = (ms: number): number => Math.round(ms - killedEpochMs);
+    const waits = details.map((d) => (d.startMs ?? d.createdMs) - d.createdMs).sort((a, b) => a - b);
+    const perKind = new Map<string, { n: number; ms: number }>();
+    for (const d of details) for (const task of d.tasks) {
+      if (task.startMs === undefined || task.endMs === undefined) continue;
+      const k = perKind.get(task.kind) ?? { n: 0, ms: 0 };
+      perKind.set(task.kind, { n: k.n + 1, ms: k.ms + task.endMs - task.startMs });
+    }
+    t.comment(`ops created ${rel(Math.min(...details.map((d) => d.createdMs)))}..${rel(Math.max(...details.map((d) => d.createdMs)))} ms after the kill, first started ${rel(Math.min(...details.map((d) => d.startMs ?? Infinity)))} ms, last ended ${rel(Math.max(...details.map((d) => d.endMs ?? 0)))} ms; wait to start p50 ${waits[Math.floor(waits.length / 2)]} ms max ${waits[waits.length - 1]} ms`);
+    t.comment(`task wall time: ${[...perKind].map(([k, v]) => `${k} ${v.n}× mean ${Math.round(v.ms / v.n)} ms`).join(', ')}`);
+  }
+
   t.ok(ops.length <= held, `at most one op per partition the victim held a replica of (${ops.length} ≤ ${held})`);
+  const bulk = ops.filter((o) => o.opType === 'kFailoverEndpointOP');
+  t.ok(bulk.length >= 1 && ops.length <= TABLES, `the failover in bulk: ${bulk.length} kFailoverEndpointOP, ${ops.length} ops in all (≤ one per table, ${TABLES})`);
   const perPartition = new Map<string, number>();
   for (const o of ops) perPartition.set(`${o.name}/${o.pid}`, (perPartition.get(`${o.name}/${o.pid}`) ?? 0) + 1);
   t.same([...perPartition].filter(([, n]) => n > 1), [], 'no partition got two ops');

@@ -84,7 +84,7 @@ t.test('failover and recovery', async (t) => {
     acked.add(probeKey);
     t.comment(`time from SIGKILL of ${victimEp} (leader of pids ${led.join(',')}) to the first accepted write on pid ${pidOfKey(probeKey, info.partitionNum)}: ${acceptedAt - killedAt} ms (session timeout ${SESSION_TIMEOUT_MS} ms, heartbeat timeout ${HEARTBEAT_TIMEOUT_MS} ms)`);
     const ops = parseTable((await cli('showopstatus')).stdout, 'op_id');
-    t.ok(ops.some((o) => o.op_type === 'kChangeLeaderOP' && o.status === 'kDone'), 'failover ran as kChangeLeaderOP ops');
+    t.ok(ops.some((o) => o.op_type === 'kFailoverEndpointOP' && o.status === 'kDone'), 'failover ran as one kFailoverEndpointOP for the lost tablet');
     const missing = await everyAckedReadable();
     t.equal(missing, 0, `no acknowledged write lost (${acked.size} acknowledged so far, ${failed} calls failed)`);
 

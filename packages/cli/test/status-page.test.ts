@@ -101,8 +101,8 @@ t.test('status page: redirect to the leader, tablets, partition map, ops, and a 
   await page.screenshot({ path: `${shot}-tablet-stopped.png`, fullPage: true });
   t.comment(`screenshot (tablet stopped): ${shot}-tablet-stopped.png`);
   // Failover's ops appear as they are made, then the tablet comes back and the map heals.
-  await page.waitForFunction(() => [...document.querySelectorAll('#ops tbody tr')].some((r) => r.textContent!.includes('kChangeLeaderOP')), { timeout: PAGE_CHANGE_TIMEOUT_MS });
-  t.pass('the changeleader ops of failover appear on the page without a reload');
+  await page.waitForFunction(() => [...document.querySelectorAll('#ops tbody tr')].some((r) => r.textContent!.includes('kFailoverEndpointOP')), { timeout: PAGE_CHANGE_TIMEOUT_MS });
+  t.pass('the failover op of the stopped tablet appears on the page without a reload');
   c.tablets[victimIndex] = await c.startTablet(victimIndex + 1, victim.endpoint);
   await page.waitForFunction(() => document.getElementById('tablet-summary')!.textContent === '3/3 healthy'
     && document.getElementById('table-summary')!.textContent === 'all partitions healthy', { timeout: PAGE_RECOVERY_TIMEOUT_MS });

@@ -13,6 +13,7 @@ import type { Endpoint, TableInfo } from '@tessera/common';
 import {
   PARENT_TID,
   NameserverEngine,
+  heldKeys,
   cloneJson,
   placePartitions,
   partitionKey,
@@ -30,7 +31,7 @@ import {
 } from '../src/core/index.js';
 import { FakeCluster, type CommandResult } from './core-fake-cluster.js';
 
-type SendTask = Extract<EngineEffect, { kind: 'sendTask' }>;
+type SendTask = Extract<EngineEffect, { kind: 'sendTask' | 'sendBatch' }>;
 type Reply = Extract<EngineEffect, { kind: 'reply' }>;
 type Write = Extract<EngineEffect, { kind: 'persistOp' | 'persistTable' | 'deleteOp' }>;
 
@@ -107,7 +108,7 @@ export class Harness {
   private wire: WireMessage[] = [];
   private nextRequestId = 1;
   private tid = 0;
-  private readonly options: HarnessOptions;
+  private options: HarnessOptions;
   /** Called after every engine step with the effects it produced (simulation checks). */
   onStep: ((effects: EngineEffect[]) => void) | undefined;
 
@@ -157,6 +158,10 @@ export class Harness {
 
   private carryOut(e: EngineEffect): void {
     switch (e.kind) {
+      case 'sendBatch':
+        this.log(`send op=${e.opId} batch=${e.batch} ${e.endpoint} ${e.commands.map(describeCommand).join('; ')}`);
+        this.wire.push({ effect: e, engineGeneration: this.generation, dueMs: this.nowMs + (this.faults.delayMs?.() ?? 0) });
+        return;
       case 'sendTask':
         this.log(`send op=${e.opId}#${e.taskIndex} ${e.endpoint} ${describeCommand(e.command)}`);
         this.wire.push({ effect: e, engineGeneration: this.generation, dueMs: this.nowMs + (this.faults.delayMs?.() ?? 0) });
@@ -205,8 +210,31 @@ export class Harness {
     this.inbox.push({ type: 'persisted', what, ok: !failed });
   }
 
+  /** One command on its tablet, through the faults; whether the answer reaches the engine. */
+  private executeOne(endpoint: Endpoint, nsEpoch: number, command: TabletCommand): { result: CommandResult; dropped: boolean } {
+    const fault = this.faults.command?.(endpoint, command) ?? 'deliver';
+    let result: CommandResult;
+    if (fault === 'failBefore') {
+      result = { ok: false, error: 'INJECTED: refused', retryable: this.faults.retryable?.() ?? false };
+    } else {
+      result = this.cluster.execute(endpoint, nsEpoch, command);
+      if (fault === 'failAfter' && result.ok) result = { ok: false, error: 'INJECTED: reply lost after success', retryable: this.faults.retryable?.() ?? false };
+    }
+    this.log(`  ${endpoint} ${command.type} -> ${result.ok ? 'ok' : result.error}${fault === 'dropReply' ? ' (reply dropped)' : ''}`);
+    return { result, dropped: fault === 'dropReply' };
+  }
+
   private deliver(m: WireMessage): void {
     const { effect } = m;
+    if (effect.kind === 'sendBatch') {
+      // A batch answers as one request: a dropped answer of any command loses the whole answer.
+      const outcomes = effect.commands.map((c) => this.executeOne(effect.endpoint, effect.nsEpoch, c));
+      if (m.engineGeneration === this.generation && !outcomes.some((o) => o.dropped)) {
+        this.inbox.push({ type: 'batchResult', opId: effect.opId, batch: effect.batch, results: outcomes.map(({ result }) => (result.ok ? { ok: true } : { ok: false, error: result.error ?? 'failed', ...(result.retryable === true ? { retryable: true } : {}) })) });
+      }
+      this.report(effect.endpoint);
+      return;
+    }
     const fault = this.faults.command?.(effect.endpoint, effect.command) ?? 'deliver';
     let result: CommandResult;
     if (fault === 'failBefore') {
@@ -268,6 +296,11 @@ export class Harness {
       blocked.add(m.effect.endpoint);
     }
     return -1;
+  }
+
+  /** `/config/auto_failover` from now on (the next ticks' failoverCheck carries it). */
+  setAutoFailover(enabled: boolean): void {
+    this.options.autoFailover = enabled;
   }
 
   /** Time passes: replication round, fresh reports, a tick, then settle. */
@@ -341,7 +374,9 @@ export class Harness {
     // Commands on the way to a dead tablet fail with a connection error.
     for (const m of this.wire.filter((x) => x.effect.endpoint === endpoint)) {
       if (m.engineGeneration !== this.generation) continue;
-      this.inbox.push({ type: 'taskResult', opId: m.effect.opId, taskIndex: m.effect.taskIndex, ok: false, error: 'UNAVAILABLE: connection refused', retryable: true });
+      const refused = { ok: false, error: 'UNAVAILABLE: connection refused', retryable: true };
+      if (m.effect.kind === 'sendBatch') this.inbox.push({ type: 'batchResult', opId: m.effect.opId, batch: m.effect.batch, results: m.effect.commands.map(() => refused) });
+      else this.inbox.push({ type: 'taskResult', opId: m.effect.opId, taskIndex: m.effect.taskIndex, ...refused });
     }
     this.wire = this.wire.filter((x) => x.effect.endpoint !== endpoint);
     this.feed({ type: 'tabletDown', endpoint, nowMs: this.nowMs });
@@ -469,10 +504,12 @@ export function invariantViolations(h: Harness, options: InvariantOptions): stri
   const running = ops.filter((o) => o.status === 'kDoing' && o.tid !== PARENT_TID);
   if (running.length > h.engine.config.taskConcurrency) out.push(`${running.length} ops running, concurrency is ${h.engine.config.taskConcurrency}`);
   const busy = new Set<string>();
-  for (const op of running) {
-    const key = partitionKey(op.tid, op.pid);
-    if (busy.has(key)) out.push(`two ops running on ${key}`);
-    busy.add(key);
+  for (const summary of running) {
+    const op = h.engine.op(summary.id);
+    for (const key of op === undefined ? [partitionKey(summary.tid, summary.pid)] : heldKeys(op)) {
+      if (busy.has(key)) out.push(`two ops running on ${key}`);
+      busy.add(key);
+    }
   }
   for (const table of h.zk.tables.values()) {
     for (const p of table.partitions) {

@@ -7,6 +7,7 @@
  */
 import { type HttpServer, bodyObject, invalidArgument, TesseraError, validateSchema, type CompressType, type ReplicaAck, type TtlDef, validateTtlRequired } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
+import { batchable } from './routes-batch.js';
 import type { Replica } from './replica.js';
 import type { LeaseStatus, LeaseToken } from './lease.js';
 import { optEndpoint, optUint, strList, tidPid, uint } from './validate.js';
@@ -118,9 +119,9 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
     return { ok: true };
   });
 
-  app.post('/v1/control/change_role', async (req) => {
+  batchable(app, '/v1/control/change_role', async (raw) => {
     const token = hooks.lease.token();
-    const body = bodyObject(req.body);
+    const body = bodyObject(raw);
     const { tid, pid } = tidPid(body);
     const r = role(body);
     const term = uint(body, 'term');

@@ -18,6 +18,7 @@
 import { bodyObject, TesseraError, type HttpServer } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
 import type { EpochFence } from './routes-control.js';
+import { batchable } from './routes-batch.js';
 import type { TabletReplication } from './replication/tablet-replication.js';
 import type { Replica } from './replica.js';
 import { endpoint, optUint, tidPid, uint } from './validate.js';
@@ -69,8 +70,8 @@ export function registerOpRoutes(app: HttpServer, replicas: ReplicaManager, fenc
     return { ok: true };
   });
 
-  app.post('/v1/control/add_replica', (req) => setFollower(req.body, true));
-  app.post('/v1/control/del_replica', (req) => setFollower(req.body, false));
+  batchable(app, '/v1/control/add_replica', (body) => setFollower(body, true));
+  batchable(app, '/v1/control/del_replica', (body) => setFollower(body, false));
 
   app.post('/v1/control/fence_leader', async (req) => {
     const { r, f: term } = target(req.body, (b) => uint(b, 'term'));

@@ -11,6 +11,7 @@ import { EpochFence, registerControlRoutes } from './routes-control.js';
 import { TabletReplication } from './replication/tablet-replication.js';
 import { registerOpRoutes } from './routes-ops.js';
 import { registerChecksumRoutes } from './checksum-routes.js';
+import { registerBatchRoute } from './routes-batch.js';
 import { LeaseKeeper, type LeaseToken } from './lease.js';
 import type { Replica } from './replica.js';
 
@@ -135,6 +136,7 @@ export class TabletServer {
     repl.register(this.app, this.fence);
     registerOpRoutes(this.app, this.replicas, this.fence, repl, this.endpoint);
     this.checksums = registerChecksumRoutes(this.app, this.replicas, this.fence, this.endpoint);
+    registerBatchRoute(this.app, this.fence);
     registerTabletMetrics(this.metrics, this.replicas, repl);
     registerHealthRoute(this.app, () => ({ ok: true, role: 'tablet', endpoint: this.endpoint, listenEndpoint: options.endpoint, replicas: this.replicas.all().length, zkConnected: this.coord ? this.coord.isConnected : null }));
     // A no-op round trip: the HTTP/msgpack floor that every data route pays (benchmarks use it).

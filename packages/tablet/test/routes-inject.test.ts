@@ -80,6 +80,20 @@ t.test('tablet routes answer in process', async (t) => {
   await ok('/v1/control/change_role', { tid: 1, pid: 0, role: 'leader', term: 2, replicaAck: 'leader', nsEpoch: 1 });
   await refused('/v1/control/change_role', { tid: 1, pid: 0, role: 'leader', term: 1, nsEpoch: 1 }, 'STALE_TERM', 'a lower term');
   await refused('/v1/control/change_role', { tid: 1, pid: 0, role: 'leader', term: -1 }, 'INVALID_ARGUMENT', 'a negative term');
+  // ---- batch: many control commands in one request, one result each, in order ----
+  await ok('/v1/control/create_replica', { tid: 3, pid: 0, schema, role: 'follower', term: 1, leader: PEER, nsEpoch: 1 });
+  const batched = await ok('/v1/control/batch', { nsEpoch: 1, commands: [
+    { path: '/v1/control/change_role', body: { tid: 3, pid: 0, role: 'follower', term: 3, followers: [] } },
+    { path: '/v1/control/change_role', body: { tid: 3, pid: 0, role: 'follower', term: 2, followers: [] } },
+    { path: '/v1/control/change_role', body: { tid: 7, pid: 0, role: 'follower', term: 3, followers: [] } },
+  ] });
+  t.match(batched.results, [{ ok: true }, { error: { code: 'STALE_TERM' } }, { error: { code: 'TABLE_NOT_FOUND' } }], 'each command answered by itself');
+  t.match((await ok('/v1/control/status', { tid: 3, pid: 0 })).replicas, [{ role: 'follower', term: 3 }], 'the first command took effect');
+  await refused('/v1/control/batch', { nsEpoch: 1, commands: [{ path: '/v1/control/drop_replica', body: { tid: 3, pid: 0 } }] }, 'INVALID_ARGUMENT', 'a route that is not batchable');
+  await refused('/v1/control/batch', { nsEpoch: 1, commands: [] }, 'INVALID_ARGUMENT', 'no command');
+  await refused('/v1/control/batch', { nsEpoch: 0, commands: [{ path: '/v1/control/change_role', body: { tid: 3, pid: 0, role: 'follower', term: 4 } }] }, 'STALE_NS_EPOCH', 'an older nameserver epoch');
+  t.match((await ok('/v1/control/status', { tid: 3, pid: 0 })).replicas, [{ term: 3 }], 'a refused batch changed nothing');
+  await ok('/v1/control/drop_replica', { tid: 3, pid: 0, nsEpoch: 1 });
 
   await ok('/v1/control/set_ttl', { tid: 1, pid: 0, ttls: { card: { type: 'absolute', absMinutes: 0, latest: 0 } }, nsEpoch: 1 });
   await refused('/v1/control/set_ttl', { tid: 1, pid: 0, ttls: {}, nsEpoch: 1 }, 'INVALID_ARGUMENT', 'no index named');

@@ -8,6 +8,7 @@
 import { openmldbText, type ErrorCode, type Pid, type TableInfo } from '@tessera/common';
 import type { AdminCommand } from './events.js';
 import type { ObservedView } from './observed.js';
+import { bulkCancelable, isBulkOp } from './bulk-failover.js';
 import { isCommitted, PARENT_TID, type Op, type OpStatus } from './op.js';
 import { opStatusRows } from './opstatus.js';
 import { planTableAlive } from './table-alive.js';
@@ -89,6 +90,7 @@ export function planCancel(opId: number, view: DirectView): DirectPlan {
   const { op } = live;
   if (op.status === 'kInited') return { kind: 'cancel', targets: [{ opId, mode: 'drop' }], message: 'Cancel op ok' };
   if (op.tid === PARENT_TID) return planCancelParent(op, view);
+  if (isBulkOp(op) && !bulkCancelable(op)) return refuse('OP_STATE', `op is past its commit task and can no longer be canceled. op_id[${opId}]`);
   if (op.rollback !== undefined) return refuse('OP_STATE', `op is already rolling back. op_id[${opId}]`);
   if (isCommitted(op) || live.committing) return refuse('OP_STATE', `op is past its commit task and can no longer be canceled. op_id[${opId}]`);
   return { kind: 'cancel', targets: [{ opId, mode: 'request' }], message: 'Cancel op ok' };

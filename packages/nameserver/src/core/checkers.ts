@@ -22,6 +22,8 @@ export interface CheckerHost {
   nowMs(): number;
   tables(): Iterable<TableInfo>;
   table(tid: Tid): TableInfo | undefined;
+  /** Creates the bulk failover op of a lost tablet (bulk-failover.ts); the number of partitions it holds. */
+  failoverEndpoint(endpoint: Endpoint): number;
   /** Plans `command` and creates its ops (no reply); false with the reason when refused. */
   createOps(command: OpCreatingCommand): { ok: true; ops: number } | { ok: false; message: string };
   /** Records a partition's in-sync set and writes its table; `after` is sent once that write is confirmed. */
@@ -59,8 +61,8 @@ export class Checkers {
     const actions = failoverCheck(now, h.observed.tabletStates(), h.tables(), this.failover, h.config, (tid, pid) => h.busy(tid, pid));
     for (const o of actions.offline) {
       h.log('warn', `tablet ${o.endpoint} offline for ${o.lostForMs} ms: ${o.again ? 'replicas still alive in metadata, failing them over again' : 'failing over its partitions'}`);
-      const res = h.createOps({ type: 'offlineendpoint', endpoint: o.endpoint });
-      if (!res.ok) h.log('warn', `offlineendpoint ${o.endpoint}: ${res.message}`);
+      const parts = h.failoverEndpoint(o.endpoint);
+      h.log('info', `failover of ${o.endpoint}: ${parts === 0 ? 'nothing to fail over now (its partitions are busy or done)' : `one op for ${parts} partition(s)`}`);
     }
     for (const ep of actions.recover) this.recover(ep);
   }

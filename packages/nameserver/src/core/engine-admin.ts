@@ -5,6 +5,7 @@
  * answered once their writes are confirmed) and the checkers' commands (the same plans, no reply).
  * The decisions are the planners'; this only carries them out. No I/O, no clock.
  */
+import { heldKeys, planBulkFailover } from './bulk-failover.js';
 import { TesseraError, type Pid, type Tid } from '@tessera/common';
 import { planAdminCommand, OP_CREATING_COMMANDS, type AdminView, type OpCreatingCommand } from './admin.js';
 import { DIRECT_COMMANDS, planDirectCommand, type DirectCommand, type DirectView } from './admin-direct.js';
@@ -29,7 +30,7 @@ export abstract class EngineAdmin extends EngineDrive {
 
   /** Whether an unfinished op holds the partition (as of this call). */
   protected busyPartitions(): (tid: Tid, pid: Pid) => boolean {
-    const busy = new Set([...this.liveOps.values()].map((o) => partitionKey(o.tid, o.pid)));
+    const busy = new Set([...this.liveOps.values()].flatMap(heldKeys));
     return (tid, pid) => busy.has(partitionKey(tid, pid));
   }
 
@@ -44,6 +45,14 @@ export abstract class EngineAdmin extends EngineDrive {
       busy: this.busyPartitions(),
       ops: () => this.allOps(),
     };
+  }
+
+  /** The failover monitor's op for a lost tablet (bulk-failover.ts); the number of partitions it holds (0: none made). */
+  protected createBulkFailover(endpoint: string): number {
+    const req = planBulkFailover(endpoint, this.adminView());
+    if (req === undefined || req.data.kind !== 'bulkFailover') return 0;
+    this.createOp(req, null);
+    return req.data.parts.length;
   }
 
   /** A checker's command (failover, recovery): the same plan as an admin's, without a reply. */

@@ -17,6 +17,7 @@ import { partitionOf } from './partition.js';
 import type { OpRuntime } from './runtime.js';
 import { isParentOp, schedule } from './schedule.js';
 import { specOf } from './tasks.js';
+import { BulkDriver, isBulkOp } from './bulk-failover.js';
 
 /** Passes over the running ops per event; progress beyond this is a livelock bug. */
 const PUMP_ROUNDS_MAX = 10_000;
@@ -27,6 +28,35 @@ const DRIVE_STEPS_MAX = 100;
 export abstract class EngineDrive extends EngineOps {
   /** The planners' view of the engine (admin.ts, parent.ts). */
   protected abstract adminView(): AdminView;
+
+  /** Runs bulk failover ops (bulk-failover.ts). */
+  protected readonly bulk = new BulkDriver({
+    config: this.config,
+    observed: this.observedCluster,
+    random: this.random,
+    nowMs: () => this.nowMs,
+    nsEpoch: () => this.nsEpoch,
+    table: (tid) => this.tableMap.get(tid),
+    setPartition: (tid, p) => this.setPartition(tid, p),
+    writeTable: (tid) => this.requestTableWrite(tid, null),
+    tableSettled: (tid) => this.writes.tableSettled(tid),
+    reservedTermMax: (tid, pid, exceptOpId) => this.reservedTermMax(tid, pid, exceptOpId),
+    opWritten: (opId) => !this.writes.opPending(opId),
+    writeOp: (op) => this.requestWrite(op, 'op'),
+    finish: (op, status, error) => {
+      if (error !== undefined) op.error = appendError(op.error, error);
+      this.bulk.forget(op.id);
+      this.finishOp(op, this.runtime.get(op.id)!, status);
+    },
+    emit: (effect) => this.effects.push(effect),
+    log: (level, message) => this.effects.push({ kind: 'log', level, message }),
+  });
+
+  protected override resetState(): void {
+    super.resetState();
+    // Called from the base's constructor-time resets before this field exists.
+    this.bulk?.clear();
+  }
 
   /** Schedules and drives until nothing moves, then lets out the replies whose writes are confirmed. */
   protected pump(): void {
@@ -136,6 +166,7 @@ export abstract class EngineDrive extends EngineOps {
   /** Moves one running op forward as far as it can go now (drive.ts decides each step); true if anything changed. */
   private drive(op: Op): boolean {
     if (isParentOp(op)) return this.driveParent(op);
+    if (isBulkOp(op)) return this.bulk.drive(op);
     const rt = this.runtime.get(op.id)!;
     let changed = false;
     for (let step = 0; step < DRIVE_STEPS_MAX; step++) {

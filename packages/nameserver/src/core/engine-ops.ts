@@ -11,7 +11,8 @@ import type { OpRequest } from './admin.js';
 import { engineConfig, MOVES_LIMIT_MAX, type EngineConfig } from './config.js';
 import type { EngineEffect, PersistTarget, RequestId } from './events.js';
 import { ObservedCluster } from './observed.js';
-import { cloneJson, currentTask, isCommitted, PARENT_TID, partitionKey, transitionOp, type Op, type OpData, type OpStatus, type OpType } from './op.js';
+import { BULK_TID, cloneJson, currentTask, isCommitted, PARENT_TID, transitionOp, type Op, type OpData, type OpStatus, type OpType } from './op.js';
+import { heldKeys } from './bulk-failover.js';
 import { advanceTask, beginRollback, endOp, failCommittedTask, skipUndoStep } from './op-steps.js';
 import { partitionOf, samePartition } from './partition.js';
 import { planOp } from './plan.js';
@@ -188,8 +189,9 @@ export abstract class EngineOps {
 
   protected startOp(op: Op): void {
     const rt = this.runtime.get(op.id)!;
-    if (op.tid === PARENT_TID) {
+    if (op.tid === PARENT_TID || op.tid === BULK_TID) {
       // A parent holds no partition and has no task: it runs until its children are done (parent.ts).
+      // A bulk failover was planned when it was made and checks each partition as it goes (bulk-failover.ts).
       transitionOp(op, 'kDoing', this.nowMs);
       resetTaskRuntime(rt);
       this.requestWrite(op, 'op');
@@ -229,6 +231,13 @@ export abstract class EngineOps {
   protected reservedTermMax(tid: Tid, pid: Pid, exceptOpId?: number): Term {
     let term = 0;
     for (const op of this.allOps()) {
+      if (op.data.kind === 'bulkFailover' && op.id !== exceptOpId) {
+        for (const p of op.data.parts) {
+          if (p.tid !== tid || p.pid !== pid) continue;
+          term = Math.max(term, p.fenceTerm ?? 0, p.changeLeader?.selected?.restoreTerm ?? 0);
+        }
+        continue;
+      }
       if (op.tid !== tid || op.pid !== pid || op.id === exceptOpId) continue;
       if (op.data.kind === 'changeLeader' && op.data.selected !== null) term = Math.max(term, op.data.selected.restoreTerm);
       for (const t of op.tasks) if ('term' in t) term = Math.max(term, t.term);
@@ -386,7 +395,7 @@ export abstract class EngineOps {
   }
 
   protected moveToDone(op: Op): void {
-    this.repairGate.opEnded(partitionKey(op.tid, op.pid), this.nowMs, op.type === 'kRepairPartitionOP' ? this.config.repairBackoffMs : 0);
+    for (const key of heldKeys(op)) this.repairGate.opEnded(key, this.nowMs, op.type === 'kRepairPartitionOP' ? this.config.repairBackoffMs : 0);
     this.liveOps.delete(op.id);
     this.runtime.delete(op.id);
     this.writes.forgetOp(op.id);
@@ -412,9 +421,10 @@ export abstract class EngineOps {
     const seen = new Set<string>();
     for (const op of this.liveOps.values()) {
       if (op.status !== 'kDoing') continue;
-      const key = partitionKey(op.tid, op.pid);
-      if (seen.has(key)) throw new Error(`two ops running on partition ${key}`);
-      seen.add(key);
+      for (const key of heldKeys(op)) {
+        if (seen.has(key)) throw new Error(`two ops running on partition ${key}`);
+        seen.add(key);
+      }
     }
   }
 }

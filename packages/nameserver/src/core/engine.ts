@@ -42,6 +42,7 @@ import { cloneJson, currentTask, isTerminal, newTask, partitionKey, type Op, typ
 import { appendError } from './op-steps.js';
 import { partitionOf } from './partition.js';
 import { reconcileAfterReport } from './repair.js';
+import { heldKeys } from './bulk-failover.js';
 import { replyError } from './replies.js';
 import { newRuntime } from './runtime.js';
 
@@ -72,6 +73,7 @@ export class NameserverEngine extends EngineAdmin {
       tables: () => this.tableMap.values(),
       table: (tid) => this.tableMap.get(tid),
       createOps: (command) => this.createOpsQuietly(command),
+      failoverEndpoint: (endpoint) => this.createBulkFailover(endpoint),
       recordInSync: (tid, pid, inSync, after) => {
         const table = this.tableMap.get(tid);
         const p = table === undefined ? undefined : partitionOf(table, pid);
@@ -81,7 +83,7 @@ export class NameserverEngine extends EngineAdmin {
         this.requestTableWrite(tid, null);
       },
       noticePending: (tid, pid) => this.notices.pending(tid, pid),
-      busy: (tid, pid) => [...this.liveOps.values()].some((o) => o.tid === tid && o.pid === pid),
+      busy: (tid, pid) => this.busyPartitions()(tid, pid),
       notify: (endpoint, notice) => this.notify(endpoint, notice),
       log: (level, message) => this.effects.push({ kind: 'log', level, message }),
     });
@@ -228,6 +230,9 @@ export class NameserverEngine extends EngineAdmin {
       case 'taskResult':
         this.onTaskResult(event);
         return;
+      case 'batchResult':
+        this.bulk.onResult(event.opId, event.batch, event.results);
+        return;
       case 'tick':
         this.retryWrites();
         return;
@@ -289,7 +294,7 @@ export class NameserverEngine extends EngineAdmin {
 
   /** The reconciler (repair.ts); the partition is then left alone for repairBackoffMs after the repair ends. */
   private reconcile(endpoint: Endpoint, replicas: readonly { tid: Tid; pid: Pid }[]): void {
-    const busy = new Set([...this.liveOps.values()].map((o) => partitionKey(o.tid, o.pid)));
+    const busy = new Set([...this.liveOps.values()].flatMap(heldKeys));
     const healthy = this.observedCluster.healthyEndpoints();
     const repairs = reconcileAfterReport(endpoint, replicas, {
       tables: this.tableMap,

@@ -114,6 +114,8 @@ export type EngineEvent =
   | { type: 'tabletReport'; endpoint: Endpoint; replicas: ReplicaReport[] }
   /** `detail`: what the tablet answered (a CompareChecksum's ChecksumComparison; checksum-check.ts). */
   | { type: 'taskResult'; opId: number; taskIndex: number; ok: boolean; error?: string; retryable?: boolean; detail?: unknown }
+  /** The answer to a `sendBatch`: one result per command, in order (all failed when the request did). */
+  | { type: 'batchResult'; opId: number; batch: number; results: Array<{ ok: boolean; error?: string; retryable?: boolean }> }
   | { type: 'tick'; nowMs: number }
   | { type: 'adminCommand'; requestId: RequestId; command: AdminCommand; nowMs?: number; issuedBy?: OpIssuer }
   | { type: 'persisted'; what: PersistTarget; ok: boolean }
@@ -154,6 +156,8 @@ export interface ReplyError {
 export type EngineEffect =
   /** Send `command` to `endpoint`, carrying nsEpoch; answer with taskResult(opId, taskIndex). */
   | { kind: 'sendTask'; opId: number; taskIndex: number; endpoint: Endpoint; nsEpoch: number; command: TabletCommand }
+  /** Send `commands` to `endpoint` in one request (the tablet's /v1/control/batch); answer with batchResult(opId, batch). */
+  | { kind: 'sendBatch'; opId: number; batch: number; endpoint: Endpoint; nsEpoch: number; commands: TabletCommand[] }
   /** Write /op/op_data/<op.id>, and /op/op_index = max(current, opIndex). */
   | { kind: 'persistOp'; op: Op; opIndex: number }
   /** Delete /op/op_data/<opId> (absent is fine). */

@@ -29,3 +29,4 @@ export * from './failover-check.js';
 export * from './role-check.js';
 export * from './checkers.js';
 export * from './checksum-check.js';
+export * from './bulk-failover.js';

@@ -31,6 +31,9 @@ export const OP_TYPES = [
   // Ours: a scale-in, the parent of one child op per move (parent.ts). It has no partition and no
   // task of its own: PARENT_TID/PARENT_PID, and it ends when its children are done.
   'kScaleInOP',
+  // Ours: the failover of every replica one lost tablet held, in batches (bulk-failover.ts). It
+  // holds many partitions: BULK_TID/BULK_PID, the partitions are listed in its data.
+  'kFailoverEndpointOP',
 ] as const;
 export type OpType = (typeof OP_TYPES)[number];
 
@@ -220,7 +223,43 @@ export type OpData =
   | { kind: 'repair'; reasons: string[] }
   | { kind: 'recoverTable'; endpoint: Endpoint; childOpId: number | null }
   /** A scale-in parent: the tablets being drained. */
-  | { kind: 'scaleIn'; endpoints: Endpoint[] };
+  | { kind: 'scaleIn'; endpoints: Endpoint[] }
+  /** The failover of a lost tablet's replicas, one op for all of them (bulk-failover.ts). */
+  | BulkFailoverData;
+
+/** Phases of a bulk failover, in order; the op is written and confirmed between two phases. */
+export const BULK_PHASES = ['fence', 'select', 'promote', 'record'] as const;
+export type BulkPhase = (typeof BULK_PHASES)[number];
+
+/**
+ * One partition of a bulk failover: `changeLeader` (the lost tablet led it: elect a new leader
+ * from the recorded in-sync set, as kChangeLeaderOP does), `offlineFollower` (it followed: the
+ * leader stops replicating to it, it is marked not alive) or `markDead` (nothing to elect or no
+ * leader to tell: the replica is only marked not alive, keeping its leader flag).
+ */
+export interface BulkPart {
+  tid: Tid;
+  pid: Pid;
+  db: string;
+  name: string;
+  action: 'changeLeader' | 'offlineFollower' | 'markDead';
+  /** changeLeader: the same data a kChangeLeaderOP carries (request `offline`), with its selection. */
+  changeLeader?: Extract<OpData, { kind: 'changeLeader' }>;
+  /** changeLeader: the term every healthy alive follower is fenced at before the selection. */
+  fenceTerm?: Term;
+  /** changeLeader: the followers fenced; offlineFollower: the alive leader told to drop the lost tablet. */
+  endpoints: Endpoint[];
+  /** Left out of the op (its metadata is not changed; the failover monitor tries again later). */
+  failed?: string;
+}
+
+export interface BulkFailoverData {
+  kind: 'bulkFailover';
+  /** The lost tablet. */
+  endpoint: Endpoint;
+  phase: BulkPhase;
+  parts: BulkPart[];
+}
 
 /**
  * Who asked for an op, for the scheduler's priority (schedule.ts): repairs of lost redundancy
@@ -231,6 +270,9 @@ export type OpOrigin = 'repair' | 'operator' | 'rebalance';
 /** The tid and pid of an op that holds no partition (a parent op). */
 export const PARENT_TID = -1;
 export const PARENT_PID = -1;
+/** The tid and pid of a bulk op, which holds the partitions its data lists (bulk-failover.ts). */
+export const BULK_TID = -2;
+export const BULK_PID = -1;
 
 export interface OpRollback {
   reason: 'failed' | 'canceled';

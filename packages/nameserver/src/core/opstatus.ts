@@ -14,9 +14,7 @@ export const OP_STATUS_COLUMNS = ['op_id', 'op_type', 'name', 'pid', 'status', '
 export function opStatusRows(ops: Iterable<Op>, filter: ShowOpStatusRequest = {}): OpStatusRow[] {
   const rows: OpStatusRow[] = [];
   for (const op of ops) {
-    if (filter.db !== undefined && op.db !== filter.db) continue;
-    if (filter.name !== undefined && op.name !== filter.name) continue;
-    if (filter.pid !== undefined && op.pid !== filter.pid) continue;
+    if (!matches(op, filter)) continue;
     const row: OpStatusRow = { opId: op.id, opType: op.type, db: op.db, name: op.name, pid: op.pid, status: op.status };
     if (op.status !== 'kInited' && op.startMs > 0) row.startMs = op.startMs;
     if (isTerminal(op.status) && op.endMs > 0) row.endMs = op.endMs;
@@ -27,6 +25,14 @@ export function opStatusRows(ops: Iterable<Op>, filter: ShowOpStatusRequest = {}
     rows.push(row);
   }
   return rows.sort((a, b) => a.opId - b.opId);
+}
+
+/** Whether the op works on the filter's database / table / pid (a bulk failover: on any partition it lists). */
+function matches(op: Op, filter: ShowOpStatusRequest): boolean {
+  const on = (db: string, name: string, pid: number): boolean =>
+    (filter.db === undefined || db === filter.db) && (filter.name === undefined || name === filter.name) && (filter.pid === undefined || pid === filter.pid);
+  if (op.data.kind === 'bulkFailover' && (filter.db !== undefined || filter.name !== undefined || filter.pid !== undefined)) return op.data.parts.some((p) => on(p.db, p.name, p.pid));
+  return on(op.db, op.name, op.pid);
 }
 
 const pad2 = (n: number): string => String(n).padStart(2, '0');

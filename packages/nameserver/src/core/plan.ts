@@ -320,6 +320,9 @@ export function planOp(type: OpType, data: OpData, ctx: PlanContext): PlanResult
       const repair = repairPlan(ctx.table, ctx.partition, ctx.observed);
       return { ok: true, tasks: repair.tasks.map(newTask), commitTaskIndex: Math.max(0, repair.tasks.length - 1), data: { kind: 'repair', reasons: repair.reasons } };
     }
+    case 'kFailoverEndpointOP':
+      // Planned by bulk-failover.ts over many partitions; not re-planned here.
+      return { ok: true, tasks: [], commitTaskIndex: 0, data };
     case 'kScaleInOP':
       // A parent has no tasks of its own; the engine drives it from its children (parent.ts).
       return { ok: true, tasks: [], commitTaskIndex: 0, data };

@@ -12,7 +12,8 @@
  *   does not hold back ops behind it that need no slot.
  * `blocked` says why each waiting op did not start (for the operator).
  */
-import { PARENT_TID, partitionKey, type Op, type OpOrigin } from './op.js';
+import { heldKeys } from './bulk-failover.js';
+import { PARENT_TID, type Op, type OpOrigin } from './op.js';
 
 export interface ScheduledOp {
   op: Op;
@@ -52,6 +53,7 @@ export function priorityOf(op: Op): OpOrigin {
     case 'kOfflineReplicaOP':
     case 'kUpdatePartitionStatusOP':
     case 'kRepairPartitionOP':
+    case 'kFailoverEndpointOP':
       return 'repair';
     case 'kChangeLeaderOP':
       return op.data.kind === 'changeLeader' && (op.data.request === 'deadLeader' || op.data.request === 'offline') ? 'repair' : 'operator';
@@ -85,7 +87,7 @@ export interface ScheduleResult {
 export function schedule(live: readonly ScheduledOp[], limits: ScheduleLimits): ScheduleResult {
   const runningOps = live.filter((s) => isRunningOp(s) && !isParentOp(s.op));
   let running = runningOps.length;
-  const busy = new Set(runningOps.map((s) => partitionKey(s.op.tid, s.op.pid)));
+  const busy = new Set(runningOps.flatMap((s) => heldKeys(s.op)));
   let moves = 0;
   const movesOn = new Map<string, number>();
   const countMove = (op: Op): void => {
@@ -107,8 +109,8 @@ export function schedule(live: readonly ScheduledOp[], limits: ScheduleLimits): 
       start.push(op);
       continue;
     }
-    const key = partitionKey(op.tid, op.pid);
-    if (busy.has(key)) {
+    const keys = heldKeys(op);
+    if (keys.some((k) => busy.has(k))) {
       blocked.set(op.id, 'another op holds the partition');
       continue;
     }
@@ -129,7 +131,7 @@ export function schedule(live: readonly ScheduledOp[], limits: ScheduleLimits): 
       }
     }
     start.push(op);
-    busy.add(key);
+    for (const k of keys) busy.add(k);
     running += 1;
     countMove(op);
   }

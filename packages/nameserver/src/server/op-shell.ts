@@ -5,7 +5,7 @@
  * replies — feeding each outcome back as an event. It holds no op logic of its own.
  */
 import {
-  TesseraError, isErrorCode, type Logger, type ReplicaStatus, type TableInfo, type TableSchema,
+  TesseraError, errorFromWire, isErrorCode, type Logger, type ReplicaStatus, type TableInfo, type TableSchema,
 } from '@tessera/common';
 import type { Coord, ZkLayout } from '@tessera/coord';
 import { NameserverEngine } from '../core/engine.js';
@@ -276,6 +276,22 @@ export class OpShell {
             }
             this.log.debug(`op ${effect.opId} task ${effect.taskIndex} ${effect.command.type} on ${effect.endpoint}: ${err.message}`);
             this.post({ type: 'taskResult', opId: effect.opId, taskIndex: effect.taskIndex, ok: false, error: err.message, retryable: err.retryable === true });
+          },
+        );
+        return;
+      }
+      case 'sendBatch': {
+        const fail = (err: TesseraError) => effect.commands.map(() => ({ ok: false, error: err.message, retryable: err.retryable === true }));
+        this.control.command<{ results: unknown[] }>(effect.endpoint, '/v1/control/batch', { commands: effect.commands.map(route) }).then(
+          (res) => this.post({ type: 'batchResult', opId: effect.opId, batch: effect.batch, results: effect.commands.map((cmd, i) => {
+            const r = res.results?.[i] as { ok?: boolean } | undefined;
+            if (r?.ok === true) return { ok: true };
+            const err = errorFromWire(r, 0);
+            return alreadyDone(cmd, err) ? { ok: true } : { ok: false, error: err.message, retryable: err.retryable };
+          }) }),
+          (err: TesseraError) => {
+            this.log.debug(`op ${effect.opId} batch of ${effect.commands.length} on ${effect.endpoint}: ${err.message}`);
+            this.post({ type: 'batchResult', opId: effect.opId, batch: effect.batch, results: fail(err) });
           },
         );
         return;

@@ -1,0 +1,149 @@
+/**
+ * The bulk failover of a lost tablet (core/bulk-failover.ts) on the fake cluster: what it plans
+ * per partition (leader → new leader, follower → offline, busy partitions left out), that it
+ * sends one batch per tablet and phase and writes each table once, that a cancel before its
+ * promote phase leaves metadata as it was (and the monitor fails the tablet over afterwards),
+ * that a cancel after it is refused, and that a nameserver killed in its fence, select or promote phase is resumed by the next.
+ */
+import t from 'tap';
+import { engineConfig, planBulkFailover, seededRandom, type AdminView, type Op } from '../src/core/index.js';
+import { Harness, invariantViolations } from './core-harness.js';
+
+const CONFIG = { tabletHeartbeatTimeoutMs: 1_000, failoverRetryMs: 500, roleAssignRetryMs: 500, tabletDownTaskGraceMs: 2_000 };
+const TABLES = 6;
+
+function cluster(autoFailover = true): Harness {
+  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], autoFailover, config: CONFIG });
+  for (let i = 0; i < TABLES; i++) h.createTable(`t${i}`, 4, 3);
+  for (let i = 0; i < 5; i++) h.tick();
+  return h;
+}
+
+const bulkOps = (h: Harness): Op[] => h.engine.ops().filter((o) => o.type === 'kFailoverEndpointOP');
+
+/** Partitions where the lost tablet is still alive or there is not exactly one alive leader elsewhere. */
+function notFailedOver(h: Harness, lost: string): string[] {
+  const out: string[] = [];
+  for (const table of h.zk.tables.values()) {
+    for (const p of table.partitions) {
+      if (p.replicas.some((r) => r.endpoint === lost && r.isAlive) || p.replicas.filter((r) => r.endpoint !== lost && r.isLeader && r.isAlive).length !== 1) out.push(`${table.tid}/${p.pid}`);
+    }
+  }
+  return out;
+}
+
+/** Ticks until the monitor made the bulk op (after the heartbeat timeout). */
+function untilBulkOp(h: Harness): void {
+  for (let i = 0; i < 100 && bulkOps(h).length === 0; i++) h.tick();
+}
+
+t.test('plan: the led partitions get a new leader, the followed ones go offline, busy ones are left out', async (t) => {
+  const h = cluster(false);
+  h.tabletDown('ep2');
+  const tables = [...h.zk.tables.values()];
+  const busyKey = `${tables[0]!.tid}/0`;
+  const view: AdminView = {
+    tables, observed: h.engine.observed(), config: engineConfig(CONFIG), random: seededRandom(1),
+    reservedTermMax: () => 0, busy: (tid, pid) => `${tid}/${pid}` === busyKey,
+  };
+  const req = planBulkFailover('ep2', view)!;
+  t.equal(req.type, 'kFailoverEndpointOP');
+  const parts = req.data.kind === 'bulkFailover' ? req.data.parts : [];
+  const expected = tables.flatMap((x) => x.partitions.filter((p) => `${x.tid}/${p.pid}` !== busyKey && p.replicas.some((r) => r.endpoint === 'ep2')).map((p) => ({ tid: x.tid, pid: p.pid, leads: p.replicas.some((r) => r.endpoint === 'ep2' && r.isLeader) })));
+  t.equal(parts.length, expected.length, `one part per partition ep2 held but the busy one (${expected.length})`);
+  t.notOk(parts.some((p) => `${p.tid}/${p.pid}` === busyKey), 'the busy partition is not in the op');
+  for (const e of expected) {
+    const part = parts.find((p) => p.tid === e.tid && p.pid === e.pid);
+    t.equal(part?.action, e.leads ? 'changeLeader' : 'offlineFollower', `${e.tid}/${e.pid}: ${e.leads ? 'led' : 'followed'} by ep2`);
+    if (part?.action === 'changeLeader') {
+      t.same([...part.endpoints].sort(), ['ep1', 'ep3'], 'both healthy followers are fenced');
+      t.ok(part.fenceTerm! > 1, 'at a new term');
+    }
+  }
+  t.equal(planBulkFailover('ep2', { ...view, busy: () => true }), undefined, 'nothing to plan when every partition is busy');
+});
+
+t.test('one op, one batch per tablet and phase, each table written once, elections from the in-sync set', async (t) => {
+  const h = cluster();
+  h.tabletDown('ep2');
+  untilBulkOp(h);
+  h.runUntilIdle();
+  const ops = bulkOps(h);
+  t.equal(ops.length, 1, 'one op for the lost tablet');
+  t.equal(ops[0]!.status, 'kDone');
+  t.same(h.engine.ops().filter((o) => o.type !== 'kFailoverEndpointOP').map((o) => o.type), [], 'no per-partition op');
+  const batches = h.transcript.filter((l) => /^send op=\d+ batch=/.test(l)).map((l) => l.split(' ').slice(1, 4).join(' '));
+  const perTablet = new Map<string, number>();
+  for (const b of batches) perTablet.set(b.split(' ')[2]!, (perTablet.get(b.split(' ')[2]!) ?? 0) + 1);
+  // fence (ChangeRole to followers, DelReplica to leaders) and promote: at most two batches per tablet.
+  t.ok([...perTablet.values()].every((n) => n <= 2), `batches per tablet: ${[...perTablet].map(([e, n]) => `${e} ${n}`).join(', ')}`);
+  t.notOk(h.transcript.some((l) => /^send op=\d+#/.test(l)), 'no single-partition command');
+  t.same(notFailedOver(h, 'ep2'), [], 'every partition: ep2 not alive, one alive leader elsewhere');
+  t.same(invariantViolations(h, { allAlive: false }), []);
+});
+
+t.test('canceled before its promote phase: metadata unchanged, the monitor fails the tablet over again', async (t) => {
+  const h = cluster();
+  h.faults = { delayMs: () => 300 };
+  h.tabletDown('ep2');
+  for (let i = 0; i < 30 && bulkOps(h).every((o) => o.status !== 'kDoing'); i++) h.tick();
+  const op = bulkOps(h).find((o) => o.status === 'kDoing')!;
+  t.equal(op.data.kind === 'bulkFailover' ? op.data.phase : undefined, 'fence', 'running, in its fence phase');
+  const before = [...h.zk.tables.values()].map((x) => JSON.stringify(x.partitions.map((p) => p.replicas)));
+  h.setAutoFailover(false);
+  const reply = h.adminReply({ type: 'cancelop', opId: op.id });
+  t.equal(reply.ok, true, 'cancelop accepted');
+  h.runUntilIdle();
+  t.equal(h.engine.op(op.id)?.status, 'kCanceled');
+  t.same([...h.zk.tables.values()].map((x) => JSON.stringify(x.partitions.map((p) => p.replicas))), before, 'no replica flag changed');
+  h.faults = {};
+  h.setAutoFailover(true);
+  h.runUntilIdle();
+  for (let i = 0; i < 20; i++) h.tick();
+  h.runUntilIdle();
+  t.equal(bulkOps(h).filter((o) => o.status === 'kDone').length, 1, 'a second bulk op did the failover');
+  t.same(notFailedOver(h, 'ep2'), [], 'every partition: ep2 not alive, one alive leader elsewhere');
+  t.same(invariantViolations(h, { allAlive: false }), []);
+});
+
+t.test('past its promote phase: cancel refused, the op ends done', async (t) => {
+  const h = cluster();
+  h.faults = { delayMs: () => 300 };
+  h.tabletDown('ep2');
+  let op: Op | undefined;
+  for (let i = 0; i < 100 && op === undefined; i++) {
+    h.tick();
+    op = bulkOps(h).find((o) => o.status === 'kDoing' && o.data.kind === 'bulkFailover' && o.data.phase === 'promote');
+  }
+  t.ok(op !== undefined, 'reached its promote phase');
+  const reply = h.adminReply({ type: 'cancelop', opId: op!.id });
+  t.equal(reply.ok ? 'ok' : reply.error.code, 'OP_STATE', 'refused');
+  h.faults = {};
+  h.runUntilIdle();
+  t.equal(h.engine.op(op!.id)?.status, 'kDone');
+  t.same(notFailedOver(h, 'ep2'), [], 'every partition: ep2 not alive, one alive leader elsewhere');
+});
+
+t.test('a nameserver killed in every phase: the next one resumes the op and finishes it', async (t) => {
+  for (const phase of ['fence', 'select', 'promote'] as const) {
+    const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], autoFailover: true, config: CONFIG, asyncWrites: true });
+    for (let i = 0; i < TABLES; i++) h.createTable(`t${i}`, 4, 3);
+    for (let i = 0; i < 5; i++) h.tick();
+    h.faults = { delayMs: () => 300 };
+    h.tabletDown('ep2');
+    let seen = false;
+    for (let i = 0; i < 100 && !seen; i++) {
+      h.tick(50);
+      seen = bulkOps(h).some((o) => o.status === 'kDoing' && o.data.kind === 'bulkFailover' && o.data.phase === phase);
+    }
+    t.ok(seen, `${phase}: reached`);
+    h.killNameserver();
+    h.faults = {};
+    h.runUntilIdle();
+    for (let i = 0; i < 20; i++) h.tick();
+    h.runUntilIdle();
+    t.ok(bulkOps(h).every((o) => o.status === 'kDone' || o.status === 'kCanceled'), `${phase}: every bulk op ended (${bulkOps(h).map((o) => o.status).join(',')})`);
+    t.same(notFailedOver(h, 'ep2'), [], 'every partition: ep2 not alive, one alive leader elsewhere');
+    t.same(invariantViolations(h, { allAlive: false }), [], `${phase}: invariants hold`);
+  }
+});
