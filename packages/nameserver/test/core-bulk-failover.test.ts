@@ -6,7 +6,7 @@
  * that a cancel after it is refused, and that a nameserver killed in its fence, select or promote phase is resumed by the next.
  */
 import t from 'tap';
-import { engineConfig, planBulkFailover, seededRandom, type AdminView, type Op } from '../src/core/index.js';
+import { BULK_PARTS_MAX, engineConfig, planBulkFailover, seededRandom, type AdminView, type Op } from '../src/core/index.js';
 import { Harness, invariantViolations } from './core-harness.js';
 
 const CONFIG = { tabletHeartbeatTimeoutMs: 1_000, failoverRetryMs: 500, roleAssignRetryMs: 500, tabletDownTaskGraceMs: 2_000 };
@@ -46,7 +46,9 @@ t.test('plan: the led partitions get a new leader, the followed ones go offline,
     tables, observed: h.engine.observed(), config: engineConfig(CONFIG), random: seededRandom(1),
     reservedTermMax: () => 0, busy: (tid, pid) => `${tid}/${pid}` === busyKey,
   };
-  const req = planBulkFailover('ep2', view)!;
+  const reqs = planBulkFailover('ep2', view);
+  t.equal(reqs.length, 1, 'one op');
+  const req = reqs[0]!;
   t.equal(req.type, 'kFailoverEndpointOP');
   const parts = req.data.kind === 'bulkFailover' ? req.data.parts : [];
   const expected = tables.flatMap((x) => x.partitions.filter((p) => `${x.tid}/${p.pid}` !== busyKey && p.replicas.some((r) => r.endpoint === 'ep2')).map((p) => ({ tid: x.tid, pid: p.pid, leads: p.replicas.some((r) => r.endpoint === 'ep2' && r.isLeader) })));
@@ -60,7 +62,21 @@ t.test('plan: the led partitions get a new leader, the followed ones go offline,
       t.ok(part.fenceTerm! > 1, 'at a new term');
     }
   }
-  t.equal(planBulkFailover('ep2', { ...view, busy: () => true }), undefined, 'nothing to plan when every partition is busy');
+  t.same(planBulkFailover('ep2', { ...view, busy: () => true }), [], 'nothing to plan when every partition is busy');
+});
+
+t.test('a tablet holding more than BULK_PARTS_MAX partitions: several ops, each for whole tables, none over the limit', async (t) => {
+  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], autoFailover: false, config: CONFIG });
+  for (let i = 0; i < 130; i++) h.createTable(`t${i}`, 8, 3);
+  h.tabletDown('ep2');
+  const view: AdminView = { tables: [...h.zk.tables.values()], observed: h.engine.observed(), config: engineConfig(CONFIG), random: seededRandom(1), reservedTermMax: () => 0, busy: () => false };
+  const reqs = planBulkFailover('ep2', view);
+  const sizes = reqs.map((r) => (r.data.kind === 'bulkFailover' ? r.data.parts.length : 0));
+  t.equal(sizes.reduce((a, b) => a + b, 0), 130 * 8, 'every partition ep2 held, once');
+  t.ok(reqs.length === 2 && sizes.every((n) => n <= BULK_PARTS_MAX), `ops of ${sizes.join(', ')} partitions`);
+  const tablesPerOp = reqs.map((r) => new Set(r.data.kind === 'bulkFailover' ? r.data.parts.map((p) => p.tid) : []));
+  t.equal([...tablesPerOp[0]!].filter((tid) => tablesPerOp[1]!.has(tid)).length, 0, 'no table split between two ops');
+  t.ok(JSON.stringify(reqs[0]!.data).length < 1_000_000, `the op record stays under ZooKeeper's node limit (${JSON.stringify(reqs[0]!.data).length} bytes before selection)`);
 });
 
 t.test('one op, one batch per tablet and phase, each table written once, elections from the in-sync set', async (t) => {

@@ -34,6 +34,13 @@ import { planOp } from './plan.js';
 import type { Random } from './random.js';
 import { TASK_SPECS, type TaskContext } from './tasks.js';
 
+/**
+ * Partitions in one bulk op: its record (~500 bytes a partition it elects for) stays well under
+ * ZooKeeper's 1 MB node limit (COORD_LIMITS.nodeDataBytesMax). A tablet holding more is failed
+ * over by several ops, each for whole tables, run side by side.
+ */
+export const BULK_PARTS_MAX = 1000;
+
 /** Commands in one batch to one tablet (a bigger phase sends several). */
 export const BULK_BATCH_COMMANDS_MAX = 512;
 
@@ -51,11 +58,20 @@ export function bulkData(op: Op): BulkFailoverData {
  * per partition with an alive replica on it and no unfinished op — its only replica → marked not
  * alive; its leader (or no alive leader) → a new leader (kChangeLeaderOP's plan, request
  * `offline`); a follower with an alive leader on a healthy tablet → offline. Where no leader can be
- * chosen the replica is only marked not alive. Undefined when there is nothing to do.
+ * chosen the replica is only marked not alive. One op for up to BULK_PARTS_MAX partitions (whole
+ * tables); none when there is nothing to do.
  */
-export function planBulkFailover(endpoint: Endpoint, view: AdminView): OpRequest | undefined {
-  const parts: BulkPart[] = [];
+export function planBulkFailover(endpoint: Endpoint, view: AdminView): OpRequest[] {
+  const ops: OpRequest[] = [];
+  let parts: BulkPart[] = [];
+  const close = (): void => {
+    if (parts.length === 0) return;
+    const data: BulkFailoverData = { kind: 'bulkFailover', endpoint, phase: 'fence', parts };
+    ops.push({ type: 'kFailoverEndpointOP', tid: BULK_TID, pid: BULK_PID, db: '', name: `failover ${endpoint}`, data, tasks: [], commitTaskIndex: 0, origin: 'repair' });
+    parts = [];
+  };
   for (const table of [...view.tables].sort((a, b) => a.tid - b.tid)) {
+    if (parts.length + table.partitions.length > BULK_PARTS_MAX) close();
     for (const partition of table.partitions) {
       const replica = replicaOn(partition, endpoint);
       if (replica === undefined || !replica.isAlive || view.busy(table.tid, partition.pid)) continue;
@@ -76,9 +92,8 @@ export function planBulkFailover(endpoint: Endpoint, view: AdminView): OpRequest
       parts.push({ ...base, action: 'markDead', endpoints: [] });
     }
   }
-  if (parts.length === 0) return undefined;
-  const data: BulkFailoverData = { kind: 'bulkFailover', endpoint, phase: 'fence', parts };
-  return { type: 'kFailoverEndpointOP', tid: BULK_TID, pid: BULK_PID, db: '', name: `failover ${endpoint}`, data, tasks: [], commitTaskIndex: 0, origin: 'repair' };
+  close();
+  return ops;
 }
 
 /** Whether cancelop may still stop the op (before its promote phase). */

@@ -22,7 +22,7 @@ export interface CheckerHost {
   nowMs(): number;
   tables(): Iterable<TableInfo>;
   table(tid: Tid): TableInfo | undefined;
-  /** Creates the bulk failover op of a lost tablet (bulk-failover.ts); the number of partitions it holds. */
+  /** Creates the bulk failover op(s) of a lost tablet (bulk-failover.ts); the number of partitions they hold. */
   failoverEndpoint(endpoint: Endpoint): number;
   /** Plans `command` and creates its ops (no reply); false with the reason when refused. */
   createOps(command: OpCreatingCommand): { ok: true; ops: number } | { ok: false; message: string };
@@ -62,7 +62,7 @@ export class Checkers {
     for (const o of actions.offline) {
       h.log('warn', `tablet ${o.endpoint} offline for ${o.lostForMs} ms: ${o.again ? 'replicas still alive in metadata, failing them over again' : 'failing over its partitions'}`);
       const parts = h.failoverEndpoint(o.endpoint);
-      h.log('info', `failover of ${o.endpoint}: ${parts === 0 ? 'nothing to fail over now (its partitions are busy or done)' : `one op for ${parts} partition(s)`}`);
+      h.log('info', `failover of ${o.endpoint}: ${parts === 0 ? 'nothing to fail over now (its partitions are busy or done)' : `bulk op(s) for ${parts} partition(s)`}`);
     }
     for (const ep of actions.recover) this.recover(ep);
   }

@@ -47,12 +47,14 @@ export abstract class EngineAdmin extends EngineDrive {
     };
   }
 
-  /** The failover monitor's op for a lost tablet (bulk-failover.ts); the number of partitions it holds (0: none made). */
+  /** The failover monitor's op(s) for a lost tablet (bulk-failover.ts); the number of partitions they hold (0: none made). */
   protected createBulkFailover(endpoint: string): number {
-    const req = planBulkFailover(endpoint, this.adminView());
-    if (req === undefined || req.data.kind !== 'bulkFailover') return 0;
-    this.createOp(req, null);
-    return req.data.parts.length;
+    let parts = 0;
+    for (const req of planBulkFailover(endpoint, this.adminView())) {
+      this.createOp(req, null);
+      parts += req.data.kind === 'bulkFailover' ? req.data.parts.length : 0;
+    }
+    return parts;
   }
 
   /** A checker's command (failover, recovery): the same plan as an admin's, without a reply. */
