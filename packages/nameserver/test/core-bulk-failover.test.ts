@@ -37,6 +37,18 @@ function untilBulkOp(h: Harness): void {
   for (let i = 0; i < 100 && bulkOps(h).length === 0; i++) h.tick();
 }
 
+/** Loses ep2 with commands answering slowly; ticks until a bulk op runs in `phase` (undefined if none did). */
+function lostUntilPhase(h: Harness, phase: string, tickMs = 100): Op | undefined {
+  h.faults = { delayMs: () => 300 };
+  h.tabletDown('ep2');
+  for (let i = 0; i < 100; i++) {
+    const op = bulkOps(h).find((o) => o.status === 'kDoing' && o.data.kind === 'bulkFailover' && o.data.phase === phase);
+    if (op !== undefined) return op;
+    h.tick(tickMs);
+  }
+  return undefined;
+}
+
 t.test('plan: the led partitions get a new leader, the followed ones go offline, busy ones are left out', async (t) => {
   const h = cluster(false);
   h.tabletDown('ep2');
@@ -100,11 +112,8 @@ t.test('one op, one batch per tablet and phase, each table written once, electio
 
 t.test('canceled before its promote phase: metadata unchanged, the monitor fails the tablet over again', async (t) => {
   const h = cluster();
-  h.faults = { delayMs: () => 300 };
-  h.tabletDown('ep2');
-  for (let i = 0; i < 30 && bulkOps(h).every((o) => o.status !== 'kDoing'); i++) h.tick();
-  const op = bulkOps(h).find((o) => o.status === 'kDoing')!;
-  t.equal(op.data.kind === 'bulkFailover' ? op.data.phase : undefined, 'fence', 'running, in its fence phase');
+  const op = lostUntilPhase(h, 'fence')!;
+  t.ok(op !== undefined, 'running, in its fence phase');
   const before = [...h.zk.tables.values()].map((x) => JSON.stringify(x.partitions.map((p) => p.replicas)));
   h.setAutoFailover(false);
   const reply = h.adminReply({ type: 'cancelop', opId: op.id });
@@ -124,13 +133,7 @@ t.test('canceled before its promote phase: metadata unchanged, the monitor fails
 
 t.test('past its promote phase: cancel refused, the op ends done', async (t) => {
   const h = cluster();
-  h.faults = { delayMs: () => 300 };
-  h.tabletDown('ep2');
-  let op: Op | undefined;
-  for (let i = 0; i < 100 && op === undefined; i++) {
-    h.tick();
-    op = bulkOps(h).find((o) => o.status === 'kDoing' && o.data.kind === 'bulkFailover' && o.data.phase === 'promote');
-  }
+  const op = lostUntilPhase(h, 'promote');
   t.ok(op !== undefined, 'reached its promote phase');
   const reply = h.adminReply({ type: 'cancelop', opId: op!.id });
   t.equal(reply.ok ? 'ok' : reply.error.code, 'OP_STATE', 'refused');
@@ -145,14 +148,7 @@ t.test('a nameserver killed in every phase: the next one resumes the op and fini
     const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], autoFailover: true, config: CONFIG, asyncWrites: true });
     for (let i = 0; i < TABLES; i++) h.createTable(`t${i}`, 4, 3);
     for (let i = 0; i < 5; i++) h.tick();
-    h.faults = { delayMs: () => 300 };
-    h.tabletDown('ep2');
-    let seen = false;
-    for (let i = 0; i < 100 && !seen; i++) {
-      h.tick(50);
-      seen = bulkOps(h).some((o) => o.status === 'kDoing' && o.data.kind === 'bulkFailover' && o.data.phase === phase);
-    }
-    t.ok(seen, `${phase}: reached`);
+    t.ok(lostUntilPhase(h, phase, 50) !== undefined, `${phase}: reached`);
     h.killNameserver();
     h.faults = {};
     h.runUntilIdle();
