@@ -276,8 +276,8 @@ function runSeed(seed: number): { result: SimResult; transcript: string[]; harne
   // disagree with metadata for a while, and only there may the reconciler act.
   const skipped = new Set<string>();
   const noteSkips = (op: Op): void => {
-    // A bulk failover's part left out after its promote was sent may have a leader metadata does not name yet.
-    if (op.data.kind === 'bulkFailover') for (const part of op.data.parts) if (part.failed !== undefined && part.changeLeader?.selected) skipped.add(`${part.tid}/${part.pid}`);
+    // A bulk failover's part left out after its promote phase was sent may have a leader (or a leader's follower list) metadata does not show yet.
+    if (op.data.kind === 'bulkFailover') for (const part of op.data.parts) if (part.failed !== undefined && (part.changeLeader?.selected || part.action === 'offlineFollower')) skipped.add(`${part.tid}/${part.pid}`);
     const committedFailure = op.status === 'kFailed' && op.rollback === undefined && op.tasks.some((x) => x.status === 'kFailed');
     if (committedFailure || op.tasks.some((x) => x.undo === true && x.status === 'kFailed')) skipped.add(`${op.tid}/${op.pid}`);
   };

@@ -4,11 +4,11 @@
  * waiting for its own status report behind `taskConcurrency`. The op runs four phases over all its
  * partitions at once, and is written (and confirmed) between two phases:
  *   fence    every healthy alive follower of a partition the tablet led is told a new term (as
- *            kChangeLeaderOP's kChangeRole steps); the leader of a partition it only followed
- *            stops replicating to it (kDelReplica)
+ *            kChangeLeaderOP's kChangeRole steps)
  *   select   one wait for reports made after the fences, then per partition the same selection
  *            as kSelectLeader (tasks.ts): only from the recorded in-sync set, highest offset
- *   promote  each chosen follower leads at the new term (kChangeLeader); the commit point
+ *   promote  the commit point: each chosen follower leads at the new term (kChangeLeader); the
+ *            leader of a partition the tablet only followed stops replicating to it (kDelReplica)
  *   record   the metadata of every partition (kUpdateLeaderInfo / kUpdatePartitionStatus), one
  *            ZooKeeper write per table
  * Tablet commands go as one batch per tablet and phase (`sendBatch`, the tablet's
@@ -16,8 +16,9 @@
  * is left out (`failed`, its metadata untouched): the failover monitor, level-triggered, plans it
  * again. The op holds every partition it lists (heldPartitionKeys), so no other op is created on
  * them while it runs. Before the promote phase a cancel ends it with nothing to undo (the fences,
- * like kChangeLeaderOP's, have no undo); from then on it only goes forward, and a promote that
- * fails is undone for its partition (the candidate told to follow at the reserved restore term).
+ * like kChangeLeaderOP's, have no undo); from then on it only goes forward, and a promote or
+ * DelReplica that fails is undone for its partition (the candidate told to follow at the reserved
+ * restore term; the leader told to replicate to the follower again, as kDelReplica's undo).
  * Pure: the engine hands it a host; no I/O, no clock.
  */
 import type { Endpoint, PartitionMeta, TableInfo, Tid } from '@tessera/common';
@@ -114,7 +115,7 @@ export function phaseCommands(data: BulkFailoverData, phase: BulkPhase): Array<{
     const at = { tid: p.tid, pid: p.pid };
     if (phase === 'fence' && p.action === 'changeLeader') {
       for (const e of p.endpoints) out.push({ part: i, endpoint: e, command: { type: 'ChangeRole', ...at, role: 'follower', term: p.fenceTerm!, followers: [] } });
-    } else if (phase === 'fence' && p.action === 'offlineFollower') {
+    } else if (phase === 'promote' && p.action === 'offlineFollower') {
       out.push({ part: i, endpoint: p.endpoints[0]!, command: { type: 'DelReplica', ...at, follower: data.endpoint } });
     } else if (phase === 'promote' && p.action === 'changeLeader') {
       const sel = p.changeLeader!.selected!;
@@ -282,8 +283,14 @@ export class BulkDriver {
     const p = data.parts[part]!;
     p.failed = error;
     this.host.log('warn', `${p.name} pid ${p.pid}: left out of the failover of ${data.endpoint}: ${error}`);
+    if (data.phase !== 'promote') return;
+    const leader = p.endpoints[0];
+    if (p.action === 'offlineFollower' && leader !== undefined && this.host.observed.isHealthy(leader)) {
+      this.host.emit({ kind: 'sendBatch', opId: -1, batch: 0, endpoint: leader, nsEpoch: this.host.nsEpoch(), commands: [{ type: 'AddReplica', tid: p.tid, pid: p.pid, follower: data.endpoint }] });
+      return;
+    }
     const sel = p.changeLeader?.selected;
-    if (data.phase !== 'promote' || sel === undefined || sel === null || !this.host.observed.isHealthy(sel.candidate)) return;
+    if (sel === undefined || sel === null || !this.host.observed.isHealthy(sel.candidate)) return;
     // As kChangeLeader's undo: the candidate follows again, at the term reserved for it (fire and forget;
     // role assignment repeats it while the candidate's report disagrees with metadata).
     this.host.emit({ kind: 'sendBatch', opId: -1, batch: 0, endpoint: sel.candidate, nsEpoch: this.host.nsEpoch(), commands: [{ type: 'ChangeRole', tid: p.tid, pid: p.pid, role: 'follower', term: sel.restoreTerm, followers: [] }] });
