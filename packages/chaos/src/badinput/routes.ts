@@ -194,6 +194,14 @@ export const TABLET_ROUTES: readonly RouteSpec[] = [
     f('replica', 'endpoint', true, { notFound: ['TABLE_NOT_FOUND'] }), f('opId', 'uintOpt', false),
   ]),
   {
+    // Every command names an unknown replica: each is refused in its own result, nothing changes.
+    server: 'tablet', path: '/v1/control/batch', at: 'tabletA', mode: 'required', limit: CONTROL_LIMIT, perPart: true,
+    base: (c) => ({ commands: [{ path: '/v1/control/change_role', body: { tid: UNKNOWN_TID, pid: 0, role: 'follower', term: 1 } }], nsEpoch: c.live.epoch(c.v.tablets[0]) }),
+    benign: (c) => ({ commands: [{ path: '/v1/control/del_replica', body: { tid: UNKNOWN_TID, pid: 0, follower: c.v.tablets[1] } }], nsEpoch: c.live.epoch(c.v.tablets[0]) }),
+    benignCodes: ['TABLE_NOT_FOUND'],
+    fields: [f('commands', 'parts', true), EPOCH],
+  },
+  {
     // Without nsEpoch every request is refused as from an older nameserver: nothing changes.
     server: 'tablet', path: '/v1/control/snapshot_limit', at: 'tabletA', mode: 'required', limit: CONTROL_LIMIT,
     base: () => ({ perStreamBytesPerSec: 0, perDestinationBytesPerSec: 0 }), benign: () => ({ perStreamBytesPerSec: 0 }), benignCodes: ['STALE_NS_EPOCH'],
