@@ -3,27 +3,20 @@
 // standby when the leader nameserver is killed in the middle of it.
 import t from 'tap';
 import { waitFor, type TableInfo } from '@tessera/common';
-import { Client } from '@tessera/client';
-import { parseTable, startTestCluster } from '@tessera/testkit';
+import { parseTable } from '@tessera/testkit';
+import { createFlow, startSdkCluster, unreadableFlowRows } from './sdk-cluster.js';
 
 t.test('manual failover commands and a nameserver killed during failover', async (t) => {
-  const { client, ns, tablets, startTablet, cli } = await startTestCluster(t, {
+  const { client, ns, tablets, startTablet, cli } = await startSdkCluster(t, {
     name: 'failover-manual', zkRootPath: '/fm', zkSessionTimeoutMs: 2000,
-    connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
     nameservers: 2, tablets: 3,
     nsFlags: { auto_failover: false, tablet_heartbeat_timeout: 500, get_table_status_interval: 300, in_sync_silent_ms: 1000 },
-    httpTimeoutMs: 10_000, tabletsHealthyTimeoutMs: 20_000, database: 'db',
   });
-  await client.createTable('db', {
-    name: 'flow', partitionNum: 2, replicaNum: 3,
-    partitions: [{ pid: 0, leader: tablets[0]!.endpoint, followers: [tablets[1]!.endpoint, tablets[2]!.endpoint] }, { pid: 1, leader: tablets[1]!.endpoint, followers: [tablets[0]!.endpoint, tablets[2]!.endpoint] }],
-    columns: [{ name: 'card', type: 'string' }, { name: 'amt', type: 'double' }, { name: 'at', type: 'timestamp' }],
-    indexes: [{ name: 'card', keys: ['card'], ts: 'at' }],
-  });
+  await createFlow(client, tablets.map((x) => x.endpoint) as [string, string, string]);
   const rows = Array.from({ length: 200 }, (_, i) => ({ card: `c${i}`, amt: i, at: 1000 + i }));
   await client.putBatch('db', 'flow', rows);
   const table = (): Promise<TableInfo> => client.table('db', 'flow');
-  const allReadable = async (): Promise<number> => (await Promise.all(rows.map((r) => client.get('db', 'flow', { key: r.card })))).filter((x) => x === undefined).length;
+  const allReadable = (): Promise<number> => unreadableFlowRows(client, rows);
 
   await t.test('auto_failover off: offlineendpoint, then recoverendpoint and recovertable', async (t) => {
     t.match((await cli('confget')).stdout, /auto_failover\s+false/);

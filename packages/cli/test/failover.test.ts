@@ -7,7 +7,7 @@
 import t from 'tap';
 import { pidOfKey, waitFor, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
-import { parseTable, startTestCluster } from '@tessera/testkit';
+import { parseTable, partitionChecksums, startTestCluster, startWriters, unreadable } from '@tessera/testkit';
 
 // The timeouts scripts/cluster.sh gives a local cluster (so the figures printed are its figures).
 const SESSION_TIMEOUT_MS = 3000;
@@ -30,36 +30,12 @@ t.test('failover and recovery', async (t) => {
     indexes: [{ name: 'id', keys: ['id'], ts: 'at' }],
   });
   const table = (): Promise<TableInfo> => client.table('db', 'ev');
-  const checksums = async (info: TableInfo, pid: number): Promise<string[]> =>
-    Promise.all(info.partitions[pid]!.replicas.map(async (r) => (await http.call<{ sha256: string }>(r.endpoint, '/v1/control/checksum', { tid: info.tid, pid })).sha256));
+  const checksums = (info: TableInfo, pid: number): Promise<string[]> => partitionChecksums(http, info, pid);
 
-  const acked = new Set<string>();
-  let failed = 0;
-  let writing = true;
-  let seq = 0;
-  const ackTimes: number[] = [];
-  const writers = Array.from({ length: 6 }, async () => {
-    while (writing) {
-      const id = `w${seq++}`;
-      try {
-        await client.put('db', 'ev', { id, n: seq, at: 1_000_000 + seq });
-        acked.add(id);
-        ackTimes.push(Date.now());
-      } catch {
-        failed++;
-      }
-    }
-  });
+  const writers = startWriters({ loops: 6 }, (id, n) => client.put('db', 'ev', { id, n, at: 1_000_000 + n }));
+  const { acked, failures } = writers;
   const everyAckedReadable = async (): Promise<number> => {
-    const missing: string[] = [];
-    const keys = [...acked];
-    for (let i = 0; i < keys.length; i += 100) {
-      const slice = keys.slice(i, i + 100);
-      const got = await Promise.all(slice.map((k) => client.get('db', 'ev', { key: k })));
-      got.forEach((g, j) => {
-        if (g === undefined) missing.push(slice[j]!);
-      });
-    }
+    const missing = await unreadable(acked, (key) => client.get('db', 'ev', { key }));
     if (missing.length > 0) t.comment(`acknowledged but not read back: ${missing.slice(0, 20).join(' ')}`);
     return missing.length;
   };
@@ -86,7 +62,7 @@ t.test('failover and recovery', async (t) => {
     const ops = parseTable((await cli('showopstatus')).stdout, 'op_id');
     t.ok(ops.some((o) => o.op_type === 'kFailoverEndpointOP' && o.status === 'kDone'), 'failover ran as one kFailoverEndpointOP for the lost tablet');
     const missing = await everyAckedReadable();
-    t.equal(missing, 0, `no acknowledged write lost (${acked.size} acknowledged so far, ${failed} calls failed)`);
+    t.equal(missing, 0, `no acknowledged write lost (${acked.size} acknowledged so far, ${failures.length} calls failed)`);
 
     // Restart it: its replicas come back alive and in sync, with the leaders' checksums.
     const restartedAt = Date.now();
@@ -140,9 +116,8 @@ t.test('failover and recovery', async (t) => {
     t.equal(await client.get('db', 'ev', { key: staleKey }), undefined, 'the refused write is nowhere');
   });
 
-  writing = false;
-  await Promise.all(writers);
-  t.comment(`writer: ${acked.size} acknowledged, ${failed} calls failed`);
+  await writers.stop();
+  t.comment(`writer: ${acked.size} acknowledged, ${failures.length} calls failed`);
 
   await t.test('replicas converge with the leaders\' checksums', async (t) => {
     const info = await table();

@@ -9,18 +9,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { decode, waitFor } from '@tessera/common';
-import { Client } from '@tessera/client';
-import { MAIN_JS, startTestCluster } from '@tessera/testkit';
+import { MAIN_JS } from '@tessera/testkit';
+import { startSdkCluster } from './sdk-cluster.js';
 
 const run = promisify(execFile);
 
 t.test('healthcheck, metrics, health JSON on a real cluster', async (t) => {
-  const { client, tablets, ns, startTablet, cli, dir, zk } = await startTestCluster(t, {
+  const { client, tablets, ns, startTablet, cli, dir, zk } = await startSdkCluster(t, {
     name: 'healthcheck', zkRootPath: '/hc', zkSessionTimeoutMs: 3000,
-    connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
     nameservers: 1, tablets: 3,
     nsFlags: { auto_failover: true, tablet_heartbeat_timeout: 1000, get_table_status_interval: 500, in_sync_silent_ms: 2000 },
-    httpTimeoutMs: 30_000, tabletsHealthyTimeoutMs: 30_000, database: 'db',
   });
   await client.createTable('db', {
     name: 'ev', partitionNum: 4, replicaNum: 3,

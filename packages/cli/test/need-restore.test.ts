@@ -4,17 +4,15 @@
 // recovers its replicas and hands each former leadership back to it, under writers.
 import t from 'tap';
 import { waitFor, type TableInfo } from '@tessera/common';
-import { Client } from '@tessera/client';
-import { parseTable, startTestCluster } from '@tessera/testkit';
+import { parseTable, startWriters, unreadable, waitChecksumsEqual } from '@tessera/testkit';
+import { startSdkCluster } from './sdk-cluster.js';
 
 t.test('recoverendpoint <ep> true returns the leaderships of the recovered tablet', async (t) => {
-  const { http, client, tablets, startTablet, cli } = await startTestCluster(t, {
+  const { http, client, tablets, startTablet, cli } = await startSdkCluster(t, {
     name: 'need-restore', zkRootPath: '/nr', zkSessionTimeoutMs: 2000,
-    connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
     nameservers: 1, tablets: 3,
     nsFlags: { auto_failover: true, tablet_heartbeat_timeout: 500, get_table_status_interval: 300, in_sync_silent_ms: 1000 },
     tabletFlags: { replica_ack_timeout: 5000 },
-    httpTimeoutMs: 30_000, tabletsHealthyTimeoutMs: 20_000, database: 'db',
   });
   const [a, b, c] = tablets.map((x) => x.endpoint) as [string, string, string];
   await client.createTable('db', {
@@ -26,22 +24,8 @@ t.test('recoverendpoint <ep> true returns the leaderships of the recovered table
   const table = (): Promise<TableInfo> => client.table('db', 'ev');
   const leaderOf = (info: TableInfo, pid: number): string | undefined => info.partitions[pid]!.replicas.find((r) => r.isLeader && r.isAlive)?.endpoint;
 
-  const acked = new Set<string>();
-  let failed = 0;
-  let writing = true;
-  let seq = 0;
-  const writers = Array.from({ length: 4 }, async () => {
-    while (writing) {
-      const id = `w${seq++}`;
-      try {
-        await client.put('db', 'ev', { id, n: seq, at: 1_000_000 + seq });
-        acked.add(id);
-      } catch {
-        failed++;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
-  });
+  const writers = startWriters({ loops: 4, pauseAfterFailureMs: 20 }, (id, n) => client.put('db', 'ev', { id, n, at: 1_000_000 + n }));
+  const { acked } = writers;
   await waitFor('writes flowing', () => acked.size > 200, { timeoutMs: 30_000, intervalMs: 20 });
 
   await t.test('the failover remembers the leader it replaced', async (t) => {
@@ -80,25 +64,13 @@ t.test('recoverendpoint <ep> true returns the leaderships of the recovered table
     t.same(parseTable((await cli('showopstatus ev')).stdout, 'op_id').filter((o) => o.status === 'kInited' || o.status === 'kDoing'), [], 'and creates nothing');
   });
 
-  writing = false;
-  await Promise.all(writers);
-  t.comment(`writers: ${acked.size} acknowledged, ${failed} calls failed (during the failover)`);
+  await writers.stop();
+  t.comment(`writers: ${acked.size} acknowledged, ${writers.failures.length} calls failed (during the failover)`);
 
   await t.test('every acknowledged write readable, replica checksums equal', async (t) => {
-    const keys = [...acked];
-    let missing = 0;
-    for (let i = 0; i < keys.length; i += 200) {
-      const got = await Promise.all(keys.slice(i, i + 200).map((k) => client.get('db', 'ev', { key: k })));
-      missing += got.filter((g) => g === undefined).length;
-    }
-    t.equal(missing, 0, 'no acknowledged write lost');
-    const info = await table();
-    for (const p of info.partitions) {
-      await waitFor(`pid ${p.pid} checksums equal`, async () => {
-        const sums = await Promise.all(p.replicas.map(async (r) => (await http.call<{ sha256: string }>(r.endpoint, '/v1/control/checksum', { tid: info.tid, pid: p.pid })).sha256));
-        return new Set(sums).size === 1;
-      }, { timeoutMs: 30_000, intervalMs: 300 });
-    }
+    const missing = await unreadable(acked, (key) => client.get('db', 'ev', { key }));
+    t.same(missing.slice(0, 20), [], `no acknowledged write lost (${missing.length} of ${acked.size} missing)`);
+    await waitChecksumsEqual(http, await table(), { timeoutMs: 30_000, intervalMs: 300 });
     t.pass('replica checksums equal');
   });
 });

@@ -6,8 +6,8 @@
 // `confset auto_failover false` the same commands pass the gate.
 import t, { type Test } from 'tap';
 import { OPENMLDB_TEXTS, openmldbText as T, waitFor, type OpenmldbTextKey } from '@tessera/common';
-import { Client } from '@tessera/client';
-import { parseTable, startTestCluster } from '@tessera/testkit';
+import { parseTable } from '@tessera/testkit';
+import { FLOW, startSdkCluster } from './sdk-cluster.js';
 
 interface Case {
   cmd: string;
@@ -18,19 +18,16 @@ interface Case {
 }
 
 t.test('OpenMLDB texts and the auto_failover gate', async (t) => {
-  const { client, tablets, cli } = await startTestCluster(t, {
+  const { client, tablets, cli } = await startSdkCluster(t, {
     name: 'nsclient-texts', zkRootPath: '/texts', zkSessionTimeoutMs: 3000,
-    connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
     nameservers: 1, tablets: 3,
     nsFlags: { auto_failover: true, tablet_heartbeat_timeout: 60_000, get_table_status_interval: 300 },
-    httpTimeoutMs: 10_000, tabletsHealthyTimeoutMs: 30_000, database: 'db',
   });
   const [a, b, c] = tablets.map((x) => x.endpoint) as [string, string, string];
   await client.createTable('db', {
     name: 'flow', partitionNum: 2, replicaNum: 2,
     partitions: [{ pid: 0, leader: a, followers: [b] }, { pid: 1, leader: b, followers: [c] }],
-    columns: [{ name: 'card', type: 'string' }, { name: 'amt', type: 'double' }, { name: 'at', type: 'timestamp' }],
-    indexes: [{ name: 'card', keys: ['card'], ts: 'at' }],
+    ...FLOW,
   });
 
   /** Runs the cases in one ns_client process; each prints exactly one line. */

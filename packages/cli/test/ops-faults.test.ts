@@ -3,10 +3,10 @@
 // as before, nothing left over), and addreplica / delreplica while a client writes (every
 // acknowledged write readable, none applied twice). Snapshot transfers are throttled
 // (--stream_bandwidth_limit) so that a migrate lasts long enough to be interrupted.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { TesseraError, waitFor, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
-import { parseTable, startTestCluster } from '@tessera/testkit';
+import { parseTable, partitionChecksums, startTestCluster, startWriters, unreadable } from '@tessera/testkit';
 
 const BANDWIDTH_BYTES_PER_S = 250_000;
 
@@ -44,20 +44,25 @@ t.test('ops under faults', async (t) => {
     const op = (await client.admin.showopstatus({ db: 'db', name: 'big' })).ops.find((o) => String(o.opId) === opId);
     return op ? { op_id: String(op.opId), status: op.status, cur_task: op.curTask ?? '-' } : undefined;
   };
-  const checksums = async (pid: number): Promise<string[]> => {
-    const info = await table();
-    return Promise.all(info.partitions[pid]!.replicas.map(async (r) => (await http.call<{ sha256: string }>(r.endpoint, '/v1/control/checksum', { tid: info.tid, pid })).sha256));
-  };
-
-  await t.test('the leader nameserver killed mid-migrate: the standby finishes the op', async (t) => {
-    const res = await cli(`migrate ${t3} big 0 ${t4}`);
+  const checksums = async (pid: number): Promise<string[]> => partitionChecksums(http, await table(), pid);
+  /**
+   * `migrate t3 big <pid> t4` through ns_client, then the op once one of `tasks` is its current
+   * task, or the op as it ended if it ended first.
+   */
+  const migrateUnderWay = async (t: Test, pid: number, tasks: string[]) => {
+    const res = await cli(`migrate ${t3} big ${pid} ${t4}`);
     t.match(res.stdout, /partition migrate ok/);
     const opId = parseTable((await cli('showopstatus big')).stdout, 'op_id').at(-1)!.op_id!;
     const seen = await waitFor('migrate under way', async () => {
       const op = await opRow(opId);
-      if (op && op.status !== 'kDoing' && op.status !== 'kInited') return op; // ended: reported below
-      return op?.status === 'kDoing' && ['kCheckBinlogSyncProgress', 'kAddReplica', 'kAddTableInfo'].includes(op.cur_task) ? op : undefined;
+      if (op && op.status !== 'kDoing' && op.status !== 'kInited') return op; // ended: reported by the caller
+      return op?.status === 'kDoing' && tasks.includes(op.cur_task) ? op : undefined;
     }, { timeoutMs: 60_000, intervalMs: 50 });
+    return { opId, seen };
+  };
+
+  await t.test('the leader nameserver killed mid-migrate: the standby finishes the op', async (t) => {
+    const { opId, seen } = await migrateUnderWay(t, 0, ['kCheckBinlogSyncProgress', 'kAddReplica', 'kAddTableInfo']);
     if (seen.status !== 'kDoing') {
       t.fail(`the migrate ended before it could be interrupted: ${JSON.stringify(seen)}`);
       return;
@@ -75,14 +80,7 @@ t.test('ops under faults', async (t) => {
   await t.test('cancelop mid-migrate leaves the partition as it was', async (t) => {
     const before = await replicasOf(1);
     const sumsBefore = await checksums(1);
-    const res = await cli(`migrate ${t3} big 1 ${t4}`);
-    t.match(res.stdout, /partition migrate ok/);
-    const opId = parseTable((await cli('showopstatus big')).stdout, 'op_id').at(-1)!.op_id!;
-    const seen = await waitFor('migrate under way', async () => {
-      const op = await opRow(opId);
-      if (op && op.status !== 'kDoing' && op.status !== 'kInited') return op; // ended: reported below
-      return op?.status === 'kDoing' && ['kAddReplica', 'kCheckBinlogSyncProgress'].includes(op.cur_task) ? op : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 50 });
+    const { opId, seen } = await migrateUnderWay(t, 1, ['kAddReplica', 'kCheckBinlogSyncProgress']);
     if (seen.status !== 'kDoing') {
       t.fail(`the migrate ended before it could be canceled: ${JSON.stringify(seen)}`);
       return;
@@ -109,33 +107,18 @@ t.test('ops under faults', async (t) => {
   });
 
   await t.test('addreplica and delreplica while a client writes', async (t) => {
-    const acked = new Set<string>();
-    let failed = 0;
-    let writing = true;
-    let seq = 0;
-    const writers = Array.from({ length: 4 }, async () => {
-      while (writing) {
-        const id = `w${seq++}`;
-        try {
-          await client.put('db', 'big', { id, pad: 'x', at: 5_000_000 + seq });
-          acked.add(id);
-        } catch {
-          failed++;
-        }
-      }
-    });
+    const writers = startWriters({ loops: 4 }, (id, n) => client.put('db', 'big', { id, pad: 'x', at: 5_000_000 + n }));
+    const { acked } = writers;
     const add = await cli(`addreplica big 1 ${t4}`);
     t.match(add.stdout, /AddReplica ok/);
     await waitFor("t4 added to pid 1", async () => (await replicasOf(1)).includes(`${t4}:F:y`), { timeoutMs: 120_000, intervalMs: 200 });
     const del = await cli(`delreplica big 1 ${t3}`);
     t.match(del.stdout, /DelReplica ok/);
     await waitFor('t3 gone from pid 1', async () => !(await replicasOf(1)).some((r) => r.startsWith(`${t3}:`)), { timeoutMs: 60_000, intervalMs: 200 });
-    writing = false;
-    await Promise.all(writers);
-    t.comment(`during addreplica + delreplica: ${acked.size} writes acknowledged, ${failed} calls failed`);
-    let missing = 0;
-    for (const id of acked) if ((await client.get('db', 'big', { key: id })) === undefined) missing++;
-    t.equal(missing, 0, 'every acknowledged write is readable');
+    await writers.stop();
+    t.comment(`during addreplica + delreplica: ${acked.size} writes acknowledged, ${writers.failures.length} calls failed`);
+    const missing = await unreadable(acked, (key) => client.get('db', 'big', { key }));
+    t.same(missing.slice(0, 20), [], `every acknowledged write is readable (${missing.length} of ${acked.size} missing)`);
     const info = await table();
     let stored = 0;
     for (const p of info.partitions) {

@@ -13,16 +13,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { waitFor, type TableInfo } from '@tessera/common';
-import { Client } from '@tessera/client';
-import { parseTable, startTestCluster } from '@tessera/testkit';
+import { parseTable, startWriters, unreadable, waitChecksumsEqual } from '@tessera/testkit';
+import { startSdkCluster } from './sdk-cluster.js';
 
 t.test('scalein of a tablet holding leaders under replica_ack=all writers, then its stop: no failover op, zero failed calls', async (t) => {
-  const { dir, http, client, tablets, cli, startTablet } = await startTestCluster(t, {
+  const { dir, http, client, tablets, cli, startTablet } = await startSdkCluster(t, {
     name: 'scalein', zkRootPath: '/scalein', zkSessionTimeoutMs: 3000,
-    connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
     nameservers: 1, tablets: 4,
     nsFlags: { auto_failover: true, tablet_heartbeat_timeout: 1000, get_table_status_interval: 300, in_sync_silent_ms: 1000 },
-    httpTimeoutMs: 30_000, tabletsHealthyTimeoutMs: 20_000, database: 'db',
   });
   const [a, b, c, d] = tablets.map((x) => x.endpoint) as [string, string, string, string];
   const columns = [{ name: 'id', type: 'string' as const }, { name: 'n', type: 'int64' as const }, { name: 'at', type: 'timestamp' as const }];
@@ -41,21 +39,8 @@ t.test('scalein of a tablet holding leaders under replica_ack=all writers, then 
   const table = (): Promise<TableInfo> => client.table('db', 'flow');
   // Who holds and leads what (the in-sync set's order and offsets move with the writes).
   const layout = async (): Promise<string> => JSON.stringify((await table()).partitions.map((p) => p.replicas.map((r) => `${r.endpoint}${r.isLeader ? '*' : ''}`).sort()));
-  const acked = new Set<string>();
-  const failures: string[] = [];
-  let writing = true;
-  let seq = 0;
-  const writers = Array.from({ length: 4 }, async () => {
-    while (writing) {
-      const id = `w-${seq++}`;
-      try {
-        await client.put('db', 'flow', { id, n: seq, at: 1_000_000 + seq });
-        acked.add(id);
-      } catch (err) {
-        failures.push(`${id}: ${(err as Error).message}`);
-      }
-    }
-  });
+  const writers = startWriters({ loops: 4, prefix: 'w-' }, (id, n) => client.put('db', 'flow', { id, n, at: 1_000_000 + n }));
+  const { acked, failures } = writers;
   await waitFor('writes flowing', () => acked.size > 200, { timeoutMs: 30_000, intervalMs: 20 });
 
   await t.test('a plan of a table dropped since is refused by apply, with the reason', async (t) => {
@@ -215,26 +200,14 @@ t.test('scalein of a tablet holding leaders under replica_ack=all writers, then 
   t.same(nsLog.split('\n').filter((l) => /is back: recovering/.test(l)).map((l) => l.slice(0, 200)), [], 'no "is back: recovering" line in the nameserver log');
   // Every op of the run, for the record (a kRepairPartitionOP here is the reconciler reacting to a move).
   t.comment((await client.admin.showopstatus({})).ops.map((o) => `${o.opId}:${o.opType}:${o.pid}:${o.status}${o.error !== undefined ? `(${o.error})` : ''}`).join(' '));
-  writing = false;
-  await Promise.all(writers);
+  await writers.stop();
   t.comment(`writers: ${acked.size} acknowledged, ${failures.length} calls failed`);
   t.same(failures.slice(0, 10), [], 'zero failed client calls');
 
   await t.test('every acknowledged write readable, replica checksums equal', async (t) => {
-    const keys = [...acked];
-    let missing = 0;
-    for (let i = 0; i < keys.length; i += 200) {
-      const got = await Promise.all(keys.slice(i, i + 200).map((k) => client.get('db', 'flow', { key: k })));
-      missing += got.filter((g) => g === undefined).length;
-    }
-    t.equal(missing, 0, `no acknowledged write lost (${keys.length})`);
-    const info = await table();
-    for (const p of info.partitions) {
-      await waitFor(`pid ${p.pid} checksums equal`, async () => {
-        const sums = await Promise.all(p.replicas.map(async (r) => (await http.call<{ sha256: string }>(r.endpoint, '/v1/control/checksum', { tid: info.tid, pid: p.pid })).sha256));
-        return new Set(sums).size === 1;
-      }, { timeoutMs: 30_000, intervalMs: 300 });
-    }
+    const missing = await unreadable(acked, (key) => client.get('db', 'flow', { key }));
+    t.same(missing.slice(0, 20), [], `no acknowledged write lost (${missing.length} of ${acked.size} missing)`);
+    await waitChecksumsEqual(http, await table(), { timeoutMs: 30_000, intervalMs: 300 });
     t.pass('replica checksums equal');
   });
   void [c, d];

@@ -3,16 +3,13 @@
 // key at once); after the leader's tablet is killed, the follower that takes over applies it too.
 import t from 'tap';
 import { waitFor, type TableInfo } from '@tessera/common';
-import { Client } from '@tessera/client';
-import { startTestCluster } from '@tessera/testkit';
+import { startSdkCluster } from './sdk-cluster.js';
 
 t.test('setttl in the metadata and on every replica', async (t) => {
-  const { client, tablets, cli } = await startTestCluster(t, {
+  const { client, tablets, cli } = await startSdkCluster(t, {
     name: 'setttl', zkRootPath: '/ttl', zkSessionTimeoutMs: 3000,
-    connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
     nameservers: 1, tablets: 2,
     nsFlags: { auto_failover: true, tablet_heartbeat_timeout: 1000, get_table_status_interval: 500 },
-    httpTimeoutMs: 30_000, tabletsHealthyTimeoutMs: 30_000, database: 'db',
   });
   await client.createTable('db', {
     name: 'ev', partitionNum: 1, replicaNum: 2,

@@ -10,27 +10,20 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { pidOfKey, waitFor, type PartitionMeta } from '@tessera/common';
-import { Client } from '@tessera/client';
-import { MAIN_JS, parseTable, startTestCluster } from '@tessera/testkit';
+import { MAIN_JS, parseTable } from '@tessera/testkit';
+import { createFlow, startSdkCluster } from './sdk-cluster.js';
 
 const run = promisify(execFile);
 
 t.test('gettablepartition and settablepartition', async (t) => {
   const root = '/tp';
-  const { client, tablets, cli, zk, dir } = await startTestCluster(t, {
+  const { client, tablets, cli, zk, dir } = await startSdkCluster(t, {
     name: 'table-partition', zkRootPath: root, zkSessionTimeoutMs: 2000,
-    connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
     nameservers: 1, tablets: 3,
     nsFlags: { auto_failover: false, get_table_status_interval: 300 },
-    httpTimeoutMs: 10_000, tabletsHealthyTimeoutMs: 20_000, database: 'db',
   });
   const [t0, t1, t2] = tablets.map((x) => x.endpoint) as [string, string, string];
-  await client.createTable('db', {
-    name: 'flow', partitionNum: 2, replicaNum: 3,
-    partitions: [{ pid: 0, leader: t0, followers: [t1, t2] }, { pid: 1, leader: t1, followers: [t0, t2] }],
-    columns: [{ name: 'card', type: 'string' }, { name: 'amt', type: 'double' }, { name: 'at', type: 'timestamp' }],
-    indexes: [{ name: 'card', keys: ['card'], ts: 'at' }],
-  });
+  await createFlow(client, [t0, t1, t2]);
   await client.createTable('db', {
     name: 'other', partitionNum: 1, replicaNum: 1,
     columns: [{ name: 'k', type: 'string' }], indexes: [{ name: 'k', keys: ['k'] }],

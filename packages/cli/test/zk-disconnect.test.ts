@@ -6,8 +6,8 @@
 // are recovered and alive again; every row stays readable throughout.
 import t from 'tap';
 import { decode, nsRoute, TesseraError, waitFor, type TableInfo } from '@tessera/common';
-import { Client } from '@tessera/client';
-import { parseTable, startTestCluster, type RoleProcess } from '@tessera/testkit';
+import { parseTable, type RoleProcess } from '@tessera/testkit';
+import { createFlow, startSdkCluster, unreadableFlowRows } from './sdk-cluster.js';
 
 const ROOT = '/zkd';
 const SESSION_TIMEOUT_MS = 2000;
@@ -26,12 +26,11 @@ async function codeOf(p: Promise<unknown>): Promise<{ code: string | undefined; 
 }
 
 t.test('disconnectzk / connectzk of a nameserver and of a tablet', async (t) => {
-  const { http, client, ns, tablets, cli } = await startTestCluster(t, {
+  const { http, client, ns, tablets, cli } = await startSdkCluster(t, {
     name: 'zk-disconnect', zkRootPath: ROOT, zkSessionTimeoutMs: SESSION_TIMEOUT_MS,
-    connect: (zkCluster, zkRootPath) => Client.connect({ zkCluster, zkRootPath }),
     nameservers: 2, tablets: 3,
     nsFlags: { auto_failover: true, tablet_heartbeat_timeout: HEARTBEAT_TIMEOUT_MS, get_table_status_interval: 300, in_sync_silent_ms: 1000 },
-    httpTimeoutMs: 10_000, tabletsHealthyTimeoutMs: WAIT_MS, database: 'db',
+    httpTimeoutMs: 10_000, tabletsHealthyTimeoutMs: WAIT_MS,
   });
   const showns = async () => parseTable((await cli('showns')).stdout, 'endpoint').map((r) => `${r.endpoint}:${r.role}`);
   const tabletState = async (ep: string) => (await client.admin.showtablet({})).tablets.find((x) => x.endpoint === ep)?.state;
@@ -42,16 +41,11 @@ t.test('disconnectzk / connectzk of a nameserver and of a tablet', async (t) => 
   const tabletEpoch = async (ep: string) => (await http.call<{ nsEpoch: number }>(ep, '/v1/control/status', {})).nsEpoch;
 
   const [t1, t2, t3] = tablets.map((x) => x.endpoint) as [string, string, string];
-  await client.createTable('db', {
-    name: 'flow', partitionNum: 2, replicaNum: 3,
-    partitions: [{ pid: 0, leader: t1, followers: [t2, t3] }, { pid: 1, leader: t2, followers: [t1, t3] }],
-    columns: [{ name: 'card', type: 'string' }, { name: 'amt', type: 'double' }, { name: 'at', type: 'timestamp' }],
-    indexes: [{ name: 'card', keys: ['card'], ts: 'at' }],
-  });
+  await createFlow(client, [t1, t2, t3]);
   const rows = Array.from({ length: 100 }, (_, i) => ({ card: `c${i}`, amt: i, at: 1000 + i }));
   await client.putBatch('db', 'flow', rows);
   const table = (): Promise<TableInfo> => client.table('db', 'flow');
-  const unreadable = async (): Promise<number> => (await Promise.all(rows.map((r) => client.get('db', 'flow', { key: r.card })))).filter((x) => x === undefined).length;
+  const unreadable = (): Promise<number> => unreadableFlowRows(client, rows);
 
   await t.test('nameserver leader: disconnectzk hands over, connectzk rejoins as standby', async (t) => {
     const [a, b] = ns as [RoleProcess, RoleProcess];

@@ -9,3 +9,4 @@ export * from './cluster.js';
 export * from './chromium.js';
 export * from './netns.js';
 export * from './inject.js';
+export * from './writers.js';
