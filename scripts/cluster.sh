@@ -115,19 +115,12 @@ wait_healthy() {
   return 1
 }
 
-tablet_indexes() {
-  local f
-  for f in "$dir"/tablet-*/tablet.flags; do
+# The indexes i of the ROLE-i/ROLE.flags under $dir (ROLE tablet or nameserver), in order.
+role_indexes() {
+  local role="$1" f
+  for f in "$dir/$role"-*/"$role.flags"; do
     [ -f "$f" ] || continue
-    f="${f%/tablet.flags}"; echo "${f##*-}"
-  done | sort -n
-}
-
-nameserver_indexes() {
-  local f
-  for f in "$dir"/nameserver-*/nameserver.flags; do
-    [ -f "$f" ] || continue
-    f="${f%/nameserver.flags}"; echo "${f##*-}"
+    f="${f%/"$role.flags"}"; echo "${f##*-}"
   done | sort -n
 }
 
@@ -159,18 +152,18 @@ case "$action" in
     ;;
   add-tablet)
     load_env
-    last="$(tablet_indexes | tail -n 1)"
+    last="$(role_indexes tablet | tail -n 1)"
     next=$(( ${last:-0} + 1 ))
     start_tablet "$next" || exit 1
-    want=$(( $(tablet_indexes | wc -l) ))
+    want=$(( $(role_indexes tablet | wc -l) ))
     wait_healthy "$want" || exit 1
     echo "added tablet 127.0.0.1:$(tablet_port "$next") (flagfile $dir/tablet-$next/tablet.flags)"
     ;;
   down)
     load_env
     # Nameservers first: a planned shutdown must not fail the tablets over one by one.
-    for i in $(nameserver_indexes); do bash "$here/scripts/start.sh" stop nameserver "$dir/nameserver-$i/nameserver.flags"; done
-    for i in $(tablet_indexes); do bash "$here/scripts/start.sh" stop tablet "$dir/tablet-$i/tablet.flags"; done
+    for i in $(role_indexes nameserver); do bash "$here/scripts/start.sh" stop nameserver "$dir/nameserver-$i/nameserver.flags"; done
+    for i in $(role_indexes tablet); do bash "$here/scripts/start.sh" stop tablet "$dir/tablet-$i/tablet.flags"; done
     zk_stop "$dir"
     ;;
   status)
@@ -178,8 +171,8 @@ case "$action" in
     # does: 0 healthy, 1 degraded, 2 unavailable (ZooKeeper down or no nameserver answering).
     load_env
     zk_status "$dir" "$BASE_PORT" || { echo "cluster status: unavailable (ZooKeeper is not running)"; exit 2; }
-    for i in $(nameserver_indexes); do bash "$here/scripts/start.sh" status nameserver "$dir/nameserver-$i/nameserver.flags"; done
-    for i in $(tablet_indexes); do bash "$here/scripts/start.sh" status tablet "$dir/tablet-$i/tablet.flags"; done
+    for i in $(role_indexes nameserver); do bash "$here/scripts/start.sh" status nameserver "$dir/nameserver-$i/nameserver.flags"; done
+    for i in $(role_indexes tablet); do bash "$here/scripts/start.sh" status tablet "$dir/tablet-$i/tablet.flags"; done
     echo
     ns_client --zk_session_timeout="$ZK_SESSION_TIMEOUT_MS" --cmd="healthcheck ${STATUS_HEALTHCHECK_ARGS:-}"
     code=$?

@@ -8,6 +8,7 @@
 # after logrotate moves it, SIGHUP makes the process write a new one at the same path.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$here/scripts/lib/proc.sh"
 
 usage() { echo "usage: $0 start|stop|restart|status tablet|nameserver [FLAGFILE]" >&2; exit 2; }
 [ "$#" -ge 2 ] || usage
@@ -38,6 +39,9 @@ port_open() {
   (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
 }
 
+# Ready: the endpoint accepts connections (a role without --endpoint, at once).
+listening() { [ -z "$endpoint" ] || port_open; }
+
 do_start() {
   local pid
   if pid="$(running_pid)"; then echo "$role is already running (pid $pid)"; return 0; fi
@@ -49,17 +53,11 @@ do_start() {
   nohup "$here/scripts/tessera" --role="$role" --flagfile="$flagfile" --log_file="$logfile" >>"$logfile" 2>&1 < /dev/null &
   pid=$!
   echo "$pid" > "$pidfile"
-  local deadline=$((SECONDS + START_TIMEOUT_S))
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "Start $role failed: the process exited. Last log lines ($logfile):" >&2
-      tail -n 20 "$logfile" >&2
-      rm -f "$pidfile"
-      return 1
-    fi
-    if [ -z "$endpoint" ] || port_open; then echo "Start $role success (pid $pid, endpoint ${endpoint:-?}, log $logfile)"; return 0; fi
-    sleep 0.1
-  done
+  proc_wait_ready "$pid" "$pidfile" "$logfile" "$START_TIMEOUT_S" "Start $role failed" listening
+  case $? in
+    0) echo "Start $role success (pid $pid, endpoint ${endpoint:-?}, log $logfile)"; return 0 ;;
+    1) return 1 ;;
+  esac
   echo "Start $role: not listening on $endpoint after ${START_TIMEOUT_S}s (pid $pid still running; see $logfile)" >&2
   return 1
 }

@@ -13,6 +13,8 @@
 # sessions may be as short as 0.4 s, four-letter commands ruok/srvr/stat/mntr/conf, no admin server.
 # Unlike the test server it keeps fsync on and purges old snapshots.
 
+source "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
+
 ZK_CLASSPATH_JARS="/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar"
 ZK_MAIN_CLASS="org.apache.zookeeper.server.ZooKeeperServerMain"
 ZK_START_TIMEOUT_S="${ZK_START_TIMEOUT_S:-30}"
@@ -91,28 +93,24 @@ zk_start() {
   pid=$!
   disown "$pid" 2>/dev/null # not a job of the calling shell: a later `wait` must not wait for it
   echo "$pid" > "$dir/zk/zk.pid"
-  local deadline=$((SECONDS + ZK_START_TIMEOUT_S))
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "zk_start: zookeeper exited during start. Last log lines ($dir/zk/zk.log):" >&2
-      tail -n 20 "$dir/zk/zk.log" >&2
-      rm -f "$dir/zk/zk.pid"
-      return 1
-    fi
-    if _zk_cmd "$port" srvr | grep -q '^Mode: standalone'; then
-      if _zk_cmd "$port" conf | grep -qF "dataDir=$dir/zk/data"; then
-        echo "zookeeper started (pid $pid, 127.0.0.1:$port, log $dir/zk/zk.log)"
-        return 0
-      fi
-      echo "zk_start: 127.0.0.1:$port answers, but not with our data dir" >&2
-      break
-    fi
-    sleep 0.1
-  done
+  proc_wait_ready "$pid" "$dir/zk/zk.pid" "$dir/zk/zk.log" "$ZK_START_TIMEOUT_S" "zk_start: zookeeper" _zk_ready
+  case $? in
+    0) echo "zookeeper started (pid $pid, 127.0.0.1:$port, log $dir/zk/zk.log)"; return 0 ;;
+    1) return 1 ;;
+  esac
   echo "zk_start: zookeeper not ready on 127.0.0.1:$port after ${ZK_START_TIMEOUT_S}s; stopping it. Last log lines:" >&2
   tail -n 20 "$dir/zk/zk.log" >&2
   zk_stop "$dir" >/dev/null
   return 1
+}
+
+# zk_start's readiness (proc_wait_ready): 0 serving standalone from our data dir, 1 not yet, 2
+# another server answers on the port. Reads zk_start's locals `port` and `dir`.
+_zk_ready() {
+  _zk_cmd "$port" srvr | grep -q '^Mode: standalone' || return 1
+  _zk_cmd "$port" conf | grep -qF "dataDir=$dir/zk/data" && return 0
+  echo "zk_start: 127.0.0.1:$port answers, but not with our data dir" >&2
+  return 2
 }
 
 zk_stop() {
