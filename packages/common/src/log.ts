@@ -71,20 +71,20 @@ class PinoBacked implements Logger {
     return this.p.isLevelEnabled('debug');
   }
   debug(msg: string, fields?: Record<string, unknown>): void {
-    if (fields === undefined) this.p.debug(msg);
-    else this.p.debug(fields, msg);
+    this.write('debug', msg, fields);
   }
   info(msg: string, fields?: Record<string, unknown>): void {
-    if (fields === undefined) this.p.info(msg);
-    else this.p.info(fields, msg);
+    this.write('info', msg, fields);
   }
   warn(msg: string, fields?: Record<string, unknown>): void {
-    if (fields === undefined) this.p.warn(msg);
-    else this.p.warn(fields, msg);
+    this.write('warn', msg, fields);
   }
   error(msg: string, fields?: Record<string, unknown>): void {
-    if (fields === undefined) this.p.error(msg);
-    else this.p.error(fields, msg);
+    this.write('error', msg, fields);
+  }
+  private write(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> | undefined): void {
+    if (fields === undefined) this.p[level](msg);
+    else this.p[level](fields, msg);
   }
   child(sub: string): Logger {
     const name = `${this.name}.${sub}`;

@@ -104,6 +104,19 @@ export function validateName(kind: string, name: unknown): string {
   return name;
 }
 
+/**
+ * Entry `i` of a schema's column or index list: the map and its name, checked, and added to `seen`
+ * (`Duplicated column|index <name>` when already there).
+ */
+function namedEntry(kind: 'column' | 'index', entry: unknown, i: number, seen: Set<string>): [Record<string, unknown>, string] {
+  if (typeof entry !== 'object' || entry === null) throw invalidArgument(`${kind} ${i} must be a map`);
+  const map = entry as Record<string, unknown>;
+  const name = validateName(kind, map.name);
+  if (seen.has(name)) throw invalidArgument(`Duplicated ${kind} ${name}`, { [kind]: name });
+  seen.add(name);
+  return [map, name];
+}
+
 export const TTL_NEVER: TtlDef = Object.freeze({ type: 'absolute', absMinutes: 0, latest: 0 });
 
 function validateTtl(ttl: unknown, where: string): TtlDef {
@@ -142,11 +155,7 @@ export function validateSchema(input: unknown): TableSchema {
   if (s.columns.length > LIMITS.columnsMax) throw new TesseraError('LIMIT_EXCEEDED', `more than ${LIMITS.columnsMax} columns`);
   const seen = new Set<string>();
   const columns: ColumnDef[] = s.columns.map((c: unknown, i: number) => {
-    if (typeof c !== 'object' || c === null) throw invalidArgument(`column ${i} must be a map`);
-    const col = c as Record<string, unknown>;
-    const cname = validateName('column', col.name);
-    if (seen.has(cname)) throw invalidArgument(`Duplicated column ${cname}`, { column: cname });
-    seen.add(cname);
+    const [col, cname] = namedEntry('column', c, i, seen);
     if (typeof col.type !== 'string' || !(COLUMN_TYPES as readonly string[]).includes(col.type)) {
       throw invalidArgument(`type ${String(col.type)} is invalid`, { column: cname });
     }
@@ -159,11 +168,7 @@ export function validateSchema(input: unknown): TableSchema {
   if (s.indexes.length > LIMITS.indexesMax) throw new TesseraError('LIMIT_EXCEEDED', `more than ${LIMITS.indexesMax} indexes`);
   const indexNames = new Set<string>();
   const indexes: IndexDef[] = s.indexes.map((x: unknown, i: number) => {
-    if (typeof x !== 'object' || x === null) throw invalidArgument(`index ${i} must be a map`);
-    const ix = x as Record<string, unknown>;
-    const iname = validateName('index', ix.name);
-    if (indexNames.has(iname)) throw invalidArgument(`Duplicated index ${iname}`, { index: iname });
-    indexNames.add(iname);
+    const [ix, iname] = namedEntry('index', x, i, indexNames);
     if (!Array.isArray(ix.keys) || ix.keys.length === 0) throw invalidArgument(`index ${iname} has no key columns`, { index: iname });
     if (ix.keys.length > LIMITS.indexKeyColumnsMax) throw new TesseraError('LIMIT_EXCEEDED', `index ${iname} has more than ${LIMITS.indexKeyColumnsMax} key columns`);
     const keys = ix.keys.map((k: unknown) => {
