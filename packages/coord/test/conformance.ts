@@ -9,29 +9,12 @@
 import type { Test } from 'tap';
 import { TesseraError, waitFor, type TabletRegistration } from '@tessera/common';
 import { LeaderElection, TabletRegistrar, isCoordError, readLeader, zkLayout, type Coord } from '../src/index.js';
-import { Recorder, WAIT_MS, nextEvent, testLogger, uniqueRoot } from './helpers.js';
+import { Recorder, WAIT_MS, observeRegistration, parseRegistration, registrar, nextEvent, testLogger, uniqueRoot } from './helpers.js';
 
 /** A backend under test: opens sessions (closed in teardown) on one shared tree. */
 export interface CoordBackend {
   name: string;
   connect(t: Test, rootPath: string, sessionTimeoutMs?: number): Promise<Coord>;
-}
-
-function registrar(t: Test, session: Coord, endpoint: string): TabletRegistrar {
-  const r = new TabletRegistrar(session, session.layout, endpoint, { logger: testLogger });
-  t.teardown(() => r.stop());
-  return r;
-}
-
-function parse(value: Buffer | undefined): TabletRegistration | undefined {
-  return value === undefined ? undefined : (JSON.parse(value.toString()) as TabletRegistration);
-}
-
-/** Watches /nodes/<endpoint> from another session and records what it holds. */
-function observe(observer: Coord, endpoint: string): Recorder<TabletRegistration | undefined> {
-  const seen = new Recorder<TabletRegistration | undefined>();
-  observer.watchData(observer.layout.node(endpoint), (v) => seen.push(parse(v)));
-  return seen;
 }
 
 export interface Candidate {
@@ -56,6 +39,16 @@ export function leaders(cs: Candidate[]): Candidate[] {
 }
 
 export function coordConformance(t: Test, backend: CoordBackend): void {
+  /** A fresh root where another session holds /nodes/<ep> as an ephemeral node with `data`. */
+  const heldByOther = async (t: Test, name: string, ep: string, data: string) => {
+    const root = uniqueRoot(name);
+    const layout = zkLayout(root);
+    const other = await backend.connect(t, root, 30_000);
+    await other.ensurePath(layout.nodes);
+    await other.create(layout.node(ep), data, { ephemeral: true });
+    return { root, layout, other };
+  };
+
   t.test('connect creates the root path; CRUD with JSON and bytes', async (t) => {
     const root = uniqueRoot('crud');
     const s = await backend.connect(t, root);
@@ -286,7 +279,7 @@ export function coordConformance(t: Test, backend: CoordBackend): void {
     t.equal(r.path, zkLayout(root).node(ep));
     const node = await s.get(r.path);
     t.equal(node?.ephemeralOwner, s.sessionId, 'ephemeral, owned by this session');
-    const value = parse(node?.data);
+    const value = parseRegistration(node?.data);
     t.equal(value?.endpoint, ep);
     t.equal(value?.startup, true);
     t.ok(typeof value?.startMs === 'number' && value.startMs <= Date.now() && value.startMs > Date.now() - 3_600_000);
@@ -301,7 +294,7 @@ export function coordConformance(t: Test, backend: CoordBackend): void {
     const s = await backend.connect(t, root);
     const observer = await backend.connect(t, root);
     const ep = '127.0.0.1:9702';
-    const seen = observe(observer, ep);
+    const seen = observeRegistration(observer, ep);
     const r = registrar(t, s, ep);
     await r.start();
     await seen.waitFor('first registration', (v) => v?.startup === true);
@@ -337,17 +330,13 @@ export function coordConformance(t: Test, backend: CoordBackend): void {
     t.comment(`registered ${Date.now() - started} ms after start despite the leftover node`);
     const node = await s.get(layout.node(ep));
     t.equal(node?.ephemeralOwner, s.sessionId, 'the node now belongs to the new session');
-    t.equal(parse(node?.data)?.startup, true, 'still the first registration of this process');
-    t.not(parse(node?.data)?.startMs, 1);
+    t.equal(parseRegistration(node?.data)?.startup, true, 'still the first registration of this process');
+    t.not(parseRegistration(node?.data)?.startMs, 1);
   });
 
   t.test('a node of this endpoint holding something else is waited for, not deleted', async (t) => {
-    const root = uniqueRoot('foreign');
-    const layout = zkLayout(root);
     const ep = '127.0.0.1:9706';
-    const other = await backend.connect(t, root, 30_000);
-    await other.ensurePath(layout.nodes);
-    await other.create(layout.node(ep), 'not a registration', { ephemeral: true });
+    const { root, layout, other } = await heldByOther(t, 'foreign', ep, 'not a registration');
 
     const s = await backend.connect(t, root);
     const r = registrar(t, s, ep);
@@ -363,12 +352,8 @@ export function coordConformance(t: Test, backend: CoordBackend): void {
   });
 
   t.test('start() gives up within its bound and leaves nothing running', async (t) => {
-    const root = uniqueRoot('start-timeout');
-    const layout = zkLayout(root);
     const ep = '127.0.0.1:9707';
-    const other = await backend.connect(t, root, 30_000);
-    await other.ensurePath(layout.nodes);
-    await other.create(layout.node(ep), 'held', { ephemeral: true });
+    const { root, layout, other } = await heldByOther(t, 'start-timeout', ep, 'held');
     const s = await backend.connect(t, root);
     const r = new TabletRegistrar(s, layout, ep, { logger: testLogger, startTimeoutMs: 300 });
     await t.rejects(r.start(), { code: 'COORD_ERROR' });

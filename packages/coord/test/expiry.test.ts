@@ -1,30 +1,14 @@
-import t, { type Test } from 'tap';
-import { waitFor, type TabletRegistration } from '@tessera/common';
+import t from 'tap';
+import { waitFor } from '@tessera/common';
 import { startZooKeeper } from '@tessera/testkit';
-import { CoordSession, TabletRegistrar } from '../src/index.js';
+import { CoordSession } from '../src/index.js';
 import { TcpProxy } from './proxy.js';
-import { Recorder, WAIT_MS, connect, nextEvent, startZk, testLogger, uniqueRoot } from './helpers.js';
+import { Recorder, WAIT_MS, observeRegistration, parseRegistration, registrar, connect, nextEvent, startZk, testLogger, uniqueRoot } from './helpers.js';
 
 // Session expiry, forced two ways: the client cut off by a proxy while the server runs (the server
 // expires the session for sure), and the server itself paused with SIGSTOP past the timeout.
 
 const zkPromise = startZk(t);
-
-function registrar(t: Test, session: CoordSession, endpoint: string): TabletRegistrar {
-  const r = new TabletRegistrar(session, session.layout, endpoint, { logger: testLogger });
-  t.teardown(() => r.stop());
-  return r;
-}
-
-function parse(value: Buffer | undefined): TabletRegistration | undefined {
-  return value === undefined ? undefined : (JSON.parse(value.toString()) as TabletRegistration);
-}
-
-function observe(observer: CoordSession, endpoint: string): Recorder<TabletRegistration | undefined> {
-  const seen = new Recorder<TabletRegistration | undefined>();
-  observer.watchData(observer.layout.node(endpoint), (v) => seen.push(parse(v)));
-  return seen;
-}
 
 t.test('session expiry (client cut off longer than the timeout) re-creates the registration', async (t) => {
   const zk = await zkPromise;
@@ -35,7 +19,7 @@ t.test('session expiry (client cut off longer than the timeout) re-creates the r
   t.teardown(() => s.close());
   const observer = await connect(t, zk, root);
   const ep = '127.0.0.1:9703';
-  const seen = observe(observer, ep);
+  const seen = observeRegistration(observer, ep);
   const r = registrar(t, s, ep);
   await r.start();
   await seen.waitFor('registered', (v) => v?.startup === true);
@@ -101,7 +85,7 @@ t.test('ZooKeeper paused (SIGSTOP) longer than the session timeout, then resumed
   }, { timeoutMs: WAIT_MS });
   t.comment(expired ? `session ${oldSession} expired; now ${s.sessionId}` : `session ${oldSession} survived the pause`);
   t.equal(expired, s.sessionId !== oldSession, 'a new session exactly when the old one expired');
-  if (expired) t.equal(parse((await s.get(r.path))?.data)?.startup, false);
+  if (expired) t.equal(parseRegistration((await s.get(r.path))?.data)?.startup, false);
   await s.create(`${root}/v`, 'after');
   await data.waitFor('watch fires after the pause', (v) => v?.toString() === 'after');
 });

@@ -1,11 +1,12 @@
 /**
  * Shared set-up for the coord tests: one real ZooKeeper per test file, sessions closed in
- * teardown, unique root paths per test, and bounded waits for events.
+ * teardown, unique root paths per test, bounded waits for events, and a tablet registration's
+ * registrar (stopped in teardown) and watcher.
  */
 import type { Test } from 'tap';
-import { createLogger, waitFor, type Logger } from '@tessera/common';
+import { createLogger, waitFor, type Logger, type TabletRegistration } from '@tessera/common';
 import { startZooKeeper, type ZkServer } from '@tessera/testkit';
-import { CoordSession } from '../src/index.js';
+import { CoordSession, TabletRegistrar, type Coord } from '../src/index.js';
 
 /** Generous bound for anything that should happen within a second or two on a loaded machine. */
 export const WAIT_MS = 20_000;
@@ -72,4 +73,22 @@ export function nextEvent<A extends unknown[]>(
     }, timeoutMs);
     emitter.once(event, onEvent);
   });
+}
+
+/** A registrar of `endpoint` on `session`, stopped in teardown (not started). */
+export function registrar(t: Test, session: Coord, endpoint: string): TabletRegistrar {
+  const r = new TabletRegistrar(session, session.layout, endpoint, { logger: testLogger });
+  t.teardown(() => r.stop());
+  return r;
+}
+
+export function parseRegistration(value: Buffer | undefined): TabletRegistration | undefined {
+  return value === undefined ? undefined : (JSON.parse(value.toString()) as TabletRegistration);
+}
+
+/** Watches /nodes/<endpoint> from another session and records what it holds. */
+export function observeRegistration(observer: Coord, endpoint: string): Recorder<TabletRegistration | undefined> {
+  const seen = new Recorder<TabletRegistration | undefined>();
+  observer.watchData(observer.layout.node(endpoint), (v) => seen.push(parseRegistration(v)));
+  return seen;
 }
