@@ -8,7 +8,7 @@
 // leader must still wait for those followers (so the nameserver adds them back) and serve reads
 // at its commit point; before, it dropped them for good and refused every read ("took over as
 // leader and its followers do not yet hold what it took over with").
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { decode, HttpClient, silentLogger, validateSchema, waitFor } from '@tessera/common';
 import { openMemoryLevel, ReplicaStore, validateEntry, type BinlogEntry } from '@tessera/storage';
 import { LeaderReplication } from '../src/replication/leader-replication.js';
@@ -49,9 +49,45 @@ function inProcessAppends(followers: Map<string, ReplicaStore>): AppendMux {
   return { append } as unknown as AppendMux;
 }
 
-t.test('a caught-up follower left out of the in-sync set on a stale report is waited for again; reads are served', async (t) => {
+/**
+ * In-process appends whose entries to an endpoint `held(endpoint)` picks wait until `release()`
+ * (probes, empty appends, pass at once).
+ */
+function heldAppends(followers: Map<string, ReplicaStore>, held: (endpoint: string) => boolean): { appends: AppendMux; release(): void } {
+  const all = inProcessAppends(followers);
+  let released = false;
+  const append = async (ep: string, source: AppendSource, entries: BinlogEntry[]): Promise<unknown> => {
+    if (held(ep) && entries.length > 0 && !released) await waitFor(`delivery to ${ep} allowed`, () => released, { timeoutMs: 10_000, intervalMs: 5 });
+    return all.append(ep, source, entries);
+  };
+  return { appends: { append } as unknown as AppendMux, release: () => (released = true) };
+}
+
+/** A leader store of pid 3 holding ROWS rows. */
+async function loadedLeader(): Promise<ReplicaStore> {
   const leader = await store('leader');
   await leader.put(Array.from({ length: ROWS }, (_, i) => ({ values: [`k${i}`, i, 1000 + i], ts: 1000 + i })));
+  return leader;
+}
+
+/** The leader's replication to `followers` (replica_ack all, 2 in-sync replicas at least), stopped in teardown after `beforeStop`. */
+function replication(t: Test, leader: ReplicaStore, followers: Map<string, ReplicaStore>, o: { inSync: string[]; ackTimeoutMs: number; appends: AppendMux; beforeStop?: () => void }): LeaderReplication {
+  const http = new HttpClient({ connectionsPerEndpoint: 1, timeoutMs: 1000 });
+  const lr = new LeaderReplication({
+    store: leader, tid: 1, pid: 3, term: 1, followers: [...followers.keys()], inSync: o.inSync, replicaAck: 'all',
+    writeIds: new WriteIdIndex(), ackTimeoutMs: o.ackTimeoutMs, minInSyncReplicas: 2, snapshotThrottle: new SnapshotThrottle(0), http,
+    appends: o.appends, log: silentLogger, sentBytes: { binlog: 0, snapshot: 0 }, onDeposed: () => t.fail('not deposed'),
+  });
+  t.teardown(async () => {
+    o.beforeStop?.();
+    await lr.stop('test over');
+    await http.close();
+  });
+  return lr;
+}
+
+t.test('a caught-up follower left out of the in-sync set on a stale report is waited for again; reads are served', async (t) => {
+  const leader = await loadedLeader();
   const followers = new Map<string, ReplicaStore>();
   for (const ep of ['127.0.0.1:1', '127.0.0.1:2']) {
     const f = await store('follower');
@@ -59,16 +95,7 @@ t.test('a caught-up follower left out of the in-sync set on a stale report is wa
     followers.set(ep, f);
   }
   t.equal(followers.get('127.0.0.1:1')!.offset, ROWS, 'the followers hold everything the leader has');
-  const http = new HttpClient({ connectionsPerEndpoint: 1, timeoutMs: 1000 });
-  const lr = new LeaderReplication({
-    store: leader, tid: 1, pid: 3, term: 1, followers: [...followers.keys()], inSync: [...followers.keys()], replicaAck: 'all',
-    writeIds: new WriteIdIndex(), ackTimeoutMs: 1000, minInSyncReplicas: 2, snapshotThrottle: new SnapshotThrottle(0), http,
-    appends: inProcessAppends(followers), log: silentLogger, sentBytes: { binlog: 0, snapshot: 0 }, onDeposed: () => t.fail('not deposed'),
-  });
-  t.teardown(async () => {
-    await lr.stop('test over');
-    await http.close();
-  });
+  const lr = replication(t, leader, followers, { inSync: [...followers.keys()], ackTimeoutMs: 1000, appends: inProcessAppends(followers) });
   // What the nameserver's status poll saw right after the takeover: nothing acknowledged yet.
   const staleReport = lr.progress();
   t.ok(staleReport.every((f) => f.ackedOffset < 0), 'the first report shows no follower answer yet');
@@ -90,33 +117,17 @@ t.test('a caught-up follower left out of the in-sync set on a stale report is wa
 });
 
 t.test('a follower that is behind is not waited for again on an in-sync change', async (t) => {
-  const leader = await store('leader');
-  await leader.put(Array.from({ length: ROWS }, (_, i) => ({ values: [`k${i}`, i, 1000 + i], ts: 1000 + i })));
+  const leader = await loadedLeader();
   const f = await store('follower');
   const followers = new Map([['127.0.0.1:1', f]]);
-  const http = new HttpClient({ connectionsPerEndpoint: 1, timeoutMs: 1000 });
   // Deliveries held back: the follower is probed (offset 0) but receives nothing.
-  const held = inProcessAppends(followers);
-  let deliver = false;
-  const gated = { append: async (ep: string, source: AppendSource, entries: BinlogEntry[]) => {
-    if (entries.length > 0 && !deliver) await waitFor('delivery allowed', () => deliver, { timeoutMs: 10_000, intervalMs: 5 });
-    return held.append(ep, source, entries);
-  } } as unknown as AppendMux;
-  const lr = new LeaderReplication({
-    store: leader, tid: 1, pid: 3, term: 1, followers: ['127.0.0.1:1'], inSync: [], replicaAck: 'all',
-    writeIds: new WriteIdIndex(), ackTimeoutMs: 1000, minInSyncReplicas: 2, snapshotThrottle: new SnapshotThrottle(0), http,
-    appends: gated, log: silentLogger, sentBytes: { binlog: 0, snapshot: 0 }, onDeposed: () => t.fail('not deposed'),
-  });
-  t.teardown(async () => {
-    deliver = true;
-    await lr.stop('test over');
-    await http.close();
-  });
+  const held = heldAppends(followers, () => true);
+  const lr = replication(t, leader, followers, { inSync: [], ackTimeoutMs: 1000, appends: held.appends, beforeStop: held.release });
   await waitFor('probed', () => lr.progress()[0]!.state === 'stream', { timeoutMs: 5000, intervalMs: 5 });
   lr.setInSync([]);
   t.same(lr.waitingFor, [], 'a follower missing entries is not waited for');
   t.equal(lr.visibleOffset(), undefined, 'no commit point before a follower holds what the leader took over with');
-  deliver = true;
+  held.release();
   await waitFor('caught up', () => lr.progress()[0]!.ackedOffset === ROWS, { timeoutMs: 5000, intervalMs: 5 });
   t.same(lr.waitingFor, ['127.0.0.1:1'], 'it joins by its acknowledgement');
   t.equal(lr.visibleOffset(), ROWS);
@@ -126,29 +137,13 @@ t.test('a read never sees less than a write this leader acknowledged, whatever t
   // Chaos seed 101: the read bound was raised only on reads, to the lowest offset of the followers
   // waited for; when the nameserver then recorded a lagging follower in the in-sync set, a read
   // answered below a write acknowledged before it.
-  const leader = await store('leader');
-  await leader.put(Array.from({ length: ROWS }, (_, i) => ({ values: [`k${i}`, i, 1000 + i], ts: 1000 + i })));
+  const leader = await loadedLeader();
   const a = await store('follower');
   await a.appendReplicated(await leader.readBinlog(1, 1000, 1 << 24));
   const b = await store('follower');
   const followers = new Map([['127.0.0.1:1', a], ['127.0.0.1:2', b]]);
-  const http = new HttpClient({ connectionsPerEndpoint: 1, timeoutMs: 1000 });
-  const all = inProcessAppends(followers);
-  let deliverToB = false;
-  const gated = { append: async (ep: string, source: AppendSource, entries: BinlogEntry[]) => {
-    if (ep === '127.0.0.1:2' && entries.length > 0 && !deliverToB) await waitFor('delivery to b allowed', () => deliverToB, { timeoutMs: 10_000, intervalMs: 5 });
-    return all.append(ep, source, entries);
-  } } as unknown as AppendMux;
-  const lr = new LeaderReplication({
-    store: leader, tid: 1, pid: 3, term: 1, followers: [...followers.keys()], inSync: ['127.0.0.1:1'], replicaAck: 'all',
-    writeIds: new WriteIdIndex(), ackTimeoutMs: 5000, minInSyncReplicas: 2, snapshotThrottle: new SnapshotThrottle(0), http,
-    appends: gated, log: silentLogger, sentBytes: { binlog: 0, snapshot: 0 }, onDeposed: () => t.fail('not deposed'),
-  });
-  t.teardown(async () => {
-    deliverToB = true;
-    await lr.stop('test over');
-    await http.close();
-  });
+  const toB = heldAppends(followers, (ep) => ep === '127.0.0.1:2');
+  const lr = replication(t, leader, followers, { inSync: ['127.0.0.1:1'], ackTimeoutMs: 5000, appends: toB.appends, beforeStop: toB.release });
   await waitFor('a streaming and caught up', () => lr.progress().some((f) => f.endpoint === '127.0.0.1:1' && f.ackedOffset === ROWS), { timeoutMs: 5000, intervalMs: 5 });
   t.equal(lr.visibleOffset(), ROWS, 'a read before the write sees the commit point');
   await leader.put([{ values: ['new', 1, 5000], ts: 5000 }]);
