@@ -6,10 +6,10 @@
 // replicas recovered and alive.
 import t from 'tap';
 import path from 'node:path';
-import { HttpClient, waitFor, type TableInfo } from '@tessera/common';
+import { waitFor, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
 import { startProxy, type Proxy } from '@tessera/chaos';
-import { freePort, spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
+import { freePort, spawnRole, startProcessTest, type RoleProcess } from '@tessera/testkit';
 
 const ROOT = '/advertise';
 const SESSION_TIMEOUT_MS = 2000;
@@ -20,18 +20,12 @@ const NS_REQUEST_TIMEOUT_MS = 3000;
 const WAIT_MS = 45_000;
 
 t.test('a tablet behind proxies: works through them, failed over when blackholed, back after heal', async (t) => {
-  const dir = tempDir('advertise-proxy');
-  const zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
-  const http = new HttpClient({ timeoutMs: 5000 });
+  const { dir, http, zk, beforeTeardown } = await startProcessTest(t, 'advertise-proxy', { httpTimeoutMs: 5000, zk: true });
   const proxies: Proxy[] = [];
   let client: Client | undefined;
-  t.teardown(async () => {
-    await client?.close().catch(() => undefined);
-    await http.close();
-    await stopAllRoles();
+  beforeTeardown(() => client?.close().catch(() => undefined));
+  beforeTeardown(async () => {
     for (const p of proxies) await p.close();
-    await zk.stop();
-    removeDir(dir);
   });
   const common = { zk_root_path: ROOT, zk_session_timeout: SESSION_TIMEOUT_MS };
   const nsBindPort = await freePort();

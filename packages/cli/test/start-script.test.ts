@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, tempDir, removeDir, REPO_ROOT } from '@tessera/testkit';
+import { freePort, pidAlive, tempDir, removeDir, REPO_ROOT } from '@tessera/testkit';
 
 const run = promisify(execFile);
 const START = path.join(REPO_ROOT, 'scripts/start.sh');
@@ -45,13 +45,7 @@ t.test('start, status, stop a tablet from a flagfile', async (t) => {
   const stop = await sh('stop', 'tablet', flagfile);
   t.equal(stop.code, 0);
   t.match(stop.out, /Stop tablet success/);
-  let alive = true;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    alive = false;
-  }
-  t.notOk(alive, 'stop waited for the process to exit');
+  t.notOk(pidAlive(pid), 'stop waited for the process to exit');
   t.notOk(existsSync(path.join(dir, 'tablet.pid')), 'pid file removed');
   t.match(readFileSync(path.join(dir, 'tablet.log'), 'utf8'), /databases closed/, 'clean shutdown logged');
   const after = await sh('status', 'tablet', flagfile);

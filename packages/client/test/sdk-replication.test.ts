@@ -5,24 +5,16 @@
 import t from 'tap';
 import path from 'node:path';
 import { HttpClient, TesseraError, waitFor, type TableInfo } from '@tessera/common';
-import { spawnRole, startZooKeeper, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
+import { spawnRole, startProcessTest, type RoleProcess } from '@tessera/testkit';
 import { Client } from '../src/index.js';
 
 const RETENTION = 3000;
 const ROWS = 100_000;
 
 t.test('SDK writes, replication, follower loss and return', async (t) => {
-  const dir = tempDir('sdk-repl');
-  const zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
-  const http = new HttpClient({ timeoutMs: 20_000 });
+  const { dir, http, zk, beforeTeardown } = await startProcessTest(t, 'sdk-repl', { httpTimeoutMs: 20_000, zk: true });
   let client: Client | undefined;
-  t.teardown(async () => {
-    await client?.close();
-    await http.close();
-    await stopAllRoles();
-    await zk.stop();
-    removeDir(dir);
-  });
+  beforeTeardown(() => client?.close());
   const common = { zk_cluster: zk.connectString, zk_root_path: '/sdk', zk_session_timeout: 3000 };
   await spawnRole('nameserver', { ...common, get_table_status_interval: 300, in_sync_silent_ms: 1500 }, { logFile: path.join(dir, 'ns.log') });
   const startTablet = (i: number, endpoint?: string): Promise<RoleProcess> =>

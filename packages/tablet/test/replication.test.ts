@@ -6,8 +6,8 @@
 // and a deposed leader is refused by its followers.
 import t from 'tap';
 import path from 'node:path';
-import { HttpClient, TesseraError, waitFor } from '@tessera/common';
-import { spawnRole, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
+import { TesseraError, waitFor } from '@tessera/common';
+import { spawnRole, startProcessTest, type RoleProcess } from '@tessera/testkit';
 
 const schema = {
   name: 'events', db: 'repl_db',
@@ -21,13 +21,7 @@ const PID = 1;
 interface Status { offset: number; binlogFirstOffset?: number; role: string; term: number; state: string; replication?: { inSync: string[]; followers: Array<{ endpoint: string; ackedOffset: number; snapshotsSent: number }> } }
 
 t.test('replication between three tablets', async (t) => {
-  const dir = tempDir('replication');
-  const http = new HttpClient({ connectionsPerEndpoint: 16, timeoutMs: 20_000 });
-  t.teardown(async () => {
-    await http.close();
-    await stopAllRoles();
-    removeDir(dir);
-  });
+  const { dir, http } = await startProcessTest(t, 'replication', { httpTimeoutMs: 20_000, connectionsPerEndpoint: 16, zk: false });
   const start = (name: string, endpoint?: string): Promise<RoleProcess> =>
     spawnRole('tablet', {
       db_root_path: path.join(dir, name), zk_cluster: '', binlog_retention_entries: RETENTION, replica_ack_timeout: 3000,

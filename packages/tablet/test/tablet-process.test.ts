@@ -2,8 +2,8 @@
 // hostile input. Nothing is faked.
 import t, { type Test } from 'tap';
 import path from 'node:path';
-import { encode, decode, HttpClient, TesseraError } from '@tessera/common';
-import { spawnRole, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
+import { encode, decode, TesseraError } from '@tessera/common';
+import { spawnRole, startProcessTest, type RoleProcess } from '@tessera/testkit';
 
 const schema = {
   name: 'flow', db: 'demo_db',
@@ -11,13 +11,7 @@ const schema = {
   indexes: [{ name: 'card', keys: ['card'], ts: 'ts', ttl: { type: 'absolute', absMinutes: 0 } }, { name: 'mcc', keys: ['mcc'], ts: 'ts' }],
 };
 
-const dir = tempDir('tablet-proc');
-const client = new HttpClient({ connectionsPerEndpoint: 8, timeoutMs: 10_000 });
-t.teardown(async () => {
-  await client.close();
-  await stopAllRoles();
-  removeDir(dir);
-});
+const { dir, http: client } = await startProcessTest(t, 'tablet-proc', { httpTimeoutMs: 10_000, connectionsPerEndpoint: 8, zk: false });
 
 async function startTablet(name: string, endpoint?: string): Promise<RoleProcess> {
   const flags: Record<string, string | number> = { db_root_path: path.join(dir, name), zk_cluster: '', http_body_bytes_max: 1024 * 1024 };

@@ -1,5 +1,7 @@
 /**
- * A whole test cluster on real processes, for the process tests: owns a temp dir, a ZooKeeper
+ * The base of every process test (`startProcessTest`: a temp dir, an HttpClient, optionally
+ * ZooKeeper, and their teardown) and on it a whole test cluster on real processes
+ * (`startTestCluster`): owns a temp dir, a ZooKeeper
  * server, an HttpClient, a client connected to the cluster, the nameserver and tablet processes
  * (logs `ns<i>.log` / `t<i>.log`, tablet data `t<i>/` in the dir), and their teardown, which it
  * registers on the test: close the client and the HttpClient, stop every role process, stop
@@ -65,21 +67,42 @@ export interface TestCluster<C extends ClusterClient> {
   cli(cmd: string, extra?: Record<string, string>): Promise<NsClientResult>;
 }
 
-/** Starts ZooKeeper, the nameservers, the tablets and the client, and waits until every tablet is healthy. */
-export async function startTestCluster<C extends ClusterClient>(t: TestHandle, opts: TestClusterOptions<C>): Promise<TestCluster<C>> {
-  const dir = tempDir(opts.name);
-  const http = new HttpClient({ timeoutMs: opts.httpTimeoutMs });
-  let zk: ZkServer | undefined;
-  let client: C | undefined;
+export interface ProcessTestBase<Z extends ZkServer | undefined> {
+  dir: string;
+  http: HttpClient;
+  zk: Z;
+  /** Runs `fn` at teardown before anything of the base is stopped (a client, a proxy), in the order added. */
+  beforeTeardown(fn: () => unknown): void;
+}
+
+/**
+ * What every process test stands on: a temp dir (prefix `name`), an HttpClient, and with `zk` a
+ * ZooKeeper server under `<dir>/zk`. Teardown, registered on the test: the `beforeTeardown`
+ * functions, close the HttpClient, stop every role process, stop ZooKeeper, then remove the dir —
+ * or keep it and print its path when the test failed.
+ */
+export async function startProcessTest<WithZk extends boolean>(t: TestHandle, name: string, o: { httpTimeoutMs: number; connectionsPerEndpoint?: number; zk: WithZk }): Promise<ProcessTestBase<WithZk extends true ? ZkServer : undefined>> {
+  const dir = tempDir(name);
+  const http = new HttpClient({ timeoutMs: o.httpTimeoutMs, ...(o.connectionsPerEndpoint !== undefined ? { connectionsPerEndpoint: o.connectionsPerEndpoint } : {}) });
+  const first: Array<() => unknown> = [];
+  const base: ProcessTestBase<ZkServer | undefined> = { dir, http, zk: undefined, beforeTeardown: (fn) => first.push(fn) };
   t.teardown(async () => {
-    await client?.close().catch(() => undefined);
+    for (const fn of first) await fn();
     await http.close();
     await stopAllRoles();
-    await zk?.stop();
+    await base.zk?.stop();
     if (t.passing()) removeDir(dir);
     else t.comment(`logs kept in ${dir}`);
   });
-  zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
+  if (o.zk) base.zk = await startZooKeeper({ dir: path.join(dir, 'zk') });
+  return base as ProcessTestBase<WithZk extends true ? ZkServer : undefined>;
+}
+
+/** Starts ZooKeeper, the nameservers, the tablets and the client, and waits until every tablet is healthy. */
+export async function startTestCluster<C extends ClusterClient>(t: TestHandle, opts: TestClusterOptions<C>): Promise<TestCluster<C>> {
+  const { dir, http, zk, beforeTeardown } = await startProcessTest(t, opts.name, { httpTimeoutMs: opts.httpTimeoutMs, zk: true });
+  let client: C | undefined;
+  beforeTeardown(() => client?.close().catch(() => undefined));
   const zkCluster = zk.connectString;
   const common: FlagMap = { zk_cluster: zkCluster, zk_root_path: opts.zkRootPath, zk_session_timeout: opts.zkSessionTimeoutMs };
   const startNs = (i: number): Promise<RoleProcess> => spawnRole('nameserver', { ...common, ...opts.nsFlags }, { logFile: path.join(dir, `ns${i}.log`) });

@@ -123,3 +123,13 @@ export async function spawnRole(role: string, flags: FlagMap, options: {
 export async function stopAllRoles(): Promise<void> {
   await Promise.all([...live].map((p) => p.stop()));
 }
+
+/** Whether a process with this pid exists (signal 0), e.g. one a test expects gone. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

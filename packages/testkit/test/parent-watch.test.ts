@@ -5,24 +5,15 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { waitFor } from '@tessera/common';
-import { removeDir, tempDir } from '../src/index.js';
+import { pidAlive, removeDir, tempDir } from '../src/index.js';
 
 const ROLES_JS = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/roles.js')).href;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 t.test('a role outlives no parent', async (t) => {
   const dir = tempDir('parent-watch');
   let rolePid = 0;
   t.teardown(() => {
-    if (rolePid && alive(rolePid)) process.kill(rolePid, 'SIGKILL');
+    if (rolePid && pidAlive(rolePid)) process.kill(rolePid, 'SIGKILL');
     removeDir(dir);
   });
   // A stand-in for a test runner: spawns a standalone tablet, prints its pid, then idles.
@@ -42,8 +33,8 @@ t.test('a role outlives no parent', async (t) => {
     });
     runner.once('exit', (code) => reject(new Error(`runner exited (${code}) before starting the role`)));
   });
-  t.ok(alive(rolePid), `role ${rolePid} running`);
+  t.ok(pidAlive(rolePid), `role ${rolePid} running`);
   runner.kill('SIGKILL');
-  await waitFor('the orphaned role exits', async () => !alive(rolePid), { timeoutMs: 20_000, intervalMs: 100 });
+  await waitFor('the orphaned role exits', async () => !pidAlive(rolePid), { timeoutMs: 20_000, intervalMs: 100 });
   t.pass('the role exited after its parent was killed');
 });

@@ -2,16 +2,7 @@ import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort, removeDir, startZooKeeper, tempDir, zkCommand } from '../src/index.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { freePort, pidAlive, removeDir, startZooKeeper, tempDir, zkCommand } from '../src/index.js';
 
 t.test('freePort gives a bindable port; tempDir gives a fresh dir', async (t) => {
   const port = await freePort();
@@ -34,7 +25,7 @@ t.test('a standalone ZooKeeper on 127.0.0.1: ready, restartable, stopped for goo
   const zk = await startZooKeeper();
   t.teardown(() => zk.stop());
   t.equal(zk.connectString, `127.0.0.1:${zk.port}`);
-  t.ok(isAlive(zk.pid));
+  t.ok(pidAlive(zk.pid));
   t.match(await zkCommand(zk.port, 'srvr'), /Mode: standalone/);
   t.equal(await zkCommand(zk.port, 'ruok'), 'imok');
   const cfg = readFileSync(path.join(zk.dir, 'conf', 'zoo.cfg'), 'utf8');
@@ -46,7 +37,7 @@ t.test('a standalone ZooKeeper on 127.0.0.1: ready, restartable, stopped for goo
   const pidBefore = zk.pid;
   await zk.restart();
   t.not(zk.pid, pidBefore);
-  t.notOk(isAlive(pidBefore), 'the old process is gone');
+  t.notOk(pidAlive(pidBefore), 'the old process is gone');
   t.match(await zkCommand(zk.port, 'srvr'), /Mode: standalone/, 'same port after restart');
 
   zk.kill('SIGKILL');
@@ -57,7 +48,7 @@ t.test('a standalone ZooKeeper on 127.0.0.1: ready, restartable, stopped for goo
   const dir = zk.dir;
   zk.kill('SIGSTOP');
   await zk.stop();
-  t.notOk(isAlive(pid), 'stop() ends even a paused server');
+  t.notOk(pidAlive(pid), 'stop() ends even a paused server');
   t.notOk(existsSync(dir), 'its own temp dir is removed');
   await zk.stop();
 });
