@@ -50,15 +50,13 @@ do_start() {
   # The role writes its log (JSON lines) to $logfile itself and reopens it on SIGHUP (logrotate:
   # move the file, then `kill -HUP $(cat $pidfile)`); anything printed outside the logger (a
   # fatal startup error) is appended to the same file.
-  nohup "$here/scripts/tessera" --role="$role" --flagfile="$flagfile" --log_file="$logfile" >>"$logfile" 2>&1 < /dev/null &
-  pid=$!
-  echo "$pid" > "$pidfile"
-  proc_wait_ready "$pid" "$pidfile" "$logfile" "$START_TIMEOUT_S" "Start $role failed" listening
+  proc_start "$pidfile" "$logfile" "$START_TIMEOUT_S" "Start $role failed" listening \
+    "$here/scripts/tessera" --role="$role" --flagfile="$flagfile" --log_file="$logfile"
   case $? in
-    0) echo "Start $role success (pid $pid, endpoint ${endpoint:-?}, log $logfile)"; return 0 ;;
+    0) echo "Start $role success (pid $PROC_PID, endpoint ${endpoint:-?}, log $logfile)"; return 0 ;;
     1) return 1 ;;
   esac
-  echo "Start $role: not listening on $endpoint after ${START_TIMEOUT_S}s (pid $pid still running; see $logfile)" >&2
+  echo "Start $role: not listening on $endpoint after ${START_TIMEOUT_S}s (pid $PROC_PID still running; see $logfile)" >&2
   return 1
 }
 

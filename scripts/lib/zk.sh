@@ -86,16 +86,12 @@ zk_start() {
   command -v java >/dev/null 2>&1 || { echo "zk_start: java not found" >&2; return 1; }
   [ -f /usr/share/java/zookeeper.jar ] || { echo "zk_start: /usr/share/java/zookeeper.jar missing (apt-get install zookeeper)" >&2; return 1; }
   _zk_write_config "$dir" "$port"
-  nohup java -Xms64m "-Xmx$ZK_HEAP_MAX" -XX:+UseSerialGC -XX:-UsePerfData -Djava.net.preferIPv4Stack=true \
+  proc_start "$dir/zk/zk.pid" "$dir/zk/zk.log" "$ZK_START_TIMEOUT_S" "zk_start: zookeeper" _zk_ready \
+    java -Xms64m "-Xmx$ZK_HEAP_MAX" -XX:+UseSerialGC -XX:-UsePerfData -Djava.net.preferIPv4Stack=true \
     -Dzookeeper.jmx.log4j.disable=true "-Dlog4j.configuration=file:$dir/zk/conf/log4j.properties" \
-    -cp "$dir/zk/conf:$ZK_CLASSPATH_JARS" "$ZK_MAIN_CLASS" "$dir/zk/conf/zoo.cfg" \
-    >> "$dir/zk/zk.log" 2>&1 < /dev/null &
-  pid=$!
-  disown "$pid" 2>/dev/null # not a job of the calling shell: a later `wait` must not wait for it
-  echo "$pid" > "$dir/zk/zk.pid"
-  proc_wait_ready "$pid" "$dir/zk/zk.pid" "$dir/zk/zk.log" "$ZK_START_TIMEOUT_S" "zk_start: zookeeper" _zk_ready
+    -cp "$dir/zk/conf:$ZK_CLASSPATH_JARS" "$ZK_MAIN_CLASS" "$dir/zk/conf/zoo.cfg"
   case $? in
-    0) echo "zookeeper started (pid $pid, 127.0.0.1:$port, log $dir/zk/zk.log)"; return 0 ;;
+    0) echo "zookeeper started (pid $PROC_PID, 127.0.0.1:$port, log $dir/zk/zk.log)"; return 0 ;;
     1) return 1 ;;
   esac
   echo "zk_start: zookeeper not ready on 127.0.0.1:$port after ${ZK_START_TIMEOUT_S}s; stopping it. Last log lines:" >&2
