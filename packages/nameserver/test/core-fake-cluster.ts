@@ -6,8 +6,8 @@
  * replicates leader logs to followers, accepts client writes on unfenced leaders, and reports
  * replica status. Deterministic; no I/O.
  */
-import type { Endpoint, PartitionMeta, ReplicaRole, ReplicaState, TableInfo } from '@tessera/common';
-import type { ReplicaReport, TabletCommand, TabletNotice } from '../src/core/index.js';
+import type { Endpoint, PartitionMeta, ReplicaRole, ReplicaState } from '@tessera/common';
+import type { ReplicaCall, ReplicaReport, TabletCommand, TabletNotice } from '../src/core/index.js';
 import { partitionKey } from '../src/core/index.js';
 
 export interface FakeReplica {
@@ -128,27 +128,26 @@ export class FakeCluster {
     return t;
   }
 
-  /** Creates the replicas of a new table as its metadata says (what the shell's create does). */
-  createTable(table: TableInfo): void {
-    for (const p of table.partitions) {
-      const term = p.termOffsets[p.termOffsets.length - 1]!.term;
-      for (const meta of p.replicas) {
-        this.tablet(meta.endpoint).replicas.set(partitionKey(table.tid, p.pid), {
-          tid: table.tid,
-          pid: p.pid,
-          name: table.schema.name,
-          db: table.schema.db,
-          role: meta.isLeader ? 'leader' : 'follower',
-          state: 'normal',
-          term,
-          log: [],
-          followers: new Set(meta.isLeader ? p.replicas.filter((r) => !r.isLeader).map((r) => r.endpoint) : []),
-          fenced: false,
-          snapshotOffset: 0,
-          inSync: new Set(meta.isLeader ? p.inSync : []),
-        });
-      }
-    }
+  /** A create or drop table's call (core/table-create.ts's ReplicaCall) on a tablet, as the tablet's control route does it. */
+  replicaCall(nsEpoch: number, call: ReplicaCall): CommandResult {
+    const tablet = this.tablet(call.endpoint);
+    if (!tablet.up) return { ok: false, error: 'UNAVAILABLE: down' };
+    if (call.type === 'DropReplica') return this.execute(call.endpoint, nsEpoch, { type: 'DropTable', tid: call.tid, pid: call.pid });
+    tablet.replicas.set(partitionKey(call.tid, call.pid), {
+      tid: call.tid,
+      pid: call.pid,
+      name: call.schema.name,
+      db: call.schema.db,
+      role: call.role,
+      state: 'normal',
+      term: call.term,
+      log: [],
+      followers: new Set(call.followers ?? []),
+      fenced: false,
+      snapshotOffset: 0,
+      inSync: new Set(call.inSync ?? []),
+    });
+    return { ok: true };
   }
 
   /**

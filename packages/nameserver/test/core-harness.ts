@@ -8,8 +8,8 @@
  * applied or lost as a prefix, answers are lost, commands already on the wire still arrive) and
  * starts a new one from what ZooKeeper holds. Every line of what happened goes to `transcript`.
  */
-import { currentTerm } from '@tessera/common';
-import type { Endpoint, TableInfo } from '@tessera/common';
+import { currentTerm, isErrorCode } from '@tessera/common';
+import type { Endpoint, TableInfo, TableSchema } from '@tessera/common';
 import {
   PARENT_TID,
   NameserverEngine,
@@ -184,6 +184,30 @@ export class Harness {
       case 'deleteOp':
         if (this.options.asyncWrites === true) this.writes.push(e);
         else this.completeWrite(e);
+        return;
+      case 'allocTableIds':
+        this.tid += 1;
+        this.log(`alloc tid=${this.tid} term=1`);
+        this.inbox.push({ type: 'tableIdsAllocated', requestId: e.requestId, ok: true, tid: this.tid, term: 1 });
+        return;
+      case 'tableCall': {
+        const res = this.cluster.replicaCall(e.nsEpoch, e.call);
+        this.log(`table call ${e.call.type} ${e.call.tid}_${e.call.pid} on ${e.call.endpoint}${res.ok ? '' : ` FAILED ${res.error}`}`);
+        const code = (res.error ?? '').split(':')[0]!;
+        const error = res.ok ? {} : { error: { code: isErrorCode(code) ? code : 'INTERNAL', message: res.error ?? 'failed' } };
+        this.inbox.push({ type: 'tableCallResult', requestId: e.requestId, callIndex: e.callIndex, ok: res.ok, ...error });
+        return;
+      }
+      case 'writeTableNode':
+        this.zk.tables.set(e.table.tid, cloneJson(e.table));
+        this.log(`create table node tid=${e.table.tid}`);
+        this.inbox.push({ type: 'tableNodeWritten', requestId: e.requestId, ok: true });
+        return;
+      case 'deleteTableNode':
+        this.zk.tables.delete(e.tid);
+        this.log(`delete table node tid=${e.tid}`);
+        this.inbox.push({ type: 'tableNodeWritten', requestId: e.requestId, ok: true });
+        return;
     }
   }
 
@@ -327,25 +351,22 @@ export class Harness {
 
   // --- cluster operations -----------------------------------------------------------------
 
-  /** Creates a table as the shell would (placement, replicas on tablets, ZooKeeper), and tells the engine. */
+  /**
+   * Creates a table through the engine's createtable (table-jobs.ts), placed by the harness's own
+   * seeded placement (given as an explicit placement, so that a seed lays tables out as before).
+   */
   createTable(name: string, partitionNum: number, replicaNum: number, db = 'demo_db'): TableInfo {
-    this.tid += 1;
     const healthy = [...this.cluster.tablets.values()].filter((t) => t.up).map((t) => t.endpoint);
-    const partitions = placePartitions({ partitionNum, replicaNum, healthyEndpoints: healthy, term: 1, random: this.random, load: undefined });
-    const table: TableInfo = {
-      tid: this.tid,
-      schema: { name, db, columns: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int64' }], indexes: [{ name: 'k', keys: ['k'], ttl: { type: 'absolute', absMinutes: 0, latest: 0 } }] },
-      partitionNum,
-      replicaNum,
-      compressType: 'kNoCompress',
-      replicaAck: 'leader',
-      partitions,
-      createdMs: this.nowMs,
-    };
-    this.cluster.createTable(table);
-    this.zk.tables.set(table.tid, cloneJson(table));
-    this.feed({ type: 'tableCreated', table: cloneJson(table) });
+    const placed = placePartitions({ partitionNum, replicaNum, healthyEndpoints: healthy, term: 1, random: this.random, load: undefined });
+    const partitions = placed.map((p) => ({ pid: p.pid, leader: p.replicas[0]!.endpoint, followers: p.replicas.slice(1).map((r) => r.endpoint) }));
+    const schema: TableSchema = { name, db, columns: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int64' }], indexes: [{ name: 'k', keys: ['k'], ttl: { type: 'absolute', absMinutes: 0, latest: 0 } }] };
+    // A request id of its own, so that the tests' admin request ids stay 1, 2, ...
+    const requestId = `createtable ${db}.${name}`;
+    this.feed({ type: 'adminCommand', requestId, command: { type: 'createtable', request: { schema, partitionNum, replicaNum, replicaAck: 'leader', partitions }, dbExists: true, defaults: { partitionNum, replicaNum } }, nowMs: this.nowMs });
     this.settle();
+    const reply = this.replies.get(requestId);
+    if (reply === undefined || !reply.ok) throw new Error(`createtable ${name}: ${reply === undefined ? 'no reply' : `${reply.error.code} ${reply.error.message}`}`);
+    const table = this.engine.table((reply.data as { tid: number }).tid)!;
     this.reportAll();
     return table;
   }

@@ -12,11 +12,30 @@ import { DIRECT_COMMANDS, planDirectCommand, type DirectCommand, type DirectView
 import { EngineDrive } from './engine-drive.js';
 import type { AdminCommand, RequestId } from './events.js';
 import { cloneJson, partitionKey } from './op.js';
+import { TableJobs } from './table-jobs.js';
 
 export abstract class EngineAdmin extends EngineDrive {
+  /** Create and drop table jobs (table-jobs.ts): the engine writes every table's metadata. */
+  protected readonly tableJobs = new TableJobs({
+    tables: () => this.tableMap.values(),
+    healthy: () => this.observedCluster.healthyEndpoints(),
+    isHealthy: (endpoint) => this.observedCluster.isHealthy(endpoint),
+    random: this.random,
+    nowMs: () => this.nowMs,
+    nsEpoch: () => this.nsEpoch,
+    emit: (effect) => this.effects.push(effect),
+    created: (table) => this.tableMap.set(table.tid, cloneJson(table)),
+    dropped: (tid) => this.onTableDropped(tid),
+  });
+
+  /** A dropped table's node is deleted: forget it and cancel its ops (engine.ts). */
+  protected abstract onTableDropped(tid: Tid): void;
+
   protected onAdminCommand(requestId: RequestId, command: AdminCommand): void {
     try {
       if (command.type === 'setschema') this.setSchema(requestId, command);
+      else if (command.type === 'createtable') this.tableJobs.create(requestId, command.request, command.dbExists, command.defaults);
+      else if (command.type === 'droptable') this.tableJobs.drop(requestId, command.db, command.name);
       else if (OP_CREATING_COMMANDS.has(command.type)) this.createOpsFor(requestId, command as OpCreatingCommand);
       else if (DIRECT_COMMANDS.has(command.type)) this.runDirect(requestId, command as DirectCommand);
       else this.replyError(requestId, 'INVALID_ARGUMENT', `unsupported cmd ${(command as { type: string }).type}`);

@@ -98,6 +98,7 @@ export class NameserverEngine extends EngineAdmin {
     // Called from the base's own resets only after construction.
     this.notices?.clear();
     this.checkers?.reset();
+    this.tableJobs?.clear();
   }
 
   protected override emitTableWrite(tid: Tid): void {
@@ -239,11 +240,10 @@ export class NameserverEngine extends EngineAdmin {
       case 'persisted':
         this.onPersisted(event.what, event.ok);
         return;
-      case 'tableCreated':
-        if (!this.tableMap.has(event.table.tid)) this.tableMap.set(event.table.tid, cloneJson(event.table));
-        return;
-      case 'tableDropped':
-        this.onTableDropped(event.tid);
+      case 'tableIdsAllocated':
+      case 'tableCallResult':
+      case 'tableNodeWritten':
+        this.tableJobs.onEvent(event);
         return;
       case 'settingsChanged':
         this.setMoveLimits(event);
@@ -308,7 +308,7 @@ export class NameserverEngine extends EngineAdmin {
     }
   }
 
-  private onTableDropped(tid: Tid): void {
+  protected override onTableDropped(tid: Tid): void {
     this.tableMap.delete(tid);
     this.writes.dropTable(tid);
     this.notices.drop(tid);

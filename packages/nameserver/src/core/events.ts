@@ -11,11 +11,14 @@
  *   `persisted` event (ok or not); the engine keeps at most one write in flight per op and per
  *   table, and does not move an op past a task before its write is confirmed.
  * - Answer every `sendTask` with a `taskResult` when the tablet answers (or the request fails).
+ * - Answer `allocTableIds`, `tableCall`, `writeTableNode` and `deleteTableNode` (a create or drop
+ *   table) with their events; the engine writes every table's metadata, the shell only carries out.
  * - Feed `tick` regularly (every second is plenty); time only moves through events.
  */
 import type {
   AddReplicaRequest,
   CancelOpRequest,
+  CreateTableRequest,
   ChangeLeaderRequest,
   DelReplicaRequest,
   DeleteOpRequest,
@@ -43,6 +46,7 @@ import type {
   Term,
 } from '@tessera/common';
 import type { Op, TabletCommand } from './op.js';
+import type { ReplicaCall, TableDefaults } from './table-create.js';
 
 /** A tablet's report on one replica, with what the core needs beyond ReplicaStatus. */
 export interface ReplicaReport extends ReplicaStatus {
@@ -85,7 +89,10 @@ export type AdminCommand =
   | { type: 'rebalanceplan'; db?: string; tables: string[]; destinations?: string[]; scaleout: boolean }
   | { type: 'applyplan'; moves: RebalanceMove[] }
   /** setttl's new schema (its TTLs): the engine's copy, then ZooKeeper; answered once written. */
-  | { type: 'setschema'; tid: Tid; schema: TableSchema };
+  | { type: 'setschema'; tid: Tid; schema: TableSchema }
+  /** createtable (table-create.ts, table-jobs.ts); the database's existence and the defaults come from the shell. */
+  | { type: 'createtable'; request: CreateTableRequest; dbExists: boolean; defaults: TableDefaults }
+  | { type: 'droptable'; db: string; name: string };
 
 export type AdminCommandType = AdminCommand['type'];
 
@@ -119,10 +126,8 @@ export type EngineEvent =
   | { type: 'tick'; nowMs: number }
   | { type: 'adminCommand'; requestId: RequestId; command: AdminCommand; nowMs?: number; issuedBy?: OpIssuer }
   | { type: 'persisted'; what: PersistTarget; ok: boolean }
-  /** The shell created a table (placement from placePartitions) and wrote it. */
-  | { type: 'tableCreated'; table: TableInfo }
-  /** The shell dropped a table; its ops are canceled without undo. */
-  | { type: 'tableDropped'; tid: Tid }
+  /** Answers to a create or drop table job's effects (table-jobs.ts). */
+  | TableJobEvent
   /**
    * The shell's failover timer (and a timer at a lost tablet's heartbeat timeout): runs the
    * failover checker (failover-check.ts) when `/config/auto_failover` is `enabled`.
@@ -148,9 +153,16 @@ export type TabletNotice =
 
 export type EngineEventType = EngineEvent['type'];
 
+/** The shell's answers to `allocTableIds`, `tableCall`, `writeTableNode` and `deleteTableNode`. */
+export type TableJobEvent =
+  | { type: 'tableIdsAllocated'; requestId: RequestId; ok: boolean; tid?: Tid; term?: Term; error?: ReplyError }
+  | { type: 'tableCallResult'; requestId: RequestId; callIndex: number; ok: boolean; error?: ReplyError }
+  | { type: 'tableNodeWritten'; requestId: RequestId; ok: boolean; error?: ReplyError };
+
 export interface ReplyError {
   code: ErrorCode;
   message: string;
+  details?: Record<string, unknown>;
 }
 
 export type EngineEffect =
@@ -166,6 +178,14 @@ export type EngineEffect =
   | { kind: 'persistTable'; table: TableInfo }
   /** Send `notice` to `endpoint`, carrying nsEpoch; no answer is fed back. */
   | { kind: 'notifyTablet'; endpoint: Endpoint; nsEpoch: number; notice: TabletNotice }
+  /** Allocate a new tid and a new term (ZooKeeper's counters); answer with tableIdsAllocated. */
+  | { kind: 'allocTableIds'; requestId: RequestId }
+  /** Create or drop a replica on a tablet, carrying nsEpoch; answer with tableCallResult (code and text of a failure). */
+  | { kind: 'tableCall'; requestId: RequestId; callIndex: number; nsEpoch: number; call: ReplicaCall }
+  /** Create /table/db_table_data/<tid> (it must not exist) and bump /table/notify; answer with tableNodeWritten. */
+  | { kind: 'writeTableNode'; requestId: RequestId; table: TableInfo }
+  /** Delete /table/db_table_data/<tid> and bump /table/notify; answer with tableNodeWritten. */
+  | { kind: 'deleteTableNode'; requestId: RequestId; tid: Tid }
   /** Something the operator should see in the log (failover decisions, in-sync changes). */
   | { kind: 'log'; level: 'info' | 'warn'; message: string }
   | { kind: 'reply'; requestId: RequestId; ok: true; message: string; data: unknown }

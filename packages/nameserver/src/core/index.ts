@@ -30,3 +30,4 @@ export * from './role-check.js';
 export * from './checkers.js';
 export * from './checksum-check.js';
 export * from './bulk-failover.js';
+export * from './table-create.js';

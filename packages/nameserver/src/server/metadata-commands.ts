@@ -14,7 +14,7 @@ import type { MetadataStore } from './metadata.js';
 import type { StatusPoller } from './status-poller.js';
 import type { TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
-import { createTable, dropTable, type TableDefaults } from './tables.js';
+import type { TableDefaults } from '../core/table-create.js';
 import type { OpShell } from './op-shell.js';
 import { isMoveLimitKey, moveLimitRows, parseMoveLimit, writeMoveLimit } from './move-limits.js';
 import { isSnapshotLimitKey, parseBytesPerSec, SNAPSHOT_LIMIT_KEYS, type SnapshotLimits } from './snapshot-limits.js';
@@ -44,7 +44,6 @@ export class MetadataCommands {
   constructor(private readonly d: MetadataCommandsDeps) {}
 
   showtablet(): ShowTabletResponse {
-    const now = Date.now();
     const replicas = new Map<string, number>();
     const leaders = new Map<string, number>();
     for (const t of this.d.meta.allTables()) {
@@ -60,7 +59,7 @@ export class MetadataCommands {
       tablets: this.d.tablets.all().map((t) => {
         const real = t.registration?.listenEndpoint;
         return {
-          endpoint: t.endpoint, state: t.state, ageMs: Math.max(0, now - t.sinceMs), replicas: replicas.get(t.endpoint) ?? 0, leaders: leaders.get(t.endpoint) ?? 0,
+          endpoint: t.endpoint, state: t.state, ageMs: this.d.tablets.ageMs(t), replicas: replicas.get(t.endpoint) ?? 0, leaders: leaders.get(t.endpoint) ?? 0,
           ...(real ? { realEndpoint: real } : {}),
         };
       }),
@@ -81,16 +80,17 @@ export class MetadataCommands {
     return { dbs: this.d.meta.databases() };
   }
 
+  /** createtable: checked, placed, created on the tablets and written by the engine (core/table-jobs.ts). */
   async createtable(body: Record<string, unknown>): Promise<{ tid: number }> {
-    const info = await createTable(body as unknown as CreateTableRequest, this.d);
-    this.d.ops.tableCreated(info);
-    return { tid: info.tid };
+    const request = body as unknown as CreateTableRequest;
+    const db = (request.schema as { db?: unknown } | undefined)?.db;
+    const dbExists = typeof db === 'string' && this.d.meta.hasDb(db);
+    return (await this.d.ops.admin({ type: 'createtable', request, dbExists, defaults: this.d.defaults })) as { tid: number };
   }
 
+  /** droptable: the engine drops the replicas and deletes the table's metadata (core/table-jobs.ts). */
   async droptable(body: Record<string, unknown>): Promise<Record<string, never>> {
-    const info = this.d.meta.requireTable(str(body, 'db'), str(body, 'name'));
-    await dropTable(info, this.d);
-    this.d.ops.tableDropped(info.tid);
+    await this.d.ops.admin({ type: 'droptable', db: str(body, 'db'), name: str(body, 'name') });
     return {};
   }
 

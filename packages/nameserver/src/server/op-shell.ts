@@ -9,12 +9,12 @@ import {
 } from '@tessera/common';
 import type { Coord, ZkLayout } from '@tessera/coord';
 import { NameserverEngine } from '../core/engine.js';
-import type { AdminCommand, EngineEffect, EngineEvent, EngineSettings, PersistTarget, ReplicaReport, TabletNotice } from '../core/events.js';
+import type { AdminCommand, EngineEffect, EngineEvent, EngineSettings, PersistTarget, ReplicaReport, ReplyError, TabletNotice } from '../core/events.js';
 import type { Op, TabletCommand } from '../core/op.js';
 import type { Random } from '../core/random.js';
 import type { MetadataStore } from './metadata.js';
 import type { StatusPoller } from './status-poller.js';
-import type { TabletControl } from './tablet-client.js';
+import type { CreateReplicaCommand, TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
 import { readMoveLimits } from './move-limits.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -197,10 +197,6 @@ export class OpShell {
     });
   }
 
-  tableCreated(table: TableInfo): void {
-    this.post({ type: 'tableCreated', table });
-  }
-
   /** setttl changed a table's schema: the engine records it (its copy, then ZooKeeper). */
   async schemaChanged(tid: number, schema: TableSchema): Promise<void> {
     await this.admin({ type: 'setschema', tid, schema });
@@ -209,10 +205,6 @@ export class OpShell {
   /** The failover timer: the engine's failover checker runs with `/config/auto_failover` as read now. */
   failoverCheck(enabled: boolean): void {
     if (this.leading) this.post({ type: 'failoverCheck', nowMs: this.nowMs(), enabled });
-  }
-
-  tableDropped(tid: number): void {
-    this.post({ type: 'tableDropped', tid });
   }
 
   /** Engine's view of a table (it may hold changes being written). */
@@ -325,7 +317,37 @@ export class OpShell {
         if (!p) return;
         this.pending.delete(effect.requestId as number);
         if (effect.ok) p.resolve(effect.data ?? {});
-        else p.reject(new TesseraError(isErrorCode(effect.error.code) ? effect.error.code : 'INTERNAL', effect.error.message));
+        else p.reject(new TesseraError(isErrorCode(effect.error.code) ? effect.error.code : 'INTERNAL', effect.error.message, effect.error.details));
+        return;
+      }
+      case 'allocTableIds': {
+        const { requestId } = effect;
+        (async () => ({ tid: await this.meta.allocTid(), term: await this.meta.allocTerm() }))().then(
+          ({ tid, term }) => this.post({ type: 'tableIdsAllocated', requestId, ok: true, tid, term }),
+          (err) => this.post({ type: 'tableIdsAllocated', requestId, ok: false, error: replyErrorOf(err) }),
+        );
+        return;
+      }
+      case 'tableCall': {
+        const { requestId, callIndex, call } = effect;
+        const { type: _type, endpoint, ...body } = call;
+        const done = call.type === 'CreateReplica'
+          ? this.control.createReplica(endpoint, body as CreateReplicaCommand)
+          : this.control.dropReplica(endpoint, call.tid, call.pid);
+        done.then(
+          () => this.post({ type: 'tableCallResult', requestId, callIndex, ok: true }),
+          (err) => this.post({ type: 'tableCallResult', requestId, callIndex, ok: false, error: replyErrorOf(err) }),
+        );
+        return;
+      }
+      case 'writeTableNode':
+      case 'deleteTableNode': {
+        const { requestId } = effect;
+        const write = effect.kind === 'writeTableNode' ? this.meta.addTable(effect.table) : this.meta.deleteTable(effect.tid);
+        write.then(
+          () => this.post({ type: 'tableNodeWritten', requestId, ok: true }),
+          (err) => this.post({ type: 'tableNodeWritten', requestId, ok: false, error: replyErrorOf(err) }),
+        );
         return;
       }
     }
@@ -377,6 +399,12 @@ export class OpShell {
   stop(): void {
     if (this.tickTimer) clearInterval(this.tickTimer);
   }
+}
+
+/** A failed call's code, text and details, as the engine hands them back to the caller. */
+function replyErrorOf(err: unknown): ReplyError {
+  if (err instanceof TesseraError) return { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) };
+  return { code: 'INTERNAL', message: (err as Error).message ?? String(err) };
 }
 
 /** A tablet's status as the engine reads it. */

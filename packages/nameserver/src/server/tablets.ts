@@ -102,6 +102,11 @@ export class TabletTracker extends EventEmitter<TabletTrackerEvents> {
     return [...this.tablets.values()].filter((t) => t.state === 'kTabletHealthy').map((t) => t.endpoint).sort();
   }
 
+  /** How long the tablet has been in its state (showtablet's age), by the tracker's clock. */
+  ageMs(info: TabletInfo): number {
+    return Math.max(0, this.now() - info.sinceMs);
+  }
+
   all(): TabletInfo[] {
     return [...this.tablets.values()].sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
   }
