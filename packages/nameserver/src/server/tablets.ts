@@ -104,7 +104,7 @@ export class TabletTracker extends EventEmitter<TabletTrackerEvents> {
 
   /** How long the tablet has been in its state (showtablet's age), by the tracker's clock. */
   ageMs(info: TabletInfo): number {
-    return Math.max(0, this.now() - info.sinceMs);
+    return Math.max(0, this.clock.nowMs() - info.sinceMs);
   }
 
   all(): TabletInfo[] {
