@@ -8,6 +8,35 @@
 import { TesseraError, validateName, type Logger, type TableInfo } from '@tessera/common';
 import { bumpNotify, type Coord, type ZkLayout } from '@tessera/coord';
 
+/**
+ * This process's bumps of `/table/notify` go one at a time, so they never contend with each other
+ * on its compare-and-set (a bulk failover writes hundreds of tables at once: each bump retried
+ * against the others, with backoff, took tens of seconds at 100 tables). Bumps asked for while one
+ * is under way are merged into the next: it names the table when only one changed meanwhile, else
+ * no table (SDKs then re-read everything once instead of each table once).
+ */
+class NotifyBumps {
+  private last: Promise<void> = Promise.resolve();
+  private next: { tids: Set<number | null>; done: Promise<void> } | undefined;
+
+  constructor(private readonly bump: (tid: number | null) => Promise<unknown>) {}
+
+  request(tid: number | null): Promise<void> {
+    if (this.next !== undefined) {
+      this.next.tids.add(tid);
+      return this.next.done;
+    }
+    const tids = new Set<number | null>([tid]);
+    const done = this.last.catch(() => undefined).then(async () => {
+      if (this.next?.tids === tids) this.next = undefined;
+      await this.bump(tids.size === 1 ? [...tids][0]! : null);
+    });
+    this.next = { tids, done };
+    this.last = done;
+    return done;
+  }
+}
+
 interface Versioned {
   info: TableInfo;
   version: number;
@@ -16,6 +45,7 @@ interface Versioned {
 export class MetadataStore {
   private dbs = new Set<string>();
   private tables = new Map<number, Versioned>();
+  private readonly bumps = new NotifyBumps((tid) => bumpNotify(this.session, this.layout.notify, tid));
 
   constructor(
     private readonly session: Coord,
@@ -131,6 +161,6 @@ export class MetadataStore {
 
   /** Tells SDKs that `tid` changed (null: something that is no table's, e.g. a database). */
   async bumpNotify(tid: number | null): Promise<void> {
-    await bumpNotify(this.session, this.layout.notify, tid);
+    await this.bumps.request(tid);
   }
 }
