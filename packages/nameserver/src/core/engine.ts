@@ -38,7 +38,7 @@ import { EngineAdmin } from './engine-admin.js';
 import type { EngineOptions } from './engine-ops.js';
 import type { EngineEffect, EngineEvent, PersistTarget, TabletNotice } from './events.js';
 import type { ObservedView } from './observed.js';
-import { cloneJson, currentTask, isTerminal, newTask, partitionKey, type Op, type OpData, type OpStatus, type OpType, type Task } from './op.js';
+import { cloneJson, currentTask, isTerminal, newTask, type Op, type OpData, type OpStatus, type OpType, type Task } from './op.js';
 import { appendError } from './op-steps.js';
 import { partitionOf } from './partition.js';
 import { reconcileAfterReport } from './repair.js';
@@ -272,14 +272,15 @@ export class NameserverEngine extends EngineAdmin {
       this.liveOps.set(op.id, op);
       this.runtime.set(op.id, rt);
       if (op.status !== 'kDoing') continue;
-      const key = partitionKey(op.tid, op.pid);
-      if (busy.has(key)) {
+      // A bulk failover holds every partition it lists (two of them, for one lost tablet, run side by side).
+      const keys = heldKeys(op);
+      if (keys.some((key) => busy.has(key))) {
         // Cannot come from a correct leader; stop the later op rather than run two at once.
         op.error = appendError(op.error, 'another op was running on the partition at resume');
         this.finishOp(op, rt, 'kFailed');
         continue;
       }
-      busy.add(key);
+      for (const key of keys) busy.add(key);
       rt.recheck = true;
     }
     this.trimDoneOps();
