@@ -18,10 +18,12 @@ const cmp = (leader: [number, string], replica: [number, string], endpoint = 'N:
 });
 const blankOp = (): Op => ({ checksums: undefined } as unknown as Op);
 
-const ROWS: Array<[string, Task, { ok: boolean; error?: string; retryable?: boolean; detail?: unknown }, { ok: boolean; retryable?: boolean; error?: RegExp }, boolean | null]> = [
+const ROWS: Array<[string, Task, { ok: boolean; error?: string; retryable?: boolean; detail?: unknown; code?: string }, { ok: boolean; retryable?: boolean; error?: RegExp; resendAfterMs?: number }, boolean | null]> = [
   // name, task, answer, outcome, stored match (null: nothing stored)
   ['another task passes unchanged', other, { ok: true, detail: cmp([1, 'a'], [2, 'b']) }, { ok: true }, null],
-  ['a refused compare passes unchanged (retryable as sent)', check, { ok: false, error: 'TIMEOUT', retryable: true }, { ok: false, retryable: true }, null],
+  ['a refused compare passes unchanged (retryable as sent)', check, { ok: false, error: 'tablet down', code: 'UNAVAILABLE', retryable: true }, { ok: false, retryable: true }, null],
+  ['still comparing (TIMEOUT): asked again at once', check, { ok: false, error: 'still comparing 1_0 with N:1; ask again', code: 'TIMEOUT', retryable: false }, { ok: false, retryable: true, resendAfterMs: 0 }, null],
+  ["another task's TIMEOUT keeps the resend interval", other, { ok: false, error: 'slow', code: 'TIMEOUT', retryable: true }, { ok: false, retryable: true }, null],
   ['equal rows and checksum: ok, stored', check, { ok: true, detail: cmp([7, 'abc'], [7, 'abc']) }, { ok: true }, true],
   ['checksum differs: failed for good, stored', check, { ok: true, detail: cmp([7, 'abc'], [7, 'abd']) }, { ok: false, retryable: false, error: /checksum mismatch at offset 42: leader L:1 7 rows sha256 abc, new replica N:1 7 rows sha256 abd/ }, false],
   ['rows differ: failed for good, stored', check, { ok: true, detail: cmp([7, 'abc'], [6, 'abc']) }, { ok: false, retryable: false, error: /checksum mismatch/ }, false],
@@ -36,6 +38,7 @@ t.test('the verdict on a compare_checksum answer', async (t) => {
     t.equal(got.ok, want.ok, `${name}: ok=${want.ok}`);
     if (want.retryable !== undefined) t.equal(got.retryable === true, want.retryable, `${name}: retryable=${want.retryable}`);
     if (want.error !== undefined) t.match(got.error, want.error, `${name}: error`);
+    t.equal(got.resendAfterMs, want.resendAfterMs, `${name}: resendAfterMs=${want.resendAfterMs}`);
     if (stored === null) t.equal(op.checksums, undefined, `${name}: nothing stored`);
     else t.match(op.checksums, [{ taskIndex: 3, offset: 42, match: stored }], `${name}: stored with match=${stored}`);
   }

@@ -105,7 +105,7 @@ export abstract class EngineDrive extends EngineOps {
     const retryable = answer.retryable === true || task.undo === true || isCommitted(op);
     if (retryable) {
       task.error = error;
-      rt.retryAtMs = this.nowMs + this.config.taskResendIntervalMs;
+      rt.retryAtMs = this.nowMs + (answer.resendAfterMs ?? this.config.taskResendIntervalMs);
       return;
     }
     this.failTask(op, rt, `${task.kind} failed: ${error}`);

@@ -120,7 +120,7 @@ export type EngineEvent =
   /** Everything the tablet holds; replaces its previous report. */
   | { type: 'tabletReport'; endpoint: Endpoint; replicas: ReplicaReport[] }
   /** `detail`: what the tablet answered (a CompareChecksum's ChecksumComparison; checksum-check.ts). */
-  | { type: 'taskResult'; opId: number; taskIndex: number; ok: boolean; error?: string; retryable?: boolean; detail?: unknown }
+  | { type: 'taskResult'; opId: number; taskIndex: number; ok: boolean; error?: string; retryable?: boolean; detail?: unknown; /** The catalogue code of a refusal. */ code?: string }
   /** The answer to a `sendBatch`: one result per command, in order (all failed when the request did). */
   | { type: 'batchResult'; opId: number; batch: number; results: Array<{ ok: boolean; error?: string; retryable?: boolean }> }
   | { type: 'tick'; nowMs: number }

@@ -267,7 +267,7 @@ export class OpShell {
               return;
             }
             this.log.debug(`op ${effect.opId} task ${effect.taskIndex} ${effect.command.type} on ${effect.endpoint}: ${err.message}`);
-            this.post({ type: 'taskResult', opId: effect.opId, taskIndex: effect.taskIndex, ok: false, error: err.message, retryable: err.retryable === true });
+            this.post({ type: 'taskResult', opId: effect.opId, taskIndex: effect.taskIndex, ok: false, error: err.message, retryable: err.retryable === true, ...(typeof err.code === 'string' ? { code: err.code } : {}) });
           },
         );
         return;
