@@ -38,14 +38,16 @@ export function parseNotify(data: Buffer | string | undefined): NotifyStamp | un
 }
 
 /**
- * Bumps the seq by one with compare-and-set, naming `tid` (null: no table). A missing node starts
- * at seq 1. Returns the new stamp.
+ * Bumps the seq by `seqStep` (1: one change, about `tid`; null: no table) with compare-and-set. A
+ * step of 2 or more is a jump, which readers answer by re-reading everything: the bump that
+ * stands for several tables at once (a step of 1 naming no table re-reads no table). A missing
+ * node starts at seq `seqStep`. Returns the new stamp.
  */
-export async function bumpNotify(session: Coord, path: string, tid: number | null): Promise<NotifyStamp> {
+export async function bumpNotify(session: Coord, path: string, tid: number | null, seqStep = 1): Promise<NotifyStamp> {
   for (let attempt = 0; attempt < COORD_LIMITS.counterAttemptsMax; attempt++) {
     const node = await session.get(path);
     if (node === undefined) {
-      const stamp = { seq: 1, tid };
+      const stamp = { seq: seqStep, tid };
       try {
         await session.ensurePath(parentPath(path));
         await session.create(path, Buffer.from(JSON.stringify(stamp)));
@@ -56,7 +58,7 @@ export async function bumpNotify(session: Coord, path: string, tid: number | nul
     } else {
       const current = parseNotify(node.data);
       if (current === undefined) throw new TesseraError('INTERNAL', `${path} holds neither a count nor a notify stamp`, { path });
-      const stamp = { seq: current.seq + 1, tid };
+      const stamp = { seq: current.seq + seqStep, tid };
       const r = await session.set(path, Buffer.from(JSON.stringify(stamp)), node.version);
       if (r.ok) return stamp;
     }

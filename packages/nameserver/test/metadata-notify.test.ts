@@ -7,7 +7,7 @@
 import t from 'tap';
 import { silentLogger, type TableInfo } from '@tessera/common';
 import { MemoryCoordServer, parseNotify } from '@tessera/coord';
-import { MetadataStore } from '../src/server/metadata.js';
+import { MetadataStore, NotifyBumps } from '../src/server/metadata.js';
 
 function table(tid: number): TableInfo {
   return {
@@ -33,6 +33,17 @@ t.test('notify bumps: one names its table, 200 at once are merged and all land',
   await Promise.all(Array.from({ length: 200 }, (_, i) => store.updateTable(table(i + 1))));
   const after = await seq();
   t.ok(after.seq > before.seq + 1 && after.seq <= before.seq + 1 + 200, `200 changes at once: ${after.seq - before.seq - 1} bump(s) (merged while one ran)`);
-  t.equal(after.tid, null, 'a merged bump names no table (SDKs re-read everything)');
+  t.equal(after.tid, null, 'a merged bump names no table');
   t.ok(performance.now() - started < 10_000, `done in ${Math.round(performance.now() - started)} ms`);
+});
+
+t.test('a merged bump jumps the seq (SDKs take a step of 1 naming no table as no table changed)', async (t) => {
+  const calls: Array<[number | null, number]> = [];
+  const bumps = new NotifyBumps(async (tid, step) => { calls.push([tid, step]); });
+  await Promise.all([bumps.request(1), bumps.request(2), bumps.request(3)]);
+  t.same(calls, [[null, 2]], 'three tables asked in one turn: one bump, a jump of 2');
+  await bumps.request(4);
+  t.same(calls.at(-1), [4, 1], 'one table alone: a step of 1 naming it');
+  await bumps.request(null);
+  t.same(calls.at(-1), [null, 1], 'a database change alone: a step of 1 naming no table');
 });

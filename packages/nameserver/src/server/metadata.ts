@@ -13,13 +13,18 @@ import { bumpNotify, type Coord, type ZkLayout } from '@tessera/coord';
  * on its compare-and-set (a bulk failover writes hundreds of tables at once: each bump retried
  * against the others, with backoff, took tens of seconds at 100 tables). Bumps asked for while one
  * is under way are merged into the next: it names the table when only one changed meanwhile, else
- * no table (SDKs then re-read everything once instead of each table once).
+ * it jumps the seq by 2, so that SDKs re-read everything once instead of each table once (a bump
+ * of 1 naming no table made them re-read no table: a bulk failover's tables stayed stale in every
+ * SDK cache — snapshot-resend.test under CI).
  */
-class NotifyBumps {
+/** A merged bump's seq step: a jump, which readers answer by re-reading every table. */
+const MERGED_SEQ_STEP = 2;
+
+export class NotifyBumps {
   private last: Promise<void> = Promise.resolve();
   private next: { tids: Set<number | null>; done: Promise<void> } | undefined;
 
-  constructor(private readonly bump: (tid: number | null) => Promise<unknown>) {}
+  constructor(private readonly bump: (tid: number | null, seqStep: number) => Promise<unknown>) {}
 
   request(tid: number | null): Promise<void> {
     if (this.next !== undefined) {
@@ -29,7 +34,8 @@ class NotifyBumps {
     const tids = new Set<number | null>([tid]);
     const done = this.last.catch(() => undefined).then(async () => {
       if (this.next?.tids === tids) this.next = undefined;
-      await this.bump(tids.size === 1 ? [...tids][0]! : null);
+      if (tids.size === 1) await this.bump([...tids][0]!, 1);
+      else await this.bump(null, MERGED_SEQ_STEP);
     });
     this.next = { tids, done };
     this.last = done;
@@ -45,7 +51,7 @@ interface Versioned {
 export class MetadataStore {
   private dbs = new Set<string>();
   private tables = new Map<number, Versioned>();
-  private readonly bumps = new NotifyBumps((tid) => bumpNotify(this.session, this.layout.notify, tid));
+  private readonly bumps = new NotifyBumps((tid, seqStep) => bumpNotify(this.session, this.layout.notify, tid, seqStep));
 
   constructor(
     private readonly session: Coord,
