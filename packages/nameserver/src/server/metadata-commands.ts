@@ -4,15 +4,13 @@
  * engine's shell. Texts follow OpenMLDB's so that ns_client prints what its operators know.
  */
 import {
-  TesseraError, fields, invalidArgument, type ConfGetResponse, type CreateTableRequest, type InfoResponse, type Logger,
+  TesseraError, fields, invalidArgument, type ConfGetResponse, type CreateTableRequest, type InfoResponse,
   type ShowTableResponse, type ShowTableRow, type ShowTabletResponse, type ReplicaStatus, type TableInfo, type UpdateTableAliveRequest, ttlText,
   type GetTablePartitionResponse, type SetTablePartitionRequest,
 } from '@tessera/common';
 import type { Coord, ZkLayout } from '@tessera/coord';
-import type { Random } from '../core/random.js';
 import type { MetadataStore } from './metadata.js';
 import type { StatusPoller } from './status-poller.js';
-import type { TabletControl } from './tablet-client.js';
 import type { TabletTracker } from './tablets.js';
 import type { TableDefaults } from '../core/table-create.js';
 import type { OpShell } from './op-shell.js';
@@ -24,12 +22,9 @@ export interface MetadataCommandsDeps {
   layout: ZkLayout;
   meta: MetadataStore;
   tablets: TabletTracker;
-  control: TabletControl;
   poller: StatusPoller;
-  random: Random;
   ops: OpShell;
   defaults: TableDefaults;
-  log: Logger;
   /** The snapshot bandwidth settings (confset snapshot_bytes_per_sec...). */
   snapshotLimits?: SnapshotLimits;
 }

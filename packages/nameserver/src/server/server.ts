@@ -166,8 +166,8 @@ export class NameServer {
       if (this.leading) void this.snapshotLimits.pushAll();
     });
     this.admin = new MetadataCommands({
-      session: this.session, layout: this.layout, meta: this.meta, tablets: this.tablets, control: this.control, poller: this.poller,
-      random, ops: this.ops, defaults: { partitionNum: o.partitionNumDefault, replicaNum: o.replicaNumDefault }, log: this.log,
+      session: this.session, layout: this.layout, meta: this.meta, tablets: this.tablets, poller: this.poller,
+      ops: this.ops, defaults: { partitionNum: o.partitionNumDefault, replicaNum: o.replicaNumDefault },
       snapshotLimits: this.snapshotLimits,
     });
     this.registerRoutes();
