@@ -62,6 +62,53 @@ t.test('a restarted tablet no failover touched gets its roles assigned', async (
   t.same(invariantViolations(h, { allAlive: true }), []);
 });
 
+t.test('the leader restarting under a recovery is told its role at once: the recovery does not wait out its task timeout (chaos seed 198)', async (t) => {
+  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], autoFailover: false, config: CONFIG });
+  const table = h.createTable('flow', 1, 3);
+  const p = () => h.partition(table.tid, 0);
+  const leader = p().replicas.find((r) => r.isLeader)!.endpoint;
+  const follower = p().replicas.find((r) => !r.isLeader)!.endpoint;
+  h.tabletDown(follower);
+  t.match(h.adminReply({ type: 'offlineendpoint', endpoint: follower }), { ok: true });
+  h.runUntilIdle();
+  h.tabletUp(follower, true);
+  // The recovery holds the partition when the leader's tablet restarts (its replicas unassigned).
+  h.admin({ type: 'recoverendpoint', endpoint: follower }, false);
+  const recovery = h.engine.ops().find((o) => o.type === 'kRecoverTableOP')!;
+  t.ok(recovery, 'a recovery op holds the partition');
+  // Killed and back within the session timeout: ZooKeeper never saw it go.
+  h.tabletUp(leader, true);
+  const startMs = h.nowMs;
+  h.runUntilIdle();
+  t.ok(h.transcript.some((l) => l.includes(`${table.tid}_0 on ${leader} its role again (leader`)), 'the leader was told its role while the recovery held the partition');
+  t.match(h.engine.op(recovery.id), { status: 'kDone' }, `the recovery finished: ${h.engine.op(recovery.id)!.error ?? ''}`);
+  t.ok(h.nowMs - startMs < CONFIG.tabletDownTaskGraceMs * 5, `within ${h.nowMs - startMs} ms, far from the task timeout`);
+  h.replicateFully();
+  t.same(invariantViolations(h, { allAlive: true }), []);
+});
+
+t.test('an op that changes leadership keeps role assignment away from its partition', async (t) => {
+  const { leavesRoleTo } = await import('../src/core/role-hold.js');
+  const base = { id: 1, tid: 1, pid: 0, taskIndex: 0, status: 'kDoing' as const };
+  const recover = { ...base, type: 'kRecoverTableOP' as const, data: { kind: 'recoverTable' as const, endpoint: 'ep3', childOpId: null }, tasks: [{ kind: 'kDelReplica' as const, endpoint: 'ep1', follower: 'ep3', status: 'kInited' as const }] };
+  const alive = (...eps: string[]) => (e: string) => eps.includes(e);
+  t.ok(leavesRoleTo(recover as never, 'ep1', alive('ep1', 'ep2')), 'the leader of a recovery');
+  t.notOk(leavesRoleTo(recover as never, 'ep3', alive('ep1', 'ep2')), 'the replica it recovers');
+  const started = { ...recover, tasks: [{ ...recover.tasks[0]!, status: 'kDoing' as const }] };
+  t.ok(leavesRoleTo(started as never, 'ep1', alive('ep1', 'ep2')), 'its kDelReplica of a replica metadata marks not alive');
+  t.notOk(leavesRoleTo(started as never, 'ep1', alive('ep1', 'ep2', 'ep3')), 'a kDelReplica of a replica metadata still marks alive');
+  const added = { ...recover, tasks: [{ kind: 'kAddReplica' as const, endpoint: 'ep1', follower: 'ep3', status: 'kDone' as const }] };
+  t.notOk(leavesRoleTo(added as never, 'ep1', alive('ep1', 'ep2')), 'a kAddReplica done whose follower metadata does not mark alive yet');
+  const undone = { ...recover, tasks: [...recover.tasks, { kind: 'kChangeRole' as const, endpoint: 'ep1', role: 'leader' as const, term: 2, followers: [], status: 'kInited' as const, undo: true }] };
+  t.notOk(leavesRoleTo(undone as never, 'ep1', alive('ep1', 'ep2')), 'an undo that tells roles');
+  const change = { ...base, type: 'kChangeLeaderOP' as const, data: { kind: 'changeLeader' as const }, tasks: [] };
+  t.notOk(leavesRoleTo(change as never, 'ep1', alive('ep1', 'ep2')), 'a changeleader');
+  const migrate = { ...base, type: 'kMigrateOP' as const, data: { kind: 'migrate' as const, src: 'ep2', des: 'ep4' }, tasks: [] };
+  t.ok(leavesRoleTo(migrate as never, 'ep1', alive('ep1', 'ep2')));
+  t.notOk(leavesRoleTo(migrate as never, 'ep2', alive('ep1', 'ep2')));
+  t.notOk(leavesRoleTo(migrate as never, 'ep4', alive('ep1', 'ep2')));
+});
+
 t.test('losing a tablet: one bulk op holds every partition it held, none duplicated by the checker\'s retries', async (t) => {
   const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], autoFailover: true, config: { ...CONFIG, taskConcurrency: 1 } });
   for (let i = 0; i < 10; i++) h.createTable(`t${i}`, 4, 3);

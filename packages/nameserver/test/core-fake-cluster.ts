@@ -6,7 +6,7 @@
  * replicates leader logs to followers, accepts client writes on unfenced leaders, and reports
  * replica status. Deterministic; no I/O.
  */
-import type { Endpoint, PartitionMeta, ReplicaRole, ReplicaState } from '@tessera/common';
+import { ERROR_CATALOGUE, isErrorCode, type Endpoint, type PartitionMeta, type ReplicaRole, type ReplicaState } from '@tessera/common';
 import type { ReplicaCall, ReplicaReport, TabletCommand, TabletNotice } from '../src/core/index.js';
 import { partitionKey } from '../src/core/index.js';
 
@@ -239,7 +239,11 @@ export class FakeCluster {
     tablet.observeEpoch(nsEpoch);
     const key = partitionKey(command.tid, command.pid);
     const r = tablet.replicas.get(key);
-    const fail = (error: string, retryable = false): CommandResult => ({ ok: false, error, retryable });
+    // Retryable as the real shell marks it: by the catalogue's retry policy of the code.
+    const fail = (error: string): CommandResult => {
+      const code = error.split(':')[0];
+      return { ok: false, error, retryable: isErrorCode(code) && ERROR_CATALOGUE[code].retry !== 'no' };
+    };
     switch (command.type) {
       case 'PauseSnapshot':
         if (!serving(r)) return fail('TABLE_NOT_FOUND: no serving replica');
@@ -253,7 +257,7 @@ export class FakeCluster {
         if (!serving(r) || r.role !== 'leader') return fail('NOT_LEADER: not a serving leader');
         if (r.state !== 'snapshotPaused') return fail('PRECONDITION_FAILED: table status is not kSnapshotPaused');
         const des = this.tablets.get(command.des);
-        if (des === undefined || !des.up) return fail(`UNAVAILABLE: ${command.des} unreachable`, true);
+        if (des === undefined || !des.up) return fail(`UNAVAILABLE: ${command.des} unreachable`);
         des.staged.set(key, { name: r.name, db: r.db, log: [...r.log] });
         return { ok: true };
       }

@@ -30,6 +30,8 @@ export interface CheckerHost {
   recordInSync(tid: Tid, pid: number, inSync: Endpoint[], after: { endpoint: Endpoint; notice: TabletNotice } | undefined): void;
   /** Whether an unfinished op holds the partition. */
   busy(tid: Tid, pid: number): boolean;
+  /** Whether an unfinished op holding the partition keeps role assignment from `endpoint`'s replica (role-hold.ts). */
+  roleHeld(tid: Tid, pid: number, endpoint: Endpoint): boolean;
   /** Whether a notice about (tid, pid) still waits for a table write. */
   noticePending(tid: Tid, pid: number): boolean;
   notify(endpoint: Endpoint, notice: TabletNotice): void;
@@ -88,9 +90,9 @@ export class Checkers {
     const now = h.nowMs();
     const last = this.lastAssignMs.get(endpoint);
     if (last === undefined || now - last >= h.config.roleAssignRetryMs) {
-      // A partition an op holds is left to the op (it re-checks its task after a restart, and
-      // its later steps would be undone by roles told from metadata it is changing).
-      const notices = roleAssignments(endpoint, replicas, (tid) => h.table(tid)).filter((n) => !h.busy(n.tid, n.pid));
+      // A partition an op holds is left to the op (its later steps would be undone by roles told
+      // from metadata it is changing), except what a follower op does not work on (role-hold.ts).
+      const notices = roleAssignments(endpoint, replicas, (tid) => h.table(tid)).filter((n) => !h.roleHeld(n.tid, n.pid, endpoint));
       if (notices.length > 0 || last === undefined) this.lastAssignMs.set(endpoint, now);
       for (const n of notices) {
         h.log('info', `assigning ${n.tid}_${n.pid} on ${endpoint} its role again (${n.role}, term ${n.term})`);

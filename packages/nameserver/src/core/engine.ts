@@ -38,11 +38,12 @@ import { EngineAdmin } from './engine-admin.js';
 import type { EngineOptions } from './engine-ops.js';
 import type { EngineEffect, EngineEvent, PersistTarget, TabletNotice } from './events.js';
 import type { ObservedView } from './observed.js';
-import { cloneJson, currentTask, isTerminal, newTask, type Op, type OpData, type OpStatus, type OpType, type Task } from './op.js';
+import { cloneJson, currentTask, isTerminal, newTask, partitionKey, type Op, type OpData, type OpStatus, type OpType, type Task } from './op.js';
 import { appendError } from './op-steps.js';
 import { partitionOf } from './partition.js';
 import { reconcileAfterReport } from './repair.js';
 import { heldKeys } from './bulk-failover.js';
+import { leavesRoleTo } from './role-hold.js';
 import { replyError } from './replies.js';
 import { newRuntime } from './runtime.js';
 
@@ -84,6 +85,13 @@ export class NameserverEngine extends EngineAdmin {
       },
       noticePending: (tid, pid) => this.notices.pending(tid, pid),
       busy: (tid, pid) => this.busyPartitions()(tid, pid),
+      roleHeld: (tid, pid, endpoint) => {
+        const key = partitionKey(tid, pid);
+        const table = this.tableMap.get(tid);
+        const p = table === undefined ? undefined : partitionOf(table, pid);
+        const alive = (e: Endpoint): boolean => p?.replicas.some((r) => r.endpoint === e && r.isAlive) === true;
+        return [...this.liveOps.values()].some((op) => heldKeys(op).includes(key) && !leavesRoleTo(op, endpoint, alive));
+      },
       notify: (endpoint, notice) => this.notify(endpoint, notice),
       log: (level, message) => this.effects.push({ kind: 'log', level, message }),
     });
