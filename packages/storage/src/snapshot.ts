@@ -70,9 +70,10 @@ export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<
     if (!header) throw new TesseraError('INVALID_ARGUMENT', 'snapshot stream starts without a header');
     const batch = db.batch();
     for (const [k, v] of item) {
-      const kb = Buffer.from(k);
+      // Views, not copies: the batch copies the bytes into LevelDB's own buffer.
+      const kb = Buffer.from(k.buffer, k.byteOffset, k.byteLength);
       if (kb[0] !== ROW_START[0]) throw new TesseraError('INVALID_ARGUMENT', 'snapshot entry outside the row key space');
-      const vb = Buffer.from(v);
+      const vb = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
       batch.put(kb, vb);
       if (kb[1] === 0) {
         counters.recordCnt++;

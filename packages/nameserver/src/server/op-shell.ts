@@ -20,6 +20,7 @@ import { readMoveLimits } from './move-limits.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { OpIssuer } from '@tessera/common';
 import { OpLog } from './op-log.js';
+import { endpointsAwaited, ReportChaser } from './report-chaser.js';
 import type { Clock } from './clock.js';
 
 /** Who sent the admin request being handled (set by the route, read when the command is posted). */
@@ -96,6 +97,8 @@ export class OpShell {
   private readonly opLog: OpLog;
   /** Current task of each running op when last looked at (the op log's cue to look again). */
   private readonly lastTask = new Map<number, string | null>();
+  /** Fresh reports of the tablets a current check task waits on (report-chaser.ts). */
+  private readonly chaser: ReportChaser;
 
   constructor(
     private readonly session: Coord,
@@ -110,6 +113,10 @@ export class OpShell {
   ) {
     this.engine = this.newEngine();
     this.opLog = new OpLog(log);
+    this.chaser = new ReportChaser(async (ep) => {
+      const replicas = await poller.pollOne(ep);
+      if (replicas && this.leading && tablets.isHealthy(ep)) this.post({ type: 'tabletReport', endpoint: ep, replicas: replicas.map(toReport) });
+    });
     tablets.on('up', (t) => {
       this.post({ type: 'tabletUp', endpoint: t.endpoint, nowMs: this.nowMs(), startup: t.registration?.startup === true });
       // Its report at once (not at the next poll): a restarted tablet serves nothing until the
@@ -182,6 +189,7 @@ export class OpShell {
   lostLeadership(): void {
     this.leading = false;
     if (this.tickTimer) clearInterval(this.tickTimer);
+    this.chaser.stop();
     this.post({ type: 'lostLeadership' });
     for (const [, p] of this.pending) p.reject(new TesseraError('NS_NOT_LEADER', 'nameserver is not leader'));
     this.pending.clear();
@@ -235,7 +243,10 @@ export class OpShell {
         }
         for (const effect of effects) this.execute(effect);
       }
-      if (this.leading) this.logTaskChanges();
+      if (this.leading) {
+        this.logTaskChanges();
+        this.chaser.check(() => (this.leading ? endpointsAwaited(this.engine) : []));
+      }
     } finally {
       this.processing = false;
     }
@@ -398,6 +409,7 @@ export class OpShell {
 
   stop(): void {
     if (this.tickTimer) clearInterval(this.tickTimer);
+    this.chaser.stop();
   }
 }
 

@@ -229,30 +229,45 @@ export class FollowerStream {
     const transfer: SnapshotTransfer = { rowsSent: 0, rowsTotal: 0, bytesSent: 0, bytesTotal: 0, startedMs: started, throttled: false };
     this.progress.snapshot = transfer;
     this.log.info(`sending a snapshot of ${this.host.tid}_${this.host.pid} to ${this.endpoint}`);
-    for await (const item of store.snapshot(Date.now(), REPLICATION.snapshotChunkBytesMax)) {
-      if (this.stopped) return;
-      if (!Array.isArray(item)) {
-        header = item;
-        transfer.rowsTotal = header.rows ?? 0;
-        // Retention keeps the binlog after this offset until the follower has matched again.
-        this.progress.snapshotOffset = header.offset;
-        await this.http.call(this.endpoint, '/v1/replica/snapshot_begin', { ...base, offset: header.offset, offsetTerm: header.term }, { timeoutMs: REPLICATION.appendTimeoutMs });
-        continue;
-      }
-      // Under a limit, in pieces of about one throttle slice (smooth pacing and progress).
-      for (const piece of splitChunk(item as SnapshotChunk, throttle.pieceBytesMax())) {
-        await throttle.acquire(debt, this.endpoint, () => this.stopped, (waiting) => { transfer.throttled = waiting; });
+    // The next chunk is read from LevelDB while this one is on the wire and being written.
+    const items = store.snapshot(Date.now(), REPLICATION.snapshotChunkBytesMax)[Symbol.asyncIterator]();
+    let ahead = items.next();
+    ahead.catch(() => undefined);
+    try {
+      for (;;) {
+        const got = await ahead;
+        if (got.done === true) break;
+        const item = got.value;
+        ahead = items.next();
+        ahead.catch(() => undefined);
         if (this.stopped) return;
-        const body = encode({ ...base, seq: seq++, entries: piece });
-        this.host.sentBytes.snapshot += body.length;
-        throttle.sent(debt, this.endpoint, body.length);
-        await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', body, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
-        entries += piece.length;
-        for (const [k, v] of piece) bytes += k.length + v.length;
-        transfer.rowsSent = Math.floor(entries / (header?.entriesPerRow ?? 1));
-        transfer.bytesSent = bytes;
-        transfer.bytesTotal = Math.max(bytes, transfer.rowsSent > 0 ? Math.round((bytes / transfer.rowsSent) * transfer.rowsTotal) : 0);
+        if (!Array.isArray(item)) {
+          header = item;
+          transfer.rowsTotal = header.rows ?? 0;
+          // Retention keeps the binlog after this offset until the follower has matched again.
+          this.progress.snapshotOffset = header.offset;
+          await this.http.call(this.endpoint, '/v1/replica/snapshot_begin', { ...base, offset: header.offset, offsetTerm: header.term }, { timeoutMs: REPLICATION.appendTimeoutMs });
+          continue;
+        }
+        // Under a limit, in pieces of about one throttle slice (smooth pacing and progress).
+        for (const piece of splitChunk(item as SnapshotChunk, throttle.pieceBytesMax())) {
+          await throttle.acquire(debt, this.endpoint, () => this.stopped, (waiting) => { transfer.throttled = waiting; });
+          if (this.stopped) return;
+          const body = encode({ ...base, seq: seq++, entries: piece });
+          this.host.sentBytes.snapshot += body.length;
+          throttle.sent(debt, this.endpoint, body.length);
+          await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', body, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
+          entries += piece.length;
+          for (const [k, v] of piece) bytes += k.length + v.length;
+          transfer.rowsSent = Math.floor(entries / (header?.entriesPerRow ?? 1));
+          transfer.bytesSent = bytes;
+          transfer.bytesTotal = Math.max(bytes, transfer.rowsSent > 0 ? Math.round((bytes / transfer.rowsSent) * transfer.rowsTotal) : 0);
+        }
       }
+    } finally {
+      // Closes the LevelDB snapshot and iterator (after the read ahead settled) when we stop early.
+      await ahead.catch(() => undefined);
+      await items.return?.(undefined);
     }
     const res = await this.http.call<AppendResult>(this.endpoint, '/v1/replica/snapshot_end', { ...base, chunks: seq }, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
     this.progress.snapshotsSent++;

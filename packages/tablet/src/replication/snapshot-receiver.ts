@@ -1,8 +1,11 @@
 /**
  * The follower's side of a snapshot transfer: begin → chunks in sequence → end, fed into the
- * store's loadSnapshot as one stream. A chunk request returns once its entries are written, so
- * the sender never runs ahead of the disk. A transfer that goes idle is abandoned; the replica
- * stays marked incomplete until a later transfer succeeds.
+ * store's loadSnapshot as one stream. A chunk request returns once the load has taken its
+ * entries (the chunk before it is written), so the next chunk crosses the network and is
+ * decoded while this one is written, and the sender is never more than one chunk ahead of the
+ * disk. A load that fails fails every chunk after it and the end (which waits for the load). A
+ * transfer that goes idle is abandoned; the replica stays marked incomplete until a later
+ * transfer succeeds.
  */
 import { TesseraError, type Logger } from '@tessera/common';
 import type { SnapshotChunk, SnapshotHeader } from '@tessera/storage';
@@ -11,17 +14,18 @@ import { REPLICATION } from './limits.js';
 
 type Item = SnapshotHeader | SnapshotChunk;
 
-/** A stream whose producer learns when each item has been consumed. */
+/** A stream whose producer learns when each item has been taken by the consumer. */
 class HandOffQueue {
-  private items: Array<{ item: Item; consumed: () => void }> = [];
+  private items: Array<{ item: Item; taken: () => void; refused: (err: unknown) => void }> = [];
   private wake: (() => void) | undefined;
   private ended = false;
   private error: unknown;
 
   push(item: Item): Promise<void> {
     if (this.ended) return Promise.reject(new TesseraError('INVALID_ARGUMENT', 'snapshot stream already ended'));
-    return new Promise((resolve) => {
-      this.items.push({ item, consumed: resolve });
+    if (this.error !== undefined) return Promise.reject(this.error);
+    return new Promise((resolve, reject) => {
+      this.items.push({ item, taken: resolve, refused: reject });
       this.wake?.();
     });
   }
@@ -32,23 +36,20 @@ class HandOffQueue {
   }
 
   fail(err: unknown): void {
-    this.error = err;
+    this.error ??= err;
     this.ended = true;
-    for (const i of this.items) i.consumed();
+    for (const i of this.items) i.refused(this.error);
     this.items = [];
     this.wake?.();
   }
 
   async *iterate(): AsyncGenerator<Item> {
-    let previous: (() => void) | undefined;
     try {
       for (;;) {
-        previous?.();
-        previous = undefined;
         if (this.error) throw this.error;
         const next = this.items.shift();
         if (next) {
-          previous = next.consumed;
+          next.taken();
           yield next.item;
           continue;
         }
@@ -59,7 +60,8 @@ class HandOffQueue {
         this.wake = undefined;
       }
     } finally {
-      previous?.();
+      // The load stopped (done or failed): nothing queued after this point will be taken.
+      this.fail(new TesseraError('UNAVAILABLE', 'snapshot load stopped'));
     }
   }
 }
@@ -86,9 +88,12 @@ export class SnapshotReceiver {
     const queue = new HandOffQueue();
     const loading = replica.store.loadSnapshot(queue.iterate());
     const session: Session = { id, replica, queue, loading, nextSeq: 0, idleTimer: this.idleTimer(key) };
-    loading.catch((err) => this.log.warn(`snapshot load of ${key} failed: ${(err as Error).message}`));
+    loading.catch((err) => {
+      queue.fail(err);
+      this.log.warn(`snapshot load of ${key} failed: ${(err as Error).message}`);
+    });
     this.sessions.set(key, session);
-    void queue.push(header);
+    queue.push(header).catch(() => undefined); // a failed load is reported by the next chunk and the end
   }
 
   async chunk(replica: Replica, id: string, seq: number, entries: SnapshotChunk): Promise<void> {
