@@ -14,7 +14,7 @@ import { binlogKey, META_STATE, parseRowKey, purgeKey, prefixEnd, ROW_END, rowKe
 import { encodeEntry, type BinlogEntry } from './binlog.js';
 import { BinlogTail } from './binlog-tail.js';
 import { isExpired } from './ttl.js';
-import { walkRows } from './row-walk.js';
+import { RowWalker } from './row-walk.js';
 import { deletedAt, liveBytes, tombstoneValue } from './row-value.js';
 import type { Committed, Level, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord } from './store-types.js';
 import { batchWriter, type BatchPut } from './shared-batch.js';
@@ -74,12 +74,32 @@ export class ReplicaCore {
    * and a row a delete after it tombstoned is live (its live bytes are yielded).
    */
   async *liveRows(from: Buffer, nowMs: number, snapshot?: ReturnType<Level['snapshot']>, atOffset?: number): AsyncGenerator<[Buffer, Buffer, number]> {
+    for await (const rows of this.liveRowBatches(from, nowMs, snapshot, atOffset)) yield* rows;
+  }
+
+  /**
+   * The rows of liveRows, one LevelDB read (`rowsPerRead` entries) at a time: what bulk readers
+   * (snapshots, checksums) loop over without an await per row. A read may yield no live row.
+   */
+  async *liveRowBatches(from: Buffer, nowMs: number, snapshot?: ReturnType<Level['snapshot']>, atOffset?: number, rowsPerRead?: number): AsyncGenerator<Array<[Buffer, Buffer, number]>> {
     const end = from.length === 1 ? ROW_END : prefixEnd(from);
-    for await (const r of walkRows(this.db, snapshot ? { gte: from, lt: end, snapshot } : { gte: from, lt: end }, atOffset)) {
-      if (!r.live) continue;
-      const plan = this.plans[r.indexNo];
-      if (!plan || isExpired(plan.ttl, r.ts, r.position, nowMs)) continue;
-      yield [r.key, r.tombstoned ? liveBytes(r.value) : r.value, r.ts];
+    const walker = new RowWalker(this.db, snapshot ? { gte: from, lt: end, snapshot } : { gte: from, lt: end }, atOffset);
+    try {
+      for (;;) {
+        const chunk = await walker.read(rowsPerRead);
+        if (chunk.length === 0) break;
+        const rows: Array<[Buffer, Buffer, number]> = [];
+        for (const [k, v] of chunk) {
+          const r = walker.classify(k, v);
+          if (!r.live) continue;
+          const plan = this.plans[r.indexNo];
+          if (!plan || isExpired(plan.ttl, r.ts, r.position, nowMs)) continue;
+          rows.push([r.key, r.tombstoned ? liveBytes(r.value) : r.value, r.ts]);
+        }
+        yield rows;
+      }
+    } finally {
+      await walker.close();
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * The one walk over a replica's stored row entries in key order (read in chunks of
- * SCAN_CHUNK_ROWS): for each entry, its parsed key, where its key group (index and key, before
+ * SCAN_CHUNK_ROWS unless the reader asks for more; RowWalker, whose bulk readers classify a whole
+ * read without an await per entry, and walkRows, one entry at a time): for each entry, its parsed key, where its key group (index and key, before
  * the time) starts, whether it is live — now, or as of one binlog offset — and its place among
  * the group's live entries (what a `latest` TTL counts). Used by the live-row reader (core.ts:
  * snapshots, checksums now and at an offset, record counts) and TTL garbage collection
@@ -40,37 +41,65 @@ export interface RowWalkRange {
   snapshot?: ReturnType<Level['snapshot']>;
 }
 
+/**
+ * The walk's state over one range: reads LevelDB a batch at a time (`read`), and classifies each
+ * entry in order (`classify`, synchronous). Bulk readers (snapshots, checksums) loop over a batch
+ * without an await per entry; walkRows hands the entries out one at a time.
+ */
+export class RowWalker {
+  private readonly it: ReturnType<Level['iterator']>;
+  private readonly step: RowStep = { key: Buffer.alloc(0), value: Buffer.alloc(0), indexNo: 0, ts: 0, prefixLength: 0, groupStart: false, tombstoned: false, live: false, position: 0 };
+  private currentPrefix: Buffer | undefined;
+  private nextPosition = 0;
+
+  constructor(db: Level, range: RowWalkRange, private readonly atOffset?: number) {
+    this.it = db.iterator(range);
+  }
+
+  /** The next entries in key order (empty at the end); classify each, in order. */
+  read(rows: number = SCAN_CHUNK_ROWS): Promise<Array<[Buffer, Buffer]>> {
+    return this.it.nextv(rows) as Promise<Array<[Buffer, Buffer]>>;
+  }
+
+  /** The step for the next entry read. The same object is returned for every entry: copy what you keep. */
+  classify(k: Buffer, v: Buffer): RowStep {
+    const step = this.step;
+    const plen = rowKeyPrefixLength(k);
+    const prefix = this.currentPrefix;
+    step.groupStart = !prefix || prefix.length !== plen || k.compare(prefix, 0, plen, 0, plen) !== 0;
+    if (step.groupStart) {
+      this.currentPrefix = Buffer.from(k.subarray(0, plen));
+      this.nextPosition = 0;
+    }
+    const parsed = parseRowKey(k);
+    const deleted = deletedAt(v);
+    const atOffset = this.atOffset;
+    step.key = k;
+    step.value = v;
+    step.indexNo = parsed.indexNo;
+    step.ts = parsed.ts;
+    step.prefixLength = plen;
+    step.tombstoned = deleted !== undefined;
+    step.live = atOffset === undefined ? deleted === undefined : parsed.offset <= atOffset && (deleted === undefined || deleted > atOffset);
+    step.position = step.live ? this.nextPosition++ : this.nextPosition;
+    return step;
+  }
+
+  close(): Promise<void> {
+    return this.it.close();
+  }
+}
+
 /** Walks the row entries of `range` in key order, live now or (with `atOffset`) as of that offset. Leaving the loop early closes the iterator. */
 export async function* walkRows(db: Level, range: RowWalkRange, atOffset?: number): AsyncGenerator<RowStep> {
-  const it = db.iterator(range);
-  const step: RowStep = { key: Buffer.alloc(0), value: Buffer.alloc(0), indexNo: 0, ts: 0, prefixLength: 0, groupStart: false, tombstoned: false, live: false, position: 0 };
-  let currentPrefix: Buffer | undefined;
-  let nextPosition = 0;
+  const walker = new RowWalker(db, range, atOffset);
   try {
     for (;;) {
-      const chunk = await it.nextv(SCAN_CHUNK_ROWS);
+      const chunk = await walker.read();
       if (chunk.length === 0) break;
-      for (const [k, v] of chunk) {
-        const plen = rowKeyPrefixLength(k);
-        step.groupStart = !currentPrefix || currentPrefix.length !== plen || k.compare(currentPrefix, 0, plen, 0, plen) !== 0;
-        if (step.groupStart) {
-          currentPrefix = Buffer.from(k.subarray(0, plen));
-          nextPosition = 0;
-        }
-        const parsed = parseRowKey(k);
-        const deleted = deletedAt(v);
-        step.key = k;
-        step.value = v;
-        step.indexNo = parsed.indexNo;
-        step.ts = parsed.ts;
-        step.prefixLength = plen;
-        step.tombstoned = deleted !== undefined;
-        step.live = atOffset === undefined ? deleted === undefined : parsed.offset <= atOffset && (deleted === undefined || deleted > atOffset);
-        step.position = step.live ? nextPosition++ : nextPosition;
-        yield step;
-      }
+      for (const [k, v] of chunk) yield walker.classify(k, v);
     }
   } finally {
-    await it.close();
+    await walker.close();
   }
 }

@@ -8,6 +8,9 @@ import { BINLOG_END, BINLOG_START, binlogKey, META_STATE, PURGE_END, PURGE_START
 import type { ReplicaCore } from './core.js';
 import type { ReplicaCounters, SnapshotChunk, SnapshotHeader } from './store-types.js';
 
+/** Entries a snapshot reads from LevelDB at a time. */
+const SNAPSHOT_READ_ROWS = 1024;
+
 /**
  * Streams every live row at one consistent point (a LevelDB snapshot), with the offset that
  * point reflects. Writes go on meanwhile; the receiver catches up from the binlog after it.
@@ -26,13 +29,15 @@ export async function* snapshotStream(core: ReplicaCore, nowMs: number, chunkByt
     yield { tid: core.info.tid, pid: core.info.pid, offset: state.offset, term, rows: state.recordCnt, entriesPerRow: Math.max(1, core.plans.length) };
     let chunk: SnapshotChunk = [];
     let bytes = 0;
-    for await (const [k, v] of core.liveRows(ROW_START, nowMs, snap)) {
-      chunk.push([k, v]);
-      bytes += k.length + v.length;
-      if (bytes >= chunkBytesMax) {
-        yield chunk;
-        chunk = [];
-        bytes = 0;
+    for await (const rows of core.liveRowBatches(ROW_START, nowMs, snap, undefined, SNAPSHOT_READ_ROWS)) {
+      for (const [k, v] of rows) {
+        chunk.push([k, v]);
+        bytes += k.length + v.length;
+        if (bytes >= chunkBytesMax) {
+          yield chunk;
+          chunk = [];
+          bytes = 0;
+        }
       }
     }
     if (chunk.length > 0) yield chunk;

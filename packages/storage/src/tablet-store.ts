@@ -114,13 +114,17 @@ export class TabletStore {
    * meanwhile (LevelDB's clear runs off the event loop, in its own batches).
    */
   async clearReplica(tid: number, pid: number): Promise<void> {
-    const level = this.replicaLevel(tid, pid);
-    await level.batch([
+    await this.forgetReplica(tid, pid);
+    await this.replicaLevel(tid, pid).clear();
+  }
+
+  /** The first half of clearReplica: the meta records go, the range is an orphan from then on. */
+  async forgetReplica(tid: number, pid: number): Promise<void> {
+    await this.replicaLevel(tid, pid).batch([
       { type: 'del', key: META_INFO },
       { type: 'del', key: META_STATE },
       { type: 'del', key: META_ROLE },
     ]);
-    await level.clear();
   }
 
   /** Approximate bytes on disk of a replica's range (LevelDB's estimate; 0 while only in the memtable, or in memory). */

@@ -115,20 +115,36 @@ export class ReplicaManager {
     });
   }
 
-  /** Drops a replica and its data. TABLE_NOT_FOUND when absent. */
+  /**
+   * Drops a replica and its data. TABLE_NOT_FOUND when absent. Resolves once the replica is gone
+   * (closed, its meta records deleted: an orphan range that never opens again, cleared on start
+   * if the tablet stops first); clearing its rows goes on after that, still holding the replica's
+   * lock, so a create of the same replica waits for it. Clearing a million rows took seconds,
+   * which every move's last task (kDropTable) waited for.
+   */
   drop(tid: number, pid: number): Promise<void> {
-    return this.locked(tid, pid, async () => {
+    let gone!: () => void;
+    const forgotten = new Promise<void>((resolve) => { gone = resolve; });
+    const dropped = this.locked(tid, pid, async () => {
       const r = this.require(tid, pid);
       this.replicas.delete(replicaKey(tid, pid));
       await r.store.close();
-      await (await this.tabletStore()).clearReplica(tid, pid);
+      const tablet = await this.tabletStore();
+      await tablet.forgetReplica(tid, pid);
+      gone();
+      await tablet.replicaLevel(tid, pid).clear().catch((err: Error) => {
+        this.log.warn(`clearing the rows of dropped replica ${tid}_${pid} failed (cleared on the next start): ${err.message}`);
+      });
     });
+    return Promise.race([forgotten, dropped]);
   }
 
   async closeAll(): Promise<void> {
     const all = this.all();
     this.replicas.clear();
     await Promise.all(all.map((r) => r.store.close().catch((err) => this.log.error(`closing ${r.dir}: ${(err as Error).message}`))));
+    // A dropped replica's rows still being cleared (drop answers before that): let it finish.
+    await Promise.allSettled([...this.locks.values()]);
     if (this.storeOpening) {
       const store = await this.storeOpening.catch(() => undefined);
       this.storeOpening = undefined;
