@@ -77,9 +77,13 @@ const CLUSTER_SH_TABLET_PORT_OFFSET = 20;
 /** Ports reserved beyond the last tablet's. */
 const CLUSTER_SH_PORT_SLACK = 9;
 
-/** `scripts/cluster.sh up --dir dir --tablets n` with its other defaults, on a free port range. */
+/**
+ * `scripts/cluster.sh up --dir dir --tablets n` with its other defaults, on a free port range, or
+ * from `TESSERA_BENCH_BASE_PORT` when set (several people benchmarking on one machine).
+ */
 export async function clusterScriptUp(dir: string, tablets: number): Promise<ScriptCluster> {
-  const base = await freePortRange(CLUSTER_SH_TABLET_PORT_OFFSET + tablets + CLUSTER_SH_PORT_SLACK);
+  const fixedBase = Number(process.env['TESSERA_BENCH_BASE_PORT'] ?? '');
+  const base = Number.isInteger(fixedBase) && fixedBase > 0 ? fixedBase : await freePortRange(CLUSTER_SH_TABLET_PORT_OFFSET + tablets + CLUSTER_SH_PORT_SLACK);
   const cluster: ScriptCluster = {
     base,
     zkCluster: `127.0.0.1:${base}`,

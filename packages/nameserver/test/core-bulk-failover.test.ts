@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import type { TableInfo } from '@tessera/common';
-import { BULK_PARTS_MAX, engineConfig, ObservedCluster, placePartitions, planBulkFailover, seededRandom, type AdminView, type Op } from '../src/core/index.js';
+import { BULK_PARTS_MAX, BULK_PID, BULK_TID, engineConfig, ObservedCluster, opsToStart, placePartitions, planBulkFailover, seededRandom, type AdminView, type Op } from '../src/core/index.js';
 import { Harness, invariantViolations } from './core-harness.js';
 
 const CONFIG = { tabletHeartbeatTimeoutMs: 1_000, failoverRetryMs: 500, roleAssignRetryMs: 500, tabletDownTaskGraceMs: 2_000 };
@@ -166,4 +166,29 @@ t.test('a nameserver killed in every phase: the next one resumes the op and fini
     t.same(notFailedOver(h, 'ep2'), [], 'every partition: ep2 not alive, one alive leader elsewhere');
     t.same(invariantViolations(h, { allAlive: false }), [], `${phase}: invariants hold`);
   }
+});
+
+t.test('the bulk ops of a lost tablet start side by side: they take no slot of task concurrency', async (t) => {
+  const bulk = (id: number, tids: number[]): Op => ({
+    id, type: 'kFailoverEndpointOP', tid: BULK_TID, pid: BULK_PID, db: '', name: 'failover ep2', status: 'kInited', tasks: [], taskIndex: 0, commitTaskIndex: 0,
+    data: { kind: 'bulkFailover', endpoint: 'ep2', phase: 'fence', parts: tids.map((tid) => ({ tid, pid: 0, db: 'd', name: `t${tid}`, action: 'markDead', endpoints: [] })) },
+    createdMs: 0, startMs: 0, endMs: 0, progress: { tasksDone: 0, tasksTotal: 4 }, origin: 'repair',
+  } as unknown as Op);
+  const move = { ...bulk(3, []), type: 'kMigrateOP', tid: 7, pid: 0, data: { kind: 'migrate', src: 'ep1', des: 'ep3' } } as unknown as Op;
+  const started = opsToStart([bulk(1, [1, 2]), bulk(2, [3, 4]), move].map((op) => ({ op, created: true, finishing: false })), 1);
+  t.same(started.map((o) => o.id), [1, 2, 3], 'both bulk ops and the move start with a concurrency of 1');
+  const clash = opsToStart([bulk(1, [1, 2]), bulk(2, [2, 3])].map((op) => ({ op, created: true, finishing: false })), 5);
+  t.same(clash.map((o) => o.id), [1], 'a bulk op on a partition another holds waits');
+});
+
+t.test('after its fences the op asks for reports at once, and selects from reports made after them', async (t) => {
+  const h = cluster();
+  h.tabletDown('ep2');
+  untilBulkOp(h);
+  h.runUntilIdle();
+  const fenceSent = h.transcript.findIndex((l) => /^send op=\d+ batch=.* ChangeRole .*follower/.test(l));
+  const asked = h.transcript.indexOf('reports requested');
+  const promoted = h.transcript.findIndex((l) => /^send op=\d+ batch=.* ChangeRole .*leader/.test(l));
+  t.ok(fenceSent >= 0 && asked > fenceSent && promoted > asked, `fences, then reports asked, then promotes (lines ${fenceSent}, ${asked}, ${promoted})`);
+  t.equal(h.transcript.filter((l) => l === 'reports requested').length, 1, 'asked once');
 });

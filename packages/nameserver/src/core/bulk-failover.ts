@@ -133,13 +133,16 @@ export interface BulkHost {
   nowMs(): number;
   nsEpoch(): number;
   table(tid: Tid): TableInfo | undefined;
+  /** Tables dropped so far (a count that only grows). */
+  tableDrops(): number;
   /** Sets a partition's metadata (in memory). */
   setPartition(tid: Tid, partition: PartitionMeta): void;
   /** Asks for the table's write. */
   writeTable(tid: Tid): void;
   /** The table's writes are all confirmed. */
   tableSettled(tid: Tid): boolean;
-  reservedTermMax(tid: Tid, pid: number, exceptOpId: number): number;
+  /** reservedTermMax of every partition, ops but `exceptOpId` (one pass: build it once per pass over the parts). */
+  reservedTerms(exceptOpId: number): (tid: Tid, pid: number) => number;
   /** The op's last write is confirmed. */
   opWritten(opId: number): boolean;
   writeOp(op: Op): void;
@@ -164,8 +167,16 @@ interface BulkRuntime {
   reportSeq: number;
   commands: Map<string, CommandState>;
   batches: Map<number, string[]>;
+  /** fence/promote: a pass changes nothing before this time unless an answer came or a tablet's health changed. */
+  quietUntilMs: number;
+  /** fence/promote: the healthy tablets its last pass saw. */
+  healthySeen: string;
+  /** The engine's count of dropped tables when the parts were last checked for a dropped table. */
+  tableDropsSeen: number;
   /** record: the tables written. */
   tables: Tid[] | null;
+  /** select: the report sequence its last pass saw (a pass with no new report decides nothing new). */
+  selectSeq: number;
 }
 
 const commandKey = (part: number, endpoint: Endpoint): string => `${part}@${endpoint}`;
@@ -194,6 +205,7 @@ export class BulkDriver {
       const c = rt.commands.get(key);
       if (c === undefined || c.batch !== batch) return;
       c.batch = null;
+      rt.quietUntilMs = -1;
       const r = results[i] ?? { ok: false, error: 'no answer', retryable: true };
       if (r.ok) c.ok = true;
       else c.retryAtMs = this.host.nowMs() + this.host.config.taskResendIntervalMs / (r.retryable === true ? 10 : 1);
@@ -207,14 +219,17 @@ export class BulkDriver {
     const data = bulkData(op);
     let rt = this.runtimes.get(op.id);
     if (rt === undefined || rt.phase !== data.phase) {
-      rt = { phase: data.phase, phaseStartMs: h.nowMs(), reportSeq: h.observed.reportSeq(), commands: new Map(), batches: new Map(), tables: null };
+      rt = { phase: data.phase, phaseStartMs: h.nowMs(), reportSeq: h.observed.reportSeq(), commands: new Map(), batches: new Map(), tables: null, selectSeq: -1, quietUntilMs: -1, healthySeen: '', tableDropsSeen: -1 };
       this.runtimes.set(op.id, rt);
     }
     if (op.cancelRequested && bulkCancelable(op)) {
       h.finish(op, 'kCanceled', 'canceled by admin');
       return true;
     }
-    for (const p of data.parts) if (p.failed === undefined && h.table(p.tid) === undefined) p.failed = 'table dropped';
+    if (rt.tableDropsSeen !== h.tableDrops()) {
+      rt.tableDropsSeen = h.tableDrops();
+      for (const p of data.parts) if (p.failed === undefined && h.table(p.tid) === undefined) p.failed = 'table dropped';
+    }
     switch (data.phase) {
       case 'fence':
       case 'promote':
@@ -231,6 +246,8 @@ export class BulkDriver {
     op.progress = { tasksDone: i + 1, tasksTotal: BULK_PHASES.length };
     data.phase = BULK_PHASES[i + 1]!;
     this.host.writeOp(op);
+    // The selection waits for reports made after the fences: ask for them now, not at the next poll.
+    if (data.phase === 'select') this.host.emit({ kind: 'requestReports' });
     return true;
   }
 
@@ -238,6 +255,12 @@ export class BulkDriver {
     const h = this.host;
     const now = h.nowMs();
     const timeoutMs = h.config.taskTimeoutMs[data.phase === 'fence' ? 'kChangeRole' : 'kChangeLeader'];
+    // A pass over thousands of commands on every engine event would be quadratic: skip it while
+    // nothing it looks at changed (an answer, a tablet's health, a resend or timeout coming due).
+    const healthy = h.observed.healthyEndpoints().join(',');
+    if (now < rt.quietUntilMs && healthy === rt.healthySeen) return false;
+    rt.healthySeen = healthy;
+    let quietUntilMs = rt.phaseStartMs + timeoutMs;
     const due = new Map<Endpoint, Array<{ key: string; command: TabletCommand }>>();
     let open = 0;
     let changed = false;
@@ -262,9 +285,13 @@ export class BulkDriver {
       const resend = c.batch !== null && now - c.lastSendMs >= h.config.taskResendIntervalMs;
       if ((c.batch === null && now >= c.retryAtMs) || resend) {
         c.lastSendMs = now;
-        due.set(endpoint, [...(due.get(endpoint) ?? []), { key, command }]);
+        let list = due.get(endpoint);
+        if (list === undefined) due.set(endpoint, (list = []));
+        list.push({ key, command });
       }
+      quietUntilMs = Math.min(quietUntilMs, c.batch === null ? c.retryAtMs : c.lastSendMs + h.config.taskResendIntervalMs);
     }
+    rt.quietUntilMs = quietUntilMs;
     for (const [endpoint, list] of due) {
       for (let i = 0; i < list.length; i += BULK_BATCH_COMMANDS_MAX) {
         const chunk = list.slice(i, i + BULK_BATCH_COMMANDS_MAX);
@@ -296,7 +323,7 @@ export class BulkDriver {
     this.host.emit({ kind: 'sendBatch', opId: -1, batch: 0, endpoint: sel.candidate, nsEpoch: this.host.nsEpoch(), commands: [{ type: 'ChangeRole', tid: p.tid, pid: p.pid, role: 'follower', term: sel.restoreTerm, followers: [] }] });
   }
 
-  private context(op: Op, part: BulkPart, rt: BulkRuntime): TaskContext | undefined {
+  private context(op: Op, part: BulkPart, rt: BulkRuntime, reserved: (tid: Tid, pid: number) => number): TaskContext | undefined {
     const h = this.host;
     const table = h.table(part.tid);
     const partition = table === undefined ? undefined : partitionOf(table, part.pid);
@@ -308,19 +335,25 @@ export class BulkDriver {
       observed: h.observed,
       config: h.config,
       random: h.random,
-      reservedTermMax: h.reservedTermMax(part.tid, part.pid, op.id),
+      reservedTermMax: reserved(part.tid, part.pid),
       taskElapsedMs: h.nowMs() - rt.phaseStartMs,
       reportedSinceTaskStart: (e) => h.observed.lastReportSeq(e) > rt.reportSeq,
     };
   }
 
   private select(op: Op, data: BulkFailoverData, rt: BulkRuntime): boolean {
+    // A selection changes only with a new report or at the timeout: thousands of parts are not
+    // judged again on every event of the engine.
+    const seq = this.host.observed.reportSeq();
+    if (seq === rt.selectSeq && this.host.nowMs() - rt.phaseStartMs < this.host.config.taskTimeoutMs.kSelectLeader) return false;
+    rt.selectSeq = seq;
     let waiting = 0;
     let changed = false;
     const task = newTask({ kind: 'kSelectLeader' }) as TaskOf<'kSelectLeader'>;
+    const reserved = this.host.reservedTerms(op.id);
     data.parts.forEach((p, i) => {
       if (p.failed !== undefined || p.action !== 'changeLeader' || p.changeLeader!.selected !== null) return;
-      const ctx = this.context(op, p, rt);
+      const ctx = this.context(op, p, rt, reserved);
       if (ctx === undefined) return;
       const res = TASK_SPECS.kSelectLeader.apply!(task, ctx);
       if (res.status === 'wait' && ctx.taskElapsedMs < this.host.config.taskTimeoutMs.kSelectLeader) {
@@ -340,9 +373,10 @@ export class BulkDriver {
     const h = this.host;
     if (rt.tables === null) {
       const changedTids = new Set<Tid>();
+      const reserved = h.reservedTerms(op.id);
       for (const p of data.parts) {
         if (p.failed !== undefined) continue;
-        const ctx = this.context(op, p, rt);
+        const ctx = this.context(op, p, rt, reserved);
         if (ctx === undefined) continue;
         let next: PartitionMeta | undefined;
         if (p.action === 'changeLeader') {
@@ -374,8 +408,24 @@ export class BulkDriver {
   }
 }
 
+/** A bulk op's held keys, by its parts list (which never changes after planning): asked on every engine pass. */
+const bulkKeys = new WeakMap<readonly BulkPart[], { list: string[]; set: Set<string> }>();
+
+function bulkKeysOf(parts: readonly BulkPart[]): { list: string[]; set: Set<string> } {
+  let keys = bulkKeys.get(parts);
+  if (keys === undefined) {
+    const list = parts.map((p) => partitionKey(p.tid, p.pid));
+    bulkKeys.set(parts, (keys = { list, set: new Set(list) }));
+  }
+  return keys;
+}
+
 /** The partition keys an op holds: its own (tid/pid), or every partition a bulk op lists. */
-export function heldKeys(op: Op): string[] {
-  if (op.data.kind === 'bulkFailover') return op.data.parts.map((p) => partitionKey(p.tid, p.pid));
-  return [partitionKey(op.tid, op.pid)];
+export function heldKeys(op: Op): readonly string[] {
+  return op.data.kind === 'bulkFailover' ? bulkKeysOf(op.data.parts).list : [partitionKey(op.tid, op.pid)];
+}
+
+/** Whether the op holds the partition `key` (heldKeys(op) includes it). */
+export function holdsPartition(op: Op, key: string): boolean {
+  return op.data.kind === 'bulkFailover' ? bulkKeysOf(op.data.parts).set.has(key) : partitionKey(op.tid, op.pid) === key;
 }

@@ -28,8 +28,10 @@ export interface CheckerHost {
   createOps(command: OpCreatingCommand): { ok: true; ops: number } | { ok: false; message: string };
   /** Records a partition's in-sync set and writes its table; `after` is sent once that write is confirmed. */
   recordInSync(tid: Tid, pid: number, inSync: Endpoint[], after: { endpoint: Endpoint; notice: TabletNotice } | undefined): void;
-  /** Whether an unfinished op holds the partition. */
-  busy(tid: Tid, pid: number): boolean;
+  /** Whether an unfinished op holds the partition, as of this call (take it once per pass: it indexes every op). */
+  busyNow(): (tid: Tid, pid: number) => boolean;
+  /** Whether a bulk failover op holds the partition, as of this call. */
+  bulkHeldNow(): (tid: Tid, pid: number) => boolean;
   /** Whether an unfinished op holding the partition keeps role assignment from `endpoint`'s replica (role-hold.ts). */
   roleHeld(tid: Tid, pid: number, endpoint: Endpoint): boolean;
   /** Whether a notice about (tid, pid) still waits for a table write. */
@@ -60,7 +62,7 @@ export class Checkers {
     if (!enabled) return;
     const h = this.host;
     const now = h.nowMs();
-    const actions = failoverCheck(now, h.observed.tabletStates(), h.tables(), this.failover, h.config, (tid, pid) => h.busy(tid, pid));
+    const actions = failoverCheck(now, h.observed.tabletStates(), h.tables(), this.failover, h.config, h.busyNow());
     for (const o of actions.offline) {
       h.log('warn', `tablet ${o.endpoint} offline for ${o.lostForMs} ms: ${o.again ? 'replicas still alive in metadata, failing them over again' : 'failing over its partitions'}`);
       const parts = h.failoverEndpoint(o.endpoint);
@@ -72,7 +74,7 @@ export class Checkers {
   /** A tablet registered again. */
   onTabletUp(endpoint: Endpoint): void {
     this.lastAssignMs.delete(endpoint);
-    if (this.autoFailover && handlesReturn(this.failover, endpoint, this.host.tables(), (tid, pid) => this.host.busy(tid, pid))) this.recover(endpoint);
+    if (this.autoFailover && handlesReturn(this.failover, endpoint, this.host.tables(), this.host.busyNow())) this.recover(endpoint);
   }
 
   private recover(endpoint: Endpoint): void {
@@ -99,8 +101,12 @@ export class Checkers {
         h.notify(endpoint, n);
       }
     }
+    // A partition a bulk failover holds is left to it: its record phase writes the partition
+    // (the lost tablet's replica not alive, so out of the set) in its table's one write; the rule
+    // writing it here too would cost a ZooKeeper write per table per report while it runs.
+    const bulkHeld = h.bulkHeldNow();
     for (const r of replicas) {
-      if (r.replication === undefined || r.role !== 'leader') continue;
+      if (r.replication === undefined || r.role !== 'leader' || bulkHeld(r.tid, r.pid)) continue;
       const table = h.table(r.tid);
       const p = table?.partitions.find((x) => x.pid === r.pid);
       if (table === undefined || p === undefined || !p.replicas.some((x) => x.endpoint === endpoint && x.isLeader && x.isAlive)) continue;

@@ -11,7 +11,7 @@ import { planAdminCommand, OP_CREATING_COMMANDS, type AdminView, type OpCreating
 import { DIRECT_COMMANDS, planDirectCommand, type DirectCommand, type DirectView } from './admin-direct.js';
 import { EngineDrive } from './engine-drive.js';
 import type { AdminCommand, RequestId } from './events.js';
-import { cloneJson, partitionKey } from './op.js';
+import { cloneJson, partitionKey, type Op } from './op.js';
 import { TableJobs } from './table-jobs.js';
 
 export abstract class EngineAdmin extends EngineDrive {
@@ -47,20 +47,22 @@ export abstract class EngineAdmin extends EngineDrive {
     }
   }
 
-  /** Whether an unfinished op holds the partition (as of this call). */
-  protected busyPartitions(): (tid: Tid, pid: Pid) => boolean {
-    const busy = new Set([...this.liveOps.values()].flatMap(heldKeys));
+  /** Whether an unfinished op (of those `which` picks) holds the partition (as of this call). */
+  protected busyPartitions(which: (op: Op) => boolean = () => true): (tid: Tid, pid: Pid) => boolean {
+    const busy = new Set([...this.liveOps.values()].filter(which).flatMap(heldKeys));
     return (tid, pid) => busy.has(partitionKey(tid, pid));
   }
 
   /** The one view every planner of ops is given (admin commands, checkers, parent ops). */
   protected adminView(): AdminView {
+    // Built at the first ask: a planner of many partitions (a bulk failover) asks for each.
+    let reserved: ((tid: Tid, pid: Pid) => number) | undefined;
     return {
       tables: [...this.tableMap.values()],
       observed: this.observedCluster,
       config: this.config,
       random: this.random,
-      reservedTermMax: (tid, pid) => this.reservedTermMax(tid, pid),
+      reservedTermMax: (tid, pid) => (reserved ??= this.reservedTerms())(tid, pid),
       busy: this.busyPartitions(),
       ops: () => this.allOps(),
     };

@@ -37,10 +37,11 @@ export abstract class EngineDrive extends EngineOps {
     nowMs: () => this.nowMs,
     nsEpoch: () => this.nsEpoch,
     table: (tid) => this.tableMap.get(tid),
+    tableDrops: () => this.tableDrops,
     setPartition: (tid, p) => this.setPartition(tid, p),
     writeTable: (tid) => this.requestTableWrite(tid, null),
     tableSettled: (tid) => this.writes.tableSettled(tid),
-    reservedTermMax: (tid, pid, exceptOpId) => this.reservedTermMax(tid, pid, exceptOpId),
+    reservedTerms: (exceptOpId) => this.reservedTerms(exceptOpId),
     opWritten: (opId) => !this.writes.opPending(opId),
     writeOp: (op) => this.requestWrite(op, 'op'),
     finish: (op, status, error) => {

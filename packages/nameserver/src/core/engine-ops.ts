@@ -11,7 +11,7 @@ import type { OpRequest } from './admin.js';
 import { engineConfig, MOVES_LIMIT_MAX, type EngineConfig } from './config.js';
 import type { EngineEffect, PersistTarget, RequestId } from './events.js';
 import { ObservedCluster } from './observed.js';
-import { BULK_TID, cloneJson, currentTask, isCommitted, PARENT_TID, transitionOp, type Op, type OpData, type OpStatus, type OpType } from './op.js';
+import { BULK_TID, cloneJson, currentTask, isCommitted, PARENT_TID, partitionKey, transitionOp, type Op, type OpData, type OpStatus, type OpType } from './op.js';
 import { heldKeys } from './bulk-failover.js';
 import { advanceTask, beginRollback, endOp, failCommittedTask, skipUndoStep } from './op-steps.js';
 import { partitionOf, samePartition } from './partition.js';
@@ -37,6 +37,10 @@ export abstract class EngineOps {
   protected nowMs = 0;
   protected opIndex = 0;
   protected readonly tableMap = new Map<Tid, TableInfo>();
+  /** Tables dropped so far (a bulk op checks its parts' tables again only when this moved). */
+  protected tableDrops = 0;
+  /** The running ops (ids) checkInvariants last checked. */
+  private invariantsCheckedFor = '';
   /** Unfinished ops (and finished ones whose last write is pending), by id. */
   protected readonly liveOps = new Map<number, Op>();
   /** Finished ops kept for showopstatus, oldest first. */
@@ -231,18 +235,28 @@ export abstract class EngineOps {
   protected reservedTermMax(tid: Tid, pid: Pid, exceptOpId?: number): Term {
     let term = 0;
     for (const op of this.allOps()) {
-      if (op.data.kind === 'bulkFailover' && op.id !== exceptOpId) {
-        for (const p of op.data.parts) {
-          if (p.tid !== tid || p.pid !== pid) continue;
-          term = Math.max(term, p.fenceTerm ?? 0, p.changeLeader?.selected?.restoreTerm ?? 0);
-        }
-        continue;
-      }
-      if (op.tid !== tid || op.pid !== pid || op.id === exceptOpId) continue;
-      if (op.data.kind === 'changeLeader' && op.data.selected !== null) term = Math.max(term, op.data.selected.restoreTerm);
-      for (const t of op.tasks) if ('term' in t) term = Math.max(term, t.term);
+      if (op.id === exceptOpId || (op.data.kind !== 'bulkFailover' && (op.tid !== tid || op.pid !== pid))) continue;
+      reservedTermsOf(op, (t, p, reserved) => {
+        if (t === tid && p === pid) term = Math.max(term, reserved);
+      });
     }
     return term;
+  }
+
+  /**
+   * reservedTermMax of every partition at once (one pass over the ops), for a planner or a bulk
+   * op's pass over thousands of partitions: asking per partition would scan every op each time.
+   */
+  protected reservedTerms(exceptOpId?: number): (tid: Tid, pid: Pid) => Term {
+    const terms = new Map<string, Term>();
+    for (const op of this.allOps()) {
+      if (op.id === exceptOpId) continue;
+      reservedTermsOf(op, (tid, pid, term) => {
+        const key = partitionKey(tid, pid);
+        if (term > (terms.get(key) ?? 0)) terms.set(key, term);
+      });
+    }
+    return (tid, pid) => terms.get(partitionKey(tid, pid)) ?? 0;
   }
 
   protected taskContext(op: Op, rt: OpRuntime): TaskContext | undefined {
@@ -418,13 +432,29 @@ export abstract class EngineOps {
 
   /** Broken invariants are bugs: fail loudly rather than run two ops on one partition. */
   protected checkInvariants(): void {
+    // An op's held partitions never change: the check can only fail when the running set did.
+    const running = [...this.liveOps.values()].filter((op) => op.status === 'kDoing');
+    const ids = running.map((op) => op.id).join(',');
+    if (ids === this.invariantsCheckedFor) return;
     const seen = new Set<string>();
-    for (const op of this.liveOps.values()) {
-      if (op.status !== 'kDoing') continue;
+    for (const op of running) {
       for (const key of heldKeys(op)) {
         if (seen.has(key)) throw new Error(`two ops running on partition ${key}`);
         seen.add(key);
       }
     }
+    this.invariantsCheckedFor = ids;
   }
+}
+
+/** The terms one op chose or sent, per partition it names (a bulk op: each of its parts). */
+function reservedTermsOf(op: Op, visit: (tid: Tid, pid: Pid, term: Term) => void): void {
+  if (op.data.kind === 'bulkFailover') {
+    for (const p of op.data.parts) visit(p.tid, p.pid, Math.max(p.fenceTerm ?? 0, p.changeLeader?.selected?.restoreTerm ?? 0));
+    return;
+  }
+  let term = 0;
+  if (op.data.kind === 'changeLeader' && op.data.selected !== null) term = op.data.selected.restoreTerm;
+  for (const t of op.tasks) if ('term' in t) term = Math.max(term, t.term);
+  visit(op.tid, op.pid, term);
 }

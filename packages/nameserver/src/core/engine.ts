@@ -42,7 +42,7 @@ import { cloneJson, currentTask, isTerminal, newTask, partitionKey, type Op, typ
 import { appendError } from './op-steps.js';
 import { partitionOf } from './partition.js';
 import { reconcileAfterReport } from './repair.js';
-import { heldKeys } from './bulk-failover.js';
+import { heldKeys, holdsPartition, isBulkOp } from './bulk-failover.js';
 import { leavesRoleTo } from './role-hold.js';
 import { replyError } from './replies.js';
 import { newRuntime } from './runtime.js';
@@ -84,13 +84,14 @@ export class NameserverEngine extends EngineAdmin {
         this.requestTableWrite(tid, null);
       },
       noticePending: (tid, pid) => this.notices.pending(tid, pid),
-      busy: (tid, pid) => this.busyPartitions()(tid, pid),
+      busyNow: () => this.busyPartitions(),
+      bulkHeldNow: () => this.busyPartitions(isBulkOp),
       roleHeld: (tid, pid, endpoint) => {
         const key = partitionKey(tid, pid);
         const table = this.tableMap.get(tid);
         const p = table === undefined ? undefined : partitionOf(table, pid);
         const alive = (e: Endpoint): boolean => p?.replicas.some((r) => r.endpoint === e && r.isAlive) === true;
-        return [...this.liveOps.values()].some((op) => heldKeys(op).includes(key) && !leavesRoleTo(op, endpoint, alive));
+        return [...this.liveOps.values()].some((op) => holdsPartition(op, key) && !leavesRoleTo(op, endpoint, alive));
       },
       notify: (endpoint, notice) => this.notify(endpoint, notice),
       log: (level, message) => this.effects.push({ kind: 'log', level, message }),
@@ -318,6 +319,7 @@ export class NameserverEngine extends EngineAdmin {
   }
 
   protected override onTableDropped(tid: Tid): void {
+    this.tableDrops += 1;
     this.tableMap.delete(tid);
     this.writes.dropTable(tid);
     this.notices.drop(tid);

@@ -186,6 +186,8 @@ export type EngineEffect =
   | { kind: 'writeTableNode'; requestId: RequestId; table: TableInfo }
   /** Delete /table/db_table_data/<tid> and bump /table/notify; answer with tableNodeWritten. */
   | { kind: 'deleteTableNode'; requestId: RequestId; tid: Tid }
+  /** Poll every healthy tablet's status now, after any poll under way (a bulk failover's select phase after its fences); reports come as tabletReport. */
+  | { kind: 'requestReports' }
   /** Something the operator should see in the log (failover decisions, in-sync changes). */
   | { kind: 'log'; level: 'info' | 'warn'; message: string }
   | { kind: 'reply'; requestId: RequestId; ok: true; message: string; data: unknown }

@@ -37,18 +37,22 @@ export class ObservedCluster implements ObservedView {
   private readonly reports = new Map<Endpoint, Map<string, ReplicaReport>>();
   private readonly reportSeqs = new Map<Endpoint, number>();
   private seq = 0;
+  /** healthyEndpoints(), kept until a tablet's health changes (asked per partition in passes over thousands). */
+  private healthyCache: Endpoint[] | undefined;
 
   /** Forgets every report; keeps the given tablet states. Used when leadership is won. */
   reset(tablets: readonly TabletInfo[]): void {
     this.tablets.clear();
     this.reports.clear();
     this.reportSeqs.clear();
+    this.healthyCache = undefined;
     for (const t of tablets) this.tablets.set(t.endpoint, { healthy: t.healthy, sinceMs: t.sinceMs });
   }
 
   setHealthy(endpoint: Endpoint, healthy: boolean, nowMs: number, restarted: boolean): void {
     const before = this.tablets.get(endpoint);
     if (before === undefined || before.healthy !== healthy) this.tablets.set(endpoint, { healthy, sinceMs: nowMs });
+    this.healthyCache = undefined;
     // A tablet that went away or restarted may hold anything now: wait for its next report.
     if (!healthy || restarted) {
       this.reports.delete(endpoint);
@@ -81,7 +85,8 @@ export class ObservedCluster implements ObservedView {
   }
 
   healthyEndpoints(): Endpoint[] {
-    return [...this.tablets].filter(([, h]) => h.healthy).map(([e]) => e).sort();
+    this.healthyCache ??= [...this.tablets].filter(([, h]) => h.healthy).map(([e]) => e).sort();
+    return [...this.healthyCache];
   }
 
   tabletStates(): Array<{ endpoint: Endpoint } & TabletHealth> {

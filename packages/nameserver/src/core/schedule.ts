@@ -1,7 +1,8 @@
 /**
  * Which waiting ops start now (pure):
  * - one op at a time per partition; at most `taskConcurrency` ops running (parent ops, which
- *   hold no partition and send nothing, start at once and are not counted);
+ *   hold no partition and send nothing, start at once and are not counted; nor are bulk failover
+ *   ops, each a lost tablet's failover of up to BULK_PARTS_MAX partitions);
  * - priority: repairs of lost redundancy (failover, recovery, the reconciler) before operator
  *   ops (migrate, addreplica, changeleader, a scale-in's moves, ...) before rebalance moves
  *   (`apply` of a scaleout/rebalance plan); within a class in (parent id, id) order, so that a
@@ -13,7 +14,7 @@
  * `blocked` says why each waiting op did not start (for the operator).
  */
 import { heldKeys } from './bulk-failover.js';
-import { PARENT_TID, type Op, type OpOrigin } from './op.js';
+import { BULK_TID, PARENT_TID, type Op, type OpOrigin } from './op.js';
 
 export interface ScheduledOp {
   op: Op;
@@ -85,8 +86,12 @@ export interface ScheduleResult {
 
 /** The waiting ops to start now, in order, and why the others wait. */
 export function schedule(live: readonly ScheduledOp[], limits: ScheduleLimits): ScheduleResult {
+  // Nothing waits (the usual case on every engine event): no index of held partitions to build.
+  if (!live.some((s) => s.op.status === 'kInited' && s.created && !s.finishing)) return { start: [], blocked: new Map() };
   const runningOps = live.filter((s) => isRunningOp(s) && !isParentOp(s.op));
-  let running = runningOps.length;
+  // A bulk failover op (one per lost tablet and BULK_PARTS_MAX partitions) takes no slot: the ops
+  // of one lost tablet run side by side, and a failover never queues behind moves.
+  let running = runningOps.filter((s) => s.op.tid !== BULK_TID).length;
   const busy = new Set(runningOps.flatMap((s) => heldKeys(s.op)));
   let moves = 0;
   const movesOn = new Map<string, number>();
@@ -114,7 +119,8 @@ export function schedule(live: readonly ScheduledOp[], limits: ScheduleLimits): 
       blocked.set(op.id, 'another op holds the partition');
       continue;
     }
-    if (running >= limits.taskConcurrency) {
+    const bulk = op.tid === BULK_TID;
+    if (!bulk && running >= limits.taskConcurrency) {
       blocked.set(op.id, `task concurrency ${limits.taskConcurrency} reached`);
       continue;
     }
@@ -132,7 +138,7 @@ export function schedule(live: readonly ScheduledOp[], limits: ScheduleLimits): 
     }
     start.push(op);
     for (const k of keys) busy.add(k);
-    running += 1;
+    if (!bulk) running += 1;
     countMove(op);
   }
   return { start, blocked };

@@ -81,6 +81,9 @@ function alreadyDone(cmd: TabletCommand, err: TesseraError): boolean {
   return cmd.type === 'DropTable' && err.code === 'TABLE_NOT_FOUND';
 }
 
+/** Engine work per turn of the event loop before the rest of the queue yields to other work. */
+const ENGINE_SLICE_MS = 20;
+
 /** Finished ops kept in ZooKeeper for showopstatus across leader changes (OpenMLDB's max_op_num). */
 const FINISHED_OPS_KEPT_MAX = 10_000;
 
@@ -105,7 +108,7 @@ export class OpShell {
     private readonly layout: ZkLayout,
     private readonly meta: MetadataStore,
     private readonly tablets: TabletTracker,
-    poller: StatusPoller,
+    private readonly poller: StatusPoller,
     private readonly control: TabletControl,
     private readonly random: Random,
     private readonly options: OpShellOptions,
@@ -169,6 +172,8 @@ export class OpShell {
     const indexNode = await this.session.get(this.layout.opIndex);
     const opIndex = indexNode ? Number(indexNode.data.toString('utf8')) || 0 : 0;
     const settings = await readMoveLimits(this.session, this.layout);
+    // Events of the leadership before (still queued behind a slice) go to the engine they were for.
+    if (this.queue.length > 0) this.drain(Infinity);
     this.engine = this.newEngine();
     for (const op of ops) this.opLog.remember(op);
     this.leading = true;
@@ -229,10 +234,24 @@ export class OpShell {
 
   private post(event: EngineEvent): void {
     this.queue.push(event);
-    if (this.processing) return;
+    if (!this.processing) this.drain();
+  }
+
+  /**
+   * Feeds queued events to the engine in order. After ENGINE_SLICE_MS of it, the rest waits for
+   * the next turn of the event loop (setImmediate), so that timers, sockets and the ZooKeeper
+   * client's pings are served between slices of a burst (thousands of write confirmations and
+   * reports in a bulk failover) instead of starving behind it and losing the session.
+   */
+  private drain(sliceMs = ENGINE_SLICE_MS): void {
     this.processing = true;
+    const sliceStartMs = performance.now();
     try {
       while (this.queue.length > 0) {
+        if (performance.now() - sliceStartMs >= sliceMs) {
+          setImmediate(() => this.drain());
+          return;
+        }
         const e = this.queue.shift()!;
         let effects: EngineEffect[];
         try {
@@ -247,8 +266,10 @@ export class OpShell {
         this.logTaskChanges();
         this.chaser.check(() => (this.leading ? endpointsAwaited(this.engine) : []));
       }
-    } finally {
       this.processing = false;
+    } catch (err) {
+      this.processing = false;
+      throw err;
     }
   }
 
@@ -316,6 +337,9 @@ export class OpShell {
         });
         return;
       }
+      case 'requestReports':
+        void this.poller.pollAfterCurrent();
+        return;
       case 'log':
         if (effect.level === 'warn') this.log.warn(effect.message);
         else this.log.info(effect.message);

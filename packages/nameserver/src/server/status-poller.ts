@@ -60,6 +60,11 @@ export class StatusPoller {
     return this.polling;
   }
 
+  /** A poll begun after the one under way (if any): its reports were all asked for after this call. */
+  pollAfterCurrent(): Promise<void> {
+    return this.polling === undefined ? this.pollNow() : this.polling.then(() => this.pollNow());
+  }
+
   /** Calls `listener` after every completed poll of all tablets. */
   onPolled(listener: () => void): void {
     this.listeners.push(listener);
