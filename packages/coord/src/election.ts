@@ -116,6 +116,9 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private readonly onExpired = (): void => {
     this.myNode = undefined;
     this.stepDown('ZooKeeper session expired');
+    // Out of the election until the next pass joins again: that pass's decision is a new one and
+    // is announced even when the leader is the same as before (a silent rejoin looked stuck).
+    this.announcedLeader = null;
   };
 
   /** One idempotent pass: make sure our node exists in this session, then decide. */

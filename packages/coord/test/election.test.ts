@@ -1,6 +1,6 @@
 import t from 'tap';
 import { waitFor } from '@tessera/common';
-import { CoordSession } from '../src/index.js';
+import { CoordSession, readLeader } from '../src/index.js';
 import { candidate, leaders } from './conformance.js';
 import { TcpProxy } from './proxy.js';
 import { WAIT_MS, connect, nextEvent, startZk, testLogger, uniqueRoot } from './helpers.js';
@@ -42,3 +42,40 @@ t.test('a partitioned leader steps down at once; the next leads when its session
   t.same(values, [b.endpoint, a.endpoint], 'one node per candidate, b first');
 });
 
+
+t.test('a standby whose session expired rejoins, says so, and takes over when the leader goes', async (t) => {
+  // Chaos seed 198: a standby nameserver's session expired during a ZooKeeper outage; it joined
+  // again but never logged a decision. Here the rejoined standby must announce itself and must
+  // still be watching, so that it leads as soon as the leader leaves.
+  const zk = await zkPromise;
+  const root = uniqueRoot('standby-expiry');
+  const proxy = await TcpProxy.start(zk.port);
+  t.teardown(() => proxy.close());
+  const sessionTimeoutMs = 2_000;
+  const a = await candidate(t, await connect(t, zk, root, sessionTimeoutMs), '127.0.0.1:9643');
+  const bSession = await CoordSession.connect({ zkCluster: proxy.connectString, rootPath: root, sessionTimeoutMs, logger: testLogger });
+  t.teardown(() => bSession.close());
+  const b = await candidate(t, bSession, '127.0.0.1:9644');
+  t.ok(a.election.isLeader);
+  t.same(b.events, [`standby:${a.endpoint}`]);
+
+  const oldSession = bSession.sessionId;
+  const expired = nextEvent(bSession, 'expired');
+  proxy.partition();
+  // Keep b cut off until the server has removed its node (its session is gone for sure).
+  await waitFor('b\'s election node is gone', async () => (await a.session.children(a.session.layout.leaderDir)).length === 1, { timeoutMs: WAIT_MS });
+  proxy.heal();
+  await expired;
+  await waitFor('b rejoined in a new session', async () => (await a.session.children(a.session.layout.leaderDir)).length === 2, { timeoutMs: WAIT_MS });
+  t.not(bSession.sessionId, oldSession);
+  await waitFor('b announces standby again after rejoining', () => b.events.length === 2, { timeoutMs: WAIT_MS });
+  t.same(b.events, [`standby:${a.endpoint}`, `standby:${a.endpoint}`], 'rejoining is a new decision, announced');
+
+  const started = Date.now();
+  const bLeads = nextEvent(b.election, 'leader');
+  await a.session.close();
+  await bLeads;
+  t.comment(`the rejoined standby led ${Date.now() - started} ms after the leader closed`);
+  t.ok(b.election.isLeader);
+  t.equal(await readLeader(b.session, b.session.layout), b.endpoint);
+});
