@@ -7,9 +7,9 @@
  */
 import {
   HttpClient, KV_KEY_COLUMN, kvSchema, normalizeRow, rowObject, TesseraError, validateName, type NsAdmin, type TableSchema, type Value,
-  type CreateTableRequest, type TableInfo, type TtlDef,
+  type CreateTableRequest, type Logger, type TableInfo, type TtlDef,
 } from '@tessera/common';
-import { CoordSession, zkLayout } from '@tessera/coord';
+import { CoordSession, zkLayout, type NativeLogLevel } from '@tessera/coord';
 import { NsAdminClient } from './admin-client.js';
 import { DataClient, type WireRow } from './data-client.js';
 import { TableCache } from './table-cache.js';
@@ -22,6 +22,10 @@ export interface ClientOptions {
   connectionsPerTablet?: number;
   /** Time limit of one request to a tablet. */
   requestTimeoutMs?: number;
+  /** Where the client's ZooKeeper session says what it does (connects, losses, expiry); default silent. */
+  logger?: Logger;
+  /** The native ZooKeeper C client's own stderr log (CoordSessionOptions.nativeLogLevel); default off. */
+  zkNativeLogLevel?: NativeLogLevel;
 }
 
 export type Row = Record<string, Value>;
@@ -74,7 +78,10 @@ export class Client {
   }
 
   static async connect(options: ClientOptions): Promise<Client> {
-    const session = await CoordSession.connect({ zkCluster: options.zkCluster, rootPath: options.zkRootPath, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000 });
+    const session = await CoordSession.connect({
+      zkCluster: options.zkCluster, rootPath: options.zkRootPath, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+      ...(options.logger ? { logger: options.logger } : {}), ...(options.zkNativeLogLevel ? { nativeLogLevel: options.zkNativeLogLevel } : {}),
+    });
     const layout = zkLayout(options.zkRootPath);
     const tables = new TableCache(session, layout);
     try {

@@ -32,7 +32,18 @@ export interface CoordSessionOptions {
   logger?: Logger;
   /** Bound on connect() and reconnect(); default COORD_LIMITS.connectTimeoutMsDefault. */
   connectTimeoutMs?: number;
+  /**
+   * The native C client's own log (to this process's stderr): why it drops a connection, why a
+   * handshake fails. Off by default. The C client keeps one level per process: the last session
+   * opened with this option sets it for all.
+   */
+  nativeLogLevel?: NativeLogLevel;
 }
+
+/** Levels of the native C client's stderr log. */
+export type NativeLogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug';
+
+const NATIVE_LOG_LEVELS: Readonly<Record<NativeLogLevel, number>> = { off: 0, error: 1, warn: 2, info: 3, debug: 4 };
 
 type Mode = 'active' | 'disconnectedOnPurpose' | 'closed';
 
@@ -46,6 +57,28 @@ const ZK_ERROR_NAMES: ReadonlyMap<number, string> = new Map(
     'ZAUTHFAILED', 'ZCLOSING', 'ZNOTHING', 'ZSESSIONMOVED',
   ].map((name) => [(C as unknown as Record<string, number>)[name] as number, name]),
 );
+
+const NATIVE_STATE_NAMES: ReadonlyMap<number, string> = new Map(
+  ['ZOO_EXPIRED_SESSION_STATE', 'ZOO_AUTH_FAILED_STATE', 'ZOO_CONNECTING_STATE', 'ZOO_ASSOCIATING_STATE', 'ZOO_CONNECTED_STATE', 'ZOO_READONLY_STATE', 'ZOO_NOTCONNECTED_STATE']
+    .map((name) => [(C as unknown as Record<string, number>)[name] as number, name]),
+);
+
+function nativeStateName(state: number): string {
+  return NATIVE_STATE_NAMES.get(state) ?? `state ${state}`;
+}
+
+/**
+ * The native state a handle is left in when the C client closed its socket inside an API call
+ * (`nonblocking_send`: a send failed because the server went away). The C client's
+ * NOTCONNECTED_STATE_DEF; the wrapper does not export it.
+ */
+const NATIVE_SOCKET_DROPPED_IN_CALL_STATE = 999;
+
+/** A session to resume on a fresh native handle (its id and password, as the wrapper gives them). */
+interface ResumeSession {
+  clientId: string;
+  password: string;
+}
 
 /** Name of a ZooKeeper return code (`ZNONODE` ...). */
 export function zkErrorName(rc: number): string {
@@ -73,6 +106,7 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
   readonly sessionTimeoutMs: number;
   private readonly zkCluster: string;
   private readonly connectTimeoutMs: number;
+  private readonly nativeLogLevel: number;
   private readonly log: Logger;
   private mode: Mode = 'active';
   private handle: ZooKeeper | undefined;
@@ -81,6 +115,8 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
   private handleHasConnected = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private connectedNow = false;
+  /** Native state at the last poll, to log its changes (debug). */
+  private lastNativeState: number | undefined;
   private currentSessionId: string | undefined;
   private readonly pending = new Map<number, Set<(rc: number) => void>>();
   private readonly watches: SessionWatches;
@@ -96,6 +132,9 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
     this.zkCluster = opts.zkCluster;
     this.sessionTimeoutMs = opts.sessionTimeoutMs;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? COORD_LIMITS.connectTimeoutMsDefault;
+    const nativeLevel = NATIVE_LOG_LEVELS[opts.nativeLogLevel ?? 'off'];
+    if (nativeLevel === undefined) throw invalidArgument(`nativeLogLevel must be one of ${Object.keys(NATIVE_LOG_LEVELS).join(', ')}: ${String(opts.nativeLogLevel)}`);
+    this.nativeLogLevel = nativeLevel;
     this.log = opts.logger ?? silentLogger;
     this.watches = new SessionWatches({
       read: (kind, path) => (kind === 'children' ? this.readChildrenArmed(path) : this.readDataArmed(path)),
@@ -346,15 +385,17 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
 
   // ---- internals: the native handle ----
 
-  private openHandle(): void {
+  private openHandle(resume?: ResumeSession): void {
     const generation = ++this.generation;
-    this.handleHasConnected = false;
+    // A resumed session is not a new one: its ephemeral nodes are still there.
+    this.handleHasConnected = resume !== undefined;
     const zk = new ZooKeeper({
       connect: this.zkCluster,
       timeout: this.sessionTimeoutMs,
-      debug_level: 0, // the C client's own stderr logging off; this class logs what matters
+      debug_level: this.nativeLogLevel, // the C client's own stderr log; off unless asked for
       host_order_deterministic: false,
       response_counter_limit: COORD_LIMITS.nativeEmptyReadsMax,
+      ...(resume ? { client_id: resume.clientId, client_password: resume.password } : {}),
     });
     const current = (): boolean => generation === this.generation;
     zk.on('connect', () => current() && this.markConnected(zk));
@@ -374,11 +415,15 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
   private pollConnection(): void {
     const zk = this.handle;
     if (zk === undefined || this.mode !== 'active') return;
+    if (zk.state !== this.lastNativeState) {
+      this.lastNativeState = zk.state;
+      if (this.log.debugEnabled) this.log.debug(`native ZooKeeper state ${nativeStateName(zk.state)} (handle ${this.generation})`);
+    }
     if (zk.state === C.ZOO_CONNECTED_STATE) this.markConnected(zk);
     else this.markDisconnected();
   }
 
-  private closeHandle(): void {
+  private closeHandle(failWith: number = C.ZCLOSING): void {
     const zk = this.handle;
     const generation = this.generation;
     this.generation++;
@@ -392,7 +437,28 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
         this.log.warn(`closing the native ZooKeeper handle failed: ${String(err)}`);
       }
     }
-    this.failPending(generation, C.ZCLOSING);
+    this.failPending(generation, failWith);
+  }
+
+  /**
+   * The C client closed its socket inside a call (a send failed: the server went away) without
+   * the wrapper knowing: the wrapper's uv_poll still watches that descriptor number, and the next
+   * socket the process opens under the same number (an HTTP connection, the next ZooKeeper
+   * attempt) has its readiness delivered to this handle and its own lost. A process that opens
+   * sockets all the time then never completes a ZooKeeper handshake again, fresh handles included
+   * (chaos seed 198: the harness's SDK client after a ZooKeeper restart). The handle is replaced
+   * at once, before any other socket can take the number, by one that resumes the same session.
+   */
+  private resumeOnFreshHandle(zk: ZooKeeper): void {
+    const clientId = String(zk.client_id);
+    const password = String(zk.client_password);
+    const wasConnected = this.connectedNow;
+    this.connectedNow = false;
+    const resume = clientId !== '0' && clientId !== '' ? { clientId, password } : undefined;
+    this.log.warn(`ZooKeeper ${this.zkCluster}: the native client dropped its connection inside a call; ${resume ? `resuming session ${clientId}` : 'opening a session'} on a new handle`);
+    this.closeHandle(C.ZCONNECTIONLOSS);
+    this.openHandle(resume);
+    if (wasConnected) this.safeEmit('disconnected');
   }
 
   private markConnected(zk: ZooKeeper): void {
@@ -471,6 +537,7 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
       pendingSet.add(fail);
       const ret = issue(zk, finish);
       if (typeof ret === 'number' && ret !== C.ZOK) finish(ret);
+      if (zk.state === NATIVE_SOCKET_DROPPED_IN_CALL_STATE && zk === this.handle && this.mode === 'active') this.resumeOnFreshHandle(zk);
     });
   }
 

@@ -1,6 +1,9 @@
+import net from 'node:net';
 import t from 'tap';
+import { createLogger, waitFor } from '@tessera/common';
 import { CoordSession } from '../src/index.js';
-import { Recorder, connect, nextEvent, startZk, testLogger, uniqueRoot } from './helpers.js';
+import { TcpProxy } from './proxy.js';
+import { Recorder, WAIT_MS, connect, nextEvent, startZk, testLogger, uniqueRoot } from './helpers.js';
 
 const zkPromise = startZk(t);
 
@@ -41,4 +44,73 @@ t.test('connect to nothing fails with COORD_ERROR within the bound', async (t) =
   );
   t.ok(Date.now() - started < 5_000);
   await t.rejects(CoordSession.connect({ zkCluster: '127.0.0.1:1', rootPath: 'x', sessionTimeoutMs: 2_000 }), { code: 'INVALID_ARGUMENT' });
+});
+
+/** Holds the event loop (so that no socket event is handled meanwhile). */
+function blockMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+t.test('a connection the native client drops inside a call is resumed on a new handle; other sockets keep their events', async (t) => {
+  // Chaos seed 198: the server went away while the SDK made calls; a call's send failed and the C
+  // client closed its socket inside the call, behind the wrapper's uv_poll on that descriptor. The
+  // harness (which opens HTTP sockets all the time) never completed a ZooKeeper handshake again.
+  const zk = await zkPromise;
+  const root = uniqueRoot('dropped-in-call');
+  const proxy = await TcpProxy.start(zk.port);
+  t.teardown(() => proxy.close());
+  const lines: string[] = [];
+  const logger = createLogger('dropped-in-call', 'info', (line) => {
+    lines.push(line);
+  });
+  const s = await CoordSession.connect({ zkCluster: proxy.connectString, rootPath: root, sessionTimeoutMs: 20_000, logger });
+  t.teardown(() => s.close());
+  await s.create(`${root}/v`, 'one');
+  const sessionBefore = s.sessionId;
+  const events: string[] = [];
+  s.on('expired', () => events.push('expired'));
+  s.on('connected', ({ newSession }) => events.push(`connected:${newSession}`));
+
+  // Sockets to take the descriptor numbers freed meanwhile: an echo server and its clients.
+  const echo = net.createServer((c) => c.pipe(c));
+  await new Promise<void>((resolve) => echo.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  t.teardown(() => new Promise<void>((resolve) => echo.close(() => resolve())));
+  const echoPort = (echo.address() as net.AddressInfo).port;
+
+  // Cut the connection, and make calls with the event loop held, so that the native client learns
+  // of the loss only from a failed send inside a call (the first send after the peer's FIN goes
+  // out; the RST it earns fails the next).
+  proxy.partition();
+  const calls: Array<Promise<unknown>> = [];
+  for (let i = 0; i < 5; i++) {
+    blockMs(100);
+    calls.push(s.get(`${root}/v`).catch((err: unknown) => err));
+  }
+  const others: net.Socket[] = [];
+  for (let i = 0; i < 8; i++) others.push(net.connect({ host: '127.0.0.1', port: echoPort }));
+  t.teardown(() => {
+    for (const o of others) o.destroy();
+  });
+  await Promise.all(calls);
+  proxy.heal();
+
+  const echoed = others.map((o, i) => new Promise<void>((resolve, reject) => {
+    let got = '';
+    o.on('data', (chunk: Buffer) => {
+      got += chunk.toString();
+      if (got === `ping ${i}`) resolve();
+    });
+    o.on('error', reject);
+    o.write(`ping ${i}`);
+  }));
+  await waitFor('every other socket got its echo', async () => (await Promise.race([Promise.all(echoed).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))])), { timeoutMs: WAIT_MS });
+  await waitFor('the session is back', () => s.isConnected, { timeoutMs: WAIT_MS });
+  t.ok(lines.some((l) => l.includes('dropped its connection inside a call')), 'the drop inside a call happened and was handled');
+  t.equal(s.sessionId, sessionBefore, 'the same session, resumed');
+  t.notOk(events.includes('expired'), 'no expiry');
+  t.equal((await s.get(`${root}/v`))?.data.toString(), 'one');
+  const kids = new Recorder<string[]>();
+  s.watchChildren(root, kids.push);
+  await s.create(`${root}/w`, '');
+  await kids.waitFor('watches work on the new handle', (c) => c.includes('w'));
 });

@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HttpClient, sleep, type ReplicaStatus, type TableInfo } from '@tessera/common';
+import { createLogger, HttpClient, sleep, type ReplicaStatus, type TableInfo } from '@tessera/common';
 import { Client } from '@tessera/client';
 import { Cluster } from './cluster.js';
 import { checkRun, formatSummary, type RunInfo, type Summary } from './figures.js';
@@ -129,7 +129,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     network ??= await ProxyNetwork.create(cluster);
     log(`starting ZooKeeper ${cluster.zkConnect}, ${CLUSTER_SHAPE.nameservers} nameservers, ${CLUSTER_SHAPE.tablets} tablets`);
     await cluster.startAll();
-    client = await connectClient(cluster.zkConnect, RUN_LIMITS.setupTimeoutMs, log);
+    client = await connectClient(cluster.zkConnect, RUN_LIMITS.setupTimeoutMs, log, path.join(dir, 'harness-client.log'));
     const c = client;
     await waitUntil('tablets healthy', RUN_LIMITS.setupTimeoutMs, async () =>
       (await c.admin.showtablet({})).tablets.filter((t) => t.state === 'kTabletHealthy').length === CLUSTER_SHAPE.tablets);
@@ -207,11 +207,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
  * track record: after a slow ZooKeeper restart the harness process once opened no session at all
  * for minutes while every tablet and nameserver did; retrying does not help that.)
  */
-async function connectClient(zkConnect: string, timeoutMs: number, log: (line: string) => void): Promise<Client> {
+async function connectClient(zkConnect: string, timeoutMs: number, log: (line: string) => void, logFile?: string): Promise<Client> {
   const deadline = Date.now() + timeoutMs;
+  // The session's own account (connects, losses, expiry) goes to the run dir, and the native C
+  // client's warnings (why it drops a connection or a handshake) to the harness's stderr: seed 198
+  // lost this session for minutes after a ZooKeeper restart and left no trace of why.
+  const diagnostics = logFile === undefined ? {} : { logger: createLogger('harness-client', 'debug', { file: logFile }), zkNativeLogLevel: 'warn' as const };
   for (let attempt = 1; ; attempt++) {
     try {
-      return await Client.connect({ zkCluster: zkConnect, zkRootPath: ZK_ROOT, requestTimeoutMs: SDK_REQUEST_TIMEOUT_MS });
+      return await Client.connect({ zkCluster: zkConnect, zkRootPath: ZK_ROOT, requestTimeoutMs: SDK_REQUEST_TIMEOUT_MS, ...diagnostics });
     } catch (err) {
       if (Date.now() >= deadline) throw new Error(`no ZooKeeper session at ${zkConnect} within ${timeoutMs} ms (${attempt} attempts): ${(err as Error).message}`);
       log(`connecting to ZooKeeper ${zkConnect}: attempt ${attempt} failed (${(err as Error).message}); trying again`);
