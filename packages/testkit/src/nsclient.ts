@@ -3,7 +3,6 @@
  * its output tables back into rows.
  */
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { promisify } from 'node:util';
 import { MAIN_JS, REPO_ROOT } from './roles.js';
 
@@ -45,23 +44,4 @@ export function parseTable(text: string, firstHeader: string): Array<Record<stri
     rows.push(Object.fromEntries(header.map((h, i) => [h, cells[i]!])));
   }
   return rows;
-}
-
-/** A base port P such that P..P+span-1 are all free on 127.0.0.1 now. */
-export async function freePortRange(span: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let p = base; p < base + span && ok; p++) ok = await portFree(p);
-    if (ok) return base;
-  }
-  throw new Error(`no free range of ${span} ports found`);
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
-  });
 }
