@@ -26,6 +26,9 @@ export const COORD_LIMITS = {
   /**
    * The native wrapper gives a session up after this many consecutive empty reads (its default,
    * 10, fires while the server is merely paused and loses sessions that would have survived).
+   * Wake-ups with nothing to read come without end when the descriptor's old connection lives on
+   * in a child process (still in libuv's epoll set under that number): the C client is built with
+   * SOCK_CLOEXEC for that (patches/zookeeper@7.3.0.patch; docs/architecture.md).
    */
   nativeEmptyReadsMax: 10_000,
   /**

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import t from 'tap';
 import { createLogger, waitFor } from '@tessera/common';
@@ -113,4 +115,79 @@ t.test('a connection the native client drops inside a call is resumed on a new h
   s.watchChildren(root, kids.push);
   await s.create(`${root}/w`, '');
   await kids.waitFor('watches work on the new handle', (c) => c.includes('w'));
+});
+
+/** Inodes of the TCP sockets (IPv4 and IPv6) whose remote port is `port`, from /proc/net/tcp*. */
+function socketInodesTo(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const remote = cols[2];
+      if (remote === undefined || cols[9] === undefined) continue;
+      if (Number.parseInt(remote.slice(remote.lastIndexOf(':') + 1), 16) === port) inodes.add(cols[9]);
+    }
+  }
+  return inodes;
+}
+
+/** Inodes of the sockets process `pid` holds open. */
+function socketInodesOf(pid: number): string[] {
+  const inodes: string[] = [];
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target = '';
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m?.[1] !== undefined) inodes.push(m[1]);
+  }
+  return inodes;
+}
+
+t.test('a child process gets no ZooKeeper socket; the session and new ones survive a ZooKeeper restart after a spawn', async (t) => {
+  // Issue 14 (the chaos harness, which spawns processes all the time, lost ZooKeeper after every
+  // ZooKeeper restart): the C client's socket was not close-on-exec, so a child spawned while it was
+  // open kept it. Closing it in this process then does not close the socket, nor take it out of
+  // libuv's epoll set: the dead connection (readable for ever once the server went away) still
+  // reports under its old descriptor number, and the next socket opened under that number (the
+  // native client's reconnect, fresh handles) is woken for it without end, with nothing to read,
+  // until the wrapper's empty-read limit closes the handle, handle after handle.
+  const zk = await zkPromise;
+  const root = uniqueRoot('spawned-child');
+  const s = await connect(t, zk, root, 20_000);
+  await s.create(`${root}/v`, 'one');
+  const sessionBefore = s.sessionId;
+  const events: string[] = [];
+  s.on('expired', () => events.push('expired'));
+
+  const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  const zkSockets = socketInodesTo(zk.port);
+  t.ok(zkSockets.size > 0, 'this process has a connection to ZooKeeper');
+  const inherited = socketInodesOf(child.pid ?? -1).filter((inode) => zkSockets.has(inode));
+  t.same(inherited, [], 'the child holds no ZooKeeper connection of this process');
+
+  await zk.restart();
+  await waitFor('the session is back after the restart', () => s.isConnected, { timeoutMs: WAIT_MS });
+  t.equal(s.sessionId, sessionBefore, 'the same session, resumed');
+  t.notOk(events.includes('expired'), 'no expiry (the empty-read limit closes a handle as expired)');
+  t.equal((await s.get(`${root}/v`))?.data.toString(), 'one');
+  const fresh = await CoordSession.connect({ zkCluster: zk.connectString, rootPath: root, sessionTimeoutMs: 20_000, logger: testLogger, connectTimeoutMs: WAIT_MS });
+  t.teardown(() => fresh.close());
+  t.equal((await fresh.get(`${root}/v`))?.data.toString(), 'one', 'a new session of this process works');
 });
