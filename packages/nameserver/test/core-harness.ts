@@ -110,6 +110,8 @@ export class Harness {
   private nextRequestId = 1;
   private tid = 0;
   private options: HarnessOptions;
+  /** The tablets the engine last asked to chase reports of (`chaseReports`). */
+  chased: string[] = [];
   /** Called after every engine step with the effects it produced (simulation checks). */
   onStep: ((effects: EngineEffect[]) => void) | undefined;
 
@@ -177,6 +179,10 @@ export class Harness {
         this.log(`notify ${e.endpoint} ${JSON.stringify(e.notice)}${res.ok ? '' : ` FAILED ${res.error}`}`);
         return;
       }
+      case 'chaseReports':
+        this.chased = e.endpoints;
+        this.log(`chase reports of [${e.endpoints.join(',')}]`);
+        return;
       case 'requestReports':
         this.log('reports requested');
         for (const t of this.cluster.tablets.values()) this.report(t.endpoint);

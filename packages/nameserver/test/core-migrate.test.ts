@@ -288,3 +288,42 @@ t.test('delreplica past its commit task cannot be canceled, and insists on DropT
   t.equal(h.engine.op(1)!.status, 'kDone', 'non-retryable failures after the commit task are retried');
   t.same(invariantViolations(h, { allAlive: true }), []);
 });
+
+t.test('reports are chased while kCheckBinlogSyncProgress is current, and only then (chaseReports)', async (t) => {
+  const { h, leader, src } = scaleOutCluster();
+  const chases: Array<{ endpoints: string[]; task: string | undefined }> = [];
+  const taskNow = (): string | undefined => {
+    const op = h.engine.op(1);
+    return op?.status === 'kDoing' ? op.tasks[op.taskIndex]?.kind : undefined;
+  };
+  let behind = false;
+  h.onStep = (effects) => {
+    // Written after the snapshot: 100 replication rounds of 4 entries keep the new replica behind.
+    if (!behind && taskNow() === 'kAddReplica') {
+      behind = true;
+      h.write(1, 0, 400);
+    }
+    for (const e of effects) if (e.kind === 'chaseReports') chases.push({ endpoints: e.endpoints, task: taskNow() });
+  };
+  h.admin(migrate(src, 'ep4'));
+  for (let i = 0; i < 200 && taskNow() !== 'kCheckBinlogSyncProgress'; i++) h.tick();
+  t.equal(taskNow(), 'kCheckBinlogSyncProgress', 'the op waits on the sync check');
+  const armed = ['ep4', leader].sort();
+  t.same(chases, [{ endpoints: armed, task: 'kCheckBinlogSyncProgress' }], 'armed once: the new replica and its leader');
+  h.tick();
+  t.equal(taskNow(), 'kCheckBinlogSyncProgress', 'still behind');
+  t.equal(chases.length, 1, 'nothing emitted while the set is the same');
+
+  const lost = h.engine.step({ type: 'lostLeadership' });
+  t.same(lost.filter((e) => e.kind === 'chaseReports'), [{ kind: 'chaseReports', endpoints: [] }], 'leadership lost: the chase stops');
+  h.killNameserver(Number.MAX_SAFE_INTEGER);
+  t.equal(taskNow(), 'kCheckBinlogSyncProgress', 'the new leader resumed the op at the check');
+  t.same(chases[1], { endpoints: armed, task: 'kCheckBinlogSyncProgress' }, 'the new leader arms the chase again');
+
+  h.runUntilIdle();
+  t.equal(h.engine.op(1)!.status, 'kDone');
+  t.equal(chases.length, 3, 'armed twice (one per leader), disarmed once');
+  t.same(chases[2]!.endpoints, [], 'disarmed when the check passed');
+  t.not(chases[2]!.task, 'kCheckBinlogSyncProgress');
+  t.same(h.chased, []);
+});

@@ -18,6 +18,7 @@
  *   replies.ts                 replies held until their writes are confirmed
  *   checkers.ts                failover, in-sync and role checkers (failover-check.ts, in-sync.ts,
  *                              role-check.ts) and the notices that wait for a table write
+ *   report-chase.ts            the tablets whose reports a current task waits on (chaseReports)
  *
  * Rules it keeps:
  * - one op at a time per partition (tid, pid); at most `taskConcurrency` ops running; waiting ops
@@ -45,6 +46,7 @@ import { reconcileAfterReport } from './repair.js';
 import { heldKeys, holdsPartition, isBulkOp } from './bulk-failover.js';
 import { leavesRoleTo } from './role-hold.js';
 import { replyError } from './replies.js';
+import { ReportChase } from './report-chase.js';
 import { newRuntime } from './runtime.js';
 
 /** An op at a glance. */
@@ -59,11 +61,17 @@ export interface OpSummary {
 
 export type { EngineOptions } from './engine-ops.js';
 
+function summaryOf(o: Op): OpSummary {
+  return { id: o.id, type: o.type, tid: o.tid, pid: o.pid, status: o.status, currentTask: currentTask(o)?.kind ?? null };
+}
+
 export class NameserverEngine extends EngineAdmin {
   /** set_in_sync notices waiting for their table's write. */
   private readonly notices = new TableNotices();
   /** Failover, in-sync and role-assignment checkers (checkers.ts). */
   private readonly checkers: Checkers;
+  /** The tablets the shell is asked to chase for reports (report-chase.ts); kept across leaderships. */
+  private readonly chase = new ReportChase();
 
   constructor(options: EngineOptions) {
     super(options);
@@ -128,7 +136,10 @@ export class NameserverEngine extends EngineAdmin {
   /** Processes one event and returns the effects it produced, in the order to carry them out. */
   step(event: EngineEvent): EngineEffect[] {
     this.handle(event);
-    if (this.leader) this.pump();
+    if (this.leader) {
+      this.pump();
+      this.pushChase(this.chase.update(this.liveOps.values(), (tid) => this.tableMap.get(tid)));
+    }
     return this.drainEffects();
   }
 
@@ -154,9 +165,12 @@ export class NameserverEngine extends EngineAdmin {
 
   /** One line per op, by id, without copying whole ops (cheap enough to call after every event). */
   opSummaries(): OpSummary[] {
-    return this.allOps()
-      .map((o) => ({ id: o.id, type: o.type, tid: o.tid, pid: o.pid, status: o.status, currentTask: currentTask(o)?.kind ?? null }))
-      .sort((a, b) => a.id - b.id);
+    return this.allOps().map(summaryOf).sort((a, b) => a.id - b.id);
+  }
+
+  /** opSummaries of the unfinished ops only (no pass over up to doneOpsMax finished ones). */
+  liveOpSummaries(): OpSummary[] {
+    return [...this.liveOps.values()].map(summaryOf).sort((a, b) => a.id - b.id);
   }
 
   op(id: number): Op | undefined {
@@ -299,6 +313,11 @@ export class NameserverEngine extends EngineAdmin {
     const replies = [...this.effects.filter((e) => e.kind === 'reply'), ...this.replies.notLeader()];
     this.resetState();
     this.effects = replies;
+    this.pushChase(this.chase.disarm());
+  }
+
+  private pushChase(effect: EngineEffect | null): void {
+    if (effect !== null) this.effects.push(effect);
   }
 
 

@@ -20,7 +20,7 @@ import { readMoveLimits } from './move-limits.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { OpIssuer } from '@tessera/common';
 import { OpLog } from './op-log.js';
-import { endpointsAwaited, ReportChaser } from './report-chaser.js';
+import { ReportChaser } from './report-chaser.js';
 import type { Clock } from './clock.js';
 
 /** Who sent the admin request being handled (set by the route, read when the command is posted). */
@@ -264,7 +264,6 @@ export class OpShell {
       }
       if (this.leading) {
         this.logTaskChanges();
-        this.chaser.check(() => (this.leading ? endpointsAwaited(this.engine) : []));
       }
       this.processing = false;
     } catch (err) {
@@ -276,7 +275,7 @@ export class OpShell {
   /** Running ops whose current task changed since the last look go to the op log (task starts). */
   private logTaskChanges(): void {
     const running = new Set<number>();
-    for (const s of this.engine.opSummaries()) {
+    for (const s of this.engine.liveOpSummaries()) {
       if (s.status !== 'kDoing') continue;
       running.add(s.id);
       if (this.lastTask.get(s.id) === s.currentTask) continue;
@@ -339,6 +338,9 @@ export class OpShell {
       }
       case 'requestReports':
         void this.poller.pollAfterCurrent();
+        return;
+      case 'chaseReports':
+        if (this.leading || effect.endpoints.length === 0) this.chaser.chase(effect.endpoints);
         return;
       case 'log':
         if (effect.level === 'warn') this.log.warn(effect.message);
