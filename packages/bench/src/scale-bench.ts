@@ -17,6 +17,7 @@ import { nsClient, tempDir, removeDir } from '@tessera/testkit';
 import { percentile, printFigure, round } from './measure.js';
 import { clusterScriptUp, type ScriptCluster } from './bench-cluster.js';
 import { killLeaderTablet } from './scale-kill.js';
+import { sampleRoles, type RoleSample, type SampledRole } from './role-sampler.js';
 
 const DEFAULT_STEPS = [100, 400, 1000];
 const DEFAULT_TABLETS = 3;
@@ -25,6 +26,8 @@ const REPLICAS = 3;
 const DB = 'scale_db';
 const ZK_ROOT = '/tessera';
 const REQUEST_TIMEOUT_MS = 120_000;
+/** An event-loop delay above this, in any second of a step's creates, counts as a stall. */
+const STALL_MS = 1_000;
 
 export interface ScaleOptions {
   steps: number[];
@@ -90,6 +93,12 @@ function measureProcesses(dir: string): ProcessFigures[] {
   return out;
 }
 
+function printSamples(sampled: RoleSample[], stepS: number): void {
+  for (const r of sampled) {
+    printFigure(`${r.role} during the creates`, `${round(r.cpuS, 1)} CPU s`, `of ${round(stepS, 1)} s; event-loop delay max ${round(r.lagMaxMs)} ms, ${r.stalls} windows of 10 s with > ${STALL_MS} ms, ${r.missed} scrapes unanswered`);
+  }
+}
+
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
   const v = await fn();
@@ -110,17 +119,34 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
     const c = (client = await Client.connect({ zkCluster, zkRootPath: ZK_ROOT, requestTimeoutMs: REQUEST_TIMEOUT_MS }));
     await c.createDatabase(DB);
     let made = 0;
+    const roleEndpoint = (role: string): string | undefined => {
+      const m = /^(tablet|nameserver)-(\d+)$/.exec(role);
+      if (!m) return undefined;
+      return m[1] === 'tablet' ? cl.tabletEndpoint(Number(m[2])) : cl.nameserverEndpoint(Number(m[2]));
+    };
     for (const n of steps) {
       const createMs: number[] = [];
-      while (made < n) {
-        const [, ms] = await timed(() => c.createTable(DB, {
-          name: `t${made}`, partitionNum: PARTITIONS, replicaNum: REPLICAS,
-          columns: [{ name: 'id', type: 'string' }, { name: 'v', type: 'string' }, { name: 'at', type: 'timestamp' }],
-          indexes: [{ name: 'id', keys: ['id'], ts: 'at' }],
-        }));
-        createMs.push(ms);
-        made++;
+      const sampler = sampleRoles(measureProcesses(dir).map((p): SampledRole => ({ role: p.role, pid: p.pid, endpoint: roleEndpoint(p.role) })), STALL_MS);
+      const stepStartedMs = performance.now();
+      const samples = async (): Promise<{ sampled: RoleSample[]; stepS: number }> => ({ stepS: (performance.now() - stepStartedMs) / 1000, sampled: await sampler.stop() });
+      try {
+        while (made < n) {
+          const [, ms] = await timed(() => c.createTable(DB, {
+            name: `t${made}`, partitionNum: PARTITIONS, replicaNum: REPLICAS,
+            columns: [{ name: 'id', type: 'string' }, { name: 'v', type: 'string' }, { name: 'at', type: 'timestamp' }],
+            indexes: [{ name: 'id', keys: ['id'], ts: 'at' }],
+          }));
+          createMs.push(ms);
+          made++;
+        }
+      } catch (err) {
+        // What each process did until the create failed is the point of a failed step.
+        const { sampled, stepS } = await samples();
+        process.stdout.write(`\n-- create of t${made} failed after ${round(stepS, 1)} s: ${(err as Error).message}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
+        printSamples(sampled, stepS);
+        throw err;
       }
+      const { sampled, stepS } = await samples();
       createMs.sort((a, b) => a - b);
       const [, oneMs] = await timed(() => c.admin.showtable({ db: DB, name: 't0' }));
       const [all, allMs] = await timed(() => c.admin.showtable({ db: DB }));
@@ -133,6 +159,11 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
       printFigure('showtable one table (SDK)', round(oneMs, 1), 'ms');
       printFigure('showtable database (SDK)', round(allMs, 1), `ms (${all.replicas.length} rows)`);
       printFigure('ns_client showtable database', round(cliMs, 1), `ms (${cli.stdout.length} bytes, process included)`);
+      printSamples(sampled, stepS);
+      for (const r of sampled) {
+        figures[`n${n}_${r.role}_create_cpu_s`] = round(r.cpuS, 1);
+        figures[`n${n}_${r.role}_create_lag_max_ms`] = round(r.lagMaxMs);
+      }
       for (const p of measureProcesses(dir)) {
         printFigure(`${p.role} (pid ${p.pid})`, `${p.rssMiB} MiB`, `RSS, ${p.fds} fds`);
         figures[`n${n}_${p.role}_rss_mib`] = p.rssMiB;
