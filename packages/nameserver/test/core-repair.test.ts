@@ -187,3 +187,45 @@ t.test('a repair op that finds nothing left to do when it starts leaves no op be
   t.same(repairs(h), [], 'the repair re-derived to nothing is not kept');
   t.notOk(h.zk.ops.has(waiting[0]!.id), 'nor left in ZooKeeper');
 });
+
+t.test('reports of changes (issue 16): judged by what they carry; a whole report re-judges everything', async (t) => {
+  const { h, outsider } = cluster();
+  h.reportAll();
+  const l = h.cluster.tablet(outsider);
+  const stray = { ...h.cluster.tablet(h.partition(1, 0).replicas[0]!.endpoint).replica(1, 0)!, role: 'follower' as const, followers: new Set<string>(), log: [] };
+  l.replicas.set('1/0', stray);
+  const whole = h.cluster.report(outsider, h.nowMs);
+  const strayReport = whole.find((r) => r.tid === 1 && r.pid === 0)!;
+  t.ok(strayReport, 'the outsider reports the stray copy');
+  // Changes naming something else: the stray copy is not judged (it was not in the report).
+  h.feed({ type: 'tabletReport', endpoint: outsider, replicas: [], removed: [] });
+  h.settle();
+  t.equal(repairs(h).length, 0, 'an empty change report judges nothing');
+  t.ok(h.engine.observed().replica(outsider, 1, 0) === undefined, 'nor shows the copy');
+  // The change report naming it: merged into the picture and judged.
+  h.feed({ type: 'tabletReport', endpoint: outsider, replicas: [strayReport], removed: [] });
+  h.settle();
+  t.equal(repairs(h).length, 1, 'the stray copy named by a change report is merged into the picture and repaired');
+  h.runUntilIdle();
+  t.equal(repairs(h)[0]!.status, 'kDone');
+  // A copy gone is named as removed: it leaves the picture.
+  h.feed({ type: 'tabletReport', endpoint: outsider, replicas: [], removed: [{ tid: 1, pid: 0 }] });
+  h.settle();
+  t.equal(h.engine.observed().replica(outsider, 1, 0), undefined, 'a removed replica leaves the picture');
+});
+
+t.test('a report of changes before any whole report of the tablet is ignored', async (t) => {
+  const h = new Harness({ tablets: ['ep1', 'ep2', 'ep3'], seed: 5 });
+  h.createTable('flow', 1, 3);
+  h.cluster.tablet('ep1').up = false;
+  h.feed({ type: 'tabletDown', endpoint: 'ep1', nowMs: h.nowMs });
+  h.feed({ type: 'tabletUp', endpoint: 'ep1', nowMs: h.nowMs, startup: true });
+  h.cluster.tablet('ep1').up = true;
+  t.notOk(h.engine.observed().hasReported('ep1'), 'a restarted tablet has no report');
+  h.feed({ type: 'tabletReport', endpoint: 'ep1', replicas: h.cluster.report('ep1', h.nowMs), removed: [] });
+  h.settle();
+  t.notOk(h.engine.observed().hasReported('ep1'), 'changes alone do not make a picture');
+  h.report('ep1');
+  h.settle();
+  t.ok(h.engine.observed().hasReported('ep1'), 'a whole report does');
+});

@@ -320,6 +320,11 @@ export class ReplicaStore {
     return out;
   }
 
+  /** firstBinlogOffset() without I/O: known once it was read and until the binlog's start moves. */
+  get firstBinlogOffsetKnown(): number | undefined {
+    return this.core.firstBinlogOffsetCache;
+  }
+
   /** The oldest offset still in the binlog (offset + 1 when the binlog is empty). */
   async firstBinlogOffset(): Promise<number> {
     if (this.core.firstBinlogOffsetCache !== undefined) return this.core.firstBinlogOffsetCache;

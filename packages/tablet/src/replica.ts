@@ -95,6 +95,16 @@ export class Replica {
   }
 
   async status(): Promise<ReplicaStatus & { followers?: string[]; fenced?: boolean }> {
+    return this.statusWith(await this.diskUsed(), await this.store.firstBinlogOffset());
+  }
+
+  /** Bytes on disk now (an `approximateSize` call into LevelDB): what status-report.ts caches. */
+  measureDisk(): Promise<number> {
+    return this.diskUsed();
+  }
+
+  /** The status with the two figures that need I/O given (status-report.ts passes cached ones). */
+  statusWith(diskUsed: number, binlogFirstOffset: number): ReplicaStatus & { followers?: string[]; fenced?: boolean } {
     const s = this.store;
     return {
       tid: this.tid,
@@ -107,8 +117,8 @@ export class Replica {
       offset: s.offset,
       recordCnt: s.recordCnt,
       memUsed: s.memUsed,
-      diskUsed: await this.diskUsed(),
-      binlogFirstOffset: await s.firstBinlogOffset(),
+      diskUsed,
+      binlogFirstOffset,
       ...(this.role === 'leader' ? { followers: [...this.followers], fenced: this.fenced } : {}),
     };
   }

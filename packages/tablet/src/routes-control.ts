@@ -5,12 +5,13 @@
  * connectzk: the registration vanishes until connectzk registers again). Each request carries the sender's nameserver epoch; a lower epoch than one already
  * seen is refused (STALE_NS_EPOCH), so a deposed nameserver cannot give orders.
  */
-import { type HttpServer, bodyObject, invalidArgument, TesseraError, validateSchema, type CompressType, type ReplicaAck, type TtlDef, validateTtlRequired } from '@tessera/common';
+import { type HttpServer, type ReplicationReport, bodyObject, invalidArgument, TesseraError, validateSchema, type CompressType, type ReplicaAck, type TtlDef, validateTtlRequired } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
 import { batchable } from './routes-batch.js';
 import type { Replica } from './replica.js';
 import type { LeaseStatus, LeaseToken } from './lease.js';
 import { optEndpoint, optUint, strList, tidPid, uint } from './validate.js';
+import { reportCursor, StatusReports } from './status-report.js';
 
 export interface ControlRouteHooks {
   /** Replication progress of a leader replica, for status reports. */
@@ -90,6 +91,7 @@ function replicaAck(body: Record<string, unknown>): ReplicaAck {
 }
 
 export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager, fence: EpochFence, hooks: ControlRouteHooks): void {
+  const reports = new StatusReports(() => replicas.all(), (r) => hooks.progress(r) as ReplicationReport | undefined);
   app.post('/v1/control/create_replica', async (req) => {
     const body = bodyObject(req.body);
     const { tid, pid } = tidPid(body);
@@ -147,6 +149,9 @@ export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager,
       const r = replicas.require(tid, pid);
       return { replicas: [{ ...(await r.status()), replication: hooks.progress(r) }], nsEpoch: fence.value, lease: hooks.lease.status() };
     }
+    // A poller's report: only what changed since its last one (status-report.ts).
+    const cursor = reportCursor(body);
+    if (cursor !== undefined) return { ...(await reports.report(cursor)), nsEpoch: fence.value, lease: hooks.lease.status() };
     return { replicas: await Promise.all(replicas.all().map(async (r) => ({ ...(await r.status()), replication: hooks.progress(r) }))), nsEpoch: fence.value, lease: hooks.lease.status() };
   });
 

@@ -243,9 +243,12 @@ export class NameserverEngine extends EngineAdmin {
         this.forgetInFlight(event.endpoint);
         return;
       case 'tabletReport':
-        this.observedCluster.setReport(event.endpoint, event.replicas);
+        if (event.removed === undefined) this.observedCluster.setReport(event.endpoint, event.replicas);
+        else if (!this.observedCluster.mergeReport(event.endpoint, event.replicas, event.removed)) return;
         this.repairGate.reported(event.endpoint);
-        this.reconcile(event.endpoint, event.replicas);
+        // A report of changes is judged by what it carries (and the partitions of replicas gone);
+        // a whole one (every FULL_REPORT_EVERY, the patrol) re-judges everything.
+        this.reconcile(event.endpoint, event.removed === undefined ? event.replicas : [...event.replicas, ...event.removed], event.removed !== undefined);
         this.checkers.onReport(event.endpoint, event.replicas);
         return;
       case 'failoverCheck':
@@ -322,10 +325,11 @@ export class NameserverEngine extends EngineAdmin {
 
 
   /** The reconciler (repair.ts); the partition is then left alone for repairBackoffMs after the repair ends. */
-  private reconcile(endpoint: Endpoint, replicas: readonly { tid: Tid; pid: Pid }[]): void {
+  private reconcile(endpoint: Endpoint, replicas: readonly { tid: Tid; pid: Pid }[], changesOnly: boolean): void {
+    if (changesOnly && replicas.length === 0) return;
     const busy = new Set([...this.liveOps.values()].flatMap(heldKeys));
     const healthy = this.observedCluster.healthyEndpoints();
-    const repairs = reconcileAfterReport(endpoint, replicas, {
+    const repairs = reconcileAfterReport(endpoint, replicas, changesOnly, {
       tables: this.tableMap,
       observed: this.observedCluster,
       busy: (key) => busy.has(key),

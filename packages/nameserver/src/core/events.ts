@@ -118,7 +118,12 @@ export type EngineEvent =
   | { type: 'tabletUp'; endpoint: Endpoint; nowMs: number; startup: boolean }
   | { type: 'tabletDown'; endpoint: Endpoint; nowMs: number }
   /** Everything the tablet holds; replaces its previous report. */
-  | { type: 'tabletReport'; endpoint: Endpoint; replicas: ReplicaReport[] }
+  /**
+   * A tablet's report: every replica it holds, or with `removed` only the changes since the
+   * engine's last report of it (replicas whose status changed or that are not quiescent, and the
+   * ones gone); a change report before any whole one is ignored (the shell sends a whole one first).
+   */
+  | { type: 'tabletReport'; endpoint: Endpoint; replicas: ReplicaReport[]; removed?: Array<{ tid: Tid; pid: number }> }
   /** `detail`: what the tablet answered (a CompareChecksum's ChecksumComparison; checksum-check.ts). */
   | { type: 'taskResult'; opId: number; taskIndex: number; ok: boolean; error?: string; retryable?: boolean; detail?: unknown; /** The catalogue code of a refusal. */ code?: string }
   /** The answer to a `sendBatch`: one result per command, in order (all failed when the request did). */

@@ -68,6 +68,17 @@ export class ObservedCluster implements ObservedView {
     this.reportSeqs.set(endpoint, this.seq);
   }
 
+  /** Applies a report of changes (replaced and gone replicas) to the tablet's last whole report; false without one. */
+  mergeReport(endpoint: Endpoint, replicas: readonly ReplicaReport[], removed: ReadonlyArray<{ tid: Tid; pid: Pid }>): boolean {
+    const map = this.reports.get(endpoint);
+    if (map === undefined) return false;
+    for (const r of replicas) map.set(partitionKey(r.tid, r.pid), { ...r });
+    for (const r of removed) map.delete(partitionKey(r.tid, r.pid));
+    this.seq += 1;
+    this.reportSeqs.set(endpoint, this.seq);
+    return true;
+  }
+
   reportSeq(): number {
     return this.seq;
   }

@@ -84,13 +84,14 @@ export interface RepairRequest {
 /**
  * The reconciler after a report from `endpoint`: each idle partition the tablet holds or leads
  * whose tablets disagree with metadata gets one repair, in the order the report and the tables
- * list them.
+ * list them. After a report of changes only (`changesOnly`), only the partitions it names are
+ * judged (every partition the tablet leads is at its next whole report).
  */
-export function reconcileAfterReport(endpoint: Endpoint, replicas: readonly { tid: number; pid: number }[], view: ReconcileView): RepairRequest[] {
+export function reconcileAfterReport(endpoint: Endpoint, replicas: readonly { tid: number; pid: number }[], changesOnly: boolean, view: ReconcileView): RepairRequest[] {
   if (!view.observed.isHealthy(endpoint)) return [];
   const candidates = new Map<string, { tid: number; pid: number }>();
   for (const r of replicas) candidates.set(`${r.tid}/${r.pid}`, r);
-  for (const table of view.tables.values()) {
+  if (!changesOnly) for (const table of view.tables.values()) {
     for (const p of table.partitions) if (aliveLeader(p) === endpoint) candidates.set(`${table.tid}/${p.pid}`, { tid: table.tid, pid: p.pid });
   }
   const out: RepairRequest[] = [];

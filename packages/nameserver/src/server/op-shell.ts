@@ -118,7 +118,7 @@ export class OpShell {
     this.opLog = new OpLog(log);
     this.chaser = new ReportChaser(async (ep) => {
       const replicas = await poller.pollOne(ep);
-      if (replicas && this.leading && tablets.isHealthy(ep)) this.post({ type: 'tabletReport', endpoint: ep, replicas: replicas.map(toReport) });
+      if (replicas && this.leading && tablets.isHealthy(ep)) this.postReport(ep);
     });
     tablets.on('up', (t) => {
       this.post({ type: 'tabletUp', endpoint: t.endpoint, nowMs: this.nowMs(), startup: t.registration?.startup === true });
@@ -126,7 +126,7 @@ export class OpShell {
       // engine's role assignment has seen its unassigned replicas.
       if (this.leading) {
         void poller.pollOne(t.endpoint).then((replicas) => {
-          if (replicas && this.leading && tablets.isHealthy(t.endpoint)) this.post({ type: 'tabletReport', endpoint: t.endpoint, replicas: replicas.map(toReport) });
+          if (replicas && this.leading && tablets.isHealthy(t.endpoint)) this.postReport(t.endpoint);
         });
       }
     });
@@ -135,9 +135,18 @@ export class OpShell {
       if (!this.leading) return;
       for (const ep of tablets.healthy()) {
         // No report yet since it came up: say nothing rather than "it holds no replica".
-        if (poller.hasReport(ep)) this.post({ type: 'tabletReport', endpoint: ep, replicas: poller.replicasOf(ep).map(toReport) });
+        if (poller.hasReport(ep)) this.postReport(ep);
       }
     });
+  }
+
+  /** The tablet's report as the poller has it: the changes since the engine's last one, or everything (status-poller.ts). */
+  private postReport(endpoint: string): void {
+    const r = this.poller.takeReport(endpoint);
+    if (r === undefined) return;
+    this.post(r.full
+      ? { type: 'tabletReport', endpoint, replicas: r.replicas.map(toReport) }
+      : { type: 'tabletReport', endpoint, replicas: r.replicas.map(toReport), removed: r.removed });
   }
 
   private newEngine(): NameserverEngine {
@@ -177,6 +186,8 @@ export class OpShell {
     this.engine = this.newEngine();
     for (const op of ops) this.opLog.remember(op);
     this.leading = true;
+    // The new engine has no report yet: each tablet's next one carries every replica.
+    this.poller.wantFull();
     this.post({
       type: 'becameLeader', nsEpoch, nowMs: this.nowMs(), tables: this.meta.allTables(), ops, opIndex, settings,
       tablets: this.tablets.all().map((t) => ({ endpoint: t.endpoint, healthy: t.state === 'kTabletHealthy', sinceMs: t.sinceMs })),

@@ -3,7 +3,15 @@
  * `get_table_status_interval`: what `showtable` prints (offset, record_cnt, memused, diskused) and
  * what ops judge progress by. Reports older than a few intervals are not read
  * (core/report-age.ts decides, at the shell clock's now).
+ *
+ * A tablet answers a poll with the changes since the last report this poller applied (the
+ * tablet's status-report.ts: changed and not-quiescent replicas, and the ones gone), which are
+ * merged here into the whole picture; what changed since the engine was last told is kept per
+ * tablet, so the engine is fed changes too (`takeReport`), with a whole report every
+ * `FULL_REPORT_EVERY` takes (the patrol that re-judges what did not change) and whenever the
+ * engine's picture may be stale (a full answer, leadership won: `wantFull`).
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger, ReplicaStatus, TableInfo } from '@tessera/common';
 import { pollIsOlderThan, reportIsFresh } from '../core/report-age.js';
 import type { Clock } from './clock.js';
@@ -13,11 +21,25 @@ import type { TabletTracker } from './tablets.js';
 
 /** A status poll gets at least this long (and at most one interval beyond it) to answer. */
 const STATUS_TIMEOUT_MS_MIN = 1000;
+/** Every this many reports taken for the engine of one tablet, one carries every replica. */
+export const FULL_REPORT_EVERY = 10;
 
 interface Report {
   atMs: number;
   replicas: Map<string, ReplicaStatus>;
+  /** The tablet's seq of the report applied last (0: the tablet sends no seq). */
+  seq: number;
+  /** Since the engine's last take: keys changed, keys gone, whether it must get everything. */
+  changed: Set<string>;
+  removed: Set<string>;
+  full: boolean;
+  takesSinceFull: number;
 }
+
+/** What the engine is told of one tablet: everything, or the changes since the last take. */
+export type TakenReport =
+  | { full: true; replicas: ReplicaStatus[] }
+  | { full: false; replicas: ReplicaStatus[]; removed: Array<{ tid: number; pid: number }> };
 
 export class StatusPoller {
   /** A tablet that went away or restarted holds anything now: its old report is not read (a restarted replica is unassigned until told its role again). */
@@ -26,6 +48,8 @@ export class StatusPoller {
   private polling: Promise<void> | undefined;
   private lastPollMs = 0;
   private readonly listeners: Array<() => void> = [];
+  /** This poller's name at the tablets (a new process or instance starts from full reports). */
+  private readonly stream = randomBytes(8).toString('hex');
 
   constructor(
     private readonly tablets: TabletTracker,
@@ -77,12 +101,65 @@ export class StatusPoller {
 
   async pollOne(endpoint: string): Promise<ReplicaStatus[] | undefined> {
     try {
-      const replicas = await this.control.status(endpoint, Math.max(STATUS_TIMEOUT_MS_MIN, this.intervalMs));
-      this.reports.set(endpoint, { atMs: this.clock.nowMs(), replicas: new Map(replicas.map((r) => [`${r.tid}_${r.pid}`, r])) });
-      return replicas;
+      const prev = this.reports.get(endpoint);
+      const res = await this.control.statusReport(endpoint, Math.max(STATUS_TIMEOUT_MS_MIN, this.intervalMs), { stream: this.stream, ack: prev?.seq ?? 0 });
+      const atMs = this.clock.nowMs();
+      const h = res.report;
+      // The report may have raced a tablet restart (PerTablet forgot it meanwhile): only a report
+      // still current is merged into.
+      const base = this.reports.get(endpoint);
+      if (h !== undefined && h.delta && base !== undefined && base === prev && base.seq === prev.seq) {
+        mergeDelta(base, res.replicas, h.removed);
+        base.atMs = atMs;
+        base.seq = h.seq;
+      } else {
+        const replicas = new Map(res.replicas.map((r) => [`${r.tid}_${r.pid}`, r]));
+        this.reports.set(endpoint, { atMs, replicas, seq: h?.seq ?? 0, changed: new Set(), removed: new Set(), full: true, takesSinceFull: 0 });
+      }
+      return res.replicas;
     } catch (err) {
       this.log.debug(`status of ${endpoint} failed: ${(err as Error).message}`);
       return undefined;
+    }
+  }
+
+  /**
+   * What the engine has not been told of the tablet's replicas yet: everything when its picture
+   * may be stale (or at the patrol), else the changed replicas and the keys gone. Undefined before
+   * the tablet's first report.
+   */
+  takeReport(endpoint: string): TakenReport | undefined {
+    const r = this.reports.get(endpoint);
+    if (r === undefined) return undefined;
+    const full = r.full || r.takesSinceFull + 1 >= FULL_REPORT_EVERY;
+    let out: TakenReport;
+    if (full) {
+      out = { full: true, replicas: [...r.replicas.values()] };
+      r.takesSinceFull = 0;
+    } else {
+      const replicas: ReplicaStatus[] = [];
+      for (const key of r.changed) {
+        const s = r.replicas.get(key);
+        if (s !== undefined) replicas.push(s);
+      }
+      const removed = [...r.removed].map((key) => {
+        const [tid, pid] = key.split('_').map(Number) as [number, number];
+        return { tid, pid };
+      });
+      out = { full: false, replicas, removed };
+      r.takesSinceFull++;
+    }
+    r.full = false;
+    r.changed.clear();
+    r.removed.clear();
+    return out;
+  }
+
+  /** The engine's picture of every tablet is gone (leadership won): the next take of each is whole. */
+  wantFull(): void {
+    for (const ep of this.tablets.healthy()) {
+      const r = this.reports.get(ep);
+      if (r) r.full = true;
     }
   }
 
@@ -128,5 +205,27 @@ export class StatusPoller {
   /** Whether the tablet has answered a poll since it last came up. */
   hasReport(endpoint: string): boolean {
     return this.reports.has(endpoint);
+  }
+}
+
+/**
+ * Applies a tablet's changes to the last report: changed replicas replace theirs, gone ones go.
+ * A leader not resent keeps its replication report from the report that last carried it: it is
+ * quiescent (every follower streaming and caught up), and the clock of a report (`nowMs`) is read
+ * only for a follower behind or never heard from (core/in-sync.ts), which the tablet resends at
+ * every poll.
+ */
+function mergeDelta(base: Report, changed: readonly ReplicaStatus[], removed: ReadonlyArray<[number, number]>): void {
+  for (const r of changed) {
+    const key = `${r.tid}_${r.pid}`;
+    base.replicas.set(key, r);
+    base.changed.add(key);
+    base.removed.delete(key);
+  }
+  for (const [tid, pid] of removed) {
+    const key = `${tid}_${pid}`;
+    base.replicas.delete(key);
+    base.changed.delete(key);
+    base.removed.add(key);
   }
 }

@@ -4,6 +4,14 @@
  */
 import { HttpClient, type ReplicaStatus, type TableSchema, type CompressType, type ReplicaAck } from '@tessera/common';
 
+/** The header of a status report (packages/tablet/src/status-report.ts). */
+export interface StatusReportHeader {
+  stream: string;
+  seq: number;
+  delta: boolean;
+  removed: Array<[number, number]>;
+}
+
 export interface CreateReplicaCommand {
   tid: number;
   pid: number;
@@ -48,6 +56,14 @@ export class TabletControl {
   async status(endpoint: string, timeoutMs: number, only?: { tid: number; pid: number }): Promise<ReplicaStatus[]> {
     const res = await this.call<{ replicas: ReplicaStatus[] }>(endpoint, '/v1/control/status', only ? { ...only } : {}, timeoutMs);
     return res.replicas;
+  }
+
+  /**
+   * A poll of the tablet's status as changes since the report `cursor.ack` of `cursor.stream`
+   * (the tablet's status-report.ts); `report` is absent from a tablet that sends every replica.
+   */
+  async statusReport(endpoint: string, timeoutMs: number, cursor: { stream: string; ack: number }): Promise<{ replicas: ReplicaStatus[]; report?: StatusReportHeader }> {
+    return this.call<{ replicas: ReplicaStatus[]; report?: StatusReportHeader }>(endpoint, '/v1/control/status', { report: cursor }, timeoutMs);
   }
 
   /** Raw call for commands the op engine sends. */
