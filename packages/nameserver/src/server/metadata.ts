@@ -142,8 +142,8 @@ export class MetadataStore {
   /** Writes a new table's node (fails if the tid is taken) and notifies. */
   async addTable(info: TableInfo): Promise<void> {
     await this.session.create(this.layout.tableData(info.tid), info);
-    const node = await this.session.get(this.layout.tableData(info.tid));
-    this.tables.set(info.tid, { info, version: node?.version ?? 0 });
+    // A node this create made is at version 0 (ZooKeeper counts data versions from its creation).
+    this.tables.set(info.tid, { info, version: 0 });
     await this.bumpNotify(info.tid);
   }
 
