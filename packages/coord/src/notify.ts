@@ -37,13 +37,29 @@ export function parseNotify(data: Buffer | string | undefined): NotifyStamp | un
   }
 }
 
+/** What the one bumping process last wrote to the node: its next bump tries it without a read. */
+export interface NotifyHint {
+  last?: { seq: number; version: number };
+}
+
 /**
  * Bumps the seq by `seqStep` (1: one change, about `tid`; null: no table) with compare-and-set. A
  * step of 2 or more is a jump, which readers answer by re-reading everything: the bump that
  * stands for several tables at once (a step of 1 naming no table re-reads no table). A missing
- * node starts at seq `seqStep`. Returns the new stamp.
+ * node starts at seq `seqStep`. Returns the new stamp. With a `hint` of what this process wrote
+ * last (the leading nameserver is the only writer), the bump is one compare-and-set on that
+ * version, read first only when it misses (another writer, a new leader).
  */
-export async function bumpNotify(session: Coord, path: string, tid: number | null, seqStep = 1): Promise<NotifyStamp> {
+export async function bumpNotify(session: Coord, path: string, tid: number | null, seqStep = 1, hint?: NotifyHint): Promise<NotifyStamp> {
+  if (hint?.last !== undefined) {
+    const stamp = { seq: hint.last.seq + seqStep, tid };
+    const r = await session.set(path, Buffer.from(JSON.stringify(stamp)), hint.last.version);
+    if (r.ok) {
+      hint.last = { seq: stamp.seq, version: r.version };
+      return stamp;
+    }
+    hint.last = undefined;
+  }
   for (let attempt = 0; attempt < COORD_LIMITS.counterAttemptsMax; attempt++) {
     const node = await session.get(path);
     if (node === undefined) {
@@ -60,7 +76,10 @@ export async function bumpNotify(session: Coord, path: string, tid: number | nul
       if (current === undefined) throw new TesseraError('INTERNAL', `${path} holds neither a count nor a notify stamp`, { path });
       const stamp = { seq: current.seq + seqStep, tid };
       const r = await session.set(path, Buffer.from(JSON.stringify(stamp)), node.version);
-      if (r.ok) return stamp;
+      if (r.ok) {
+        if (hint !== undefined) hint.last = { seq: stamp.seq, version: r.version };
+        return stamp;
+      }
     }
     await sleep(backoffMs(attempt, COORD_LIMITS.counterBackoffBaseMs, COORD_LIMITS.counterBackoffMaxMs));
   }

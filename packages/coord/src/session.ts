@@ -115,6 +115,8 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
   private handleHasConnected = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private connectedNow = false;
+  /** What incrementCounter wrote last per counter (tried first; a compare-and-set keeps it honest). */
+  private readonly counterHints = new Map<string, { value: number; version: number }>();
   /** Native state at the last poll, to log its changes (debug). */
   private lastNativeState: number | undefined;
   private currentSessionId: string | undefined;
@@ -298,10 +300,21 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
 
   /**
    * Adds one to a decimal counter with compare-and-set and returns the new value; a missing node
-   * starts at 1. Every caller gets a distinct value.
+   * starts at 1. Every caller gets a distinct value. The value and version this session wrote last
+   * are tried first (one compare-and-set: the leading nameserver is the only writer of its
+   * counters); the counter is read only when that misses.
    */
   async incrementCounter(path: string): Promise<number> {
     checkPath(path);
+    const hint = this.counterHints.get(path);
+    if (hint !== undefined) {
+      const r = await this.set(path, Buffer.from(String(hint.value + 1)), hint.version);
+      if (r.ok) {
+        this.counterHints.set(path, { value: hint.value + 1, version: r.version });
+        return hint.value + 1;
+      }
+      this.counterHints.delete(path);
+    }
     for (let attempt = 0; attempt < COORD_LIMITS.counterAttemptsMax; attempt++) {
       const node = await this.get(path);
       if (node === undefined) {
@@ -310,7 +323,10 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
           await this.ensurePath(parentPath(path));
           ({ rc } = await this.rawCreate(path, Buffer.from('1'), 0));
         }
-        if (rc === C.ZOK) return 1;
+        if (rc === C.ZOK) {
+          this.counterHints.set(path, { value: 1, version: 0 });
+          return 1;
+        }
         if (rc !== C.ZNODEEXISTS) throw coordError('create', path, rc);
       } else {
         const text = node.data.toString('utf8').trim();
@@ -319,7 +335,10 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
           throw new TesseraError('INTERNAL', `counter ${path} holds ${JSON.stringify(text)}, not a decimal count`, { path });
         }
         const r = await this.set(path, Buffer.from(String(current + 1)), node.version);
-        if (r.ok) return current + 1;
+        if (r.ok) {
+          this.counterHints.set(path, { value: current + 1, version: r.version });
+          return current + 1;
+        }
       }
       await sleep(backoffMs(attempt, COORD_LIMITS.counterBackoffBaseMs, COORD_LIMITS.counterBackoffMaxMs));
     }

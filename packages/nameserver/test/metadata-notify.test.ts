@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { silentLogger, type TableInfo } from '@tessera/common';
-import { MemoryCoordServer, parseNotify } from '@tessera/coord';
+import { bumpNotify, MemoryCoordServer, parseNotify, type NotifyHint } from '@tessera/coord';
 import { MetadataStore, NotifyBumps } from '../src/server/metadata.js';
 
 function table(tid: number): TableInfo {
@@ -46,4 +46,27 @@ t.test('a merged bump jumps the seq (SDKs take a step of 1 naming no table as no
   t.same(calls.at(-1), [4, 1], 'one table alone: a step of 1 naming it');
   await bumps.request(null);
   t.same(calls.at(-1), [null, 1], 'a database change alone: a step of 1 naming no table');
+});
+
+t.test('a bump from the hint of the last write: one compare-and-set, and a write by someone else is not lost', async (t) => {
+  const server = new MemoryCoordServer();
+  const s = await server.connect({ rootPath: '/mh' });
+  const other = await server.connect({ rootPath: '/mh' });
+  t.teardown(async () => {
+    await s.close();
+    await other.close();
+  });
+  const path = s.layout.notify;
+  const hint: NotifyHint = {};
+  t.same(await bumpNotify(s, path, 1, 1, hint), { seq: 1, tid: 1 }, 'a missing node starts at 1');
+  t.same(await bumpNotify(s, path, 2, 1, hint), { seq: 2, tid: 2 });
+  t.match(hint.last, { seq: 2 }, 'the hint holds what was written');
+  let reads = 0;
+  const counting = new Proxy(s, { get: (target, key, recv) => (key === 'get' ? (...a: unknown[]) => (reads++, (target.get as (...x: unknown[]) => unknown)(...a)) : Reflect.get(target, key, recv)) });
+  t.same(await bumpNotify(counting, path, 3, 1, hint), { seq: 3, tid: 3 });
+  t.equal(reads, 0, 'no read while the hint holds');
+  t.same(await bumpNotify(other, path, 9, 1), { seq: 4, tid: 9 }, 'another writer');
+  t.same(await bumpNotify(counting, path, 4, 1, hint), { seq: 5, tid: 4 }, "the hint misses: read, then bumped past the other's write");
+  t.equal(reads, 1);
+  t.same(parseNotify((await s.get(path))?.data), { seq: 5, tid: 4 });
 });

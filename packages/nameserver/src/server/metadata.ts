@@ -6,7 +6,7 @@
  * coord/src/notify.ts): a create, update or drop costs O(that table) in ZooKeeper, never O(all).
  */
 import { TesseraError, validateName, type Logger, type TableInfo } from '@tessera/common';
-import { bumpNotify, type Coord, type ZkLayout } from '@tessera/coord';
+import { bumpNotify, type Coord, type NotifyHint, type ZkLayout } from '@tessera/coord';
 
 /**
  * This process's bumps of `/table/notify` go one at a time, so they never contend with each other
@@ -51,7 +51,9 @@ interface Versioned {
 export class MetadataStore {
   private dbs = new Set<string>();
   private tables = new Map<number, Versioned>();
-  private readonly bumps = new NotifyBumps((tid, seqStep) => bumpNotify(this.session, this.layout.notify, tid, seqStep));
+  /** What this nameserver's last bump wrote (its next one is a single compare-and-set). */
+  private readonly notifyHint: NotifyHint = {};
+  private readonly bumps = new NotifyBumps((tid, seqStep) => bumpNotify(this.session, this.layout.notify, tid, seqStep, this.notifyHint));
 
   constructor(
     private readonly session: Coord,
