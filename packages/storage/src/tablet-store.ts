@@ -118,6 +118,16 @@ export class TabletStore {
     await this.replicaLevel(tid, pid).clear();
   }
 
+  /** Whether a replica's range holds no key at all (one read; a create clears only a range that does). */
+  async rangeIsEmpty(tid: number, pid: number): Promise<boolean> {
+    const it = this.replicaLevel(tid, pid).keys({ limit: 1 });
+    try {
+      return (await it.next()) === undefined;
+    } finally {
+      await it.close();
+    }
+  }
+
   /** The first half of clearReplica: the meta records go, the range is an orphan from then on. */
   async forgetReplica(tid: number, pid: number): Promise<void> {
     await this.replicaLevel(tid, pid).batch([

@@ -84,7 +84,10 @@ t.test('a range whose meta is gone (an interrupted drop) is listed as an orphan'
   const { META_INFO } = await import('../src/keys.js');
   await level.del(META_INFO); // what clearReplica's first step leaves if the process dies next
   t.same(await tablet.list(), { replicas: [], orphans: [{ tid: 2, pid: 0 }] });
+  t.equal(await tablet.rangeIsEmpty(2, 0), false, 'the orphan range is not empty (a create clears it first)');
+  t.equal(await tablet.rangeIsEmpty(2, 1), true, 'a range never used is');
   await tablet.clearReplica(2, 0);
+  t.equal(await tablet.rangeIsEmpty(2, 0), true, 'nor is it once cleared');
   t.same(await tablet.list(), { replicas: [], orphans: [] });
   t.equal((await tablet.root.keys().all()).length, 0, 'no key left');
 });
