@@ -16,12 +16,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { HttpClient, waitFor, type OpDetail, type OpStatusRow, type ReplicaStatus, type TableInfo } from '@tessera/common';
 import type { Client, Row } from '@tessera/client';
 import { nsClient, parseTable, tempDir, removeDir } from '@tessera/testkit';
 import { percentile, printFigure, round } from './measure.js';
+import { cpuMicros } from './proc-stats.js';
 import { fullyReplicated, loadInBatches, roleLogWarnings, sameChecksums, startRoleCluster, type RoleCluster } from './bench-cluster.js';
 
 const ROWS = Number(process.env.TESSERA_BENCH_MIGRATE_ROWS ?? 1_000_000);
@@ -68,6 +70,10 @@ interface MigrateRun {
   etaAt25: { atS: number; etaS: number; line: string } | undefined;
   /** Seconds from issuing the migrate until each task was first seen current. */
   tasks: Array<[string, number]>;
+  /** performance.now() when the migrate was issued (the tasks' times count from here). */
+  t0Ms: number;
+  /** CPU (µs, user + system) of each process so far, when each task was first seen, and at kDone (one more). */
+  cpuAt: Array<Record<string, number>>;
 }
 
 export async function benchMigrate(): Promise<Record<string, number>> {
@@ -77,12 +83,18 @@ export async function benchMigrate(): Promise<Record<string, number>> {
   const http = new HttpClient({ timeoutMs: 60_000 });
   let cluster: RoleCluster | undefined;
   try {
+    const loadAvgStart = os.loadavg();
     process.stdout.write(`migrate benchmark: ${ROWS} rows; ZooKeeper, 1 nameserver, 4 tablets (binlog_retention_entries ${RETENTION_ENTRIES}) and the SDK all on this machine\n`);
     cluster = await startRoleCluster(dir, {
       zkRoot: ZK_ROOT, db: DB, tablets: 4, connectionsPerTablet: 16, requestTimeoutMs: 30_000,
       nameserverFlags: { get_table_status_interval: STATUS_INTERVAL_MS }, tabletFlags: { binlog_retention_entries: RETENTION_ENTRIES },
     });
     const { zk, client: c } = cluster;
+    const rolePids: Record<string, number> = { ns: cluster.nameserver.pid, ...Object.fromEntries(cluster.tablets.map((t, i) => [`t${i + 1}`, t.pid])) };
+    const cpuNow = (): Record<string, number> => {
+      const own = process.cpuUsage();
+      return { ...Object.fromEntries(Object.entries(rolePids).map(([name, pid]) => [name, cpuMicros(pid)])), client: own.user + own.system };
+    };
     const [t1, t2, t3, t4] = cluster.tablets.map((t) => t.endpoint) as [string, string, string, string];
     const schema = async (name: string): Promise<TableInfo> => (await c.admin.showschema({ db: DB, name })).table;
     const status = async (endpoint: string, tid: number): Promise<ReplicaStatus> => (await http.call<{ replicas: ReplicaStatus[] }>(endpoint, '/v1/control/status', { tid, pid: 0 })).replicas[0]!;
@@ -93,17 +105,23 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     };
     const migrate = async (name: string, tid: number): Promise<MigrateRun> => {
       const tasks: Array<[string, number]> = [];
+      const cpuAt: Array<Record<string, number>> = [];
       let etaAt25: MigrateRun['etaAt25'];
       let progress = 'no report yet';
       let nextWatchMs = 0;
       let nextPrintMs = PROGRESS_PRINT_MS;
       const t0 = performance.now();
+      // The monotonic clock --cpu-prof timestamps use (TESSERA_ROLE_NODE_ARGS), to cut profiles to a task.
+      const t0Us = Number(process.hrtime.bigint() / 1000n);
       const { opIds } = await c.admin.migrate({ db: DB, name, src: t3, des: t4, pids: [0] });
       const opId = opIds[0]!;
       const op = await waitFor(`migrate of ${name} finished`, async () => {
         const o = (await c.admin.showopstatus({ db: DB, name })).ops.find((x) => x.opId === opId);
         const elapsedMs = performance.now() - t0;
-        if (o?.curTask && tasks.at(-1)?.[0] !== o.curTask) tasks.push([o.curTask, elapsedMs / 1000]);
+        if (o?.curTask && tasks.at(-1)?.[0] !== o.curTask) {
+          tasks.push([o.curTask, elapsedMs / 1000]);
+          cpuAt.push(cpuNow());
+        }
         if (o?.status === 'kDone' || o?.status === 'kFailed' || o?.status === 'kCanceled') return o;
         if (elapsedMs >= nextWatchMs) {
           // Once a second: the leader's stream towards the new replica.
@@ -134,11 +152,13 @@ export async function benchMigrate(): Promise<Record<string, number>> {
       if (op instanceof GiveUp) throw op;
       if (op.status !== 'kDone') throw new Error(`migrate of ${name} ended ${op.status}`);
       const seconds = (performance.now() - t0) / 1000;
+      cpuAt.push(cpuNow());
       const layout = (await schema(name)).partitions[0]!.replicas.map((r) => `${r.endpoint}:${r.isLeader ? 'L' : 'F'}${r.isAlive ? '' : ':dead'}`).sort();
       const want = [`${t1}:L`, `${t2}:F`, `${t4}:F`].sort();
       if (layout.join() !== want.join()) throw new Error(`after migrating ${name}: replicas ${layout.join(', ')}, expected ${want.join(', ')}`);
       const detail = (await c.admin.showop({ opId }).catch(() => undefined))?.op;
-      return { seconds, op, tasks, detail, etaAt25 };
+      process.stderr.write(`migrate of ${name}: tasks from monotonic_us ${tasks.map(([task, s]) => `${task} ${Math.round(t0Us + s * 1e6)}`).join(', ')}, kDone ${Math.round(t0Us + seconds * 1e6)}\n`);
+      return { seconds, op, tasks, detail, etaAt25, t0Ms: t0, cpuAt };
     };
 
     // 1. Empty partition.
@@ -155,7 +175,13 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     }, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200 });
 
     const writer = new PacedWriter(c, 'loaded_t', ROWS);
-    await new Promise((r) => setTimeout(r, WRITER_BASELINE_MS));
+    // The writer alone, for the CPU it costs each process (the second half of the baseline: warmed up).
+    await new Promise((r) => setTimeout(r, WRITER_BASELINE_MS / 2));
+    const cpuBaseStart = cpuNow();
+    const baseStartMs = performance.now();
+    await new Promise((r) => setTimeout(r, WRITER_BASELINE_MS / 2));
+    const cpuBaseEnd = cpuNow();
+    const baseS = (performance.now() - baseStartMs) / 1000;
     const moveStartMs = performance.now();
     const loaded = await migrate('loaded_t', tid).catch((err: unknown) => {
       writer.halt();
@@ -173,6 +199,20 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     const cliS = (performance.now() - cliT0) / 1000;
     const w = writer.window(moveStartMs, moveEndMs);
     const base = writer.window(0, moveStartMs);
+    const byTask = loaded.tasks.map(([task, atS], i) => {
+      const from = loaded.t0Ms + atS * 1000;
+      const to = i + 1 < loaded.tasks.length ? loaded.t0Ms + loaded.tasks[i + 1]![1] * 1000 : moveEndMs;
+      return { task, fromS: atS, toS: (to - loaded.t0Ms) / 1000, ...writer.window(from, to) };
+    });
+    const slowest = writer.slowest(moveStartMs, moveEndMs, 5);
+    // CPU seconds of each process per task (first seen → next first seen), and the writer alone per second before.
+    const cpuByTask = loaded.tasks.map(([task], i) => ({
+      task,
+      cpuS: Object.fromEntries(Object.keys(loaded.cpuAt[i]!).map((name) => [name, (loaded.cpuAt[i + 1]![name]! - loaded.cpuAt[i]![name]!) / 1e6])),
+    }));
+    const cpuWriterPerS = Object.fromEntries(Object.keys(cpuBaseEnd).map((name) => [name, (cpuBaseEnd[name]! - cpuBaseStart[name]!) / 1e6 / baseS]));
+    const cpuMigrate = Object.fromEntries(Object.keys(cpuBaseEnd).map((name) => [name, (loaded.cpuAt.at(-1)![name]! - loaded.cpuAt[0]![name]!) / 1e6]));
+    const loadAvgEnd = os.loadavg();
     const warnings = roleLogWarnings(dir, ROLE_LOGS).map(({ file, line }) => `${file}: ${line}`);
     await cluster.stop();
 
@@ -209,7 +249,13 @@ export async function benchMigrate(): Promise<Record<string, number>> {
       raw_s: round(raw.copyS, 3),
       ratio: round(loaded.seconds / raw.copyS, 2),
       role_log_warnings: warnings.length,
+      load_avg_1m_start: round(loadAvgStart[0]!, 2),
+      load_avg_1m_migrate_end: round(loadAvgEnd[0]!, 2),
+      load_avg_1m_end: round(os.loadavg()[0]!, 2),
     };
+    for (const p of byTask) if (p.calls > 0) figures[`writer_p99_ms_${p.task}`] = round(p.p99, 1);
+    for (const [name, s] of Object.entries(cpuMigrate)) figures[`cpu_s_${name}`] = round(s, 2);
+    for (const [name, s] of Object.entries(cpuWriterPerS)) figures[`writer_alone_cpu_s_per_s_${name}`] = round(s, 3);
     const copy = loaded.detail?.transfer;
     if (copy !== undefined) {
       figures.showop_rows_copied = copy.rowsCopied;
@@ -249,6 +295,14 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     printFigure('writer during the move', w.ok, `rows acknowledged (${figures.writer_rows_per_s} rows/s in ${w.calls} putBatch calls; ${writer.skipped} rows not issued: ${WRITER_CALLS_IN_FLIGHT_MAX} calls pending)`);
     printFigure('writer latency during the move', figures.writer_p99_ms!, `ms p99 a call (p50 ${figures.writer_p50_ms} ms, max ${figures.writer_max_ms} ms; before the move p99 ${figures.writer_baseline_p99_ms} ms)`);
     printFigure('writer errors during the move', w.errors, writer.firstError ? `(first: ${writer.firstError})` : '');
+    process.stdout.write('  writer calls by the task current when they started (s from the migrate): calls, p50 / p99 / max ms\n');
+    for (const p of byTask) process.stdout.write(`    ${p.task.padEnd(26)} ${round(p.fromS, 2)}–${round(p.toS, 2)}: ${p.calls}, ${round(p.p50)} / ${round(p.p99)} / ${round(p.max)}\n`);
+    const cpuLine = (cpu: Record<string, number>, digits: number): string => Object.entries(cpu).map(([name, s]) => `${name} ${round(s, digits)}`).join(', ');
+    process.stdout.write(`  CPU s (user + system) from kPauseSnapshot seen to kDone seen: ${cpuLine(cpuMigrate, 2)}; by the task current:\n`);
+    for (const p of cpuByTask) process.stdout.write(`    ${p.task.padEnd(26)} ${cpuLine(p.cpuS, 2)}\n`);
+    process.stdout.write(`  CPU s per s of the writer alone before the move: ${cpuLine(cpuWriterPerS, 3)}\n`);
+    process.stdout.write(`  slowest writer calls (started at s, ms): ${slowest.map((x) => `${round((x.at - loaded.t0Ms) / 1000, 2)} ${round(x.ms)}`).join(', ')}\n`);
+    printFigure('load average (1 min)', figures.load_avg_1m_start!, `at the start; ${figures.load_avg_1m_migrate_end} at the migrate's end; ${figures.load_avg_1m_end} at the end`);
     printFigure('checksum t1 = t2 = t4', sums[0]!.sha256.slice(0, 12), `(${sums[0]!.rows} rows; expected ${ROWS} loaded + ${writer.acked} acknowledged writer rows${writer.failed ? ` (+ ≤ ${writer.failed} failed)` : ''}: ${figures.checksum_match ? 'match' : 'MISMATCH'})`);
     printFigure('ns_client showopstatus', cliOp?.status ?? 'missing', `(op ${loaded.op.opId}; one ns_client process took ${round(cliS, 2)} s, not counted in the times above)`);
     process.stdout.write('-- 3. the limit, same run (cluster stopped): classic-level in one process\n');
@@ -334,6 +388,11 @@ class PacedWriter {
   async stop(): Promise<void> {
     this.halt();
     await Promise.all([...this.inflight]);
+  }
+
+  /** The `n` slowest acknowledged calls started in [from, to): start time and latency. */
+  slowest(from: number, to: number, n: number): Array<{ at: number; ms: number }> {
+    return this.calls.filter((x) => x.ok && x.at >= from && x.at < to).sort((a, b) => b.ms - a.ms).slice(0, n).map((x) => ({ at: x.at, ms: x.ms }));
   }
 
   /** Calls started in [from, to) (performance.now() times): rows acknowledged, failed calls, latency of the others. */
