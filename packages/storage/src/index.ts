@@ -6,3 +6,4 @@ export * from './open.js';
 export * from './tablet-store.js';
 export * from './migrate-layout.js';
 export * from './shared-batch.js';
+export * from './snapshot-pack.js';

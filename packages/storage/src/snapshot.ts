@@ -75,10 +75,11 @@ export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<
     if (!header) throw new TesseraError('INVALID_ARGUMENT', 'snapshot stream starts without a header');
     const batch = db.batch();
     for (const [k, v] of item) {
-      // Views, not copies: the batch copies the bytes into LevelDB's own buffer.
-      const kb = Buffer.from(k.buffer, k.byteOffset, k.byteLength);
+      // Views, not copies: the batch copies the bytes into LevelDB's own buffer. Pairs decoded
+      // from msgpack are Uint8Arrays (typed Buffer); unpacked ones are Buffers already.
+      const kb = asBuffer(k);
       if (kb[0] !== ROW_START[0]) throw new TesseraError('INVALID_ARGUMENT', 'snapshot entry outside the row key space');
-      const vb = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      const vb = asBuffer(v);
       batch.put(kb, vb);
       if (kb[1] === 0) {
         counters.recordCnt++;
@@ -94,4 +95,8 @@ export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<
   core.counters = counters;
   core.firstBinlogOffsetCache = undefined;
   return header.offset;
+}
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }

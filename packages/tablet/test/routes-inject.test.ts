@@ -192,11 +192,16 @@ t.test('tablet routes answer in process', async (t) => {
   const am = await ok('/v1/replica/append_multi', { parts: [{ tid: 1, pid: 1, term: 1, entries: [] }, { tid: 1, pid: 1, term: 0, entries: [] }] });
   t.match(am.results, [{ offset: 0 }, { error: { code: 'STALE_TERM' } }]);
   await refused('/v1/replica/append_multi', { parts: [] }, 'INVALID_ARGUMENT', 'no parts');
-  await ok('/v1/replica/snapshot_begin', { tid: 1, pid: 1, term: 1, session: 'ab12', offset: 0, offsetTerm: 1 });
+  const begun = await ok('/v1/replica/snapshot_begin', { tid: 1, pid: 1, term: 1, session: 'ab12', offset: 0, offsetTerm: 1 });
+  t.equal(begun.packedChunks, true, 'the follower says it reads packed chunks');
   await refused('/v1/replica/snapshot_begin', { tid: 1, pid: 1, term: 1, session: 'not hex', offset: 0, offsetTerm: 1 }, 'INVALID_ARGUMENT', 'a session that is not hex');
   await ok('/v1/replica/snapshot_chunk', { tid: 1, pid: 1, term: 1, session: 'ab12', seq: 0, entries: [] });
-  await refused('/v1/replica/snapshot_chunk', { tid: 1, pid: 1, term: 1, session: 'ab12', seq: 1, entries: [[1, 2]] }, 'INVALID_ARGUMENT', 'entries not byte pairs');
-  const end = await ok('/v1/replica/snapshot_end', { tid: 1, pid: 1, term: 1, session: 'ab12', chunks: 1 });
+  await ok('/v1/replica/snapshot_chunk', { tid: 1, pid: 1, term: 1, session: 'ab12', seq: 1, packed: Buffer.alloc(0) });
+  await refused('/v1/replica/snapshot_chunk', { tid: 1, pid: 1, term: 1, session: 'ab12', seq: 2, entries: [[1, 2]] }, 'INVALID_ARGUMENT', 'entries not byte pairs');
+  await refused('/v1/replica/snapshot_chunk', { tid: 1, pid: 1, term: 1, session: 'ab12', seq: 2, packed: Buffer.from([0, 0, 0, 9, 1]) }, 'INVALID_ARGUMENT', 'a packed length past its end');
+  await refused('/v1/replica/snapshot_chunk', { tid: 1, pid: 1, term: 1, session: 'ab12', seq: 2, packed: 'x' }, 'INVALID_ARGUMENT', 'packed not bytes');
+  await refused('/v1/replica/snapshot_chunk', { tid: 1, pid: 1, term: 1, session: 'ab12', seq: 2, packed: Buffer.alloc(0), entries: [] }, 'INVALID_ARGUMENT', 'both forms');
+  const end = await ok('/v1/replica/snapshot_end', { tid: 1, pid: 1, term: 1, session: 'ab12', chunks: 2 });
   t.equal(end.offset, 0);
   await refused('/v1/replica/snapshot_end', { tid: 1, pid: 1, term: 1, session: 'ab12' }, 'INVALID_ARGUMENT', 'no chunk count');
 

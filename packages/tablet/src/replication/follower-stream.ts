@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { backoffMs, encode, sleep, TesseraError, type HttpClient, type Logger, type SnapshotTransferReport } from '@tessera/common';
-import type { BinlogEntry, ReplicaStore, SnapshotChunk, SnapshotHeader } from '@tessera/storage';
+import { packChunk, type BinlogEntry, type ReplicaStore, type SnapshotChunk, type SnapshotHeader } from '@tessera/storage';
 import { REPLICATION } from './limits.js';
 import { decideMatch } from './match.js';
 import { splitChunk, type SnapshotThrottle } from './snapshot-throttle.js';
@@ -220,6 +220,8 @@ export class FollowerStream {
     const session = randomBytes(8).toString('hex');
     const base = { tid: this.host.tid, pid: this.host.pid, term: this.host.term, session };
     let header: SnapshotHeader | undefined;
+    /** The follower reads packed chunks (its answer to snapshot_begin; storage snapshot-pack.ts). */
+    let packed = false;
     let seq = 0;
     let entries = 0;
     let bytes = 0;
@@ -246,14 +248,15 @@ export class FollowerStream {
           transfer.rowsTotal = header.rows ?? 0;
           // Retention keeps the binlog after this offset until the follower has matched again.
           this.progress.snapshotOffset = header.offset;
-          await this.http.call(this.endpoint, '/v1/replica/snapshot_begin', { ...base, offset: header.offset, offsetTerm: header.term }, { timeoutMs: REPLICATION.appendTimeoutMs });
+          const begun = await this.http.call<{ packedChunks?: boolean }>(this.endpoint, '/v1/replica/snapshot_begin', { ...base, offset: header.offset, offsetTerm: header.term }, { timeoutMs: REPLICATION.appendTimeoutMs });
+          packed = begun.packedChunks === true;
           continue;
         }
         // Under a limit, in pieces of about one throttle slice (smooth pacing and progress).
         for (const piece of splitChunk(item as SnapshotChunk, throttle.pieceBytesMax())) {
           await throttle.acquire(debt, this.endpoint, () => this.stopped, (waiting) => { transfer.throttled = waiting; });
           if (this.stopped) return;
-          const body = encode({ ...base, seq: seq++, entries: piece });
+          const body = encode(packed ? { ...base, seq: seq++, packed: packChunk(piece) } : { ...base, seq: seq++, entries: piece });
           this.host.sentBytes.snapshot += body.length;
           throttle.sent(debt, this.endpoint, body.length);
           await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', body, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });

@@ -5,7 +5,7 @@
  * from the nameserver (`/v1/control/set_in_sync`).
  */
 import { bodyObject, invalidArgument, LIMITS, normalizeRow, TesseraError, type HttpServer, type Logger } from '@tessera/common';
-import { validateEntry, type BinlogEntry, type SnapshotChunk } from '@tessera/storage';
+import { unpackChunk, validateEntry, type BinlogEntry, type SnapshotChunk } from '@tessera/storage';
 import type { Replica } from '../replica.js';
 import type { ReplicaManager } from '../replica-manager.js';
 import type { EpochFence } from '../routes-control.js';
@@ -53,7 +53,8 @@ export class ReplicaRoutes {
       const header = { tid, pid, offset: uint(body, 'offset'), term: uint(body, 'offsetTerm') };
       await this.acceptTerm(replica, term);
       await this.receiver.begin(replica, session, header);
-      return { ok: true };
+      // This follower reads packed chunks (storage snapshot-pack.ts); a leader sends the list form otherwise.
+      return { ok: true, packedChunks: true };
     });
 
     app.post('/v1/replica/snapshot_chunk', async (req) => {
@@ -61,14 +62,11 @@ export class ReplicaRoutes {
       const { tid, pid } = tidPid(body);
       const replica = this.replicas.require(tid, pid);
       const term = uint(body, 'term');
-      const entries = body.entries;
-      if (!Array.isArray(entries) || entries.some((e) => !Array.isArray(e) || e.length !== 2 || !(e[0] instanceof Uint8Array) || !(e[1] instanceof Uint8Array))) {
-        throw invalidArgument('entries must be a list of [key, value] byte pairs');
-      }
+      const entries = chunkEntries(body);
       const session = sessionId(body);
       const seq = uint(body, 'seq');
       await this.acceptTerm(replica, term);
-      await this.receiver.chunk(replica, session, seq, entries as SnapshotChunk);
+      await this.receiver.chunk(replica, session, seq, entries);
       return { ok: true };
     });
 
@@ -156,4 +154,19 @@ function sessionId(body: Record<string, unknown>): string {
   const s = body.session;
   if (typeof s !== 'string' || !/^[0-9a-f]{1,64}$/.test(s)) throw invalidArgument('session must be a hex id', { field: 'session' });
   return s;
+}
+
+/** A chunk's pairs: `packed` (one byte string, snapshot-pack.ts) or `entries` (a list of [key, value] byte pairs). */
+function chunkEntries(body: Record<string, unknown>): SnapshotChunk {
+  if (body.packed !== undefined) {
+    if (body.entries !== undefined) throw invalidArgument('a chunk has entries or packed, not both');
+    const pairs = body.packed instanceof Uint8Array ? unpackChunk(body.packed) : undefined;
+    if (pairs === undefined) throw invalidArgument('packed must be bytes of length-prefixed keys and values');
+    return pairs;
+  }
+  const entries = body.entries;
+  if (!Array.isArray(entries) || entries.some((e) => !Array.isArray(e) || e.length !== 2 || !(e[0] instanceof Uint8Array) || !(e[1] instanceof Uint8Array))) {
+    throw invalidArgument('entries must be a list of [key, value] byte pairs');
+  }
+  return entries as SnapshotChunk;
 }
