@@ -10,7 +10,7 @@ import {
   decodeStored, encode, indexKey, LIMITS, planIndexes, rowTime, TesseraError,
   type IndexPlan, type Value,
 } from '@tessera/common';
-import { binlogKey, META_STATE, parseRowKey, purgeKey, prefixEnd, ROW_END, rowKey, rowKeyPrefix } from './keys.js';
+import { binlogKey, headKey, META_STATE, parseRowKey, purgeKey, prefixEnd, ROW_END, rowKey, rowKeyPrefix } from './keys.js';
 import { encodeEntry, type BinlogEntry } from './binlog.js';
 import { BinlogTail } from './binlog-tail.js';
 import { isExpired } from './ttl.js';
@@ -18,6 +18,7 @@ import { RowWalker } from './row-walk.js';
 import { deletedAt, liveBytes, tombstoneValue } from './row-value.js';
 import type { Committed, Level, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord } from './store-types.js';
 import { batchWriter, type BatchPut } from './shared-batch.js';
+import { HeadStage, stageHead } from './heads.js';
 
 interface QueueItem {
   kind: 'put' | 'replicated' | 'exclusive';
@@ -155,6 +156,7 @@ export class ReplicaCore {
     const ops: BatchPut[] = [];
     let counters = { ...this.counters };
     const outcomes: Array<{ ok: true; value: unknown; committed: Committed } | { ok: false; error: unknown }> = [];
+    const heads = this.counters.heads ? new HeadStage(this.db) : undefined;
     for (const item of group) {
       const staged: Array<[Buffer, Buffer]> = [];
       const committed: Committed = [];
@@ -167,7 +169,7 @@ export class ReplicaCore {
             const entry: BinlogEntry = { offset: c.offset + 1, term: this.roleRecord.term, kind: 'put', ts: row.ts, values: row.values };
             if (row.writeId !== undefined) entry.writeId = row.writeId;
             if (row.dims !== undefined) entry.dims = row.dims;
-            this.stagePut(staged, entry, c, committed);
+            this.stagePut(staged, entry, c, committed, heads);
           }
           value = { firstOffset, lastOffset: c.offset };
         } else {
@@ -176,14 +178,16 @@ export class ReplicaCore {
             if (e.offset !== c.offset + 1) {
               throw new TesseraError('OFFSET_GAP', `append at ${e.offset} does not follow replica offset ${c.offset}`, { offset: c.offset });
             }
-            this.stagePut(staged, cleanPut(e as Extract<BinlogEntry, { kind: 'put' }>), c, committed);
+            this.stagePut(staged, cleanPut(e as Extract<BinlogEntry, { kind: 'put' }>), c, committed, heads);
           }
           value = c.offset;
         }
         for (const [key, value] of staged) ops.push({ type: 'put', key, value });
         counters = c;
+        heads?.endItem(true);
         outcomes.push({ ok: true, value, committed });
       } catch (err) {
+        heads?.endItem(false);
         outcomes.push({ ok: false, error: err });
       }
     }
@@ -224,7 +228,7 @@ export class ReplicaCore {
         counters.offset = e.offset;
       } else {
         const staged: Array<[Buffer, Buffer]> = [];
-        this.stagePut(staged, cleanPut(e), counters, committed);
+        this.stagePut(staged, cleanPut(e), counters, committed, counters.heads ? new HeadStage(this.db) : undefined);
         for (const [k, v] of staged) batch.put(k, v);
       }
       batch.put(META_STATE, encode(counters));
@@ -235,8 +239,8 @@ export class ReplicaCore {
     return this.counters.offset;
   }
 
-  /** Stages one put entry: its binlog record, one row entry per index, the new counters. */
-  stagePut(staged: Array<[Buffer, Buffer]>, e: Extract<BinlogEntry, { kind: 'put' }>, counters: ReplicaCounters, committed: Committed): void {
+  /** Stages one put entry: its binlog record, one row entry (and head, heads.ts) per index, the new counters. */
+  stagePut(staged: Array<[Buffer, Buffer]>, e: Extract<BinlogEntry, { kind: 'put' }>, counters: ReplicaCounters, committed: Committed, heads: HeadStage | undefined): void {
     const value = encode([e.ts, ...e.values]);
     if (value.length > LIMITS.rowBytesMax) throw new TesseraError('LIMIT_EXCEEDED', `row of ${value.length} bytes is over ${LIMITS.rowBytesMax}`);
     const dims = e.dims ?? this.allDims;
@@ -245,7 +249,9 @@ export class ReplicaCore {
       if (!plan) throw new TesseraError('INVALID_ARGUMENT', `index ${i} does not exist in table ${this.info.schema.name}`);
       const keyBytes = Buffer.from(indexKey(plan, e.values), 'utf8');
       const ts = rowTime(plan, e.values, e.ts);
-      staged.push([rowKey(i, keyBytes, ts < 0 ? 0 : ts, e.offset), value]);
+      const rowTs = ts < 0 ? 0 : ts;
+      staged.push([rowKey(i, keyBytes, rowTs, e.offset), value]);
+      if (heads) stageHead(staged, counters, heads, i, keyBytes, rowTs, e.offset);
       if (i === 0) {
         counters.recordCnt++;
         counters.memUsed += 6 + keyBytes.length + value.length;
@@ -296,6 +302,8 @@ export class ReplicaCore {
       if (!wasDeleted) deleted++;
     }
     if (tombstoned.length > 0) batch.put(purgeKey(e.offset), encode(tombstoned));
+    // Every row of the key in this index is gone (heads.ts): so is its head.
+    if (!tombstone && this.counters.heads) batch.del(headKey(e.indexNo, Buffer.from(e.key, 'utf8')));
     return deleted;
   }
 }

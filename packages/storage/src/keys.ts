@@ -4,6 +4,7 @@
  *   BINLOG 0x02 offset:u64be                          → msgpack binlog entry
  *   ROW    0x03 index:u8 keyLen:u32be key ts' off'    → msgpack [writeTs, ...values] (or its tombstone, row-value.ts)
  *   PURGE  0x04 offset:u64be                          → msgpack [row keys] a delete at offset tombstoned
+ *   HEAD   0x05 index:u8 keyLen:u32be key             → ts:u64be offset:u64be of the key's newest row (heads.ts)
  * where ts' = MAX−ts and off' = MAX−offset (both u64be), so that within one key the newest row
  * comes first and two rows with the same ts stay distinct, newest write first. Nothing else in
  * the package builds keys by hand.
@@ -12,6 +13,7 @@ export const TAG_META = 0x01;
 export const TAG_BINLOG = 0x02;
 export const TAG_ROW = 0x03;
 export const TAG_PURGE = 0x04;
+export const TAG_HEAD = 0x05;
 
 const TWO_32 = 2 ** 32;
 
@@ -133,3 +135,25 @@ export function purgeKey(offset: number): Buffer {
 
 export const PURGE_START = Buffer.from([TAG_PURGE]);
 export const PURGE_END = Buffer.from([TAG_PURGE + 1]);
+
+export const HEAD_START = Buffer.from([TAG_HEAD]);
+export const HEAD_END = Buffer.from([TAG_HEAD + 1]);
+
+/** The key of the head record of one key of one index (heads.ts): the row prefix under its own tag. */
+export function headKey(indexNo: number, key: Buffer): Buffer {
+  const b = rowKeyPrefix(indexNo, key);
+  b[0] = TAG_HEAD;
+  return b;
+}
+
+/** A head record's value: the time and offset of the row it names. */
+export function headValue(ts: number, offset: number): Buffer {
+  const b = Buffer.allocUnsafe(16);
+  writeU64(b, ts, 0);
+  writeU64(b, offset, 8);
+  return b;
+}
+
+export function parseHeadValue(v: Buffer): { ts: number; offset: number } {
+  return { ts: v.readUInt32BE(0) * TWO_32 + v.readUInt32BE(4), offset: v.readUInt32BE(8) * TWO_32 + v.readUInt32BE(12) };
+}

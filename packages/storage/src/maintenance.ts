@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { decodeStored, encode } from '@tessera/common';
-import { binlogKey, indexPrefix, META_STATE, offsetOfBinlogKey, purgeKey, prefixEnd, ROW_START } from './keys.js';
+import { binlogKey, headKey, indexPrefix, META_STATE, offsetOfBinlogKey, parseHeadValue, parseRowKey, purgeKey, prefixEnd, ROW_START } from './keys.js';
 import { isExpired } from './ttl.js';
 import { decodeEntry } from './binlog.js';
 import type { ReplicaCore } from './core.js';
@@ -48,6 +48,7 @@ async function gcChunk(core: ReplicaCore, indexNo: number, from: Buffer, end: Bu
     if (isExpired(plan.ttl, r.ts, r.position, nowMs)) {
       batch.del(r.key);
       removed++;
+      if (r.groupStart && core.counters.heads) dropHeadOf(core.db, batch, r.key);
       if (indexNo === 0) {
         counters.recordCnt--;
         counters.memUsed -= r.prefixLength + r.value.length;
@@ -56,6 +57,20 @@ async function gcChunk(core: ReplicaCore, indexNo: number, from: Buffer, end: Bu
   }
   await writeGc(core, batch, counters, removed);
   return { removed };
+}
+
+/**
+ * GC removes the key's newest row (expired at position 0: by its absolute part, so every older
+ * row of the key is expired and goes in the same chunk): its head goes too (heads.ts), when it
+ * names that row.
+ */
+function dropHeadOf(db: Level, batch: ReturnType<Level['batch']>, rk: Buffer): void {
+  const { indexNo, key, ts, offset } = parseRowKey(rk);
+  const hk = headKey(indexNo, key);
+  const hv = db.getSync(hk);
+  if (hv === undefined) return;
+  const h = parseHeadValue(hv);
+  if (h.ts === ts && h.offset === offset) batch.del(hk);
 }
 
 async function writeGc(core: ReplicaCore, batch: ReturnType<Level['batch']>, counters: ReplicaCounters, removed: number): Promise<void> {

@@ -30,6 +30,10 @@ export interface ReplicaCounters {
   incomplete?: boolean;
   /** After a snapshot load: the offset it reflected and the term of the entry there. */
   base?: { offset: number; term: number };
+  /** The replica keeps head records (heads.ts): set at creation and by a snapshot load. */
+  heads?: true;
+  /** Per index, the highest row time any row had since heads are kept (heads.ts; -1: none). */
+  headTs?: number[];
 }
 
 export interface PutRow {

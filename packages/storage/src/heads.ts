@@ -1,0 +1,96 @@
+/**
+ * Head records (keys.ts HEAD): per key of each index, the time and offset of the key's newest
+ * row, so that a get reads its answer by two exact keys with `getSync` — no iterator, no hand-off
+ * to LevelDB's thread pool and back — instead of a seek and an iterator read (issue 11: the hand-off
+ * per get was half of a tablet's samples in the get phase).
+ *
+ * Kept only by replicas whose counters say `heads` (created, or loaded from a snapshot, since heads
+ * exist); other replicas read by seeking, as before. The invariant, for such a replica:
+ *   1. no row of the key is newer (sorts before) the row its head names, and
+ *   2. a key that has a row has a head.
+ * A head may name a row that is gone or not visible (deleted, purged, GC'd, written after the read
+ * point): the get then falls back to the seek (`readHeadRow` answers FALLBACK). So a head is a
+ * shortcut, never the only truth, and only its removal needs care: a head is removed only when
+ * every row of its key is gone — a follower's delete of the key in the delete's own index (its rows
+ * are removed at once, in the same batch), TTL GC removing the head's own row (expired at position
+ * 0, so by its absolute part: every older row of the key is expired too, and GC removes a key's
+ * expired rows in one chunk), and a snapshot load (every head is rebuilt from the stream).
+ * A leader's delete keeps the head (reads below the delete still see the rows); once purged it
+ * dangles until the key is written again.
+ *
+ * Writes keep (1) in the committer: a row stages its head when it is newer than the current head. A
+ * row whose time is ≥ the highest row time the index ever had (`counters.headTs`, persisted with
+ * the counters) is the newest without a read; otherwise the current head is read — staged by the
+ * same item, by the same group commit, or stored (`getSync`).
+ */
+import type { IndexPlan } from '@tessera/common';
+import { headKey, headValue, parseHeadValue, rowKey } from './keys.js';
+import { deletedBy } from './row-value.js';
+import { isExpired } from './ttl.js';
+import { rowValues, type StoredRow } from './row-read.js';
+import type { Level, ReplicaCounters } from './store-types.js';
+
+/** The heads staged by one group commit, item by item: an item that is refused leaves none behind. */
+export class HeadStage {
+  private readonly group = new Map<string, Buffer>();
+  private readonly item = new Map<string, Buffer>();
+
+  constructor(private readonly db: Level) {}
+
+  /** The key's current head value: staged by this item, by this group, or stored. */
+  current(hk: Buffer): Buffer | undefined {
+    const name = hk.toString('latin1');
+    return this.item.get(name) ?? this.group.get(name) ?? this.db.getSync(hk);
+  }
+
+  stage(hk: Buffer, value: Buffer): void {
+    this.item.set(hk.toString('latin1'), value);
+  }
+
+  /** Ends an item: its heads join the group's when it was staged whole, else they are dropped. */
+  endItem(ok: boolean): void {
+    if (ok) for (const [k, v] of this.item) this.group.set(k, v);
+    this.item.clear();
+  }
+}
+
+/**
+ * Stages the head of row (indexNo, key, ts, offset) when the row is the key's newest; `counters`
+ * (the item's copy) gets the index's new highest row time.
+ */
+export function stageHead(staged: Array<[Buffer, Buffer]>, counters: ReplicaCounters, heads: HeadStage, indexNo: number, keyBytes: Buffer, ts: number, offset: number): void {
+  const hk = headKey(indexNo, keyBytes);
+  const highest = counters.headTs?.[indexNo] ?? -1;
+  if (ts >= highest) {
+    const next = counters.headTs ? [...counters.headTs] : [];
+    while (next.length <= indexNo) next.push(-1);
+    next[indexNo] = ts;
+    counters.headTs = next;
+  } else {
+    const cur = heads.current(hk);
+    if (cur !== undefined) {
+      const h = parseHeadValue(cur);
+      if (h.ts > ts || (h.ts === ts && h.offset > offset)) return;
+    }
+  }
+  const v = headValue(ts, offset);
+  staged.push([hk, v]);
+  heads.stage(hk, v);
+}
+
+/** What `readHeadRow` answers when the head does not settle the get: read by seeking. */
+export const FALLBACK = Symbol('fall back to the seek');
+
+/**
+ * The get of (indexNo, key) — newest live row with ts ≤ st (st ≤ 0: no bound) at read point
+ * `maxOffset` — from the key's head: the row, undefined (the key has no row), or FALLBACK.
+ */
+export function readHeadRow(db: Level, plan: IndexPlan, indexNo: number, keyBytes: Buffer, st: number, nowMs: number, maxOffset: number): StoredRow | undefined | typeof FALLBACK {
+  const hv = db.getSync(headKey(indexNo, keyBytes));
+  if (hv === undefined) return undefined;
+  const { ts, offset } = parseHeadValue(hv);
+  if (offset > maxOffset || (st > 0 && ts > st) || isExpired(plan.ttl, ts, 0, nowMs)) return FALLBACK;
+  const v = db.getSync(rowKey(indexNo, keyBytes, ts, offset));
+  if (v === undefined || deletedBy(v, maxOffset)) return FALLBACK;
+  return { ts, values: rowValues(v) };
+}
