@@ -4,26 +4,12 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateSchema, type TableSchema } from '@tessera/common';
+import type { TableSchema } from '@tessera/common';
 import { openClassicLevel, openMemoryLevel, ReplicaStore, TabletStore, type Level, type ReplicaInfo, type BinlogEntry } from '../src/index.js';
 import { BINLOG_TAIL } from '../src/binlog-tail.js';
+import { schemaOf } from './schema.js';
 
 const MIN = 60_000;
-
-function schemaOf(ttl: TableSchema['indexes'][number]['ttl'] = { type: 'absolute', absMinutes: 0, latest: 0 }): TableSchema {
-  return validateSchema({
-    name: 'flow', db: 'demo_db',
-    columns: [
-      { name: 'card', type: 'string' }, { name: 'mcc', type: 'string' }, { name: 'amt', type: 'double' },
-      { name: 'ts', type: 'timestamp' }, { name: 'n', type: 'int64' },
-    ],
-    indexes: [
-      { name: 'card', keys: ['card'], ts: 'ts', ttl },
-      { name: 'mcc', keys: ['mcc'], ttl },
-      { name: 'card_mcc', keys: ['card', 'mcc'], ts: 'ts', ttl },
-    ],
-  });
-}
 
 function info(schema: TableSchema = schemaOf()): ReplicaInfo {
   return { tid: 1, pid: 0, schema, compressType: 'kNoCompress' };

@@ -7,9 +7,10 @@ import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encode, validateSchema, type TableSchema, type TtlDef } from '@tessera/common';
+import { encode, type TtlDef } from '@tessera/common';
 import { ReplicaStore, TabletStore, type Level, type ReplicaInfo } from '../src/index.js';
 import { HEAD_END, HEAD_START, META_STATE } from '../src/keys.js';
+import { schemaOf } from './schema.js';
 
 const MIN = 60_000;
 const CARDS = ['c', 'c1', 'c2', 'c10'];
@@ -19,19 +20,7 @@ const STEPS = 30;
 const TOO_BIG = 'x'.repeat(4 * 1024 * 1024 + 1);
 
 function info(ttl: TtlDef, pid = 0): ReplicaInfo {
-  const schema: TableSchema = validateSchema({
-    name: 'flow', db: 'demo_db',
-    columns: [
-      { name: 'card', type: 'string' }, { name: 'mcc', type: 'string' }, { name: 'amt', type: 'double' },
-      { name: 'ts', type: 'timestamp' }, { name: 'n', type: 'int64' },
-    ],
-    indexes: [
-      { name: 'card', keys: ['card'], ts: 'ts', ttl },
-      { name: 'mcc', keys: ['mcc'], ttl },
-      { name: 'card_mcc', keys: ['card', 'mcc'], ts: 'ts', ttl },
-    ],
-  });
-  return { tid: 1, pid, schema, compressType: 'kNoCompress' };
+  return { tid: 1, pid, schema: schemaOf(ttl), compressType: 'kNoCompress' };
 }
 
 /** A small seeded generator (mulberry32), so a failing history can be replayed. */
