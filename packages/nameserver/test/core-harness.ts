@@ -181,7 +181,7 @@ export class Harness {
       }
       case 'chaseReports':
         this.chased = e.endpoints;
-        this.log(`chase reports of [${e.endpoints.join(',')}]`);
+        this.log(`chase reports of [${e.endpoints.join(',')}] every ${e.intervalMs} ms`);
         return;
       case 'requestReports':
         this.log('reports requested');

@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import type { TabletCommand } from '../src/core/index.js';
+import { CHASE_INTERVAL_MS, CHASE_SNAPSHOT_INTERVAL_MS } from '../src/core/report-chase.js';
 import { invariantViolations, scaleOutCluster, type CommandFault } from './core-harness.js';
 
 const MIGRATE_TASKS = [
@@ -315,7 +316,7 @@ t.test('reports are chased while kCheckBinlogSyncProgress is current, and only t
   t.equal(chases.length, 1, 'nothing emitted while the set is the same');
 
   const lost = h.engine.step({ type: 'lostLeadership' });
-  t.same(lost.filter((e) => e.kind === 'chaseReports'), [{ kind: 'chaseReports', endpoints: [] }], 'leadership lost: the chase stops');
+  t.same(lost.filter((e) => e.kind === 'chaseReports'), [{ kind: 'chaseReports', endpoints: [], intervalMs: CHASE_INTERVAL_MS }], 'leadership lost: the chase stops');
   h.killNameserver(Number.MAX_SAFE_INTEGER);
   t.equal(taskNow(), 'kCheckBinlogSyncProgress', 'the new leader resumed the op at the check');
   t.same(chases[1], { endpoints: armed, task: 'kCheckBinlogSyncProgress' }, 'the new leader arms the chase again');
@@ -325,5 +326,39 @@ t.test('reports are chased while kCheckBinlogSyncProgress is current, and only t
   t.equal(chases.length, 3, 'armed twice (one per leader), disarmed once');
   t.same(chases[2]!.endpoints, [], 'disarmed when the check passed');
   t.not(chases[2]!.task, 'kCheckBinlogSyncProgress');
+  t.same(h.chased, []);
+});
+
+t.test('the chase slows down while the new replica is being sent a snapshot, and speeds up when the copy ended', async (t) => {
+  const { h, leader, src } = scaleOutCluster();
+  const intervals: number[] = [];
+  let behind = false;
+  const taskNow = (): string | undefined => {
+    const op = h.engine.op(1);
+    return op?.status === 'kDoing' ? op.tasks[op.taskIndex]?.kind : undefined;
+  };
+  h.onStep = (effects) => {
+    if (!behind && taskNow() === 'kAddReplica') {
+      behind = true;
+      h.write(1, 0, 400);
+    }
+    for (const e of effects) if (e.kind === 'chaseReports' && e.endpoints.length > 0) intervals.push(e.intervalMs);
+  };
+  h.admin(migrate(src, 'ep4'));
+  for (let i = 0; i < 200 && taskNow() !== 'kCheckBinlogSyncProgress'; i++) h.tick();
+  t.equal(taskNow(), 'kCheckBinlogSyncProgress');
+  t.same(intervals, [CHASE_INTERVAL_MS], 'catching up from the binlog: chased at the short interval');
+  // The leader reports a snapshot under way to ep4 (what a real leader says while it streams one).
+  const copying = h.cluster.report(leader, h.nowMs).map((r) => (r.tid === 1 && r.pid === 0 && r.replication
+    ? { ...r, replication: { ...r.replication, followers: r.replication.followers.map((f) => (f.endpoint === 'ep4' ? { ...f, state: 'snapshot' } : f)) } }
+    : r));
+  h.feed({ type: 'tabletReport', endpoint: leader, replicas: copying });
+  t.same(intervals, [CHASE_INTERVAL_MS, CHASE_SNAPSHOT_INTERVAL_MS], 'a snapshot under way: the long interval');
+  t.same(h.chased, ['ep4', leader].sort(), 'the same tablets');
+  h.report(leader);
+  h.settle();
+  t.same(intervals, [CHASE_INTERVAL_MS, CHASE_SNAPSHOT_INTERVAL_MS, CHASE_INTERVAL_MS], 'the copy ended: the short interval again');
+  h.runUntilIdle();
+  t.equal(h.engine.op(1)!.status, 'kDone');
   t.same(h.chased, []);
 });

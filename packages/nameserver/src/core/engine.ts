@@ -138,7 +138,7 @@ export class NameserverEngine extends EngineAdmin {
     this.handle(event);
     if (this.leader) {
       this.pump();
-      this.pushChase(this.chase.update(this.liveOps.values(), (tid) => this.tableMap.get(tid)));
+      this.pushChase(this.chase.update(this.liveOps.values(), (tid) => this.tableMap.get(tid), this.observedCluster));
     }
     return this.drainEffects();
   }

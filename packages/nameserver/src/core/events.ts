@@ -194,11 +194,11 @@ export type EngineEffect =
   /** Poll every healthy tablet's status now, after any poll under way (a bulk failover's select phase after its fences); reports come as tabletReport. */
   | { kind: 'requestReports' }
   /**
-   * Poll these tablets often (every few tens of ms, one poll of them at a time) until the next
+   * Poll these tablets every `intervalMs` (one poll of them at a time) until the next
    * chaseReports; `[]` stops. A current kCheckBinlogSyncProgress waits on their reports
-   * (report-chase.ts). Emitted only when the set changed; reports come as tabletReport.
+   * (report-chase.ts). Emitted only when the set or interval changed; reports come as tabletReport.
    */
-  | { kind: 'chaseReports'; endpoints: Endpoint[] }
+  | { kind: 'chaseReports'; endpoints: Endpoint[]; intervalMs: number }
   /** Something the operator should see in the log (failover decisions, in-sync changes). */
   | { kind: 'log'; level: 'info' | 'warn'; message: string }
   | { kind: 'reply'; requestId: RequestId; ok: true; message: string; data: unknown }

@@ -351,7 +351,7 @@ export class OpShell {
         void this.poller.pollAfterCurrent();
         return;
       case 'chaseReports':
-        if (this.leading || effect.endpoints.length === 0) this.chaser.chase(effect.endpoints);
+        if (this.leading || effect.endpoints.length === 0) this.chaser.chase(effect.endpoints, effect.intervalMs);
         return;
       case 'log':
         if (effect.level === 'warn') this.log.warn(effect.message);
