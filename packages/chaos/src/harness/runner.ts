@@ -133,12 +133,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const c = client;
     await waitUntil('tablets healthy', RUN_LIMITS.setupTimeoutMs, async () =>
       (await c.admin.showtablet({})).tablets.filter((t) => t.state === 'kTabletHealthy').length === CLUSTER_SHAPE.tablets);
-    await c.createDatabase(DB);
+    // The cluster is new, so a database or table that exists already is this run's own, made by a
+    // call the SDK sent again after an answer it did not get in time (a loaded machine).
+    await c.createDatabase(DB, { ifNotExists: true });
     await c.createTable(DB, {
       name: TABLE, partitionNum: CLUSTER_SHAPE.partitions, replicaNum: CLUSTER_SHAPE.replicas, replicaAck: o.ack,
       columns: [{ name: 'k', type: 'string' }, { name: 'v', type: 'string' }, { name: 'ts', type: 'timestamp' }],
       indexes: [{ name: 'k', keys: ['k'], ts: 'ts' }],
-    });
+    }, { ifNotExists: true });
     const ready = await quiesce(c, cluster, http, RUN_LIMITS.setupTimeoutMs);
     if (!ready.ok) throw new Error(`the new table did not become ready: ${ready.reasons.join('; ')}`);
     const tableInfo = await c.table(DB, TABLE);
