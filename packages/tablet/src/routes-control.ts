@@ -92,8 +92,8 @@ function replicaAck(body: Record<string, unknown>): ReplicaAck {
 
 export function registerControlRoutes(app: HttpServer, replicas: ReplicaManager, fence: EpochFence, hooks: ControlRouteHooks): void {
   const reports = new StatusReports(() => replicas.all(), (r) => hooks.progress(r) as ReplicationReport | undefined);
-  app.post('/v1/control/create_replica', async (req) => {
-    const body = bodyObject(req.body);
+  batchable(app, '/v1/control/create_replica', async (raw) => {
+    const body = bodyObject(raw);
     const { tid, pid } = tidPid(body);
     const schema = validateSchema(body.schema);
     const r = role(body);

@@ -3,6 +3,7 @@
  * epoch, so that a tablet refuses orders from a deposed leader (STALE_NS_EPOCH).
  */
 import { HttpClient, type ReplicaStatus, type TableSchema, type CompressType, type ReplicaAck } from '@tessera/common';
+import { CommandCoalescer } from './command-coalescer.js';
 
 /** The header of a status report (packages/tablet/src/status-report.ts). */
 export interface StatusReportHeader {
@@ -27,20 +28,23 @@ export interface CreateReplicaCommand {
 
 export class TabletControl {
   private readonly http: HttpClient;
+  private readonly creates: CommandCoalescer;
 
   constructor(
     private readonly epoch: () => number,
     timeoutMs: number,
   ) {
     this.http = new HttpClient({ connectionsPerEndpoint: 4, timeoutMs });
+    this.creates = new CommandCoalescer((endpoint, commands) => this.call(endpoint, '/v1/control/batch', { commands }), (endpoint, path, body) => this.call(endpoint, path, body));
   }
 
   private call<T>(endpoint: string, route: string, body: Record<string, unknown>, timeoutMs?: number): Promise<T> {
     return this.http.call<T>(endpoint, route, { ...body, nsEpoch: this.epoch() }, timeoutMs === undefined ? {} : { timeoutMs });
   }
 
+  /** The creates of one stage of a createtable go to each tablet in one batch request. */
   createReplica(endpoint: string, cmd: CreateReplicaCommand): Promise<unknown> {
-    return this.call(endpoint, '/v1/control/create_replica', { ...cmd });
+    return this.creates.call(endpoint, '/v1/control/create_replica', { ...cmd });
   }
 
   dropReplica(endpoint: string, tid: number, pid: number): Promise<unknown> {
