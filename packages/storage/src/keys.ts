@@ -120,6 +120,16 @@ export function parseRowKey(k: Buffer): ParsedRowKey {
   };
 }
 
+/** The ts of a row key whose prefix is `prefixLength` long (parseRowKey's, without the object). */
+export function rowKeyTs(k: Buffer, prefixLength: number): number {
+  return readInvertedU64(k, prefixLength);
+}
+
+/** The offset of a row key whose prefix is `prefixLength` long. */
+export function rowKeyOffset(k: Buffer, prefixLength: number): number {
+  return readInvertedU64(k, prefixLength + 8);
+}
+
 /** Length of the (index, key) prefix of a row key, to group rows by key while iterating. */
 export function rowKeyPrefixLength(k: Buffer): number {
   return 6 + k.readUInt32BE(2);

@@ -7,7 +7,7 @@
  * snapshots, checksums now and at an offset, record counts) and TTL garbage collection
  * (maintenance.ts).
  */
-import { parseRowKey, rowKeyPrefixLength } from './keys.js';
+import { rowKeyOffset, rowKeyPrefixLength, rowKeyTs } from './keys.js';
 import { deletedAt } from './row-value.js';
 import type { Level } from './store-types.js';
 
@@ -49,7 +49,9 @@ export interface RowWalkRange {
 export class RowWalker {
   private readonly it: ReturnType<Level['iterator']>;
   private readonly step: RowStep = { key: Buffer.alloc(0), value: Buffer.alloc(0), indexNo: 0, ts: 0, prefixLength: 0, groupStart: false, tombstoned: false, live: false, position: 0 };
-  private currentPrefix: Buffer | undefined;
+  /** The first key of the current key group (its first `groupPrefixLength` bytes name the group). */
+  private groupKey: Buffer | undefined;
+  private groupPrefixLength = 0;
   private nextPosition = 0;
 
   constructor(db: Level, range: RowWalkRange, private readonly atOffset?: number) {
@@ -61,26 +63,31 @@ export class RowWalker {
     return this.it.nextv(rows) as Promise<Array<[Buffer, Buffer]>>;
   }
 
-  /** The step for the next entry read. The same object is returned for every entry: copy what you keep. */
+  /**
+   * The step for the next entry read. The same object is returned for every entry: copy what you
+   * keep. No allocation per entry (a scan classifies every row of a partition: the parsed-key
+   * object and a copy of each group's prefix cost ~1.5 µs a row, 0.3 s per 200,000 rows): the
+   * group is remembered as the key it began with (keys read from LevelDB are never reused).
+   */
   classify(k: Buffer, v: Buffer): RowStep {
     const step = this.step;
     const plen = rowKeyPrefixLength(k);
-    const prefix = this.currentPrefix;
-    step.groupStart = !prefix || prefix.length !== plen || k.compare(prefix, 0, plen, 0, plen) !== 0;
+    const group = this.groupKey;
+    step.groupStart = group === undefined || this.groupPrefixLength !== plen || k.compare(group, 0, plen, 0, plen) !== 0;
     if (step.groupStart) {
-      this.currentPrefix = Buffer.from(k.subarray(0, plen));
+      this.groupKey = k;
+      this.groupPrefixLength = plen;
       this.nextPosition = 0;
     }
-    const parsed = parseRowKey(k);
     const deleted = deletedAt(v);
     const atOffset = this.atOffset;
     step.key = k;
     step.value = v;
-    step.indexNo = parsed.indexNo;
-    step.ts = parsed.ts;
+    step.indexNo = k[1]!;
+    step.ts = rowKeyTs(k, plen);
     step.prefixLength = plen;
     step.tombstoned = deleted !== undefined;
-    step.live = atOffset === undefined ? deleted === undefined : parsed.offset <= atOffset && (deleted === undefined || deleted > atOffset);
+    step.live = atOffset === undefined ? deleted === undefined : rowKeyOffset(k, plen) <= atOffset && (deleted === undefined || deleted > atOffset);
     step.position = step.live ? this.nextPosition++ : this.nextPosition;
     return step;
   }
