@@ -1,18 +1,14 @@
 /**
  * What each role process of a cluster.sh cluster does while a bench phase runs (issue 16): its
- * worst event-loop delay, scraped every second from its /metrics (prom-client's
- * `nodejs_eventloop_lag_max_seconds`, over perf_hooks monitorEventLoopDelay and reset at every
- * scrape, so one scrape every 10 s gives the worst delay of each 10 s window; a tablet's /metrics
- * lists every replica, so a scrape a second cost a tablet of 3,000 replicas a third of its CPU),
- * how many of those windows had a delay above `stallMs`, and its CPU time over the phase (/proc/<pid>/stat). The scale bench
- * prints it per step of creates: it says which process is busy and which one stalls, which is what
- * a lost ZooKeeper session during the creates needs to be explained.
+ * worst event-loop delay over the phase (prom-client's `nodejs_eventloop_lag_max_seconds`, over
+ * perf_hooks monitorEventLoopDelay, reset at every scrape: one scrape at the start opens the
+ * window, one at the end reads it) and its CPU time over the phase (/proc/<pid>/stat). Only two
+ * scrapes: a tablet's /metrics lists every replica, and scraping it every second cost a tablet of
+ * 3,000 replicas a third of its CPU (every 10 s still stalls a tablet of 8,000 replicas). The
+ * scale bench prints it per step of creates: which process is busy and which one stalls.
  */
-import { sleep } from '@tessera/common';
 import { cpuMicros } from './proc-stats.js';
 
-/** Time between two scrapes of one role (and the window each lag maximum covers). */
-const SCRAPE_INTERVAL_MS = 10_000;
 const SCRAPE_TIMEOUT_MS = 5_000;
 
 export interface SampledRole {
@@ -25,12 +21,8 @@ export interface SampledRole {
 
 export interface RoleSample {
   role: string;
-  /** Worst event-loop delay seen in any one-second window (ms); 0 without /metrics. */
-  lagMaxMs: number;
-  /** 10 s windows with a worst delay above the stall bound. */
-  stalls: number;
-  /** Scrapes that got no answer within SCRAPE_TIMEOUT_MS (a process too busy to answer). */
-  missed: number;
+  /** Worst event-loop delay over the phase (ms); undefined without /metrics or when the last scrape got no answer. */
+  lagMaxMs: number | undefined;
   /** CPU seconds (user + system) over the phase. */
   cpuS: number;
 }
@@ -47,30 +39,16 @@ async function lagSeconds(endpoint: string): Promise<number | undefined> {
 }
 
 /** Starts sampling `roles`; `stop()` ends it and gives one RoleSample per role. */
-export function sampleRoles(roles: SampledRole[], stallMs: number): { stop(): Promise<RoleSample[]> } {
+export function sampleRoles(roles: SampledRole[]): { stop(): Promise<RoleSample[]> } {
   const cpuStart = new Map(roles.map((r) => [r.pid, cpuMicros(r.pid)]));
-  const out = new Map<string, RoleSample>(roles.map((r) => [r.role, { role: r.role, lagMaxMs: 0, stalls: 0, missed: 0, cpuS: 0 }]));
-  let running = true;
-  const loops = roles.filter((r) => r.endpoint !== undefined).map(async (r) => {
-    await lagSeconds(r.endpoint!); // resets the window
-    while (running) {
-      await sleep(SCRAPE_INTERVAL_MS);
-      const s = await lagSeconds(r.endpoint!);
-      const o = out.get(r.role)!;
-      if (s === undefined) {
-        o.missed++;
-        continue;
-      }
-      o.lagMaxMs = Math.max(o.lagMaxMs, s * 1000);
-      if (s * 1000 > stallMs) o.stalls++;
-    }
-  });
+  const opened = Promise.all(roles.map((r) => (r.endpoint === undefined ? undefined : lagSeconds(r.endpoint))));
   return {
     async stop() {
-      running = false;
-      await Promise.all(loops);
-      for (const r of roles) out.get(r.role)!.cpuS = (cpuMicros(r.pid) - cpuStart.get(r.pid)!) / 1e6;
-      return [...out.values()];
+      await opened;
+      return Promise.all(roles.map(async (r) => {
+        const s = r.endpoint === undefined ? undefined : await lagSeconds(r.endpoint);
+        return { role: r.role, lagMaxMs: s === undefined ? undefined : s * 1000, cpuS: (cpuMicros(r.pid) - cpuStart.get(r.pid)!) / 1e6 };
+      }));
     },
   };
 }
