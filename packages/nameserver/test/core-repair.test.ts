@@ -229,3 +229,16 @@ t.test('a report of changes before any whole report of the tablet is ignored', a
   h.settle();
   t.ok(h.engine.observed().hasReported('ep1'), 'a whole report does');
 });
+
+t.test('a change report in slices counts as a fresh report only with its last slice', async (t) => {
+  const { h, outsider } = cluster();
+  h.reportAll();
+  const seq = h.engine.observed().lastReportSeq(outsider);
+  const replicas = h.cluster.report(outsider, h.nowMs);
+  h.feed({ type: 'tabletReport', endpoint: outsider, replicas: replicas.slice(0, 1), removed: [], more: true });
+  h.settle();
+  t.equal(h.engine.observed().lastReportSeq(outsider), seq, 'a slice with more to come: not a new report yet');
+  h.feed({ type: 'tabletReport', endpoint: outsider, replicas: replicas.slice(1), removed: [] });
+  h.settle();
+  t.ok(h.engine.observed().lastReportSeq(outsider) > seq, 'the last slice: a new report');
+});

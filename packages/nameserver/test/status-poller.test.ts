@@ -1,12 +1,12 @@
 // The status poller with reports of changes (src/server/status-poller.ts, issue 16), over a
 // TabletTracker on the in-memory coordination backend and a scripted tablet: each poll names the
 // stream and the seq it applied, changes are merged into the whole picture, and the engine is fed
-// the changes since its last take, a whole report every FULL_REPORT_EVERY takes, after a whole
-// answer and after wantFull.
+// the changes since its last take, every replica as changes every PATROL_EVERY_TAKES takes, a
+// whole report after a whole answer and after wantFull.
 import t from 'tap';
 import { createLogger, waitFor, type ReplicaStatus } from '@tessera/common';
 import { MemoryCoordServer } from '@tessera/coord';
-import { FULL_REPORT_EVERY, StatusPoller } from '../src/server/status-poller.js';
+import { PATROL_EVERY_TAKES, StatusPoller } from '../src/server/status-poller.js';
 import type { StatusReportHeader, TabletControl } from '../src/server/tablet-client.js';
 import { TabletTracker } from '../src/server/tablets.js';
 
@@ -57,11 +57,11 @@ t.test('changes are merged, and the engine gets changes with a whole report at t
   t.same(poller.replica('a:1', 1, 2), rep(2, 0));
 
   let takes = 2;
-  while (takes + 1 < FULL_REPORT_EVERY) {
+  while (takes + 1 < PATROL_EVERY_TAKES) {
     t.equal(poller.takeReport('a:1')!.full, false);
     takes++;
   }
-  t.same(poller.takeReport('a:1'), { full: true, replicas: [rep(0, 2), rep(2, 0)] }, `every ${FULL_REPORT_EVERY} takes: a whole report (the patrol)`);
+  t.same(poller.takeReport('a:1'), { full: false, replicas: [rep(0, 2), rep(2, 0)], removed: [] }, `every ${PATROL_EVERY_TAKES} takes: every replica as changes (the patrol)`);
   t.equal(poller.takeReport('a:1')!.full, false);
   poller.wantFull();
   t.equal(poller.takeReport('a:1')!.full, true, 'after wantFull (leadership won): whole');

@@ -244,10 +244,10 @@ export class NameserverEngine extends EngineAdmin {
         return;
       case 'tabletReport':
         if (event.removed === undefined) this.observedCluster.setReport(event.endpoint, event.replicas);
-        else if (!this.observedCluster.mergeReport(event.endpoint, event.replicas, event.removed)) return;
-        this.repairGate.reported(event.endpoint);
+        else if (!this.observedCluster.mergeReport(event.endpoint, event.replicas, event.removed, event.more !== true)) return;
+        if (event.more !== true) this.repairGate.reported(event.endpoint);
         // A report of changes is judged by what it carries (and the partitions of replicas gone);
-        // a whole one (every FULL_REPORT_EVERY, the patrol) re-judges everything.
+        // a whole one also every partition the tablet leads in metadata.
         this.reconcile(event.endpoint, event.removed === undefined ? event.replicas : [...event.replicas, ...event.removed], event.removed !== undefined);
         this.checkers.onReport(event.endpoint, event.replicas);
         return;

@@ -123,7 +123,7 @@ export type EngineEvent =
    * engine's last report of it (replicas whose status changed or that are not quiescent, and the
    * ones gone); a change report before any whole one is ignored (the shell sends a whole one first).
    */
-  | { type: 'tabletReport'; endpoint: Endpoint; replicas: ReplicaReport[]; removed?: Array<{ tid: Tid; pid: number }> }
+  | { type: 'tabletReport'; endpoint: Endpoint; replicas: ReplicaReport[]; removed?: Array<{ tid: Tid; pid: number }>; /** A slice of a change report with more to come: not yet a fresh report. */ more?: boolean }
   /** `detail`: what the tablet answered (a CompareChecksum's ChecksumComparison; checksum-check.ts). */
   | { type: 'taskResult'; opId: number; taskIndex: number; ok: boolean; error?: string; retryable?: boolean; detail?: unknown; /** The catalogue code of a refusal. */ code?: string }
   /** The answer to a `sendBatch`: one result per command, in order (all failed when the request did). */

@@ -68,14 +68,20 @@ export class ObservedCluster implements ObservedView {
     this.reportSeqs.set(endpoint, this.seq);
   }
 
-  /** Applies a report of changes (replaced and gone replicas) to the tablet's last whole report; false without one. */
-  mergeReport(endpoint: Endpoint, replicas: readonly ReplicaReport[], removed: ReadonlyArray<{ tid: Tid; pid: Pid }>): boolean {
+  /**
+   * Applies a report of changes (replaced and gone replicas) to the tablet's last whole report;
+   * false without one. `fresh` false: a slice with more to come, which does not count as a new
+   * report yet (no seq).
+   */
+  mergeReport(endpoint: Endpoint, replicas: readonly ReplicaReport[], removed: ReadonlyArray<{ tid: Tid; pid: Pid }>, fresh = true): boolean {
     const map = this.reports.get(endpoint);
     if (map === undefined) return false;
     for (const r of replicas) map.set(partitionKey(r.tid, r.pid), { ...r });
     for (const r of removed) map.delete(partitionKey(r.tid, r.pid));
-    this.seq += 1;
-    this.reportSeqs.set(endpoint, this.seq);
+    if (fresh) {
+      this.seq += 1;
+      this.reportSeqs.set(endpoint, this.seq);
+    }
     return true;
   }
 

@@ -7,9 +7,9 @@
  * A tablet answers a poll with the changes since the last report this poller applied (the
  * tablet's status-report.ts: changed and not-quiescent replicas, and the ones gone), which are
  * merged here into the whole picture; what changed since the engine was last told is kept per
- * tablet, so the engine is fed changes too (`takeReport`), with a whole report every
- * `FULL_REPORT_EVERY` takes (the patrol that re-judges what did not change) and whenever the
- * engine's picture may be stale (a full answer, leadership won: `wantFull`).
+ * tablet, so the engine is fed changes too (`takeReport`), every replica as changes every
+ * `PATROL_EVERY_TAKES` takes (the patrol that re-judges what did not change), and a whole report
+ * whenever the engine's picture may be stale (a full answer, leadership won: `wantFull`).
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger, ReplicaStatus, TableInfo } from '@tessera/common';
@@ -21,8 +21,8 @@ import type { TabletTracker } from './tablets.js';
 
 /** A status poll gets at least this long (and at most one interval beyond it) to answer. */
 const STATUS_TIMEOUT_MS_MIN = 1000;
-/** Every this many reports taken for the engine of one tablet, one carries every replica. */
-export const FULL_REPORT_EVERY = 10;
+/** Every this many reports taken for the engine of one tablet, one carries every replica (the patrol). */
+export const PATROL_EVERY_TAKES = 10;
 
 interface Report {
   atMs: number;
@@ -125,29 +125,33 @@ export class StatusPoller {
 
   /**
    * What the engine has not been told of the tablet's replicas yet: everything when its picture
-   * may be stale (or at the patrol), else the changed replicas and the keys gone. Undefined before
-   * the tablet's first report.
+   * may be stale (a whole report), else the changed replicas and the keys gone — and every
+   * PATROL_EVERY_TAKES takes every replica as changes (the patrol re-judges what did not change;
+   * as changes, the shell can feed it in slices). Undefined before the tablet's first report.
    */
   takeReport(endpoint: string): TakenReport | undefined {
     const r = this.reports.get(endpoint);
     if (r === undefined) return undefined;
-    const full = r.full || r.takesSinceFull + 1 >= FULL_REPORT_EVERY;
     let out: TakenReport;
-    if (full) {
+    if (r.full) {
       out = { full: true, replicas: [...r.replicas.values()] };
       r.takesSinceFull = 0;
     } else {
+      const patrol = r.takesSinceFull + 1 >= PATROL_EVERY_TAKES;
       const replicas: ReplicaStatus[] = [];
-      for (const key of r.changed) {
-        const s = r.replicas.get(key);
-        if (s !== undefined) replicas.push(s);
+      if (patrol) replicas.push(...r.replicas.values());
+      else {
+        for (const key of r.changed) {
+          const s = r.replicas.get(key);
+          if (s !== undefined) replicas.push(s);
+        }
       }
       const removed = [...r.removed].map((key) => {
         const [tid, pid] = key.split('_').map(Number) as [number, number];
         return { tid, pid };
       });
       out = { full: false, replicas, removed };
-      r.takesSinceFull++;
+      r.takesSinceFull = patrol ? 0 : r.takesSinceFull + 1;
     }
     r.full = false;
     r.changed.clear();
