@@ -87,26 +87,37 @@ t.test('the leader restarting under a recovery is told its role at once: the rec
   t.same(invariantViolations(h, { allAlive: true }), []);
 });
 
-t.test('an op that changes leadership keeps role assignment away from its partition', async (t) => {
-  const { leavesRoleTo } = await import('../src/core/role-hold.js');
+t.test('an op that changes leadership keeps role assignment away from its partition; a follower op tells the leader its followers as it left them', async (t) => {
+  const { leavesRoleTo, roleNoticeUnder } = await import('../src/core/role-hold.js');
   const base = { id: 1, tid: 1, pid: 0, taskIndex: 0, status: 'kDoing' as const };
   const recover = { ...base, type: 'kRecoverTableOP' as const, data: { kind: 'recoverTable' as const, endpoint: 'ep3', childOpId: null }, tasks: [{ kind: 'kDelReplica' as const, endpoint: 'ep1', follower: 'ep3', status: 'kInited' as const }] };
-  const alive = (...eps: string[]) => (e: string) => eps.includes(e);
-  t.ok(leavesRoleTo(recover as never, 'ep1', alive('ep1', 'ep2')), 'the leader of a recovery');
-  t.notOk(leavesRoleTo(recover as never, 'ep3', alive('ep1', 'ep2')), 'the replica it recovers');
-  const started = { ...recover, tasks: [{ ...recover.tasks[0]!, status: 'kDoing' as const }] };
-  t.ok(leavesRoleTo(started as never, 'ep1', alive('ep1', 'ep2')), 'its kDelReplica of a replica metadata marks not alive');
-  t.notOk(leavesRoleTo(started as never, 'ep1', alive('ep1', 'ep2', 'ep3')), 'a kDelReplica of a replica metadata still marks alive');
-  const added = { ...recover, tasks: [{ kind: 'kAddReplica' as const, endpoint: 'ep1', follower: 'ep3', status: 'kDone' as const }] };
-  t.notOk(leavesRoleTo(added as never, 'ep1', alive('ep1', 'ep2')), 'a kAddReplica done whose follower metadata does not mark alive yet');
+  t.ok(leavesRoleTo(recover as never, 'ep1'), 'the leader of a recovery');
+  t.notOk(leavesRoleTo(recover as never, 'ep3'), 'the replica it recovers');
   const undone = { ...recover, tasks: [...recover.tasks, { kind: 'kChangeRole' as const, endpoint: 'ep1', role: 'leader' as const, term: 2, followers: [], status: 'kInited' as const, undo: true }] };
-  t.notOk(leavesRoleTo(undone as never, 'ep1', alive('ep1', 'ep2')), 'an undo that tells roles');
+  t.notOk(leavesRoleTo(undone as never, 'ep1'), 'an undo that tells roles');
   const change = { ...base, type: 'kChangeLeaderOP' as const, data: { kind: 'changeLeader' as const }, tasks: [] };
-  t.notOk(leavesRoleTo(change as never, 'ep1', alive('ep1', 'ep2')), 'a changeleader');
+  t.notOk(leavesRoleTo(change as never, 'ep1'), 'a changeleader');
   const migrate = { ...base, type: 'kMigrateOP' as const, data: { kind: 'migrate' as const, src: 'ep2', des: 'ep4' }, tasks: [] };
-  t.ok(leavesRoleTo(migrate as never, 'ep1', alive('ep1', 'ep2')));
-  t.notOk(leavesRoleTo(migrate as never, 'ep2', alive('ep1', 'ep2')));
-  t.notOk(leavesRoleTo(migrate as never, 'ep4', alive('ep1', 'ep2')));
+  t.ok(leavesRoleTo(migrate as never, 'ep1'));
+  t.notOk(leavesRoleTo(migrate as never, 'ep2'));
+  t.notOk(leavesRoleTo(migrate as never, 'ep4'));
+
+  const leaderNotice = { type: 'AssignRole' as const, tid: 1, pid: 0, role: 'leader' as const, term: 3, followers: ['ep2', 'ep3'], inSync: ['ep2', 'ep3'], replicaAck: 'all' as const };
+  t.same(roleNoticeUnder([recover] as never, 'ep1', leaderNotice), leaderNotice, 'a kDelReplica not started: followers from metadata');
+  const started = { ...recover, tasks: [{ ...recover.tasks[0]!, status: 'kDoing' as const }] };
+  t.same(roleNoticeUnder([started] as never, 'ep1', leaderNotice), { ...leaderNotice, followers: ['ep2'], inSync: ['ep2'] }, 'a started kDelReplica: without the follower it removes, in sync set cut');
+  const readded = { ...started, tasks: [{ ...started.tasks[0]!, status: 'kFailed' as const }, { kind: 'kAddReplica' as const, endpoint: 'ep1', follower: 'ep3', status: 'kDoing' as const, undo: true }] };
+  t.same(roleNoticeUnder([readded] as never, 'ep1', leaderNotice)!.followers, ['ep2', 'ep3'], 'its undo adding it back: with it again');
+  const added = { ...migrate, tasks: [{ kind: 'kAddReplica' as const, endpoint: 'ep1', follower: 'ep4', status: 'kDone' as const }] };
+  t.same(roleNoticeUnder([added] as never, 'ep1', leaderNotice)!.followers, ['ep2', 'ep3', 'ep4'], 'a kAddReplica done whose follower metadata does not mark alive yet: with it');
+  t.same(roleNoticeUnder([added] as never, 'ep1', leaderNotice)!.inSync, ['ep2', 'ep3'], 'not in sync until the in-sync rule says so');
+  const canceledBefore = { ...added, tasks: [{ ...added.tasks[0]!, status: 'kCanceled' as const }] };
+  t.same(roleNoticeUnder([canceledBefore] as never, 'ep1', leaderNotice)!.followers, ['ep2', 'ep3'], 'a kAddReplica canceled before it started never ran (core-sim seed 54)');
+  const canceledRunning = { ...added, tasks: [{ ...added.tasks[0]!, status: 'kCanceled' as const, startMs: 5 }] };
+  t.same(roleNoticeUnder([canceledRunning] as never, 'ep1', leaderNotice)!.followers, ['ep2', 'ep3', 'ep4'], 'one canceled while it ran may have');
+  const follower = { type: 'AssignRole' as const, tid: 1, pid: 0, role: 'follower' as const, term: 3, leader: 'ep1', replicaAck: 'all' as const };
+  t.same(roleNoticeUnder([started] as never, 'ep2', follower), follower, 'a follower notice as built');
+  t.equal(roleNoticeUnder([started, change] as never, 'ep1', leaderNotice), null, 'held when any holder keeps the partition');
 });
 
 t.test('losing a tablet: one bulk op holds every partition it held, none duplicated by the checker\'s retries', async (t) => {

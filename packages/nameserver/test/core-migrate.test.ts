@@ -362,3 +362,30 @@ t.test('the chase slows down while the new replica is being sent a snapshot, and
   t.equal(h.engine.op(1)!.status, 'kDone');
   t.same(h.chased, []);
 });
+
+t.test('the leader losing its role under a migrate\'s kDelReplica is told it without the moved follower, and the migrate finishes (chaos seed 103 in a loaded CI run)', async (t) => {
+  const { h, leader, src } = scaleOutCluster();
+  let relinquished = false;
+  // The leader's lease lapses as the kDelReplica reaches it: its replicas serve nothing until told their roles.
+  h.faults.command = (ep, x) => {
+    if (x.type === 'DelReplica' && ep === leader && !relinquished) {
+      relinquished = true;
+      h.cluster.tablet(leader).restart();
+    }
+    return 'deliver';
+  };
+  const startMs = h.nowMs;
+  h.adminReply(migrate(src, 'ep4'));
+  h.runUntilIdle();
+  const op = h.engine.ops().find((o) => o.type === 'kMigrateOP')!;
+  t.ok(relinquished, 'the leader lost its role during the kDelReplica');
+  t.match(op, { status: 'kDone' }, `the migrate finished: ${op.error ?? ''}`);
+  t.ok(h.nowMs - startMs < 30_000, `within ${h.nowMs - startMs} ms, far from the 60 s task timeout`);
+  t.ok(h.transcript.some((l) => l.includes(`1_0 on ${leader} its role again (leader`)), 'the leader was told its role while the migrate held the partition');
+  const p = h.partition(1, 0);
+  t.notOk(p.replicas.some((r) => r.endpoint === src), 'the source replica is gone');
+  t.ok(p.replicas.some((r) => r.endpoint === 'ep4' && r.isAlive), 'the destination is an alive replica');
+  t.same([...h.cluster.tablet(leader).replica(1, 0)!.followers].sort(), p.replicas.filter((r) => !r.isLeader).map((r) => r.endpoint).sort(), 'the leader replicates to the partition\'s followers');
+  h.replicateFully();
+  t.same(invariantViolations(h, { allAlive: true }), []);
+});

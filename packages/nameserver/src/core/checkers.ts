@@ -32,8 +32,8 @@ export interface CheckerHost {
   busyNow(): (tid: Tid, pid: number) => boolean;
   /** Whether a bulk failover op holds the partition, as of this call. */
   bulkHeldNow(): (tid: Tid, pid: number) => boolean;
-  /** Whether an unfinished op holding the partition keeps role assignment from `endpoint`'s replica (role-hold.ts). */
-  roleHeld(tid: Tid, pid: number, endpoint: Endpoint): boolean;
+  /** The role notice `endpoint` may get while the unfinished ops holding its partition run; null when one keeps it (role-hold.ts). */
+  roleNotice(endpoint: Endpoint, notice: Extract<TabletNotice, { type: 'AssignRole' }>): Extract<TabletNotice, { type: 'AssignRole' }> | null;
   /** Whether a notice about (tid, pid) still waits for a table write. */
   noticePending(tid: Tid, pid: number): boolean;
   notify(endpoint: Endpoint, notice: TabletNotice): void;
@@ -93,8 +93,9 @@ export class Checkers {
     const last = this.lastAssignMs.get(endpoint);
     if (last === undefined || now - last >= h.config.roleAssignRetryMs) {
       // A partition an op holds is left to the op (its later steps would be undone by roles told
-      // from metadata it is changing), except what a follower op does not work on (role-hold.ts).
-      const notices = roleAssignments(endpoint, replicas, (tid) => h.table(tid)).filter((n) => !h.roleHeld(n.tid, n.pid, endpoint));
+      // from metadata it is changing), except what a follower op does not work on, a leader told
+      // its followers as the op left them (role-hold.ts).
+      const notices = roleAssignments(endpoint, replicas, (tid) => h.table(tid)).flatMap((n) => h.roleNotice(endpoint, n) ?? []);
       if (notices.length > 0 || last === undefined) this.lastAssignMs.set(endpoint, now);
       for (const n of notices) {
         h.log('info', `assigning ${n.tid}_${n.pid} on ${endpoint} its role again (${n.role}, term ${n.term})`);

@@ -44,7 +44,7 @@ import { appendError } from './op-steps.js';
 import { partitionOf } from './partition.js';
 import { reconcileAfterReport } from './repair.js';
 import { heldKeys, holdsPartition, isBulkOp } from './bulk-failover.js';
-import { leavesRoleTo } from './role-hold.js';
+import { roleNoticeUnder } from './role-hold.js';
 import { replyError } from './replies.js';
 import { ReportChase } from './report-chase.js';
 import { newRuntime } from './runtime.js';
@@ -94,12 +94,9 @@ export class NameserverEngine extends EngineAdmin {
       noticePending: (tid, pid) => this.notices.pending(tid, pid),
       busyNow: () => this.busyPartitions(),
       bulkHeldNow: () => this.busyPartitions(isBulkOp),
-      roleHeld: (tid, pid, endpoint) => {
-        const key = partitionKey(tid, pid);
-        const table = this.tableMap.get(tid);
-        const p = table === undefined ? undefined : partitionOf(table, pid);
-        const alive = (e: Endpoint): boolean => p?.replicas.some((r) => r.endpoint === e && r.isAlive) === true;
-        return [...this.liveOps.values()].some((op) => holdsPartition(op, key) && !leavesRoleTo(op, endpoint, alive));
+      roleNotice: (endpoint, notice) => {
+        const key = partitionKey(notice.tid, notice.pid);
+        return roleNoticeUnder([...this.liveOps.values()].filter((op) => holdsPartition(op, key)), endpoint, notice);
       },
       notify: (endpoint, notice) => this.notify(endpoint, notice),
       log: (level, message) => this.effects.push({ kind: 'log', level, message }),

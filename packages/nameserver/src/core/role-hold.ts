@@ -11,14 +11,19 @@
  * the same (chaos seed 198: recoveries timing out one after the other for minutes).
  *
  * So a notice passes when the op is one of those follower ops, none of its tasks (undo steps
- * included) touches leadership, the notice is for a replica the op does not work on (the leader,
- * or another follower), and what the op has already told the leader agrees with the metadata the
- * notice is built from: a notice lists the followers metadata marks alive, so a kAddReplica the op
- * has started (its follower not alive in metadata yet) or a kDelReplica of a follower metadata
- * still marks alive would be undone by it, and the op keeps the partition (core-sim seeds 72 and
- * 108 found the kAddReplica case in a migrate).
+ * included) touches leadership, and the notice is for a replica the op does not work on (the
+ * leader, or another follower). A leader's notice lists its followers, and metadata may not show
+ * yet what the op has already told the leader: a kAddReplica started before its follower is marked
+ * alive, a kDelReplica started before the follower's record is removed. Told from metadata alone,
+ * the leader would lose the new follower (core-sim seeds 72 and 108: a migrate's kAddReplica) or
+ * get back the one being removed; refusing the notice instead left the partition leaderless until
+ * the task timed out (a loaded CI run's chaos seed 103: the leader's lease lapsed under a migrate's
+ * kDelReplica, which then got NOT_LEADER for 60 s, and its undo the same). So the leader's notice
+ * carries the followers as the op's started add/del steps left them (`followersAfterOp`), which is
+ * what the leader would hold had it not lost its role; the in-sync set it is told is cut to them.
  */
 import type { Endpoint } from '@tessera/common';
+import type { TabletNotice } from './events.js';
 import type { Op, OpType, Task, TaskKind } from './op.js';
 
 /** Op types whose tasks only add, remove, rebuild or move a follower. */
@@ -80,21 +85,42 @@ export function opSubjects(op: Op): Endpoint[] {
   return [...fromData, ...op.tasks.flatMap(taskSubjects)];
 }
 
-/** Whether a started task left the leader's followers other than metadata's alive ones. */
-function divergesFromMetadata(task: Task, aliveInMetadata: (endpoint: Endpoint) => boolean): boolean {
-  if (task.status === 'kInited') return false;
-  if (task.kind === 'kAddReplica') return !aliveInMetadata(task.follower);
-  if (task.kind === 'kDelReplica') return aliveInMetadata(task.follower);
-  return false;
+/** Whether a task was ever sent: started, finished, or canceled after it started (one canceled before it started never ran). */
+function sentToLeader(task: Task): boolean {
+  return task.status === 'kCanceled' ? task.startMs !== undefined : task.status !== 'kInited';
 }
 
 /**
- * Whether `op`, holding a partition, lets role assignment tell `endpoint`'s replica its role;
- * `aliveInMetadata` says which of the partition's replicas its metadata marks alive.
+ * A leader's followers after `op`'s started kAddReplica / kDelReplica steps (undo steps included,
+ * in the order they ran), starting from `followers` (metadata's alive ones).
  */
-export function leavesRoleTo(op: Op, endpoint: Endpoint, aliveInMetadata: (endpoint: Endpoint) => boolean): boolean {
+export function followersAfterOp(op: Op, followers: readonly Endpoint[]): Endpoint[] {
+  const out = new Set(followers);
+  for (const task of op.tasks) {
+    if (!sentToLeader(task)) continue;
+    if (task.kind === 'kAddReplica') out.add(task.follower);
+    else if (task.kind === 'kDelReplica') out.delete(task.follower);
+  }
+  return [...out];
+}
+
+/** Whether `op`, holding a partition, lets role assignment tell `endpoint`'s replica its role. */
+export function leavesRoleTo(op: Op, endpoint: Endpoint): boolean {
   if (!FOLLOWER_OPS.has(op.type)) return false;
   if (op.tasks.some(touchesLeadership)) return false;
-  if (op.tasks.some((t) => divergesFromMetadata(t, aliveInMetadata))) return false;
   return !opSubjects(op).includes(endpoint);
+}
+
+type AssignRole = Extract<TabletNotice, { type: 'AssignRole' }>;
+
+/**
+ * The notice role assignment may send `endpoint` while `holders` (the unfinished ops holding its
+ * partition) run: null when one of them keeps the partition, else `notice` with a leader's
+ * followers as those ops left them.
+ */
+export function roleNoticeUnder(holders: readonly Op[], endpoint: Endpoint, notice: AssignRole): AssignRole | null {
+  if (holders.some((op) => !leavesRoleTo(op, endpoint))) return null;
+  if (notice.role !== 'leader' || holders.length === 0) return notice;
+  const followers = holders.reduce<Endpoint[]>((f, op) => followersAfterOp(op, f), [...(notice.followers ?? [])]);
+  return { ...notice, followers, inSync: (notice.inSync ?? []).filter((e) => followers.includes(e)) };
 }
