@@ -69,4 +69,24 @@ t.test('changes are merged, and the engine gets changes with a whole report at t
   await poll({ replicas: [rep(0, 3)], report: header(4, true) });
   t.equal(cursors.at(-1)!.ack, 3);
   t.same(poller.replicasOf('a:1'), [rep(0, 3), rep(2, 0)], 'each delta is merged into the picture');
+
+  // Two polls at once (the report chase beside the periodic poll) both acknowledge 4; the whole
+  // answer to the second lands first; the first's changes since 4 then apply to nothing current.
+  const deferred: Array<(a: { replicas: ReplicaStatus[]; report?: StatusReportHeader }) => void> = [];
+  const racing = {
+    statusReport: (_ep: string, _timeoutMs: number, cursor: { stream: string; ack: number }) => {
+      cursors.push(cursor);
+      return new Promise((resolve) => deferred.push(resolve));
+    },
+  } as unknown as TabletControl;
+  (poller as unknown as { control: TabletControl }).control = racing;
+  const stream = cursors[0]!.stream;
+  const pollA = poller.pollOne('a:1');
+  const pollB = poller.pollOne('a:1');
+  t.same(cursors.slice(-2).map((c) => c.ack), [4, 4], 'both acknowledge the same report');
+  deferred[1]!({ replicas: [rep(0, 5), rep(2, 0)], report: { stream, seq: 6, delta: false, removed: [] } });
+  await pollB;
+  deferred[0]!({ replicas: [rep(0, 4)], report: { stream, seq: 5, delta: true, removed: [] } });
+  t.equal(await pollA, undefined, 'changes on a report no longer current are dropped');
+  t.same(poller.replicasOf('a:1'), [rep(0, 5), rep(2, 0)], 'the picture keeps the whole answer');
 });

@@ -102,13 +102,19 @@ export class StatusPoller {
   async pollOne(endpoint: string): Promise<ReplicaStatus[] | undefined> {
     try {
       const prev = this.reports.get(endpoint);
-      const res = await this.control.statusReport(endpoint, Math.max(STATUS_TIMEOUT_MS_MIN, this.intervalMs), { stream: this.stream, ack: prev?.seq ?? 0 });
+      const ack = prev?.seq ?? 0;
+      const res = await this.control.statusReport(endpoint, Math.max(STATUS_TIMEOUT_MS_MIN, this.intervalMs), { stream: this.stream, ack });
       const atMs = this.clock.nowMs();
       const h = res.report;
-      // The report may have raced a tablet restart (PerTablet forgot it meanwhile): only a report
-      // still current is merged into.
       const base = this.reports.get(endpoint);
-      if (h !== undefined && h.delta && base !== undefined && base === prev && base.seq === prev.seq) {
+      if (h !== undefined && h.delta) {
+        // Changes since `ack` apply only to the report still at `ack`: not after a tablet restart
+        // (PerTablet forgot it) nor after a concurrent poll's answer moved it on. Dropped then;
+        // the next poll acknowledges what is current.
+        if (base === undefined || base !== prev || base.seq !== ack) {
+          this.log.debug(`status of ${endpoint}: changes since report ${ack} arrived after that report was replaced; dropped`);
+          return undefined;
+        }
         mergeDelta(base, res.replicas, h.removed);
         base.atMs = atMs;
         base.seq = h.seq;
