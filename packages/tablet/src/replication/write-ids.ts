@@ -8,6 +8,14 @@ import { REPLICATION } from './limits.js';
 
 export class WriteIdIndex {
   private readonly offsets = new Map<string, number>();
+  /**
+   * The ids in the order they were added, as a ring: the oldest is evicted by its slot. Taking
+   * the Map's first key instead (`keys().next()`) walks over every entry deleted at the front
+   * since V8 last compacted the table: with a full window of 200,000 ids a get + add cost
+   * 27–220 µs in one process, on every written row of a leader.
+   */
+  private readonly order: string[] = [];
+  private next = 0;
 
   constructor(private readonly capacity: number = REPLICATION.writeIdWindowEntries) {}
 
@@ -16,12 +24,24 @@ export class WriteIdIndex {
   }
 
   add(writeId: string, offset: number): void {
-    this.offsets.set(writeId, offset);
-    if (this.offsets.size > this.capacity) {
-      // Maps iterate in insertion order: the first key is the oldest.
-      const oldest = this.offsets.keys().next().value;
-      if (oldest !== undefined) this.offsets.delete(oldest);
+    if (this.capacity <= 0) return;
+    if (this.offsets.has(writeId)) {
+      this.offsets.set(writeId, offset);
+      return;
     }
+    this.offsets.set(writeId, offset);
+    if (this.order.length < this.capacity) {
+      this.order.push(writeId);
+      return;
+    }
+    this.offsets.delete(this.order[this.next]!);
+    this.order[this.next] = writeId;
+    this.next = (this.next + 1) % this.capacity;
+  }
+
+  /** Ids held (at most the capacity). */
+  get size(): number {
+    return this.offsets.size;
   }
 
   /** Loads the write ids of the last `capacity` binlog entries. */
