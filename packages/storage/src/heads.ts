@@ -1,15 +1,15 @@
 /**
  * Head records (keys.ts HEAD): per key of each index, the time and offset of the key's newest
- * row, so that a get reads its answer by two exact keys with `getSync` — no iterator, no hand-off
- * to LevelDB's thread pool and back — instead of a seek and an iterator read (issue 11: the hand-off
- * per get was half of a tablet's samples in the get phase).
+ * row, so that the gets of a request read their answers by exact keys — two `getMany` for all of
+ * them, heads then rows — instead of a seek and an iterator read each (issue 11: the hand-off to
+ * LevelDB's thread pool per get was half of a tablet's samples in the get phase).
  *
  * Kept only by replicas whose counters say `heads` (created, or loaded from a snapshot, since heads
  * exist); other replicas read by seeking, as before. The invariant, for such a replica:
  *   1. no row of the key is newer (sorts before) the row its head names, and
  *   2. a key that has a row has a head.
  * A head may name a row that is gone or not visible (deleted, purged, GC'd, written after the read
- * point): the get then falls back to the seek (`readHeadRow` answers FALLBACK). So a head is a
+ * point): the get then falls back to the seek (`readHeadRows` answers FALLBACK). So a head is a
  * shortcut, never the only truth, and only its removal needs care: a head is removed only when
  * every row of its key is gone — a follower's delete of the key in the delete's own index (its rows
  * are removed at once, in the same batch), TTL GC removing the head's own row (expired at position
@@ -23,11 +23,10 @@
  * the counters) is the newest without a read; otherwise the current head is read — staged by the
  * same item, by the same group commit, or stored (`getSync`).
  */
-import type { IndexPlan } from '@tessera/common';
 import { headKey, headValue, parseHeadValue, rowKey } from './keys.js';
 import { deletedBy } from './row-value.js';
 import { isExpired } from './ttl.js';
-import { rowValues, type StoredRow } from './row-read.js';
+import { rowValues, type KeyRowsQuery, type StoredRow } from './row-read.js';
 import type { Level, ReplicaCounters } from './store-types.js';
 
 /** The heads staged by one group commit, item by item: an item that is refused leaves none behind. */
@@ -82,15 +81,36 @@ export function stageHead(staged: Array<[Buffer, Buffer]>, counters: ReplicaCoun
 export const FALLBACK = Symbol('fall back to the seek');
 
 /**
- * The get of (indexNo, key) — newest live row with ts ≤ st (st ≤ 0: no bound) at read point
- * `maxOffset` — from the key's head: the row, undefined (the key has no row), or FALLBACK.
+ * Gets from their keys' heads — each the newest live row of (indexNo, key) with ts ≤ st (st ≤ 0:
+ * no bound) at read point `maxOffset` — by exact keys: one `getMany` for the heads, one for the
+ * rows they name (a hand-off to LevelDB's thread each, for all the gets together). Each answer is
+ * the row, undefined (the key has no row), or FALLBACK.
  */
-export function readHeadRow(db: Level, plan: IndexPlan, indexNo: number, keyBytes: Buffer, st: number, nowMs: number, maxOffset: number): StoredRow | undefined | typeof FALLBACK {
-  const hv = db.getSync(headKey(indexNo, keyBytes));
-  if (hv === undefined) return undefined;
-  const { ts, offset } = parseHeadValue(hv);
-  if (offset > maxOffset || (st > 0 && ts > st) || isExpired(plan.ttl, ts, 0, nowMs)) return FALLBACK;
-  const v = db.getSync(rowKey(indexNo, keyBytes, ts, offset));
-  if (v === undefined || deletedBy(v, maxOffset)) return FALLBACK;
-  return { ts, values: rowValues(v) };
+export async function readHeadRows(db: Level, qs: KeyRowsQuery[]): Promise<Array<StoredRow | undefined | typeof FALLBACK>> {
+  const keys = qs.map((q) => Buffer.from(q.key, 'utf8'));
+  const heads = await db.getMany(qs.map((q, j) => headKey(q.indexNo, keys[j]!)));
+  const out: Array<StoredRow | undefined | typeof FALLBACK> = new Array(qs.length);
+  const named: Array<{ j: number; ts: number }> = [];
+  const rowKeys: Buffer[] = [];
+  qs.forEach((q, j) => {
+    const hv = heads[j];
+    if (hv === undefined) {
+      out[j] = undefined;
+      return;
+    }
+    const { ts, offset } = parseHeadValue(hv);
+    if (offset > q.maxOffset || (q.st > 0 && ts > q.st) || isExpired(q.plan.ttl, ts, 0, q.nowMs)) {
+      out[j] = FALLBACK;
+      return;
+    }
+    named.push({ j, ts });
+    rowKeys.push(rowKey(q.indexNo, keys[j]!, ts, offset));
+  });
+  if (rowKeys.length === 0) return out;
+  const values = await db.getMany(rowKeys);
+  named.forEach(({ j, ts }, n) => {
+    const v = values[n];
+    out[j] = v === undefined || deletedBy(v, qs[j]!.maxOffset) ? FALLBACK : { ts, values: rowValues(v) };
+  });
+  return out;
 }

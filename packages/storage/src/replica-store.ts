@@ -22,7 +22,7 @@ import { decodeEntry, encodeEntry, type BinlogEntry } from './binlog.js';
 import { isExpired } from './ttl.js';
 import { keyRowsStart, readKeyRows, rowValues, type KeyRowsQuery, type StoredRow } from './row-read.js';
 import { ReplicaCore } from './core.js';
-import { FALLBACK, readHeadRow } from './heads.js';
+import { FALLBACK, readHeadRows } from './heads.js';
 import { loadSnapshotInto, snapshotStream } from './snapshot.js';
 import { checksumAt, contentChecksum, gcExpired, type ChecksumAtOffset } from './maintenance.js';
 export type { ChecksumAtOffset } from './maintenance.js';
@@ -218,22 +218,12 @@ export class ReplicaStore {
   /**
    * Newest live row of `key` with ts ≤ `ts` (latest when ts is absent or 0). Reads take a
    * `maxOffset`: rows written by a later binlog entry are not seen (a leader passes its commit
-   * point, so nothing its followers may not have is ever read). Read from the key's head when it
-   * settles the get (heads.ts), else by seeking.
+   * point, so nothing its followers may not have is ever read). As one get of `getMany`.
    */
   async get(indexNo: number, key: string, ts?: number, nowMs: number = NOW(), maxOffset = Infinity): Promise<StoredRow | undefined> {
-    const st = ts && ts > 0 ? ts : 0;
-    const q = this.keyQuery(indexNo, key, st, -1, 1, nowMs, maxOffset);
-    const fromHead = this.fromHead(q);
-    if (fromHead !== FALLBACK) return fromHead;
-    const rows = await this.scan(indexNo, key, st, -1, 1, nowMs, maxOffset);
-    return rows[0];
-  }
-
-  /** A get from the key's head (heads.ts); FALLBACK when the replica keeps none or it does not settle the get. */
-  private fromHead(q: KeyRowsQuery): StoredRow | undefined | typeof FALLBACK {
-    if (!this.core.counters.heads) return FALLBACK;
-    return readHeadRow(this.core.db, q.plan, q.indexNo, Buffer.from(q.key, 'utf8'), q.st, q.nowMs, q.maxOffset);
+    const [r] = await this.getMany([{ indexNo, key, ts }], nowMs, maxOffset);
+    if (r instanceof TesseraError) throw r;
+    return r;
   }
 
   /**
@@ -252,24 +242,28 @@ export class ReplicaStore {
   }
 
   /**
-   * Several gets (as `get`), at one read point: each from its key's head when that settles it
-   * (heads.ts: exact reads, no hand-off to LevelDB's threads), the others on one iterator, one seek
-   * each. A get that is refused (a bad index) is its error in the result.
+   * Several gets (as `get`), at one read point: from their keys' heads when those settle them
+   * (heads.ts: exact keys, two reads for all), the others on one iterator, one seek each. A get
+   * that is refused (a bad index) is its error in the result.
    */
-  async getMany(gets: Array<{ indexNo: number; key: string; ts?: number }>, nowMs: number = NOW(), maxOffset = Infinity): Promise<Array<StoredRow | undefined | TesseraError>> {
+  async getMany(gets: Array<{ indexNo: number; key: string; ts?: number | undefined }>, nowMs: number = NOW(), maxOffset = Infinity): Promise<Array<StoredRow | undefined | TesseraError>> {
     const out: Array<StoredRow | undefined | TesseraError> = new Array(gets.length);
-    const seeks: Array<[number, KeyRowsQuery]> = [];
+    const asked: number[] = [];
+    const qs: KeyRowsQuery[] = [];
     gets.forEach((g, i) => {
-      let q: KeyRowsQuery;
       try {
-        q = this.keyQuery(g.indexNo, g.key, g.ts && g.ts > 0 ? g.ts : 0, -1, 1, nowMs, maxOffset);
+        qs.push(this.keyQuery(g.indexNo, g.key, g.ts && g.ts > 0 ? g.ts : 0, -1, 1, nowMs, maxOffset));
+        asked.push(i);
       } catch (err) {
         out[i] = err as TesseraError;
-        return;
       }
-      const fromHead = this.fromHead(q);
-      if (fromHead === FALLBACK) seeks.push([i, q]);
-      else out[i] = fromHead;
+    });
+    const fromHeads = this.core.counters.heads && qs.length > 0 ? await readHeadRows(this.core.db, qs) : undefined;
+    const seeks: Array<[number, KeyRowsQuery]> = [];
+    qs.forEach((q, j) => {
+      const r = fromHeads ? fromHeads[j] : FALLBACK;
+      if (r === FALLBACK) seeks.push([asked[j]!, q]);
+      else out[asked[j]!] = r;
     });
     if (seeks.length === 0) return out;
     const it = this.core.db.iterator({ gte: ROW_START, lt: ROW_END });
