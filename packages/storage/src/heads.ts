@@ -4,8 +4,8 @@
  * them, heads then rows — instead of a seek and an iterator read each (issue 11: the hand-off to
  * LevelDB's thread pool per get was half of a tablet's samples in the get phase).
  *
- * Kept only by replicas whose counters say `heads` (created, or loaded from a snapshot, since heads
- * exist); other replicas read by seeking, as before. The invariant, for such a replica:
+ * Kept only by replicas whose counters say `heads` (created since heads exist; a snapshot load
+ * clears them: snapshot.ts); other replicas read by seeking, as before. The invariant, for such a replica:
  *   1. no row of the key is newer (sorts before) the row its head names, and
  *   2. a key that has a row has a head.
  * A head may name a row that is gone or not visible (deleted, purged, GC'd, written after the read
@@ -14,7 +14,7 @@
  * every row of its key is gone — a follower's delete of the key in the delete's own index (its rows
  * are removed at once, in the same batch), TTL GC removing the head's own row (expired at position
  * 0, so by its absolute part: every older row of the key is expired too, and GC removes a key's
- * expired rows in one chunk), and a snapshot load (every head is rebuilt from the stream).
+ * expired rows in one chunk), and a snapshot load (the replica keeps none from then on).
  * A leader's delete keeps the head (reads below the delete still see the rows); once purged it
  * dangles until the key is written again.
  *

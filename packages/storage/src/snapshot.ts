@@ -5,7 +5,7 @@
  */
 import { decodeStored, encode, TesseraError } from '@tessera/common';
 import {
-  BINLOG_END, BINLOG_START, binlogKey, HEAD_END, HEAD_START, headKey, headValue, META_STATE, parseRowKey, PURGE_END, PURGE_START,
+  BINLOG_END, BINLOG_START, binlogKey, HEAD_END, HEAD_START, META_STATE, PURGE_END, PURGE_START,
   ROW_END, ROW_START, rowKeyPrefixLength,
 } from './keys.js';
 import type { ReplicaCore } from './core.js';
@@ -51,16 +51,15 @@ export async function* snapshotStream(core: ReplicaCore, nowMs: number, chunkByt
 
 /**
  * Replaces the replica's rows and binlog with a snapshot stream (header first). The replica's
- * offset becomes the snapshot's; counters are recomputed from what arrives, and the head records
- * (heads.ts) rebuilt: the stream is in key order, newest row of a key first, so each key's first
- * row is its head. Run in the replica's queue (exclusive).
+ * offset becomes the snapshot's; counters are recomputed from what arrives. The loaded replica
+ * keeps no head records (heads.ts) and reads by seeking: writing one per key would be one more
+ * LevelDB put per row of the load (+40-60% of a 200,000-row load's CPU, measured in one process),
+ * the cost a migrate pays. Run in the replica's queue (exclusive).
  */
 export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<SnapshotHeader | SnapshotChunk>): Promise<number> {
   const db = core.db;
   let header: SnapshotHeader | undefined;
-  const counters: ReplicaCounters = { offset: 0, recordCnt: 0, memUsed: 0, heads: true, headTs: [] };
-  /** The (index, key) prefix of the last row entry loaded: a row with another one is its key's newest. */
-  let lastPrefix: Buffer | undefined;
+  const counters: ReplicaCounters = { offset: 0, recordCnt: 0, memUsed: 0 };
   // Mark the replica incomplete on disk first: a crash mid-load must not leave partial rows
   // under an offset that claims more.
   core.counters = { offset: 0, recordCnt: 0, memUsed: 0, incomplete: true };
@@ -88,18 +87,9 @@ export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<
       if (kb[0] !== ROW_START[0]) throw new TesseraError('INVALID_ARGUMENT', 'snapshot entry outside the row key space');
       const vb = asBuffer(v);
       batch.put(kb, vb);
-      const plen = rowKeyPrefixLength(kb);
-      if (lastPrefix === undefined || lastPrefix.length !== plen || kb.compare(lastPrefix, 0, plen, 0, plen) !== 0) {
-        lastPrefix = Buffer.from(kb.subarray(0, plen));
-        const { indexNo, key, ts, offset } = parseRowKey(kb);
-        batch.put(headKey(indexNo, key), headValue(ts, offset));
-        const headTs = counters.headTs!;
-        while (headTs.length <= indexNo) headTs.push(-1);
-        if (ts > headTs[indexNo]!) headTs[indexNo] = ts;
-      }
       if (kb[1] === 0) {
         counters.recordCnt++;
-        counters.memUsed += plen + vb.length;
+        counters.memUsed += rowKeyPrefixLength(kb) + vb.length;
       }
     }
     await batch.write();

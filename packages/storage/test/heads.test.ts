@@ -220,6 +220,31 @@ for (const backend of backends) {
       await leader.close();
     });
 
+    t.test('a snapshot load keeps no heads: the loaded replica reads by seeking', async (t) => {
+      const tablet = await backend.make();
+      t.teardown(() => tablet.close());
+      const heads = async (pid: number): Promise<number> => {
+        let n = 0;
+        for await (const _ of tablet.level(pid).keys({ gte: HEAD_START, lt: HEAD_END })) n++;
+        return n;
+      };
+      const leader = await ReplicaStore.create(tablet.level(0), info(TTLS[0]!));
+      await leader.setRole('leader', 1);
+      const copy = await ReplicaStore.create(tablet.level(1), info(TTLS[0]!));
+      await copy.put([{ values: ['c2', 'm2', 1.5, 5000, 0], ts: 5000 }]); // heads the load must clear
+      await leader.put([1010, 1030, 1020].map((ts) => ({ values: ['c1', 'm1', 1.5, ts, ts], ts })));
+      t.equal(await heads(1), 3);
+      await copy.loadSnapshot(leader.snapshot());
+      t.equal(await heads(1), 0, 'the load cleared them and wrote none');
+      await copy.appendReplicated([{ offset: 4, term: 1, kind: 'put', ts: 1040, values: ['c1', 'm1', 1.5, 1040, 4] }]);
+      t.equal(await heads(1), 0, 'and writes after it keep none');
+      t.equal((await copy.get(0, 'c1'))?.ts, 1040);
+      t.equal((await copy.get(0, 'c1', 1025))?.ts, 1020);
+      t.equal(await copy.get(0, 'c2'), undefined);
+      await copy.close();
+      await leader.close();
+    });
+
     t.test('a replica from before heads (no heads in its counters) reads by seeking, and keeps none', async (t) => {
       const tablet = await backend.make();
       t.teardown(() => tablet.close());
