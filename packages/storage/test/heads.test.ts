@@ -99,6 +99,21 @@ async function check(t: Test, s: ReplicaStore, nowMs: number, maxOffset: number,
   return want.filter((w) => w !== undefined).length;
 }
 
+/** A tablet of `backend` holding a leader (pid 0) and another replica (pid 1), and a count of each one's heads. */
+async function leaderAndReplica(t: Test, backend: (typeof backends)[number], ttl: TtlDef): Promise<{ leader: ReplicaStore; other: ReplicaStore; heads: (pid: number) => Promise<number> }> {
+  const tablet = await backend.make();
+  t.teardown(() => tablet.close());
+  const leader = await ReplicaStore.create(tablet.level(0), info(ttl));
+  await leader.setRole('leader', 1);
+  const other = await ReplicaStore.create(tablet.level(1), info(ttl));
+  const heads = async (pid: number): Promise<number> => {
+    let n = 0;
+    for await (const _ of tablet.level(pid).keys({ gte: HEAD_START, lt: HEAD_END })) n++;
+    return n;
+  };
+  return { leader, other, heads };
+}
+
 for (const backend of backends) {
   t.test(backend.name, async (t) => {
     for (const n of backend.ttls) {
@@ -191,16 +206,7 @@ for (const backend of backends) {
     });
 
     t.test('heads do not outlive their rows: a follower delete and TTL GC remove them', async (t) => {
-      const tablet = await backend.make();
-      t.teardown(() => tablet.close());
-      const heads = async (pid: number): Promise<number> => {
-        let n = 0;
-        for await (const _ of tablet.level(pid).keys({ gte: HEAD_START, lt: HEAD_END })) n++;
-        return n;
-      };
-      const leader = await ReplicaStore.create(tablet.level(0), info(TTLS[1]!));
-      await leader.setRole('leader', 1);
-      const follower = await ReplicaStore.create(tablet.level(1), info(TTLS[1]!));
+      const { leader, other: follower, heads } = await leaderAndReplica(t, backend, TTLS[1]!);
       await leader.put([
         { values: ['c1', 'm1', 1.5, 1000, 1], ts: 1000 }, { values: ['c2', 'm2', 1.5, 2000, 2], ts: 2000 }, { values: ['c10', 'm', 1.5, 1000, 3], ts: 1000 },
       ]);
@@ -221,16 +227,7 @@ for (const backend of backends) {
     });
 
     t.test('a snapshot load keeps no heads: the loaded replica reads by seeking', async (t) => {
-      const tablet = await backend.make();
-      t.teardown(() => tablet.close());
-      const heads = async (pid: number): Promise<number> => {
-        let n = 0;
-        for await (const _ of tablet.level(pid).keys({ gte: HEAD_START, lt: HEAD_END })) n++;
-        return n;
-      };
-      const leader = await ReplicaStore.create(tablet.level(0), info(TTLS[0]!));
-      await leader.setRole('leader', 1);
-      const copy = await ReplicaStore.create(tablet.level(1), info(TTLS[0]!));
+      const { leader, other: copy, heads } = await leaderAndReplica(t, backend, TTLS[0]!);
       await copy.put([{ values: ['c2', 'm2', 1.5, 5000, 0], ts: 5000 }]); // heads the load must clear
       await leader.put([1010, 1030, 1020].map((ts) => ({ values: ['c1', 'm1', 1.5, ts, ts], ts })));
       t.equal(await heads(1), 3);
