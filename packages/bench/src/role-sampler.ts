@@ -15,7 +15,7 @@ export interface SampledRole {
   /** cluster.sh's role directory name (tablet-1, nameserver-2, ...). */
   role: string;
   pid: number;
-  /** host:port of its /metrics; undefined for ZooKeeper (CPU only). */
+  /** host:port of its /metrics; undefined for CPU only (ZooKeeper; tablets, whose /metrics lists every replica). */
   endpoint: string | undefined;
 }
 
