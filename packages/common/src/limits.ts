@@ -38,6 +38,13 @@ export const LIMITS = {
   /** Binlog entries sent in one replication batch, and their bytes. */
   replicationBatchEntriesMax: 2048,
   replicationBatchBytesMax: 4 * 1024 * 1024,
+  /** Commands in one /v1/control/batch request (a bulk failover phase or a turn's creates; more go as several). */
+  controlBatchCommandsMax: 1024,
+  /**
+   * Replicas a tablet may hold and still list one by one in /metrics (tid/pid series); above it
+   * only the tablet's totals, so a scrape costs the same at 8,000 replicas as at 8 (issue 16).
+   */
+  metricsReplicaSeriesMax: 256,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;

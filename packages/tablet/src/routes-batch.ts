@@ -6,11 +6,11 @@
  * error (`{ error: { code, message } }`). The request's nameserver epoch is checked once, before
  * anything runs, and applies to every command. Routes join the batch with `batchable()`.
  */
-import { bodyObject, invalidArgument, TesseraError, type HttpServer, type WireError } from '@tessera/common';
+import { bodyObject, invalidArgument, LIMITS, TesseraError, type HttpServer, type WireError } from '@tessera/common';
 import type { EpochFence } from './routes-control.js';
 
 /** Commands in one batch request. */
-export const BATCH_COMMANDS_MAX = 1024;
+export const BATCH_COMMANDS_MAX = LIMITS.controlBatchCommandsMax;
 
 type BatchHandler = (body: unknown) => Promise<unknown>;
 

@@ -43,7 +43,7 @@ import { TASK_SPECS, type TaskContext } from './tasks.js';
 export const BULK_PARTS_MAX = 1000;
 
 /** Commands in one batch to one tablet (a bigger phase sends several). */
-export const BULK_BATCH_COMMANDS_MAX = 512;
+export const BULK_BATCH_COMMANDS_MAX = 512; // ≤ LIMITS.controlBatchCommandsMax (control-batch.ts would split a bigger one)
 
 export function isBulkOp(op: Op): boolean {
   return op.tid === BULK_TID;

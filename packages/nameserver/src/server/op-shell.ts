@@ -5,7 +5,7 @@
  * replies — feeding each outcome back as an event. It holds no op logic of its own.
  */
 import {
-  TesseraError, errorFromWire, isErrorCode, type Logger, type ReplicaStatus, type TableInfo, type TableSchema,
+  TesseraError, isErrorCode, type Logger, type ReplicaStatus, type TableInfo, type TableSchema,
 } from '@tessera/common';
 import type { Coord, ZkLayout } from '@tessera/coord';
 import { NameserverEngine } from '../core/engine.js';
@@ -20,6 +20,7 @@ import { readMoveLimits } from './move-limits.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { OpIssuer } from '@tessera/common';
 import { OpLog } from './op-log.js';
+import { sendControlBatch } from './control-batch.js';
 import { ReportChaser } from './report-chaser.js';
 import type { Clock } from './clock.js';
 
@@ -330,19 +331,14 @@ export class OpShell {
         return;
       }
       case 'sendBatch': {
-        const fail = (err: TesseraError) => effect.commands.map(() => ({ ok: false, error: err.message, retryable: err.retryable === true }));
-        this.control.command<{ results: unknown[] }>(effect.endpoint, '/v1/control/batch', { commands: effect.commands.map(route) }).then(
-          (res) => this.post({ type: 'batchResult', opId: effect.opId, batch: effect.batch, results: effect.commands.map((cmd, i) => {
-            const r = res.results?.[i] as { ok?: boolean } | undefined;
-            if (r?.ok === true) return { ok: true };
-            const err = errorFromWire(r, 0);
-            return alreadyDone(cmd, err) ? { ok: true } : { ok: false, error: err.message, retryable: err.retryable };
-          }) }),
-          (err: TesseraError) => {
-            this.log.debug(`op ${effect.opId} batch of ${effect.commands.length} on ${effect.endpoint}: ${err.message}`);
-            this.post({ type: 'batchResult', opId: effect.opId, batch: effect.batch, results: fail(err) });
-          },
-        );
+        const call = (endpoint: string, path: string, body: Record<string, unknown>) => this.control.command(endpoint, path, body);
+        void sendControlBatch(call, effect.endpoint, effect.commands.map(route)).then((outcomes) => {
+          const errors = outcomes.map((err, i) => (err === undefined || alreadyDone(effect.commands[i]!, err) ? undefined : err));
+          const first = errors.find((err) => err !== undefined);
+          if (first !== undefined) this.log.debug(`op ${effect.opId} batch of ${effect.commands.length} on ${effect.endpoint}: ${first.message}`);
+          this.post({ type: 'batchResult', opId: effect.opId, batch: effect.batch, results: errors.map((err) =>
+            err === undefined ? { ok: true } : { ok: false, error: err.message, retryable: err.retryable }) });
+        });
         return;
       }
       case 'persistOp':

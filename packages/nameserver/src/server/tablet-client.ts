@@ -35,7 +35,7 @@ export class TabletControl {
     timeoutMs: number,
   ) {
     this.http = new HttpClient({ connectionsPerEndpoint: 4, timeoutMs });
-    this.creates = new CommandCoalescer((endpoint, commands) => this.call(endpoint, '/v1/control/batch', { commands }), (endpoint, path, body) => this.call(endpoint, path, body));
+    this.creates = new CommandCoalescer((endpoint, path, body) => this.call(endpoint, path, body));
   }
 
   private call<T>(endpoint: string, route: string, body: Record<string, unknown>, timeoutMs?: number): Promise<T> {
