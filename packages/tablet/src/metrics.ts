@@ -1,20 +1,43 @@
 /**
  * The tablet's own Prometheus metrics, computed when `/metrics` is scraped (nothing on the write
- * path): per replica its offset, rows, bytes, leadership and serving state; per leader and
- * follower the lag in entries and whether the follower is in the set writes wait for; replication
- * bytes sent (binlog appends, snapshot chunks). Labels: tid, pid and, for followers, the
- * follower's endpoint — bounded by the replicas this tablet holds.
+ * path). Always, the tablet's totals: its replicas by phase, their rows and bytes, the follower
+ * links of the partitions it leads by whether writes wait for them, and the worst follower lag;
+ * replication bytes sent (binlog appends, snapshot chunks) and the batching at each hop.
+ *
+ * Per replica (tid, pid; for followers also the follower's endpoint) only while the tablet holds at
+ * most LIMITS.metricsReplicaSeriesMax replicas: a series per replica and per follower link made a
+ * scrape of a tablet of thousands of replicas tens of thousands of series, seconds of one turn of
+ * the event loop on a loaded machine (issue 16), and a Prometheus scraping every 15 s would hold
+ * it there. Above the limit the per-replica view is the nameserver's (`showtable`, the status
+ * page); TiKV and CockroachDB likewise export store totals, not one series per region or range.
  */
 import { Counter, Gauge } from 'prom-client';
-import type { ServerMetrics } from '@tessera/common';
+import { LIMITS, type ServerMetrics } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
+import type { Replica } from './replica.js';
 import type { TabletReplication } from './replication/tablet-replication.js';
+
+const PHASES = ['unassigned', 'loading', 'follower', 'leader', 'fenced'] as const;
+type Phase = (typeof PHASES)[number];
+
+function phaseOf(r: Replica): Phase {
+  if (r.state === 'unassigned' || r.state === 'loading') return r.state;
+  if (r.role !== 'leader') return 'follower';
+  return r.fenced ? 'fenced' : 'leader';
+}
 
 export function registerTabletMetrics(metrics: ServerMetrics, replicas: ReplicaManager, replication: TabletReplication): void {
   const registers = [metrics.registry];
+  // Its collect refreshes every gauge below (it runs before any of them is read).
+  const byPhase = new Gauge({ name: 'tessera_replicas', help: 'Replicas on this tablet, by phase (unassigned, loading, follower, leader, fenced)', labelNames: ['phase'], registers, collect: () => refresh() });
+  const rowsTotal = new Gauge({ name: 'tessera_replicas_rows', help: 'Live rows of every replica on this tablet', registers });
+  const bytesTotal = new Gauge({ name: 'tessera_replicas_bytes', help: 'Bytes of live rows of every replica on this tablet', registers });
+  const links = new Gauge({ name: 'tessera_follower_links', help: 'Followers of the partitions this tablet leads, by whether writes wait for them (in_sync 1) or not (0)', labelNames: ['in_sync'], registers });
+  const lagMax = new Gauge({ name: 'tessera_follower_lag_entries_max', help: 'Most binlog entries any follower of a partition this tablet leads has not confirmed', registers });
+  const perReplica = new Gauge({ name: 'tessera_replica_series', help: `1 when the tessera_replica_* series list every replica (at most ${LIMITS.metricsReplicaSeriesMax} replicas), 0 when only totals are given`, registers });
+
   const rp = ['tid', 'pid'] as const;
-  // Its collect refreshes every per-replica gauge (it runs before any of them is read).
-  const offset = new Gauge({ name: 'tessera_replica_offset', help: 'Binlog offset of the replica (last entry applied)', labelNames: rp, registers, collect: () => refresh() });
+  const offset = new Gauge({ name: 'tessera_replica_offset', help: 'Binlog offset of the replica (last entry applied)', labelNames: rp, registers });
   const rows = new Gauge({ name: 'tessera_replica_rows', help: 'Live rows of the replica (record_cnt)', labelNames: rp, registers });
   const bytes = new Gauge({ name: 'tessera_replica_bytes', help: 'Bytes of live rows of the replica (memused)', labelNames: rp, registers });
   const leader = new Gauge({ name: 'tessera_replica_is_leader', help: '1 when the replica is its partition leader', labelNames: rp, registers });
@@ -40,21 +63,48 @@ export function registerTabletMetrics(metrics: ServerMetrics, replicas: ReplicaM
   let batchSeen = { batches: 0, commits: 0 };
   const refresh = (): void => {
     for (const g of [offset, rows, bytes, leader, serving, lag, inSync]) g.reset();
-    for (const r of replicas.all()) {
-      const l = { tid: String(r.tid), pid: String(r.pid) };
-      offset.set(l, r.store.offset);
-      rows.set(l, r.store.recordCnt);
-      bytes.set(l, r.store.memUsed);
-      leader.set(l, r.role === 'leader' ? 1 : 0);
-      serving.set(l, r.state === 'normal' ? 1 : 0);
+    const all = replicas.all();
+    const listEach = all.length <= LIMITS.metricsReplicaSeriesMax;
+    perReplica.set(listEach ? 1 : 0);
+    const phases = new Map<Phase, number>(PHASES.map((p) => [p, 0]));
+    let rowSum = 0;
+    let byteSum = 0;
+    let linksInSync = 0;
+    let linksOut = 0;
+    let worstLag = 0;
+    for (const r of all) {
+      const phase = phaseOf(r);
+      phases.set(phase, phases.get(phase)! + 1);
+      rowSum += r.store.recordCnt;
+      byteSum += r.store.memUsed;
+      const l = listEach ? { tid: String(r.tid), pid: String(r.pid) } : undefined;
+      if (l !== undefined) {
+        offset.set(l, r.store.offset);
+        rows.set(l, r.store.recordCnt);
+        bytes.set(l, r.store.memUsed);
+        leader.set(l, r.role === 'leader' ? 1 : 0);
+        serving.set(l, r.state === 'normal' ? 1 : 0);
+      }
       const p = r.role === 'leader' ? replication.progress(r) : undefined;
       if (!p) continue;
       for (const f of p.followers) {
+        const behind = f.ackedOffset < 0 ? p.offset + 1 : Math.max(0, p.offset - f.ackedOffset);
+        const waits = p.waitingFor.includes(f.endpoint);
+        if (waits) linksInSync++;
+        else linksOut++;
+        if (behind > worstLag) worstLag = behind;
+        if (l === undefined) continue;
         const fl2 = { ...l, follower: f.endpoint };
-        lag.set(fl2, f.ackedOffset < 0 ? p.offset + 1 : Math.max(0, p.offset - f.ackedOffset));
-        inSync.set(fl2, p.waitingFor.includes(f.endpoint) ? 1 : 0);
+        lag.set(fl2, behind);
+        inSync.set(fl2, waits ? 1 : 0);
       }
     }
+    for (const [phase, n] of phases) byPhase.set({ phase }, n);
+    rowsTotal.set(rowSum);
+    bytesTotal.set(byteSum);
+    links.set({ in_sync: '1' }, linksInSync);
+    links.set({ in_sync: '0' }, linksOut);
+    lagMax.set(worstLag);
     const now = replication.sentBytes;
     sent.inc({ kind: 'binlog' }, now.binlog - sentSeen.binlog);
     sent.inc({ kind: 'snapshot' }, now.snapshot - sentSeen.snapshot);
