@@ -2,7 +2,8 @@
 # process with its own config under DIR/zk, listening on 127.0.0.1 only. Sourced (by
 # scripts/cluster.sh), not run. Functions:
 #   zk_start DIR PORT    write DIR/zk/conf/{zoo.cfg,log4j.properties}, start the server in the
-#                        background (data DIR/zk/data, pid DIR/zk/zk.pid, log DIR/zk/zk.log) and
+#                        background (data DIR/zk/data, pid DIR/zk/zk.pid, log DIR/zk/zk.log, its
+#                        JVM's every GC pause DIR/zk/gc.log) and
 #                        return once `srvr` answers on 127.0.0.1:PORT (bounded, ZK_START_TIMEOUT_S)
 #   zk_stop DIR          SIGTERM by pid file, wait (ZK_STOP_TIMEOUT_S), then SIGKILL
 #   zk_status DIR PORT   print `zookeeper running (...)` / `zookeeper stopped`; exit status 0 when
@@ -88,6 +89,7 @@ zk_start() {
   _zk_write_config "$dir" "$port"
   proc_start "$dir/zk/zk.pid" "$dir/zk/zk.log" "$ZK_START_TIMEOUT_S" "zk_start: zookeeper" _zk_ready \
     java -Xms64m "-Xmx$ZK_HEAP_MAX" -XX:+UseSerialGC -XX:-UsePerfData -Djava.net.preferIPv4Stack=true \
+    "-Xlog:gc:file=$dir/zk/gc.log:uptime:filecount=2,filesize=10m" \
     -Dzookeeper.jmx.log4j.disable=true "-Dlog4j.configuration=file:$dir/zk/conf/log4j.properties" \
     -cp "$dir/zk/conf:$ZK_CLASSPATH_JARS" "$ZK_MAIN_CLASS" "$dir/zk/conf/zoo.cfg"
   case $? in

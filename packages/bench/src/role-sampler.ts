@@ -3,9 +3,10 @@
  * worst event-loop delay over the phase (prom-client's `nodejs_eventloop_lag_max_seconds`, over
  * perf_hooks monitorEventLoopDelay, reset at every scrape: one scrape at the start opens the
  * window, one at the end reads it) and its CPU time over the phase (/proc/<pid>/stat). Only two
- * scrapes: a tablet's /metrics lists every replica, and scraping it every second cost a tablet of
- * 3,000 replicas a third of its CPU (every 10 s still stalls a tablet of 8,000 replicas). The
- * scale bench prints it per step of creates: which process is busy and which one stalls.
+ * scrapes a phase, so the sampling does not change what it measures (when a tablet's /metrics
+ * still listed every replica, scraping it every second cost a tablet of 3,000 replicas a third of
+ * its CPU; it gives totals only above 256 replicas now). The scale bench prints it per step of
+ * creates: which process is busy and which one stalls.
  */
 import { cpuMicros } from './proc-stats.js';
 
@@ -15,7 +16,7 @@ export interface SampledRole {
   /** cluster.sh's role directory name (tablet-1, nameserver-2, ...). */
   role: string;
   pid: number;
-  /** host:port of its /metrics; undefined for CPU only (ZooKeeper; tablets, whose /metrics lists every replica). */
+  /** host:port of its /metrics; undefined for CPU only (ZooKeeper). */
   endpoint: string | undefined;
 }
 

@@ -18,6 +18,7 @@ import { percentile, printFigure, round } from './measure.js';
 import { clusterScriptUp, type ScriptCluster } from './bench-cluster.js';
 import { killLeaderTablet } from './scale-kill.js';
 import { sampleRoles, type RoleSample, type SampledRole } from './role-sampler.js';
+import { zkGcWatch } from './zk-gc.js';
 
 const DEFAULT_STEPS = [100, 400, 1000];
 const DEFAULT_TABLETS = 3;
@@ -120,10 +121,12 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
     const roleEndpoint = (role: string): string | undefined => {
       const m = /^(tablet|nameserver)-(\d+)$/.exec(role);
       if (!m) return undefined;
-      // Not a tablet's: its /metrics lists every replica, and scraping it blocked a tablet of
-      // 3,200 replicas long enough to lose its ZooKeeper connection (docs/benchmarks.md).
-      return m[1] === 'tablet' ? undefined : cl.nameserverEndpoint(Number(m[2]));
+      // A tablet's /metrics gives totals only above LIMITS.metricsReplicaSeriesMax replicas, so
+      // scraping it twice a step costs it little (it listed every replica until session 8).
+      return m[1] === 'tablet' ? cl.tabletEndpoint(Number(m[2])) : cl.nameserverEndpoint(Number(m[2]));
     };
+    const zkGc = zkGcWatch(dir);
+    zkGc.since();
     for (const n of steps) {
       const createMs: number[] = [];
       const sampler = sampleRoles(measureProcesses(dir).map((p): SampledRole => ({ role: p.role, pid: p.pid, endpoint: roleEndpoint(p.role) })));
@@ -144,6 +147,8 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
         const { sampled, stepS } = await samples();
         process.stdout.write(`\n-- create of t${made} failed after ${round(stepS, 1)} s: ${(err as Error).message}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
         printSamples(sampled, stepS);
+        const gc = zkGc.since();
+        if (gc !== undefined) printFigure('zookeeper GC pauses', gc.count, `pauses, longest ${round(gc.maxMs, 1)} ms`);
         throw err;
       }
       const { sampled, stepS } = await samples();
@@ -160,6 +165,11 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
       printFigure('showtable database (SDK)', round(allMs, 1), `ms (${all.replicas.length} rows)`);
       printFigure('ns_client showtable database', round(cliMs, 1), `ms (${cli.stdout.length} bytes, process included)`);
       printSamples(sampled, stepS);
+      const gc = zkGc.since();
+      if (gc !== undefined) {
+        printFigure('zookeeper GC pauses', gc.count, `pauses, longest ${round(gc.maxMs, 1)} ms, ${round(gc.totalMs)} ms in all (DIR/zk/gc.log)`);
+        figures[`n${n}_zk_gc_pause_max_ms`] = round(gc.maxMs, 1);
+      }
       for (const r of sampled) {
         figures[`n${n}_${r.role}_create_cpu_s`] = round(r.cpuS, 1);
         if (r.lagMaxMs !== undefined) figures[`n${n}_${r.role}_create_lag_max_ms`] = round(r.lagMaxMs);

@@ -245,6 +245,8 @@ async function launch(dir: string, host: string, port: number): Promise<ChildPro
         '-Xms32m',
         '-Xmx256m',
         '-XX:+UseSerialGC',
+        // Every pause, so that a stall of the server (all sessions' connections lost at once) can be told from a client's.
+        `-Xlog:gc:file=${path.join(dir, 'gc.log')}:uptime:filecount=2,filesize=10m`,
         '-XX:TieredStopAtLevel=1',
         '-XX:-UsePerfData',
         '-Djava.net.preferIPv4Stack=true',
