@@ -14,17 +14,8 @@
 import { Counter, Gauge } from 'prom-client';
 import { LIMITS, type ServerMetrics } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
-import type { Replica } from './replica.js';
+import { PHASES, type ReplicaPhase } from './replica-state.js';
 import type { TabletReplication } from './replication/tablet-replication.js';
-
-const PHASES = ['unassigned', 'loading', 'follower', 'leader', 'fenced'] as const;
-type Phase = (typeof PHASES)[number];
-
-function phaseOf(r: Replica): Phase {
-  if (r.state === 'unassigned' || r.state === 'loading') return r.state;
-  if (r.role !== 'leader') return 'follower';
-  return r.fenced ? 'fenced' : 'leader';
-}
 
 export function registerTabletMetrics(metrics: ServerMetrics, replicas: ReplicaManager, replication: TabletReplication): void {
   const registers = [metrics.registry];
@@ -66,14 +57,14 @@ export function registerTabletMetrics(metrics: ServerMetrics, replicas: ReplicaM
     const all = replicas.all();
     const listEach = all.length <= LIMITS.metricsReplicaSeriesMax;
     perReplica.set(listEach ? 1 : 0);
-    const phases = new Map<Phase, number>(PHASES.map((p) => [p, 0]));
+    const phases = new Map<ReplicaPhase, number>(PHASES.map((p) => [p, 0]));
     let rowSum = 0;
     let byteSum = 0;
     let linksInSync = 0;
     let linksOut = 0;
     let worstLag = 0;
     for (const r of all) {
-      const phase = phaseOf(r);
+      const phase = r.machine.phase;
       phases.set(phase, phases.get(phase)! + 1);
       rowSum += r.store.recordCnt;
       byteSum += r.store.memUsed;
