@@ -22,6 +22,11 @@ export interface ClientOptions {
   connectionsPerTablet?: number;
   /** Time limit of one request to a tablet. */
   requestTimeoutMs?: number;
+  /**
+   * How long one data call keeps retrying across leader changes and not-yet-serving leaders, ms from
+   * its first send (default DATA_RETRY.budgetMs, 20 s); then the last refusal is its error.
+   */
+  retryBudgetMs?: number;
   /** Where the client's ZooKeeper session says what it does (connects, losses, expiry); default silent. */
   logger?: Logger;
   /** The native ZooKeeper C client's own stderr log (CoordSessionOptions.nativeLogLevel); default off. */
@@ -78,6 +83,10 @@ export class Client {
   }
 
   static async connect(options: ClientOptions): Promise<Client> {
+    for (const field of ['connectionsPerTablet', 'requestTimeoutMs', 'retryBudgetMs'] as const) {
+      const v = options[field];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) throw new TesseraError('INVALID_ARGUMENT', `${field} must be a positive integer`, { field });
+    }
     const session = await CoordSession.connect({
       zkCluster: options.zkCluster, rootPath: options.zkRootPath, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       ...(options.logger ? { logger: options.logger } : {}), ...(options.zkNativeLogLevel ? { nativeLogLevel: options.zkNativeLogLevel } : {}),
@@ -91,7 +100,7 @@ export class Client {
       throw err;
     }
     const http = new HttpClient({ connectionsPerEndpoint: options.connectionsPerTablet ?? 32, timeoutMs: options.requestTimeoutMs ?? 10_000 });
-    return new Client(session, new NsAdminClient(session, layout), tables, http, new DataClient(tables, http));
+    return new Client(session, new NsAdminClient(session, layout), tables, http, new DataClient(tables, http, options.retryBudgetMs === undefined ? {} : { retryBudgetMs: options.retryBudgetMs }));
   }
 
   /** The leader nameserver's endpoint, as last seen. */

@@ -1,8 +1,9 @@
 /**
  * Data calls routed to partition leaders: put (split by index key into per-partition puts),
  * batches, get, scan, count, preview, delete. A call that meets a leader change (NOT_LEADER, an
- * unreachable or not-yet-serving replica) refreshes the table metadata and retries with bounded,
- * jittered backoff, as the catalogue's retry meaning allows (retry-policy.ts). Writes carry a write id so that a retried write is applied once.
+ * unreachable or not-yet-serving replica) refreshes the table metadata and retries with jittered
+ * backoff for a bounded time, as the catalogue's retry meaning allows (retry-policy.ts, DATA_RETRY).
+ * Writes carry a write id so that a retried write is applied once.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -52,16 +53,26 @@ function knownLeader(table: TableInfo, pid: number): string | undefined {
   }
 }
 
+export interface DataClientOptions {
+  /** Time one call keeps retrying across leader changes, ms from its first send (default DATA_RETRY.budgetMs). */
+  retryBudgetMs?: number;
+}
+
 export class DataClient {
   /** The table each coalesced put was last issued with, by tid (its first send uses it). */
   private readonly putTables = new Map<number, TableInfo>();
   private readonly coalescer: PutCoalescer;
   private readonly getCoalescer: GetCoalescer<{ row: WireRow | null }>;
 
+  /** How long one call keeps retrying (DATA_RETRY.budgetMs unless the client says otherwise). */
+  private readonly retryBudgetMs: number;
+
   constructor(
     private readonly tables: TableCache,
     private readonly http: HttpClient,
+    options: DataClientOptions = {},
   ) {
+    this.retryBudgetMs = options.retryBudgetMs ?? DATA_RETRY.budgetMs;
     this.coalescer = new PutCoalescer({
       sendMulti: async (endpoint, parts) => {
         const body = encode({ parts: parts.map((p) => ({ tid: p.tid, pid: p.pid, rows: p.rows.map((r) => r.item) })) });
@@ -95,29 +106,35 @@ export class DataClient {
     return { ...this.getCoalescer.stats };
   }
 
-  /** Runs `fn` against the leader of (table, pid), following leader changes. */
+  /**
+   * Runs `fn` against the leader of (table, pid), following leader changes, until it succeeds, fails
+   * for good, or the retry budget (DATA_RETRY) has passed since the first send: then the last
+   * refusal is the call's error.
+   */
   private async withLeader<T>(table: TableInfo, pid: number, fn: (endpoint: string, table: TableInfo) => Promise<T>): Promise<T> {
+    const deadlineMs = performance.now() + this.retryBudgetMs;
     let current = table;
-    let lastErr: unknown;
-    for (let attempt = 0, wakeups = 0; attempt < DATA_RETRY.attemptsMax; ) {
+    for (let attempt = 0, wakeups = 0; ; ) {
       try {
         return await fn(leaderEndpoint(current, pid), current);
       } catch (err) {
         if (!retryable(err)) throw err;
-        lastErr = err;
+        const leftMs = deadlineMs - performance.now();
+        if (leftMs <= 0) throw err;
+        // Wait out the backoff (never past the budget), or less when the table metadata changes
+        // meanwhile (a new leader).
+        const changed = this.tables.changed().then(() => true);
+        const waitMs = Math.min(leftMs, backoffMs(attempt, DATA_RETRY.backoffBaseMs, DATA_RETRY.backoffMaxMs));
+        const woken = await Promise.race([changed, sleep(waitMs).then(() => false)]);
+        if (!woken) await this.tables.refreshTable(table.tid).catch(() => undefined);
+        // A retry brought early by new routing does not grow the backoff (up to wakeupsMax of them).
+        if (woken && wakeups < DATA_RETRY.wakeupsMax) wakeups++;
+        else attempt++;
       }
-      // Wait out the backoff, or less when the table metadata changes meanwhile (a new leader).
-      const changed = this.tables.changed().then(() => true);
-      const woken = await Promise.race([changed, sleep(backoffMs(attempt, DATA_RETRY.backoffBaseMs, DATA_RETRY.backoffMaxMs)).then(() => false)]);
-      if (!woken) await this.tables.refreshTable(table.tid).catch(() => undefined);
-      // A retry brought early by new routing does not use up an attempt (up to wakeupsMax of them).
-      if (woken && wakeups < DATA_RETRY.wakeupsMax) wakeups++;
-      else attempt++;
       const fresh = this.tables.byId(table.tid);
       if (!fresh) throw new TesseraError('TABLE_NOT_FOUND', `table ${table.schema.name} was dropped`, { tid: table.tid });
       current = fresh;
     }
-    throw lastErr;
   }
 
   /** Coalesced put requests sent and the rows they carried. */

@@ -11,13 +11,20 @@
  */
 import { TesseraError, type RetryMeaning } from '@tessera/common';
 
-/** SDK data calls (data-client.ts). */
+/**
+ * SDK data calls (data-client.ts). A call is bounded by time, not by a count of attempts (as
+ * TiKV's backoffer and a context deadline in etcd's client): it is sent again, with jittered
+ * backoff, until `budgetMs` has passed since its first send, so a partition without a serving
+ * leader for a few seconds (a failover, a leader whose lease lapsed waiting to be told its role
+ * again) is waited out however quickly each refusal comes back. A send under way when the budget
+ * ends runs to its own request timeout (ClientOptions.requestTimeoutMs).
+ */
 export const DATA_RETRY = {
-  /** Attempts of one call across leader changes. */
-  attemptsMax: 10,
+  /** Default time one call keeps retrying across leader changes (ClientOptions.retryBudgetMs). */
+  budgetMs: 20_000,
   backoffBaseMs: 25,
   backoffMaxMs: 1000,
-  /** Retries brought early by a metadata change that do not count as attempts. */
+  /** Retries brought early by a metadata change that do not grow the backoff. */
   wakeupsMax: 20,
 } as const;
 
