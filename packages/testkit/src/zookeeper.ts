@@ -3,7 +3,7 @@
  * process with its own zoo.cfg, data and log under one directory, listening on 127.0.0.1 (or the
  * address given).
  * Owns the process: it is killed by pid on stop() and, as a last resort, when the test process
- * exits. Never used by production code (scripts/lib/zk.sh is the operator's equivalent).
+ * exits, or by a watchdog when that process was killed (no exit hook ran). Never used by production code (scripts/lib/zk.sh is the operator's equivalent).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -52,6 +52,22 @@ export interface ZkServer {
   kill(signal?: NodeJS.Signals): void;
   /** Stops the process (data kept) and starts it again on the same port and dir; resolves when ready. */
   restart(): Promise<void>;
+}
+
+/** How often a ZooKeeper's watchdog checks that the test process that started it is alive. */
+const PARENT_CHECK_INTERVAL_S = 1;
+
+/**
+ * A watchdog beside each java process: a detached `sh` loop that SIGKILLs the server once the test
+ * process that started it is gone, and ends by itself when the server does. The exit hook below
+ * does not run when the test process is SIGKILLed (tap's timeout, --bail), which left ZooKeepers
+ * running after such a file (the role processes have their own watch, roles/src/parent-watch.ts).
+ */
+function watchOwner(serverPid: number): void {
+  const loop = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${serverPid} 2>/dev/null; do sleep ${PARENT_CHECK_INTERVAL_S}; done; kill -0 ${process.pid} 2>/dev/null || kill -9 ${serverPid} 2>/dev/null; exit 0`;
+  const dog = spawn('sh', ['-c', loop], { detached: true, stdio: 'ignore' });
+  dog.on('error', () => undefined); // no sh: the exit hook is all there is
+  dog.unref();
 }
 
 /** Every java process started here, killed with SIGKILL if the test process exits without stop(). */
@@ -264,6 +280,7 @@ async function launch(dir: string, host: string, port: number): Promise<ChildPro
   }
   installExitHook();
   liveChildren.add(child);
+  if (child.pid !== undefined) watchOwner(child.pid);
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   try {
     await waitReady(child, host, port, dataDir, spawnError);
