@@ -152,6 +152,9 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
         throw err;
       }
       const { sampled, stepS } = await samples();
+      // In creation order, by quarter of the step: whether the cost grows with the tables made or
+      // is front-loaded (a process still warming up).
+      const quarters = [0, 1, 2, 3].map((q) => createMs.slice(Math.floor((q * createMs.length) / 4), Math.floor(((q + 1) * createMs.length) / 4)).sort((a, b) => a - b));
       createMs.sort((a, b) => a - b);
       const [, oneMs] = await timed(() => c.admin.showtable({ db: DB, name: 't0' }));
       const [all, allMs] = await timed(() => c.admin.showtable({ db: DB }));
@@ -161,6 +164,7 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
       process.stdout.write(`\n-- ${n} tables, ${n * PARTITIONS * REPLICAS} replicas (${round((n * PARTITIONS * REPLICAS) / tablets)} per tablet); load average ${load}\n`);
       printFigure('create per table, median', round(percentile(createMs, 50), 1), `ms (${createMs.length} creates)`);
       printFigure('create per table, p99', round(percentile(createMs, 99), 1), 'ms');
+      if (quarters.every((q) => q.length > 0)) printFigure('create median by quarter of the step', quarters.map((q) => round(percentile(q, 50), 1)).join(' / '), 'ms');
       printFigure('showtable one table (SDK)', round(oneMs, 1), 'ms');
       printFigure('showtable database (SDK)', round(allMs, 1), `ms (${all.replicas.length} rows)`);
       printFigure('ns_client showtable database', round(cliMs, 1), `ms (${cli.stdout.length} bytes, process included)`);
