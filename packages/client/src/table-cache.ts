@@ -6,7 +6,7 @@
  * table. Lookups by (db, name) and tid are map lookups.
  */
 import { TesseraError, type TableInfo } from '@tessera/common';
-import { parseNotify, type Coord, type NotifyStamp, type ZkLayout } from '@tessera/coord';
+import { parseNotify, readJsonMany, type Coord, type NotifyStamp, type ZkLayout } from '@tessera/coord';
 
 const nameKey = (db: string, name: string): string => `${db}\u0000${name}`;
 
@@ -101,12 +101,11 @@ export class TableCache {
       if ((err as TesseraError).details?.zkError !== 'ZNONODE') throw err;
     }
     const next = new Map<number, TableInfo>();
-    for (const name of names) {
-      const tid = Number(name);
-      if (!Number.isSafeInteger(tid)) continue;
-      const node = await this.session.getJson<TableInfo>(this.layout.tableData(tid));
-      if (node) next.set(tid, node.value);
-    }
+    const tids = names.map(Number).filter((tid) => Number.isSafeInteger(tid));
+    const nodes = await readJsonMany<TableInfo>(this.session, tids.map((tid) => this.layout.tableData(tid)));
+    nodes.forEach((node, i) => {
+      if (node) next.set(tids[i]!, node.value);
+    });
     this.byTid = next;
     this.byName = new Map([...next.values()].map((t) => [nameKey(t.schema.db, t.schema.name), t.tid]));
   }

@@ -14,6 +14,8 @@ import type { ZkLayout } from './layout.js';
 export const COORD_LIMITS = {
   /** Default wait for the first connection in connect() / reconnect(). */
   connectTimeoutMsDefault: 15_000,
+  /** Reads one readJsonMany() keeps in flight: ZooKeeper answers a session's requests in order, so this pipelines them. */
+  readsInFlightMax: 64,
   /** Compare-and-set rounds of incrementCounter before it gives up under contention. */
   counterAttemptsMax: 200,
   counterBackoffBaseMs: 1,

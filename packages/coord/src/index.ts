@@ -7,3 +7,4 @@ export * from './election.js';
 export * from './registration.js';
 export * from './retry.js';
 export * from './notify.js';
+export * from './read-many.js';

@@ -6,7 +6,7 @@
  * coord/src/notify.ts): a create, update or drop costs O(that table) in ZooKeeper, never O(all).
  */
 import { TesseraError, validateName, type Logger, type TableInfo } from '@tessera/common';
-import { bumpNotify, type Coord, type NotifyHint, type ZkLayout } from '@tessera/coord';
+import { bumpNotify, readJsonMany, type Coord, type NotifyHint, type ZkLayout } from '@tessera/coord';
 
 /**
  * This process's bumps of `/table/notify` go one at a time, so they never contend with each other
@@ -72,12 +72,11 @@ export class MetadataStore {
     for (const p of [L.dbDir, L.tableDataDir, L.opDataDir, L.configDir, L.nodes, L.leaderDir]) await this.session.ensurePath(p);
     this.dbs = new Set(await this.session.children(L.dbDir));
     const tables = new Map<number, Versioned>();
-    for (const name of await this.session.children(L.tableDataDir)) {
-      const tid = Number(name);
-      if (!Number.isSafeInteger(tid)) continue;
-      const node = await this.session.getJson<TableInfo>(L.tableData(tid));
-      if (node) tables.set(tid, { info: node.value, version: node.version });
-    }
+    const tids = (await this.session.children(L.tableDataDir)).map(Number).filter((tid) => Number.isSafeInteger(tid));
+    const nodes = await readJsonMany<TableInfo>(this.session, tids.map((tid) => L.tableData(tid)));
+    nodes.forEach((node, i) => {
+      if (node) tables.set(tids[i]!, { info: node.value, version: node.version });
+    });
     this.tables = tables;
     this.log.info(`metadata loaded: ${this.dbs.size} database(s), ${tables.size} table(s)`);
   }
