@@ -307,7 +307,7 @@ export class OpShell {
       running.add(s.id);
       if (this.lastTask.get(s.id) === s.currentTask) continue;
       this.lastTask.set(s.id, s.currentTask);
-      const op = this.engine.op(s.id);
+      const op = this.engine.peekOp(s.id);
       if (op) this.opLog.observe(op);
     }
     for (const id of [...this.lastTask.keys()]) if (!running.has(id)) this.lastTask.delete(id);
@@ -346,7 +346,7 @@ export class OpShell {
         this.confirmWrite(this.persistOp(effect.op, effect.opIndex), { kind: 'op', opId: effect.op.id }, `op ${effect.op.id}`);
         return;
       case 'deleteOp': {
-        const op = this.engine.op(effect.opId);
+        const op = this.engine.peekOp(effect.opId);
         if (op) this.opLog.observe(op);
         this.confirmWrite(this.deleteOrKeepOp(effect.opId), { kind: 'deleteOp', opId: effect.opId });
         return;

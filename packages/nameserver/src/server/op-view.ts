@@ -87,7 +87,8 @@ export class OpView {
     for (const s of this.d.ops.core.opSummaries()) {
       if (s.status !== 'kDoing') continue;
       live.add(s.id);
-      const op = this.d.ops.core.op(s.id);
+      // The op itself, not a copy (the detail made here is dropped; the book keeps only its samples).
+      const op = this.d.ops.core.peekOp(s.id);
       if (op !== undefined) this.book.detail(op, this.facts(op, this.reportedLeaderStatus(op)), now);
     }
     this.book.keepOnly(live);
