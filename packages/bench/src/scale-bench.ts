@@ -203,6 +203,8 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
   } finally {
     await client?.close().catch(() => undefined);
     await cluster?.down();
-    if (ok) removeDir(dir);
+    // TESSERA_BENCH_KEEP_DIR=1 keeps the cluster's directory (role logs, ZooKeeper's GC log).
+    if (ok && process.env['TESSERA_BENCH_KEEP_DIR'] !== '1') removeDir(dir);
+    else process.stdout.write(`cluster directory kept: ${dir}\n`);
   }
 }
