@@ -43,6 +43,12 @@ export const COORD_LIMITS = {
   nodeDataBytesMax: 1_000_000,
 } as const;
 
+/** A counter step: a positive safe integer, else INVALID_ARGUMENT. */
+export function counterStep(by: number): number {
+  if (!Number.isSafeInteger(by) || by < 1) throw new TesseraError('INVALID_ARGUMENT', `a counter step must be a positive integer, not ${by}`, { field: 'by' });
+  return by;
+}
+
 /** Data accepted by writes: bytes as is, a string as UTF-8, anything else as UTF-8 JSON. */
 export type CoordData = Buffer | string | object;
 
@@ -100,8 +106,11 @@ export interface Coord extends EventEmitter<CoordSessionEvents> {
   delete(path: string, expectedVersion?: number): Promise<DeleteResult>;
   /** Deletes a node and everything under it; a missing node is not an error. */
   deleteRecursive(path: string): Promise<void>;
-  /** Adds one to a decimal counter with compare-and-set and returns the new value (a missing node starts at 1). */
-  incrementCounter(path: string): Promise<number>;
+  /**
+   * Adds `by` (a positive integer, default 1) to a decimal counter with compare-and-set and returns
+   * the new value: the caller owns the `by` values up to it (a missing node starts at 0).
+   */
+  incrementCounter(path: string, by?: number): Promise<number>;
 
   /** Calls cb with the sorted children (first read, then on every change, across reconnects); returns stop(). */
   watchChildren(path: string, cb: (children: string[]) => void): () => void;

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { TesseraError, silentLogger, type Logger } from '@tessera/common';
 import {
-  checkPath, coordErrorNamed, encodeData, parseJson,
+  checkPath, coordErrorNamed, counterStep, encodeData, parseJson,
   type Coord, type CoordData, type CoordSessionEvents, type DeleteResult, type NodeData, type SetResult,
 } from './coord.js';
 import { parentPath, zkLayout, type ZkLayout } from './layout.js';
@@ -250,21 +250,22 @@ export class MemoryCoord extends EventEmitter<CoordSessionEvents> implements Coo
     if ('error' in r) throw coordErrorNamed('delete', path, r.error);
   }
 
-  async incrementCounter(path: string): Promise<number> {
+  async incrementCounter(path: string, by = 1): Promise<number> {
     this.usable('incrementCounter', path);
+    counterStep(by);
     const node = this.server.read(path);
     if (node === undefined) {
       this.ensurePathNow(parentPath(path));
-      this.createNow(path, Buffer.from('1'));
-      return 1;
+      this.createNow(path, Buffer.from(String(by)));
+      return by;
     }
     const text = node.data.toString('utf8').trim();
     const current = text === '' ? 0 : Number(text);
     if (!Number.isSafeInteger(current) || current < 0) {
       throw new TesseraError('INTERNAL', `counter ${path} holds ${JSON.stringify(text)}, not a decimal count`, { path });
     }
-    this.server.set(path, Buffer.from(String(current + 1)), -1);
-    return current + 1;
+    this.server.set(path, Buffer.from(String(current + by)), -1);
+    return current + by;
   }
 
   // ---- watches ----

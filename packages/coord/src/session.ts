@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events';
 import ZooKeeper from 'zookeeper';
 import { TesseraError, backoffMs, invalidArgument, silentLogger, sleep, type Logger } from '@tessera/common';
-import { COORD_LIMITS, checkPath, coordErrorNamed, encodeData as encode, parseJson, type Coord, type CoordData, type CoordSessionEvents, type DeleteResult, type NodeData, type SetResult } from './coord.js';
+import { COORD_LIMITS, checkPath, counterStep, coordErrorNamed, encodeData as encode, parseJson, type Coord, type CoordData, type CoordSessionEvents, type DeleteResult, type NodeData, type SetResult } from './coord.js';
 import { parentPath, zkLayout, type ZkLayout } from './layout.js';
 import { firstEventWithin } from './owned-node.js';
 import { SessionWatches, type WatchSnapshot } from './session-watches.js';
@@ -299,33 +299,34 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
   }
 
   /**
-   * Adds one to a decimal counter with compare-and-set and returns the new value; a missing node
-   * starts at 1. Every caller gets a distinct value. The value and version this session wrote last
+   * Adds `by` to a decimal counter with compare-and-set and returns the new value; a missing node
+   * counts from 0. Every caller gets distinct values (the `by` values up to the one returned). The value and version this session wrote last
    * are tried first (one compare-and-set: the leading nameserver is the only writer of its
    * counters); the counter is read only when that misses.
    */
-  async incrementCounter(path: string): Promise<number> {
+  async incrementCounter(path: string, by = 1): Promise<number> {
     checkPath(path);
+    counterStep(by);
     const hint = this.counterHints.get(path);
     if (hint !== undefined) {
-      const r = await this.set(path, Buffer.from(String(hint.value + 1)), hint.version);
+      const r = await this.set(path, Buffer.from(String(hint.value + by)), hint.version);
       if (r.ok) {
-        this.counterHints.set(path, { value: hint.value + 1, version: r.version });
-        return hint.value + 1;
+        this.counterHints.set(path, { value: hint.value + by, version: r.version });
+        return hint.value + by;
       }
       this.counterHints.delete(path);
     }
     for (let attempt = 0; attempt < COORD_LIMITS.counterAttemptsMax; attempt++) {
       const node = await this.get(path);
       if (node === undefined) {
-        let { rc } = await this.rawCreate(path, Buffer.from('1'), 0);
+        let { rc } = await this.rawCreate(path, Buffer.from(String(by)), 0);
         if (rc === C.ZNONODE) {
           await this.ensurePath(parentPath(path));
-          ({ rc } = await this.rawCreate(path, Buffer.from('1'), 0));
+          ({ rc } = await this.rawCreate(path, Buffer.from(String(by)), 0));
         }
         if (rc === C.ZOK) {
-          this.counterHints.set(path, { value: 1, version: 0 });
-          return 1;
+          this.counterHints.set(path, { value: by, version: 0 });
+          return by;
         }
         if (rc !== C.ZNODEEXISTS) throw coordError('create', path, rc);
       } else {
@@ -334,10 +335,10 @@ export class CoordSession extends EventEmitter<CoordSessionEvents> implements Co
         if (!Number.isSafeInteger(current) || current < 0) {
           throw new TesseraError('INTERNAL', `counter ${path} holds ${JSON.stringify(text)}, not a decimal count`, { path });
         }
-        const r = await this.set(path, Buffer.from(String(current + 1)), node.version);
+        const r = await this.set(path, Buffer.from(String(current + by)), node.version);
         if (r.ok) {
-          this.counterHints.set(path, { value: current + 1, version: r.version });
-          return current + 1;
+          this.counterHints.set(path, { value: current + by, version: r.version });
+          return current + by;
         }
       }
       await sleep(backoffMs(attempt, COORD_LIMITS.counterBackoffBaseMs, COORD_LIMITS.counterBackoffMaxMs));

@@ -148,6 +148,20 @@ export function coordConformance(t: Test, backend: CoordBackend): void {
     await t.rejects(sessions[0]!.incrementCounter(`${root}/bad`), { code: 'INTERNAL' });
   });
 
+  t.test('counters by a step: each caller owns the step of values up to what it got', async (t) => {
+    const root = uniqueRoot('counter-step');
+    const sessions = await Promise.all([0, 1].map(() => backend.connect(t, root)));
+    const p = `${root}/table/term`;
+    t.equal(await sessions[0]!.incrementCounter(p, 16), 16, 'a missing counter counts from 0');
+    const tops = await Promise.all(sessions.flatMap((s) => [s.incrementCounter(p, 16), s.incrementCounter(p, 16), s.incrementCounter(p)]));
+    const owned = tops.flatMap((top, i) => Array.from({ length: i % 3 === 2 ? 1 : 16 }, (_, k) => top - k));
+    t.equal(new Set(owned).size, owned.length, 'no value owned twice');
+    t.same([...owned].sort((x, y) => x - y), Array.from({ length: 66 }, (_, i) => i + 17), 'exactly 17..82');
+    t.equal((await sessions[1]!.get(p))?.data.toString(), '82');
+    for (const by of [0, -1, 1.5]) await t.rejects(sessions[0]!.incrementCounter(p, by), { code: 'INVALID_ARGUMENT' }, `step ${by} refused`);
+    t.equal((await sessions[1]!.get(p))?.data.toString(), '82', 'a refused step changes nothing');
+  });
+
   t.test('children and data watches fire and re-arm; stop() ends them', async (t) => {
     const root = uniqueRoot('watch');
     const s = await backend.connect(t, root);

@@ -48,6 +48,40 @@ export class NotifyBumps {
   }
 }
 
+/** Values a nameserver reserves from a ZooKeeper counter in one write (named limit). */
+export const COUNTER_BLOCK_SIZE = 16;
+
+/**
+ * Ids handed out from blocks of a ZooKeeper counter: one compare-and-set reserves
+ * COUNTER_BLOCK_SIZE values, so fifteen creates in sixteen allocate their tid and term without a
+ * ZooKeeper round trip (2–5 ms of a ~40 ms create on a quiet machine, issue 16). Every value is
+ * still handed out once across nameservers (each block is the reserving session's alone); a block
+ * left unused by a leadership that ended is skipped, so tids may have gaps, as after a failed
+ * create. Takes are served in order of asking; one reservation is under way at a time.
+ */
+export class CounterBlock {
+  private next = 1;
+  private last = 0;
+  private reserving: Promise<void> | undefined;
+
+  constructor(private readonly reserve: (count: number) => Promise<number>, private readonly size = COUNTER_BLOCK_SIZE) {}
+
+  async take(): Promise<number> {
+    while (this.next > this.last) {
+      this.reserving ??= this.reserve(this.size).then(
+        (top) => {
+          this.next = top - this.size + 1;
+          this.last = top;
+        },
+      ).finally(() => {
+        this.reserving = undefined;
+      });
+      await this.reserving;
+    }
+    return this.next++;
+  }
+}
+
 interface Versioned {
   info: TableInfo;
   version: number;
@@ -58,6 +92,8 @@ export class MetadataStore {
   private tables = new Map<number, Versioned>();
   /** What this nameserver's last bump wrote (its next one is a single compare-and-set). */
   private readonly notifyHint: NotifyHint = {};
+  private tidBlock = new CounterBlock((n) => this.session.incrementCounter(this.layout.tableIndex, n));
+  private termBlock = new CounterBlock((n) => this.session.incrementCounter(this.layout.term, n));
   private readonly bumps = new NotifyBumps((tid, seqStep) => bumpNotify(this.session, this.layout.notify, tid, seqStep, this.notifyHint));
 
   constructor(
@@ -69,6 +105,9 @@ export class MetadataStore {
   /** Reads everything from ZooKeeper (on becoming leader). */
   async load(): Promise<void> {
     const L = this.layout;
+    // Blocks reserved in an earlier leadership are left unused: ids go on from the counters.
+    this.tidBlock = new CounterBlock((n) => this.session.incrementCounter(L.tableIndex, n));
+    this.termBlock = new CounterBlock((n) => this.session.incrementCounter(L.term, n));
     for (const p of [L.dbDir, L.tableDataDir, L.opDataDir, L.configDir, L.nodes, L.leaderDir]) await this.session.ensurePath(p);
     this.dbs = new Set(await this.session.children(L.dbDir));
     const tables = new Map<number, Versioned>();
@@ -137,12 +176,14 @@ export class MetadataStore {
     return this.tables.get(tid)?.info;
   }
 
+  /** A new table's tid (from a block this nameserver reserved; see CounterBlock). */
   allocTid(): Promise<number> {
-    return this.session.incrementCounter(this.layout.tableIndex);
+    return this.tidBlock.take();
   }
 
+  /** A new table's first term (the term counter serves creates only). */
   allocTerm(): Promise<number> {
-    return this.session.incrementCounter(this.layout.term);
+    return this.termBlock.take();
   }
 
   /**
