@@ -2,8 +2,8 @@
  * The kill half of `pnpm bench scale` (issue 16): on the cluster the create half filled, SIGKILL
  * the tablet leading the most partitions while a paced writer runs on a sample of tables, then
  * print the time until every partition it led accepts a write again (each probed by one put, by a
- * pool of probers, until one is acknowledged), the ops the nameserver created for it, whether any other process lost its
- * ZooKeeper session (`tessera_zk_session_expirations_total` on every other /metrics) or the
+ * pool of probers, until one is acknowledged), the ops the nameserver created for it, whether any
+ * other process lost its ZooKeeper session (`tessera_zk_session_expirations_total` on every other /metrics) or the
  * nameserver leadership moved, and the worst event-loop delay each process saw meanwhile
  * (prom-client's `nodejs_eventloop_lag_max_seconds`, from perf_hooks monitorEventLoopDelay,
  * reset at every scrape: the scrape just before the kill starts the window).

@@ -92,8 +92,8 @@ export class MetadataStore {
   private tables = new Map<number, Versioned>();
   /** What this nameserver's last bump wrote (its next one is a single compare-and-set). */
   private readonly notifyHint: NotifyHint = {};
-  private tidBlock = new CounterBlock((n) => this.session.incrementCounter(this.layout.tableIndex, n));
-  private termBlock = new CounterBlock((n) => this.session.incrementCounter(this.layout.term, n));
+  private tidBlock = this.counterBlock('tableIndex');
+  private termBlock = this.counterBlock('term');
   private readonly bumps = new NotifyBumps((tid, seqStep) => bumpNotify(this.session, this.layout.notify, tid, seqStep, this.notifyHint));
 
   constructor(
@@ -106,8 +106,8 @@ export class MetadataStore {
   async load(): Promise<void> {
     const L = this.layout;
     // Blocks reserved in an earlier leadership are left unused: ids go on from the counters.
-    this.tidBlock = new CounterBlock((n) => this.session.incrementCounter(L.tableIndex, n));
-    this.termBlock = new CounterBlock((n) => this.session.incrementCounter(L.term, n));
+    this.tidBlock = this.counterBlock('tableIndex');
+    this.termBlock = this.counterBlock('term');
     for (const p of [L.dbDir, L.tableDataDir, L.opDataDir, L.configDir, L.nodes, L.leaderDir]) await this.session.ensurePath(p);
     this.dbs = new Set(await this.session.children(L.dbDir));
     const tables = new Map<number, Versioned>();
@@ -174,6 +174,11 @@ export class MetadataStore {
 
   table(tid: number): TableInfo | undefined {
     return this.tables.get(tid)?.info;
+  }
+
+  /** A fresh block of one of the layout's counters (nothing reserved until the first take). */
+  private counterBlock(counter: 'tableIndex' | 'term'): CounterBlock {
+    return new CounterBlock((n) => this.session.incrementCounter(this.layout[counter], n));
   }
 
   /** A new table's tid (from a block this nameserver reserved; see CounterBlock). */
