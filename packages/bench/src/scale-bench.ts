@@ -4,7 +4,8 @@
  * defaults (ZooKeeper, 2 nameservers, 3 tablets). For each step N it creates tables through the
  * SDK until N tables of 8 partitions × 3 replicas exist and prints: create time per table (median
  * and p99 over that step's creates), `showtable` of one table and of the whole database (SDK →
- * nameserver; and `ns_client showtable` of the database, a process of its own), then each
+ * nameserver; and `ns_client showtable` of the database, a process of its own), a drop's time
+ * (DROP_PROBES tables made and dropped at that count), then each
  * process's RSS and open file descriptors (/proc/<pid>/status VmRSS, /proc/<pid>/fd). Then the
  * kill half (scale-kill.ts; `--no-kill` skips it): SIGKILL of the tablet leading the most
  * partitions, time until every partition it led is writable again, ops created, sessions lost.
@@ -27,6 +28,8 @@ const REPLICAS = 3;
 const DB = 'scale_db';
 const ZK_ROOT = '/tessera';
 const REQUEST_TIMEOUT_MS = 120_000;
+/** Tables created and dropped again after each step, to time a drop at that table count. */
+const DROP_PROBES = 10;
 
 export interface ScaleOptions {
   steps: number[];
@@ -98,6 +101,14 @@ function printSamples(sampled: RoleSample[], stepS: number): void {
   }
 }
 
+function createScaleTable(c: Client, name: string): Promise<unknown> {
+  return c.createTable(DB, {
+    name, partitionNum: PARTITIONS, replicaNum: REPLICAS,
+    columns: [{ name: 'id', type: 'string' }, { name: 'v', type: 'string' }, { name: 'at', type: 'timestamp' }],
+    indexes: [{ name: 'id', keys: ['id'], ts: 'at' }],
+  });
+}
+
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
   const v = await fn();
@@ -134,11 +145,7 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
       const samples = async (): Promise<{ sampled: RoleSample[]; stepS: number }> => ({ stepS: (performance.now() - stepStartedMs) / 1000, sampled: await sampler.stop() });
       try {
         while (made < n) {
-          const [, ms] = await timed(() => c.createTable(DB, {
-            name: `t${made}`, partitionNum: PARTITIONS, replicaNum: REPLICAS,
-            columns: [{ name: 'id', type: 'string' }, { name: 'v', type: 'string' }, { name: 'at', type: 'timestamp' }],
-            indexes: [{ name: 'id', keys: ['id'], ts: 'at' }],
-          }));
+          const [, ms] = await timed(() => createScaleTable(c, `t${made}`));
           createMs.push(ms);
           made++;
         }
@@ -160,11 +167,18 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
       const [all, allMs] = await timed(() => c.admin.showtable({ db: DB }));
       const [cli, cliMs] = await timed(() => nsClient(zkCluster, `use ${DB}; showtable`, {}, ZK_ROOT));
       if (cli.code !== 0) throw new Error(`ns_client showtable failed: ${cli.stderr}`);
+      // A drop at this table count: probe tables made for it (the step's N stay), each dropped
+      // when the SDK's call returns (the nameserver removed its metadata and told the tablets).
+      const dropMs: number[] = [];
+      for (let i = 0; i < DROP_PROBES; i++) await createScaleTable(c, `drop_probe_${n}_${i}`);
+      for (let i = 0; i < DROP_PROBES; i++) dropMs.push((await timed(() => c.dropTable(DB, `drop_probe_${n}_${i}`)))[1]);
+      dropMs.sort((a, b) => a - b);
       const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
       process.stdout.write(`\n-- ${n} tables, ${n * PARTITIONS * REPLICAS} replicas (${round((n * PARTITIONS * REPLICAS) / tablets)} per tablet); load average ${load}\n`);
       printFigure('create per table, median', round(percentile(createMs, 50), 1), `ms (${createMs.length} creates)`);
       printFigure('create per table, p99', round(percentile(createMs, 99), 1), 'ms');
       if (quarters.every((q) => q.length > 0)) printFigure('create median by quarter of the step', quarters.map((q) => round(percentile(q, 50), 1)).join(' / '), 'ms');
+      printFigure('drop per table, median', round(percentile(dropMs, 50), 1), `ms (${DROP_PROBES} drops; max ${round(dropMs[dropMs.length - 1]!, 1)} ms)`);
       printFigure('showtable one table (SDK)', round(oneMs, 1), 'ms');
       printFigure('showtable database (SDK)', round(allMs, 1), `ms (${all.replicas.length} rows)`);
       printFigure('ns_client showtable database', round(cliMs, 1), `ms (${cli.stdout.length} bytes, process included)`);
@@ -185,6 +199,7 @@ export async function benchScale(argv: string[] = []): Promise<Record<string, nu
       }
       figures[`n${n}_create_p50_ms`] = round(percentile(createMs, 50), 1);
       figures[`n${n}_create_p99_ms`] = round(percentile(createMs, 99), 1);
+      figures[`n${n}_drop_p50_ms`] = round(percentile(dropMs, 50), 1);
       figures[`n${n}_showtable_one_ms`] = round(oneMs, 1);
       figures[`n${n}_showtable_db_ms`] = round(allMs, 1);
       figures[`n${n}_nsclient_showtable_ms`] = round(cliMs, 1);
