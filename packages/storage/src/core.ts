@@ -16,7 +16,7 @@ import { BinlogTail } from './binlog-tail.js';
 import { isExpired } from './ttl.js';
 import { RowWalker } from './row-walk.js';
 import { deletedAt, liveBytes, tombstoneValue } from './row-value.js';
-import type { Committed, Level, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord } from './store-types.js';
+import type { Committed, Level, LoadedChecksum, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord } from './store-types.js';
 import { batchWriter, type BatchPut } from './shared-batch.js';
 import { HeadStage, stageHead } from './heads.js';
 
@@ -39,6 +39,8 @@ export class ReplicaCore {
   roleRecord: ReplicaRoleRecord;
   closed = false;
   firstBinlogOffsetCache: number | undefined;
+  /** The content checksum of the last snapshot loaded into this replica, at its offset (snapshot.ts). */
+  loadedChecksum: LoadedChecksum | undefined;
   /** The newest committed binlog entries, for replication reads (binlog-tail.ts). */
   readonly tail = new BinlogTail();
   private readonly queue: QueueItem[] = [];

@@ -94,17 +94,30 @@ export async function contentChecksum(core: ReplicaCore, nowMs: number): Promise
 /** Entries a checksum scan reads from LevelDB at a time. */
 const BULK_READ_ROWS = 1024;
 
-async function hashRows(batches: AsyncIterable<Array<[Buffer, Buffer, number]>>): Promise<{ rows: number; sha256: string }> {
-  const h = createHash('sha256');
-  let n = 0;
-  for await (const rows of batches) {
-    for (const [k, v] of rows) {
-      h.update(k);
-      h.update(v);
-    }
-    n += rows.length;
+/**
+ * What a content checksum is: sha256 over every row entry's key then value, in key order, and the
+ * entries counted. A leader digests the snapshot it sends with it and the new replica what it
+ * wrote (snapshot.ts), so the two compare with each other as with checksumAt's.
+ */
+export class RowDigest {
+  private readonly hash = createHash('sha256');
+  private entries = 0;
+
+  add(key: Uint8Array, value: Uint8Array): void {
+    this.hash.update(key);
+    this.hash.update(value);
+    this.entries++;
   }
-  return { rows: n, sha256: h.digest('hex') };
+
+  result(): { rows: number; sha256: string } {
+    return { rows: this.entries, sha256: this.hash.digest('hex') };
+  }
+}
+
+async function hashRows(batches: AsyncIterable<Array<[Buffer, Buffer, number]>>): Promise<{ rows: number; sha256: string }> {
+  const digest = new RowDigest();
+  for await (const rows of batches) for (const [k, v] of rows) digest.add(k, v);
+  return digest.result();
 }
 
 /** The content checksum of a replica as of one binlog offset (`checksumAt`), or why it cannot be taken. */

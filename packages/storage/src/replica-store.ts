@@ -26,9 +26,10 @@ import { FALLBACK, readHeadRows } from './heads.js';
 import { loadSnapshotInto, snapshotStream } from './snapshot.js';
 import { checksumAt, contentChecksum, gcExpired, type ChecksumAtOffset } from './maintenance.js';
 export type { ChecksumAtOffset } from './maintenance.js';
-import type { Level, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord, SnapshotChunk, SnapshotHeader } from './store-types.js';
+export { RowDigest } from './maintenance.js';
+import type { Level, LoadedChecksum, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord, SnapshotChunk, SnapshotHeader } from './store-types.js';
 
-export type { Level, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord, SnapshotChunk, SnapshotHeader } from './store-types.js';
+export type { Level, LoadedChecksum, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord, SnapshotChunk, SnapshotHeader } from './store-types.js';
 export type { StoredRow } from './row-read.js';
 
 const NOW = (): number => Date.now();
@@ -413,6 +414,14 @@ export class ReplicaStore {
    */
   loadSnapshot(stream: AsyncIterable<SnapshotHeader | SnapshotChunk>): Promise<number> {
     return this.core.exclusive(() => loadSnapshotInto(this.core, stream));
+  }
+
+  /**
+   * The checksum of what the last snapshot load wrote into this replica (read back from LevelDB),
+   * at the snapshot's offset; undefined if no load completed since it was opened.
+   */
+  loadedChecksum(): LoadedChecksum | undefined {
+    return this.core.loadedChecksum;
   }
 
   // ------------------------------------------------------------------ maintenance

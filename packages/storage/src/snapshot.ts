@@ -9,9 +9,10 @@ import {
   ROW_END, ROW_START, rowKeyPrefixLength,
 } from './keys.js';
 import type { ReplicaCore } from './core.js';
-import type { ReplicaCounters, SnapshotChunk, SnapshotHeader } from './store-types.js';
+import { RowDigest } from './maintenance.js';
+import type { Level, ReplicaCounters, SnapshotChunk, SnapshotHeader } from './store-types.js';
 
-/** Entries a snapshot reads from LevelDB at a time. */
+/** Entries a snapshot reads from LevelDB at a time (and a load's read-back). */
 const SNAPSHOT_READ_ROWS = 1024;
 
 /**
@@ -69,6 +70,14 @@ export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<
   await db.clear({ gte: BINLOG_START, lt: BINLOG_END });
   await db.clear({ gte: PURGE_START, lt: PURGE_END });
   await db.clear({ gte: HEAD_START, lt: HEAD_END });
+  core.loadedChecksum = undefined;
+  // Each batch is read back once written and digested in order (RowDigest): the checksum of what
+  // this replica now holds, which the move's check compares with the digest its leader took of
+  // what it sent. The read-backs run behind the load, while the next chunk arrives and is written.
+  const digest = new RowDigest();
+  let readBack: Promise<void> = Promise.resolve();
+  let readBackError: unknown;
+  let lastKey: Buffer | undefined;
   for await (const item of stream) {
     if (!Array.isArray(item)) {
       if (header) throw new TesseraError('INVALID_ARGUMENT', 'snapshot stream has two headers');
@@ -85,6 +94,9 @@ export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<
       // from msgpack are Uint8Arrays (typed Buffer); unpacked ones are Buffers already.
       const kb = asBuffer(k);
       if (kb[0] !== ROW_START[0]) throw new TesseraError('INVALID_ARGUMENT', 'snapshot entry outside the row key space');
+      // The read-back digests each batch's key range: only a stream in key order has one.
+      if (lastKey !== undefined && Buffer.compare(kb, lastKey) <= 0) readBackError ??= new Error('snapshot entries out of key order');
+      lastKey = kb;
       const vb = asBuffer(v);
       batch.put(kb, vb);
       if (kb[1] === 0) {
@@ -93,14 +105,38 @@ export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<
       }
     }
     await batch.write();
+    if (item.length > 0 && readBackError === undefined) {
+      const gte = asBuffer(item[0]![0]);
+      const lte = asBuffer(item[item.length - 1]![0]);
+      readBack = readBack.then(() => digestRange(db, gte, lte, digest)).catch((err: unknown) => {
+        readBackError ??= err;
+      });
+    }
   }
   if (!header) throw new TesseraError('INVALID_ARGUMENT', 'empty snapshot stream');
+  await readBack;
   counters.offset = header.offset;
   counters.base = { offset: header.offset, term: header.term };
   await db.put(META_STATE, encode(counters));
   core.counters = counters;
   core.firstBinlogOffsetCache = undefined;
+  // A read-back that failed leaves no checksum: the move's check then scans both sides.
+  if (readBackError === undefined) core.loadedChecksum = { offset: header.offset, ...digest.result() };
   return header.offset;
+}
+
+/** Digests the entries in [gte, lte] (one written batch of a load), in key order. */
+async function digestRange(db: Level, gte: Buffer, lte: Buffer, digest: RowDigest): Promise<void> {
+  const it = db.iterator({ gte, lte });
+  try {
+    for (;;) {
+      const entries = await it.nextv(SNAPSHOT_READ_ROWS);
+      if (entries.length === 0) return;
+      for (const [k, v] of entries) digest.add(k, v);
+    }
+  } finally {
+    await it.close();
+  }
 }
 
 function asBuffer(b: Uint8Array): Buffer {

@@ -63,3 +63,14 @@ export type SnapshotChunk = Array<[Buffer, Buffer]>;
 
 /** Binlog entries staged in a batch with their encoded bytes, for the tail once it is written. */
 export type Committed = Array<[BinlogEntry, number]>;
+
+/**
+ * The checksum of what a snapshot load wrote, read back from the replica's own LevelDB as each
+ * batch was written: its entries and sha256 as maintenance.ts's RowDigest takes them, at the
+ * snapshot's offset.
+ */
+export interface LoadedChecksum {
+  offset: number;
+  rows: number;
+  sha256: string;
+}

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TableSchema } from '@tessera/common';
-import { openClassicLevel, openMemoryLevel, ReplicaStore, TabletStore, type Level, type ReplicaInfo, type BinlogEntry } from '../src/index.js';
+import { openClassicLevel, openMemoryLevel, ReplicaStore, RowDigest, TabletStore, type Level, type ReplicaInfo, type BinlogEntry } from '../src/index.js';
 import { BINLOG_TAIL } from '../src/binlog-tail.js';
 import { schemaOf } from './schema.js';
 
@@ -335,10 +335,27 @@ for (const backend of backends) {
       const chunks: unknown[] = [header];
       for await (const c of stream) chunks.push(c);
       t.ok(chunks.length > 2, 'several chunks');
+      t.equal(follower.loadedChecksum(), undefined, 'no load yet: no loaded checksum');
       const loaded = await follower.loadSnapshot((async function* () { yield* chunks as never[]; })());
       t.equal(loaded, 300);
       t.equal(follower.offset, 300);
       t.equal(follower.recordCnt, 300);
+      // The load read back what it wrote: the same digest as the rows sent, and as a scan of the follower.
+      const sent = new RowDigest();
+      for (const c of chunks.slice(1) as Array<Array<[Buffer, Buffer]>>) for (const [k, v] of c) sent.add(k, v);
+      const scanned = await follower.checksum();
+      t.same(follower.loadedChecksum(), { offset: 300, ...sent.result() }, 'loaded checksum = digest of the chunks sent, at the snapshot offset');
+      t.same(follower.loadedChecksum(), { offset: 300, ...scanned }, 'and = the checksum of a scan of the loaded replica');
+      // A stream out of key order has no batch ranges to read back: the load keeps no checksum
+      // (the move's check then scans both sides), the rows are loaded all the same.
+      const swapped = chunks.map((c, i) => (i === 1 ? [(c as unknown[])[1], (c as unknown[])[0], ...(c as unknown[]).slice(2)] : c));
+      const other = await open();
+      t.equal(await other.loadSnapshot((async function* () { yield* swapped as never[]; })()), 300);
+      t.equal(other.loadedChecksum(), undefined, 'out of key order: no loaded checksum');
+      t.same(await other.checksum(), scanned, 'the same rows stored');
+      const again = await open();
+      await again.loadSnapshot((async function* () { yield* chunks as never[]; })());
+      t.same(again.loadedChecksum(), follower.loadedChecksum(), 'a second load of the same stream: the same checksum');
       await follower.appendReplicated(await leader.readBinlog(301, 100, 1e9));
       t.equal(follower.offset, 301);
       t.same(await follower.checksum(), await leader.checksum());

@@ -6,6 +6,16 @@
  *                                             (storage maintenance.ts checksumAt)
  *   compare_checksum {tid, pid, replica, opId} leader: asks `replica` for its checksum at its own
  *                                             offset Y, takes its own at Y, answers both
+ *   loaded_checksum {tid, pid}                 any replica: the checksum of the last snapshot
+ *                                             loaded into it (read back as it was written) and
+ *                                             the sender's session, or null
+ * A new replica built from a snapshot this leader sent is checked without a scan: the leader
+ * digested every row it sent (follower-stream.ts) and the replica read back every batch it wrote
+ * (storage snapshot.ts), both at the snapshot's offset; when the replica's load is the leader's
+ * last transfer to it (same session and offset), those two are the comparison. What the replica
+ * applied after that offset came down the replication stream every follower gets, verified by
+ * offset and term. Otherwise (a replica caught up from the binlog, a leader that changed since
+ * the transfer) both sides scan, as follows.
  * The follower is never ahead of its leader: the leader reads the follower's offset Y (its
  * status, one small call), then both sum their rows as of Y at the same time, each from its own
  * LevelDB snapshot — one scan a side, the two in parallel (they ran one after the other, which
@@ -19,6 +29,7 @@
  */
 import { bodyObject, HttpClient, TesseraError, type ChecksumComparison, type HttpServer } from '@tessera/common';
 import type { ChecksumAtOffset } from '@tessera/storage';
+import type { Replica } from './replica.js';
 import type { ReplicaManager } from './replica-manager.js';
 import type { EpochFence } from './routes-control.js';
 import { endpoint, optUint, tidPid, uint } from './validate.js';
@@ -38,7 +49,15 @@ const ANSWER_KEPT_MS = 60_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
-export function registerChecksumRoutes(app: HttpServer, replicas: ReplicaManager, fence: EpochFence, selfEndpoint: string): { close(): Promise<void> } {
+/** What a leader sent in its last snapshot transfer to a follower (TabletReplication.deliveredSnapshot). */
+export type DeliveredTo = (replica: Replica, follower: string) => { offset: number; session: string; checksum: { rows: number; sha256: string } } | undefined;
+
+/** A replica's answer to loaded_checksum. */
+interface LoadedAnswer {
+  loaded: { session: string; offset: number; rows: number; sha256: string } | null;
+}
+
+export function registerChecksumRoutes(app: HttpServer, replicas: ReplicaManager, fence: EpochFence, selfEndpoint: string, deliveredTo: DeliveredTo = () => undefined): { close(): Promise<void> } {
   const http = new HttpClient({ connectionsPerEndpoint: 1, timeoutMs: CHECKSUM_CALL_TIMEOUT_MS });
   const running = new Map<string, { promise: Promise<ChecksumComparison>; doneMs?: number }>();
 
@@ -50,19 +69,42 @@ export function registerChecksumRoutes(app: HttpServer, replicas: ReplicaManager
     return replicas.require(tid, pid).store.checksumAt(offset, ttlAtMs);
   });
 
+  app.post('/v1/control/loaded_checksum', async (req): Promise<LoadedAnswer> => {
+    const { tid, pid } = tidPid(bodyObject(req.body));
+    const loaded = replicas.require(tid, pid).loadedSnapshot;
+    return { loaded: loaded === undefined ? null : { session: loaded.session, offset: loaded.offset, rows: loaded.rows, sha256: loaded.sha256 } };
+  });
+
+  /** The comparison of the snapshot this leader last sent `replica` with what the replica's load wrote, if that load was it. */
+  async function compareLoaded(r: Replica, replica: string, unanswered: (err: TesseraError) => never): Promise<ChecksumComparison | undefined> {
+    const sent = deliveredTo(r, replica);
+    if (sent === undefined) return undefined;
+    const { loaded } = await http.call<LoadedAnswer>(replica, '/v1/control/loaded_checksum', { tid: r.tid, pid: r.pid }).catch(unanswered);
+    if (loaded === null || loaded.session !== sent.session || loaded.offset !== sent.offset) return undefined;
+    return {
+      offset: sent.offset,
+      leader: { endpoint: selfEndpoint, rows: sent.checksum.rows, sha256: sent.checksum.sha256 },
+      replica: { endpoint: replica, rows: loaded.rows, sha256: loaded.sha256 },
+    };
+  }
+
   async function compare(tid: number, pid: number, replica: string): Promise<ChecksumComparison> {
     let last = '';
+    // A new replica whose tablet does not answer cannot be checked: the move fails (and is
+    // undone) now rather than resending until the task's timeout.
+    const unanswered = (err: TesseraError): never => {
+      if (err.code === 'UNAVAILABLE') throw new TesseraError('PRECONDITION_FAILED', `new replica ${replica} does not answer: ${err.message}`);
+      throw err;
+    };
+    const leader = replicas.require(tid, pid);
+    if (leader.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
+    const loaded = await compareLoaded(leader, replica, unanswered);
+    if (loaded !== undefined) return loaded;
     for (let attempt = 0; attempt < COMPARE_ATTEMPTS_MAX; attempt++) {
       if (attempt > 0) await sleep(ATTEMPT_PAUSE_MS);
       const r = replicas.require(tid, pid);
       if (r.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
       const ttlAtMs = Date.now() + CHECKSUM_TTL_HORIZON_MS;
-      // A new replica whose tablet does not answer cannot be checked: the move fails (and is
-      // undone) now rather than resending until the task's timeout.
-      const unanswered = (err: TesseraError): never => {
-        if (err.code === 'UNAVAILABLE') throw new TesseraError('PRECONDITION_FAILED', `new replica ${replica} does not answer: ${err.message}`);
-        throw err;
-      };
       const status = await http.call<{ replicas: Array<{ offset: number }> }>(replica, '/v1/control/status', { tid, pid }).catch(unanswered);
       const at = status.replicas[0]?.offset;
       if (at === undefined) throw new TesseraError('PRECONDITION_FAILED', `${replica} holds no replica ${tid}_${pid}`);

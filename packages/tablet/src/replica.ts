@@ -5,7 +5,7 @@
  * `unassigned` and serves nothing until its role is set again.
  */
 import { TesseraError, type ReplicaRole, type ReplicaState, type ReplicaStatus, type ReplicaAck } from '@tessera/common';
-import { diskUsage, type ReplicaStore } from '@tessera/storage';
+import { diskUsage, type LoadedChecksum, type ReplicaStore } from '@tessera/storage';
 import { ReplicaStateMachine, type ReplicaChange } from './replica-state.js';
 
 /** The one change hook: told after every transition of every replica (replication subscribes). */
@@ -16,6 +16,11 @@ export class Replica {
   readonly dir: string;
   /** The only writer of role, term, state, fence, followers, leader hint and replica_ack. */
   readonly machine: ReplicaStateMachine;
+  /**
+   * The last snapshot transfer loaded into this replica: the sender's session and the checksum of
+   * what the load wrote (storage loadedChecksum), for the check a move ends with (checksum-routes.ts).
+   */
+  loadedSnapshot: (LoadedChecksum & { session: string }) | undefined;
 
   /** `dir`: where the replica lives (a label for logs); `diskUsed`: its bytes on disk. */
   constructor(store: ReplicaStore, dir: string, state: ReplicaState, private readonly diskUsed: () => Promise<number> = () => diskUsage(dir), onChange?: ReplicaChangeHook) {

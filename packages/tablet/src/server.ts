@@ -135,7 +135,7 @@ export class TabletServer {
     });
     repl.register(this.app, this.fence);
     registerOpRoutes(this.app, this.replicas, this.fence, repl, this.endpoint);
-    this.checksums = registerChecksumRoutes(this.app, this.replicas, this.fence, this.endpoint);
+    this.checksums = registerChecksumRoutes(this.app, this.replicas, this.fence, this.endpoint, (r, e) => repl.deliveredSnapshot(r, e));
     registerBatchRoute(this.app, this.fence);
     registerTabletMetrics(this.metrics, this.replicas, repl);
     registerHealthRoute(this.app, () => ({ ok: true, role: 'tablet', endpoint: this.endpoint, listenEndpoint: options.endpoint, replicas: this.replicas.all().length, zkConnected: this.coord ? this.coord.isConnected : null }));

@@ -139,6 +139,17 @@ t.test('replication between three tablets', async (t) => {
     const prog = (await status(leader)).replication!.followers.find((f) => f.endpoint === b2.endpoint)!;
     t.ok(prog.snapshotsSent >= 1, `rebuilt from ${prog.snapshotsSent} snapshot(s)`);
     t.same(await checksum(b2.endpoint), await checksum(leader), 'same content as the leader after the rebuild, so the delete b missed while down is in the snapshot it was rebuilt from');
+    // The check a move ends with, on a replica built from a snapshot: no scan, the digest the
+    // leader took of what it sent against what b's load read back, at the snapshot's offset.
+    await putMany(10); // b is past its snapshot now: a scan would compare at its offset now
+    const { loaded } = await http.call<{ loaded: { session: string; offset: number; rows: number; sha256: string } | null }>(b2.endpoint, '/v1/control/loaded_checksum', { tid: TID, pid: PID });
+    t.ok(loaded !== null && loaded.offset > bOffset && loaded.offset <= final, `b keeps the checksum of its load (at offset ${loaded?.offset})`);
+    const compared = await http.call<{ offset: number; leader: { rows: number; sha256: string }; replica: { endpoint: string; rows: number; sha256: string } }>(leader, '/v1/control/compare_checksum', { tid: TID, pid: PID, replica: b2.endpoint, opId: 1 });
+    t.equal(compared.offset, loaded!.offset, 'compared at the snapshot offset, not at b\'s offset now');
+    t.ok(compared.offset < (await status(b2.endpoint)).offset, 'which is behind b\'s offset now');
+    t.same(compared.replica, { endpoint: b2.endpoint, rows: loaded!.rows, sha256: loaded!.sha256 }, 'the replica side is its load');
+    t.same({ rows: compared.leader.rows, sha256: compared.leader.sha256 }, { rows: loaded!.rows, sha256: loaded!.sha256 }, 'equal to what the leader sent');
+    t.equal(loaded!.rows, (await http.call<{ ok: boolean; rows: number }>(leader, '/v1/control/checksum_at', { tid: TID, pid: PID, ttlAtMs: Date.now(), offset: loaded!.offset })).rows, 'as many rows as the leader held at that offset');
   });
 
   await t.test('a deposed leader is refused by its followers and steps down', async (t) => {

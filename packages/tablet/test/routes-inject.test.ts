@@ -166,6 +166,9 @@ t.test('tablet routes answer in process', async (t) => {
   t.match(await ok('/v1/control/checksum_at', { tid: 1, pid: 0, ttlAtMs, offset: 4 }), { ok: false, reason: 'inconclusive' }, 'before a purged delete: not exact');
   t.match(await ok('/v1/control/checksum_at', { tid: 1, pid: 0, ttlAtMs, offset: 9 }), { ok: false, reason: 'behind', offset: 5 }, 'an offset not reached');
   await refused('/v1/control/checksum_at', { tid: 9, pid: 0, ttlAtMs }, 'TABLE_NOT_FOUND', 'an unknown replica');
+  t.same(await ok('/v1/control/loaded_checksum', { tid: 1, pid: 0 }), { loaded: null }, 'a leader that never loaded a snapshot keeps no loaded checksum');
+  await refused('/v1/control/loaded_checksum', { tid: 9, pid: 0 }, 'TABLE_NOT_FOUND', 'an unknown replica');
+  await refused('/v1/control/loaded_checksum', { tid: 1, pid: -1 }, 'INVALID_ARGUMENT', 'a negative pid');
   await refused('/v1/control/checksum_at', { tid: 1, pid: 0, ttlAtMs: -1 }, 'INVALID_ARGUMENT', 'a negative time');
   await refused('/v1/control/send_snapshot', { tid: 1, pid: 0, des: SELF, nsEpoch: 1 }, 'INVALID_ARGUMENT', 'to itself');
   await refused('/v1/control/send_snapshot', { tid: 1, pid: 1, des: PEER, nsEpoch: 1 }, 'NOT_LEADER', 'from a follower');

@@ -190,6 +190,12 @@ export const TABLET_ROUTES: readonly RouteSpec[] = [
     base: () => ({ tid: UNKNOWN_TID, pid: 0, ttlAtMs: 0, offset: 0 }), benign: () => ({ tid: UNKNOWN_TID, pid: 0, ttlAtMs: 0 }), benignCodes: ['TABLE_NOT_FOUND'],
     fields: [TID, PID, f('ttlAtMs', 'uint', true), f('offset', 'uintOpt', false)],
   },
+  {
+    // Read-only (no nsEpoch): the loaded checksum of an unknown replica.
+    server: 'tablet', path: '/v1/control/loaded_checksum', at: 'tabletA', mode: 'required', limit: CONTROL_LIMIT,
+    base: () => ({ tid: UNKNOWN_TID, pid: 0 }), benign: () => ({ tid: UNKNOWN_TID, pid: 0 }), benignCodes: ['TABLE_NOT_FOUND'],
+    fields: [TID, PID],
+  },
   unknownReplicaRoute('/v1/control/compare_checksum', (c) => ({ replica: c.v.tablets[1], opId: 0 }), [
     f('replica', 'endpoint', true, { notFound: ['TABLE_NOT_FOUND'] }), f('opId', 'uintOpt', false),
   ]),

@@ -94,6 +94,16 @@ export class OpProgressBook {
   /** The last transfer seen per op (kept after the leader forgets it). */
   private readonly transfers = new Map<number, OpTransferDetail>();
 
+  /**
+   * Whether the op's copy was last seen under way: an op that finished right after its copy (the
+   * check a snapshot-built replica needs takes no scan) was last sampled before the copy's end
+   * reached a report, and its leader is asked once more.
+   */
+  transferUnfinished(opId: number): boolean {
+    const t = this.transfers.get(opId);
+    return t !== undefined && !t.done;
+  }
+
   /** Forgets the samples of every op not in `live` (finished or gone). */
   keepOnly(live: ReadonlySet<number>): void {
     for (const id of [...this.samples.keys()]) if (!live.has(id)) this.samples.delete(id);

@@ -41,7 +41,7 @@ export class OpView {
     const op = this.d.ops.core.op(opId);
     if (op === undefined) throw new TesseraError('INVALID_ARGUMENT', `op ${opId} does not exist`);
     let leaderStatus: ReplicaStatus | undefined;
-    if (op.status === 'kDoing') {
+    if (op.status === 'kDoing' || this.book.transferUnfinished(op.id)) {
       const leader = this.leaderOf(op);
       if (leader !== undefined && this.d.tablets.isHealthy(leader)) {
         leaderStatus = (await this.d.control.status(leader, LEADER_STATUS_TIMEOUT_MS, { tid: op.tid, pid: op.pid }).catch(() => []))[0];

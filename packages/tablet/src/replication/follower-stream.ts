@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { backoffMs, encode, sleep, TesseraError, type HttpClient, type Logger, type SnapshotTransferReport } from '@tessera/common';
-import { packChunk, type BinlogEntry, type ReplicaStore, type SnapshotChunk, type SnapshotHeader } from '@tessera/storage';
+import { packChunk, RowDigest, type BinlogEntry, type ReplicaStore, type SnapshotChunk, type SnapshotHeader } from '@tessera/storage';
 import { REPLICATION } from './limits.js';
 import { decideMatch } from './match.js';
 import { splitChunk, type SnapshotThrottle } from './snapshot-throttle.js';
@@ -79,13 +79,21 @@ interface AppendResult {
 /** How long a caught-up stream waits for writes before it re-checks that it should go on. */
 const IDLE_WAIT_MS = 1000;
 
+/** A snapshot a stream completed into its follower, and the checksum of what it sent (storage RowDigest). */
+export interface DeliveredSnapshot {
+  offset: number;
+  term: number;
+  session: string;
+  checksum: { rows: number; sha256: string };
+}
+
 export class FollowerStream {
   readonly progress: FollowerProgress;
   private stopped = false;
   private nextOffset = 0;
   private attempt = 0;
-  /** The snapshot this stream last completed into the follower: its offset and the term there. */
-  private delivered: { offset: number; term: number } | undefined;
+  /** The snapshot this stream last completed into the follower: its offset, the term there, the transfer and the digest of what it sent. */
+  private delivered: DeliveredSnapshot | undefined;
   private readonly done: Promise<void>;
 
   constructor(
@@ -137,6 +145,11 @@ export class FollowerStream {
     this.progress.lastAckMs = Date.now();
     this.progress.lastError = undefined;
     this.host.acked(this.endpoint, offset);
+  }
+
+  /** The snapshot this stream last completed into the follower, if it has not been rebuilt since. */
+  get deliveredSnapshot(): DeliveredSnapshot | undefined {
+    return this.delivered;
   }
 
   /**
@@ -228,6 +241,8 @@ export class FollowerStream {
     const started = Date.now();
     const throttle = this.host.snapshotThrottle;
     const debt = throttle.newStreamDebt();
+    // What the follower is sent, digested as its load reads it back (the move's check compares them).
+    const digest = new RowDigest();
     const transfer: SnapshotTransfer = { rowsSent: 0, rowsTotal: 0, bytesSent: 0, bytesTotal: 0, startedMs: started, throttled: false };
     this.progress.snapshot = transfer;
     this.log.info(`sending a snapshot of ${this.host.tid}_${this.host.pid} to ${this.endpoint}`);
@@ -261,7 +276,10 @@ export class FollowerStream {
           throttle.sent(debt, this.endpoint, body.length);
           await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', body, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
           entries += piece.length;
-          for (const [k, v] of piece) bytes += k.length + v.length;
+          for (const [k, v] of piece) {
+            bytes += k.length + v.length;
+            digest.add(k, v);
+          }
           transfer.rowsSent = Math.floor(entries / (header?.entriesPerRow ?? 1));
           transfer.bytesSent = bytes;
           transfer.bytesTotal = Math.max(bytes, transfer.rowsSent > 0 ? Math.round((bytes / transfer.rowsSent) * transfer.rowsTotal) : 0);
@@ -278,7 +296,7 @@ export class FollowerStream {
     transfer.rowsTotal = transfer.rowsSent;
     transfer.bytesTotal = bytes;
     transfer.endedMs = Date.now();
-    if (header !== undefined) this.delivered = { offset: header.offset, term: header.term };
+    if (header !== undefined) this.delivered = { offset: header.offset, term: header.term, session, checksum: digest.result() };
     this.log.info(`snapshot of ${this.host.tid}_${this.host.pid} at offset ${header?.offset} sent to ${this.endpoint}: ${transfer.rowsSent} rows (${entries} entries), ${bytes} bytes in ${Date.now() - started} ms`);
     this.noteAck(res.offset);
     this.progress.state = 'match';

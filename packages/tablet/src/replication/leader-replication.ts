@@ -8,7 +8,7 @@
  */
 import { encode, TesseraError, type HttpClient, type Logger, type ReplicaAck } from '@tessera/common';
 import type { BinlogEntry, ReplicaStore } from '@tessera/storage';
-import { FollowerStream, type FollowerProgress, type StreamHost, type SentBytes } from './follower-stream.js';
+import { FollowerStream, type DeliveredSnapshot, type FollowerProgress, type StreamHost, type SentBytes } from './follower-stream.js';
 import type { WriteIdIndex } from './write-ids.js';
 import type { AppendMux } from './append-mux.js';
 import { dropsFromExpanding, joinsAtAck, minWaitingAcked, nextCommitted, rejoinsAtOrder, retentionFloor } from './progress.js';
@@ -132,6 +132,11 @@ export class LeaderReplication implements StreamHost {
    */
   retentionFloor(nowMs: number, activeMsMax: number): number | undefined {
     return retentionFloor([...this.streams.values()].map((s) => s.progress), nowMs, activeMsMax);
+  }
+
+  /** The snapshot the stream to `endpoint` last completed into it (follower-stream.ts). */
+  deliveredTo(endpoint: string): DeliveredSnapshot | undefined {
+    return this.streams.get(endpoint)?.deliveredSnapshot;
   }
 
   /** Adds or removes follower streams to match the nameserver's list. */

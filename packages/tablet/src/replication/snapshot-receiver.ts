@@ -86,6 +86,7 @@ export class SnapshotReceiver {
     const old = this.sessions.get(key);
     if (old) this.abort(key, old, 'a new transfer began');
     const queue = new HandOffQueue();
+    replica.loadedSnapshot = undefined;
     const loading = replica.store.loadSnapshot(queue.iterate());
     const session: Session = { id, replica, queue, loading, nextSeq: 0, idleTimer: this.idleTimer(key) };
     loading.catch((err) => {
@@ -112,6 +113,8 @@ export class SnapshotReceiver {
     try {
       const offset = await s.loading;
       await replica.machine.endSnapshotLoad();
+      const loaded = replica.store.loadedChecksum();
+      replica.loadedSnapshot = loaded === undefined || loaded.offset !== offset ? undefined : { ...loaded, session: id };
       return offset;
     } finally {
       clearTimeout(s.idleTimer);

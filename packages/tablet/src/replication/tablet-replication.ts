@@ -14,7 +14,7 @@ import type { Replica } from '../replica.js';
 import type { ReplicaChange } from '../replica-state.js';
 import type { ReplicaManager } from '../replica-manager.js';
 import type { EpochFence } from '../routes-control.js';
-import type { SentBytes } from './follower-stream.js';
+import type { DeliveredSnapshot, SentBytes } from './follower-stream.js';
 import { ReplicaRoutes } from './replica-routes.js';
 import { RetentionTimers } from './retention.js';
 import { LeaderRoles, type ReplicationProgress } from './roles.js';
@@ -87,6 +87,12 @@ export class TabletReplication {
 
   dropping(replica: Replica): Promise<void> {
     return this.roles.dropping(replica);
+  }
+
+  /** The snapshot `replica`, leading, last completed into its follower `endpoint` (with the digest it sent). */
+  deliveredSnapshot(replica: Replica, endpoint: string): DeliveredSnapshot | undefined {
+    const lr = this.roles.get(replica);
+    return lr !== undefined && lr.term === replica.term ? lr.deliveredTo(endpoint) : undefined;
   }
 
   progress(replica: Replica): ReplicationProgress | undefined {
