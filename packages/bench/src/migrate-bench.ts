@@ -324,7 +324,9 @@ export async function benchMigrate(): Promise<Record<string, number>> {
   } finally {
     await cluster?.stop();
     await http.close();
-    removeDir(dir);
+    // TESSERA_BENCH_KEEP_DIR=1 keeps the cluster's directory (role logs, LevelDB's LOG files).
+    if (process.env['TESSERA_BENCH_KEEP_DIR'] !== '1') removeDir(dir);
+    else process.stdout.write(`cluster directory kept: ${dir}\n`);
   }
 }
 
