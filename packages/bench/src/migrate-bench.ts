@@ -23,7 +23,7 @@ import { HttpClient, waitFor, type OpDetail, type OpStatusRow, type ReplicaStatu
 import type { Client, Row } from '@tessera/client';
 import { nsClient, parseTable, tempDir, removeDir } from '@tessera/testkit';
 import { percentile, printFigure, round } from './measure.js';
-import { cpuMicros } from './proc-stats.js';
+import { cpuMicros, peakRssMiB, rssSplitMiB } from './proc-stats.js';
 import { fullyReplicated, loadInBatches, roleLogWarnings, sameChecksums, startRoleCluster, type RoleCluster } from './bench-cluster.js';
 
 const ROWS = Number(process.env.TESSERA_BENCH_MIGRATE_ROWS ?? 1_000_000);
@@ -214,6 +214,10 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     const cpuMigrate = Object.fromEntries(Object.keys(cpuBaseEnd).map((name) => [name, (loaded.cpuAt.at(-1)![name]! - loaded.cpuAt[0]![name]!) / 1e6]));
     const loadAvgEnd = os.loadavg();
     const warnings = roleLogWarnings(dir, ROLE_LOGS).map(({ file, line }) => `${file}: ${line}`);
+    // Peak RSS of each process over the whole run (VmHWM): t1 and t2 held the partition throughout,
+    // t4 holds it after the move, t3 held it until it was dropped (issue 11: ≤ 300 MiB a tablet).
+    const peakRss = Object.fromEntries(Object.entries(rolePids).map(([name, pid]) => [name, peakRssMiB(pid)]));
+    const rssNow = Object.fromEntries(Object.entries(rolePids).map(([name, pid]) => [name, rssSplitMiB(pid)]));
     await cluster.stop();
 
     // 3. The limit: the same rows, same bytes a row, copied from one LevelDB into another.
@@ -254,6 +258,8 @@ export async function benchMigrate(): Promise<Record<string, number>> {
       load_avg_1m_end: round(os.loadavg()[0]!, 2),
     };
     for (const p of byTask) if (p.calls > 0) figures[`writer_p99_ms_${p.task}`] = round(p.p99, 1);
+    for (const [name, mib] of Object.entries(peakRss)) figures[`peak_rss_mib_${name}`] = round(mib, 1);
+    for (const [name, r] of Object.entries(rssNow)) figures[`rss_anon_mib_${name}`] = round(r.anon, 1);
     for (const [name, s] of Object.entries(cpuMigrate)) figures[`cpu_s_${name}`] = round(s, 2);
     for (const [name, s] of Object.entries(cpuWriterPerS)) figures[`writer_alone_cpu_s_per_s_${name}`] = round(s, 3);
     const copy = loaded.detail?.transfer;
@@ -304,6 +310,8 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     process.stdout.write(`  slowest writer calls (started at s, ms): ${slowest.map((x) => `${round((x.at - loaded.t0Ms) / 1000, 2)} ${round(x.ms)}`).join(', ')}\n`);
     printFigure('load average (1 min)', figures.load_avg_1m_start!, `at the start; ${figures.load_avg_1m_migrate_end} at the migrate's end; ${figures.load_avg_1m_end} at the end`);
     printFigure('checksum t1 = t2 = t4', sums[0]!.sha256.slice(0, 12), `(${sums[0]!.rows} rows; expected ${ROWS} loaded + ${writer.acked} acknowledged writer rows${writer.failed ? ` (+ ≤ ${writer.failed} failed)` : ''}: ${figures.checksum_match ? 'match' : 'MISMATCH'})`);
+    printFigure('peak RSS (VmHWM)', Object.entries(peakRss).map(([name, mib]) => `${name} ${round(mib)}`).join(', '), `MiB (${rows} rows on t1, t2 and t4; the bench's own process ${round(peakRssMiB(process.pid))} MiB, its raw copy included)`);
+    printFigure('RSS at kDone, anon + file', Object.entries(rssNow).map(([name, r]) => `${name} ${round(r.anon)} + ${round(r.file)}`).join(', '), 'MiB (file: LevelDB\'s mapped table files, page cache)');
     printFigure('ns_client showopstatus', cliOp?.status ?? 'missing', `(op ${loaded.op.opId}; one ns_client process took ${round(cliS, 2)} s, not counted in the times above)`);
     process.stdout.write('-- 3. the limit, same run (cluster stopped): classic-level in one process\n');
     printFigure('write the rows, chained batches', figures.raw_write_s!, `s (${rows} rows, ${RAW_KEY_BYTES}-byte keys, ${Math.max(1, Math.round(rowBytes) - RAW_KEY_BYTES)}-byte values)`);

@@ -31,6 +31,20 @@ export function peakRssMiB(pid: number): number {
   }
 }
 
+/**
+ * Resident memory of a process now, in MiB, split as the kernel counts it: `anon` (heaps, malloc)
+ * and `file` (mapped files — LevelDB maps its table files — page cache the kernel can drop); 0s if unreadable.
+ */
+export function rssSplitMiB(pid: number): { anon: number; file: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+    return { anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
+  } catch {
+    return { anon: 0, file: 0 };
+  }
+}
+
 /** CPU of several processes over one phase: `stop()` gives microseconds per process. */
 export function cpuMeter(pids: Record<string, number>): { stop(): Record<string, number> } {
   const start = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMicros(pid)]));
