@@ -21,14 +21,22 @@ export function cpuMicros(pid: number): number {
   }
 }
 
+/** The kB fields of /proc/<pid>/status named, in MiB (0 for one missing); all 0 if unreadable. */
+function statusMiB<K extends string>(pid: number, names: readonly K[]): Record<K, number> {
+  let status = '';
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    // Gone or not Linux: zeros.
+  }
+  const out = {} as Record<K, number>;
+  for (const name of names) out[name] = Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+  return out;
+}
+
 /** Peak resident set size of a process so far, in MiB; 0 if unreadable. */
 export function peakRssMiB(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
+  return statusMiB(pid, ['VmHWM']).VmHWM;
 }
 
 /**
@@ -36,13 +44,8 @@ export function peakRssMiB(pid: number): number {
  * and `file` (mapped files — LevelDB maps its table files — page cache the kernel can drop); 0s if unreadable.
  */
 export function rssSplitMiB(pid: number): { anon: number; file: number } {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
-    return { anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
-  } catch {
-    return { anon: 0, file: 0 };
-  }
+  const m = statusMiB(pid, ['RssAnon', 'RssFile']);
+  return { anon: m.RssAnon, file: m.RssFile };
 }
 
 /** CPU of several processes over one phase: `stop()` gives microseconds per process. */

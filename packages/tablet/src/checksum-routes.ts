@@ -30,6 +30,7 @@
 import { bodyObject, HttpClient, TesseraError, type ChecksumComparison, type HttpServer } from '@tessera/common';
 import type { ChecksumAtOffset } from '@tessera/storage';
 import type { Replica } from './replica.js';
+import type { DeliveredSnapshot } from './replication/follower-stream.js';
 import type { ReplicaManager } from './replica-manager.js';
 import type { EpochFence } from './routes-control.js';
 import { endpoint, optUint, tidPid, uint } from './validate.js';
@@ -50,11 +51,11 @@ const ANSWER_KEPT_MS = 60_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 /** What a leader sent in its last snapshot transfer to a follower (TabletReplication.deliveredSnapshot). */
-export type DeliveredTo = (replica: Replica, follower: string) => { offset: number; session: string; checksum: { rows: number; sha256: string } } | undefined;
+export type DeliveredTo = (replica: Replica, follower: string) => DeliveredSnapshot | undefined;
 
-/** A replica's answer to loaded_checksum. */
+/** A replica's answer to loaded_checksum (Replica.loadedSnapshot). */
 interface LoadedAnswer {
-  loaded: { session: string; offset: number; rows: number; sha256: string } | null;
+  loaded: NonNullable<Replica['loadedSnapshot']> | null;
 }
 
 export function registerChecksumRoutes(app: HttpServer, replicas: ReplicaManager, fence: EpochFence, selfEndpoint: string, deliveredTo: DeliveredTo = () => undefined): { close(): Promise<void> } {
@@ -71,8 +72,7 @@ export function registerChecksumRoutes(app: HttpServer, replicas: ReplicaManager
 
   app.post('/v1/control/loaded_checksum', async (req): Promise<LoadedAnswer> => {
     const { tid, pid } = tidPid(bodyObject(req.body));
-    const loaded = replicas.require(tid, pid).loadedSnapshot;
-    return { loaded: loaded === undefined ? null : { session: loaded.session, offset: loaded.offset, rows: loaded.rows, sha256: loaded.sha256 } };
+    return { loaded: replicas.require(tid, pid).loadedSnapshot ?? null };
   });
 
   /** The comparison of the snapshot this leader last sent `replica` with what the replica's load wrote, if that load was it. */
@@ -96,9 +96,8 @@ export function registerChecksumRoutes(app: HttpServer, replicas: ReplicaManager
       if (err.code === 'UNAVAILABLE') throw new TesseraError('PRECONDITION_FAILED', `new replica ${replica} does not answer: ${err.message}`);
       throw err;
     };
-    const leader = replicas.require(tid, pid);
-    if (leader.role !== 'leader') throw new TesseraError('NOT_LEADER', `replica ${tid}_${pid} is not a leader`);
-    const loaded = await compareLoaded(leader, replica, unanswered);
+    // No transfer is known unless this replica leads at its term (deliveredSnapshot).
+    const loaded = await compareLoaded(replicas.require(tid, pid), replica, unanswered);
     if (loaded !== undefined) return loaded;
     for (let attempt = 0; attempt < COMPARE_ATTEMPTS_MAX; attempt++) {
       if (attempt > 0) await sleep(ATTEMPT_PAUSE_MS);
