@@ -238,6 +238,47 @@ for (const backend of backends) {
       t.equal(await s.count(0, 'c'), 20, 'rows stay');
     });
 
+    t.test('binlog: repeated truncations from the oldest entry held keep exactly the entries at and above each point', async (t) => {
+      const s = await open();
+      await s.setRole('leader', 3);
+      for (let i = 1; i <= 30; i++) await s.put([row('c', 'm', i)]);
+      const heldFrom = async (): Promise<number[]> => (await s.readBinlog(1, 100, 1e9)).map((e) => e.offset);
+      await s.truncateBinlog(4); // the oldest entry is not known yet: read first
+      t.equal(await s.firstBinlogOffset(), 4);
+      await s.truncateBinlog(9); // known now: read from 4
+      t.equal(s.firstBinlogOffsetKnown, 9, 'known without a read after a truncation from a known start');
+      t.same(await heldFrom(), Array.from({ length: 22 }, (_, i) => 9 + i));
+      await s.truncateBinlog(6);
+      t.equal(await s.firstBinlogOffset(), 9, 'truncating below the oldest entry changes nothing');
+      t.equal(await s.termAt(8), 3, 'the term of the newest freed entry is kept');
+      for (let i = 31; i <= 35; i++) await s.put([row('c', 'm', i)]);
+      await s.truncateBinlog(33);
+      t.same(await heldFrom(), [33, 34, 35]);
+      await s.truncateBinlog(40); // past the end: empty, and the next entry is the oldest
+      t.equal(await s.firstBinlogOffset(), 36);
+      t.same(await heldFrom(), []);
+      await s.put([row('c', 'm', 36)]);
+      t.same(await heldFrom(), [36]);
+      t.equal(await s.firstBinlogOffset(), 36);
+      t.equal(await s.count(0, 'c'), 36, 'rows stay');
+    });
+
+    t.test('binlog: a truncation over many steps frees every entry below its point; writes queued meanwhile commit', async (t) => {
+      const s = await open();
+      await s.setRole('leader', 2);
+      for (let b = 0; b < 20; b++) await s.put(Array.from({ length: 1000 }, (_, i) => row(`k${b * 1000 + i}`, 'm', b * 1000 + i)));
+      const truncated = s.truncateBinlog(18_001); // more than two steps of the queue
+      const during = s.put([row('late', 'm', 1)]);
+      await Promise.all([truncated, during]);
+      t.equal(s.offset, 20_001);
+      t.equal(await s.firstBinlogOffset(), 18_001);
+      const held = await s.readBinlog(1, 5000, 1e9);
+      t.equal(held.length, 2001);
+      t.equal(held[0]!.offset, 18_001);
+      t.equal(await s.termAt(18_000), 2, 'the newest freed entry\'s term is kept');
+      t.equal(await s.count(0, 'late'), 1);
+    });
+
     t.test('binlog freed up to its offset (makesnapshot): the term there is still known, in the snapshot header too', async (t) => {
       const s = await open();
       await s.setRole('leader', 4);
