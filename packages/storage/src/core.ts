@@ -19,6 +19,7 @@ import { deletedAt, liveBytes, tombstoneValue } from './row-value.js';
 import type { Committed, Level, LoadedChecksum, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord } from './store-types.js';
 import { batchWriter, type BatchPut } from './shared-batch.js';
 import { HeadStage, stageHead } from './heads.js';
+import { queueHoldWatcherOf, type QueueTask } from './queue-holds.js';
 
 interface QueueItem {
   kind: 'put' | 'replicated' | 'exclusive';
@@ -114,8 +115,19 @@ export class ReplicaCore {
     });
   }
 
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.enqueue({ kind: 'exclusive', fn }) as Promise<T>;
+  /** Runs `fn` alone in the queue; how long it held the queue is told to its watcher (queue-holds.ts) as `task`. */
+  exclusive<T>(task: QueueTask, fn: () => Promise<T>): Promise<T> {
+    const timed = async (): Promise<T> => {
+      const watcher = queueHoldWatcherOf(this.db);
+      if (watcher === undefined) return fn();
+      const t0 = performance.now();
+      try {
+        return await fn();
+      } finally {
+        watcher(task, (performance.now() - t0) / 1000);
+      }
+    };
+    return this.enqueue({ kind: 'exclusive', fn: timed }) as Promise<T>;
   }
 
   /** The committer: takes queued items in order; groups puts into one batch. */

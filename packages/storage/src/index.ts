@@ -7,3 +7,4 @@ export * from './tablet-store.js';
 export * from './migrate-layout.js';
 export * from './shared-batch.js';
 export * from './snapshot-pack.js';
+export * from './queue-holds.js';

@@ -21,7 +21,7 @@ export async function gcExpired(core: ReplicaCore, nowMs: number, chunkKeysMax: 
     let from: Buffer = indexPrefix(indexNo);
     const end = prefixEnd(indexPrefix(indexNo));
     for (;;) {
-      const step = await core.exclusive(() => gcChunk(core, indexNo, from, end, nowMs, chunkKeysMax));
+      const step = await core.exclusive('gc', () => gcChunk(core, indexNo, from, end, nowMs, chunkKeysMax));
       removed += step.removed;
       if (!step.next) break;
       from = step.next;

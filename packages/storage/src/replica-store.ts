@@ -155,7 +155,7 @@ export class ReplicaStore {
    */
   delete(indexNo: number, key: string, writeId?: string): Promise<{ offset: number; deleted: number }> {
     this.core.checkIndex(indexNo);
-    return this.core.exclusive(async () => {
+    return this.core.exclusive('delete', async () => {
       const offset = this.core.counters.offset + 1;
       const entry: BinlogEntry = { offset, term: this.core.roleRecord.term, kind: 'delete', indexNo, key };
       if (writeId !== undefined) entry.writeId = writeId;
@@ -178,7 +178,7 @@ export class ReplicaStore {
    * offset: no read below it is served any more). Idempotent; returns the entries removed.
    */
   purgeDeletes(upToOffset: number): Promise<number> {
-    return this.core.exclusive(async () => {
+    return this.core.exclusive('purge', async () => {
       const db = this.core.db;
       const lt = Number.isFinite(upToOffset) ? purgeKey(Math.max(0, upToOffset) + 1) : PURGE_END;
       let removed = 0;
@@ -211,7 +211,7 @@ export class ReplicaStore {
 
   /** Sets role and term (persisted). A lower term is refused: STALE_TERM. */
   setRole(role: ReplicaRoleRecord['role'], term: number): Promise<void> {
-    return this.core.exclusive(async () => {
+    return this.core.exclusive('role', async () => {
       if (term < this.core.roleRecord.term) {
         throw new TesseraError('STALE_TERM', `term ${term} is lower than replica term ${this.core.roleRecord.term}`, { term: this.core.roleRecord.term });
       }
@@ -381,7 +381,7 @@ export class ReplicaStore {
     // The oldest entry, read outside the queue when not known (a read that races a truncation
     // can only answer an older entry, which a step then reads from: correct, only slower).
     if (this.core.firstBinlogOffsetCache === undefined) await this.firstBinlogOffset();
-    while (!(await this.core.exclusive(() => this.truncateStep(belowOffset))));
+    while (!(await this.core.exclusive('truncate', () => this.truncateStep(belowOffset))));
   }
 
   /** One step of truncateBinlog, in the queue: frees up to TRUNCATE_STEP_ENTRIES entries; true when none is left below `belowOffset`. */
@@ -437,7 +437,7 @@ export class ReplicaStore {
    * offset becomes the snapshot's; counters are recomputed from what arrives.
    */
   loadSnapshot(stream: AsyncIterable<SnapshotHeader | SnapshotChunk>): Promise<number> {
-    return this.core.exclusive(() => loadSnapshotInto(this.core, stream));
+    return this.core.exclusive('load', () => loadSnapshotInto(this.core, stream));
   }
 
   /**
@@ -475,7 +475,7 @@ export class ReplicaStore {
   async close(): Promise<void> {
     if (this.core.closed) return;
     this.core.closed = true;
-    await this.core.exclusive(async () => undefined).catch(() => undefined);
+    await this.core.exclusive('close', async () => undefined).catch(() => undefined);
     await this.core.db.close();
   }
 }

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateSchema } from '@tessera/common';
-import { migrateReplicaDirs, MIGRATION, openClassicLevel, ReplicaStore, sharedBatchStats, TabletStore, type ReplicaInfo } from '../src/index.js';
+import { migrateReplicaDirs, MIGRATION, openClassicLevel, ReplicaStore, sharedBatchStats, TabletStore, watchQueueHolds, type QueueTask, type ReplicaInfo } from '../src/index.js';
 
 const schema = validateSchema({
   name: 'flow', db: 'demo_db',
@@ -182,4 +182,26 @@ t.test('group commits of several replicas issued in one turn are one LevelDB bat
     t.equal((await s.readBinlog(1, 10, 1 << 20)).length, 2);
     await s.close();
   }
+});
+
+t.test('queue holds: each exclusive task of any replica is told to the watcher of the tablet\'s database, by task; none once it stops watching', async (t) => {
+  const tablet = await TabletStore.memory();
+  const seen: Array<[QueueTask, number]> = [];
+  watchQueueHolds(tablet.root, (task, seconds) => seen.push([task, seconds]));
+  const a = await ReplicaStore.create(tablet.replicaLevel(1, 0), info(1, 0));
+  const b = await ReplicaStore.create(tablet.replicaLevel(2, 0), info(2, 0));
+  await fill(a, 'c'); // role, put (not exclusive), delete
+  await b.setRole('follower', 1);
+  for (let i = 0; i < 20; i++) await a.put([row(`k${i}`, 'm', i)]);
+  await a.truncateBinlog(10);
+  const tasks = seen.map(([task]) => task);
+  t.same(tasks.filter((x) => x === 'role').length, 2, 'a role change on each replica');
+  t.ok(tasks.includes('delete'), 'the delete');
+  t.ok(tasks.includes('truncate'), 'the truncation');
+  t.notOk(tasks.includes('load'), 'no load was run');
+  t.ok(seen.every(([, s]) => s >= 0 && s < 60), 'durations in seconds');
+  const before = seen.length;
+  watchQueueHolds(tablet.root, undefined);
+  await a.delete(0, 'c');
+  t.equal(seen.length, before, 'not watched: nothing told');
 });

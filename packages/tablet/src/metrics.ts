@@ -10,8 +10,12 @@
  * the event loop on a loaded machine (issue 16), and a Prometheus scraping every 15 s would hold
  * it there. Above the limit the per-replica view is the nameserver's (`showtable`, the status
  * page); TiKV and CockroachDB likewise export store totals, not one series per region or range.
+ *
+ * One histogram is observed as it happens, not at a scrape: how long exclusive work (a delete, a
+ * step of binlog truncation or TTL GC, a snapshot load, a role change) held a replica's queue while
+ * its writes waited (storage queue-holds.ts), by task.
  */
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { LIMITS, type ServerMetrics } from '@tessera/common';
 import type { ReplicaManager } from './replica-manager.js';
 import { PHASES, type ReplicaPhase } from './replica-state.js';
@@ -48,6 +52,15 @@ export function registerTabletMetrics(metrics: ServerMetrics, replicas: ReplicaM
     batches: new Counter({ name: 'tessera_storage_batches_total', help: 'LevelDB batches written for the replicas\' group commits (one per turn of the event loop)', registers }),
     commits: new Counter({ name: 'tessera_storage_commits_total', help: 'Replica group commits those batches carried', registers }),
   };
+
+  const queueHolds = new Histogram({
+    name: 'tessera_storage_queue_hold_seconds',
+    help: 'How long exclusive work held a replica\'s queue while its writes waited, by task (delete, purge, role, truncate, gc, load, close)',
+    labelNames: ['task'],
+    buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 2.5],
+    registers,
+  });
+  replicas.watchQueueHolds((task, seconds) => queueHolds.observe({ task }, seconds));
 
   let sentSeen = { binlog: 0, snapshot: 0 };
   let appendSeen = { requests: 0, parts: 0, appends: 0, entries: 0 };

@@ -8,7 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { TesseraError, type Logger } from '@tessera/common';
-import { migrateReplicaDirs, ReplicaStore, sharedBatchStats, TabletStore, type ReplicaInfo } from '@tessera/storage';
+import { migrateReplicaDirs, ReplicaStore, sharedBatchStats, TabletStore, watchQueueHolds, type QueueHoldWatcher, type ReplicaInfo } from '@tessera/storage';
 import { Replica, type ReplicaChangeHook } from './replica.js';
 
 export function replicaKey(tid: number, pid: number): string {
@@ -39,8 +39,20 @@ export class ReplicaManager {
       const moved = await migrateReplicaDirs(this.rootDir, store, this.log);
       if (moved > 0) this.log.info(`${moved} replica(s) migrated from per-replica directories into ${store.dir}`);
       return store;
-    })().then((store) => (this.storeOpened = store));
+    })().then((store) => {
+      this.storeOpened = store;
+      watchQueueHolds(store.root, this.queueHoldWatcher);
+      return store;
+    });
     return this.storeOpening;
+  }
+
+  private queueHoldWatcher: QueueHoldWatcher | undefined;
+
+  /** Told how long each exclusive task held a replica's queue (storage queue-holds.ts): the tablet's metrics. */
+  watchQueueHolds(watcher: QueueHoldWatcher): void {
+    this.queueHoldWatcher = watcher;
+    if (this.storeOpened) watchQueueHolds(this.storeOpened.root, watcher);
   }
 
   /** LevelDB batches the tablet wrote for its replicas' group commits, and the commits they carried (shared-batch.ts). */

@@ -47,6 +47,11 @@ t.test('totals always; per-replica series only up to the limit', async (t) => {
   t.equal((value(text, 'tessera_follower_links{in_sync="0",role="tablet"}') ?? 0) + (value(text, 'tessera_follower_links{in_sync="1",role="tablet"}') ?? 0), 1, 'one follower link');
   t.ok((value(text, 'tessera_follower_lag_entries_max{role="tablet"}') ?? 0) >= 1, 'the unconfirmed put is the worst lag');
   t.match(text, /^tessera_replica_offset\{tid="1",pid="0",role="tablet"\} \d+$/m);
+  t.equal(value(text, 'tessera_storage_queue_hold_seconds_count{role="tablet",task="delete"}'), undefined, 'no delete yet');
+  await post('/v1/data/delete', { tid: 1, pid: 0, key: 'c9', writeId: 'd1' }); // a key with no row: still a delete in the queue
+  text = await scrape();
+  t.equal(value(text, 'tessera_storage_queue_hold_seconds_count{role="tablet",task="delete"}'), 1, 'the delete held its replica\'s queue (observed as it happened)');
+  t.ok((value(text, 'tessera_storage_queue_hold_seconds_sum{role="tablet",task="delete"}') ?? -1) >= 0);
   t.match(text, /^tessera_replica_follower_lag_entries\{tid="1",pid="0",follower="127\.0\.0\.1:19001",role="tablet"\} [1-9]\d*$/m);
 
   // Past the limit: followers in batches, as a create would send them.
