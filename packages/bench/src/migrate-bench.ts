@@ -24,6 +24,7 @@ import type { Client, Row } from '@tessera/client';
 import { nsClient, parseTable, tempDir, removeDir } from '@tessera/testkit';
 import { percentile, printFigure, round } from './measure.js';
 import { cpuMicros, peakRssMiB, rssSplitMiB } from './proc-stats.js';
+import { HOLD_SLOW_BUCKET_S, holdsBetween, readQueueHolds, type QueueHolds } from './queue-holds.js';
 import { fullyReplicated, loadInBatches, roleLogWarnings, sameChecksums, startRoleCluster, type RoleCluster } from './bench-cluster.js';
 
 const ROWS = Number(process.env.TESSERA_BENCH_MIGRATE_ROWS ?? 1_000_000);
@@ -182,12 +183,16 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     await new Promise((r) => setTimeout(r, WRITER_BASELINE_MS / 2));
     const cpuBaseEnd = cpuNow();
     const baseS = (performance.now() - baseStartMs) / 1000;
+    const tabletNames = ['t1', 't2', 't3', 't4'] as const;
+    const readHolds = (): Promise<QueueHolds[]> => Promise.all([t1, t2, t3, t4].map((e) => readQueueHolds(e)));
+    const holdsBefore = await readHolds();
     const moveStartMs = performance.now();
     const loaded = await migrate('loaded_t', tid).catch((err: unknown) => {
       writer.halt();
       throw err;
     });
     const moveEndMs = performance.now();
+    const holdsDuring = (await readHolds()).map((after, i) => holdsBetween(holdsBefore[i]!, after));
     const leaderAtDone = await status(t1, tid);
     await writer.stop();
     const snapshotsToT4 = leaderAtDone.replication?.followers.find((f) => f.endpoint === t4)?.snapshotsSent ?? 0;
@@ -258,6 +263,10 @@ export async function benchMigrate(): Promise<Record<string, number>> {
       load_avg_1m_end: round(os.loadavg()[0]!, 2),
     };
     for (const p of byTask) if (p.calls > 0) figures[`writer_p99_ms_${p.task}`] = round(p.p99, 1);
+    holdsDuring.forEach((h, i) => {
+      figures[`queue_holds_slow_${tabletNames[i]}`] = h.slow;
+      figures[`queue_hold_s_${tabletNames[i]}`] = round(h.seconds, 3);
+    });
     for (const [name, mib] of Object.entries(peakRss)) figures[`peak_rss_mib_${name}`] = round(mib, 1);
     for (const [name, r] of Object.entries(rssNow)) figures[`rss_anon_mib_${name}`] = round(r.anon, 1);
     for (const [name, s] of Object.entries(cpuMigrate)) figures[`cpu_s_${name}`] = round(s, 2);
@@ -301,6 +310,8 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     printFigure('writer during the move', w.ok, `rows acknowledged (${figures.writer_rows_per_s} rows/s in ${w.calls} putBatch calls; ${writer.skipped} rows not issued: ${WRITER_CALLS_IN_FLIGHT_MAX} calls pending)`);
     printFigure('writer latency during the move', figures.writer_p99_ms!, `ms p99 a call (p50 ${figures.writer_p50_ms} ms, max ${figures.writer_max_ms} ms; before the move p99 ${figures.writer_baseline_p99_ms} ms)`);
     printFigure('writer errors during the move', w.errors, writer.firstError ? `(first: ${writer.firstError})` : '');
+    const holdLine = holdsDuring.map((h, i) => `${tabletNames[i]} ${h.holds} / ${round(h.seconds * 1000)} ms / ${h.slow}${Object.keys(h.secondsByTask).length > 0 ? ` (${Object.entries(h.secondsByTask).map(([task, sec]) => `${task} ${round(sec * 1000)} ms`).join(', ')})` : ''}`).join('; ');
+    process.stdout.write(`  replica queues held by exclusive work during the move (holds / time / over ${HOLD_SLOW_BUCKET_S * 1000} ms; tablets' tessera_storage_queue_hold_seconds): ${holdLine}\n`);
     process.stdout.write('  writer calls by the task current when they started (s from the migrate): calls, p50 / p99 / max ms\n');
     for (const p of byTask) process.stdout.write(`    ${p.task.padEnd(26)} ${round(p.fromS, 2)}–${round(p.toS, 2)}: ${p.calls}, ${round(p.p50)} / ${round(p.p99)} / ${round(p.max)}\n`);
     const cpuLine = (cpu: Record<string, number>, digits: number): string => Object.entries(cpu).map(([name, s]) => `${name} ${round(s, digits)}`).join(', ');
