@@ -17,7 +17,11 @@ export interface QueueHolds {
 }
 
 export async function readQueueHolds(endpoint: string): Promise<QueueHolds> {
-  const text = await (await fetch(`http://${endpoint}/metrics`)).text();
+  return parseQueueHolds(await (await fetch(`http://${endpoint}/metrics`)).text());
+}
+
+/** The histogram's totals in a Prometheus text exposition (zeros when it is not there). */
+export function parseQueueHolds(text: string): QueueHolds {
   const out: QueueHolds = { holds: 0, seconds: 0, slow: 0, secondsByTask: {} };
   for (const line of text.split('\n')) {
     if (!line.startsWith('tessera_storage_queue_hold_seconds')) continue;
