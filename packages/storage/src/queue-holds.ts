@@ -9,7 +9,6 @@
 import type { Level } from './store-types.js';
 
 export type QueueTask = 'delete' | 'purge' | 'role' | 'truncate' | 'gc' | 'load' | 'close';
-export const QUEUE_TASKS: readonly QueueTask[] = ['delete', 'purge', 'role', 'truncate', 'gc', 'load', 'close'];
 
 export type QueueHoldWatcher = (task: QueueTask, seconds: number) => void;
 
