@@ -348,10 +348,15 @@ export class ReplicaStore {
   /** The oldest offset still in the binlog (offset + 1 when the binlog is empty). */
   async firstBinlogOffset(): Promise<number> {
     if (this.core.firstBinlogOffsetCache !== undefined) return this.core.firstBinlogOffsetCache;
+    // Taken before the read: an empty binlog read while entries commit means "after the offset of
+    // when the read began", not of when it answered (that took the entries committed meanwhile
+    // as freed, and a new follower was sent a snapshot it did not need). Read outside the queue,
+    // the answer may be older than the truth, never newer: an older one costs a read, not a row.
+    const emptyFirst = this.core.counters.offset + 1;
     const it = this.core.db.keys({ gte: BINLOG_START, lt: BINLOG_END, limit: 1 });
     try {
       const k = await it.next();
-      const first = k === undefined ? this.core.counters.offset + 1 : offsetOfBinlogKey(k);
+      const first = k === undefined ? emptyFirst : offsetOfBinlogKey(k);
       this.core.firstBinlogOffsetCache = first;
       return first;
     } finally {

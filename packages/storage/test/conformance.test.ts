@@ -534,3 +534,35 @@ t.test('entries from the wire are validated', async (t) => {
   const ok: BinlogEntry = validateEntry({ offset: 2, term: 1, kind: 'delete', indexNo: 0, key: 'k' }, 2);
   t.equal(ok.kind, 'delete');
 });
+
+t.test('binlog: the oldest offset read while entries commit is never past them (a read held until they have)', async (t) => {
+  // firstBinlogOffset() reads outside the queue; an empty read answered "offset + 1" with the offset
+  // of when it answered, so entries committed meanwhile were taken as freed and a new follower was
+  // sent a snapshot it did not need (replication.test, once in CI). The read here sees the
+  // database as it was when it began (memory-level iterators read a snapshot) and answers only
+  // after two entries committed.
+  const db = openMemoryLevel();
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const held = new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'keys') {
+        return (...args: unknown[]) => {
+          const inner = (target.keys as (...a: unknown[]) => { next(): Promise<unknown>; close(): Promise<void> })(...args);
+          return { next: async () => { const v = await inner.next(); await gate; return v; }, close: () => inner.close() };
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as Level;
+  const s = await ReplicaStore.create(held, info());
+  await s.setRole('leader', 1);
+  const first = s.firstBinlogOffset();
+  await s.put([row('c', 'm', 1)]);
+  await s.put([row('c', 'm', 2)]);
+  release();
+  t.equal(await first, 1, 'the entries committed during the read are not taken as freed');
+  t.equal(await s.firstBinlogOffset(), 1);
+  t.same((await s.readBinlog(1, 10, 1e9)).map((e) => e.offset), [1, 2]);
+});
