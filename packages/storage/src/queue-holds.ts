@@ -7,6 +7,7 @@
  * a sublevel's parent as shared-batch.ts does; nothing is timed when nobody watches.
  */
 import type { Level } from './store-types.js';
+import { parentOf } from './shared-batch.js';
 
 export type QueueTask = 'delete' | 'purge' | 'role' | 'truncate' | 'gc' | 'load' | 'close';
 
@@ -22,6 +23,5 @@ export function watchQueueHolds(root: Level, watcher: QueueHoldWatcher | undefin
 
 /** The watcher of `db` (a replica's sublevel or whole database), if any. */
 export function queueHoldWatcherOf(db: Level): QueueHoldWatcher | undefined {
-  const parent = (db as unknown as { parent?: Level | null }).parent ?? undefined;
-  return watchers.get(parent ?? db);
+  return watchers.get(parentOf(db) ?? db);
 }

@@ -63,7 +63,7 @@ function writeOps(db: Level, ops: BatchPut[]): Promise<void> {
 const shared = new WeakMap<Level, SharedBatch>();
 
 /** The parent database of a sublevel (abstract-level's `parent`), or undefined for a whole database. */
-function parentOf(db: Level): Level | undefined {
+export function parentOf(db: Level): Level | undefined {
   return (db as unknown as { parent?: Level | null }).parent ?? undefined;
 }
 

@@ -21,6 +21,8 @@ export class ReplicaManager {
   private storeOpening: Promise<TabletStore> | undefined;
   /** The tablet's LevelDB once open (metrics read its shared-batch counters). */
   private storeOpened: TabletStore | undefined;
+  /** The tablet's metrics, told each exclusive task's hold once the store is open (watchQueueHolds). */
+  private queueHoldWatcher: QueueHoldWatcher | undefined;
 
   constructor(
     private readonly rootDir: string,
@@ -46,8 +48,6 @@ export class ReplicaManager {
     });
     return this.storeOpening;
   }
-
-  private queueHoldWatcher: QueueHoldWatcher | undefined;
 
   /** Told how long each exclusive task held a replica's queue (storage queue-holds.ts): the tablet's metrics. */
   watchQueueHolds(watcher: QueueHoldWatcher): void {
