@@ -7,7 +7,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { waitFor, type HttpClient, type TableInfo } from '@tessera/common';
+import { logLineLevel, prettyLine, waitFor, type HttpClient, type TableInfo } from '@tessera/common';
+
+/** pino's number for WARN. */
+const LOG_LEVEL_WARN = 40;
 import { Client } from '@tessera/client';
 import { freePortRange, runScript, spawnRole, startZooKeeper, stopAllRoles, type FlagMap, type RoleProcess, type ZkServer } from '@tessera/testkit';
 
@@ -145,11 +148,15 @@ export async function sameChecksums(http: HttpClient, endpoints: string[], tid: 
   return new Set(sums.map((x) => x.sha256)).size === 1 ? sums : undefined;
 }
 
-/** The WARN and ERROR lines of `dir`/<file>.log for each of `files` (a missing log has none). */
+/**
+ * The WARN and ERROR (and FATAL) lines of `dir`/<file>.log for each of `files`, in the terminal
+ * format (a missing log has none). Role logs written to a file are JSON lines: matching the text
+ * ` WARN ` found none of them (every bench printed 0 until session 12).
+ */
 export function roleLogWarnings(dir: string, files: string[]): Array<{ file: string; line: string }> {
   return files.flatMap((file) => {
     const p = path.join(dir, `${file}.log`);
     if (!existsSync(p)) return [];
-    return readFileSync(p, 'utf8').split('\n').filter((l) => / (WARN|ERROR) /.test(l)).map((line) => ({ file, line }));
+    return readFileSync(p, 'utf8').split('\n').filter((l) => (logLineLevel(l) ?? 0) >= LOG_LEVEL_WARN).map((line) => ({ file, line: prettyLine(line).trimEnd() }));
   });
 }

@@ -38,6 +38,26 @@ export interface LoggerOptions {
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
+const LEVEL_NUMBERS: Record<string, number> = Object.fromEntries(Object.entries(LEVEL_NAMES).map(([n, name]) => [name, Number(n)]));
+
+/**
+ * The level (pino's number: 40 WARN, 50 ERROR) of one log line in either format a role writes —
+ * a JSON line (files and pipes) or a terminal line (`time LEVEL [name] message`); undefined for
+ * anything else (a stack trace's continuation, a blank line).
+ */
+export function logLineLevel(line: string): number | undefined {
+  if (line.startsWith('{')) {
+    try {
+      const level = (JSON.parse(line) as { level?: unknown }).level;
+      return typeof level === 'number' ? level : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const m = /^\S+ (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) /.exec(line);
+  return m ? LEVEL_NUMBERS[m[1]!] : undefined;
+}
+
 /** Turns one pino JSON line into `time LEVEL [name] message` (the terminal format). */
 export function prettyLine(json: string): string {
   try {

@@ -2,7 +2,7 @@
 // levels and child names; GET /metrics in Prometheus text with per-route counters and latency
 // (route patterns, `unmatched` for unknown paths), and /v1/health in JSON or msgpack by Accept.
 import t from 'tap';
-import { createHttpServer, createLogger, decode, MSGPACK_CONTENT_TYPE, prettyLine, registerHealthRoute, ServerMetrics, silentLogger } from '../src/index.js';
+import { createHttpServer, createLogger, decode, MSGPACK_CONTENT_TYPE, logLineLevel, prettyLine, registerHealthRoute, ServerMetrics, silentLogger } from '../src/index.js';
 
 t.test('logger: JSON lines with name and level; children; levels; terminal format', async (t) => {
   const out: string[] = [];
@@ -21,6 +21,10 @@ t.test('logger: JSON lines with name and level; children; levels; terminal forma
   const pretty: string[] = [];
   createLogger('ns', 'info', { write: (l) => pretty.push(l), format: 'pretty' }).error('boom');
   t.match(pretty[0], /ERROR \[ns\] boom\n$/);
+  // The level of a line in either format (what the benches count WARN/ERROR lines of role logs by).
+  t.same(out.map(logLineLevel), [30, 40], 'JSON lines');
+  t.same([prettyLine(out[0]!), prettyLine(out[1]!), pretty[0]!].map(logLineLevel), [30, 40, 50], 'terminal lines');
+  t.same(['', '    at foo (x.js:1:1)', '{not json', '{"msg":"no level"}', 'WARN at the start'].map(logLineLevel), [undefined, undefined, undefined, undefined, undefined], 'anything else: no level');
 });
 
 t.test('/metrics and /v1/health', async (t) => {
