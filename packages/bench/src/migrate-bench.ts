@@ -8,7 +8,9 @@
  *      1,000,000) whose leader has truncated its binlog, while a paced writer puts 1,000 rows/s
  *      (`TESSERA_BENCH_MIGRATE_WRITER_RPS`) into it: migrate a follower to tablet 4, then check
  *      the new replica's checksum. A migrate whose new replica has been sent 3 full snapshots is
- *      reported as not converging (the run fails) instead of waiting for the time limit;
+ *      reported as not converging (the run fails) instead of waiting for the time limit. The
+ *      tablets run with `--stream_bandwidth_limit` = `TESSERA_BENCH_MIGRATE_STREAM_LIMIT` bytes/s
+ *      when it is set (default unlimited): what a limit costs the move and gives the writer;
  *   3. the limit, same run (cluster stopped): the same number of rows of the same size read from
  *      one classic-level DB and written into a second one in one process.
  * Timing is from issuing `migrate` (admin API, what ns_client's command calls) until
@@ -37,6 +39,7 @@ const POLL_MS = 25;
 const PAD_CHARS = 52;
 const PAD_POOL = 1024;
 const LOAD = { batchRows: 1000, inFlight: 4, retries: 3 };
+const STREAM_LIMIT = Number(process.env.TESSERA_BENCH_MIGRATE_STREAM_LIMIT ?? 0);
 const WRITER_ROWS_PER_S = Number(process.env.TESSERA_BENCH_MIGRATE_WRITER_RPS ?? 1000);
 const WRITER_TICK_MS = 10;
 const WRITER_CALLS_IN_FLIGHT_MAX = 200;
@@ -79,16 +82,17 @@ interface MigrateRun {
 
 export async function benchMigrate(): Promise<Record<string, number>> {
   if (!Number.isInteger(ROWS) || ROWS <= 2 * RETENTION_ENTRIES) throw new Error(`TESSERA_BENCH_MIGRATE_ROWS must be an integer > ${2 * RETENTION_ENTRIES} (the binlog retention is ${RETENTION_ENTRIES} entries)`);
+  if (!Number.isInteger(STREAM_LIMIT) || STREAM_LIMIT < 0) throw new Error('TESSERA_BENCH_MIGRATE_STREAM_LIMIT must be an integer ≥ 0 (bytes/s; 0 = unlimited)');
   if (!(WRITER_ROWS_PER_S >= 0)) throw new Error('TESSERA_BENCH_MIGRATE_WRITER_RPS must be a number ≥ 0');
   const dir = tempDir('bench-migrate');
   const http = new HttpClient({ timeoutMs: 60_000 });
   let cluster: RoleCluster | undefined;
   try {
     const loadAvgStart = os.loadavg();
-    process.stdout.write(`migrate benchmark: ${ROWS} rows; ZooKeeper, 1 nameserver, 4 tablets (binlog_retention_entries ${RETENTION_ENTRIES}) and the SDK all on this machine\n`);
+    process.stdout.write(`migrate benchmark: ${ROWS} rows; ZooKeeper, 1 nameserver, 4 tablets (binlog_retention_entries ${RETENTION_ENTRIES}${STREAM_LIMIT > 0 ? `, stream_bandwidth_limit ${STREAM_LIMIT} B/s` : ''}) and the SDK all on this machine\n`);
     cluster = await startRoleCluster(dir, {
       zkRoot: ZK_ROOT, db: DB, tablets: 4, connectionsPerTablet: 16, requestTimeoutMs: 30_000,
-      nameserverFlags: { get_table_status_interval: STATUS_INTERVAL_MS }, tabletFlags: { binlog_retention_entries: RETENTION_ENTRIES },
+      nameserverFlags: { get_table_status_interval: STATUS_INTERVAL_MS }, tabletFlags: { binlog_retention_entries: RETENTION_ENTRIES, ...(STREAM_LIMIT > 0 ? { stream_bandwidth_limit: STREAM_LIMIT } : {}) },
     });
     const { zk, client: c } = cluster;
     const rolePids: Record<string, number> = { ns: cluster.nameserver.pid, ...Object.fromEntries(cluster.tablets.map((t, i) => [`t${i + 1}`, t.pid])) };
