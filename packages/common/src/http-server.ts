@@ -18,7 +18,21 @@ export interface ServerOptions {
   keepAliveTimeoutMs?: number;
   /** Served at `GET /metrics` and fed by every request; absent = no metrics. */
   metrics?: ServerMetrics;
+  /** Requests on these path prefixes that take `ms` or longer are logged at WARN (the slow-request log); absent = none. */
+  slowRequests?: SlowRequestLog;
 }
+
+/**
+ * The slow-request log (etcd's "took too long" warnings, MongoDB's slowms): one WARN line per
+ * request over the threshold, with fields `slowRequest` (route pattern), `ms` and `status`.
+ */
+export interface SlowRequestLog {
+  ms: number;
+  pathPrefixes: readonly string[];
+}
+
+/** The message of a slow-request line (what readers of role logs match on). */
+export const SLOW_REQUEST_MSG = 'slow request';
 
 /** Content types a route may set itself (`/metrics`, JSON health); everything else is msgpack. */
 const OWN_CONTENT_TYPES = ['text/plain', 'application/json'];
@@ -116,14 +130,18 @@ export function createHttpServer(options: ServerOptions): FastifyInstance {
     done(null, payload);
   });
   const metrics = options.metrics;
-  // One hook for both: nothing is added to the request path when neither is on.
-  if (metrics || log.debugEnabled) {
+  // One hook for all three: nothing is added to the request path when none is on.
+  const slow = options.slowRequests !== undefined && options.slowRequests.ms > 0 ? options.slowRequests : undefined;
+  if (metrics || log.debugEnabled || slow) {
     const debug = log.debugEnabled;
     app.addHook('onResponse', (req, reply, done) => {
       const route = req.routeOptions.url ?? UNMATCHED_ROUTE;
       const ms = reply.elapsedTime;
       metrics?.observeRequest(req.method, route, reply.statusCode, ms / 1000);
       if (debug) log.debug(`${req.method} ${req.url} ${reply.statusCode} ${ms.toFixed(2)} ms from ${req.ip}`);
+      if (slow && ms >= slow.ms && slow.pathPrefixes.some((p) => req.url.startsWith(p))) {
+        log.warn(`${SLOW_REQUEST_MSG}: ${req.method} ${req.url} ${reply.statusCode} took ${ms.toFixed(1)} ms (slow from ${slow.ms} ms) from ${req.ip}`, { slowRequest: route, ms: Math.round(ms * 10) / 10, status: reply.statusCode });
+      }
       done();
     });
   }

@@ -53,3 +53,29 @@ t.test('/metrics and /v1/health', async (t) => {
   t.match(text, /^process_resident_memory_bytes\{role="tablet"\} \d+$/m);
   t.match(text, /^# TYPE nodejs_eventloop_lag_seconds gauge$/m);
 });
+
+t.test('the slow-request log: one WARN line with route, time and status, only on the watched paths', async (t) => {
+  const lines: string[] = [];
+  const app = createHttpServer({ logger: createLogger('tablet 127.0.0.1:1', 'info', (l) => lines.push(l)), slowRequests: { ms: 30, pathPrefixes: ['/v1/data/'] } });
+  const slow = async (): Promise<{ ok: boolean }> => {
+    await new Promise((r) => setTimeout(r, 45));
+    return { ok: true };
+  };
+  app.post('/v1/data/put/:id', slow);
+  app.post('/v1/data/get', async () => ({ ok: true }));
+  app.post('/v1/control/checksum', slow);
+  for (const url of ['/v1/data/put/7', '/v1/data/get', '/v1/control/checksum']) {
+    const res = await app.inject({ method: 'POST', url, headers: { 'content-type': MSGPACK_CONTENT_TYPE }, payload: Buffer.from([0x80]) });
+    t.equal(res.statusCode, 200, url);
+  }
+  t.equal(lines.length, 1, 'the slow data request only: not the fast one, not a slow path outside the prefixes');
+  const line = JSON.parse(lines[0]!) as { level: number; msg: string; slowRequest: string; ms: number; status: number };
+  t.match(line, { level: 40, slowRequest: '/v1/data/put/:id', status: 200 });
+  t.ok(line.ms >= 30, `took ${line.ms} ms`);
+  t.match(line.msg, /^slow request: POST \/v1\/data\/put\/7 200 took [\d.]+ ms \(slow from 30 ms\) from /);
+  const off: string[] = [];
+  const quiet = createHttpServer({ logger: createLogger('x', 'info', (l) => off.push(l)), slowRequests: { ms: 0, pathPrefixes: ['/v1/data/'] } });
+  quiet.post('/v1/data/put/:id', slow);
+  await quiet.inject({ method: 'POST', url: '/v1/data/put/1', headers: { 'content-type': MSGPACK_CONTENT_TYPE }, payload: Buffer.from([0x80]) });
+  t.same(off, [], '0 ms: off');
+});

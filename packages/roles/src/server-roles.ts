@@ -52,6 +52,7 @@ const TABLET_ROLE: ServerRole<typeof TABLET_FLAGS> = {
       replicaAckTimeoutMs: flags.replica_ack_timeout,
       snapshotBytesPerSecondMax: flags.stream_bandwidth_limit,
       minInSyncReplicas: flags.min_in_sync_replicas,
+      slowRequestMs: flags.slow_request_ms,
       ...(flags.zk_cluster ? { zk: { cluster: flags.zk_cluster, rootPath: flags.zk_root_path, sessionTimeoutMs: flags.zk_session_timeout } } : {}),
     }),
 };

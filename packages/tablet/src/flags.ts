@@ -20,5 +20,6 @@ export const TABLET_FLAGS = {
   replica_ack_timeout: { type: 'int', default: 10000, doc: 'ms a replica_ack=all write waits for its in-sync followers before failing with TIMEOUT' },
   min_in_sync_replicas: { type: 'int', default: 2, doc: 'replicas (leader included, capped by the partition size) that must hold a replica_ack=all write before it is acknowledged' },
   stream_bandwidth_limit: { type: 'int', default: 0, doc: 'bytes/s one snapshot transfer may use (0 = unlimited), as OpenMLDB' },
+  slow_request_ms: { type: 'int', default: 1000, doc: 'a data request or replication append taking this many ms or more is logged at WARN with its route and time (the slow-request log); 0 = never' },
   shutdown_timeout: { type: 'int', default: 10000, doc: 'ms to let in-flight requests finish on SIGTERM' },
 } as const satisfies FlagSpecs;

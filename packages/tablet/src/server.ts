@@ -39,12 +39,21 @@ export interface TabletOptions {
   snapshotBytesPerSecondMax: number;
   /** Replicas (leader included) that must hold a replica_ack=all write (capped by the partition's size). */
   minInSyncReplicas: number;
+  /** Data requests and replication appends taking this long or longer are logged at WARN; 0 or absent = never. */
+  slowRequestMs?: number;
   logger: Logger;
   /** Where replicas live: LevelDB under dbRootPath (default), or memory-level (in-process route tests). */
   storage?: 'leveldb' | 'memory';
   /** ZooKeeper to register in; absent = a standalone tablet (tests, benchmarks). */
   zk?: { cluster: string; rootPath: string; sessionTimeoutMs: number };
 }
+
+/**
+ * What the slow-request log watches: the foreground path — data requests and the replication
+ * appends a replica_ack=all write waits for. Snapshots, checksums and control calls are long by
+ * nature and stay out of it.
+ */
+const SLOW_REQUEST_PATHS = ['/v1/data/', '/v1/replica/append'] as const;
 
 export class TabletServer {
   readonly replicas: ReplicaManager;
@@ -66,7 +75,10 @@ export class TabletServer {
   private constructor(private readonly options: TabletOptions) {
     // The one change hook of every replica's state machine: replication follows roles and terms.
     this.replicas = new ReplicaManager(options.dbRootPath, options.logger.child('replicas'), options.storage, (r, change) => this.replication.replicaChanged(r, change));
-    this.app = createHttpServer({ logger: options.logger, bodyBytesMax: options.bodyBytesMax, metrics: this.metrics });
+    this.app = createHttpServer({
+      logger: options.logger, bodyBytesMax: options.bodyBytesMax, metrics: this.metrics,
+      slowRequests: { ms: options.slowRequestMs ?? 0, pathPrefixes: SLOW_REQUEST_PATHS },
+    });
     this.replication = new TabletReplication(this.replicas, {
       binlogRetentionEntries: options.binlogRetentionEntries,
       ackTimeoutMs: options.replicaAckTimeoutMs,
