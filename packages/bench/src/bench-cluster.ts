@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { logLineLevel, prettyLine, waitFor, type HttpClient, type TableInfo } from '@tessera/common';
+import { logLineLevel, prettyLine, SLOW_REQUEST_MSG, waitFor, type HttpClient, type TableInfo } from '@tessera/common';
 
 /** pino's number for WARN. */
 const LOG_LEVEL_WARN = 40;
@@ -159,4 +159,43 @@ export function roleLogWarnings(dir: string, files: string[]): Array<{ file: str
     if (!existsSync(p)) return [];
     return readFileSync(p, 'utf8').split('\n').filter((l) => (logLineLevel(l) ?? 0) >= LOG_LEVEL_WARN).map((line) => ({ file, line: prettyLine(line).trimEnd() }));
   });
+}
+
+/** One line of a tablet's slow-request log (--slow_request_ms): which route, how long, when. */
+export interface SlowRequestLine {
+  file: string;
+  /** Route pattern, e.g. `/v1/data/put_batch`. */
+  route: string;
+  ms: number;
+  /** When it was logged (epoch ms, at the end of the request). */
+  timeMs: number;
+}
+
+/** The slow-request lines of `dir`/<file>.log for each of `files` logged in [fromMs, toMs] (epoch ms). */
+export function slowRequestLines(dir: string, files: string[], fromMs: number, toMs: number): SlowRequestLine[] {
+  return files.flatMap((file) => {
+    const p = path.join(dir, `${file}.log`);
+    if (!existsSync(p)) return [];
+    const out: SlowRequestLine[] = [];
+    for (const l of readFileSync(p, 'utf8').split('\n')) {
+      if (!l.startsWith('{') || !l.includes(SLOW_REQUEST_MSG)) continue;
+      const o = JSON.parse(l) as { msg?: string; slowRequest?: string; ms?: number; time?: number };
+      if (!o.msg?.startsWith(SLOW_REQUEST_MSG) || typeof o.slowRequest !== 'string' || typeof o.ms !== 'number' || typeof o.time !== 'number') continue;
+      if (o.time >= fromMs && o.time <= toMs) out.push({ file, route: o.slowRequest, ms: o.ms, timeMs: o.time });
+    }
+    return out;
+  });
+}
+
+/** Slow-request lines summed by file and route: `t1 put_batch 14 (max 80 ms)`, by file then count. */
+export function summarizeSlowRequests(lines: SlowRequestLine[]): Array<{ file: string; route: string; count: number; maxMs: number }> {
+  const by = new Map<string, { file: string; route: string; count: number; maxMs: number }>();
+  for (const l of lines) {
+    const k = `${l.file} ${l.route}`;
+    const e = by.get(k) ?? { file: l.file, route: l.route, count: 0, maxMs: 0 };
+    e.count++;
+    e.maxMs = Math.max(e.maxMs, l.ms);
+    by.set(k, e);
+  }
+  return [...by.values()].sort((a, b) => a.file.localeCompare(b.file) || b.count - a.count);
 }

@@ -21,13 +21,13 @@ import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { HttpClient, waitFor, type OpDetail, type OpStatusRow, type ReplicaStatus, type TableInfo } from '@tessera/common';
+import { HttpClient, SLOW_REQUEST_MSG, waitFor, type OpDetail, type OpStatusRow, type ReplicaStatus, type TableInfo } from '@tessera/common';
 import type { Client, Row } from '@tessera/client';
 import { nsClient, parseTable, tempDir, removeDir } from '@tessera/testkit';
 import { percentile, printFigure, round } from './measure.js';
 import { cpuMicros, peakRssMiB, rssSplitMiB } from './proc-stats.js';
 import { HOLD_SLOW_BUCKET_S, holdsBetween, readQueueHolds, type QueueHolds } from './queue-holds.js';
-import { fullyReplicated, loadInBatches, roleLogWarnings, sameChecksums, startRoleCluster, type RoleCluster } from './bench-cluster.js';
+import { fullyReplicated, loadInBatches, roleLogWarnings, sameChecksums, slowRequestLines, startRoleCluster, summarizeSlowRequests, type RoleCluster } from './bench-cluster.js';
 
 const ROWS = Number(process.env.TESSERA_BENCH_MIGRATE_ROWS ?? 1_000_000);
 const DB = 'bench_db';
@@ -39,6 +39,11 @@ const POLL_MS = 25;
 const PAD_CHARS = 52;
 const PAD_POOL = 1024;
 const LOAD = { batchRows: 1000, inFlight: 4, retries: 3 };
+/**
+ * The tablets' --slow_request_ms here: a data request or append this slow is logged, and the bench
+ * prints which tablet served the slow ones of the move (about 2× the writer's p99 before it).
+ */
+const SLOW_REQUEST_MS = 20;
 const STREAM_LIMIT = Number(process.env.TESSERA_BENCH_MIGRATE_STREAM_LIMIT ?? 0);
 const WRITER_ROWS_PER_S = Number(process.env.TESSERA_BENCH_MIGRATE_WRITER_RPS ?? 1000);
 const WRITER_TICK_MS = 10;
@@ -92,7 +97,7 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     process.stdout.write(`migrate benchmark: ${ROWS} rows; ZooKeeper, 1 nameserver, 4 tablets (binlog_retention_entries ${RETENTION_ENTRIES}${STREAM_LIMIT > 0 ? `, stream_bandwidth_limit ${STREAM_LIMIT} B/s` : ''}) and the SDK all on this machine\n`);
     cluster = await startRoleCluster(dir, {
       zkRoot: ZK_ROOT, db: DB, tablets: 4, connectionsPerTablet: 16, requestTimeoutMs: 30_000,
-      nameserverFlags: { get_table_status_interval: STATUS_INTERVAL_MS }, tabletFlags: { binlog_retention_entries: RETENTION_ENTRIES, ...(STREAM_LIMIT > 0 ? { stream_bandwidth_limit: STREAM_LIMIT } : {}) },
+      nameserverFlags: { get_table_status_interval: STATUS_INTERVAL_MS }, tabletFlags: { binlog_retention_entries: RETENTION_ENTRIES, slow_request_ms: SLOW_REQUEST_MS, ...(STREAM_LIMIT > 0 ? { stream_bandwidth_limit: STREAM_LIMIT } : {}) },
     });
     const { zk, client: c } = cluster;
     const rolePids: Record<string, number> = { ns: cluster.nameserver.pid, ...Object.fromEntries(cluster.tablets.map((t, i) => [`t${i + 1}`, t.pid])) };
@@ -222,7 +227,9 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     const cpuWriterPerS = Object.fromEntries(Object.keys(cpuBaseEnd).map((name) => [name, (cpuBaseEnd[name]! - cpuBaseStart[name]!) / 1e6 / baseS]));
     const cpuMigrate = Object.fromEntries(Object.keys(cpuBaseEnd).map((name) => [name, (loaded.cpuAt.at(-1)![name]! - loaded.cpuAt[0]![name]!) / 1e6]));
     const loadAvgEnd = os.loadavg();
-    const warnings = roleLogWarnings(dir, ROLE_LOGS).map(({ file, line }) => `${file}: ${line}`);
+    // The slow-request log's lines are counted apart (the threshold is low here on purpose).
+    const warnings = roleLogWarnings(dir, ROLE_LOGS).filter(({ line }) => !line.includes(`] ${SLOW_REQUEST_MSG}:`)).map(({ file, line }) => `${file}: ${line}`);
+    const slowDuring = summarizeSlowRequests(slowRequestLines(dir, ROLE_LOGS, performance.timeOrigin + moveStartMs, performance.timeOrigin + moveEndMs));
     // Peak RSS of each process over the whole run (VmHWM): t1 and t2 held the partition throughout,
     // t4 holds it after the move, t3 held it until it was dropped (issue 11: ≤ 300 MiB a tablet).
     const peakRss = Object.fromEntries(Object.entries(rolePids).map(([name, pid]) => [name, peakRssMiB(pid)]));
@@ -271,6 +278,7 @@ export async function benchMigrate(): Promise<Record<string, number>> {
       figures[`queue_holds_slow_${tabletNames[i]}`] = h.slow;
       figures[`queue_hold_s_${tabletNames[i]}`] = round(h.seconds, 3);
     });
+    for (const name of ROLE_LOGS) figures[`slow_requests_${name}`] = slowDuring.filter((x) => x.file === name).reduce((n, x) => n + x.count, 0);
     for (const [name, mib] of Object.entries(peakRss)) figures[`peak_rss_mib_${name}`] = round(mib, 1);
     for (const [name, r] of Object.entries(rssNow)) figures[`rss_anon_mib_${name}`] = round(r.anon, 1);
     for (const [name, s] of Object.entries(cpuMigrate)) figures[`cpu_s_${name}`] = round(s, 2);
@@ -316,6 +324,8 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     printFigure('writer errors during the move', w.errors, writer.firstError ? `(first: ${writer.firstError})` : '');
     const holdLine = holdsDuring.map((h, i) => `${tabletNames[i]} ${h.holds} / ${round(h.seconds * 1000)} ms / ${h.slow}${Object.keys(h.secondsByTask).length > 0 ? ` (${Object.entries(h.secondsByTask).map(([task, sec]) => `${task} ${round(sec * 1000)} ms`).join(', ')})` : ''}`).join('; ');
     process.stdout.write(`  replica queues held by exclusive work during the move (holds / time / over ${HOLD_SLOW_BUCKET_S * 1000} ms; tablets' tessera_storage_queue_hold_seconds): ${holdLine}\n`);
+    const slowLine = slowDuring.length === 0 ? 'none' : slowDuring.map((x) => `${x.file} ${x.route.replace(/^\/v1\/(data|replica)\//, '')} ${x.count} (max ${round(x.maxMs)} ms)`).join('; ');
+    process.stdout.write(`  requests served in ${SLOW_REQUEST_MS} ms or more during the move (tablets' slow-request log): ${slowLine}\n`);
     process.stdout.write('  writer calls by the task current when they started (s from the migrate): calls, p50 / p99 / max ms\n');
     for (const p of byTask) process.stdout.write(`    ${p.task.padEnd(26)} ${round(p.fromS, 2)}–${round(p.toS, 2)}: ${p.calls}, ${round(p.p50)} / ${round(p.p99)} / ${round(p.max)}\n`);
     const cpuLine = (cpu: Record<string, number>, digits: number): string => Object.entries(cpu).map(([name, s]) => `${name} ${round(s, digits)}`).join(', ');
