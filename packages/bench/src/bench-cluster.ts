@@ -3,16 +3,17 @@
  * spawned by testkit (`startRoleCluster`, for cluster and migrate), one brought up by
  * `scripts/cluster.sh up` on a free port range (`clusterScriptUp`, for failover and scale), a bulk
  * load in batches with a few calls in flight (`loadInBatches`), the two convergence checks
- * (`fullyReplicated`, `sameChecksums`), and the WARN/ERROR lines of the role logs.
+ * (`fullyReplicated`, `sameChecksums`), and what the role logs say: their WARN/ERROR lines and the
+ * tablets' slow-request lines.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { logLineLevel, prettyLine, SLOW_REQUEST_MSG, waitFor, type HttpClient, type TableInfo } from '@tessera/common';
+import { Client } from '@tessera/client';
+import { freePortRange, runScript, spawnRole, startZooKeeper, stopAllRoles, type FlagMap, type RoleProcess, type ZkServer } from '@tessera/testkit';
 
 /** pino's number for WARN. */
 const LOG_LEVEL_WARN = 40;
-import { Client } from '@tessera/client';
-import { freePortRange, runScript, spawnRole, startZooKeeper, stopAllRoles, type FlagMap, type RoleProcess, type ZkServer } from '@tessera/testkit';
 
 export interface RoleCluster {
   zk: ZkServer;
@@ -179,7 +180,12 @@ export function slowRequestLines(dir: string, files: string[], fromMs: number, t
     const out: SlowRequestLine[] = [];
     for (const l of readFileSync(p, 'utf8').split('\n')) {
       if (!l.startsWith('{') || !l.includes(SLOW_REQUEST_MSG)) continue;
-      const o = JSON.parse(l) as { msg?: string; slowRequest?: string; ms?: number; time?: number };
+      let o: { msg?: string; slowRequest?: string; ms?: number; time?: number };
+      try {
+        o = JSON.parse(l) as typeof o;
+      } catch {
+        continue; // a line cut short (the role was writing it)
+      }
       if (!o.msg?.startsWith(SLOW_REQUEST_MSG) || typeof o.slowRequest !== 'string' || typeof o.ms !== 'number' || typeof o.time !== 'number') continue;
       if (o.time >= fromMs && o.time <= toMs) out.push({ file, route: o.slowRequest, ms: o.ms, timeMs: o.time });
     }

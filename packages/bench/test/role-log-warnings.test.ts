@@ -34,7 +34,7 @@ t.test('slow-request lines: read from JSON logs by time window, summed by tablet
   const line = (time: number, route: string, ms: number): string => JSON.stringify({ level: 40, time, name: 'tablet', msg: `slow request: POST ${route} 200 took ${ms} ms (slow from 20 ms) from 127.0.0.1`, slowRequest: route, ms, status: 200 });
   writeFileSync(path.join(dir, 't1.log'), [
     line(1000, '/v1/data/put_batch', 25), line(2000, '/v1/data/put_batch', 61.5), line(2500, '/v1/data/put_batch', 30), line(9000, '/v1/data/put_batch', 99),
-    JSON.stringify({ level: 40, time: 2000, msg: 'something else slow' }), 'not json',
+    JSON.stringify({ level: 40, time: 2000, msg: 'something else slow' }), 'not json', '{"level":40,"time":2600,"msg":"slow request: POST /v1/data/put',
   ].join('\n'));
   writeFileSync(path.join(dir, 't2.log'), [line(2100, '/v1/replica/append', 22), line(2200, '/v1/replica/append_multi', 40)].join('\n'));
   const got = slowRequestLines(dir, ['t1', 't2', 't3'], 1500, 8000);
