@@ -149,17 +149,23 @@ export async function sameChecksums(http: HttpClient, endpoints: string[], tid: 
   return new Set(sums.map((x) => x.sha256)).size === 1 ? sums : undefined;
 }
 
+/** The lines of `dir`/<file>.log (none when there is no such log). */
+function roleLogLines(dir: string, file: string): string[] {
+  const p = path.join(dir, `${file}.log`);
+  return existsSync(p) ? readFileSync(p, 'utf8').split('\n') : [];
+}
+
 /**
  * The WARN and ERROR (and FATAL) lines of `dir`/<file>.log for each of `files`, in the terminal
- * format (a missing log has none). Role logs written to a file are JSON lines: matching the text
- * ` WARN ` found none of them (every bench printed 0 until session 12).
+ * format (a missing log has none); without the slow-request lines when `slowRequests` is false
+ * (a bench that set the threshold low on purpose counts them apart). Role logs written to a file
+ * are JSON lines: matching the text ` WARN ` found none of them (every bench printed 0 until
+ * session 12).
  */
-export function roleLogWarnings(dir: string, files: string[]): Array<{ file: string; line: string }> {
-  return files.flatMap((file) => {
-    const p = path.join(dir, `${file}.log`);
-    if (!existsSync(p)) return [];
-    return readFileSync(p, 'utf8').split('\n').filter((l) => (logLineLevel(l) ?? 0) >= LOG_LEVEL_WARN).map((line) => ({ file, line: prettyLine(line).trimEnd() }));
-  });
+export function roleLogWarnings(dir: string, files: string[], o: { slowRequests?: boolean } = {}): Array<{ file: string; line: string }> {
+  return files.flatMap((file) => roleLogLines(dir, file)
+    .filter((l) => (logLineLevel(l) ?? 0) >= LOG_LEVEL_WARN && (o.slowRequests !== false || slowRequestOf(l) === undefined))
+    .map((line) => ({ file, line: prettyLine(line).trimEnd() })));
 }
 
 /** One line of a tablet's slow-request log (--slow_request_ms): which route, how long, when. */
@@ -172,25 +178,25 @@ export interface SlowRequestLine {
   timeMs: number;
 }
 
+/** The fields of a slow-request line of a JSON log; undefined for any other line. */
+function slowRequestOf(line: string): Omit<SlowRequestLine, 'file'> | undefined {
+  if (!line.startsWith('{') || !line.includes(SLOW_REQUEST_MSG)) return undefined;
+  let o: { msg?: string; slowRequest?: string; ms?: number; time?: number };
+  try {
+    o = JSON.parse(line) as typeof o;
+  } catch {
+    return undefined; // a line cut short (the role was writing it)
+  }
+  if (!o.msg?.startsWith(SLOW_REQUEST_MSG) || typeof o.slowRequest !== 'string' || typeof o.ms !== 'number' || typeof o.time !== 'number') return undefined;
+  return { route: o.slowRequest, ms: o.ms, timeMs: o.time };
+}
+
 /** The slow-request lines of `dir`/<file>.log for each of `files` logged in [fromMs, toMs] (epoch ms). */
 export function slowRequestLines(dir: string, files: string[], fromMs: number, toMs: number): SlowRequestLine[] {
-  return files.flatMap((file) => {
-    const p = path.join(dir, `${file}.log`);
-    if (!existsSync(p)) return [];
-    const out: SlowRequestLine[] = [];
-    for (const l of readFileSync(p, 'utf8').split('\n')) {
-      if (!l.startsWith('{') || !l.includes(SLOW_REQUEST_MSG)) continue;
-      let o: { msg?: string; slowRequest?: string; ms?: number; time?: number };
-      try {
-        o = JSON.parse(l) as typeof o;
-      } catch {
-        continue; // a line cut short (the role was writing it)
-      }
-      if (!o.msg?.startsWith(SLOW_REQUEST_MSG) || typeof o.slowRequest !== 'string' || typeof o.ms !== 'number' || typeof o.time !== 'number') continue;
-      if (o.time >= fromMs && o.time <= toMs) out.push({ file, route: o.slowRequest, ms: o.ms, timeMs: o.time });
-    }
-    return out;
-  });
+  return files.flatMap((file) => roleLogLines(dir, file).flatMap((l) => {
+    const r = slowRequestOf(l);
+    return r !== undefined && r.timeMs >= fromMs && r.timeMs <= toMs ? [{ file, ...r }] : [];
+  }));
 }
 
 /** Slow-request lines summed by file and route: `t1 put_batch 14 (max 80 ms)`, by file then count. */

@@ -21,7 +21,7 @@ import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { HttpClient, SLOW_REQUEST_MSG, waitFor, type OpDetail, type OpStatusRow, type ReplicaStatus, type TableInfo } from '@tessera/common';
+import { HttpClient, waitFor, type OpDetail, type OpStatusRow, type ReplicaStatus, type TableInfo } from '@tessera/common';
 import type { Client, Row } from '@tessera/client';
 import { nsClient, parseTable, tempDir, removeDir } from '@tessera/testkit';
 import { percentile, printFigure, round } from './measure.js';
@@ -228,7 +228,7 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     const cpuMigrate = Object.fromEntries(Object.keys(cpuBaseEnd).map((name) => [name, (loaded.cpuAt.at(-1)![name]! - loaded.cpuAt[0]![name]!) / 1e6]));
     const loadAvgEnd = os.loadavg();
     // The slow-request log's lines are counted apart (the threshold is low here on purpose).
-    const warnings = roleLogWarnings(dir, ROLE_LOGS).filter(({ line }) => !line.includes(`] ${SLOW_REQUEST_MSG}:`)).map(({ file, line }) => `${file}: ${line}`);
+    const warnings = roleLogWarnings(dir, ROLE_LOGS, { slowRequests: false }).map(({ file, line }) => `${file}: ${line}`);
     const slowDuring = summarizeSlowRequests(slowRequestLines(dir, ROLE_LOGS, performance.timeOrigin + moveStartMs, performance.timeOrigin + moveEndMs));
     // Peak RSS of each process over the whole run (VmHWM): t1 and t2 held the partition throughout,
     // t4 holds it after the move, t3 held it until it was dropped (issue 11: ≤ 300 MiB a tablet).

@@ -38,6 +38,8 @@ t.test('slow-request lines: read from JSON logs by time window, summed by tablet
   ].join('\n'));
   writeFileSync(path.join(dir, 't2.log'), [line(2100, '/v1/replica/append', 22), line(2200, '/v1/replica/append_multi', 40)].join('\n'));
   const got = slowRequestLines(dir, ['t1', 't2', 't3'], 1500, 8000);
+  t.equal(roleLogWarnings(dir, ['t1', 't2']).length, 7, 'as WARN lines: the six slow-request lines and the other WARN');
+  t.same(roleLogWarnings(dir, ['t1', 't2'], { slowRequests: false }).map((w) => w.line.replace(/^\S+ /, '')), ['WARN  [] something else slow'], 'without the slow-request lines: the other WARN (the line cut short has no level)');
   t.same(got.map((l) => [l.file, l.route, l.ms]), [['t1', '/v1/data/put_batch', 61.5], ['t1', '/v1/data/put_batch', 30], ['t2', '/v1/replica/append', 22], ['t2', '/v1/replica/append_multi', 40]], 'only lines inside the window, only slow-request lines');
   t.same(summarizeSlowRequests(got), [
     { file: 't1', route: '/v1/data/put_batch', count: 2, maxMs: 61.5 },
