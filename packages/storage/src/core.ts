@@ -86,25 +86,7 @@ export class ReplicaCore {
    * (snapshots, checksums) loop over without an await per row. A read may yield no live row.
    */
   async *liveRowBatches(from: Buffer, nowMs: number, snapshot?: ReturnType<Level['snapshot']>, atOffset?: number, rowsPerRead?: number): AsyncGenerator<Array<[Buffer, Buffer, number]>> {
-    const end = from.length === 1 ? ROW_END : prefixEnd(from);
-    const walker = new RowWalker(this.db, snapshot ? { gte: from, lt: end, snapshot } : { gte: from, lt: end }, atOffset);
-    try {
-      for (;;) {
-        const chunk = await walker.read(rowsPerRead);
-        if (chunk.length === 0) break;
-        const rows: Array<[Buffer, Buffer, number]> = [];
-        for (const [k, v] of chunk) {
-          const r = walker.classify(k, v);
-          if (!r.live) continue;
-          const plan = this.plans[r.indexNo];
-          if (!plan || isExpired(plan.ttl, r.ts, r.position, nowMs)) continue;
-          rows.push([r.key, r.tombstoned ? liveBytes(r.value) : r.value, r.ts]);
-        }
-        yield rows;
-      }
-    } finally {
-      await walker.close();
-    }
+    yield* liveRowBatchesOf(this.db, this.plans, from, nowMs, snapshot, atOffset, rowsPerRead);
   }
 
   enqueue(item: Omit<QueueItem, 'resolve' | 'reject'>): Promise<unknown> {
@@ -324,6 +306,33 @@ export class ReplicaCore {
 
 
 /** A replicated put entry with only the fields the binlog keeps (wire maps may carry more). */
+/**
+ * The live-row reader of a replica's key range in `db` with its index `plans` (ReplicaCore's
+ * liveRowBatches): also run off the replica's core, by a snapshot read in a worker thread
+ * (snapshot-worker.ts), which has the range and the plans but no ReplicaCore.
+ */
+export async function* liveRowBatchesOf(db: Level, plans: IndexPlan[], from: Buffer, nowMs: number, snapshot?: ReturnType<Level['snapshot']>, atOffset?: number, rowsPerRead?: number): AsyncGenerator<Array<[Buffer, Buffer, number]>> {
+  const end = from.length === 1 ? ROW_END : prefixEnd(from);
+  const walker = new RowWalker(db, snapshot ? { gte: from, lt: end, snapshot } : { gte: from, lt: end }, atOffset);
+  try {
+    for (;;) {
+      const chunk = await walker.read(rowsPerRead);
+      if (chunk.length === 0) break;
+      const rows: Array<[Buffer, Buffer, number]> = [];
+      for (const [k, v] of chunk) {
+        const r = walker.classify(k, v);
+        if (!r.live) continue;
+        const plan = plans[r.indexNo];
+        if (!plan || isExpired(plan.ttl, r.ts, r.position, nowMs)) continue;
+        rows.push([r.key, r.tombstoned ? liveBytes(r.value) : r.value, r.ts]);
+      }
+      yield rows;
+    }
+  } finally {
+    await walker.close();
+  }
+}
+
 function cleanPut(e: Extract<BinlogEntry, { kind: 'put' }>): Extract<BinlogEntry, { kind: 'put' }> {
   const out: Extract<BinlogEntry, { kind: 'put' }> = { offset: e.offset, term: e.term, kind: 'put', ts: e.ts, values: e.values };
   if (e.writeId !== undefined) out.writeId = e.writeId;

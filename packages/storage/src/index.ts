@@ -8,3 +8,4 @@ export * from './migrate-layout.js';
 export * from './shared-batch.js';
 export * from './snapshot-pack.js';
 export * from './queue-holds.js';
+export * from './snapshot-worker.js';

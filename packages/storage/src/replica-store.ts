@@ -23,13 +23,15 @@ import { isExpired } from './ttl.js';
 import { keyRowsStart, readKeyRows, rowValues, type KeyRowsQuery, type StoredRow } from './row-read.js';
 import { ReplicaCore } from './core.js';
 import { FALLBACK, readHeadRows } from './heads.js';
-import { loadSnapshotInto, snapshotStream } from './snapshot.js';
+import { loadSnapshotInto, packedSnapshotStream, snapshotSourceOf, snapshotStream } from './snapshot.js';
+import { snapshotWorkerOf } from './snapshot-worker.js';
+import { parentOf } from './shared-batch.js';
 import { checksumAt, contentChecksum, gcExpired, type ChecksumAtOffset } from './maintenance.js';
 export type { ChecksumAtOffset } from './maintenance.js';
 export { RowDigest } from './maintenance.js';
-import type { Level, LoadedChecksum, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord, SnapshotChunk, SnapshotHeader } from './store-types.js';
+import type { Level, LoadedChecksum, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord, PackedSnapshotChunk, SnapshotChunk, SnapshotDigest, SnapshotHeader } from './store-types.js';
 
-export type { Level, LoadedChecksum, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord, SnapshotChunk, SnapshotHeader } from './store-types.js';
+export type { Level, LoadedChecksum, PutRow, ReplicaCounters, ReplicaInfo, ReplicaRoleRecord, PackedSnapshotChunk, SnapshotChunk, SnapshotDigest, SnapshotHeader } from './store-types.js';
 export type { StoredRow } from './row-read.js';
 
 const NOW = (): number => Date.now();
@@ -434,7 +436,21 @@ export class ReplicaStore {
    * point reflects. Writes go on meanwhile; the receiver catches up from the binlog after it.
    */
   snapshot(nowMs: number = NOW(), chunkBytesMax: number = 1024 * 1024): AsyncGenerator<SnapshotHeader | SnapshotChunk> {
-    return snapshotStream(this.core, nowMs, chunkBytesMax);
+    return snapshotStream(snapshotSourceOf(this.core), nowMs, chunkBytesMax);
+  }
+
+  /**
+   * The snapshot as a copy sends it: the header, then packed chunks (snapshot-pack.ts); returns
+   * the digest of every entry. Read in the tablet's snapshot read thread when its LevelDB is on
+   * disk (snapshot-worker.ts), else here.
+   */
+  snapshotPacked(nowMs: number = NOW(), chunkBytesMax: number = 1024 * 1024): AsyncGenerator<SnapshotHeader | PackedSnapshotChunk, SnapshotDigest> {
+    const root = parentOf(this.core.db);
+    const worker = root === undefined ? undefined : snapshotWorkerOf(root);
+    if (worker !== undefined) {
+      return worker.read({ tid: this.core.info.tid, pid: this.core.info.pid, schema: this.core.info.schema, roleTerm: this.core.roleRecord.term }, nowMs, chunkBytesMax);
+    }
+    return packedSnapshotStream(snapshotSourceOf(this.core), nowMs, chunkBytesMax);
   }
 
   /**

@@ -8,7 +8,7 @@
  * its answer to snapshot_begin; a leader sends the list form to one that does not (a tablet not
  * yet upgraded).
  */
-import type { SnapshotChunk } from './store-types.js';
+import type { PackedSnapshotChunk, SnapshotChunk } from './store-types.js';
 
 const LENGTH_BYTES = 4;
 
@@ -58,5 +58,37 @@ export function unpackChunk(packed: Uint8Array): SnapshotChunk | undefined {
     out.push([Buffer.from(bytes, base + kStart, kEnd - kStart), Buffer.from(bytes, base + vStart, vEnd - vStart)]);
     at = vEnd;
   }
+  return out;
+}
+
+/**
+ * A packed chunk cut at entry boundaries into pieces of at most `bytesMax` key and value bytes
+ * (at least one entry each; a throttled copy sends one piece per wait, snapshot-throttle.ts), as
+ * views of `chunk.packed` (no copy). Counts are the chunk's own when it is one piece.
+ */
+export function splitPackedChunk(chunk: PackedSnapshotChunk, bytesMax: number): PackedSnapshotChunk[] {
+  if (!Number.isFinite(bytesMax) || chunk.bytes <= bytesMax) return [chunk];
+  const p = chunk.packed;
+  const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const out: PackedSnapshotChunk[] = [];
+  let start = 0;
+  let at = 0;
+  let entries = 0;
+  let bytes = 0;
+  while (at < p.length) {
+    const klen = view.getUint32(at);
+    const vlen = view.getUint32(at + LENGTH_BYTES + klen);
+    const n = klen + vlen;
+    if (entries > 0 && bytes + n > bytesMax) {
+      out.push({ packed: p.subarray(start, at), entries, bytes });
+      start = at;
+      entries = 0;
+      bytes = 0;
+    }
+    at += 2 * LENGTH_BYTES + n;
+    entries++;
+    bytes += n;
+  }
+  if (entries > 0) out.push({ packed: p.subarray(start, at), entries, bytes });
   return out;
 }

@@ -8,9 +8,11 @@ import {
   BINLOG_END, BINLOG_START, binlogKey, HEAD_END, HEAD_START, META_STATE, PURGE_END, PURGE_START,
   ROW_END, ROW_START, rowKeyPrefixLength,
 } from './keys.js';
-import type { ReplicaCore } from './core.js';
+import type { IndexPlan } from '@tessera/common';
+import { liveRowBatchesOf, type ReplicaCore } from './core.js';
 import { RowDigest } from './maintenance.js';
-import type { Level, ReplicaCounters, SnapshotChunk, SnapshotHeader } from './store-types.js';
+import { packChunk } from './snapshot-pack.js';
+import type { Level, PackedSnapshotChunk, ReplicaCounters, SnapshotChunk, SnapshotDigest, SnapshotHeader } from './store-types.js';
 
 /**
  * Entries a snapshot reads from LevelDB at a time (and a load's read-back): each read is one task
@@ -20,11 +22,28 @@ import type { Level, ReplicaCounters, SnapshotChunk, SnapshotHeader } from './st
 const SNAPSHOT_READ_ROWS = 256;
 
 /**
+ * What reading a replica's snapshot needs: its key range, index plans (TTL), ids, and the term
+ * of its role (the header's term when it holds no entry). A ReplicaCore has them; so does a
+ * worker thread that opened the range itself (snapshot-worker.ts).
+ */
+export interface SnapshotSource {
+  db: Level;
+  plans: IndexPlan[];
+  tid: number;
+  pid: number;
+  roleTerm: number;
+}
+
+export function snapshotSourceOf(core: ReplicaCore): SnapshotSource {
+  return { db: core.db, plans: core.plans, tid: core.info.tid, pid: core.info.pid, roleTerm: core.roleRecord.term };
+}
+
+/**
  * Streams every live row at one consistent point (a LevelDB snapshot), with the offset that
  * point reflects. Writes go on meanwhile; the receiver catches up from the binlog after it.
  */
-export async function* snapshotStream(core: ReplicaCore, nowMs: number, chunkBytesMax: number): AsyncGenerator<SnapshotHeader | SnapshotChunk> {
-  const db = core.db;
+export async function* snapshotStream(source: SnapshotSource, nowMs: number, chunkBytesMax: number): AsyncGenerator<SnapshotHeader | SnapshotChunk> {
+  const db = source.db;
   const snap = db.snapshot();
   try {
     const stateBytes = await db.get(META_STATE, { snapshot: snap });
@@ -32,12 +51,12 @@ export async function* snapshotStream(core: ReplicaCore, nowMs: number, chunkByt
     let term = 0;
     if (state.offset > 0) {
       const entry = await db.get(binlogKey(state.offset), { snapshot: snap });
-      term = entry !== undefined ? (decodeStored(entry) as number[])[0]! : state.base?.offset === state.offset ? state.base.term : core.roleRecord.term;
+      term = entry !== undefined ? (decodeStored(entry) as number[])[0]! : state.base?.offset === state.offset ? state.base.term : source.roleTerm;
     }
-    yield { tid: core.info.tid, pid: core.info.pid, offset: state.offset, term, rows: state.recordCnt, entriesPerRow: Math.max(1, core.plans.length) };
+    yield { tid: source.tid, pid: source.pid, offset: state.offset, term, rows: state.recordCnt, entriesPerRow: Math.max(1, source.plans.length) };
     let chunk: SnapshotChunk = [];
     let bytes = 0;
-    for await (const rows of core.liveRowBatches(ROW_START, nowMs, snap, undefined, SNAPSHOT_READ_ROWS)) {
+    for await (const rows of liveRowBatchesOf(db, source.plans, ROW_START, nowMs, snap, undefined, SNAPSHOT_READ_ROWS)) {
       for (const [k, v] of rows) {
         chunk.push([k, v]);
         bytes += k.length + v.length;
@@ -52,6 +71,29 @@ export async function* snapshotStream(core: ReplicaCore, nowMs: number, chunkByt
   } finally {
     await snap.close();
   }
+}
+
+/**
+ * snapshotStream with each chunk in its packed wire form (snapshot-pack.ts), as a copy sends it;
+ * returns the digest of every entry it yielded, in order (what the move's check compares with
+ * the receiver's read-back). The form a worker thread hands back (one transferable buffer a
+ * chunk, snapshot-worker.ts).
+ */
+export async function* packedSnapshotStream(source: SnapshotSource, nowMs: number, chunkBytesMax: number): AsyncGenerator<SnapshotHeader | PackedSnapshotChunk, SnapshotDigest> {
+  const digest = new RowDigest();
+  for await (const item of snapshotStream(source, nowMs, chunkBytesMax)) {
+    if (!Array.isArray(item)) {
+      yield item;
+      continue;
+    }
+    let bytes = 0;
+    for (const [k, v] of item) {
+      bytes += k.length + v.length;
+      digest.add(k, v);
+    }
+    yield { packed: packChunk(item), entries: item.length, bytes };
+  }
+  return digest.result();
 }
 
 /**

@@ -61,6 +61,21 @@ export interface SnapshotHeader {
 /** Raw row entries of a snapshot: [key, value] pairs. */
 export type SnapshotChunk = Array<[Buffer, Buffer]>;
 
+/** A snapshot chunk in its packed wire form (snapshot-pack.ts), with what it holds. */
+export interface PackedSnapshotChunk {
+  packed: Buffer;
+  /** [key, value] entries in it. */
+  entries: number;
+  /** Bytes of its keys and values (without the length prefixes). */
+  bytes: number;
+}
+
+/** The digest of every entry a snapshot stream yielded, in order (maintenance.ts RowDigest). */
+export interface SnapshotDigest {
+  rows: number;
+  sha256: string;
+}
+
 /** Binlog entries staged in a batch with their encoded bytes, for the tail once it is written. */
 export type Committed = Array<[BinlogEntry, number]>;
 

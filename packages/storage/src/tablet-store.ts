@@ -5,13 +5,14 @@
  * Owns: opening the database at `<db_root_path>/store/` (or in memory), handing out a replica's
  * range, listing the replicas it holds (one seek per replica, no catalogue to keep in step),
  * dropping a replica's range (its meta first, so a crash mid-drop leaves no half replica that
- * opens), and the disk size of a range. Migration from the per-replica layout is migrate-layout.ts.
+ * opens), the disk size of a range, and its snapshot read thread (snapshot-worker.ts). Migration from the per-replica layout is migrate-layout.ts.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { MemoryLevel } from 'memory-level';
 import { META_INFO, META_ROLE, META_STATE } from './keys.js';
+import { setSnapshotWorker, snapshotWorkerOf, SnapshotWorker } from './snapshot-worker.js';
 import type { Level } from './store-types.js';
 
 export const TABLET_STORE = {
@@ -56,7 +57,9 @@ export class TabletStore {
       writeBufferSize: TABLET_STORE.writeBufferBytes,
       maxOpenFiles: TABLET_STORE.maxOpenFiles,
     });
-    await db.open();
+    // Shared with the tablet's snapshot read thread, which opens the same database (snapshot-worker.ts).
+    await db.open({ multithreading: true } as Parameters<typeof db.open>[0]);
+    setSnapshotWorker(db as unknown as Level, new SnapshotWorker(dir));
     return new TabletStore(db as unknown as Level, dir);
   }
 
@@ -146,6 +149,7 @@ export class TabletStore {
   }
 
   async close(): Promise<void> {
+    await snapshotWorkerOf(this.root)?.close();
     await this.root.close();
   }
 }

@@ -9,10 +9,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { backoffMs, encode, sleep, TesseraError, type HttpClient, type Logger, type SnapshotTransferReport } from '@tessera/common';
-import { packChunk, RowDigest, type BinlogEntry, type ReplicaStore, type SnapshotChunk, type SnapshotHeader } from '@tessera/storage';
+import { splitPackedChunk, unpackChunk, type BinlogEntry, type ReplicaStore, type SnapshotDigest, type SnapshotHeader } from '@tessera/storage';
 import { REPLICATION } from './limits.js';
 import { decideMatch } from './match.js';
-import { splitChunk, type SnapshotThrottle } from './snapshot-throttle.js';
+import type { SnapshotThrottle } from './snapshot-throttle.js';
 
 export type StreamState = 'match' | 'stream' | 'snapshot' | 'stopped';
 
@@ -241,24 +241,28 @@ export class FollowerStream {
     const started = Date.now();
     const throttle = this.host.snapshotThrottle;
     const debt = throttle.newStreamDebt();
-    // What the follower is sent, digested as its load reads it back (the move's check compares them).
-    const digest = new RowDigest();
+    // The digest of what the follower is sent (the move's check compares it with its read-back).
+    let digest: SnapshotDigest | undefined;
     const transfer: SnapshotTransfer = { rowsSent: 0, rowsTotal: 0, bytesSent: 0, bytesTotal: 0, startedMs: started, throttled: false };
     this.progress.snapshot = transfer;
     this.log.info(`sending a snapshot of ${this.host.tid}_${this.host.pid} to ${this.endpoint}`);
-    // The next chunk is read from LevelDB while this one is on the wire and being written.
-    const items = store.snapshot(Date.now(), REPLICATION.snapshotChunkBytesMax)[Symbol.asyncIterator]();
+    // Read and packed off this thread when the tablet's LevelDB is on disk (storage
+    // snapshot-worker.ts); the next chunk is read while this one is on the wire and being written.
+    const items = store.snapshotPacked(Date.now(), REPLICATION.snapshotChunkBytesMax);
     let ahead = items.next();
     ahead.catch(() => undefined);
     try {
       for (;;) {
         const got = await ahead;
-        if (got.done === true) break;
+        if (got.done === true) {
+          digest = got.value;
+          break;
+        }
         const item = got.value;
         ahead = items.next();
         ahead.catch(() => undefined);
         if (this.stopped) return;
-        if (!Array.isArray(item)) {
+        if (!('packed' in item)) {
           header = item;
           transfer.rowsTotal = header.rows ?? 0;
           // Retention keeps the binlog after this offset until the follower has matched again.
@@ -268,18 +272,15 @@ export class FollowerStream {
           continue;
         }
         // Under a limit, in pieces of about one throttle slice (smooth pacing and progress).
-        for (const piece of splitChunk(item as SnapshotChunk, throttle.pieceBytesMax())) {
+        for (const piece of splitPackedChunk(item, throttle.pieceBytesMax())) {
           await throttle.acquire(debt, this.endpoint, () => this.stopped, (waiting) => { transfer.throttled = waiting; });
           if (this.stopped) return;
-          const body = encode(packed ? { ...base, seq: seq++, packed: packChunk(piece) } : { ...base, seq: seq++, entries: piece });
+          const body = encode(packed ? { ...base, seq: seq++, packed: piece.packed } : { ...base, seq: seq++, entries: unpackChunk(piece.packed) });
           this.host.sentBytes.snapshot += body.length;
           throttle.sent(debt, this.endpoint, body.length);
           await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', body, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
-          entries += piece.length;
-          for (const [k, v] of piece) {
-            bytes += k.length + v.length;
-            digest.add(k, v);
-          }
+          entries += piece.entries;
+          bytes += piece.bytes;
           transfer.rowsSent = Math.floor(entries / (header?.entriesPerRow ?? 1));
           transfer.bytesSent = bytes;
           transfer.bytesTotal = Math.max(bytes, transfer.rowsSent > 0 ? Math.round((bytes / transfer.rowsSent) * transfer.rowsTotal) : 0);
@@ -288,7 +289,7 @@ export class FollowerStream {
     } finally {
       // Closes the LevelDB snapshot and iterator (after the read ahead settled) when we stop early.
       await ahead.catch(() => undefined);
-      await items.return?.(undefined);
+      await items.return?.(undefined as never);
     }
     const res = await this.http.call<AppendResult>(this.endpoint, '/v1/replica/snapshot_end', { ...base, chunks: seq }, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
     this.progress.snapshotsSent++;
@@ -296,7 +297,7 @@ export class FollowerStream {
     transfer.rowsTotal = transfer.rowsSent;
     transfer.bytesTotal = bytes;
     transfer.endedMs = Date.now();
-    if (header !== undefined) this.delivered = { offset: header.offset, term: header.term, session, checksum: digest.result() };
+    if (header !== undefined && digest !== undefined) this.delivered = { offset: header.offset, term: header.term, session, checksum: digest };
     this.log.info(`snapshot of ${this.host.tid}_${this.host.pid} at offset ${header?.offset} sent to ${this.endpoint}: ${transfer.rowsSent} rows (${entries} entries), ${bytes} bytes in ${Date.now() - started} ms`);
     this.noteAck(res.offset);
     this.progress.state = 'match';

@@ -1,0 +1,152 @@
+/**
+ * A tablet's snapshot reads off its main thread (issue 11): the copy of a replica to a new one
+ * (a migrate, a rebuilt follower) reads every live row of a consistent LevelDB snapshot, walks,
+ * digests and packs them — on the leader, whose main thread also serves the partition's writes.
+ * Read there, the copy's tasks and the garbage of its Buffers sat between a write's steps (its
+ * scavenges and ~1 ms reads: a writer's p99 2–4× its figure before the move). Here they run in
+ * one worker thread per tablet (snapshot-worker-thread.ts), started at the first read and kept
+ * (started with the tablet instead, it cost the tablet ~2.5 CPU s more over a 1,000,000-row move
+ * and the writer's p99 with it, in three runs of three: not understood, not done);
+ * the main thread gets one transferred buffer a chunk (~1 MiB) and sends it.
+ * Owns: the thread, the request/reply protocol with it, and the registry of the tablet's worker
+ * by its root database (TabletStore registers one for a LevelDB on disk; memory-level reads in
+ * the main thread, replica-store.ts).
+ */
+import { Worker } from 'node:worker_threads';
+import { TesseraError, type ErrorCode, type TableSchema } from '@tessera/common';
+import type { Level, PackedSnapshotChunk, SnapshotDigest, SnapshotHeader } from './store-types.js';
+
+/** One replica's snapshot read, as the thread is asked for it. */
+export interface SnapshotReadRequest {
+  tid: number;
+  pid: number;
+  schema: TableSchema;
+  roleTerm: number;
+}
+
+export type SnapshotWorkerRequest =
+  | ({ op: 'open'; id: number; nowMs: number; chunkBytesMax: number } & SnapshotReadRequest)
+  | { op: 'next'; id: number }
+  | { op: 'close'; id: number };
+
+export type SnapshotWorkerReply =
+  | { id: number; kind: 'header'; header: SnapshotHeader }
+  | { id: number; kind: 'chunk'; packed: Uint8Array; entries: number; bytes: number }
+  | { id: number; kind: 'done'; digest: SnapshotDigest }
+  | { id: number; kind: 'closed' }
+  | { id: number; kind: 'error'; code: ErrorCode; message: string };
+
+export const SNAPSHOT_WORKER = {
+  /**
+   * Nice value the read thread adds to its own (0–19; 19 the lowest priority): the copy is
+   * background work, the partition's writes are not (TiKV and CockroachDB run snapshots in
+   * lower-priority pools for the same reason).
+   */
+  niceIncrement: 10,
+  /**
+   * The thread's V8 heap: it keeps one chunk being read and packed (a few MiB), so a young
+   * generation of 16 MiB and an old one far above what it keeps. (The tablet's RSS still grows
+   * by ~55–75 MiB during a 1,000,000-row copy: glibc's malloc arena of the new thread, not this
+   * heap — one run with MALLOC_ARENA_MAX=2 did not grow; docs/benchmarks.md.)
+   */
+  youngGenerationMiB: 16,
+  oldGenerationMiB: 64,
+} as const;
+
+export class SnapshotWorker {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly waiting = new Map<number, (r: SnapshotWorkerReply) => void>();
+  private closed = false;
+  /** Reads begun in the thread since start. */
+  readsStarted = 0;
+
+  /** `dir`: the tablet's LevelDB, opened by the tablet with `multithreading` (tablet-store.ts). */
+  constructor(private readonly dir: string) {}
+
+  private thread(): Worker {
+    if (this.closed) throw new TesseraError('UNAVAILABLE', 'the tablet store is closed');
+    if (this.worker !== undefined) return this.worker;
+    const w = new Worker(new URL('./snapshot-worker-thread.js', import.meta.url), {
+      workerData: { dir: this.dir, nice: SNAPSHOT_WORKER.niceIncrement },
+      resourceLimits: { maxYoungGenerationSizeMb: SNAPSHOT_WORKER.youngGenerationMiB, maxOldGenerationSizeMb: SNAPSHOT_WORKER.oldGenerationMiB },
+    });
+    w.on('message', (r: SnapshotWorkerReply) => {
+      const answer = this.waiting.get(r.id);
+      if (answer === undefined) return;
+      this.waiting.delete(r.id);
+      if (this.waiting.size === 0) w.unref();
+      answer(r);
+    });
+    const gone = (why: string): void => {
+      if (this.worker === w) this.worker = undefined;
+      for (const [id, answer] of this.waiting) answer({ id, kind: 'error', code: 'STORAGE_IO', message: `snapshot read thread ${why}` });
+      this.waiting.clear();
+    };
+    w.on('error', (err) => gone(`failed: ${err.message}`));
+    w.on('exit', (code) => gone(`exited (${code})`));
+    // After the listeners (a 'message' listener refs the thread again): an idle thread does not
+    // keep the process alive; one with a question out does (ask).
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+
+  private ask(w: Worker, m: SnapshotWorkerRequest): Promise<SnapshotWorkerReply> {
+    return new Promise((resolve) => {
+      if (this.waiting.size === 0) w.ref();
+      this.waiting.set(m.id, resolve);
+      w.postMessage(m);
+    });
+  }
+
+  /**
+   * packedSnapshotStream (snapshot.ts) of one replica, read in the thread: the header, then
+   * each packed chunk when asked for; returns the digest of every entry. Leaving early closes
+   * the read there (its LevelDB snapshot and iterator).
+   */
+  async *read(replica: SnapshotReadRequest, nowMs: number, chunkBytesMax: number): AsyncGenerator<SnapshotHeader | PackedSnapshotChunk, SnapshotDigest> {
+    const w = this.thread();
+    const id = this.nextId++;
+    this.readsStarted++;
+    w.postMessage({ op: 'open', id, nowMs, chunkBytesMax, tid: replica.tid, pid: replica.pid, schema: replica.schema, roleTerm: replica.roleTerm } satisfies SnapshotWorkerRequest);
+    let open = true;
+    try {
+      for (;;) {
+        const r = await this.ask(w, { op: 'next', id });
+        if (r.kind === 'error') {
+          open = false;
+          throw new TesseraError(r.code, r.message);
+        }
+        if (r.kind === 'done') {
+          open = false;
+          return r.digest;
+        }
+        if (r.kind === 'header') yield r.header;
+        else if (r.kind === 'chunk') yield { packed: Buffer.from(r.packed.buffer, r.packed.byteOffset, r.packed.byteLength), entries: r.entries, bytes: r.bytes };
+      }
+    } finally {
+      if (open && this.worker === w) await this.ask(w, { op: 'close', id });
+    }
+  }
+
+  /** Stops the thread (it closes its handle of the database); reads in flight fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const w = this.worker;
+    this.worker = undefined;
+    if (w !== undefined) await w.terminate();
+  }
+}
+
+const workers = new WeakMap<Level, SnapshotWorker>();
+
+/** Gives the tablet's root database its snapshot read thread (TabletStore, for a LevelDB on disk). */
+export function setSnapshotWorker(root: Level, worker: SnapshotWorker): void {
+  workers.set(root, worker);
+}
+
+/** The snapshot read thread of a root database, if it has one. */
+export function snapshotWorkerOf(root: Level): SnapshotWorker | undefined {
+  return workers.get(root);
+}
