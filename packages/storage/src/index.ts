@@ -9,3 +9,4 @@ export * from './shared-batch.js';
 export * from './snapshot-pack.js';
 export * from './queue-holds.js';
 export * from './snapshot-worker.js';
+export * from './snapshot-load.js';

@@ -24,7 +24,7 @@ import { keyRowsStart, readKeyRows, rowValues, type KeyRowsQuery, type StoredRow
 import { ReplicaCore } from './core.js';
 import { FALLBACK, readHeadRows } from './heads.js';
 import { loadSnapshotInto, packedSnapshotStream, snapshotSourceOf, snapshotStream } from './snapshot.js';
-import { snapshotWorkerOf } from './snapshot-worker.js';
+import { snapshotWorkerOf, sublevelPath } from './snapshot-worker.js';
 import { parentOf } from './shared-batch.js';
 import { checksumAt, contentChecksum, gcExpired, type ChecksumAtOffset } from './maintenance.js';
 export type { ChecksumAtOffset } from './maintenance.js';
@@ -447,8 +447,9 @@ export class ReplicaStore {
   snapshotPacked(nowMs: number = NOW(), chunkBytesMax: number = 1024 * 1024): AsyncGenerator<SnapshotHeader | PackedSnapshotChunk, SnapshotDigest> {
     const root = parentOf(this.core.db);
     const worker = root === undefined ? undefined : snapshotWorkerOf(root);
-    if (worker !== undefined) {
-      return worker.read({ tid: this.core.info.tid, pid: this.core.info.pid, schema: this.core.info.schema, roleTerm: this.core.roleRecord.term }, nowMs, chunkBytesMax);
+    const range = sublevelPath(this.core.db);
+    if (worker !== undefined && range !== undefined) {
+      return worker.read({ range, tid: this.core.info.tid, pid: this.core.info.pid, schema: this.core.info.schema, roleTerm: this.core.roleRecord.term }, nowMs, chunkBytesMax);
     }
     return packedSnapshotStream(snapshotSourceOf(this.core), nowMs, chunkBytesMax);
   }
@@ -457,7 +458,7 @@ export class ReplicaStore {
    * Replaces this replica's rows and binlog with a snapshot stream (header first). The replica's
    * offset becomes the snapshot's; counters are recomputed from what arrives.
    */
-  loadSnapshot(stream: AsyncIterable<SnapshotHeader | SnapshotChunk>): Promise<number> {
+  loadSnapshot(stream: AsyncIterable<SnapshotHeader | SnapshotChunk | PackedSnapshotChunk>): Promise<number> {
     return this.core.exclusive('load', () => loadSnapshotInto(this.core, stream));
   }
 

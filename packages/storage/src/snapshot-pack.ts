@@ -92,3 +92,27 @@ export function splitPackedChunk(chunk: PackedSnapshotChunk, bytesMax: number): 
   if (entries > 0) out.push({ packed: p.subarray(start, at), entries, bytes });
   return out;
 }
+
+/**
+ * A received packed chunk checked whole (every length within its bytes) and counted, without a
+ * view per part: what a load passes on to the snapshot thread as it came; undefined when it is
+ * not one.
+ */
+export function measurePackedChunk(packed: Uint8Array): PackedSnapshotChunk | undefined {
+  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+  const end = packed.byteLength;
+  let at = 0;
+  let entries = 0;
+  let bytes = 0;
+  while (at < end) {
+    if (at + LENGTH_BYTES > end) return undefined;
+    const kEnd = at + LENGTH_BYTES + view.getUint32(at);
+    if (kEnd + LENGTH_BYTES > end) return undefined;
+    const vEnd = kEnd + LENGTH_BYTES + view.getUint32(kEnd);
+    if (vEnd > end) return undefined;
+    bytes += vEnd - at - 2 * LENGTH_BYTES;
+    entries++;
+    at = vEnd;
+  }
+  return { packed: Buffer.isBuffer(packed) ? packed : Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength), entries, bytes };
+}

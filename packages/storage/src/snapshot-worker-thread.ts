@@ -4,7 +4,8 @@
  * tablet's main thread, not a copy: LevelDB's snapshots and block cache are shared), and runs
  * packedSnapshotStream for each read it is asked for, one item per `next`: a header, or one
  * packed chunk handed over as a transferred buffer (no copy). Reads, row walks, digests and
- * packing — and the garbage they make — stay on this thread's own event loop and heap.
+ * packing — and the garbage they make — stay on this thread's own event loop and heap. A load
+ * into a new replica here writes each chunk it is given and reads it back (snapshot-load.ts).
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -12,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ClassicLevel } from 'classic-level';
 import { planIndexes, TesseraError } from '@tessera/common';
 import { packedSnapshotStream } from './snapshot.js';
-import { replicaRangeName } from './tablet-store.js';
+import { ChunkLoader } from './snapshot-load.js';
 import type { Level, PackedSnapshotChunk, SnapshotDigest, SnapshotHeader } from './store-types.js';
 import type { SnapshotWorkerReply, SnapshotWorkerRequest } from './snapshot-worker.js';
 
@@ -24,12 +25,19 @@ const root = new ClassicLevel<Buffer, Buffer>(dir, BUFFERS);
 const opened = root.open({ multithreading: true } as Parameters<typeof root.open>[0]);
 opened.catch(() => undefined);
 const reads = new Map<number, AsyncGenerator<SnapshotHeader | PackedSnapshotChunk, SnapshotDigest>>();
+/** Loads being written here, each once its range is open. */
+const loads = new Map<number, Promise<ChunkLoader>>();
+
+async function rangeOf(range: string[]): Promise<Level> {
+  await opened;
+  const db = root.sublevel<Buffer, Buffer>(range, BUFFERS) as unknown as Level;
+  // A new sublevel opens after its parent, at a later tick; a snapshot or a batch needs it open.
+  await db.open();
+  return db;
+}
 
 async function* readOnceOpen(m: Extract<SnapshotWorkerRequest, { op: 'open' }>): AsyncGenerator<SnapshotHeader | PackedSnapshotChunk, SnapshotDigest> {
-  await opened;
-  const db = root.sublevel<Buffer, Buffer>(replicaRangeName(m.tid, m.pid), BUFFERS) as unknown as Level;
-  // A new sublevel opens after its parent, at a later tick; a snapshot needs it open.
-  await db.open();
+  const db = await rangeOf(m.range);
   return yield* packedSnapshotStream({ db, plans: planIndexes(m.schema), tid: m.tid, pid: m.pid, roleTerm: m.roleTerm }, m.nowMs, m.chunkBytesMax);
 }
 
@@ -64,6 +72,28 @@ async function handle(m: SnapshotWorkerRequest): Promise<void> {
     if (m.op === 'open') {
       // Registered at once: the `next` that follows is handled while the database may still be opening.
       reads.set(m.id, readOnceOpen(m));
+      return;
+    }
+    if (m.op === 'loadOpen') {
+      const loader = rangeOf(m.range).then((db) => new ChunkLoader(db));
+      loader.catch(() => undefined);
+      loads.set(m.id, loader);
+      return;
+    }
+    if (m.op === 'loadChunk' || m.op === 'loadEnd' || m.op === 'loadAbandon') {
+      const loader = loads.get(m.id);
+      if (loader === undefined) throw new TesseraError('INTERNAL', `snapshot load ${m.id} is not open`);
+      if (m.op === 'loadChunk') {
+        await (await loader).write({ packed: Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.byteLength), entries: 0, bytes: 0 });
+        reply({ id: m.id, kind: 'written' });
+      } else if (m.op === 'loadEnd') {
+        loads.delete(m.id);
+        reply({ id: m.id, kind: 'loaded', loaded: await (await loader).finish() });
+      } else {
+        loads.delete(m.id);
+        await (await loader).abandon();
+        reply({ id: m.id, kind: 'closed' });
+      }
       return;
     }
     const read = reads.get(m.id);

@@ -7,17 +7,23 @@
  * one worker thread per tablet (snapshot-worker-thread.ts), started at the first read and kept
  * (started with the tablet instead, it cost the tablet ~2.5 CPU s more over a 1,000,000-row move
  * and the writer's p99 with it, in three runs of three: not understood, not done);
- * the main thread gets one transferred buffer a chunk (~1 MiB) and sends it.
+ * the main thread gets one transferred buffer a chunk (~1 MiB) and sends it. The new replica's
+ * side runs there too: a load's chunks are written and read back in the thread (snapshot-load.ts),
+ * the main thread only receives them.
  * Owns: the thread, the request/reply protocol with it, and the registry of the tablet's worker
  * by its root database (TabletStore registers one for a LevelDB on disk; memory-level reads in
  * the main thread, replica-store.ts).
  */
 import { Worker } from 'node:worker_threads';
 import { TesseraError, type ErrorCode, type TableSchema } from '@tessera/common';
-import type { Level, PackedSnapshotChunk, SnapshotDigest, SnapshotHeader } from './store-types.js';
+import { packChunk } from './snapshot-pack.js';
+import type { ChunkSink, LoadedChunks } from './snapshot-load.js';
+import type { Level, PackedSnapshotChunk, SnapshotChunk, SnapshotDigest, SnapshotHeader } from './store-types.js';
 
 /** One replica's snapshot read, as the thread is asked for it. */
 export interface SnapshotReadRequest {
+  /** The replica's key range: its sublevel's path from the root (sublevelPath). */
+  range: string[];
   tid: number;
   pid: number;
   schema: TableSchema;
@@ -27,13 +33,19 @@ export interface SnapshotReadRequest {
 export type SnapshotWorkerRequest =
   | ({ op: 'open'; id: number; nowMs: number; chunkBytesMax: number } & SnapshotReadRequest)
   | { op: 'next'; id: number }
-  | { op: 'close'; id: number };
+  | { op: 'close'; id: number }
+  | { op: 'loadOpen'; id: number; range: string[] }
+  | { op: 'loadChunk'; id: number; packed: Uint8Array }
+  | { op: 'loadEnd'; id: number }
+  | { op: 'loadAbandon'; id: number };
 
 export type SnapshotWorkerReply =
   | { id: number; kind: 'header'; header: SnapshotHeader }
   | { id: number; kind: 'chunk'; packed: Uint8Array; entries: number; bytes: number }
   | { id: number; kind: 'done'; digest: SnapshotDigest }
   | { id: number; kind: 'closed' }
+  | { id: number; kind: 'written' }
+  | { id: number; kind: 'loaded'; loaded: LoadedChunks }
   | { id: number; kind: 'error'; code: ErrorCode; message: string };
 
 export const SNAPSHOT_WORKER = {
@@ -58,8 +70,9 @@ export class SnapshotWorker {
   private nextId = 1;
   private readonly waiting = new Map<number, (r: SnapshotWorkerReply) => void>();
   private closed = false;
-  /** Reads begun in the thread since start. */
+  /** Reads and loads begun in the thread since start. */
   readsStarted = 0;
+  loadsStarted = 0;
 
   /** `dir`: the tablet's LevelDB, opened by the tablet with `multithreading` (tablet-store.ts). */
   constructor(private readonly dir: string) {}
@@ -92,11 +105,11 @@ export class SnapshotWorker {
     return w;
   }
 
-  private ask(w: Worker, m: SnapshotWorkerRequest): Promise<SnapshotWorkerReply> {
+  private ask(w: Worker, m: SnapshotWorkerRequest, transfer?: ArrayBuffer[]): Promise<SnapshotWorkerReply> {
     return new Promise((resolve) => {
       if (this.waiting.size === 0) w.ref();
       this.waiting.set(m.id, resolve);
-      w.postMessage(m);
+      w.postMessage(m, transfer);
     });
   }
 
@@ -109,7 +122,7 @@ export class SnapshotWorker {
     const w = this.thread();
     const id = this.nextId++;
     this.readsStarted++;
-    w.postMessage({ op: 'open', id, nowMs, chunkBytesMax, tid: replica.tid, pid: replica.pid, schema: replica.schema, roleTerm: replica.roleTerm } satisfies SnapshotWorkerRequest);
+    w.postMessage({ op: 'open', id, nowMs, chunkBytesMax, ...replica } satisfies SnapshotWorkerRequest);
     let open = true;
     try {
       for (;;) {
@@ -130,6 +143,43 @@ export class SnapshotWorker {
     }
   }
 
+  /**
+   * The writer of one snapshot load into a replica of this tablet, in the thread (snapshot-load.ts
+   * ChunkLoader there): each chunk goes over packed, in a buffer of its own (copied out of the
+   * request it came in: ~1 MiB, one memcpy), and is answered once written.
+   */
+  loader(range: string[]): ChunkSink {
+    const id = this.nextId++;
+    this.loadsStarted++;
+    let w: Worker | undefined;
+    const opened = (): Worker => {
+      if (w === undefined) {
+        w = this.thread();
+        w.postMessage({ op: 'loadOpen', id, range } satisfies SnapshotWorkerRequest);
+      }
+      return w;
+    };
+    const answer = async (m: SnapshotWorkerRequest, transfer?: ArrayBuffer[]): Promise<SnapshotWorkerReply> => {
+      const r = await this.ask(opened(), m, transfer);
+      if (r.kind === 'error') throw new TesseraError(r.code, r.message);
+      return r;
+    };
+    return {
+      write: async (chunk: SnapshotChunk | PackedSnapshotChunk): Promise<void> => {
+        const packed = new Uint8Array(Array.isArray(chunk) ? packChunk(chunk) : chunk.packed);
+        await answer({ op: 'loadChunk', id, packed }, [packed.buffer]);
+      },
+      finish: async (): Promise<LoadedChunks> => {
+        const r = await answer({ op: 'loadEnd', id });
+        if (r.kind !== 'loaded') throw new TesseraError('INTERNAL', `snapshot load ${id} ended with ${r.kind}`);
+        return r.loaded;
+      },
+      abandon: async (): Promise<void> => {
+        if (w !== undefined && this.worker === w) await this.ask(w, { op: 'loadAbandon', id });
+      },
+    };
+  }
+
   /** Stops the thread (it closes its handle of the database); reads in flight fail. */
   async close(): Promise<void> {
     this.closed = true;
@@ -137,6 +187,16 @@ export class SnapshotWorker {
     this.worker = undefined;
     if (w !== undefined) await w.terminate();
   }
+}
+
+/**
+ * A sublevel's path of names from its root database (abstract-level's `path()`): what the thread
+ * opens to reach the same key range — taken from the handle itself, never rebuilt from the
+ * replica's ids. Undefined for a root database.
+ */
+export function sublevelPath(db: Level): string[] | undefined {
+  const path = (db as unknown as { path?: () => string[] }).path?.();
+  return Array.isArray(path) && path.length > 0 ? path : undefined;
 }
 
 const workers = new WeakMap<Level, SnapshotWorker>();

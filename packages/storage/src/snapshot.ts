@@ -6,12 +6,15 @@
 import { decodeStored, encode, TesseraError } from '@tessera/common';
 import {
   BINLOG_END, BINLOG_START, binlogKey, HEAD_END, HEAD_START, META_STATE, PURGE_END, PURGE_START,
-  ROW_END, ROW_START, rowKeyPrefixLength,
+  ROW_END, ROW_START,
 } from './keys.js';
 import type { IndexPlan } from '@tessera/common';
 import { liveRowBatchesOf, type ReplicaCore } from './core.js';
 import { RowDigest } from './maintenance.js';
 import { packChunk } from './snapshot-pack.js';
+import { ChunkLoader, type ChunkSink } from './snapshot-load.js';
+import { snapshotWorkerOf, sublevelPath } from './snapshot-worker.js';
+import { parentOf } from './shared-batch.js';
 import type { Level, PackedSnapshotChunk, ReplicaCounters, SnapshotChunk, SnapshotDigest, SnapshotHeader } from './store-types.js';
 
 /**
@@ -103,7 +106,7 @@ export async function* packedSnapshotStream(source: SnapshotSource, nowMs: numbe
  * LevelDB put per row of the load (+40-60% of a 200,000-row load's CPU, measured in one process),
  * the cost a migrate pays. Run in the replica's queue (exclusive).
  */
-export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<SnapshotHeader | SnapshotChunk>): Promise<number> {
+export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<SnapshotHeader | SnapshotChunk | PackedSnapshotChunk>): Promise<number> {
   const db = core.db;
   let header: SnapshotHeader | undefined;
   const counters: ReplicaCounters = { offset: 0, recordCnt: 0, memUsed: 0 };
@@ -117,74 +120,44 @@ export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<
   await db.clear({ gte: PURGE_START, lt: PURGE_END });
   await db.clear({ gte: HEAD_START, lt: HEAD_END });
   core.loadedChecksum = undefined;
-  // Each batch is read back once written and digested in order (RowDigest): the checksum of what
-  // this replica now holds, which the move's check compares with the digest its leader took of
-  // what it sent. The read-backs run behind the load, while the next chunk arrives and is written.
-  const digest = new RowDigest();
-  let readBack: Promise<void> = Promise.resolve();
-  let readBackError: unknown;
-  let lastKey: Buffer | undefined;
-  for await (const item of stream) {
-    if (!Array.isArray(item)) {
-      if (header) throw new TesseraError('INVALID_ARGUMENT', 'snapshot stream has two headers');
-      header = item;
-      if (header.tid !== core.info.tid || header.pid !== core.info.pid) {
-        throw new TesseraError('INVALID_ARGUMENT', `snapshot of ${header.tid}_${header.pid} sent to ${core.info.tid}_${core.info.pid}`);
-      }
-      continue;
-    }
-    if (!header) throw new TesseraError('INVALID_ARGUMENT', 'snapshot stream starts without a header');
-    const batch = db.batch();
-    for (const [k, v] of item) {
-      // Views, not copies: the batch copies the bytes into LevelDB's own buffer. Pairs decoded
-      // from msgpack are Uint8Arrays (typed Buffer); unpacked ones are Buffers already.
-      const kb = asBuffer(k);
-      if (kb[0] !== ROW_START[0]) throw new TesseraError('INVALID_ARGUMENT', 'snapshot entry outside the row key space');
-      // The read-back digests each batch's key range: only a stream in key order has one.
-      if (lastKey !== undefined && Buffer.compare(kb, lastKey) <= 0) readBackError ??= new Error('snapshot entries out of key order');
-      lastKey = kb;
-      const vb = asBuffer(v);
-      batch.put(kb, vb);
-      if (kb[1] === 0) {
-        counters.recordCnt++;
-        counters.memUsed += rowKeyPrefixLength(kb) + vb.length;
-      }
-    }
-    await batch.write();
-    if (item.length > 0 && readBackError === undefined) {
-      const gte = asBuffer(item[0]![0]);
-      const lte = asBuffer(item[item.length - 1]![0]);
-      readBack = readBack.then(() => digestRange(db, gte, lte, digest)).catch((err: unknown) => {
-        readBackError ??= err;
-      });
-    }
-  }
-  if (!header) throw new TesseraError('INVALID_ARGUMENT', 'empty snapshot stream');
-  await readBack;
-  counters.offset = header.offset;
-  counters.base = { offset: header.offset, term: header.term };
-  await db.put(META_STATE, encode(counters));
-  core.counters = counters;
-  core.firstBinlogOffsetCache = undefined;
-  // A read-back that failed leaves no checksum: the move's check then scans both sides.
-  if (readBackError === undefined) core.loadedChecksum = { offset: header.offset, ...digest.result() };
-  return header.offset;
-}
-
-/** Digests the entries in [gte, lte] (one written batch of a load), in key order. */
-async function digestRange(db: Level, gte: Buffer, lte: Buffer, digest: RowDigest): Promise<void> {
-  const it = db.iterator({ gte, lte });
+  // Written here, or in the tablet's snapshot thread when it has one (snapshot-load.ts).
+  const sink = chunkSinkFor(core);
+  let finished = false;
   try {
-    for (;;) {
-      const entries = await it.nextv(SNAPSHOT_READ_ROWS);
-      if (entries.length === 0) return;
-      for (const [k, v] of entries) digest.add(k, v);
+    for await (const item of stream) {
+      if (!Array.isArray(item) && !('packed' in item)) {
+        if (header) throw new TesseraError('INVALID_ARGUMENT', 'snapshot stream has two headers');
+        header = item;
+        if (header.tid !== core.info.tid || header.pid !== core.info.pid) {
+          throw new TesseraError('INVALID_ARGUMENT', `snapshot of ${header.tid}_${header.pid} sent to ${core.info.tid}_${core.info.pid}`);
+        }
+        continue;
+      }
+      if (!header) throw new TesseraError('INVALID_ARGUMENT', 'snapshot stream starts without a header');
+      await sink.write(item);
     }
+    if (!header) throw new TesseraError('INVALID_ARGUMENT', 'empty snapshot stream');
+    const loaded = await sink.finish();
+    finished = true;
+    counters.recordCnt = loaded.recordCnt;
+    counters.memUsed = loaded.memUsed;
+    counters.offset = header.offset;
+    counters.base = { offset: header.offset, term: header.term };
+    await db.put(META_STATE, encode(counters));
+    core.counters = counters;
+    core.firstBinlogOffsetCache = undefined;
+    // A read-back that failed leaves no checksum: the move's check then scans both sides.
+    if (loaded.digest !== undefined) core.loadedChecksum = { offset: header.offset, ...loaded.digest };
+    return header.offset;
   } finally {
-    await it.close();
+    if (!finished) await sink.abandon().catch(() => undefined);
   }
 }
 
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+/** Where a load of this replica writes its chunks: the tablet's snapshot thread if it has one (snapshot-worker.ts), else here. */
+function chunkSinkFor(core: ReplicaCore): ChunkSink {
+  const root = parentOf(core.db);
+  const worker = root === undefined ? undefined : snapshotWorkerOf(root);
+  const range = sublevelPath(core.db);
+  return worker !== undefined && range !== undefined ? worker.loader(range) : new ChunkLoader(core.db);
 }

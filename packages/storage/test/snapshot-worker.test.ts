@@ -1,7 +1,7 @@
-// Snapshot reads in the tablet's read thread (snapshot-worker.ts): what the thread reads of a
-// replica is what the main thread would read (header, every packed byte, digest), at one point
-// while writes go on, loads into a replica with the same content, stops early without leaking the
-// read, and the thread lets go of the database when the tablet store closes.
+// Snapshot reads and loads in the tablet's snapshot thread (snapshot-worker.ts): what the thread
+// reads of a replica is what the main thread would read (header, every packed byte, digest), at
+// one point while writes go on; a load written there has the same content and counts; a read
+// stops early without leaking; the thread lets go of the database when the tablet store closes.
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,7 +79,9 @@ t.test('the thread reads what the main thread would: header, every packed byte, 
     yield { ...viaWorker.header!, pid: 2 };
     for (const c of viaWorker.chunks) yield unpackChunk(c.packed)!;
   })());
+  t.equal(worker!.loadsStarted, 1, 'loaded in the thread');
   t.same(await b.checksum(), await a.checksum(), 'loaded: the same rows');
+  t.same(b.recordCnt, a.recordCnt, 'counted as the leader counts');
   t.same({ rows: b.loadedChecksum()!.rows, sha256: b.loadedChecksum()!.sha256 }, viaWorker.digest, "the load's read-back matches what the thread digested");
   await b.close();
   await a.close();

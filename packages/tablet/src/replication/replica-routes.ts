@@ -5,7 +5,7 @@
  * from the nameserver (`/v1/control/set_in_sync`).
  */
 import { bodyObject, invalidArgument, LIMITS, normalizeRow, TesseraError, type HttpServer, type Logger } from '@tessera/common';
-import { unpackChunk, validateEntry, type BinlogEntry, type SnapshotChunk } from '@tessera/storage';
+import { measurePackedChunk, validateEntry, type BinlogEntry, type PackedSnapshotChunk, type SnapshotChunk } from '@tessera/storage';
 import type { Replica } from '../replica.js';
 import type { ReplicaManager } from '../replica-manager.js';
 import type { EpochFence } from '../routes-control.js';
@@ -157,12 +157,13 @@ function sessionId(body: Record<string, unknown>): string {
 }
 
 /** A chunk's pairs: `packed` (one byte string, snapshot-pack.ts) or `entries` (a list of [key, value] byte pairs). */
-function chunkEntries(body: Record<string, unknown>): SnapshotChunk {
+function chunkEntries(body: Record<string, unknown>): SnapshotChunk | PackedSnapshotChunk {
   if (body.packed !== undefined) {
     if (body.entries !== undefined) throw invalidArgument('a chunk has entries or packed, not both');
-    const pairs = body.packed instanceof Uint8Array ? unpackChunk(body.packed) : undefined;
-    if (pairs === undefined) throw invalidArgument('packed must be bytes of length-prefixed keys and values');
-    return pairs;
+    // Checked whole and counted, passed on packed (the load unpacks it where it writes it).
+    const chunk = body.packed instanceof Uint8Array ? measurePackedChunk(body.packed) : undefined;
+    if (chunk === undefined) throw invalidArgument('packed must be bytes of length-prefixed keys and values');
+    return chunk;
   }
   const entries = body.entries;
   if (!Array.isArray(entries) || entries.some((e) => !Array.isArray(e) || e.length !== 2 || !(e[0] instanceof Uint8Array) || !(e[1] instanceof Uint8Array))) {

@@ -8,11 +8,11 @@
  * transfer succeeds.
  */
 import { TesseraError, type Logger } from '@tessera/common';
-import type { SnapshotChunk, SnapshotHeader } from '@tessera/storage';
+import type { PackedSnapshotChunk, SnapshotChunk, SnapshotHeader } from '@tessera/storage';
 import type { Replica } from '../replica.js';
 import { REPLICATION } from './limits.js';
 
-type Item = SnapshotHeader | SnapshotChunk;
+type Item = SnapshotHeader | SnapshotChunk | PackedSnapshotChunk;
 
 /** A stream whose producer learns when each item has been taken by the consumer. */
 class HandOffQueue {
@@ -97,7 +97,7 @@ export class SnapshotReceiver {
     queue.push(header).catch(() => undefined); // a failed load is reported by the next chunk and the end
   }
 
-  async chunk(replica: Replica, id: string, seq: number, entries: SnapshotChunk): Promise<void> {
+  async chunk(replica: Replica, id: string, seq: number, entries: SnapshotChunk | PackedSnapshotChunk): Promise<void> {
     const s = this.session(replica, id);
     if (seq !== s.nextSeq) throw new TesseraError('INVALID_ARGUMENT', `snapshot chunk ${seq} arrived, expected ${s.nextSeq}`);
     s.nextSeq++;
