@@ -13,7 +13,7 @@ import { RowDigest } from './maintenance.js';
 import { unpackChunk } from './snapshot-pack.js';
 import type { Level, PackedSnapshotChunk, SnapshotChunk, SnapshotDigest } from './store-types.js';
 
-/** Entries a read-back reads from LevelDB at a time. */
+/** Entries a read-back reads from LevelDB at a time (as a snapshot's reads, snapshot.ts). */
 const READ_BACK_ROWS = 256;
 
 /** What a finished load wrote: its rows (index 0 entries) and their bytes, and the digest of its read-back (undefined if it failed: the move's check then scans). */

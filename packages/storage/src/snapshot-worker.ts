@@ -106,6 +106,8 @@ export class SnapshotWorker {
   }
 
   private ask(w: Worker, m: SnapshotWorkerRequest, transfer?: ArrayBuffer[]): Promise<SnapshotWorkerReply> {
+    // A read or load begun in a thread that has since gone (and perhaps been replaced) fails.
+    if (w !== this.worker) return Promise.resolve({ id: m.id, kind: 'error', code: 'STORAGE_IO', message: 'the snapshot thread this read or load began in has exited' });
     return new Promise((resolve) => {
       if (this.waiting.size === 0) w.ref();
       this.waiting.set(m.id, resolve);

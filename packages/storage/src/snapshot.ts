@@ -3,12 +3,11 @@
  * snapshot over the replica's key range; rows deleted at or before that point are left out), and replacing a replica's rows and binlog with such a
  * stream. The wire keys are the replica's own keys (keys.ts), never the tablet-wide prefix.
  */
-import { decodeStored, encode, TesseraError } from '@tessera/common';
+import { decodeStored, encode, TesseraError, type IndexPlan } from '@tessera/common';
 import {
   BINLOG_END, BINLOG_START, binlogKey, HEAD_END, HEAD_START, META_STATE, PURGE_END, PURGE_START,
   ROW_END, ROW_START,
 } from './keys.js';
-import type { IndexPlan } from '@tessera/common';
 import { liveRowBatchesOf, type ReplicaCore } from './core.js';
 import { RowDigest } from './maintenance.js';
 import { packChunk } from './snapshot-pack.js';
@@ -18,9 +17,9 @@ import { parentOf } from './shared-batch.js';
 import type { Level, PackedSnapshotChunk, ReplicaCounters, SnapshotChunk, SnapshotDigest, SnapshotHeader } from './store-types.js';
 
 /**
- * Entries a snapshot reads from LevelDB at a time (and a load's read-back): each read is one task
- * of the tablet's thread that materialises its entries as Buffers, so it stays short (~1 ms) for
- * the requests queued behind it.
+ * Entries a snapshot reads from LevelDB at a time: each read is one task of the reading thread
+ * (the tablet's snapshot thread, or its only one in memory) that materialises its entries as
+ * Buffers, so it stays short (~1 ms) for what is queued behind it.
  */
 const SNAPSHOT_READ_ROWS = 256;
 

@@ -128,3 +128,31 @@ t.test('a read left early is closed in the thread; the next reads run; closing t
   await a2.close();
   await again.close();
 });
+
+t.test('a thread that dies mid-read fails that read and load; the next ones run in a new thread', async (t) => {
+  const { tablet, a } = await filled(t);
+  t.teardown(() => tablet.close());
+  const worker = snapshotWorkerOf(tablet.root)!;
+  const items = a.snapshotPacked(Date.now(), CHUNK_BYTES);
+  await items.next();
+  await (worker as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+  await t.rejects(readAll(items), { code: 'STORAGE_IO' }, 'the read in flight fails');
+
+  const b = await ReplicaStore.create(tablet.replicaLevel(2, 2), info(2, 2));
+  const whole = await readAll(a.snapshotPacked(Date.now(), CHUNK_BYTES));
+  t.equal(worker.readsStarted, 2, 'the next read ran, in a new thread');
+  await t.rejects(b.loadSnapshot((async function* () {
+    yield { ...whole.header!, pid: 2 };
+    yield unpackChunk(whole.chunks[0]!.packed)!;
+    await (worker as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    for (const c of whole.chunks.slice(1)) yield unpackChunk(c.packed)!;
+  })()), { code: 'STORAGE_IO' }, 'a load whose thread died fails');
+  t.equal(b.incomplete, true, 'and leaves the replica marked incomplete');
+  await b.loadSnapshot((async function* () {
+    yield { ...whole.header!, pid: 2 };
+    for (const c of whole.chunks) yield unpackChunk(c.packed)!;
+  })());
+  t.same(await b.checksum(), await a.checksum(), 'a load after it, in a new thread, is whole');
+  await b.close();
+  await a.close();
+});
