@@ -24,8 +24,7 @@ import { keyRowsStart, readKeyRows, rowValues, type KeyRowsQuery, type StoredRow
 import { ReplicaCore } from './core.js';
 import { FALLBACK, readHeadRows } from './heads.js';
 import { loadSnapshotInto, packedSnapshotStream, snapshotSourceOf, snapshotStream } from './snapshot.js';
-import { snapshotWorkerOf, sublevelPath } from './snapshot-worker.js';
-import { parentOf } from './shared-batch.js';
+import { snapshotThreadFor } from './snapshot-worker.js';
 import { checksumAt, contentChecksum, gcExpired, type ChecksumAtOffset } from './maintenance.js';
 export type { ChecksumAtOffset } from './maintenance.js';
 export { RowDigest } from './maintenance.js';
@@ -445,11 +444,9 @@ export class ReplicaStore {
    * disk (snapshot-worker.ts), else here.
    */
   snapshotPacked(nowMs: number = NOW(), chunkBytesMax: number = 1024 * 1024): AsyncGenerator<SnapshotHeader | PackedSnapshotChunk, SnapshotDigest> {
-    const root = parentOf(this.core.db);
-    const worker = root === undefined ? undefined : snapshotWorkerOf(root);
-    const range = sublevelPath(this.core.db);
-    if (worker !== undefined && range !== undefined) {
-      return worker.read({ range, tid: this.core.info.tid, pid: this.core.info.pid, schema: this.core.info.schema, roleTerm: this.core.roleRecord.term }, nowMs, chunkBytesMax);
+    const thread = snapshotThreadFor(this.core.db);
+    if (thread !== undefined) {
+      return thread.worker.read({ range: thread.range, tid: this.core.info.tid, pid: this.core.info.pid, schema: this.core.info.schema, roleTerm: this.core.roleRecord.term }, nowMs, chunkBytesMax);
     }
     return packedSnapshotStream(snapshotSourceOf(this.core), nowMs, chunkBytesMax);
   }

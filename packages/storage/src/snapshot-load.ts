@@ -24,8 +24,11 @@ export interface LoadedChunks {
 }
 
 /** Where a load writes its chunks: here, or in the snapshot thread. */
+/** A chunk as a load takes it: a list of pairs, or packed (only its bytes are read). */
+export type LoadChunk = SnapshotChunk | Pick<PackedSnapshotChunk, 'packed'>;
+
 export interface ChunkSink {
-  write(chunk: SnapshotChunk | PackedSnapshotChunk): Promise<void>;
+  write(chunk: LoadChunk): Promise<void>;
   /** Waits for the read-backs; the counts and digest of everything written. */
   finish(): Promise<LoadedChunks>;
   /** Drops the load (it failed or was abandoned); nothing more is written. */
@@ -42,7 +45,7 @@ export class ChunkLoader implements ChunkSink {
 
   constructor(private readonly db: Level) {}
 
-  async write(chunk: SnapshotChunk | PackedSnapshotChunk): Promise<void> {
+  async write(chunk: LoadChunk): Promise<void> {
     const item = Array.isArray(chunk) ? chunk : unpackChunk(chunk.packed);
     if (item === undefined) throw new TesseraError('INVALID_ARGUMENT', 'packed must be bytes of length-prefixed keys and values');
     const batch = this.db.batch();

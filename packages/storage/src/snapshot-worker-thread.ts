@@ -84,7 +84,7 @@ async function handle(m: SnapshotWorkerRequest): Promise<void> {
       const loader = loads.get(m.id);
       if (loader === undefined) throw new TesseraError('INTERNAL', `snapshot load ${m.id} is not open`);
       if (m.op === 'loadChunk') {
-        await (await loader).write({ packed: Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.byteLength), entries: 0, bytes: 0 });
+        await (await loader).write({ packed: Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.byteLength) });
         reply({ id: m.id, kind: 'written' });
       } else if (m.op === 'loadEnd') {
         loads.delete(m.id);

@@ -17,8 +17,9 @@
 import { Worker } from 'node:worker_threads';
 import { TesseraError, type ErrorCode, type TableSchema } from '@tessera/common';
 import { packChunk } from './snapshot-pack.js';
-import type { ChunkSink, LoadedChunks } from './snapshot-load.js';
-import type { Level, PackedSnapshotChunk, SnapshotChunk, SnapshotDigest, SnapshotHeader } from './store-types.js';
+import { parentOf } from './shared-batch.js';
+import type { ChunkSink, LoadChunk, LoadedChunks } from './snapshot-load.js';
+import type { Level, PackedSnapshotChunk, SnapshotDigest, SnapshotHeader } from './store-types.js';
 
 /** One replica's snapshot read, as the thread is asked for it. */
 export interface SnapshotReadRequest {
@@ -141,7 +142,8 @@ export class SnapshotWorker {
         else if (r.kind === 'chunk') yield { packed: Buffer.from(r.packed.buffer, r.packed.byteOffset, r.packed.byteLength), entries: r.entries, bytes: r.bytes };
       }
     } finally {
-      if (open && this.worker === w) await this.ask(w, { op: 'close', id });
+      // ask answers at once if the thread has gone meanwhile.
+      if (open) await this.ask(w, { op: 'close', id });
     }
   }
 
@@ -167,7 +169,7 @@ export class SnapshotWorker {
       return r;
     };
     return {
-      write: async (chunk: SnapshotChunk | PackedSnapshotChunk): Promise<void> => {
+      write: async (chunk: LoadChunk): Promise<void> => {
         const packed = new Uint8Array(Array.isArray(chunk) ? packChunk(chunk) : chunk.packed);
         await answer({ op: 'loadChunk', id, packed }, [packed.buffer]);
       },
@@ -177,7 +179,7 @@ export class SnapshotWorker {
         return r.loaded;
       },
       abandon: async (): Promise<void> => {
-        if (w !== undefined && this.worker === w) await this.ask(w, { op: 'loadAbandon', id });
+        if (w !== undefined) await this.ask(w, { op: 'loadAbandon', id });
       },
     };
   }
@@ -192,13 +194,16 @@ export class SnapshotWorker {
 }
 
 /**
- * A sublevel's path of names from its root database (abstract-level's `path()`): what the thread
- * opens to reach the same key range — taken from the handle itself, never rebuilt from the
- * replica's ids. Undefined for a root database.
+ * The snapshot thread that reads and loads a replica's range `db`, and the range as the thread
+ * opens it: the sublevel's path of names from its root (abstract-level's `path()`), taken from
+ * the handle itself, never rebuilt from the replica's ids. Undefined for a database that is not
+ * a sublevel of a tablet store on disk (those read and load on their own thread).
  */
-export function sublevelPath(db: Level): string[] | undefined {
-  const path = (db as unknown as { path?: () => string[] }).path?.();
-  return Array.isArray(path) && path.length > 0 ? path : undefined;
+export function snapshotThreadFor(db: Level): { worker: SnapshotWorker; range: string[] } | undefined {
+  const root = parentOf(db);
+  const worker = root === undefined ? undefined : workers.get(root);
+  const range = (db as unknown as { path?: () => string[] }).path?.();
+  return worker !== undefined && Array.isArray(range) && range.length > 0 ? { worker, range } : undefined;
 }
 
 const workers = new WeakMap<Level, SnapshotWorker>();

@@ -12,8 +12,7 @@ import { liveRowBatchesOf, type ReplicaCore } from './core.js';
 import { RowDigest } from './maintenance.js';
 import { packChunk } from './snapshot-pack.js';
 import { ChunkLoader, type ChunkSink } from './snapshot-load.js';
-import { snapshotWorkerOf, sublevelPath } from './snapshot-worker.js';
-import { parentOf } from './shared-batch.js';
+import { snapshotThreadFor } from './snapshot-worker.js';
 import type { Level, PackedSnapshotChunk, ReplicaCounters, SnapshotChunk, SnapshotDigest, SnapshotHeader } from './store-types.js';
 
 /**
@@ -155,8 +154,6 @@ export async function loadSnapshotInto(core: ReplicaCore, stream: AsyncIterable<
 
 /** Where a load of this replica writes its chunks: the tablet's snapshot thread if it has one (snapshot-worker.ts), else here. */
 function chunkSinkFor(core: ReplicaCore): ChunkSink {
-  const root = parentOf(core.db);
-  const worker = root === undefined ? undefined : snapshotWorkerOf(root);
-  const range = sublevelPath(core.db);
-  return worker !== undefined && range !== undefined ? worker.loader(range) : new ChunkLoader(core.db);
+  const thread = snapshotThreadFor(core.db);
+  return thread !== undefined ? thread.worker.loader(thread.range) : new ChunkLoader(core.db);
 }

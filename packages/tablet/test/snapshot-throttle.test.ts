@@ -4,7 +4,8 @@
 // owes takes effect at its next look; 0 means unlimited; acquire re-reads the limit between
 // slices, so lifting it while a sender waits releases the sender within one slice.
 import t from 'tap';
-import { PIECE_BYTES_MIN, SnapshotThrottle, splitChunk, WAIT_SLICE_MS } from '../src/replication/snapshot-throttle.js';
+import { packChunk, splitPackedChunk } from '@tessera/storage';
+import { PIECE_BYTES_MIN, SnapshotThrottle, WAIT_SLICE_MS } from '../src/replication/snapshot-throttle.js';
 
 t.test('per-stream debt drains at the limit', async (t) => {
   let now = 1000;
@@ -79,7 +80,8 @@ t.test('a throttled copy goes in pieces of about one slice', async (t) => {
   t.equal(th.pieceBytesMax(), PIECE_BYTES_MIN, 'never below the floor');
   const e = (n: number): [Buffer, Buffer] => [Buffer.alloc(4), Buffer.alloc(n - 4)];
   const chunk = [e(10), e(10), e(10), e(30), e(10)];
-  t.same(splitChunk(chunk, 20).map((p) => p.length), [2, 1, 1, 1], 'pieces of at most 20 bytes; a bigger entry alone');
-  t.same(splitChunk(chunk, Number.POSITIVE_INFINITY).map((p) => p.length), [5]);
-  t.same(splitChunk([], 20), []);
+  // The follower stream cuts packed chunks (storage splitPackedChunk) at this size.
+  const packed = { packed: packChunk(chunk), entries: chunk.length, bytes: 70 };
+  t.same(splitPackedChunk(packed, 20).map((p) => p.entries), [2, 1, 1, 1], 'pieces of at most 20 bytes; a bigger entry alone');
+  t.same(splitPackedChunk(packed, Number.POSITIVE_INFINITY).map((p) => p.entries), [5]);
 });

@@ -17,26 +17,6 @@ export const WAIT_SLICE_MS = 200;
 /** Smallest piece a throttled chunk is split into. */
 export const PIECE_BYTES_MIN = 16 * 1024;
 
-/** Splits a chunk's [key, value] entries into pieces of at most `bytesMax` bytes (at least one entry each). */
-export function splitChunk<T extends [Buffer, Buffer]>(entries: T[], bytesMax: number): T[][] {
-  if (!Number.isFinite(bytesMax)) return [entries];
-  const out: T[][] = [];
-  let piece: T[] = [];
-  let bytes = 0;
-  for (const e of entries) {
-    const n = e[0].length + e[1].length;
-    if (piece.length > 0 && bytes + n > bytesMax) {
-      out.push(piece);
-      piece = [];
-      bytes = 0;
-    }
-    piece.push(e);
-    bytes += n;
-  }
-  if (piece.length > 0) out.push(piece);
-  return out;
-}
-
 export interface SnapshotLimits {
   /** Bytes/s of one snapshot stream (one op); 0 = unlimited. */
   perStreamBytesPerSec: number;
