@@ -2,7 +2,7 @@
 // UTF-8) with DECODE_ERROR, and still decodes every well-formed value, including valid UTF-8
 // that holds U+FFFD itself, str inside bin/ext payloads it must not look into, and all headers.
 import t, { type Test } from 'tap';
-import { decode, encode, TesseraError } from '../src/index.js';
+import { decode, encode, encodeWithBinary, TesseraError } from '../src/index.js';
 import { isUtf8 } from 'node:buffer';
 import { msgpackProblem } from '../src/codec-check.js';
 
@@ -90,4 +90,16 @@ t.test('the JS check of short strs agrees with node isUtf8', async (t) => {
     if (!agrees(bytes)) disagreements++;
   }
   t.equal(disagreements, 0, 'no disagreement over every 2-byte string, edge 3/4-byte forms and 20,000 random strings');
+});
+
+t.test('encodeWithBinary: the parts are the bytes encode makes of the whole map', async (t) => {
+  const fields = { tid: 3, pid: 1, term: 7, session: 'ab12', seq: 42 };
+  for (const n of [0, 1, 255, 256, 65_535, 65_536, 200_000]) {
+    const bytes = Buffer.alloc(n, n & 0xff);
+    const [head, tail] = encodeWithBinary(fields, 'packed', bytes);
+    t.equal(tail, bytes, `${n} bytes: the binary is not copied`);
+    t.ok(Buffer.compare(Buffer.concat([head, tail]), encode({ ...fields, packed: bytes })) === 0, `${n} bytes: same bytes as encode`);
+  }
+  t.throws(() => encodeWithBinary({ packed: 1 }, 'packed', Buffer.alloc(1)), /already have packed/);
+  t.throws(() => encodeWithBinary([1, 2] as unknown as Record<string, unknown>, 'packed', Buffer.alloc(1)), /must be a map/);
 });

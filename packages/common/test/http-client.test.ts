@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { createServer } from 'node:net';
-import { createHttpServer, createLogger, encode, HttpClient, TesseraError } from '../src/index.js';
+import { createHttpServer, createLogger, encode, encodeWithBinary, HttpClient, TesseraError } from '../src/index.js';
 
 t.test('HttpClient: answers, refusals and transport failures', async (t) => {
   const app = createHttpServer({ logger: createLogger('http-client-test', 'error') });
@@ -26,6 +26,12 @@ t.test('HttpClient: answers, refusals and transport failures', async (t) => {
 
   t.same(await http.call(ep, '/echo', { a: 1, s: 'x' }), { got: { a: 1, s: 'x' }, header: null });
   t.same(await http.callRaw(ep, '/echo', encode([1, 2]), { headers: { 'x-tessera': 'h' } }), { got: [1, 2], header: 'h' });
+  // A body in parts (encodeWithBinary) arrives as the one map, with its length declared.
+  const blob = Buffer.alloc(300_000, 9);
+  const parts = encodeWithBinary({ a: 1 }, 'blob', blob);
+  const echoed = await http.callRaw<{ got: { a: number; blob: Buffer } }>(ep, '/echo', parts);
+  t.equal(echoed.got.a, 1, 'parts: the fields');
+  t.ok(Buffer.compare(echoed.got.blob, blob) === 0, 'parts: the binary, whole');
   const big = await http.call<{ blob: Buffer }>(ep, '/big', {});
   t.equal(big.blob.length, 512 * 1024, 'an answer in many chunks is put together');
 

@@ -8,7 +8,7 @@
  * this leader it has been deposed.
  */
 import { randomBytes } from 'node:crypto';
-import { backoffMs, encode, sleep, TesseraError, type HttpClient, type Logger, type SnapshotTransferReport } from '@tessera/common';
+import { backoffMs, encode, encodeWithBinary, sleep, TesseraError, type HttpClient, type Logger, type SnapshotTransferReport } from '@tessera/common';
 import { splitPackedChunk, unpackChunk, type BinlogEntry, type ReplicaStore, type SnapshotDigest, type SnapshotHeader } from '@tessera/storage';
 import { REPLICATION } from './limits.js';
 import { decideMatch } from './match.js';
@@ -275,9 +275,11 @@ export class FollowerStream {
         for (const piece of splitPackedChunk(item, throttle.pieceBytesMax())) {
           await throttle.acquire(debt, this.endpoint, () => this.stopped, (waiting) => { transfer.throttled = waiting; });
           if (this.stopped) return;
-          const body = encode(packed ? { ...base, seq: seq++, packed: piece.packed } : { ...base, seq: seq++, entries: unpackChunk(piece.packed) });
-          this.host.sentBytes.snapshot += body.length;
-          throttle.sent(debt, this.endpoint, body.length);
+          // A packed piece goes as it is, after the map's other fields (not copied: encodeWithBinary).
+          const body = packed ? encodeWithBinary({ ...base, seq: seq++ }, 'packed', piece.packed) : [encode({ ...base, seq: seq++, entries: unpackChunk(piece.packed) })];
+          const bodyBytes = body.reduce((n, part) => n + part.length, 0);
+          this.host.sentBytes.snapshot += bodyBytes;
+          throttle.sent(debt, this.endpoint, bodyBytes);
           await this.http.callRaw(this.endpoint, '/v1/replica/snapshot_chunk', body, { timeoutMs: REPLICATION.snapshotIdleTimeoutMs });
           entries += piece.entries;
           bytes += piece.bytes;
