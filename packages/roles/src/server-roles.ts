@@ -10,6 +10,7 @@ import { createLogger, isLogLevel, parseFlags, TesseraError, type FlagSpecs, typ
 import { TABLET_FLAGS, TabletServer } from '@tessera/tablet';
 import { NAMESERVER_FLAGS, NameServer } from '@tessera/nameserver';
 import { watchParent } from './parent-watch.js';
+import { applyV8Flags, TABLET_V8_FLAGS } from './v8-settings.js';
 
 /** The launcher's own flag, accepted beside every role's flags. */
 export const ROLE_FLAG = { role: { type: 'string', default: '', doc: 'tablet | nameserver | ns_client' } } as const satisfies FlagSpecs;
@@ -35,12 +36,15 @@ interface ServerRole<S extends FlagSpecs> {
   /** Flags the role cannot start without: returns the refusal, or undefined. */
   missing(flags: FlagValues<S>): string | undefined;
   start(flags: FlagValues<S>, base: ServerBase): Promise<{ stop(): Promise<void> }>;
+  /** V8 flags the role's process sets before it starts (v8-settings.ts). */
+  v8Flags?: readonly string[];
 }
 
 const TABLET_ROLE: ServerRole<typeof TABLET_FLAGS> = {
   name: 'tablet',
   flags: TABLET_FLAGS,
   missing: (flags) => (flags.endpoint ? undefined : '--endpoint is required for a tablet (host:port)'),
+  v8Flags: TABLET_V8_FLAGS,
   start: (flags, base) =>
     TabletServer.start({
       ...base,
@@ -91,6 +95,8 @@ async function runServerRole<S extends FlagSpecs>(role: ServerRole<S>, argv: str
   if (refusal) throw new TesseraError('INVALID_ARGUMENT', refusal);
   if (!isLogLevel(flags.log_level)) throw new TesseraError('INVALID_ARGUMENT', '--log_level must be debug, info, warn or error');
   const logger = roleLogger(`${role.name} ${flags.advertise_endpoint || flags.endpoint}`, flags.log_level, flags.log_file);
+  const v8Flags = applyV8Flags(role.v8Flags ?? []);
+  if (v8Flags.length > 0) logger.info(`V8 flags set: ${v8Flags.join(' ')}`);
   const server = await role.start(flags, {
     endpoint: flags.endpoint,
     ...(flags.advertise_endpoint ? { advertiseEndpoint: flags.advertise_endpoint } : {}),
