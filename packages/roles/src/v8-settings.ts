@@ -15,8 +15,9 @@
  * settings the limit is twice the live heap after each full collection, and marking starts when
  * 80% of the room since then is used (95%: at once): traced runs that took the same full
  * collection at the move's start took no second one. The fixed factor also keeps a tablet's peak
- * heap nearer twice what it holds: t1's peak RSS over a 1,000,000-row load and move was 366–404
- * MiB against 412–452.
+ * heap nearer twice what it holds: the leader's peak RSS over a 1,000,000-row load and move was
+ * 364–391 MiB against 447–478 (five plain runs each; the load ~4% slower, batched writes' p99
+ * higher in `pnpm bench cluster`).
  */
 import { setFlagsFromString } from 'node:v8';
 
