@@ -23,10 +23,10 @@ export interface LoadedChunks {
   digest: SnapshotDigest | undefined;
 }
 
-/** Where a load writes its chunks: here, or in the snapshot thread. */
 /** A chunk as a load takes it: a list of pairs, or packed (only its bytes are read). */
 export type LoadChunk = SnapshotChunk | Pick<PackedSnapshotChunk, 'packed'>;
 
+/** Where a load writes its chunks: here, or in the snapshot thread. */
 export interface ChunkSink {
   write(chunk: LoadChunk): Promise<void>;
   /** Waits for the read-backs; the counts and digest of everything written. */

@@ -7,9 +7,9 @@
  * one worker thread per tablet (snapshot-worker-thread.ts), started at the first read and kept
  * (started with the tablet instead, it cost the tablet ~2.5 CPU s more over a 1,000,000-row move
  * and the writer's p99 with it, in three runs of three: not understood, not done);
- * the main thread gets one transferred buffer a chunk (~1 MiB) and sends it. The new replica's
- * side runs there too: a load's chunks are written and read back in the thread (snapshot-load.ts),
- * the main thread only receives them.
+ * the main thread gets one transferred buffer a chunk (of the size the reader asks: 128 KiB from
+ * a follower stream) and sends it. The new replica's side runs there too: a load's chunks are
+ * written and read back in the thread (snapshot-load.ts), the main thread only receives them.
  * Owns: the thread, the request/reply protocol with it, and the registry of the tablet's worker
  * by its root database (TabletStore registers one for a LevelDB on disk; memory-level reads in
  * the main thread, replica-store.ts).
@@ -150,7 +150,7 @@ export class SnapshotWorker {
   /**
    * The writer of one snapshot load into a replica of this tablet, in the thread (snapshot-load.ts
    * ChunkLoader there): each chunk goes over packed, in a buffer of its own (copied out of the
-   * request it came in: ~1 MiB, one memcpy), and is answered once written.
+   * request it came in: one memcpy of a chunk), and is answered once written.
    */
   loader(range: string[]): ChunkSink {
     const id = this.nextId++;
