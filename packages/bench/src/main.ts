@@ -4,6 +4,7 @@
 import { benchCluster } from './cluster-bench.js';
 import { benchCompare } from './compare-bench.js';
 import { benchFailover } from './failover-bench.js';
+import { benchHops } from './hops-bench.js';
 import { benchMigrate } from './migrate-bench.js';
 import { benchScale } from './scale-bench.js';
 import { benchTablet } from './tablet-bench.js';
@@ -11,6 +12,7 @@ import { benchTablet } from './tablet-bench.js';
 const BENCHES: Record<string, (argv: string[]) => Promise<Record<string, number>>> = {
   tablet: benchTablet,
   cluster: benchCluster,
+  hops: benchHops,
   migrate: benchMigrate,
   failover: benchFailover,
   scale: benchScale,
