@@ -16,6 +16,13 @@ import { cpuMeter, peakRssMiB } from './proc-stats.js';
 const DURATION_MS = Number(process.env.TESSERA_BENCH_DURATION_MS ?? 5000);
 /** Load run before each measured phase and not counted: the role processes' JIT warm-up. */
 const WARMUP_MS = Number(process.env.TESSERA_BENCH_WARMUP_MS ?? 2000);
+/**
+ * Load run once, before the first phase and not counted, so that the figures are of tablets in
+ * their steady state, as a cluster that has been running is: single-row puts at 64 in flight.
+ * V8 was still optimising after 2 s: `all` puts measured 9,257/s after 2 s of warm-up, 10,854 after 8 s,
+ * 11,467 after 15 s (docs/benchmarks.md, session 15). 0 = none.
+ */
+const STEADY_WARMUP_MS = Number(process.env.TESSERA_BENCH_STEADY_WARMUP_MS ?? 15_000);
 const DB = 'bench_db';
 const ZK_ROOT = '/bench';
 const PARTITIONS = 8;
@@ -64,7 +71,7 @@ export async function benchCluster(): Promise<Record<string, number>> {
   let cluster: RoleCluster | undefined;
   const firstErrors = new Map<string, string>();
   try {
-    process.stdout.write(`cluster benchmark: ${DURATION_MS} ms per figure after ${WARMUP_MS} ms of warm-up load; ZooKeeper, 1 nameserver, 3 tablets and the SDK all on this machine\n`);
+    process.stdout.write(`cluster benchmark: ${DURATION_MS} ms per figure after ${WARMUP_MS} ms of warm-up load, and ${STEADY_WARMUP_MS} ms of puts before the first; ZooKeeper, 1 nameserver, 3 tablets and the SDK all on this machine\n`);
     // A partial run (profiling) skips the bound, so that it does not show in the client's profile.
     const raw = ONLY.length === 0 ? await measureRawLevel(path.join(dir, 'raw'), 300_000, RAW_VALUE_BYTES, 100) : { rawBatchRowsPerS: 0 };
 
@@ -110,6 +117,12 @@ export async function benchCluster(): Promise<Record<string, number>> {
 
     const byMode = {} as Record<Mode, ModeFigures>;
     let seq = KEYS;
+    if (STEADY_WARMUP_MS > 0) {
+      await runLoad(64, STEADY_WARMUP_MS, async () => {
+        await c.put(DB, `bench_${MODES[0]}`, row(seq++));
+        return 1;
+      });
+    }
     for (const mode of MODES) {
       const table = `bench_${mode}`;
       const track = (phase: string, op: () => Promise<number>) => async (): Promise<number> => {
@@ -226,7 +239,9 @@ export async function benchCluster(): Promise<Record<string, number>> {
     return figures;
   } finally {
     await cluster?.stop();
-    removeDir(dir);
+    // TESSERA_BENCH_KEEP_DIR=1 keeps the cluster's directory (role logs, LevelDB's LOG files).
+    if (process.env['TESSERA_BENCH_KEEP_DIR'] === '1') process.stdout.write(`cluster directory kept: ${dir}\n`);
+    else removeDir(dir);
   }
 }
 
