@@ -25,7 +25,7 @@ import { HttpClient, waitFor, type OpDetail, type OpStatusRow, type ReplicaStatu
 import type { Client, Row } from '@tessera/client';
 import { nsClient, parseTable, tempDir, removeDir } from '@tessera/testkit';
 import { percentile, printFigure, round } from './measure.js';
-import { cpuMicros, peakRssMiB, rssSplitMiB } from './proc-stats.js';
+import { cpuMicros, peakRssMiB, rssPeaks, rssSplitMiB, RSS_SAMPLE_INTERVAL_MS } from './proc-stats.js';
 import { HOLD_SLOW_BUCKET_S, holdsBetween, readQueueHolds, type QueueHolds } from './queue-holds.js';
 import { fullyReplicated, loadInBatches, roleLogWarnings, sameChecksums, slowRequestLines, startRoleCluster, summarizeSlowRequests, type RoleCluster } from './bench-cluster.js';
 
@@ -101,6 +101,7 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     });
     const { zk, client: c } = cluster;
     const rolePids: Record<string, number> = { ns: cluster.nameserver.pid, ...Object.fromEntries(cluster.tablets.map((t, i) => [`t${i + 1}`, t.pid])) };
+    const rssSampler = rssPeaks(rolePids);
     const cpuNow = (): Record<string, number> => {
       const own = process.cpuUsage();
       return { ...Object.fromEntries(Object.entries(rolePids).map(([name, pid]) => [name, cpuMicros(pid)])), client: own.user + own.system };
@@ -234,6 +235,7 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     // t4 holds it after the move, t3 held it until it was dropped (issue 11: ≤ 300 MiB a tablet).
     const peakRss = Object.fromEntries(Object.entries(rolePids).map(([name, pid]) => [name, peakRssMiB(pid)]));
     const rssNow = Object.fromEntries(Object.entries(rolePids).map(([name, pid]) => [name, rssSplitMiB(pid)]));
+    const rssPeak = rssSampler.stop();
     await cluster.stop();
 
     // 3. The limit: the same rows, same bytes a row, copied from one LevelDB into another.
@@ -280,6 +282,7 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     });
     for (const name of ROLE_LOGS) figures[`slow_requests_${name}`] = slowDuring.filter((x) => x.file === name).reduce((n, x) => n + x.count, 0);
     for (const [name, mib] of Object.entries(peakRss)) figures[`peak_rss_mib_${name}`] = round(mib, 1);
+    for (const [name, r] of Object.entries(rssPeak)) figures[`peak_anon_mib_${name}`] = round(r.anon, 1);
     for (const [name, r] of Object.entries(rssNow)) figures[`rss_anon_mib_${name}`] = round(r.anon, 1);
     for (const [name, s] of Object.entries(cpuMigrate)) figures[`cpu_s_${name}`] = round(s, 2);
     for (const [name, s] of Object.entries(cpuWriterPerS)) figures[`writer_alone_cpu_s_per_s_${name}`] = round(s, 3);
@@ -336,6 +339,7 @@ export async function benchMigrate(): Promise<Record<string, number>> {
     printFigure('load average (1 min)', figures.load_avg_1m_start!, `at the start; ${figures.load_avg_1m_migrate_end} at the migrate's end; ${figures.load_avg_1m_end} at the end`);
     printFigure('checksum t1 = t2 = t4', sums[0]!.sha256.slice(0, 12), `(${sums[0]!.rows} rows; expected ${ROWS} loaded + ${writer.acked} acknowledged writer rows${writer.failed ? ` (+ ≤ ${writer.failed} failed)` : ''}: ${figures.checksum_match ? 'match' : 'MISMATCH'})`);
     printFigure('peak RSS (VmHWM)', Object.entries(peakRss).map(([name, mib]) => `${name} ${round(mib)}`).join(', '), `MiB (${rows} rows on t1, t2 and t4; the bench's own process ${round(peakRssMiB(process.pid))} MiB, its raw copy included)`);
+    printFigure('peak RSS anon / file, sampled', Object.entries(rssPeak).map(([name, r]) => `${name} ${round(r.anon)} / ${round(r.file)}`).join(', '), `MiB (every ${RSS_SAMPLE_INTERVAL_MS} ms; anon: heaps and malloc, what the process holds; file: LevelDB's mapped table files)`);
     printFigure('RSS at kDone, anon + file', Object.entries(rssNow).map(([name, r]) => `${name} ${round(r.anon)} + ${round(r.file)}`).join(', '), 'MiB (file: LevelDB\'s mapped table files, page cache)');
     printFigure('ns_client showopstatus', cliOp?.status ?? 'missing', `(op ${loaded.op.opId}; one ns_client process took ${round(cliS, 2)} s, not counted in the times above)`);
     process.stdout.write('-- 3. the limit, same run (cluster stopped): classic-level in one process\n');

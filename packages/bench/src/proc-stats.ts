@@ -48,6 +48,37 @@ export function rssSplitMiB(pid: number): { anon: number; file: number } {
   return { anon: m.RssAnon, file: m.RssFile };
 }
 
+/** How often `rssPeaks` reads each process's resident memory. */
+export const RSS_SAMPLE_INTERVAL_MS = 100;
+
+/**
+ * The peaks of each process's resident memory split (`rssSplitMiB`), read every
+ * RSS_SAMPLE_INTERVAL_MS until `stop()`: VmHWM is the peak of the sum, which counts LevelDB's
+ * mapped table files while a snapshot reads them; `anon` is what the process itself holds.
+ * A peak between two reads is missed.
+ */
+export function rssPeaks(pids: Record<string, number>): { stop(): Record<string, { anon: number; file: number }> } {
+  const peaks: Record<string, { anon: number; file: number }> = Object.fromEntries(Object.keys(pids).map((name) => [name, { anon: 0, file: 0 }]));
+  const read = (): void => {
+    for (const [name, pid] of Object.entries(pids)) {
+      const now = rssSplitMiB(pid);
+      const peak = peaks[name]!;
+      peak.anon = Math.max(peak.anon, now.anon);
+      peak.file = Math.max(peak.file, now.file);
+    }
+  };
+  read();
+  const timer = setInterval(read, RSS_SAMPLE_INTERVAL_MS);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      read();
+      return peaks;
+    },
+  };
+}
+
 /** CPU of several processes over one phase: `stop()` gives microseconds per process. */
 export function cpuMeter(pids: Record<string, number>): { stop(): Record<string, number> } {
   const start = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMicros(pid)]));
