@@ -10,7 +10,18 @@
  * counters end in `_total`. Labels are bounded: route patterns (never raw URLs), status codes,
  * and for replicas tid/pid/follower endpoint.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter, Histogram, Registry } from 'prom-client';
+
+const requireCjs = createRequire(import.meta.url);
+
+/**
+ * prom-client (a CommonJS package), loaded when the first ServerMetrics is made: a process that
+ * serves no metrics (ns_client, the SDK in a user's program) does not pay for loading it.
+ */
+function promClient(): typeof import('prom-client') {
+  return requireCjs('prom-client') as typeof import('prom-client');
+}
 
 /** Request latency buckets, seconds: 100 µs to 10 s. */
 export const HTTP_LATENCY_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -25,7 +36,7 @@ export interface ZkSessionEvents {
 }
 
 export class ServerMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   private readonly requests: Counter<'method' | 'route' | 'code'>;
   private readonly latency: Histogram<'method' | 'route'>;
   private readonly counterChildren = new Map<string, { inc(): void }>();
@@ -35,6 +46,8 @@ export class ServerMetrics {
   private zkSession: ZkSessionEvents | undefined;
 
   constructor(role: string) {
+    const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = promClient();
+    this.registry = new Registry();
     this.registry.setDefaultLabels({ role });
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({ name: 'tessera_http_requests_total', help: 'HTTP requests answered, by route pattern and status code', labelNames: ['method', 'route', 'code'], registers: [this.registry] });

@@ -5,15 +5,14 @@
  * parent-watch.ts) stop it. Both roles share one start path; each says only its required flags
  * and how its flags become the server's options.
  */
-import { readFileSync } from 'node:fs';
 import { createLogger, isLogLevel, parseFlags, TesseraError, type FlagSpecs, type FlagValues, type Logger, type LogLevel } from '@tessera/common';
 import { TABLET_FLAGS, TabletServer } from '@tessera/tablet';
 import { NAMESERVER_FLAGS, NameServer } from '@tessera/nameserver';
 import { watchParent } from './parent-watch.js';
+import { ROLE_FLAG, tesseraVersion } from './role-entry.js';
 import { applyV8Flags, TABLET_V8_FLAGS } from './v8-settings.js';
 
 /** The launcher's own flag, accepted beside every role's flags. */
-export const ROLE_FLAG = { role: { type: 'string', default: '', doc: 'tablet | nameserver | ns_client' } } as const satisfies FlagSpecs;
 
 /** Flags every server role has. */
 interface ServerFlags {
@@ -107,19 +106,6 @@ async function runServerRole<S extends FlagSpecs>(role: ServerRole<S>, argv: str
 
 export const runTablet = (argv: string[]): Promise<void> => runServerRole(TABLET_ROLE, argv);
 export const runNameserver = (argv: string[]): Promise<void> => runServerRole(NAMESERVER_ROLE, argv);
-
-/**
- * The version printed by --version and at startup: @tessera/roles's package.json (next to dist/
- * in the repository and in a `pnpm deploy` output alike; kept equal to the root package's version).
- */
-export function tesseraVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** The role's logger: JSON lines to --log_file (reopened on SIGHUP, for logrotate), or stdout. */
 function roleLogger(name: string, level: LogLevel, file: string): Logger {
