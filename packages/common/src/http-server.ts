@@ -83,7 +83,6 @@ function fastifyFactory(): typeof import('fastify').fastify {
   return (requireCjs('fastify') as typeof import('fastify')).fastify;
 }
 
-/** A fastify instance that speaks msgpack and answers errors from the catalogue. */
 /** The server type every role builds routes on (fastify, kept behind common). */
 export type HttpServer = FastifyInstance;
 /** An in-process request and its answer (fastify's inject), for route tests. */
@@ -100,6 +99,7 @@ export function registeredRoutes(app: FastifyInstance): Array<{ method: string; 
   return [...(ROUTES.get(app) ?? [])];
 }
 
+/** A fastify instance that speaks msgpack and answers errors from the catalogue. */
 export function createHttpServer(options: ServerOptions): FastifyInstance {
   const log = options.logger;
   const bodyBytesMax = options.bodyBytesMax ?? LIMITS.httpBodyBytesMax;
