@@ -204,11 +204,16 @@ export async function benchHops(): Promise<Record<string, number>> {
   const figures: Record<string, number> = {};
   try {
     process.stdout.write(`hops benchmark: ${DURATION_MS} ms per figure after ${WARMUP_MS} ms of warm-up; tablet processes over HTTP, no ZooKeeper, nameserver or SDK\n\n`);
-    const runs: Record<'leader' | 'follower' | 'chain', [HopRun, HopRun]> = {} as never;
+    const runs = {} as Record<'leader' | 'follower' | 'chain', [HopRun, HopRun]>;
+    const subdir = (name: string): string => {
+      const d = path.join(dir, name);
+      mkdirSync(d, { recursive: true });
+      return d;
+    };
     for (const [name, run] of [['leader', leaderAlone], ['follower', followerAlone], ['chain', chain]] as const) {
-      const small = await run(mkdirSync(path.join(dir, `${name}-small`), { recursive: true })!, http, SMALL_ROWS);
+      const small = await run(subdir(`${name}-small`), http, SMALL_ROWS);
       printRun(name, small);
-      const large = await run(mkdirSync(path.join(dir, `${name}-large`), { recursive: true })!, http, LARGE_ROWS);
+      const large = await run(subdir(`${name}-large`), http, LARGE_ROWS);
       printRun(name, large);
       runs[name] = [small, large];
       figures[`${name}_rows_per_s`] = small.rowsPerS;
