@@ -12,11 +12,11 @@
  * leader + 2 × follower, measured alone: what is left is what the chain itself adds (replication's
  * sending and acknowledging, and three processes sharing two cores).
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { HttpClient } from '@tessera/common';
 import { spawnRole, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
-import { cpuMicros } from './proc-stats.js';
+import { cpuMicros, mainThreadCpuMicros } from './proc-stats.js';
 import { printFigure, round, runLoad, type LoadResult } from './measure.js';
 
 const DURATION_MS = Number(process.env.TESSERA_BENCH_DURATION_MS ?? 5000);
@@ -59,30 +59,6 @@ export function splitCost(small: { rowsPerRequest: number; usPerRow: number }, l
   return { perRowUs: large.usPerRow - perRequestUs / large.rowsPerRequest, perRequestUs };
 }
 
-/** CPU µs of a process's main thread (the thread whose id is the pid); 0 if unreadable. */
-function mainThreadMicros(pid: number): number {
-  return cpuMicros(pid) - otherThreadsMicros(pid);
-}
-
-function otherThreadsMicros(pid: number): number {
-  let us = 0;
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      if (tid === String(pid)) continue;
-      try {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        us += (Number(f[11]) + Number(f[12])) * 10_000;
-      } catch {
-        // the thread ended
-      }
-    }
-  } catch {
-    // not Linux, or the process ended
-  }
-  return us;
-}
-
 let seq = 0;
 let writeIds = 0;
 function nextRow(): unknown[] {
@@ -94,11 +70,11 @@ function nextRow(): unknown[] {
 async function measure(tablets: RoleProcess[], rowsPerRequest: number, concurrency: number, op: (loop: number) => Promise<number>): Promise<HopRun> {
   if (WARMUP_MS > 0) await runLoad(concurrency, WARMUP_MS, op);
   const cpu0 = tablets.map((t) => cpuMicros(t.pid));
-  const main0 = tablets.map((t) => mainThreadMicros(t.pid));
+  const main0 = tablets.map((t) => mainThreadCpuMicros(t.pid));
   const client0 = process.cpuUsage();
   const result: LoadResult = await runLoad(concurrency, DURATION_MS, op);
   const cpu = tablets.reduce((s, t, i) => s + cpuMicros(t.pid) - cpu0[i]!, 0);
-  const main = tablets.reduce((s, t, i) => s + mainThreadMicros(t.pid) - main0[i]!, 0);
+  const main = tablets.reduce((s, t, i) => s + mainThreadCpuMicros(t.pid) - main0[i]!, 0);
   const client = process.cpuUsage(client0);
   const rows = Math.max(1, result.ops);
   return {

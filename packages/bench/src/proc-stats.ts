@@ -10,8 +10,18 @@ const TICKS_PER_S = 100;
 
 /** CPU time (user + system) of a process so far, in microseconds; 0 if unreadable. */
 export function cpuMicros(pid: number): number {
+  return statCpuMicros(`/proc/${pid}/stat`);
+}
+
+/** CPU time of a process's main thread (the thread whose id is the pid) so far, in microseconds. */
+export function mainThreadCpuMicros(pid: number): number {
+  return statCpuMicros(`/proc/${pid}/task/${pid}/stat`);
+}
+
+/** utime + stime of a /proc stat file (a process's or one thread's), in microseconds; 0 if unreadable. */
+function statCpuMicros(statPath: string): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(statPath, 'utf8');
     // Fields after the command name (which may contain spaces) start at the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { FlagSpecs } from '@tessera/common';
 
+/** The launcher's own flag, accepted beside every role's flags. */
 export const ROLE_FLAG = { role: { type: 'string', default: '', doc: 'tablet | nameserver | ns_client' } } as const satisfies FlagSpecs;
 
 /**

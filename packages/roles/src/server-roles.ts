@@ -12,8 +12,6 @@ import { watchParent } from './parent-watch.js';
 import { ROLE_FLAG, tesseraVersion } from './role-entry.js';
 import { applyV8Flags, TABLET_V8_FLAGS } from './v8-settings.js';
 
-/** The launcher's own flag, accepted beside every role's flags. */
-
 /** Flags every server role has. */
 interface ServerFlags {
   endpoint: string;
