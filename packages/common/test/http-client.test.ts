@@ -4,7 +4,9 @@
  * TIMEOUT (both retryable).
  */
 import t from 'tap';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { Pool as IndexPool } from 'undici';
 import { createHttpServer, createLogger, encode, encodeWithBinary, HttpClient, TesseraError } from '../src/index.js';
 
 t.test('HttpClient: answers, refusals and transport failures', async (t) => {
@@ -58,4 +60,8 @@ t.test('HttpClient: answers, refusals and transport failures', async (t) => {
 
   await http.close();
   t.match(await http.call(ep, '/echo', {}).catch((e: unknown) => e), { code: 'UNAVAILABLE' }, 'a closed client refuses');
+});
+
+t.test("the Pool http-client.ts loads from undici's own module is the index's Pool", async (t) => {
+  t.equal(createRequire(import.meta.url)('undici/lib/dispatcher/pool.js'), IndexPool);
 });

@@ -1,7 +1,8 @@
 // scripts/tessera loads only the role it runs (main.ts): an ns_client process does not load the
-// servers' HTTP framework, metrics library or LevelDB binding. Checked on the real entry point,
-// with a preloaded hook that lists, at exit, the CommonJS modules the process loaded (ESM imports
-// of CommonJS packages go through the same cache). The tablet run shows the hook sees them.
+// servers' HTTP framework, metrics library or LevelDB binding, nor undici's fetch. Checked on the
+// real entry point, with a preloaded hook that lists, at exit, the CommonJS modules the process
+// loaded (ESM imports of CommonJS packages go through the same cache). The tablet run shows the
+// hook sees them.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ const MAIN_JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../s
 const SERVER_ONLY = ['fastify', 'prom-client', 'classic-level'];
 const RUN_TIMEOUT_MS = 30_000;
 
-function loadedPackages(args: string[]): { status: number | null; stderr: string; packages: Set<string> } {
+function loadedPackages(args: string[]): { status: number | null; stderr: string; packages: Set<string>; files: string[] } {
   const dir = mkdtempSync(path.join(tmpdir(), 'tessera-lazy-'));
   try {
     const out = path.join(dir, 'loaded.json');
@@ -26,7 +27,7 @@ function loadedPackages(args: string[]): { status: number | null; stderr: string
       const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(f);
       if (m) packages.add(m[1]!);
     }
-    return { status: r.status, stderr: r.stderr, packages };
+    return { status: r.status, stderr: r.stderr, packages, files };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -38,6 +39,8 @@ t.test('ns_client loads none of the servers\' packages', async (t) => {
   t.match(r.stderr, /--zk_cluster is required/);
   t.ok(r.packages.has('undici'), 'its own HTTP client was loaded (the hook sees CommonJS packages)');
   for (const p of SERVER_ONLY) t.notOk(r.packages.has(p), `${p} not loaded`);
+  // common http-client.ts takes undici's Pool from its own module, not the index with fetch & co.
+  t.same(r.files.filter((f) => /\/undici\/lib\/web\//.test(f)), [], "undici's fetch, WebSocket and cookies not loaded");
 });
 
 t.test('a tablet loads its modules before it reads its flags', async (t) => {
