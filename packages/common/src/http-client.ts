@@ -3,10 +3,10 @@
  * msgpack bodies, errors rebuilt from the catalogue. Transport failures become UNAVAILABLE and
  * time-outs TIMEOUT, both retryable; the caller decides whether to retry.
  */
-import { createRequire } from 'node:module';
 import type { Pool as UndiciPool } from 'undici';
 import { decode, encode, MSGPACK_CONTENT_TYPE } from './codec.js';
 import { errorFromWire, TesseraError } from './errors.js';
+import { requireCjs } from './require-cjs.js';
 
 /**
  * undici's Pool, loaded from its own module rather than undici's index, which also loads fetch,
@@ -14,7 +14,7 @@ import { errorFromWire, TesseraError } from './errors.js';
  * (each role, each ns_client command) for classes this client never uses. The same class
  * (http-client.test checks it against the index's).
  */
-const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+const Pool = requireCjs('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
 type Pool = UndiciPool;
 
 /** The headers of a call without extra ones (one object for every call). */

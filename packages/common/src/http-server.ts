@@ -4,11 +4,11 @@
  * content type, body too large, no route) are mapped onto catalogue codes; anything that is not
  * a TesseraError is logged and answered as INTERNAL, so a handler bug never kills the process.
  */
-import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyError } from 'fastify';
 import { decode, encode, MSGPACK_CONTENT_TYPE } from './codec.js';
 import { TesseraError, type ErrorCode } from './errors.js';
 import { LIMITS } from './limits.js';
+import { requireCjs } from './require-cjs.js';
 import type { Logger } from './log.js';
 import { UNMATCHED_ROUTE, type ServerMetrics } from './metrics.js';
 
@@ -72,8 +72,6 @@ export function toTesseraError(err: unknown): TesseraError {
   if (fe?.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new TesseraError('INVALID_ARGUMENT', fe.message);
   return new TesseraError('INTERNAL', fe?.message ?? String(err), undefined, { cause: err });
 }
-
-const requireCjs = createRequire(import.meta.url);
 
 /**
  * fastify (a CommonJS package), loaded when the first server is made: a process that makes none

@@ -10,10 +10,8 @@
  * counters end in `_total`. Labels are bounded: route patterns (never raw URLs), status codes,
  * and for replicas tid/pid/follower endpoint.
  */
-import { createRequire } from 'node:module';
 import type { Counter, Histogram, Registry } from 'prom-client';
-
-const requireCjs = createRequire(import.meta.url);
+import { requireCjs } from './require-cjs.js';
 
 /**
  * prom-client (a CommonJS package), loaded when the first ServerMetrics is made: a process that
