@@ -12,6 +12,7 @@ import { fullyReplicated, roleLogWarnings, startRoleCluster, type RoleCluster } 
 import { measureRawLevel } from './raw-level.js';
 import { printFigure, round, runLoad, type LoadResult } from './measure.js';
 import { cpuMeter, peakRssMiB } from './proc-stats.js';
+import { BENCH_COLUMNS, BENCH_INDEXES, BENCH_PAYLOAD } from './bench-row.js';
 
 const DURATION_MS = Number(process.env.TESSERA_BENCH_DURATION_MS ?? 5000);
 /** Load run before each measured phase and not counted: the role processes' JIT warm-up. */
@@ -28,7 +29,6 @@ const ZK_ROOT = '/bench';
 const PARTITIONS = 8;
 const REPLICAS = 3;
 const KEYS = 10_000;
-const PAYLOAD = 'x'.repeat(64);
 /** The raw rate is measured with the value size the tablet benchmark uses for these rows. */
 const RAW_VALUE_BYTES = 100;
 const READY_TIMEOUT_MS = 60_000;
@@ -45,10 +45,6 @@ const runs = (mode: Mode, phase: Phase): boolean => ONLY.length === 0 || ONLY.in
 const SKIPPED: LoadResult = { ops: 0, errors: 0, seconds: 0, perSecond: 0, p50Ms: 0, p99Ms: 0 };
 /** Processes whose CPU is counted per operation (the client is this process). */
 const ROLES = ['tablets', 'nameserver', 'zookeeper', 'client'] as const;
-
-const columns = [
-  { name: 'key', type: 'string' }, { name: 'ts', type: 'timestamp' }, { name: 'payload', type: 'string' }, { name: 'n', type: 'int64' },
-] as const;
 
 interface ModeFigures {
   put: LoadResult;
@@ -106,7 +102,7 @@ export async function benchCluster(): Promise<Record<string, number>> {
       return [result, perUnit];
     };
     for (const mode of MODES) {
-      await c.createTable(DB, { name: `bench_${mode}`, partitionNum: PARTITIONS, replicaNum: REPLICAS, replicaAck: mode, columns: [...columns], indexes: [{ name: 'key', keys: ['key'], ts: 'ts' }] });
+      await c.createTable(DB, { name: `bench_${mode}`, partitionNum: PARTITIONS, replicaNum: REPLICAS, replicaAck: mode, columns: [...BENCH_COLUMNS], indexes: BENCH_INDEXES });
       await waitFor(`bench_${mode}: every partition with a leader and 2 alive in-sync followers`, async () => fullyReplicated((await c.admin.showschema({ db: DB, name: `bench_${mode}` })).table, PARTITIONS, REPLICAS), { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100 });
       // One row per key, so that gets find rows and every leader is known to serve.
       await waitFor(`bench_${mode}: warm-up writes accepted`, async () => {
@@ -246,7 +242,7 @@ export async function benchCluster(): Promise<Record<string, number>> {
 }
 
 function row(n: number): Record<string, string | number> {
-  return { key: `k${n % KEYS}`, ts: 1_000_000 + n, payload: PAYLOAD, n };
+  return { key: `k${n % KEYS}`, ts: 1_000_000 + n, payload: BENCH_PAYLOAD, n };
 }
 
 /** The tablets' batching counters (docs/benchmarks.md: the hops of a put), summed. */

@@ -16,6 +16,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { HttpClient } from '@tessera/common';
 import { spawnRole, stopAllRoles, tempDir, removeDir, type RoleProcess } from '@tessera/testkit';
+import { benchRowValues, benchSchema } from './bench-row.js';
 import { cpuMicros, mainThreadCpuMicros } from './proc-stats.js';
 import { printFigure, round, runLoad, type LoadResult } from './measure.js';
 
@@ -29,14 +30,9 @@ const PARTS = 3;
 const LEADER_IN_FLIGHT = 4;
 const FOLLOWER_STREAMS = 4;
 const KEYS = 100_000;
-const PAYLOAD = 'x'.repeat(64);
 const HTTP_TIMEOUT_MS = 30_000;
 
-const schema = {
-  name: 'hops', db: 'bench_db',
-  columns: [{ name: 'key', type: 'string' }, { name: 'ts', type: 'timestamp' }, { name: 'payload', type: 'string' }, { name: 'n', type: 'int64' }],
-  indexes: [{ name: 'key', keys: ['key'], ts: 'ts' }],
-};
+const schema = benchSchema('hops');
 
 /** A measured run: rows a second and CPU µs a row (tablets summed, their main threads, the client). */
 export interface HopRun {
@@ -62,8 +58,7 @@ export function splitCost(small: { rowsPerRequest: number; usPerRow: number }, l
 let seq = 0;
 let writeIds = 0;
 function nextRow(): unknown[] {
-  const n = seq++;
-  return [`k${n % KEYS}`, 1_000_000 + n, PAYLOAD, n];
+  return benchRowValues(seq++, KEYS);
 }
 
 /** Warm-up, then the measured load; CPU of `tablets` and of this process per row. */

@@ -7,14 +7,12 @@ import path from 'node:path';
 import { HttpClient, encode } from '@tessera/common';
 import { spawnRole, stopAllRoles, tempDir, removeDir } from '@tessera/testkit';
 import { measureRawLevel } from './raw-level.js';
+import { benchRowValues, benchSchema } from './bench-row.js';
 import { printFigure, round, runLoad } from './measure.js';
 
-const schema = {
-  name: 'bench', db: 'bench_db',
-  columns: [{ name: 'key', type: 'string' }, { name: 'ts', type: 'timestamp' }, { name: 'payload', type: 'string' }, { name: 'n', type: 'int64' }],
-  indexes: [{ name: 'key', keys: ['key'], ts: 'ts' }],
-};
-const PAYLOAD = 'x'.repeat(64);
+const schema = benchSchema('bench');
+/** Keys the rows spread over. */
+const KEYS = 10_000;
 const DURATION_MS = Number(process.env.TESSERA_BENCH_DURATION_MS ?? 5000);
 
 export async function benchTablet(): Promise<Record<string, number>> {
@@ -34,29 +32,29 @@ export async function benchTablet(): Promise<Record<string, number>> {
     let seq = 0;
     const single = await runLoad(64, DURATION_MS, async () => {
       const n = seq++;
-      await client.call(ep, '/v1/data/put', { tid: 1, pid: 0, row: [`k${n % 10_000}`, 1_000_000 + n, PAYLOAD, n] });
+      await client.call(ep, '/v1/data/put', { tid: 1, pid: 0, row: benchRowValues(n, KEYS) });
       return 1;
     });
     const single128 = await runLoad(128, DURATION_MS, async () => {
       const n = seq++;
-      await client.call(ep, '/v1/data/put', { tid: 1, pid: 0, row: [`k${n % 10_000}`, 1_000_000 + n, PAYLOAD, n] });
+      await client.call(ep, '/v1/data/put', { tid: 1, pid: 0, row: benchRowValues(n, KEYS) });
       return 1;
     });
     const batches = await runLoad(8, DURATION_MS, async () => {
       const rows = [];
       for (let i = 0; i < 100; i++) {
         const n = seq++;
-        rows.push({ row: [`k${n % 10_000}`, 1_000_000 + n, PAYLOAD, n] });
+        rows.push({ row: benchRowValues(n, KEYS) });
       }
       await client.callRaw(ep, '/v1/data/put_batch', encode({ tid: 1, pid: 0, rows }));
       return 100;
     });
     const gets = await runLoad(64, DURATION_MS, async () => {
-      await client.call(ep, '/v1/data/get', { tid: 1, pid: 0, key: `k${Math.floor(Math.random() * 10_000)}` });
+      await client.call(ep, '/v1/data/get', { tid: 1, pid: 0, key: `k${Math.floor(Math.random() * KEYS)}` });
       return 1;
     });
     const scans = await runLoad(8, DURATION_MS, async () => {
-      const res = await client.call<{ rows: unknown[] }>(ep, '/v1/data/scan', { tid: 1, pid: 0, key: `k${Math.floor(Math.random() * 10_000)}`, st: 0, et: 0, limit: 1000 });
+      const res = await client.call<{ rows: unknown[] }>(ep, '/v1/data/scan', { tid: 1, pid: 0, key: `k${Math.floor(Math.random() * KEYS)}`, st: 0, et: 0, limit: 1000 });
       return res.rows.length;
     });
     await tablet.stop();
